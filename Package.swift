@@ -1,0 +1,63 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// One-way module dependencies (docs/architecture.md):
+// LakeModel, LakeSystem <- LakeFormats, LakeCatalog, LakeBlobStore <- LakeCore <- lake
+let package = Package(
+    name: "Lake",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "lake", targets: ["lake"]),
+        .executable(name: "lake-bench", targets: ["lake-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .target(name: "LakeModel"),
+        .target(name: "LakeSystem"),
+        .target(name: "LakeFormats", dependencies: ["LakeModel", "LakeSystem"]),
+        .target(
+            name: "LakeCatalog",
+            dependencies: [
+                "LakeModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "LakeBlobStore",
+            dependencies: [
+                "LakeModel", "LakeSystem",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "LakeCore",
+            dependencies: [
+                "LakeModel", "LakeSystem", "LakeFormats", "LakeCatalog", "LakeBlobStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "lake",
+            dependencies: [
+                "LakeCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "lake-bench",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        .target(name: "LakeTestSupport", dependencies: ["LakeCore"], path: "Tests/LakeTestSupport"),
+        .testTarget(name: "LakeModelTests", dependencies: ["LakeModel"]),
+        .testTarget(name: "LakeFormatsTests", dependencies: ["LakeFormats", "LakeTestSupport"]),
+        .testTarget(name: "LakeCatalogTests", dependencies: ["LakeCatalog", "LakeTestSupport"]),
+        .testTarget(name: "LakeBlobStoreTests", dependencies: ["LakeBlobStore", "LakeTestSupport"]),
+        .testTarget(name: "LakeCoreTests", dependencies: ["LakeCore", "LakeTestSupport"]),
+        // Depends on the executable so `swift test` builds the binary these tests run.
+        .testTarget(name: "LakeCLITests", dependencies: ["lake", "LakeTestSupport"]),
+    ]
+)

@@ -1,0 +1,105 @@
+import LakeModel
+import LakeSystem
+
+/// A content-addressed store of immutable blobs named by the SHA-256 of their bytes.
+///
+/// Writes go through a `BlobUpload`: bytes stream to a spool area while being hashed; `commit()`
+/// makes the blob durable under its content name. A blob becomes *referenced* only when the
+/// catalog records it afterwards, so committing and recording must happen inside
+/// `withCommitGuard`, and sweeping unreferenced blobs inside `withSweepGuard`: a sweep then never
+/// removes a blob between its commit and its catalog record.
+///
+/// The local-directory implementation is `LocalBlobStore`; an S3 implementation slots in later.
+public protocol BlobStore: Sendable {
+    /// Starts an upload. `session` names it (the object id); it stays alive while this process holds it.
+    func beginUpload(session: String) throws -> any BlobUpload
+    /// Opens a blob for reading.
+    func open(_ id: String) throws -> ReadableFile
+    func contains(_ id: String) -> Bool
+    func size(of id: String) throws -> Int64?
+    func delete(_ id: String) throws
+    /// Every blob present, for verification and garbage collection.
+    func allBlobIDs() throws -> [String]
+    /// Where a blob lives, as a URI a person or tool can use.
+    func uri(for id: String) -> String
+    /// Whether an upload session is still held by a live writer.
+    func isUploadAlive(session: String) -> Bool
+    /// Upload sessions present in the spool (alive or not).
+    func uploadSessions() throws -> [String]
+    /// Removes an abandoned session's spool files; refuses a live one.
+    func discardUpload(session: String) throws -> Bool
+    /// Re-reads a blob and checks its size and SHA-256 against its name.
+    func check(_ id: String, expectedSize: Int64) -> BlobCheck
+    func withCommitGuard<T>(_ body: () throws -> T) throws -> T
+    func withSweepGuard<T>(_ body: () throws -> T) throws -> T
+}
+
+/// An upload in progress.
+public protocol BlobUpload: AnyObject {
+    var bytesWritten: Int64 { get }
+    /// Appends bytes (hashed as they pass).
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    /// fsyncs the bytes, moves them under their content name and fsyncs the folder. Identical
+    /// content already stored is kept and the new copy dropped. Call inside `withCommitGuard`.
+    func commit() throws -> StoredBlob
+    /// Ends the session after the catalog recorded the blob (or after `abort`).
+    func release()
+    /// Drops everything written; the blob store is as before the upload.
+    func abort()
+}
+
+/// A blob that is durably stored.
+public struct StoredBlob: Hashable, Sendable {
+    public let id: String
+    public let size: Int64
+    public let md5: String
+    public init(id: String, size: Int64, md5: String) {
+        self.id = id
+        self.size = size
+        self.md5 = md5
+    }
+}
+
+/// Errors of the blob store, typed so callers can tell a full disk from other failures.
+public enum BlobStoreError: Error, Sendable, CustomStringConvertible {
+    case noSpace(SystemError)
+    case io(SystemError)
+    case invalidID(String)
+    case corruptBlob(id: String, actual: String)
+
+    public var description: String {
+        switch self {
+        case .noSpace(let error): "no space left on the store's disk (\(error))"
+        case .io(let error): "storage error: \(error)"
+        case .invalidID(let id): "'\(id)' is not a blob id (64 lower-case hex digits)"
+        case .corruptBlob(let id, let actual):
+            "the stored bytes of blob \(id) are damaged (they hash to \(actual)); run `lake verify`"
+        }
+    }
+
+    static func wrap(_ error: any Error) -> any Error {
+        guard let system = error as? SystemError else { return error }
+        return system.isNoSpace ? BlobStoreError.noSpace(system) : BlobStoreError.io(system)
+    }
+}
+
+/// The result of re-reading a blob.
+public enum BlobCheck: Equatable, Sendable {
+    case intact
+    case missing
+    case corrupt(String)
+}
+
+extension BlobStore {
+    /// Streams a blob's bytes to `sink`, re-hashing them; throws `corruptBlob` at the end when
+    /// the bytes do not match the blob's name, so a reader never trusts damaged data silently.
+    public func stream(_ id: String, chunkSize: Int = 1 << 20, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let file = try open(id)
+        let digest = StreamingDigest()
+        try file.forEachChunk(chunkSize: chunkSize) { chunk in
+            try digest.update(chunk) { try sink(chunk) }
+        }
+        let sha256 = digest.finish().sha256
+        guard sha256 == id else { throw BlobStoreError.corruptBlob(id: id, actual: sha256) }
+    }
+}

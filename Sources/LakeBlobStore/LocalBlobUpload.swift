@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LakeSystem
+
+/// One upload into a `LocalBlobStore`: spool file + held lock file, hashed while written.
+final class LocalBlobUpload: BlobUpload {
+    private let store: LocalBlobStore
+    private let session: String
+    private let partPath: String
+    private let lockPath: String
+    private var partFD: Int32 = -1
+    private var lockFD: Int32 = -1
+    private let digest = StreamingDigest()
+    private(set) var bytesWritten: Int64 = 0
+
+    init(store: LocalBlobStore, session: String) throws {
+        self.store = store
+        self.session = session
+        partPath = store.partPath(session)
+        lockPath = store.lockPath(session)
+        // The lock file is locked under a temporary name and only then renamed into view, so
+        // every visible lock file is held from birth and one that is not held is always safe to
+        // discard.
+        let hidden = store.hiddenLockPath(session)
+        lockFD = try Syscall.open(hidden, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+        do {
+            guard try Syscall.tryLock(lockFD, exclusive: true, path: hidden) else {
+                throw SystemError("flock", path: hidden, errno: EWOULDBLOCK)
+            }
+            if try Syscall.fileStatus(lockPath) != nil {
+                try Syscall.unlinkIfPresent(hidden)
+                throw SystemError("create upload session", path: lockPath, errno: EEXIST)
+            }
+            try Syscall.rename(hidden, lockPath)
+            partFD = try Syscall.open(partPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        } catch {
+            abort()
+            throw error
+        }
+    }
+
+    deinit {
+        if partFD >= 0 || lockFD >= 0 { abort() }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            let fd = partFD
+            let path = partPath
+            try digest.update(bytes) { try Syscall.writeAll(fd, bytes, path: path) }
+            bytesWritten += Int64(bytes.count)
+        } catch {
+            throw BlobStoreError.wrap(error)
+        }
+    }
+
+    func commit() throws -> StoredBlob {
+        do {
+            try Syscall.fsync(partFD, path: partPath)
+            Syscall.close(partFD)
+            partFD = -1
+            let (sha256, md5) = digest.finish()
+            let folder = store.folder(of: sha256)
+            let target = Path.join(folder, sha256)
+            try Syscall.makeDirectories(folder)
+            if try Syscall.fileStatus(target) != nil {
+                // Identical bytes are already stored: keep the existing blob.
+                try Syscall.unlinkIfPresent(partPath)
+            } else {
+                try Syscall.chmod(partPath, 0o444)
+                try Syscall.rename(partPath, target)
+                try Syscall.fsyncDirectory(folder)
+            }
+            return StoredBlob(id: sha256, size: bytesWritten, md5: md5)
+        } catch {
+            throw BlobStoreError.wrap(error)
+        }
+    }
+
+    func release() {
+        try? Syscall.unlinkIfPresent(partPath)
+        try? Syscall.unlinkIfPresent(lockPath)
+        if partFD >= 0 { Syscall.close(partFD); partFD = -1 }
+        if lockFD >= 0 { Syscall.close(lockFD); lockFD = -1 }
+    }
+
+    func abort() { release() }
+}

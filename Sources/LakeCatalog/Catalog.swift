@@ -1,0 +1,83 @@
+import LakeModel
+
+/// The catalog: the single source of truth for objects (later cases and datasets).
+/// `SQLiteCatalog` is the embedded implementation; a PostgreSQL one slots in behind this protocol.
+public protocol Catalog: Sendable {
+    /// Records a new object in `PENDING_UPLOAD`, with its immutable params.
+    func createPendingObject(_ object: LakeObject) throws
+    /// Records the object's stored blob in one transaction: the blob row, the object's file and
+    /// its status (`UPLOADED`, or `READY` when there is nothing to derive).
+    func completeUpload(_ id: LakeID, blob: BlobRecord, nothingToDerive: Bool, at time: Timestamp) throws
+    /// Removes an object whose upload never completed; false when it is not (or no longer) pending.
+    @discardableResult
+    func deletePendingObject(_ id: LakeID) throws -> Bool
+    func object(_ id: LakeID) throws -> LakeObject?
+    /// Objects, newest first, after the cursor (an id) when given.
+    func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject]
+    func pendingUploadIDs() throws -> [LakeID]
+    func updateObject(_ id: LakeID, _ update: ObjectUpdate, at time: Timestamp) throws -> LakeObject
+
+    /// Claims the oldest object waiting for processing in one of `formats` (or whose lease
+    /// expired), with a lease for `owner`. Objects whose lease expired `maxAttempts` times are
+    /// failed instead. `among` restricts the claim to some objects.
+    func claimForProcessing(formats: Set<FileFormat>, among: [LakeID]?, owner: String, leaseSeconds: Double,
+                            maxAttempts: Int, now: Timestamp) throws -> ProcessingClaim?
+    /// Extends a lease; false when the lease was lost.
+    func renewLease(_ id: LakeID, owner: String, leaseSeconds: Double, now: Timestamp) throws -> Bool
+    /// Ends processing with READY or FAILED; false (and no change) when `owner` lost the lease.
+    func finishProcessing(_ id: LakeID, owner: String, outcome: ProcessingOutcome, at time: Timestamp) throws -> Bool
+
+    /// Every blob row with the objects that reference it.
+    func blobRecords() throws -> [BlobRecord]
+    func objectIDs(referencingBlob id: String) throws -> [LakeID]
+    /// Deletes blob rows no object references; returns their ids.
+    func deleteUnreferencedBlobRecords() throws -> [String]
+    /// Blob rows that no object references (kept until `gc`).
+    func unreferencedBlobRecords() throws -> [BlobRecord]
+    /// The change sequence: grows with every change to the catalog.
+    func changeSequence() throws -> Int64
+    /// Object counts by status.
+    func statusCounts() throws -> [ObjectStatus: Int]
+}
+
+/// A blob as the catalog records it.
+public struct BlobRecord: Hashable, Sendable {
+    public var id: String
+    public var size: Int64
+    public var md5: String
+    public init(id: String, size: Int64, md5: String) {
+        self.id = id
+        self.size = size
+        self.md5 = md5
+    }
+}
+
+/// A change to an object's mutable metadata; nil leaves a field unchanged.
+public struct ObjectUpdate: Sendable {
+    public var name: String?
+    public var description: String?
+    /// Replaces the tags wholesale; an empty object clears them.
+    public var tags: [String: JSONValue]?
+    /// Settable once, while unset; also rewrites the units of the object's Geometry provisions.
+    public var geometryUnits: String?
+
+    public init(name: String? = nil, description: String? = nil, tags: [String: JSONValue]? = nil,
+                geometryUnits: String? = nil) {
+        self.name = name
+        self.description = description
+        self.tags = tags
+        self.geometryUnits = geometryUnits
+    }
+}
+
+public struct ProcessingClaim: Sendable {
+    public var object: LakeObject
+    public var attempt: Int
+    /// Objects failed during the claim because their attempts ran out.
+    public var exhausted: [LakeID]
+}
+
+public enum ProcessingOutcome: Sendable, Equatable {
+    case ready(provisions: [Provision], warnings: [String])
+    case failed(reason: String)
+}

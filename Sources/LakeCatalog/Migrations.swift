@@ -1,0 +1,67 @@
+import GRDB
+
+/// The catalog schema, as named migrations applied in order (docs/catalog-schema.md).
+/// Never edit a shipped migration: add a new one.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("2026-11-01-objects") { db in
+            try db.execute(sql: """
+                CREATE TABLE blobs (
+                    id TEXT PRIMARY KEY NOT NULL,          -- SHA-256 hex of the bytes
+                    size INTEGER NOT NULL,
+                    md5 TEXT NOT NULL,
+                    created_at INTEGER NOT NULL            -- microseconds since the epoch, UTC
+                );
+                CREATE TABLE objects (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: the mount's inode numbers
+                    id TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    description TEXT NOT NULL DEFAULT '',
+                    file_name TEXT NOT NULL,
+                    blob_id TEXT REFERENCES blobs(id),
+                    format TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    failure_reason TEXT,
+                    tags TEXT NOT NULL DEFAULT '{}',        -- JSON object
+                    provisions TEXT NOT NULL DEFAULT '[]',  -- JSON array, histograms included
+                    annotations TEXT NOT NULL DEFAULT '[]',
+                    warnings TEXT NOT NULL DEFAULT '[]',
+                    geometry_units TEXT,
+                    created_at INTEGER NOT NULL,
+                    uploaded_at INTEGER,
+                    processed_at INTEGER,
+                    created_by TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,    -- processing claims so far
+                    lease_owner TEXT,
+                    lease_expires_at INTEGER
+                );
+                CREATE INDEX objects_by_status ON objects(status, seq);
+                CREATE INDEX objects_by_blob ON objects(blob_id);
+                CREATE TABLE object_params (
+                    object_id TEXT NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,                    -- JSON value
+                    units TEXT,
+                    num_value REAL,                         -- typed copies for indexed filters
+                    str_value TEXT,
+                    bool_value INTEGER,
+                    PRIMARY KEY (object_id, key)
+                ) WITHOUT ROWID;
+                CREATE TABLE object_refs (
+                    object_id TEXT NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL,              -- order in the manifest
+                    path TEXT NOT NULL,                     -- verbatim relative path in the manifest
+                    child_id TEXT REFERENCES objects(id),
+                    PRIMARY KEY (object_id, path)
+                ) WITHOUT ROWID;
+                CREATE TABLE changes (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    entity_id TEXT NOT NULL,
+                    at INTEGER NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,65 @@
+import GRDB
+import LakeModel
+
+/// Reading objects from rows: one query for the objects, one each for their params and references.
+enum ObjectRow {
+    static let columns = """
+        seq, id, name, description, file_name, blob_id, format, status, failure_reason, tags, provisions,
+        annotations, warnings, geometry_units, created_at, uploaded_at, processed_at, created_by,
+        (SELECT size FROM blobs WHERE blobs.id = objects.blob_id) AS blob_size,
+        (SELECT md5 FROM blobs WHERE blobs.id = objects.blob_id) AS blob_md5
+        """
+
+    static func fetch(_ db: Database, where clause: String, arguments: StatementArguments,
+                      blobURI: (String) -> String) throws -> [LakeObject] {
+        let rows = try Row.fetchAll(db, sql: "SELECT \(columns) FROM objects WHERE \(clause)", arguments: arguments)
+        if rows.isEmpty { return [] }
+        let ids: [String] = rows.map { $0["id"] }
+        let placeholders = databaseQuestionMarks(count: ids.count)
+        var params: [String: [String: Param]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT object_id, key, value, units FROM object_params WHERE object_id IN (\(placeholders))",
+                                    arguments: StatementArguments(ids)) {
+            let value = try ParamValue(json: decode(JSONValue.self, row["value"]))
+            params[row["object_id"], default: [:]][row["key"]] = Param(value: value, units: row["units"])
+        }
+        var refs: [String: [FileRef]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id IN (\(placeholders)) ORDER BY object_id, position",
+                                    arguments: StatementArguments(ids)) {
+            let child: String? = row["child_id"]
+            refs[row["object_id"], default: []].append(FileRef(path: row["path"], objectId: child.map(LakeID.init(unchecked:))))
+        }
+        return try rows.map { row in
+            let id: String = row["id"]
+            var blob: BlobInfo?
+            if let blobID: String = row["blob_id"] {
+                let md5: String = row["blob_md5"]
+                blob = BlobInfo(id: blobID, size: row["blob_size"], uri: blobURI(blobID),
+                                contentHash: ContentHash(sha256: blobID, md5: md5))
+            }
+            return LakeObject(
+                id: LakeID(unchecked: id), name: row["name"], description: row["description"],
+                file: ObjectFile(name: row["file_name"], blob: blob),
+                format: FileFormat(rawValue: row["format"]) ?? .unknown,
+                status: ObjectStatus(rawValue: row["status"]) ?? .failed,
+                failureReason: row["failure_reason"], params: params[id] ?? [:],
+                tags: try decode([String: JSONValue].self, row["tags"]),
+                provisions: try decode([Provision].self, row["provisions"]),
+                contentReferences: refs[id] ?? [],
+                annotations: try decode([FieldAnnotation].self, row["annotations"]),
+                warnings: try decode([String].self, row["warnings"]),
+                geometryUnits: row["geometry_units"],
+                createdAt: Timestamp(microseconds: row["created_at"]),
+                uploadedAt: (row["uploaded_at"] as Int64?).map(Timestamp.init(microseconds:)),
+                processedAt: (row["processed_at"] as Int64?).map(Timestamp.init(microseconds:)),
+                createdBy: row["created_by"])
+        }
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        do { return try LakeJSON.decode(type, from: text) } catch {
+            throw CatalogError.database("unreadable JSON in the catalog: \(error)")
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String { LakeJSON.compactString(value) }
+}

@@ -1,0 +1,292 @@
+import GRDB
+import LakeModel
+import Logging
+
+/// The embedded catalog: one SQLite file in WAL mode, shared safely by several processes
+/// (busy timeout, IMMEDIATE write transactions, synchronous=FULL so a commit is durable).
+public final class SQLiteCatalog: Catalog {
+    let pool: DatabasePool
+    let logger: Logger
+    let blobURI: @Sendable (String) -> String
+
+    /// Opens (creating when missing) the catalog at `path`, applying the migrations this build
+    /// knows and the file lacks. A catalog written by a newer build is refused unchanged.
+    public init(path: String, logger: Logger, blobURI: @escaping @Sendable (String) -> String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.logger = logger
+        self.blobURI = blobURI
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            let migrator = Migrations.migrator
+            let (superseded, applied) = try pool.read { db in
+                (try migrator.hasBeenSuperseded(db), try migrator.appliedIdentifiers(db))
+            }
+            if superseded {
+                let known = Set(migrator.migrations)
+                throw CatalogError.newerSchema(unknownMigrations: applied.filter { !known.contains($0) }.sorted())
+            }
+            try migrator.migrate(pool)
+        } catch {
+            throw Self.wrap(error)
+        }
+    }
+
+    /// Applied migration names, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try read { db in try Migrations.migrator.completedMigrations(db) }
+    }
+
+    static func wrap(_ error: any Error) -> any Error {
+        if error is CatalogError { return error }
+        if let db = error as? DatabaseError {
+            if db.resultCode == .SQLITE_FULL { return CatalogError.noSpace(db.message ?? "database full") }
+            return CatalogError.database(db.message ?? "\(db)")
+        }
+        return error
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.read(body) } catch { throw Self.wrap(error) }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.write(body) } catch { throw Self.wrap(error) }
+    }
+
+    /// Every change bumps the change sequence; the entity id says what to invalidate.
+    func recordChange(_ db: Database, _ id: LakeID, at time: Timestamp) throws {
+        try db.execute(sql: "INSERT INTO changes (entity_id, at) VALUES (?, ?)", arguments: [id.rawValue, time.microseconds])
+    }
+
+    func fetchObjects(_ db: Database, where clause: String, _ arguments: StatementArguments) throws -> [LakeObject] {
+        try ObjectRow.fetch(db, where: clause, arguments: arguments, blobURI: blobURI)
+    }
+
+    // MARK: objects
+
+    public func createPendingObject(_ object: LakeObject) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO objects (id, name, description, file_name, format, status, tags, annotations,
+                                     geometry_units, created_at, created_by)
+                VALUES (?, ?, ?, ?, ?, 'PENDING_UPLOAD', ?, ?, ?, ?, ?)
+                """, arguments: [object.id.rawValue, object.name, object.description, object.file.name,
+                                 object.format.rawValue, ObjectRow.json(object.tags), ObjectRow.json(object.annotations),
+                                 object.geometryUnits, object.createdAt.microseconds, object.createdBy])
+            for (key, param) in object.params {
+                try insertParam(db, object.id, key, param)
+            }
+            try recordChange(db, object.id, at: object.createdAt)
+        }
+    }
+
+    func insertParam(_ db: Database, _ id: LakeID, _ key: String, _ param: Param) throws {
+        var number: Double?, text: String?, flag: Bool?
+        switch param.value {
+        case .number(let n): number = n
+        case .string(let s): text = s
+        case .bool(let b): flag = b
+        case .vector: break
+        }
+        try db.execute(sql: """
+            INSERT INTO object_params (object_id, key, value, units, num_value, str_value, bool_value)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [id.rawValue, key, param.value.json.compactText, param.units, number, text, flag])
+    }
+
+    public func completeUpload(_ id: LakeID, blob: BlobRecord, nothingToDerive: Bool, at time: Timestamp) throws {
+        try write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [blob.id, blob.size, blob.md5, time.microseconds])
+            let status = nothingToDerive ? ObjectStatus.ready : .uploaded
+            try db.execute(sql: """
+                UPDATE objects SET blob_id = ?, status = ?, uploaded_at = ?, processed_at = ?
+                WHERE id = ? AND status = 'PENDING_UPLOAD'
+                """, arguments: [blob.id, status.rawValue, time.microseconds,
+                                 nothingToDerive ? time.microseconds : nil, id.rawValue])
+            guard db.changesCount == 1 else {
+                throw CatalogError.refused("object \(id) is no longer waiting for its upload (it was reaped as interrupted)")
+            }
+            try recordChange(db, id, at: time)
+        }
+    }
+
+    public func deletePendingObject(_ id: LakeID) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM objects WHERE id = ? AND status = 'PENDING_UPLOAD'", arguments: [id.rawValue])
+            let deleted = db.changesCount == 1
+            if deleted { try recordChange(db, id, at: .now) }
+            return deleted
+        }
+    }
+
+    public func object(_ id: LakeID) throws -> LakeObject? {
+        try read { db in try fetchObjects(db, where: "id = ?", [id.rawValue]).first }
+    }
+
+    public func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
+        try read { db in
+            if let cursor {
+                return try fetchObjects(db, where: "seq < (SELECT seq FROM objects WHERE id = ?) ORDER BY seq DESC LIMIT ?",
+                                        [cursor.rawValue, limit])
+            }
+            return try fetchObjects(db, where: "1 ORDER BY seq DESC LIMIT ?", [limit])
+        }
+    }
+
+    public func pendingUploadIDs() throws -> [LakeID] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM objects WHERE status = 'PENDING_UPLOAD' ORDER BY seq")
+                .map(LakeID.init(unchecked:))
+        }
+    }
+
+    public func updateObject(_ id: LakeID, _ update: ObjectUpdate, at time: Timestamp) throws -> LakeObject {
+        try write { db in
+            guard var object = try fetchObjects(db, where: "id = ?", [id.rawValue]).first else {
+                throw CatalogError.notFound(id)
+            }
+            if let name = update.name { object.name = name }
+            if let description = update.description { object.description = description }
+            if let tags = update.tags { object.tags = tags }
+            if let units = update.geometryUnits {
+                if let existing = object.geometryUnits, existing != units {
+                    throw CatalogError.refused("object \(id) already has geometry units '\(existing)'; they are set once and never change")
+                }
+                object.geometryUnits = units
+                object.provisions = object.provisions.map { provision in
+                    guard case .geometry(var geometry) = provision else { return provision }
+                    geometry.units = units
+                    return .geometry(geometry)
+                }
+            }
+            try db.execute(sql: """
+                UPDATE objects SET name = ?, description = ?, tags = ?, geometry_units = ?, provisions = ? WHERE id = ?
+                """, arguments: [object.name, object.description, ObjectRow.json(object.tags), object.geometryUnits,
+                                 ObjectRow.json(object.provisions), id.rawValue])
+            try recordChange(db, id, at: time)
+            return object
+        }
+    }
+
+    // MARK: processing queue
+
+    public func claimForProcessing(formats: Set<FileFormat>, among: [LakeID]?, owner: String, leaseSeconds: Double,
+                                   maxAttempts: Int, now: Timestamp) throws -> ProcessingClaim? {
+        guard !formats.isEmpty else { return nil }
+        return try write { db in
+            let exhausted = try String.fetchAll(db, sql: """
+                UPDATE objects SET status = 'FAILED', processed_at = ?, lease_owner = NULL, lease_expires_at = NULL,
+                    failure_reason = 'processing was interrupted ' || attempts || ' times (the worker was killed or crashed each time); the file may be too large or hostile for this machine'
+                WHERE status = 'PROCESSING' AND lease_expires_at < ? AND attempts >= ?
+                RETURNING id
+                """, arguments: [now.microseconds, now.microseconds, maxAttempts]).map(LakeID.init(unchecked:))
+            for id in exhausted {
+                logger.warning("processing gave up", metadata: ["object": "\(id)"])
+                try recordChange(db, id, at: now)
+            }
+            var clause = """
+                format IN (\(databaseQuestionMarks(count: formats.count)))
+                AND (status = 'UPLOADED' OR (status = 'PROCESSING' AND lease_expires_at < ?))
+                """
+            var arguments = StatementArguments(formats.map(\.rawValue).sorted()) + [now.microseconds]
+            if let among {
+                guard !among.isEmpty else { return nil }
+                clause += " AND id IN (\(databaseQuestionMarks(count: among.count)))"
+                arguments += StatementArguments(among.map(\.rawValue))
+            }
+            guard let id = try String.fetchOne(db, sql: "SELECT id FROM objects WHERE \(clause) ORDER BY seq LIMIT 1",
+                                               arguments: arguments) else { return nil }
+            try db.execute(sql: """
+                UPDATE objects SET status = 'PROCESSING', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?
+                WHERE id = ?
+                """, arguments: [owner, now.adding(seconds: leaseSeconds).microseconds, id])
+            try recordChange(db, LakeID(unchecked: id), at: now)
+            let attempt = try Int.fetchOne(db, sql: "SELECT attempts FROM objects WHERE id = ?", arguments: [id]) ?? 1
+            let object = try fetchObjects(db, where: "id = ?", [id])[0]
+            return ProcessingClaim(object: object, attempt: attempt, exhausted: exhausted)
+        }
+    }
+
+    public func renewLease(_ id: LakeID, owner: String, leaseSeconds: Double, now: Timestamp) throws -> Bool {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE objects SET lease_expires_at = ? WHERE id = ? AND status = 'PROCESSING' AND lease_owner = ?
+                """, arguments: [now.adding(seconds: leaseSeconds).microseconds, id.rawValue, owner])
+            return db.changesCount == 1
+        }
+    }
+
+    public func finishProcessing(_ id: LakeID, owner: String, outcome: ProcessingOutcome, at time: Timestamp) throws -> Bool {
+        try write { db in
+            switch outcome {
+            case .ready(let provisions, let warnings):
+                try db.execute(sql: """
+                    UPDATE objects SET status = 'READY', failure_reason = NULL, provisions = ?, warnings = ?,
+                        processed_at = ?, lease_owner = NULL, lease_expires_at = NULL
+                    WHERE id = ? AND status = 'PROCESSING' AND lease_owner = ?
+                    """, arguments: [ObjectRow.json(provisions), ObjectRow.json(warnings), time.microseconds, id.rawValue, owner])
+            case .failed(let reason):
+                try db.execute(sql: """
+                    UPDATE objects SET status = 'FAILED', failure_reason = ?, processed_at = ?,
+                        lease_owner = NULL, lease_expires_at = NULL
+                    WHERE id = ? AND status = 'PROCESSING' AND lease_owner = ?
+                    """, arguments: [reason, time.microseconds, id.rawValue, owner])
+            }
+            guard db.changesCount == 1 else { return false }
+            try recordChange(db, id, at: time)
+            return true
+        }
+    }
+
+    // MARK: blobs and maintenance
+
+    public func blobRecords() throws -> [BlobRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, size, md5 FROM blobs ORDER BY id").map {
+                BlobRecord(id: $0["id"], size: $0["size"], md5: $0["md5"])
+            }
+        }
+    }
+
+    public func objectIDs(referencingBlob id: String) throws -> [LakeID] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM objects WHERE blob_id = ? ORDER BY seq", arguments: [id])
+                .map(LakeID.init(unchecked:))
+        }
+    }
+
+    static let unreferenced = "NOT EXISTS (SELECT 1 FROM objects WHERE objects.blob_id = blobs.id)"
+
+    public func unreferencedBlobRecords() throws -> [BlobRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, size, md5 FROM blobs WHERE \(Self.unreferenced) ORDER BY id").map {
+                BlobRecord(id: $0["id"], size: $0["size"], md5: $0["md5"])
+            }
+        }
+    }
+
+    public func deleteUnreferencedBlobRecords() throws -> [String] {
+        try write { db in
+            try String.fetchAll(db, sql: "DELETE FROM blobs WHERE \(Self.unreferenced) RETURNING id")
+        }
+    }
+
+    public func changeSequence() throws -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM changes") ?? 0 }
+    }
+
+    public func statusCounts() throws -> [ObjectStatus: Int] {
+        try read { db in
+            var counts: [ObjectStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM objects GROUP BY status") {
+                if let status = ObjectStatus(rawValue: row["status"]) { counts[status] = row["n"] }
+            }
+            return counts
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import LakeBlobStore
+import LakeCatalog
+import LakeModel
+
+/// Removes what nothing references: blob rows and files no object uses, and the leftovers of
+/// interrupted uploads. Runs under the blob store's sweep guard, so a blob committed by a
+/// concurrent upload is never removed before its catalog record lands.
+public struct GarbageCollector: Sendable {
+    public let store: Store
+    public init(store: Store) { self.store = store }
+
+    public struct Report: Sendable, Codable, Equatable {
+        public var reapedObjects: [LakeID] = []
+        public var discardedUploads: [String] = []
+        public var removedBlobs: [String] = []
+        public var freedBytes: Int64 = 0
+
+        enum CodingKeys: String, CodingKey {
+            case reapedObjects = "reaped_objects"
+            case discardedUploads = "discarded_uploads"
+            case removedBlobs = "removed_blobs"
+            case freedBytes = "freed_bytes"
+        }
+    }
+
+    public func run() throws -> Report {
+        var report = Report()
+        let recovered = try Recovery(store: store).run()
+        report.reapedObjects = recovered.reapedObjects
+        report.discardedUploads = recovered.discardedSessions
+        try store.blobs.withSweepGuard {
+            let unreferenced = try store.catalog.deleteUnreferencedBlobRecords()
+            let recorded = Set(try store.catalog.blobRecords().map(\.id))
+            let orphans = try store.blobs.allBlobIDs().filter { !recorded.contains($0) }
+            for id in Set(unreferenced).union(orphans).sorted() where !recorded.contains(id) {
+                report.freedBytes += (try? store.blobs.size(of: id) ?? 0) ?? 0
+                try store.blobs.delete(id)
+                report.removedBlobs.append(id)
+                store.logger.debug("removed unreferenced blob", metadata: ["blob": "\(id)"])
+            }
+        }
+        return report
+    }
+}

@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LakeModel
+
+/// Brings freshly uploaded objects to a terminal status: processes them here, or waits while
+/// another worker (a mount daemon) does. Objects whose format this build cannot process stay
+/// queued and are returned as they are.
+public struct ProcessingWait: Sendable {
+    public let worker: ProcessingWorker
+    public let pollSeconds: Double
+
+    public init(worker: ProcessingWorker, pollSeconds: Double = 0.2) {
+        self.worker = worker
+        self.pollSeconds = pollSeconds
+    }
+
+    public func untilSettled(_ ids: [LakeID]) throws -> [LakeObject] {
+        var waiting = ids
+        var settled: [LakeID: LakeObject] = [:]
+        while !waiting.isEmpty {
+            _ = try worker.drain(among: waiting)
+            var stillWaiting: [LakeID] = []
+            for id in waiting {
+                guard let object = try worker.store.catalog.object(id) else {
+                    throw StoreError.unreadableConfig(path: worker.store.root, reason: "object \(id) vanished while processing")
+                }
+                if object.status.isTerminal || !canProcess(object) {
+                    settled[id] = object
+                } else {
+                    stillWaiting.append(id)
+                }
+            }
+            waiting = stillWaiting
+            if !waiting.isEmpty { usleep(useconds_t(pollSeconds * 1_000_000)) }
+        }
+        return ids.compactMap { settled[$0] }
+    }
+
+    public func canProcess(_ object: LakeObject) -> Bool {
+        worker.processors.formats.contains(object.format)
+    }
+}

@@ -1,0 +1,37 @@
+import LakeModel
+
+/// Cleans up after processes that died mid-upload: their `PENDING_UPLOAD` rows and spool files.
+/// Safe to run at any time, beside live uploads: a session whose writer still holds its lock
+/// is left alone.
+public struct Recovery: Sendable {
+    public let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    public struct Report: Sendable, Equatable {
+        public var reapedObjects: [LakeID] = []
+        public var discardedSessions: [String] = []
+    }
+
+    /// Objects whose upload was interrupted (writer gone), without changing anything.
+    public func interruptedUploads() throws -> [LakeID] {
+        try store.catalog.pendingUploadIDs().filter { !store.blobs.isUploadAlive(session: $0.rawValue) }
+    }
+
+    /// Spool sessions whose writer is gone.
+    public func abandonedSessions() throws -> [String] {
+        try store.blobs.uploadSessions().filter { !store.blobs.isUploadAlive(session: $0) }
+    }
+
+    public func run() throws -> Report {
+        var report = Report()
+        for id in try interruptedUploads() where try store.catalog.deletePendingObject(id) {
+            store.logger.info("removed an interrupted upload", metadata: ["object": "\(id)"])
+            report.reapedObjects.append(id)
+        }
+        for session in try store.blobs.uploadSessions() where try store.blobs.discardUpload(session: session) {
+            report.discardedSessions.append(session)
+        }
+        return report
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import LakeBlobStore
+import LakeCatalog
+import LakeModel
+import LakeSystem
+import Logging
+
+/// An opened store: its catalog and blob store. A store is a folder holding `lake.json`,
+/// `catalog.sqlite` (WAL), `blobs/` and `spool/`.
+public final class Store: Sendable {
+    public let root: String
+    public let config: StoreConfig
+    public let catalog: any Catalog
+    public let blobs: any BlobStore
+    public let logger: Logger
+
+    static func configPath(_ root: String) -> String { Path.join(root, StoreConfig.fileName) }
+    static func catalogPath(_ root: String) -> String { Path.join(root, "catalog.sqlite") }
+
+    /// Opens an existing store; refuses a folder that is not one, or one from a newer lake.
+    public init(opening root: String, logger: Logger) throws {
+        guard Syscall.isDirectory(root) else { throw StoreError.noStore(path: root) }
+        let configPath = Self.configPath(root)
+        guard try Syscall.fileStatus(configPath) != nil else {
+            throw StoreError.notAStore(path: root)
+        }
+        let config = try Self.readConfig(configPath)
+        guard config.formatVersion <= StoreConfig.currentFormatVersion else {
+            throw StoreError.unsupportedStoreVersion(path: root, version: config.formatVersion,
+                                                     supported: StoreConfig.currentFormatVersion)
+        }
+        guard try Syscall.fileStatus(Self.catalogPath(root)) != nil else {
+            throw StoreError.unreadableConfig(path: root, reason: "catalog.sqlite is missing; the store is damaged")
+        }
+        self.root = root
+        self.config = config
+        self.logger = logger
+        let blobs = try LocalBlobStore(root: root)
+        self.blobs = blobs
+        catalog = try SQLiteCatalog(path: Self.catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) })
+    }
+
+    public enum Creation { case created(Store), alreadyExists(Store) }
+
+    /// Creates a store in `root` (made if missing). An existing store is left exactly as it is.
+    public static func create(at root: String, logger: Logger) throws -> Creation {
+        if try Syscall.fileStatus(configPath(root)) != nil {
+            return .alreadyExists(try Store(opening: root, logger: logger))
+        }
+        if Syscall.isDirectory(root) {
+            let unexpected = try Syscall.listDirectory(root).filter { !$0.hasPrefix(".") }
+            if !unexpected.isEmpty {
+                throw StoreError.unreadableConfig(path: root, reason: "the folder is not empty and is not a Lake store "
+                    + "(it holds \(unexpected.prefix(3).joined(separator: ", "))\(unexpected.count > 3 ? ", …" : "")); choose an empty or new folder")
+            }
+        }
+        try Syscall.makeDirectories(root)
+        let blobs = try LocalBlobStore(root: root)
+        _ = try SQLiteCatalog(path: catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) })
+        // lake.json is written last and atomically: it is what makes the folder a store.
+        try AtomicFile.write(LakeJSON.data(StoreConfig.fresh(), pretty: true), to: configPath(root))
+        return .created(try Store(opening: root, logger: logger))
+    }
+
+    static func readConfig(_ path: String) throws -> StoreConfig {
+        do {
+            let file = try ReadableFile(path: path)
+            let bytes = try file.bytes(at: 0, count: Int(min(file.size, 1 << 20)))
+            return try LakeJSON.decoder().decode(StoreConfig.self, from: Data(bytes))
+        } catch {
+            throw StoreError.unreadableConfig(path: path, reason: "\(error)")
+        }
+    }
+}

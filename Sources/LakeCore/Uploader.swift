@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LakeBlobStore
+import LakeCatalog
+import LakeModel
+import LakeSystem
+import Logging
+
+/// Turns a file into an object: a `PENDING_UPLOAD` row, the bytes streamed into the blob store
+/// (hashed as they pass, never held whole in memory), then one catalog transaction that records
+/// the blob and moves the object to `UPLOADED` (or `READY` when there is nothing to derive).
+/// A failure at any point leaves no object and no partial blob.
+public struct Uploader: Sendable {
+    public let store: Store
+    public let chunkSize: Int
+
+    public init(store: Store, chunkSize: Int = 1 << 20) {
+        self.store = store
+        self.chunkSize = chunkSize
+    }
+
+    /// Uploads one file. `progress` is called with the bytes stored so far.
+    public func upload(_ request: UploadRequest, progress: (Int64, Int64) -> Void = { _, _ in }) throws(UploadError) -> LakeObject {
+        let path = request.path
+        let source: ReadableFile
+        do { source = try ReadableFile(path: path) } catch {
+            throw UploadError(path: path, reason: Self.describeSourceError(error), isNoSpace: false)
+        }
+        let fileName = Path.lastComponent(of: path)
+        let format = FileFormat(inferredFrom: fileName)
+        let now = Timestamp.now
+        let id = LakeID.make(.object, at: now.milliseconds)
+        let draft = LakeObject(
+            id: id, name: request.name ?? fileName, description: request.description,
+            file: ObjectFile(name: fileName, blob: nil), format: format, status: .pendingUpload,
+            params: request.params, tags: request.tags, annotations: request.annotations,
+            geometryUnits: request.geometryUnits, createdAt: now, createdBy: request.createdBy)
+
+        var session: (any BlobUpload)?
+        var recorded = false
+        do {
+            // The session's lock is held before the row exists, so recovery never mistakes a live
+            // upload for an interrupted one.
+            let upload = try store.blobs.beginUpload(session: id.rawValue)
+            session = upload
+            try store.catalog.createPendingObject(draft)
+            recorded = true
+            try source.forEachChunk(chunkSize: chunkSize) { chunk in
+                try upload.write(chunk)
+                progress(upload.bytesWritten, source.size)
+            }
+            guard upload.bytesWritten == source.size else {
+                throw UploadError(path: path, reason: "the file changed size while it was read (\(source.size) bytes "
+                    + "at the start, \(upload.bytesWritten) read); upload it again once nothing writes to it", isNoSpace: false)
+            }
+            try store.blobs.withCommitGuard {
+                let stored = try upload.commit()
+                try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: stored.md5),
+                                                 nothingToDerive: format == .unknown, at: .now)
+            }
+            upload.release()
+        } catch {
+            session?.abort()
+            if recorded { _ = try? store.catalog.deletePendingObject(id) }
+            if let error = error as? UploadError { throw error }
+            throw UploadError(path: path, reason: "\(error)", isNoSpace: Self.isNoSpace(error))
+        }
+        store.logger.debug("uploaded", metadata: ["object": "\(id)", "path": "\(path)", "bytes": "\(source.size)"])
+        do {
+            guard let object = try store.catalog.object(id) else { throw CatalogError.notFound(id) }
+            return object
+        } catch {
+            throw UploadError(path: path, reason: "stored as \(id), but reading it back failed: \(error)", isNoSpace: false)
+        }
+    }
+
+    static func isNoSpace(_ error: any Error) -> Bool {
+        if case .noSpace = error as? BlobStoreError { return true }
+        if case .noSpace = error as? CatalogError { return true }
+        return (error as? SystemError)?.isNoSpace ?? false
+    }
+
+    static func describeSourceError(_ error: any Error) -> String {
+        guard let system = error as? SystemError else { return "\(error)" }
+        switch system.errno {
+        case ENOENT: return "no such file"
+        case EISDIR: return "is a directory; upload the files in it (for example `lake upload DIR/*`)"
+        case EACCES, EPERM: return "permission denied: this user cannot read the file"
+        default: return "cannot read the file: \(system)"
+        }
+    }
+}

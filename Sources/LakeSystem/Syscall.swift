@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The one place where libc calls are made: EINTR is retried here and failures become
+/// `SystemError` values carrying the operation and path.
+public enum Syscall {
+    @inline(__always)
+    static func retrying<T: BinaryInteger>(_ operation: String, _ path: String, _ call: () -> T) throws -> T {
+        while true {
+            let result = call()
+            if result >= 0 { return result }
+            let code = Glibc.errno
+            if code == EINTR { continue }
+            throw SystemError(operation, path: path, errno: code)
+        }
+    }
+
+    public static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws -> Int32 {
+        try retrying("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
+    }
+
+    public static func close(_ fd: Int32) {
+        // Retrying close on EINTR is wrong on Linux: the descriptor is already released.
+        _ = Glibc.close(fd)
+    }
+
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
+        try retrying("read", path) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+    }
+
+    public static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: Int64, path: String) throws -> Int {
+        try retrying("read", path) { Glibc.pread(fd, buffer.baseAddress, buffer.count, off_t(offset)) }
+    }
+
+    /// Writes the whole buffer, looping over short writes.
+    public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = try retrying("write", path) { Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done) }
+            done += n
+        }
+    }
+
+    public static func fsync(_ fd: Int32, path: String) throws {
+        _ = try retrying("fsync", path) { Glibc.fsync(fd) }
+    }
+
+    /// fsyncs a directory so that a rename or unlink inside it is durable.
+    public static func fsyncDirectory(_ path: String) throws {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        try fsync(fd, path: path)
+    }
+
+    public static func rename(_ from: String, _ to: String) throws {
+        _ = try retrying("rename", from) { Glibc.rename(from, to) }
+    }
+
+    /// Removes a file; a missing file is not an error.
+    public static func unlinkIfPresent(_ path: String) throws {
+        if Glibc.unlink(path) != 0 && Glibc.errno != ENOENT {
+            throw SystemError("unlink", path: path, errno: Glibc.errno)
+        }
+    }
+
+    public static func fileStatus(_ fd: Int32, path: String) throws -> stat {
+        var info = Glibc.stat()
+        _ = try retrying("stat", path) { fstat(fd, &info) }
+        return info
+    }
+
+    /// `stat` of a path, or nil when nothing is there.
+    public static func fileStatus(_ path: String) throws -> stat? {
+        var info = Glibc.stat()
+        if stat(path, &info) == 0 { return info }
+        if Glibc.errno == ENOENT || Glibc.errno == ENOTDIR { return nil }
+        throw SystemError("stat", path: path, errno: Glibc.errno)
+    }
+
+    public static func chmod(_ path: String, _ mode: mode_t) throws {
+        _ = try retrying("chmod", path) { Glibc.chmod(path, mode) }
+    }
+
+    /// Creates a directory and its parents; an existing directory is fine.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        if let info = try fileStatus(path) {
+            if (info.st_mode & S_IFMT) == S_IFDIR { return }
+            throw SystemError("mkdir", path: path, errno: ENOTDIR)
+        }
+        let parent = Path.parent(of: path)
+        if parent != path && !parent.isEmpty { try makeDirectories(parent, mode: mode) }
+        if Glibc.mkdir(path, mode) != 0 && Glibc.errno != EEXIST {
+            throw SystemError("mkdir", path: path, errno: Glibc.errno)
+        }
+    }
+
+    /// Non-blocking exclusive or shared `flock`; returns false when another holder has it.
+    public static func tryLock(_ fd: Int32, exclusive: Bool, path: String) throws -> Bool {
+        let op = (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB
+        while true {
+            if systemFlock(fd, op) == 0 { return true }
+            let code = Glibc.errno
+            if code == EINTR { continue }
+            if code == EWOULDBLOCK { return false }
+            throw SystemError("flock", path: path, errno: code)
+        }
+    }
+
+    /// Blocking `flock`.
+    public static func lock(_ fd: Int32, exclusive: Bool, path: String) throws {
+        _ = try retrying("flock", path) { systemFlock(fd, exclusive ? LOCK_EX : LOCK_SH) }
+    }
+
+    /// Names in a directory, without "." and "..".
+    public static func listDirectory(_ path: String) throws -> [String] {
+        guard let dir = Glibc.opendir(path) else {
+            throw SystemError("opendir", path: path, errno: Glibc.errno)
+        }
+        defer { Glibc.closedir(dir) }
+        var names: [String] = []
+        while let entry = Glibc.readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        guard let info = try? fileStatus(path) else { return false }
+        return (info.st_mode & S_IFMT) == S_IFDIR
+    }
+}
+
+// Glibc's `flock` function is shadowed by its `struct flock` in Swift; bind the function by name.
+@_silgen_name("flock")
+private func systemFlock(_ fd: Int32, _ operation: Int32) -> Int32

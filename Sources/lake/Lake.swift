@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct Lake: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lake",
+        abstract: "A data lake for simulation data.",
+        discussion: """
+            The store is chosen by --store, else $LAKE_STORE, else /var/lib/lake (root) or
+            ~/.local/share/lake (other users). Logging: --verbose or LAKE_LOG=debug.
+            """,
+        subcommands: [InitCommand.self, UploadCommand.self, ObjectCommand.self, ProcessCommand.self,
+                      VerifyCommand.self, GCCommand.self])
+}

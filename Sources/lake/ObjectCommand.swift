@@ -1,0 +1,13 @@
+import ArgumentParser
+import LakeModel
+
+struct ObjectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "object", abstract: "List, show, update and download objects.",
+        subcommands: [ObjectList.self, ObjectShow.self, ObjectUpdateCommand.self, ObjectGet.self])
+}
+
+/// An object id argument, checked before anything runs.
+func objectID(_ text: String) throws -> LakeID {
+    try parsing { () throws(InputError) in try LakeID(validating: text, kind: .object) }
+}

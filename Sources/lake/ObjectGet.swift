@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Foundation
+import LakeCatalog
+import LakeCore
+import LakeModel
+import LakeSystem
+
+struct ObjectGet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Write an object's bytes to a file (default: its file name here) or to stdout (-o -), checking their hash.")
+
+    @OptionGroup var options: StoreOptions
+
+    @Argument(help: "The object id.")
+    var id: String
+
+    @Option(name: .shortAndLong, help: "Where to write: a path, or - for stdout.")
+    var output: String?
+
+    @Flag(help: "Overwrite an existing file.")
+    var force = false
+
+    func run() throws {
+        let id = try objectID(id)
+        try reportingErrors {
+            let store = try options.openStore()
+            guard let object = try store.catalog.object(id) else { throw CatalogError.notFound(id) }
+            guard let blob = object.file.blob else {
+                throw CatalogError.refused("object \(id) has no stored bytes (status \(object.status.rawValue))")
+            }
+            let destination = output ?? object.file.name
+            if destination == "-" {
+                try store.blobs.stream(blob.id) { try Syscall.writeAll(STDOUT_FILENO, $0, path: "stdout") }
+                return
+            }
+            if !force, try Syscall.fileStatus(destination) != nil {
+                throw CatalogError.refused("\(destination) already exists; use --force to overwrite it or -o to choose another path")
+            }
+            // All or nothing: a damaged blob never leaves a half-written file behind.
+            let temporary = Path.join(Path.parent(of: destination), ".\(Path.lastComponent(of: destination)).lake-get-\(getpid())")
+            do {
+                let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                defer { Syscall.close(fd) }
+                try store.blobs.stream(blob.id) { try Syscall.writeAll(fd, $0, path: temporary) }
+                try Syscall.fsync(fd, path: temporary)
+                try Syscall.rename(temporary, destination)
+            } catch {
+                try? Syscall.unlinkIfPresent(temporary)
+                throw error
+            }
+            FileHandleOutput.status("Wrote \(ByteCount.text(blob.size)) to \(destination)")
+        }
+    }
+}
+
+enum FileHandleOutput {
+    /// Status lines go to stderr so stdout stays clean for data.
+    static func status(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+}

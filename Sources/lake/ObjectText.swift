@@ -1,0 +1,90 @@
+import LakeModel
+
+/// Human-readable views of objects.
+enum ObjectText {
+    static func line(_ object: LakeObject) -> String {
+        let size = ByteCount.text(object.size)
+        var text = "\(object.status.rawValue.padding(14)) \(object.id)  \(object.format.rawValue.padding(7)) \(size.padding(10)) \(object.name)"
+        if let reason = object.failureReason { text += "\n    reason: \(reason)" }
+        return text
+    }
+
+    static func table(_ objects: [LakeObject]) -> String {
+        var lines = ["\("ID".padding(30)) \("STATUS".padding(14)) \("FORMAT".padding(7)) \("SIZE".padding(10)) \("CREATED".padding(20)) NAME"]
+        for object in objects {
+            let created = String(object.createdAt.rfc3339.prefix(19)) + "Z"
+            lines.append("\(object.id.rawValue.padding(30)) \(object.status.rawValue.padding(14)) \(object.format.rawValue.padding(7)) "
+                + "\(ByteCount.text(object.size).padding(10)) \(created.padding(20)) \(object.name)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func details(_ object: LakeObject) -> String {
+        var lines: [String] = []
+        func add(_ key: String, _ value: String) { lines.append("\((key + ":").padding(14)) \(value)") }
+        add("id", object.id.rawValue)
+        add("name", object.name)
+        if !object.description.isEmpty { add("description", object.description) }
+        add("file", "\(object.file.name) (\(ByteCount.text(object.size)))")
+        if let blob = object.file.blob {
+            add("sha256", blob.contentHash.sha256)
+            add("md5", blob.contentHash.md5)
+        }
+        add("format", object.format.rawValue)
+        add("status", object.status.rawValue)
+        if let reason = object.failureReason { add("failure", reason) }
+        add("created", "\(object.createdAt.rfc3339) by \(object.createdBy)")
+        if let uploaded = object.uploadedAt { add("uploaded", uploaded.rfc3339) }
+        if let processed = object.processedAt { add("processed", processed.rfc3339) }
+        if let units = object.geometryUnits { add("geometry", "units \(units)") }
+        if !object.params.isEmpty {
+            lines.append("params:")
+            for key in object.params.keys.sorted() {
+                let param = object.params[key]!
+                lines.append("  \(key) = \(param.value.json.compactText)\(param.units.map { " [\($0)]" } ?? "")")
+            }
+        }
+        if !object.tags.isEmpty { add("tags", JSONValue.object(object.tags).compactText) }
+        if !object.annotations.isEmpty {
+            lines.append("annotations:")
+            for a in object.annotations {
+                lines.append("  \(a.label):\(a.elementAssoc.rawValue) = \(a.quantityType)\(a.units.map { " [\($0)]" } ?? "")")
+            }
+        }
+        if !object.contentReferences.isEmpty {
+            lines.append("references:")
+            for ref in object.contentReferences { lines.append("  \(ref.path) -> \(ref.objectId?.rawValue ?? "(missing)")") }
+        }
+        if !object.provisions.isEmpty {
+            lines.append("provisions:")
+            for provision in object.provisions { lines.append("  " + describe(provision)) }
+        }
+        if !object.warnings.isEmpty {
+            lines.append("warnings:")
+            for warning in object.warnings { lines.append("  - \(warning)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func describe(_ provision: Provision) -> String {
+        switch provision {
+        case .geometry(let g):
+            var text = "geometry  units \(g.units ?? "(not declared)")"
+            if let count = g.triangleCount { text += "  triangles \(count)" }
+            if let b = g.bounds { text += "  bounds (\(b.min.map(number).joined(separator: ", "))) .. (\(b.max.map(number).joined(separator: ", ")))" }
+            return text
+        case .field(let f):
+            return "field  \(f.label) (\(f.elementAssoc.rawValue), \(f.numComponents) components, \(f.numTuples) tuples, \(f.dataType))"
+        }
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

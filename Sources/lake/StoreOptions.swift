@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import LakeCore
+import Logging
+
+/// Options every command that works on a store takes.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The store folder (default: $LAKE_STORE, else /var/lib/lake for root, ~/.local/share/lake otherwise).")
+    var store: String?
+
+    @Flag(name: .long, help: "Log what happens (same as LAKE_LOG=debug).")
+    var verbose = false
+
+    var storePath: String {
+        StoreLocation.resolve(explicit: store, environment: ProcessInfo.processInfo.environment)
+    }
+
+    var logger: Logger {
+        var logger = Logger(label: "lake") { StreamLogHandler.standardError(label: $0) }
+        let fromEnvironment = ProcessInfo.processInfo.environment["LAKE_LOG"].flatMap(Logger.Level.init(rawValue:))
+        logger.logLevel = verbose ? .debug : (fromEnvironment ?? .warning)
+        return logger
+    }
+
+    func openStore() throws -> Store {
+        try Store(opening: storePath, logger: logger)
+    }
+}

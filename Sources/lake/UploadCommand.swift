@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import LakeCore
+import LakeModel
+import LakeSystem
+
+struct UploadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upload",
+        abstract: "Upload files; each becomes an object. Waits until each is processed unless --no-wait.")
+
+    @OptionGroup var options: StoreOptions
+
+    @Argument(help: "Files to upload.")
+    var files: [String]
+
+    @Option(help: "The object's name (default: the file name). Only with one file.")
+    var name: String?
+
+    @Option(help: "A description of the object.")
+    var description: String = ""
+
+    @Option(name: .customLong("param"), help: "KEY=VALUE[@UNITS]: an immutable parameter; VALUE is JSON (number, bool, \"string\", [1,2,3]) or a bare word.")
+    var params: [String] = []
+
+    @Option(name: .customLong("tag"), help: "KEY=VALUE: a tag; VALUE is JSON or a bare word.")
+    var tags: [String] = []
+
+    @Option(help: "Length units of STL/STEP geometry: \(GeometryUnits.valid.joined(separator: ", ")).")
+    var geometryUnits: String?
+
+    @Option(name: .customLong("annotate"), help: "LABEL:POINT|CELL=QUANTITY[@UNITS]: what a field means, e.g. p:POINT=PRESSURE@Pa.")
+    var annotations: [String] = []
+
+    @Flag(help: "Return once the bytes are stored (UPLOADED), without waiting for processing.")
+    var noWait = false
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one file to upload") }
+        if name != nil && files.count > 1 { throw ValidationError("--name names one object; it cannot be used with \(files.count) files") }
+    }
+
+    /// Parses every option before anything is stored, so a typo changes nothing.
+    func request(for path: String) throws -> UploadRequest {
+        var parsedParams: [String: Param] = [:]
+        for text in params {
+            let (key, param) = try parsing { () throws(InputError) in try Param.parse(assignment: text) }
+            if let existing = parsedParams[key], existing != param {
+                throw usageFailure("--param \(key) is given twice with different values")
+            }
+            parsedParams[key] = param
+        }
+        var parsedTags: [String: JSONValue] = [:]
+        for text in tags {
+            let (key, value) = try parsing { () throws(InputError) in try Tags.parse(assignment: text) }
+            parsedTags[key] = value
+        }
+        var parsedAnnotations: [FieldAnnotation] = []
+        for text in annotations {
+            let annotation = try parsing { () throws(InputError) in try FieldAnnotation.parse(text) }
+            if parsedAnnotations.contains(where: { $0.label == annotation.label && $0.elementAssoc == annotation.elementAssoc }) {
+                throw usageFailure("--annotate names \(annotation.label):\(annotation.elementAssoc.rawValue) twice")
+            }
+            parsedAnnotations.append(annotation)
+        }
+        let units = try geometryUnits.map { text in try parsing { () throws(InputError) in try GeometryUnits.parse(text) } }
+        return UploadRequest(path: path, name: name, description: description, params: parsedParams, tags: parsedTags,
+                             geometryUnits: units, annotations: parsedAnnotations, createdBy: SystemUser.current)
+    }
+
+    func run() throws {
+        let requests = try files.map(request(for:))
+        let outcome = try reportingErrors { () throws -> UploadOutcome in
+            let store = try options.openStore()
+            _ = try Recovery(store: store).run()
+            let uploader = Uploader(store: store)
+            var outcome = UploadOutcome()
+            for request in requests {
+                let bar = ProgressBar(label: Path.lastComponent(of: request.path), total: (try? Syscall.fileStatus(request.path)).flatMap { $0.map { Int64($0.st_size) } } ?? 0)
+                do throws(UploadError) {
+                    outcome.objects.append(try uploader.upload(request) { done, _ in bar.update(done) })
+                    bar.finish()
+                } catch {
+                    bar.finish()
+                    outcome.failures.append(.init(path: request.path, reason: error.reason))
+                }
+            }
+            if !noWait && !outcome.objects.isEmpty {
+                let wait = ProcessingWait(worker: ProcessingWorker(store: store))
+                outcome.objects = try wait.untilSettled(outcome.objects.map(\.id))
+                outcome.queued = outcome.objects.filter { !$0.status.isTerminal && !wait.canProcess($0) }.map(\.id)
+            }
+            return outcome
+        }
+        report(outcome)
+        if !outcome.failures.isEmpty || outcome.objects.contains(where: { $0.status == ObjectStatus.failed }) {
+            throw ExitCode.failure
+        }
+    }
+
+    func report(_ outcome: UploadOutcome) {
+        if json {
+            print(LakeJSON.string(UploadOutcome.JSONView(succeeded: outcome.objects, failed: outcome.failures), pretty: true))
+        } else {
+            for object in outcome.objects { print(ObjectText.line(object)) }
+            if !outcome.queued.isEmpty {
+                print("note: \(outcome.queued.count) VTK object\(outcome.queued.count == 1 ? " waits" : "s wait") in the processing queue: "
+                    + "this version of lake stores VTK files but cannot derive their fields yet; they stay UPLOADED until a lake with VTK processing runs `lake process`.")
+            }
+        }
+        for failure in outcome.failures { printError("\(failure.path): \(failure.reason)") }
+        for object in outcome.objects where object.status == .failed {
+            printError("\(object.file.name): processing failed (object \(object.id)): \(object.failureReason ?? "no reason recorded")")
+        }
+    }
+}
+
+struct UploadOutcome {
+    struct Failure: Encodable {
+        var path: String
+        var reason: String
+    }
+
+    var objects: [LakeObject] = []
+    var failures: [Failure] = []
+    var queued: [LakeID] = []
+
+    struct JSONView: Encodable {
+        var succeeded: [LakeObject]
+        var failed: [Failure]
+    }
+}

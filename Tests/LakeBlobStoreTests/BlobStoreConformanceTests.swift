@@ -1,0 +1,119 @@
+import Crypto
+import Foundation
+import LakeSystem
+import LakeTestSupport
+import Testing
+@testable import LakeBlobStore
+
+/// One suite every BlobStore implementation must pass (the local one today, S3 later).
+@Suite struct BlobStoreConformanceTests {
+    static func makeStores() throws -> [(TemporaryDirectory, any BlobStore)] {
+        let directory = TemporaryDirectory("blobs")
+        return [(directory, try LocalBlobStore(root: directory.path))]
+    }
+
+    func put(_ store: any BlobStore, _ bytes: [UInt8], session: String) throws -> StoredBlob {
+        let upload = try store.beginUpload(session: session)
+        try bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {   // uneven chunks, crossing the parallel-hash threshold
+                let end = min(raw.count, offset + 300_000)
+                try upload.write(UnsafeRawBufferPointer(rebasing: raw[offset..<end]))
+                offset = end
+            }
+        }
+        let stored = try store.withCommitGuard { try upload.commit() }
+        upload.release()
+        return stored
+    }
+
+    func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    @Test func storesByContentWithCorrectDigests() throws {
+        for (_, store) in try Self.makeStores() {
+            let bytes = randomBytes(1_000_003)
+            let stored = try put(store, bytes, session: "s1")
+            let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            let md5 = Insecure.MD5.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            #expect(stored == StoredBlob(id: sha, size: Int64(bytes.count), md5: md5))
+            #expect(store.contains(sha))
+            #expect(try store.size(of: sha) == Int64(bytes.count))
+            let file = try store.open(sha)
+            #expect(try file.bytes(at: 0, count: bytes.count) == bytes)
+            #expect(store.check(sha, expectedSize: Int64(bytes.count)) == .intact)
+            #expect(try store.uploadSessions().isEmpty)
+        }
+    }
+
+    @Test func identicalBytesAreStoredOnce() throws {
+        for (_, store) in try Self.makeStores() {
+            let bytes = randomBytes(5000)
+            let first = try put(store, bytes, session: "a")
+            let second = try put(store, bytes, session: "b")
+            #expect(first == second)
+            #expect(try store.allBlobIDs() == [first.id])
+        }
+    }
+
+    @Test func abortLeavesNothing() throws {
+        for (_, store) in try Self.makeStores() {
+            let upload = try store.beginUpload(session: "gone")
+            try [UInt8](repeating: 7, count: 4096).withUnsafeBytes { try upload.write($0) }
+            #expect(store.isUploadAlive(session: "gone"))
+            upload.abort()
+            #expect(!store.isUploadAlive(session: "gone"))
+            #expect(try store.uploadSessions().isEmpty)
+            #expect(try store.allBlobIDs().isEmpty)
+        }
+    }
+
+    @Test func emptyBlobIsValid() throws {
+        for (_, store) in try Self.makeStores() {
+            let stored = try put(store, [], session: "empty")
+            #expect(stored.id == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+            #expect(stored.md5 == "d41d8cd98f00b204e9800998ecf8427e")
+        }
+    }
+
+    @Test func checkFindsMissingAndCorruptBlobs() throws {
+        for (directory, store) in try Self.makeStores() {
+            let stored = try put(store, randomBytes(100), session: "x")
+            #expect(store.check(stored.id, expectedSize: 99) != .intact)
+            let path = directory.path + "/blobs/" + stored.id.prefix(2) + "/" + stored.id.dropFirst(2).prefix(2) + "/" + stored.id
+            try Syscall.chmod(path, 0o644)
+            try Data(randomBytes(100)).write(to: URL(fileURLWithPath: path))
+            guard case .corrupt = store.check(stored.id, expectedSize: 100) else {
+                Issue.record("a rewritten blob was not reported corrupt")
+                continue
+            }
+            #expect(throws: BlobStoreError.self) { try store.stream(stored.id) { _ in } }
+            try store.delete(stored.id)
+            #expect(store.check(stored.id, expectedSize: 100) == .missing)
+        }
+    }
+
+    @Test func sessionsOfDeadWritersAreDiscardedButLiveOnesKept() throws {
+        for (directory, store) in try Self.makeStores() {
+            let live = try store.beginUpload(session: "live")
+            // A dead writer's leftovers: files present, nobody holding the lock.
+            FileManager.default.createFile(atPath: directory.path + "/spool/dead.part", contents: Data([1, 2, 3]))
+            FileManager.default.createFile(atPath: directory.path + "/spool/dead.lock", contents: nil)
+            #expect(try store.uploadSessions() == ["dead", "live"])
+            #expect(!store.isUploadAlive(session: "dead"))
+            #expect(try store.discardUpload(session: "dead"))
+            #expect(try !store.discardUpload(session: "live"))
+            #expect(try store.uploadSessions() == ["live"])
+            live.abort()
+        }
+    }
+
+    @Test func rejectsIDsThatAreNotHashes() throws {
+        for (_, store) in try Self.makeStores() {
+            #expect(throws: BlobStoreError.self) { try store.open("../../etc/passwd") }
+            #expect(!store.contains("abc"))
+        }
+    }
+}

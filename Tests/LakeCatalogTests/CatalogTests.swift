@@ -1,0 +1,152 @@
+import Foundation
+import GRDB
+import LakeModel
+import LakeTestSupport
+import Testing
+@testable import LakeCatalog
+
+@Suite struct CatalogTests {
+    let directory = TemporaryDirectory("catalog")
+
+    func open() throws -> SQLiteCatalog {
+        try SQLiteCatalog(path: directory.file("catalog.sqlite"), logger: TestLogger.make(), blobURI: { "file:///blobs/\($0)" })
+    }
+
+    func draft(_ name: String, format: FileFormat = .stl, at millis: UInt64 = 1_800_000_000_000) -> LakeObject {
+        LakeObject(id: LakeID.make(.object, at: millis), name: name, description: "", file: ObjectFile(name: name, blob: nil),
+                   format: format, status: .pendingUpload, params: ["mach": Param(value: .number(0.8), units: nil),
+                                                                    "v": Param(value: .vector([1, 2]), units: "m/s")],
+                   tags: ["p": .string("x")], createdAt: .now, createdBy: "tester")
+    }
+
+    func blob(_ seed: Character) -> BlobRecord {
+        BlobRecord(id: String(repeating: seed, count: 64), size: 10, md5: "m")
+    }
+
+    @Test func migratesAnEmptyDatabaseAndReopens() throws {
+        let catalog = try open()
+        #expect(try catalog.appliedMigrations() == ["2026-11-01-objects"])
+        let again = try open()
+        #expect(try again.appliedMigrations() == ["2026-11-01-objects"])
+    }
+
+    @Test func refusesACatalogFromANewerLake() throws {
+        _ = try open()
+        let queue = try DatabaseQueue(path: directory.file("catalog.sqlite"))
+        try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('2099-01-01-future')") }
+        #expect(throws: CatalogError.newerSchema(unknownMigrations: ["2099-01-01-future"])) { try open() }
+        let names = try queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
+        #expect(names == ["2026-11-01-objects", "2099-01-01-future"])
+    }
+
+    @Test func objectLifecycleAndChangeSequence() throws {
+        let catalog = try open()
+        let start = try catalog.changeSequence()
+        let object = draft("a.stl")
+        try catalog.createPendingObject(object)
+        #expect(try catalog.object(object.id)?.status == .pendingUpload)
+        #expect(try catalog.pendingUploadIDs() == [object.id])
+        try catalog.completeUpload(object.id, blob: blob("a"), nothingToDerive: false, at: .now)
+        let uploaded = try #require(try catalog.object(object.id))
+        #expect(uploaded.status == .uploaded)
+        #expect(uploaded.file.blob?.uri == "file:///blobs/" + String(repeating: "a", count: 64))
+        #expect(uploaded.params == object.params)
+        #expect(uploaded.tags == object.tags)
+        #expect(try catalog.changeSequence() == start + 2)
+        // A completed upload is not pending any more, so it cannot be reaped.
+        #expect(try !catalog.deletePendingObject(object.id))
+        #expect(throws: CatalogError.self) {
+            try catalog.completeUpload(object.id, blob: blob("a"), nothingToDerive: false, at: .now)
+        }
+    }
+
+    @Test func updateReplacesTagsAndSetsGeometryUnitsOnce() throws {
+        let catalog = try open()
+        let object = draft("b.stl")
+        try catalog.createPendingObject(object)
+        var updated = try catalog.updateObject(object.id, ObjectUpdate(name: "renamed"), at: .now)
+        #expect(updated.name == "renamed")
+        #expect(updated.tags == ["p": .string("x")])
+        updated = try catalog.updateObject(object.id, ObjectUpdate(tags: ["q": .bool(true)]), at: .now)
+        #expect(updated.tags == ["q": .bool(true)])
+        updated = try catalog.updateObject(object.id, ObjectUpdate(tags: [:]), at: .now)
+        #expect(updated.tags.isEmpty)
+        _ = try catalog.updateObject(object.id, ObjectUpdate(geometryUnits: "mm"), at: .now)
+        #expect(throws: CatalogError.self) { try catalog.updateObject(object.id, ObjectUpdate(geometryUnits: "m"), at: .now) }
+        let unknown = LakeID.make(.object, at: 1)
+        #expect(throws: CatalogError.notFound(unknown)) {
+            try catalog.updateObject(unknown, ObjectUpdate(name: "x"), at: .now)
+        }
+    }
+
+    @Test func queueClaimsWithLeasesRetriesExpiredOnesAndGivesUp() throws {
+        let catalog = try open()
+        let object = draft("c.stl")
+        try catalog.createPendingObject(object)
+        try catalog.completeUpload(object.id, blob: blob("c"), nothingToDerive: false, at: .now)
+        let vtk = draft("d.vtu", format: .vtu)
+        try catalog.createPendingObject(vtk)
+        try catalog.completeUpload(vtk.id, blob: blob("d"), nothingToDerive: false, at: .now)
+
+        var now = Timestamp.now
+        let first = try #require(try catalog.claimForProcessing(formats: [.stl], among: nil, owner: "w1", leaseSeconds: 10, maxAttempts: 2, now: now))
+        #expect(first.object.id == object.id && first.attempt == 1)
+        // Leased: nobody else gets it, and formats without a processor are never claimed.
+        #expect(try catalog.claimForProcessing(formats: [.stl], among: nil, owner: "w2", leaseSeconds: 10, maxAttempts: 2, now: now) == nil)
+        // The lease expires (worker died): claimed again.
+        now = now.adding(seconds: 11)
+        let second = try #require(try catalog.claimForProcessing(formats: [.stl], among: nil, owner: "w2", leaseSeconds: 10, maxAttempts: 2, now: now))
+        #expect(second.attempt == 2)
+        // The first worker comes back too late: its result is refused.
+        #expect(try !catalog.finishProcessing(object.id, owner: "w1", outcome: .failed(reason: "late"), at: now))
+        // Expired again after the last attempt: FAILED with a reason.
+        now = now.adding(seconds: 11)
+        #expect(try catalog.claimForProcessing(formats: [.stl], among: nil, owner: "w3", leaseSeconds: 10, maxAttempts: 2, now: now) == nil)
+        let failed = try #require(try catalog.object(object.id))
+        #expect(failed.status == .failed)
+        #expect(failed.failureReason?.contains("interrupted 2 times") == true)
+        #expect(try catalog.object(vtk.id)?.status == .uploaded)
+    }
+
+    @Test func finishingRecordsProvisionsAndWarnings() throws {
+        let catalog = try open()
+        let object = draft("e.stl")
+        try catalog.createPendingObject(object)
+        try catalog.completeUpload(object.id, blob: blob("e"), nothingToDerive: false, at: .now)
+        _ = try #require(try catalog.claimForProcessing(formats: [.stl], among: [object.id], owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now))
+        #expect(try catalog.renewLease(object.id, owner: "w", leaseSeconds: 10, now: .now))
+        #expect(try !catalog.renewLease(object.id, owner: "other", leaseSeconds: 10, now: .now))
+        let provisions = [Provision.geometry(Geometry(units: "m", triangleCount: 3, bounds: nil))]
+        #expect(try catalog.finishProcessing(object.id, owner: "w", outcome: .ready(provisions: provisions, warnings: ["w1"]), at: .now))
+        let ready = try #require(try catalog.object(object.id))
+        #expect(ready.status == .ready && ready.provisions == provisions && ready.warnings == ["w1"] && ready.processedAt != nil)
+    }
+
+    @Test func listsNewestFirstWithACursorAndCountsStatuses() throws {
+        let catalog = try open()
+        var ids: [LakeID] = []
+        for i in 0..<5 {
+            let object = draft("f\(i).stl", at: 1_800_000_000_000 + UInt64(i))
+            try catalog.createPendingObject(object)
+            ids.append(object.id)
+        }
+        let page = try catalog.objects(limit: 2, after: nil)
+        #expect(page.map(\.id) == [ids[4], ids[3]])
+        #expect(try catalog.objects(limit: 10, after: ids[3]).map(\.id) == [ids[2], ids[1], ids[0]])
+        #expect(try catalog.statusCounts() == [.pendingUpload: 5])
+    }
+
+    @Test func unreferencedBlobRowsAreFoundAndDeleted() throws {
+        let catalog = try open()
+        let object = draft("g.stl")
+        try catalog.createPendingObject(object)
+        try catalog.completeUpload(object.id, blob: blob("1"), nothingToDerive: true, at: .now)
+        try catalog.pool.write { db in
+            try db.execute(sql: "INSERT INTO blobs VALUES (?, 1, 'm', 0)", arguments: [String(repeating: "2", count: 64)])
+        }
+        #expect(try catalog.unreferencedBlobRecords().map(\.id) == [String(repeating: "2", count: 64)])
+        #expect(try catalog.deleteUnreferencedBlobRecords() == [String(repeating: "2", count: 64)])
+        #expect(try catalog.blobRecords().map(\.id) == [String(repeating: "1", count: 64)])
+        #expect(try catalog.objectIDs(referencingBlob: String(repeating: "1", count: 64)) == [object.id])
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import LakeCatalog
+import LakeFormats
+import LakeModel
+import LakeTestSupport
+import Testing
+@testable import LakeCore
+
+@Suite struct ProcessingTests {
+    func upload(_ test: TestStore, _ name: String, _ contents: Data, units: String? = "mm") throws -> LakeObject {
+        let path = test.directory.write(name, contents)
+        return try Uploader(store: test.store).upload(UploadRequest(path: path, geometryUnits: units, createdBy: "t"))
+    }
+
+    @Test func stlAndStepBecomeReadyWithGeometry() throws {
+        let test = try TestStore()
+        let stl = try upload(test, "part.stl", Data(Fixtures.asciiSTL(triangles: 4).utf8))
+        let step = try upload(test, "part.step", Data(Fixtures.step.utf8), units: "m")
+        #expect(stl.status == .uploaded && step.status == .uploaded)
+        let done = try ProcessingWait(worker: ProcessingWorker(store: test.store)).untilSettled([stl.id, step.id])
+        #expect(done.map(\.status) == [.ready, .ready])
+        #expect(done[0].provisions == [.geometry(Geometry(units: "mm", triangleCount: 4, bounds: Bounds(min: [0, 0, -2.5], max: [4, 1, 0])))])
+        #expect(done[1].provisions == [.geometry(Geometry(units: "m"))])
+        #expect(done[0].warnings.isEmpty)
+    }
+
+    @Test func malformedGeometryFailsWithAReasonAndOthersStillProcess() throws {
+        let test = try TestStore()
+        let bad = try upload(test, "bad.step", Data("not step".utf8))
+        let good = try upload(test, "good.stl", Data(Fixtures.asciiSTL().utf8))
+        let done = try ProcessingWait(worker: ProcessingWorker(store: test.store)).untilSettled([bad.id, good.id])
+        #expect(done[0].status == .failed)
+        #expect(done[0].failureReason?.contains("ISO-10303-21") == true)
+        #expect(done[1].status == .ready)
+    }
+
+    @Test func missingUnitsAreAWarningAndCanBeSetOnceLater() throws {
+        let test = try TestStore()
+        let object = try upload(test, "part.stl", Data(Fixtures.asciiSTL().utf8), units: nil)
+        let ready = try ProcessingWait(worker: ProcessingWorker(store: test.store)).untilSettled([object.id])[0]
+        #expect(ready.warnings.first?.contains("no geometry units") == true)
+        let updated = try test.store.catalog.updateObject(object.id, ObjectUpdate(geometryUnits: "in"), at: .now)
+        guard case .geometry(let geometry) = updated.provisions.first else {
+            Issue.record("no geometry provision")
+            return
+        }
+        #expect(geometry.units == "in")
+    }
+
+    @Test func vtkWaitsInTheQueueUntilAProcessorExists() throws {
+        let test = try TestStore()
+        let object = try upload(test, "run.vtu", Data("<VTKFile/>".utf8))
+        let wait = ProcessingWait(worker: ProcessingWorker(store: test.store))
+        let settled = try wait.untilSettled([object.id])
+        #expect(settled[0].status == .uploaded)
+        #expect(!wait.canProcess(settled[0]))
+        // A worker with a VTK processor (here a stand-in that derives nothing) claims it.
+        let vtk = Processors(table: [.vtu: { _, _, _ in ProcessingResult(provisions: [], warnings: []) }])
+        let processed = try ProcessingWorker(store: test.store, processors: vtk).drain()
+        #expect(processed.map(\.id) == [object.id])
+        #expect(processed[0].status == .ready)
+    }
+
+    @Test func anObjectWhoseWorkerDiedIsClaimedAgain() throws {
+        let test = try TestStore()
+        let object = try upload(test, "part.stl", Data(Fixtures.asciiSTL().utf8))
+        // A worker claims it with a short lease and "dies" (never finishes).
+        let dead = try test.store.catalog.claimForProcessing(formats: [.stl], among: nil, owner: "dead", leaseSeconds: 0.05,
+                                                              maxAttempts: 3, now: .now)
+        #expect(dead?.object.id == object.id)
+        Thread.sleep(forTimeInterval: 0.1)
+        let redone = try ProcessingWorker(store: test.store).drain()
+        #expect(redone.map(\.status) == [.ready])
+    }
+
+    @Test func aProcessorErrorThatIsNotAFormatErrorFailsTheObjectNotTheWorker() throws {
+        let test = try TestStore()
+        let object = try upload(test, "part.stl", Data(Fixtures.asciiSTL().utf8))
+        struct Boom: Error {}
+        let failing = Processors(table: [.stl: { _, _, _ in throw Boom() }])
+        let done = try ProcessingWorker(store: test.store, processors: failing).drain()
+        #expect(done.first?.id == object.id && done.first?.status == .failed)
+    }
+}

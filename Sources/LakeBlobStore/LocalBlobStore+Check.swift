@@ -18,13 +18,8 @@ extension LocalBlobStore {
         } catch {
             return .corrupt("cannot be read: \(error)")
         }
-        let digest = hasher.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let digest = Digest.hex(hasher.finalize())
         return digest == id ? .intact : .corrupt("content hashes to \(digest), not to its name")
     }
 }
 
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-}

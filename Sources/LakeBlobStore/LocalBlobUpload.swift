@@ -1,9 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Crypto
 import LakeSystem
 
-/// One upload into a `LocalBlobStore`: spool file + held lock file, hashed while written.
+/// One upload into a `LocalBlobStore`: spool file + held lock file. The caller's thread hashes
+/// (SHA-256) while a writer thread copies the previous chunk to the spool file.
 final class LocalBlobUpload: BlobUpload {
     private let store: LocalBlobStore
     private let session: String
@@ -11,7 +13,8 @@ final class LocalBlobUpload: BlobUpload {
     private let lockPath: String
     private var partFD: Int32 = -1
     private var lockFD: Int32 = -1
-    private let digest = StreamingDigest()
+    private var writer: PipelinedWriter?
+    private var sha = SHA256()
     private(set) var bytesWritten: Int64 = 0
 
     init(store: LocalBlobStore, session: String) throws {
@@ -34,6 +37,7 @@ final class LocalBlobUpload: BlobUpload {
             }
             try Syscall.rename(hidden, lockPath)
             partFD = try Syscall.open(partPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            writer = PipelinedWriter(fd: partFD, path: partPath)
         } catch {
             abort()
             throw error
@@ -44,12 +48,53 @@ final class LocalBlobUpload: BlobUpload {
         if partFD >= 0 || lockFD >= 0 { abort() }
     }
 
+    private var activeWriter: PipelinedWriter {
+        get throws {
+            guard let writer else { throw BlobStoreError.io(SystemError("write", path: partPath, errno: EBADF)) }
+            return writer
+        }
+    }
+
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         do {
-            let fd = partFD
-            let path = partPath
-            try digest.update(bytes) { try Syscall.writeAll(fd, bytes, path: path) }
-            bytesWritten += Int64(bytes.count)
+            let writer = try activeWriter
+            var offset = 0
+            while offset < bytes.count {
+                let buffer = try writer.acquire()
+                let count = min(buffer.count, bytes.count - offset)
+                let piece = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
+                buffer.copyMemory(from: piece)
+                sha.update(bufferPointer: piece)
+                writer.submit(buffer, count: count)
+                offset += count
+                bytesWritten += Int64(count)
+            }
+        } catch {
+            throw BlobStoreError.wrap(error)
+        }
+    }
+
+    func write(contentsOf file: ReadableFile, progress: (Int64) -> Void) throws {
+        do {
+            let writer = try activeWriter
+            var offset: Int64 = 0
+            while true {
+                let buffer = try writer.acquire()
+                let count: Int
+                do { count = try file.read(into: buffer, at: offset) } catch {
+                    writer.giveBack(buffer)
+                    throw error
+                }
+                if count == 0 {
+                    writer.giveBack(buffer)
+                    return
+                }
+                sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                writer.submit(buffer, count: count)
+                offset += Int64(count)
+                bytesWritten += Int64(count)
+                progress(bytesWritten)
+            }
         } catch {
             throw BlobStoreError.wrap(error)
         }
@@ -57,10 +102,12 @@ final class LocalBlobUpload: BlobUpload {
 
     func commit() throws -> StoredBlob {
         do {
+            try activeWriter.finish()
+            writer = nil
             try Syscall.fsync(partFD, path: partPath)
             Syscall.close(partFD)
             partFD = -1
-            let (sha256, md5) = digest.finish()
+            let sha256 = Digest.hex(sha.finalize())
             let folder = store.folder(of: sha256)
             let target = Path.join(folder, sha256)
             try Syscall.makeDirectories(folder)
@@ -72,13 +119,15 @@ final class LocalBlobUpload: BlobUpload {
                 try Syscall.rename(partPath, target)
                 try Syscall.fsyncDirectory(folder)
             }
-            return StoredBlob(id: sha256, size: bytesWritten, md5: md5)
+            return StoredBlob(id: sha256, size: bytesWritten)
         } catch {
             throw BlobStoreError.wrap(error)
         }
     }
 
     func release() {
+        try? writer?.finish()
+        writer = nil
         try? Syscall.unlinkIfPresent(partPath)
         try? Syscall.unlinkIfPresent(lockPath)
         if partFD >= 0 { Syscall.close(partFD); partFD = -1 }

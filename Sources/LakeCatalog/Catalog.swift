@@ -5,9 +5,10 @@ import LakeModel
 public protocol Catalog: Sendable {
     /// Records a new object in `PENDING_UPLOAD`, with its immutable params.
     func createPendingObject(_ object: LakeObject) throws
-    /// Records the object's stored blob in one transaction: the blob row, the object's file and
-    /// its status (`UPLOADED`, or `READY` when there is nothing to derive).
-    func completeUpload(_ id: LakeID, blob: BlobRecord, nothingToDerive: Bool, at time: Timestamp) throws
+    /// Records the object's stored blob and moves it to `UPLOADED`, in one transaction.
+    func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp) throws
+    /// Records a blob's MD5 once processing has computed it.
+    func recordMD5(_ md5: String, forBlob id: String) throws
     /// Removes an object whose upload never completed; false when it is not (or no longer) pending.
     @discardableResult
     func deletePendingObject(_ id: LakeID) throws -> Bool
@@ -44,8 +45,8 @@ public protocol Catalog: Sendable {
 public struct BlobRecord: Hashable, Sendable {
     public var id: String
     public var size: Int64
-    public var md5: String
-    public init(id: String, size: Int64, md5: String) {
+    public var md5: String?
+    public init(id: String, size: Int64, md5: String?) {
         self.id = id
         self.size = size
         self.md5 = md5

@@ -10,7 +10,7 @@ enum Migrations {
                 CREATE TABLE blobs (
                     id TEXT PRIMARY KEY NOT NULL,          -- SHA-256 hex of the bytes
                     size INTEGER NOT NULL,
-                    md5 TEXT NOT NULL,
+                    md5 TEXT,                              -- hex; computed by processing
                     created_at INTEGER NOT NULL            -- microseconds since the epoch, UTC
                 );
                 CREATE TABLE objects (

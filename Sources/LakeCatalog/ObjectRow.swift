@@ -32,7 +32,7 @@ enum ObjectRow {
             let id: String = row["id"]
             var blob: BlobInfo?
             if let blobID: String = row["blob_id"] {
-                let md5: String = row["blob_md5"]
+                let md5: String? = row["blob_md5"]
                 blob = BlobInfo(id: blobID, size: row["blob_size"], uri: blobURI(blobID),
                                 contentHash: ContentHash(sha256: blobID, md5: md5))
             }

@@ -98,20 +98,24 @@ public final class SQLiteCatalog: Catalog {
             """, arguments: [id.rawValue, key, param.value.json.compactText, param.units, number, text, flag])
     }
 
-    public func completeUpload(_ id: LakeID, blob: BlobRecord, nothingToDerive: Bool, at time: Timestamp) throws {
+    public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp) throws {
         try write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [blob.id, blob.size, blob.md5, time.microseconds])
-            let status = nothingToDerive ? ObjectStatus.ready : .uploaded
             try db.execute(sql: """
-                UPDATE objects SET blob_id = ?, status = ?, uploaded_at = ?, processed_at = ?
+                UPDATE objects SET blob_id = ?, status = 'UPLOADED', uploaded_at = ?
                 WHERE id = ? AND status = 'PENDING_UPLOAD'
-                """, arguments: [blob.id, status.rawValue, time.microseconds,
-                                 nothingToDerive ? time.microseconds : nil, id.rawValue])
+                """, arguments: [blob.id, time.microseconds, id.rawValue])
             guard db.changesCount == 1 else {
                 throw CatalogError.refused("object \(id) is no longer waiting for its upload (it was reaped as interrupted)")
             }
             try recordChange(db, id, at: time)
+        }
+    }
+
+    public func recordMD5(_ md5: String, forBlob id: String) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE blobs SET md5 = ? WHERE id = ? AND md5 IS NULL", arguments: [md5, id])
         }
     }
 

@@ -65,6 +65,9 @@ public struct ProcessingWorker: Sendable {
         }
         let budget = ProcessingBudget(limitSeconds: store.config.processingTimeLimitSeconds)
         do {
+            if blob.contentHash.md5 == nil {
+                try store.catalog.recordMD5(try store.blobs.md5(of: blob.id), forBlob: blob.id)
+            }
             let result = try processor(object, file, budget)
             return .ready(provisions: result.provisions, warnings: object.warnings + result.warnings)
         } catch let error as FormatError {

@@ -16,8 +16,10 @@ public struct Processors: Sendable {
 
     public func processor(for format: FileFormat) -> Run? { table[format] }
 
-    /// The processors this build has.
+    /// The processors this build has. Every object passes through processing, if only to have
+    /// its MD5 computed; `unknown` files have nothing else to derive.
     public static let standard = Processors(table: [
+        .unknown: { _, _, _ in ProcessingResult(provisions: [], warnings: []) },
         .stl: { object, file, budget in
             let geometry = try STLReader.geometry(of: file, units: object.geometryUnits, budget: budget)
             return ProcessingResult(provisions: [.geometry(geometry)], warnings: geometryWarnings(object))

@@ -9,15 +9,12 @@ import Logging
 
 /// Turns a file into an object: a `PENDING_UPLOAD` row, the bytes streamed into the blob store
 /// (hashed as they pass, never held whole in memory), then one catalog transaction that records
-/// the blob and moves the object to `UPLOADED` (or `READY` when there is nothing to derive).
+/// the blob and moves the object to `UPLOADED`; processing takes it on from there.
 /// A failure at any point leaves no object and no partial blob.
 public struct Uploader: Sendable {
     public let store: Store
-    public let chunkSize: Int
-
-    public init(store: Store, chunkSize: Int = 1 << 20) {
+    public init(store: Store) {
         self.store = store
-        self.chunkSize = chunkSize
     }
 
     /// Uploads one file. `progress` is called with the bytes stored so far.
@@ -46,18 +43,14 @@ public struct Uploader: Sendable {
             session = upload
             try store.catalog.createPendingObject(draft)
             recorded = true
-            try source.forEachChunk(chunkSize: chunkSize) { chunk in
-                try upload.write(chunk)
-                progress(upload.bytesWritten, source.size)
-            }
+            try upload.write(contentsOf: source) { progress($0, source.size) }
             guard upload.bytesWritten == source.size else {
                 throw UploadError(path: path, reason: "the file changed size while it was read (\(source.size) bytes "
                     + "at the start, \(upload.bytesWritten) read); upload it again once nothing writes to it", isNoSpace: false)
             }
             try store.blobs.withCommitGuard {
                 let stored = try upload.commit()
-                try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: stored.md5),
-                                                 nothingToDerive: format == .unknown, at: .now)
+                try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil), at: .now)
             }
             upload.release()
         } catch {

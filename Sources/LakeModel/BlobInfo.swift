@@ -1,11 +1,12 @@
-/// Hashes of stored content: SHA-256 (the blob's identity) and MD5 (Luminary's `Hash.md5`;
-/// the `etag` is the MD5 hex, as S3 gives for a single-part upload).
+/// Hashes of stored content: SHA-256 (the blob's identity, known at upload) and MD5 (Luminary's
+/// `Hash.md5`; the `etag` is the MD5 hex, as S3 gives for a single-part upload). MD5 is computed
+/// by processing, so it is null until the object has been processed.
 public struct ContentHash: Hashable, Sendable, Codable {
     public var sha256: String
-    public var md5: String
-    public var etag: String
+    public var md5: String?
+    public var etag: String?
 
-    public init(sha256: String, md5: String) {
+    public init(sha256: String, md5: String?) {
         self.sha256 = sha256
         self.md5 = md5
         self.etag = md5

@@ -28,7 +28,7 @@ enum ObjectText {
         add("file", "\(object.file.name) (\(ByteCount.text(object.size)))")
         if let blob = object.file.blob {
             add("sha256", blob.contentHash.sha256)
-            add("md5", blob.contentHash.md5)
+            add("md5", blob.contentHash.md5 ?? "(computed when processed)")
         }
         add("format", object.format.rawValue)
         add("status", object.status.rawValue)

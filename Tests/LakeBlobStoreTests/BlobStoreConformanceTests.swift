@@ -38,7 +38,8 @@ import Testing
             let stored = try put(store, bytes, session: "s1")
             let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
             let md5 = Insecure.MD5.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-            #expect(stored == StoredBlob(id: sha, size: Int64(bytes.count), md5: md5))
+            #expect(stored == StoredBlob(id: sha, size: Int64(bytes.count)))
+            #expect(try store.md5(of: sha) == md5)
             #expect(store.contains(sha))
             #expect(try store.size(of: sha) == Int64(bytes.count))
             let file = try store.open(sha)
@@ -58,6 +59,22 @@ import Testing
         }
     }
 
+    @Test func wholeFileWritesMatchChunkedWrites() throws {
+        for (directory, store) in try Self.makeStores() {
+            let bytes = randomBytes(3 << 20 + 17)
+            FileManager.default.createFile(atPath: directory.path + "/source", contents: Data(bytes))
+            let upload = try store.beginUpload(session: "whole")
+            var reported: [Int64] = []
+            try upload.write(contentsOf: ReadableFile(path: directory.path + "/source")) { reported.append($0) }
+            let stored = try store.withCommitGuard { try upload.commit() }
+            upload.release()
+            #expect(stored.size == Int64(bytes.count))
+            #expect(reported.last == Int64(bytes.count))
+            #expect(try store.open(stored.id).bytes(at: 0, count: bytes.count) == bytes)
+            #expect(store.check(stored.id, expectedSize: Int64(bytes.count)) == .intact)
+        }
+    }
+
     @Test func abortLeavesNothing() throws {
         for (_, store) in try Self.makeStores() {
             let upload = try store.beginUpload(session: "gone")
@@ -74,7 +91,7 @@ import Testing
         for (_, store) in try Self.makeStores() {
             let stored = try put(store, [], session: "empty")
             #expect(stored.id == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-            #expect(stored.md5 == "d41d8cd98f00b204e9800998ecf8427e")
+            #expect(try store.md5(of: stored.id) == "d41d8cd98f00b204e9800998ecf8427e")
         }
     }
 

@@ -46,7 +46,7 @@ import Testing
         try catalog.createPendingObject(object)
         #expect(try catalog.object(object.id)?.status == .pendingUpload)
         #expect(try catalog.pendingUploadIDs() == [object.id])
-        try catalog.completeUpload(object.id, blob: blob("a"), nothingToDerive: false, at: .now)
+        try catalog.completeUpload(object.id, blob: blob("a"), at: .now)
         let uploaded = try #require(try catalog.object(object.id))
         #expect(uploaded.status == .uploaded)
         #expect(uploaded.file.blob?.uri == "file:///blobs/" + String(repeating: "a", count: 64))
@@ -56,7 +56,7 @@ import Testing
         // A completed upload is not pending any more, so it cannot be reaped.
         #expect(try !catalog.deletePendingObject(object.id))
         #expect(throws: CatalogError.self) {
-            try catalog.completeUpload(object.id, blob: blob("a"), nothingToDerive: false, at: .now)
+            try catalog.completeUpload(object.id, blob: blob("a"), at: .now)
         }
     }
 
@@ -83,10 +83,10 @@ import Testing
         let catalog = try open()
         let object = draft("c.stl")
         try catalog.createPendingObject(object)
-        try catalog.completeUpload(object.id, blob: blob("c"), nothingToDerive: false, at: .now)
+        try catalog.completeUpload(object.id, blob: blob("c"), at: .now)
         let vtk = draft("d.vtu", format: .vtu)
         try catalog.createPendingObject(vtk)
-        try catalog.completeUpload(vtk.id, blob: blob("d"), nothingToDerive: false, at: .now)
+        try catalog.completeUpload(vtk.id, blob: blob("d"), at: .now)
 
         var now = Timestamp.now
         let first = try #require(try catalog.claimForProcessing(formats: [.stl], among: nil, owner: "w1", leaseSeconds: 10, maxAttempts: 2, now: now))
@@ -112,7 +112,7 @@ import Testing
         let catalog = try open()
         let object = draft("e.stl")
         try catalog.createPendingObject(object)
-        try catalog.completeUpload(object.id, blob: blob("e"), nothingToDerive: false, at: .now)
+        try catalog.completeUpload(object.id, blob: blob("e"), at: .now)
         _ = try #require(try catalog.claimForProcessing(formats: [.stl], among: [object.id], owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now))
         #expect(try catalog.renewLease(object.id, owner: "w", leaseSeconds: 10, now: .now))
         #expect(try !catalog.renewLease(object.id, owner: "other", leaseSeconds: 10, now: .now))
@@ -140,13 +140,15 @@ import Testing
         let catalog = try open()
         let object = draft("g.stl")
         try catalog.createPendingObject(object)
-        try catalog.completeUpload(object.id, blob: blob("1"), nothingToDerive: true, at: .now)
+        try catalog.completeUpload(object.id, blob: blob("1"), at: .now)
         try catalog.pool.write { db in
             try db.execute(sql: "INSERT INTO blobs VALUES (?, 1, 'm', 0)", arguments: [String(repeating: "2", count: 64)])
         }
         #expect(try catalog.unreferencedBlobRecords().map(\.id) == [String(repeating: "2", count: 64)])
         #expect(try catalog.deleteUnreferencedBlobRecords() == [String(repeating: "2", count: 64)])
         #expect(try catalog.blobRecords().map(\.id) == [String(repeating: "1", count: 64)])
+        try catalog.recordMD5("abc", forBlob: String(repeating: "1", count: 64))
+        #expect(try catalog.blobRecords().first?.md5 == "m")   // recorded once, never rewritten
         #expect(try catalog.objectIDs(referencingBlob: String(repeating: "1", count: 64)) == [object.id])
     }
 }

@@ -14,9 +14,16 @@ import Testing
     @Test func uploadStoresBytesAndRecordsEverything() throws {
         let test = try TestStore()
         let path = test.directory.writeRandom("data.bin", size: 3_000_000)
-        let object = try Uploader(store: test.store).upload(request(path))
-        #expect(object.status == .ready)   // unknown format: nothing to derive
+        let uploaded = try Uploader(store: test.store).upload(request(path))
+        #expect(uploaded.status == .uploaded)
+        #expect(uploaded.file.blob?.contentHash.md5 == nil)
+        // Processing computes the MD5; an unknown format has nothing else to derive.
+        let object = try ProcessingWait(worker: ProcessingWorker(store: test.store)).untilSettled([uploaded.id])[0]
+        #expect(object.status == .ready && object.provisions.isEmpty)
         #expect(object.format == .unknown)
+        let md5 = try Process.output("/usr/bin/md5sum", [path]).prefix(32)
+        #expect(object.file.blob?.contentHash.md5 == String(md5))
+        #expect(object.file.blob?.contentHash.etag == String(md5))
         #expect(object.size == 3_000_000)
         #expect(object.createdBy == "tester" && object.params["mach"] == Param(value: .number(0.8)))
         let blob = try #require(object.file.blob)
@@ -87,6 +94,6 @@ import Testing
         #expect(try store.blobs.uploadSessions().isEmpty)
         // The disk is usable again once space is there: a small upload works.
         let small = directory.write("small.txt", "fits")
-        #expect(try Uploader(store: store).upload(request(small)).status == .ready)
+        #expect(try Uploader(store: store).upload(request(small)).status == .uploaded)
     }
 }

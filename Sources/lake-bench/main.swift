@@ -1,1 +1,30 @@
-print("bench")
+import Foundation
+
+// lake-bench: benchmarks that compare Lake with a baseline measured in the same run.
+//
+//   swift run -c release lake-bench upload [--size-mib 1024] [--rounds 5] [--work DIR]
+//
+// Rounds alternate baseline and Lake so both see the same disk weather; medians are reported.
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let command = arguments.first else {
+    print("usage: lake-bench upload [--size-mib N] [--rounds N] [--work DIR] [--lake PATH]")
+    exit(2)
+}
+
+func option(_ name: String, default value: String) -> String {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return value }
+    return arguments[index + 1]
+}
+
+switch command {
+case "upload":
+    let lakePath = option("--lake", default: Bench.siblingLake())
+    try UploadBenchmark(sizeMiB: Int(option("--size-mib", default: "1024"))!,
+                        rounds: Int(option("--rounds", default: "5"))!,
+                        work: option("--work", default: FileManager.default.currentDirectoryPath + "/bench-work"),
+                        lake: lakePath).run()
+default:
+    print("unknown benchmark '\(command)'")
+    exit(2)
+}

@@ -19,7 +19,10 @@ let package = Package(
     targets: [
         .target(name: "LakeModel"),
         .target(name: "LakeSystem"),
-        .target(name: "LakeFormats", dependencies: ["LakeModel", "LakeSystem"]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
+        .target(name: "LakeFormats", dependencies: ["LakeModel", "LakeSystem", "CZlib", "CLZ4", "CLZMA"]),
         .target(
             name: "LakeCatalog",
             dependencies: [

@@ -24,6 +24,12 @@ public struct Processors: Sendable {
             let geometry = try STLReader.geometry(of: file, units: object.geometryUnits, budget: budget)
             return ProcessingResult(provisions: [.geometry(geometry)], warnings: geometryWarnings(object))
         },
+        .vtu: { object, file, budget in
+            ProcessingResult(provisions: try VTKDatasetReader.fields(of: file, format: .vtu, budget: budget).map(Provision.field), warnings: [])
+        },
+        .vtp: { object, file, budget in
+            ProcessingResult(provisions: try VTKDatasetReader.fields(of: file, format: .vtp, budget: budget).map(Provision.field), warnings: [])
+        },
         .step: { object, file, _ in
             let geometry = try STEPReader.geometry(of: file, units: object.geometryUnits)
             return ProcessingResult(provisions: [.geometry(geometry)], warnings: geometryWarnings(object))

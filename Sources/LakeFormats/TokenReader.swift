@@ -13,11 +13,14 @@ struct TokenReader {
     private var buffer: [UInt8] = []
     private var position = 0
     private var fileOffset: Int64 = 0
+    private let end: Int64
     private(set) var line = 1
 
-    init(file: ReadableFile, budget: ProcessingBudget) {
+    init(file: ReadableFile, budget: ProcessingBudget, range: Range<Int64>? = nil) {
         self.file = file
         self.budget = budget
+        fileOffset = range?.lowerBound ?? 0
+        end = range?.upperBound ?? file.size
     }
 
     private static func isSpace(_ byte: UInt8) -> Bool { byte == 32 || (byte >= 9 && byte <= 13) }
@@ -25,7 +28,7 @@ struct TokenReader {
     /// Refills the buffer, keeping unread bytes; false at end of file.
     private mutating func refill() throws -> Bool {
         try budget.check()
-        let more = try file.bytes(at: fileOffset, count: chunkSize)
+        let more = try file.bytes(at: fileOffset, count: Int(min(Int64(chunkSize), end - fileOffset)))
         if more.isEmpty { return false }
         fileOffset += Int64(more.count)
         buffer.removeFirst(position)

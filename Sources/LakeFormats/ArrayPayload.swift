@@ -1,0 +1,133 @@
+import LakeSystem
+
+/// The decoded bytes of one DataArray (in the file's byte order), delivered in order. Payloads
+/// that allow random access let statistics run over ranges on several cores.
+protocol ArrayPayload: Sendable {
+    var byteCount: Int64 { get }
+    var randomAccess: Bool { get }
+    /// Calls `body` with consecutive pieces of the decoded bytes in `range`.
+    func read(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws
+}
+
+/// Uncompressed bytes stored directly in the file.
+struct RawPayload: ArrayPayload {
+    let file: ReadableFile
+    let start: Int64
+    let byteCount: Int64
+    var randomAccess: Bool { true }
+    static let chunk = 4 << 20
+
+    func read(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var position = range.lowerBound
+        while position < range.upperBound {
+            try budget.check()
+            let want = Int(min(Int64(Self.chunk), range.upperBound - position))
+            let got = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: start + position)
+            guard got == want else { throw FormatError("the data ends early: the file is truncated") }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[..<got]))
+            position += Int64(got)
+        }
+    }
+}
+
+/// Uncompressed bytes inside a base64 run.
+struct Base64Payload: ArrayPayload {
+    let run: Base64Run
+    let skip: Int64           // header bytes before the data
+    let byteCount: Int64
+    var randomAccess: Bool { true }
+    static let chunk: Int64 = 3 << 20
+
+    func read(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var position = range.lowerBound
+        while position < range.upperBound {
+            try budget.check()
+            let end = min(position + Self.chunk, range.upperBound)
+            let bytes = try run.decode((skip + position)..<(skip + end))
+            try bytes.withUnsafeBytes { try body($0) }
+            position = end
+        }
+    }
+}
+
+/// Where the compressed bytes of a block come from: the file, or a base64 run.
+enum BlockSource: Sendable {
+    case file(ReadableFile, start: Int64)
+    case base64(Base64Run)
+
+    func bytes(_ range: Range<Int64>) throws -> [UInt8] {
+        switch self {
+        case .file(let file, let start):
+            let bytes = try file.bytes(at: start + range.lowerBound, count: Int(range.count))
+            guard bytes.count == range.count else { throw FormatError("a compressed block runs past the end of the file") }
+            return bytes
+        case .base64(let run):
+            return try run.decode(range)
+        }
+    }
+}
+
+/// Compressed data: `[nblocks, blocksize, lastblocksize, csize_0 … csize_n-1]` then the blocks.
+struct BlockPayload: ArrayPayload {
+    let source: BlockSource
+    let compressor: Compressor
+    let blockSize: Int64
+    let lastBlockSize: Int64
+    let blockOffsets: [Int64]      // n + 1 offsets into the compressed bytes
+    let byteCount: Int64
+    var randomAccess: Bool { true }
+
+    /// Largest block Lake decodes; VTK writes 32 KiB blocks, so this only stops hostile headers.
+    static let maxBlockSize: Int64 = 64 << 20
+
+    init(source: BlockSource, compressor: Compressor, header: [UInt64], available: Int64, what: String) throws {
+        let count = Int64(header[0])
+        guard header.count == 3 + Int(count) else { throw FormatError("\(what): the compression header is incomplete") }
+        blockSize = Int64(clamping: header[1])
+        lastBlockSize = Int64(clamping: header[2])
+        guard count == 0 || (blockSize > 0 && blockSize <= Self.maxBlockSize && lastBlockSize <= blockSize) else {
+            throw FormatError("\(what): the compression header declares blocks of \(header[1]) bytes (limit \(Self.maxBlockSize))")
+        }
+        var offsets: [Int64] = [0]
+        offsets.reserveCapacity(Int(count) + 1)
+        for i in 0..<Int(count) {
+            let size = Int64(clamping: header[3 + i])
+            offsets.append(offsets.last! + size)
+            guard offsets.last! <= available else {
+                throw FormatError("\(what): the compressed block sizes (\(offsets.last!) bytes so far) exceed the data in the file (\(available) bytes)")
+            }
+        }
+        blockOffsets = offsets
+        self.source = source
+        self.compressor = compressor
+        byteCount = count == 0 ? 0 : (count - 1) * blockSize + (lastBlockSize == 0 ? blockSize : lastBlockSize)
+    }
+
+    var blockCount: Int { blockOffsets.count - 1 }
+
+    func decodedSize(ofBlock i: Int) -> Int {
+        Int(i == blockCount - 1 && lastBlockSize != 0 ? lastBlockSize : blockSize)
+    }
+
+    func read(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard !range.isEmpty else { return }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(blockSize), alignment: 16)
+        defer { buffer.deallocate() }
+        let first = Int(range.lowerBound / blockSize)
+        let last = Int((range.upperBound - 1) / blockSize)
+        for block in first...last {
+            try budget.check()
+            let compressed = try source.bytes(blockOffsets[block]..<blockOffsets[block + 1])
+            let size = decodedSize(ofBlock: block)
+            try compressed.withUnsafeBytes { input in
+                try compressor.decompress(input, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<size]))
+            }
+            let blockStart = Int64(block) * blockSize
+            let from = Int(max(range.lowerBound, blockStart) - blockStart)
+            let to = Int(min(range.upperBound, blockStart + Int64(size)) - blockStart)
+            try body(UnsafeRawBufferPointer(rebasing: buffer[from..<to]))
+        }
+    }
+}

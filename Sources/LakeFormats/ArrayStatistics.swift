@@ -1,0 +1,227 @@
+import Dispatch
+import LakeModel
+
+/// The statistics of one DataArray (every component and the magnitude) as stats.md defines
+/// them, in two passes over its decoded bytes: min/max/sum, then hist128 and Σ(v−mean)².
+/// Random-access payloads are split into tuple-aligned ranges processed on both cores.
+struct ArrayStatistics {
+    let name: String
+    let type: VTKScalarType
+    let components: Int
+    let swap: Bool
+    let budget: ProcessingBudget
+    static let parallelThreshold: Int64 = 8 << 20
+
+    /// One piece's data of the array.
+    struct Segment {
+        var payload: any ArrayPayload
+        var tuples: Int64
+    }
+
+    struct Result {
+        var components: [FieldStats]
+        var magnitude: FieldStats
+        var hasNaN: Bool
+    }
+
+    var tupleBytes: Int { components * type.size }
+
+    func compute(_ segments: [Segment]) throws -> Result {
+        var work: [(any ArrayPayload, Range<Int64>)] = []
+        for segment in segments {
+            let expected = segment.tuples * Int64(tupleBytes)
+            if segment.payload.byteCount >= 0 && segment.payload.byteCount != expected {
+                throw FormatError("DataArray '\(name)' should hold \(segment.tuples) tuples of \(components) \(type.rawValue) "
+                    + "(\(expected) bytes) but its data holds \(segment.payload.byteCount) bytes")
+            }
+            work += split(segment).map { (segment.payload, $0) }
+        }
+        let firsts = try runConcurrently(work) { payload, range in try firstPass(payload, range) }
+        var first = FirstState(series: Array(repeating: FirstPass(), count: components + 1))
+        for (index, other) in firsts.enumerated() {
+            for j in first.series.indices { first.series[j].merge(other.series[j]) }
+            if !work[index].0.randomAccess {
+                // An ascii array's length is known only once parsed.
+                let tuples = segments.first { $0.payload.byteCount < 0 }?.tuples ?? 0
+                let values = other.bytes / Int64(type.size)
+                if values != tuples * Int64(components) {
+                    throw FormatError("DataArray '\(name)' should hold \(tuples * Int64(components)) values "
+                        + "(\(tuples) tuples × \(components) components) but holds \(values)")
+                }
+            }
+        }
+        let binnings = first.series.map { Binning(min: $0.min, max: $0.max) }
+        let means = first.series.map { $0.mean ?? 0 }
+        let seconds = try runConcurrently(work) { payload, range in try secondPass(payload, range, binnings, means) }
+        var second = seconds[0]
+        for other in seconds.dropFirst() {
+            for j in second.indices { second[j].merge(other[j]) }
+        }
+        let stats = zip(first.series, second).map { FieldStats(first: $0, second: $1) }
+        return Result(components: Array(stats.dropLast()), magnitude: stats.last!,
+                      hasNaN: first.series.dropLast().contains { $0.nanCount > 0 })
+    }
+
+    func split(_ segment: Segment) -> [Range<Int64>] {
+        let total = segment.payload.byteCount
+        guard segment.payload.randomAccess, total >= Self.parallelThreshold else { return [0..<max(total, 0)] }
+        let half = (segment.tuples / 2) * Int64(tupleBytes)
+        return [0..<half, half..<total]
+    }
+
+    func runConcurrently<T>(_ ranges: [(any ArrayPayload, Range<Int64>)],
+                            _ work: @escaping (any ArrayPayload, Range<Int64>) throws -> T) throws -> [T] {
+        if ranges.count == 1 { return [try work(ranges[0].0, ranges[0].1)] }
+        // Each iteration writes only its own slot, so the slots need no lock.
+        let slots = UnsafeMutableBufferPointer<Result2<T>?>.allocate(capacity: ranges.count)
+        slots.initialize(repeating: nil)
+        defer { slots.deinitialize(); slots.deallocate() }
+        nonisolated(unsafe) let (unsafeSlots, unsafeWork) = (slots, work)
+        nonisolated(unsafe) let ranges = ranges
+        DispatchQueue.concurrentPerform(iterations: ranges.count) { i in
+            do { unsafeSlots[i] = .success(try unsafeWork(ranges[i].0, ranges[i].1)) } catch { unsafeSlots[i] = .failure(error) }
+        }
+        return try slots.map { try $0!.get() }
+    }
+
+    enum Result2<T> {
+        case success(T)
+        case failure(any Error)
+        func get() throws -> T {
+            switch self {
+            case .success(let value): return value
+            case .failure(let error): throw error
+            }
+        }
+    }
+
+    struct FirstState {
+        var series: [FirstPass]
+        var bytes: Int64 = 0
+    }
+
+    /// Delivers whole tuples from a payload's pieces, carrying a partial tuple across pieces.
+    func forEachTupleRun(_ payload: any ArrayPayload, _ range: Range<Int64>,
+                         _ body: (UnsafeRawBufferPointer) -> Void) throws -> Int64 {
+        var carry = [UInt8]()
+        var total: Int64 = 0
+        let size = tupleBytes
+        try payload.read(range, budget: budget) { piece in
+            total += Int64(piece.count)
+            var offset = 0
+            if !carry.isEmpty {
+                let need = min(size - carry.count, piece.count)
+                carry += piece[0..<need]
+                offset = need
+                if carry.count == size {
+                    carry.withUnsafeBytes { body($0) }
+                    carry.removeAll(keepingCapacity: true)
+                }
+            }
+            let whole = (piece.count - offset) / size * size
+            if whole > 0 { body(UnsafeRawBufferPointer(rebasing: piece[offset..<(offset + whole)])) }
+            carry += piece[(offset + whole)...]
+        }
+        return total
+    }
+
+    func firstPass(_ payload: any ArrayPayload, _ range: Range<Int64>) throws -> FirstState {
+        var state = FirstState(series: Array(repeating: FirstPass(), count: components + 1))
+        let loader = type.loader
+        let (k, swap) = (components, swap)
+        state.bytes = try forEachTupleRun(payload, range) { bytes in
+            Kernels.first(loader, bytes, k: k, swap: swap, into: &state.series)
+        }
+        return state
+    }
+
+    func secondPass(_ payload: any ArrayPayload, _ range: Range<Int64>, _ binnings: [Binning], _ means: [Double]) throws -> [SecondPass] {
+        var series = Array(repeating: SecondPass(), count: components + 1)
+        let loader = type.loader
+        let (k, swap) = (components, swap)
+        _ = try forEachTupleRun(payload, range) { bytes in
+            Kernels.second(loader, bytes, k: k, swap: swap, binnings: binnings, means: means, into: &series)
+        }
+        return series
+    }
+}
+
+/// The inner loops, specialised per scalar type.
+enum Kernels {
+    static func first<L: ScalarLoading>(_ loader: L.Type, _ bytes: UnsafeRawBufferPointer, k: Int, swap: Bool,
+                                        into series: inout [FirstPass]) {
+        guard let base = bytes.baseAddress else { return }
+        let size = L.size
+        let tuples = bytes.count / (k * size)
+        series.withUnsafeMutableBufferPointer { s in
+            if k == 1 {
+                for t in 0..<tuples {
+                    let v = L.load(base, t * size, swap: swap)
+                    if v.isNaN {
+                        s[0].nanCount += 1
+                        s[1].nanCount += 1
+                    } else {
+                        s[0].add(v)
+                        s[1].add(Swift.abs(v))
+                    }
+                }
+                return
+            }
+            var offset = 0
+            for _ in 0..<tuples {
+                var squares = 0.0
+                var anyNaN = false
+                for j in 0..<k {
+                    let v = L.load(base, offset, swap: swap)
+                    offset += size
+                    if v.isNaN {
+                        s[j].nanCount += 1
+                        anyNaN = true
+                    } else {
+                        s[j].add(v)
+                        squares += v * v
+                    }
+                }
+                if anyNaN { s[k].nanCount += 1 } else { s[k].add(squares.squareRoot()) }
+            }
+        }
+    }
+
+    static func second<L: ScalarLoading>(_ loader: L.Type, _ bytes: UnsafeRawBufferPointer, k: Int, swap: Bool,
+                                         binnings: [Binning], means: [Double], into series: inout [SecondPass]) {
+        guard let base = bytes.baseAddress else { return }
+        let size = L.size
+        let tuples = bytes.count / (k * size)
+        series.withUnsafeMutableBufferPointer { s in
+            @inline(__always) func add(_ j: Int, _ v: Double) {
+                let d = v - means[j]
+                s[j].add(d * d)
+                if binnings[j].valid { s[j].hist[binnings[j].bin(v)] += 1 }
+            }
+            if k == 1 {
+                for t in 0..<tuples {
+                    let v = L.load(base, t * size, swap: swap)
+                    if !v.isNaN {
+                        add(0, v)
+                        add(1, Swift.abs(v))
+                    }
+                }
+                return
+            }
+            var offset = 0
+            for _ in 0..<tuples {
+                var squares = 0.0
+                var anyNaN = false
+                for j in 0..<k {
+                    let v = L.load(base, offset, swap: swap)
+                    offset += size
+                    if v.isNaN { anyNaN = true } else {
+                        add(j, v)
+                        squares += v * v
+                    }
+                }
+                if !anyNaN { add(k, squares.squareRoot()) }
+            }
+        }
+    }
+}

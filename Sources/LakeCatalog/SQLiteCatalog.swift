@@ -71,14 +71,19 @@ public final class SQLiteCatalog: Catalog {
     public func createPendingObject(_ object: LakeObject) throws {
         try write { db in
             try db.execute(sql: """
-                INSERT INTO objects (id, name, description, file_name, format, status, tags, annotations,
+                INSERT INTO objects (id, name, description, file_name, format, status, tags, annotations, warnings,
                                      geometry_units, created_at, created_by)
-                VALUES (?, ?, ?, ?, ?, 'PENDING_UPLOAD', ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, 'PENDING_UPLOAD', ?, ?, ?, ?, ?, ?)
                 """, arguments: [object.id.rawValue, object.name, object.description, object.file.name,
                                  object.format.rawValue, ObjectRow.json(object.tags), ObjectRow.json(object.annotations),
-                                 object.geometryUnits, object.createdAt.microseconds, object.createdBy])
+                                 ObjectRow.json(object.warnings), object.geometryUnits, object.createdAt.microseconds,
+                                 object.createdBy])
             for (key, param) in object.params {
                 try insertParam(db, object.id, key, param)
+            }
+            for (position, reference) in object.contentReferences.enumerated() {
+                try db.execute(sql: "INSERT INTO object_refs (object_id, position, path, child_id) VALUES (?, ?, ?, ?)",
+                               arguments: [object.id.rawValue, position, reference.path, reference.objectId?.rawValue])
             }
             try recordChange(db, object.id, at: object.createdAt)
         }
@@ -193,9 +198,12 @@ public final class SQLiteCatalog: Catalog {
                 logger.warning("processing gave up", metadata: ["object": "\(id)"])
                 try recordChange(db, id, at: now)
             }
+            // A manifest waits until every child it references has finished processing.
             var clause = """
                 format IN (\(databaseQuestionMarks(count: formats.count)))
                 AND (status = 'UPLOADED' OR (status = 'PROCESSING' AND lease_expires_at < ?))
+                AND NOT EXISTS (SELECT 1 FROM object_refs r JOIN objects c ON c.id = r.child_id
+                                WHERE r.object_id = objects.id AND c.status NOT IN ('READY', 'FAILED'))
                 """
             var arguments = StatementArguments(formats.map(\.rawValue).sorted()) + [now.microseconds]
             if let among {

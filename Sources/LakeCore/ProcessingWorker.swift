@@ -68,13 +68,37 @@ public struct ProcessingWorker: Sendable {
             if blob.contentHash.md5 == nil {
                 try store.catalog.recordMD5(try store.blobs.md5(of: blob.id), forBlob: blob.id)
             }
-            let result = try processor(object, file, budget)
+            let input = ProcessingInput(object: object, file: file, budget: budget, children: try children(of: object))
+            let result = try processor(input)
             return .ready(provisions: result.provisions, warnings: object.warnings + result.warnings)
         } catch let error as FormatError {
             return .failed(reason: error.message)
         } catch {
             return .failed(reason: "the stored bytes could not be read (\(error)); run `lake verify`")
         }
+    }
+
+    /// A manifest's children with their bytes, nested manifests flattened into their blocks.
+    func children(of object: LakeObject, depth: Int = 0) throws -> [ProcessingInput.Child] {
+        guard depth < 8 else { throw FormatError("manifests nest more than 8 deep (a manifest that references itself?)") }
+        var children: [ProcessingInput.Child] = []
+        for reference in object.contentReferences {
+            guard let id = reference.objectId, let child = try store.catalog.object(id) else {
+                children.append(.init(reference: reference, object: nil, file: nil))
+                continue
+            }
+            if child.format == .vtm && child.status == .ready {
+                children += try self.children(of: child, depth: depth + 1).map { nested in
+                    var nested = nested
+                    nested.reference.path = Path.join(Path.parent(of: reference.path) == "." ? "" : Path.parent(of: reference.path), nested.reference.path)
+                    return nested
+                }
+                continue
+            }
+            let file = try child.file.blob.map { try store.blobs.open($0.id) }
+            children.append(.init(reference: reference, object: child, file: file))
+        }
+        return children
     }
 
     /// Runs `body` while a timer renews the lease every third of its length.

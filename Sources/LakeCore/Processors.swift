@@ -2,11 +2,25 @@ import LakeFormats
 import LakeModel
 import LakeSystem
 
+/// What a processor is given: the object, its bytes, its time budget and, for a manifest, its
+/// children (flattened through nested manifests).
+public struct ProcessingInput: Sendable {
+    public struct Child: Sendable {
+        public var reference: FileRef
+        public var object: LakeObject?
+        public var file: ReadableFile?
+    }
+
+    public var object: LakeObject
+    public var file: ReadableFile
+    public var budget: ProcessingBudget
+    public var children: [Child]
+}
+
 /// What derives provisions from an object's bytes, chosen by format. Formats without a
-/// processor here are not claimed from the queue: their objects wait until a lake that has
-/// one processes them (VTK arrives with the VTK readers).
+/// processor are not claimed from the queue.
 public struct Processors: Sendable {
-    public typealias Run = @Sendable (LakeObject, ReadableFile, ProcessingBudget) throws -> ProcessingResult
+    public typealias Run = @Sendable (ProcessingInput) throws -> ProcessingResult
 
     let table: [FileFormat: Run]
 
@@ -19,22 +33,24 @@ public struct Processors: Sendable {
     /// The processors this build has. Every object passes through processing, if only to have
     /// its MD5 computed; `unknown` files have nothing else to derive.
     public static let standard = Processors(table: [
-        .unknown: { _, _, _ in ProcessingResult(provisions: [], warnings: []) },
-        .stl: { object, file, budget in
-            let geometry = try STLReader.geometry(of: file, units: object.geometryUnits, budget: budget)
-            return ProcessingResult(provisions: [.geometry(geometry)], warnings: geometryWarnings(object))
+        .unknown: { _ in ProcessingResult(provisions: [], warnings: []) },
+        .stl: { input in
+            let geometry = try STLReader.geometry(of: input.file, units: input.object.geometryUnits, budget: input.budget)
+            return ProcessingResult(provisions: [.geometry(geometry)], warnings: geometryWarnings(input.object))
         },
-        .vtu: { object, file, budget in
-            ProcessingResult(provisions: try VTKDatasetReader.fields(of: file, format: .vtu, budget: budget).map(Provision.field), warnings: [])
+        .step: { input in
+            let geometry = try STEPReader.geometry(of: input.file, units: input.object.geometryUnits)
+            return ProcessingResult(provisions: [.geometry(geometry)], warnings: geometryWarnings(input.object))
         },
-        .vtp: { object, file, budget in
-            ProcessingResult(provisions: try VTKDatasetReader.fields(of: file, format: .vtp, budget: budget).map(Provision.field), warnings: [])
-        },
-        .step: { object, file, _ in
-            let geometry = try STEPReader.geometry(of: file, units: object.geometryUnits)
-            return ProcessingResult(provisions: [.geometry(geometry)], warnings: geometryWarnings(object))
-        },
+        .vtu: { input in try dataset(input, .vtu) },
+        .vtp: { input in try dataset(input, .vtp) },
+        .vtm: { input in try ManifestProcessor.process(input) },
     ])
+
+    static func dataset(_ input: ProcessingInput, _ format: FileFormat) throws -> ProcessingResult {
+        let fields = try VTKDatasetReader.fields(of: input.file, format: format, budget: input.budget)
+        return Annotations.apply(input.object.annotations, to: fields)
+    }
 
     static func geometryWarnings(_ object: LakeObject) -> [String] {
         guard object.geometryUnits == nil else { return [] }

@@ -10,6 +10,10 @@ public struct UploadRequest: Sendable {
     public var geometryUnits: String?
     public var annotations: [FieldAnnotation]
     public var createdBy: String
+    /// For a manifest: its references, resolved to the objects uploaded for them.
+    public var contentReferences: [FileRef] = []
+    /// Problems found while uploading, kept on the object.
+    public var warnings: [String] = []
 
     public init(path: String, name: String? = nil, description: String = "", params: [String: Param] = [:],
                 tags: [String: JSONValue] = [:], geometryUnits: String? = nil, annotations: [FieldAnnotation] = [],

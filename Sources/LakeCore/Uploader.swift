@@ -31,7 +31,8 @@ public struct Uploader: Sendable {
         let draft = LakeObject(
             id: id, name: request.name ?? fileName, description: request.description,
             file: ObjectFile(name: fileName, blob: nil), format: format, status: .pendingUpload,
-            params: request.params, tags: request.tags, annotations: request.annotations,
+            params: request.params, tags: request.tags, contentReferences: request.contentReferences,
+            annotations: request.annotations, warnings: request.warnings,
             geometryUnits: request.geometryUnits, createdAt: now, createdBy: request.createdBy)
 
         var session: (any BlobUpload)?

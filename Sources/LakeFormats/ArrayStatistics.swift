@@ -6,16 +6,16 @@ import LakeModel
 /// Random-access payloads are split into tuple-aligned ranges processed on both cores.
 struct ArrayStatistics {
     let name: String
-    let type: VTKScalarType
     let components: Int
-    let swap: Bool
     let budget: ProcessingBudget
     static let parallelThreshold: Int64 = 8 << 20
 
-    /// One piece's data of the array.
+    /// One piece's data of the array (pieces of one file, or blocks of a multi-block set).
     struct Segment {
         var payload: any ArrayPayload
         var tuples: Int64
+        var type: VTKScalarType
+        var swap: Bool
     }
 
     struct Result {
@@ -24,35 +24,33 @@ struct ArrayStatistics {
         var hasNaN: Bool
     }
 
-    var tupleBytes: Int { components * type.size }
-
     func compute(_ segments: [Segment]) throws -> Result {
-        var work: [(any ArrayPayload, Range<Int64>)] = []
+        var work: [(Segment, Range<Int64>)] = []
         for segment in segments {
-            let expected = segment.tuples * Int64(tupleBytes)
+            let expected = segment.tuples * Int64(components * segment.type.size)
             if segment.payload.byteCount >= 0 && segment.payload.byteCount != expected {
-                throw FormatError("DataArray '\(name)' should hold \(segment.tuples) tuples of \(components) \(type.rawValue) "
+                throw FormatError("DataArray '\(name)' should hold \(segment.tuples) tuples of \(components) \(segment.type.rawValue) "
                     + "(\(expected) bytes) but its data holds \(segment.payload.byteCount) bytes")
             }
-            work += split(segment).map { (segment.payload, $0) }
+            work += split(segment).map { (segment, $0) }
         }
-        let firsts = try runConcurrently(work) { payload, range in try firstPass(payload, range) }
+        let firsts = try runConcurrently(work) { segment, range in try firstPass(segment, range) }
         var first = FirstState(series: Array(repeating: FirstPass(), count: components + 1))
         for (index, other) in firsts.enumerated() {
             for j in first.series.indices { first.series[j].merge(other.series[j]) }
-            if !work[index].0.randomAccess {
+            let segment = work[index].0
+            if !segment.payload.randomAccess {
                 // An ascii array's length is known only once parsed.
-                let tuples = segments.first { $0.payload.byteCount < 0 }?.tuples ?? 0
-                let values = other.bytes / Int64(type.size)
-                if values != tuples * Int64(components) {
-                    throw FormatError("DataArray '\(name)' should hold \(tuples * Int64(components)) values "
-                        + "(\(tuples) tuples × \(components) components) but holds \(values)")
+                let values = other.bytes / Int64(segment.type.size)
+                if values != segment.tuples * Int64(components) {
+                    throw FormatError("DataArray '\(name)' should hold \(segment.tuples * Int64(components)) values "
+                        + "(\(segment.tuples) tuples × \(components) components) but holds \(values)")
                 }
             }
         }
         let binnings = first.series.map { Binning(min: $0.min, max: $0.max) }
         let means = first.series.map { $0.mean ?? 0 }
-        let seconds = try runConcurrently(work) { payload, range in try secondPass(payload, range, binnings, means) }
+        let seconds = try runConcurrently(work) { segment, range in try secondPass(segment, range, binnings, means) }
         var second = seconds[0]
         for other in seconds.dropFirst() {
             for j in second.indices { second[j].merge(other[j]) }
@@ -65,19 +63,18 @@ struct ArrayStatistics {
     func split(_ segment: Segment) -> [Range<Int64>] {
         let total = segment.payload.byteCount
         guard segment.payload.randomAccess, total >= Self.parallelThreshold else { return [0..<max(total, 0)] }
-        let half = (segment.tuples / 2) * Int64(tupleBytes)
+        let half = (segment.tuples / 2) * Int64(components * segment.type.size)
         return [0..<half, half..<total]
     }
 
-    func runConcurrently<T>(_ ranges: [(any ArrayPayload, Range<Int64>)],
-                            _ work: @escaping (any ArrayPayload, Range<Int64>) throws -> T) throws -> [T] {
+    func runConcurrently<T>(_ ranges: [(Segment, Range<Int64>)],
+                            _ work: @escaping (Segment, Range<Int64>) throws -> T) throws -> [T] {
         if ranges.count == 1 { return [try work(ranges[0].0, ranges[0].1)] }
         // Each iteration writes only its own slot, so the slots need no lock.
         let slots = UnsafeMutableBufferPointer<Result2<T>?>.allocate(capacity: ranges.count)
         slots.initialize(repeating: nil)
         defer { slots.deinitialize(); slots.deallocate() }
         nonisolated(unsafe) let (unsafeSlots, unsafeWork) = (slots, work)
-        nonisolated(unsafe) let ranges = ranges
         DispatchQueue.concurrentPerform(iterations: ranges.count) { i in
             do { unsafeSlots[i] = .success(try unsafeWork(ranges[i].0, ranges[i].1)) } catch { unsafeSlots[i] = .failure(error) }
         }
@@ -101,12 +98,12 @@ struct ArrayStatistics {
     }
 
     /// Delivers whole tuples from a payload's pieces, carrying a partial tuple across pieces.
-    func forEachTupleRun(_ payload: any ArrayPayload, _ range: Range<Int64>,
+    func forEachTupleRun(_ segment: Segment, _ range: Range<Int64>,
                          _ body: (UnsafeRawBufferPointer) -> Void) throws -> Int64 {
         var carry = [UInt8]()
         var total: Int64 = 0
-        let size = tupleBytes
-        try payload.read(range, budget: budget) { piece in
+        let size = components * segment.type.size
+        try segment.payload.read(range, budget: budget) { piece in
             total += Int64(piece.count)
             var offset = 0
             if !carry.isEmpty {
@@ -125,21 +122,21 @@ struct ArrayStatistics {
         return total
     }
 
-    func firstPass(_ payload: any ArrayPayload, _ range: Range<Int64>) throws -> FirstState {
+    func firstPass(_ segment: Segment, _ range: Range<Int64>) throws -> FirstState {
         var state = FirstState(series: Array(repeating: FirstPass(), count: components + 1))
-        let loader = type.loader
-        let (k, swap) = (components, swap)
-        state.bytes = try forEachTupleRun(payload, range) { bytes in
+        let loader = segment.type.loader
+        let (k, swap) = (components, segment.swap)
+        state.bytes = try forEachTupleRun(segment, range) { bytes in
             Kernels.first(loader, bytes, k: k, swap: swap, into: &state.series)
         }
         return state
     }
 
-    func secondPass(_ payload: any ArrayPayload, _ range: Range<Int64>, _ binnings: [Binning], _ means: [Double]) throws -> [SecondPass] {
+    func secondPass(_ segment: Segment, _ range: Range<Int64>, _ binnings: [Binning], _ means: [Double]) throws -> [SecondPass] {
         var series = Array(repeating: SecondPass(), count: components + 1)
-        let loader = type.loader
-        let (k, swap) = (components, swap)
-        _ = try forEachTupleRun(payload, range) { bytes in
+        let loader = segment.type.loader
+        let (k, swap) = (components, segment.swap)
+        _ = try forEachTupleRun(segment, range) { bytes in
             Kernels.second(loader, bytes, k: k, swap: swap, binnings: binnings, means: means, into: &series)
         }
         return series

@@ -1,62 +1,100 @@
 import LakeModel
 import LakeSystem
 
-/// Reads a VTP or VTU file into Field provisions: every PointData and CellData array with its
+/// Reads VTP/VTU files into Field provisions: every PointData and CellData array with its
 /// statistics, over all pieces. FieldData and string arrays are not fields.
 public enum VTKDatasetReader {
-    public static func fields(of file: ReadableFile, format: FileFormat, budget: ProcessingBudget = .unlimited) throws -> [Field] {
-        let document = try VTKDocument.read(file, budget: budget)
-        let expected = format == .vtp ? "PolyData" : "UnstructuredGrid"
-        guard document.type == expected else {
-            throw FormatError("a .\(format.rawValue) file must hold \(expected), but this one holds \(document.type)")
+    /// One dataset file and a name for it in messages.
+    public struct Block: Sendable {
+        public var file: ReadableFile
+        public var format: FileFormat
+        public var name: String
+        public init(file: ReadableFile, format: FileFormat, name: String) {
+            self.file = file
+            self.format = format
+            self.name = name
         }
-        let locator = PayloadLocator(file: file, document: document)
-        try checkStructure(document, locator)
-        var fields: [Field] = []
-        for assoc in [ElementAssoc.point, .cell] {
-            for group in groupedArrays(document, assoc) {
-                fields.append(try field(group, assoc: assoc, document: document, locator: locator, budget: budget))
-            }
-        }
-        return fields
     }
 
-    /// The same array in every piece, in first-seen order; a name missing from a piece or
-    /// changing type or width between pieces is an error.
-    static func groupedArrays(_ document: VTKDocument, _ assoc: ElementAssoc) -> [[(VTKDocument.DataArray, Int64)]] {
+    public static func fields(of file: ReadableFile, format: FileFormat, budget: ProcessingBudget = .unlimited) throws -> [Field] {
+        try fields(of: [Block(file: file, format: format, name: Path.lastComponent(of: file.path))], budget: budget)
+    }
+
+    /// The union of several datasets' fields: the same `(label, element_assoc)` in several blocks
+    /// becomes one field whose statistics are computed over all of its values together.
+    public static func fields(of blocks: [Block], budget: ProcessingBudget = .unlimited) throws -> [Field] {
         var order: [String] = []
-        var groups: [String: [(VTKDocument.DataArray, Int64)]] = [:]
+        var groups: [String: [Entry]] = [:]
+        for block in blocks {
+            let document = try VTKDocument.read(block.file, budget: budget)
+            let expected = block.format == .vtp ? "PolyData" : "UnstructuredGrid"
+            guard document.type == expected else {
+                throw FormatError("a .\(block.format.rawValue) file must hold \(expected), but \(block.name) holds \(document.type)")
+            }
+            let locator = PayloadLocator(file: block.file, document: document)
+            try checkStructure(document, locator)
+            for assoc in [ElementAssoc.point, .cell] {
+                for entry in try entries(document, locator, assoc, block: block.name) {
+                    let key = "\(assoc.rawValue)\u{0}\(entry.array.name)"
+                    if groups[key] == nil { order.append(key) }
+                    groups[key, default: []].append(entry)
+                }
+            }
+        }
+        return try order.map { try field(groups[$0]!, budget: budget) }
+    }
+
+    struct Entry {
+        var array: VTKDocument.DataArray
+        var assoc: ElementAssoc
+        var tuples: Int64
+        var segment: ArrayStatistics.Segment
+        var block: String
+    }
+
+    /// One file's arrays of one association, each present in every piece with one type and width.
+    static func entries(_ document: VTKDocument, _ locator: PayloadLocator, _ assoc: ElementAssoc, block: String) throws -> [Entry] {
+        var order: [String] = []
+        var byName: [String: [Entry]] = [:]
         for piece in document.pieces {
             let arrays = assoc == .point ? piece.pointData : piece.cellData
             let tuples = assoc == .point ? piece.points : piece.cells
             for array in arrays where array.components > 0 {
-                if groups[array.name] == nil { order.append(array.name) }
-                groups[array.name, default: []].append((array, tuples))
+                if byName[array.name] == nil { order.append(array.name) }
+                let segment = ArrayStatistics.Segment(payload: try locator.payload(array), tuples: tuples, type: array.type,
+                                                      swap: array.format != .ascii && document.bigEndian)
+                byName[array.name, default: []].append(Entry(array: array, assoc: assoc, tuples: tuples, segment: segment, block: block))
             }
         }
-        return order.map { groups[$0]! }
+        for name in order {
+            let group = byName[name]!
+            if group.count != document.pieces.count {
+                throw FormatError("\(block): \(assoc.rawValue.lowercased()) array '\(name)' is in \(group.count) of \(document.pieces.count) pieces")
+            }
+            let first = group[0].array
+            for entry in group.dropFirst() where entry.array.type != first.type || entry.array.components != first.components {
+                throw FormatError("\(block): array '\(name)' changes type between pieces (\(first.type.rawValue)×\(first.components) "
+                    + "then \(entry.array.type.rawValue)×\(entry.array.components))")
+            }
+        }
+        return order.flatMap { byName[$0]! }
     }
 
-    static func field(_ group: [(VTKDocument.DataArray, Int64)], assoc: ElementAssoc, document: VTKDocument,
-                      locator: PayloadLocator, budget: ProcessingBudget) throws -> Field {
-        let first = group[0].0
-        if group.count != document.pieces.count {
-            throw FormatError("\(assoc.rawValue.lowercased()) array '\(first.name)' is in \(group.count) of \(document.pieces.count) pieces")
+    static func field(_ group: [Entry], budget: ProcessingBudget) throws -> Field {
+        let first = group[0]
+        for entry in group where entry.array.components != first.array.components {
+            throw FormatError("field '\(first.array.name)' (\(first.assoc.rawValue)) has \(first.array.components) components in "
+                + "\(first.block) but \(entry.array.components) in \(entry.block)")
         }
-        for (array, _) in group.dropFirst() where array.type != first.type || array.components != first.components {
-            throw FormatError("array '\(first.name)' changes type between pieces (\(first.type.rawValue)×\(first.components) "
-                + "then \(array.type.rawValue)×\(array.components))")
-        }
-        let statistics = ArrayStatistics(name: first.name, type: first.type, components: first.components,
-                                         swap: first.format != .ascii && document.bigEndian, budget: budget)
-        let segments = try group.map { array, count in
-            ArrayStatistics.Segment(payload: try locator.payload(array), tuples: count)
-        }
-        let result = try statistics.compute(segments)
-        let tuples = group.reduce(Int64(0)) { $0 + $1.1 }
-        return Field(label: first.name, elementAssoc: assoc, numComponents: first.components, numTuples: tuples,
-                     dataType: first.type.rawValue, hasNan: result.hasNaN,
-                     componentStats: result.components.enumerated().map { ComponentStats(name: componentName(first, $0.offset), stats: $0.element) },
+        let statistics = ArrayStatistics(name: first.array.name, components: first.array.components, budget: budget)
+        let result = try statistics.compute(group.map(\.segment))
+        let types = Set(group.map(\.array.type.rawValue)).sorted()
+        return Field(label: first.array.name, elementAssoc: first.assoc, numComponents: first.array.components,
+                     numTuples: group.reduce(Int64(0)) { $0 + $1.tuples }, dataType: types.joined(separator: "|"),
+                     hasNan: result.hasNaN,
+                     componentStats: result.components.enumerated().map {
+                         ComponentStats(name: componentName(first.array, $0.offset), stats: $0.element)
+                     },
                      magnitudeStats: result.magnitude)
     }
 

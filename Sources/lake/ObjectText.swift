@@ -55,9 +55,15 @@ enum ObjectText {
             lines.append("references:")
             for ref in object.contentReferences { lines.append("  \(ref.path) -> \(ref.objectId?.rawValue ?? "(missing)")") }
         }
-        if !object.provisions.isEmpty {
+        let geometries = object.provisions.filter { if case .geometry = $0 { return true } else { return false } }
+        if !geometries.isEmpty {
             lines.append("provisions:")
-            for provision in object.provisions { lines.append("  " + describe(provision)) }
+            for provision in geometries { lines.append("  " + describe(provision)) }
+        }
+        let fields = object.provisions.compactMap { if case .field(let f) = $0 { return f } else { return nil } }
+        if !fields.isEmpty {
+            lines.append("fields:")
+            lines += FieldTable.render(fields).map { "  " + $0 }
         }
         if !object.warnings.isEmpty {
             lines.append("warnings:")

@@ -78,21 +78,37 @@ struct UploadCommand: ParsableCommand {
             _ = try Recovery(store: store).run()
             let uploader = Uploader(store: store)
             var outcome = UploadOutcome()
+            var trees: [UploadedTree] = []
             for request in requests {
-                let bar = ProgressBar(label: Path.lastComponent(of: request.path), total: (try? Syscall.fileStatus(request.path)).flatMap { $0.map { Int64($0.st_size) } } ?? 0)
+                var bar: ProgressBar?
+                let progress = { (path: String, done: Int64, total: Int64) in
+                    if bar?.label != Path.lastComponent(of: path) {
+                        bar?.finish()
+                        bar = ProgressBar(label: Path.lastComponent(of: path), total: total)
+                    }
+                    bar?.update(done)
+                }
                 do throws(UploadError) {
-                    outcome.objects.append(try uploader.upload(request) { done, _ in bar.update(done) })
-                    bar.finish()
+                    trees.append(try uploader.uploadTree(request, progress: progress))
+                    bar?.finish()
                 } catch {
-                    bar.finish()
+                    bar?.finish()
                     outcome.failures.append(.init(path: request.path, reason: error.reason))
                 }
             }
-            if !noWait && !outcome.objects.isEmpty {
-                let wait = ProcessingWait(worker: ProcessingWorker(store: store))
-                outcome.objects = try wait.untilSettled(outcome.objects.map(\.id))
-                outcome.queued = outcome.objects.filter { !$0.status.isTerminal && !wait.canProcess($0) }.map(\.id)
+            var settled: [LakeID: LakeObject] = [:]
+            for tree in trees {
+                for object in tree.descendants + [tree.root] { settled[object.id] = object }
             }
+            if !noWait && !trees.isEmpty {
+                let wait = ProcessingWait(worker: ProcessingWorker(store: store))
+                for object in try wait.untilSettled(trees.flatMap(\.allIDs)) { settled[object.id] = object }
+                outcome.queued = settled.values.filter { !$0.status.isTerminal && !wait.canProcess($0) }.map(\.id)
+            }
+            outcome.objects = trees.map { settled[$0.root.id]! }
+            outcome.children = Dictionary(uniqueKeysWithValues: trees.map { tree in
+                (tree.root.id, tree.descendants.map { settled[$0.id]! })
+            })
             return outcome
         }
         report(outcome)
@@ -105,10 +121,13 @@ struct UploadCommand: ParsableCommand {
         if json {
             print(LakeJSON.string(UploadOutcome.JSONView(succeeded: outcome.objects, failed: outcome.failures), pretty: true))
         } else {
-            for object in outcome.objects { print(ObjectText.line(object)) }
+            for object in outcome.objects {
+                print(ObjectText.line(object))
+                for child in outcome.children[object.id] ?? [] { print("  " + ObjectText.line(child)) }
+            }
             if !outcome.queued.isEmpty {
-                print("note: \(outcome.queued.count) VTK object\(outcome.queued.count == 1 ? " waits" : "s wait") in the processing queue: "
-                    + "this version of lake stores VTK files but cannot derive their fields yet; they stay UPLOADED until a lake with VTK processing runs `lake process`.")
+                print("note: \(outcome.queued.count) object\(outcome.queued.count == 1 ? " waits" : "s wait") in the processing queue "
+                    + "for a format this lake cannot process; they stay UPLOADED until a lake that can runs `lake process`.")
             }
         }
         for failure in outcome.failures { printError("\(failure.path): \(failure.reason)") }
@@ -125,6 +144,7 @@ struct UploadOutcome {
     }
 
     var objects: [LakeObject] = []
+    var children: [LakeID: [LakeObject]] = [:]
     var failures: [Failure] = []
     var queued: [LakeID] = []
 

@@ -1,0 +1,31 @@
+import LakeFormats
+import LakeModel
+import LakeSystem
+
+/// A VTM is READY when every block it references is READY; its fields are the union of its
+/// blocks' fields, computed over all their values together (exact pooled statistics).
+enum ManifestProcessor {
+    static func process(_ input: ProcessingInput) throws -> ProcessingResult {
+        // The manifest itself must still be a valid manifest.
+        _ = try VTKManifest.references(of: input.file, budget: input.budget)
+        guard !input.children.isEmpty else { throw FormatError("the manifest references no datasets") }
+        var blocks: [VTKDatasetReader.Block] = []
+        for child in input.children {
+            let path = child.reference.path
+            guard let object = child.object else {
+                let recorded = input.object.warnings.first { $0.hasPrefix("reference '\(path)'") }
+                throw FormatError(recorded ?? "reference '\(path)' was not uploaded with the manifest")
+            }
+            guard object.status == .ready else {
+                throw FormatError("block '\(path)' (\(object.id)) \(object.status == .failed ? "failed" : "is not processed"): "
+                    + (object.failureReason ?? object.status.rawValue))
+            }
+            guard object.format == .vtu || object.format == .vtp, let file = child.file else {
+                throw FormatError("block '\(path)' is a .\(object.format.rawValue) file; a manifest's blocks must be .vtu or .vtp datasets")
+            }
+            blocks.append(VTKDatasetReader.Block(file: file, format: object.format, name: path))
+        }
+        let fields = try VTKDatasetReader.fields(of: blocks, budget: input.budget)
+        return Annotations.apply(input.object.annotations, to: fields)
+    }
+}

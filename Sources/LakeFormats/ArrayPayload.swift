@@ -93,8 +93,10 @@ struct BlockPayload: ArrayPayload {
         var offsets: [Int64] = [0]
         offsets.reserveCapacity(Int(count) + 1)
         for i in 0..<Int(count) {
-            let size = Int64(clamping: header[3 + i])
-            offsets.append(offsets.last! + size)
+            guard header[3 + i] <= UInt64(available) else {
+                throw FormatError("\(what): the compressed block sizes exceed the data in the file (\(available) bytes)")
+            }
+            offsets.append(offsets.last! + Int64(header[3 + i]))
             guard offsets.last! <= available else {
                 throw FormatError("\(what): the compressed block sizes (\(offsets.last!) bytes so far) exceed the data in the file (\(available) bytes)")
             }
@@ -102,7 +104,9 @@ struct BlockPayload: ArrayPayload {
         blockOffsets = offsets
         self.source = source
         self.compressor = compressor
-        byteCount = count == 0 ? 0 : (count - 1) * blockSize + (lastBlockSize == 0 ? blockSize : lastBlockSize)
+        let (full, overflow) = (count - 1).multipliedReportingOverflow(by: blockSize)
+        guard count == 0 || !overflow else { throw FormatError("\(what): the compression header declares an impossible size") }
+        byteCount = count == 0 ? 0 : full + (lastBlockSize == 0 ? blockSize : lastBlockSize)
     }
 
     var blockCount: Int { blockOffsets.count - 1 }

@@ -27,7 +27,10 @@ struct ArrayStatistics {
     func compute(_ segments: [Segment]) throws -> Result {
         var work: [(Segment, Range<Int64>)] = []
         for segment in segments {
-            let expected = segment.tuples * Int64(components * segment.type.size)
+            let (expected, overflow) = segment.tuples.multipliedReportingOverflow(by: Int64(components * segment.type.size))
+            if overflow {
+                throw FormatError("DataArray '\(name)' declares \(segment.tuples) tuples, more than any file can hold")
+            }
             if segment.payload.byteCount >= 0 && segment.payload.byteCount != expected {
                 throw FormatError("DataArray '\(name)' should hold \(segment.tuples) tuples of \(components) \(segment.type.rawValue) "
                     + "(\(expected) bytes) but its data holds \(segment.payload.byteCount) bytes")

@@ -42,7 +42,10 @@ struct Base64Run: Sendable {
     }
 
     /// Characters needed to encode `bytes` bytes.
-    static func characters(for bytes: Int64) -> Int64 { (bytes + 2) / 3 * 4 }
+    static func characters(for bytes: Int64) -> Int64 {
+        // Saturates instead of overflowing, so hostile sizes simply fail the bounds checks.
+        bytes > Int64.max / 2 ? Int64.max : (bytes + 2) / 3 * 4
+    }
 
     /// Decodes bytes [range) of the run into a new array.
     func decode(_ range: Range<Int64>) throws -> [UInt8] {

@@ -36,6 +36,9 @@ struct PayloadLocator {
             guard let base = document.appendedStart, let offset = array.appendedOffset else {
                 throw FormatError("\(what) is appended but the file has no <AppendedData>")
             }
+            guard offset < file.size - base else {
+                throw FormatError("\(what) has offset \(offset), past the end of the file")
+            }
             let start = base + offset
             guard start < file.size else {
                 throw FormatError("\(what) has offset \(offset), past the end of the file")
@@ -61,7 +64,7 @@ struct PayloadLocator {
             let first = try file.bytes(at: start, count: 3 * headerSize)
             guard first.count == 3 * headerSize else { throw FormatError("\(what): the compression header runs past the end of the file") }
             let count = words(first[...])[0]
-            let headerBytes = (3 + Int64(clamping: count)) * Int64(headerSize)
+            let headerBytes = (3 + Int64(min(count, UInt64(Int32.max)))) * Int64(headerSize)
             guard count < UInt64(Int32.max), headerBytes <= available else {
                 throw FormatError("\(what): the compression header declares \(count) blocks, more than the file can hold")
             }
@@ -87,16 +90,26 @@ struct PayloadLocator {
             let first = try probe.decode(0..<min(Int64(3 * headerSize), probe.decodedCount))
             guard first.count == 3 * headerSize else { throw FormatError("\(what): the compression header is truncated") }
             let count = words(first[...])[0]
-            let headerBytes = (3 + Int64(clamping: count)) * Int64(headerSize)
+            guard count < UInt64(Int32.max) else {
+                throw FormatError("\(what): the compression header declares \(count) blocks, more than the data can hold")
+            }
+            let headerBytes = (3 + Int64(count)) * Int64(headerSize)
             let headerChars = Base64Run.characters(for: headerBytes)
-            guard count < UInt64(Int32.max), start + headerChars <= limit else {
+            guard start + headerChars <= limit else {
                 throw FormatError("\(what): the compression header declares \(count) blocks, more than the data can hold")
             }
             let headerRun = try Base64Run(file: file, start: start, characters: headerChars, what: what)
             let header = words(try headerRun.decode(0..<headerBytes)[...])
-            let compressedTotal = header.dropFirst(3).reduce(UInt64(0)) { $0 &+ $1 }
-            let dataChars = Base64Run.characters(for: Int64(clamping: compressedTotal))
-            guard compressedTotal < UInt64(Int64.max / 2), start + headerChars + dataChars <= limit else {
+            var compressedTotal: UInt64 = 0
+            for size in header.dropFirst(3) {
+                let (sum, overflow) = compressedTotal.addingReportingOverflow(size)
+                guard !overflow, sum < UInt64(Int64.max / 4) else {
+                    throw FormatError("\(what): the compressed block sizes exceed the data in the file")
+                }
+                compressedTotal = sum
+            }
+            let dataChars = Base64Run.characters(for: Int64(compressedTotal))
+            guard start + headerChars + dataChars <= limit else {
                 throw FormatError("\(what): the compressed block sizes exceed the data in the file")
             }
             if let end, start + headerChars + dataChars != end {

@@ -132,8 +132,12 @@ extension VTKDocument {
                     guard let value = Int64(text), value >= 0 else { throw FormatError("<Piece> \(key)='\(text)' is not a count") }
                     return value
                 }
-                let cells = try count("NumberOfCells") + count("NumberOfVerts") + count("NumberOfLines")
-                    + count("NumberOfStrips") + count("NumberOfPolys")
+                var cells: Int64 = 0
+                for key in ["NumberOfCells", "NumberOfVerts", "NumberOfLines", "NumberOfStrips", "NumberOfPolys"] {
+                    let (sum, overflow) = cells.addingReportingOverflow(try count(key))
+                    guard !overflow else { throw FormatError("<Piece> declares more cells than any file can hold") }
+                    cells = sum
+                }
                 pieces.append(Piece(points: try count("NumberOfPoints"), cells: cells))
             case "PointData", "CellData" where parent == "Piece":
                 section = name

@@ -91,14 +91,14 @@ import Testing
         #expect(shown["status"] as? String == "READY")
     }
 
-    @Test func vtkFilesAreStoredAndWaitInTheQueue() throws {
+    @Test func aVTKFileThatIsNotVTKFailsWithAReason() throws {
         let lake = LakeBinary()
         try lake.initStore()
-        let file = lake.directory.write("run.vtu", "<VTKFile type=\"UnstructuredGrid\"/>")
+        let file = lake.directory.write("run.vtu", "this is not xml")
         let result = try lake.run(["upload", file])
-        #expect(result.succeeded)
-        #expect(result.stdout.contains("UPLOADED"))
-        #expect(result.stdout.contains("waits in the processing queue"))
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("FAILED"))
+        #expect(result.stderr.contains("not an XML file"))
     }
 
     @Test func noProgressBarWhenOutputIsNotATerminal() throws {

@@ -47,16 +47,17 @@ import Testing
         #expect(geometry.units == "in")
     }
 
-    @Test func vtkWaitsInTheQueueUntilAProcessorExists() throws {
+    @Test func formatsWithoutAProcessorWaitInTheQueue() throws {
         let test = try TestStore()
-        let object = try upload(test, "run.vtu", Data("<VTKFile/>".utf8))
-        let wait = ProcessingWait(worker: ProcessingWorker(store: test.store))
+        let object = try upload(test, "part.step", Data(Fixtures.step.utf8))
+        // A worker that cannot process STEP leaves it queued …
+        let stlOnly = Processors(table: [.stl: Processors.standard.processor(for: .stl)!])
+        let wait = ProcessingWait(worker: ProcessingWorker(store: test.store, processors: stlOnly))
         let settled = try wait.untilSettled([object.id])
         #expect(settled[0].status == .uploaded)
         #expect(!wait.canProcess(settled[0]))
-        // A worker with a VTK processor (here a stand-in that derives nothing) claims it.
-        let vtk = Processors(table: [.vtu: { _, _, _ in ProcessingResult(provisions: [], warnings: []) }])
-        let processed = try ProcessingWorker(store: test.store, processors: vtk).drain()
+        // … until a worker that can comes along.
+        let processed = try ProcessingWorker(store: test.store).drain()
         #expect(processed.map(\.id) == [object.id])
         #expect(processed[0].status == .ready)
     }
@@ -77,7 +78,7 @@ import Testing
         let test = try TestStore()
         let object = try upload(test, "part.stl", Data(Fixtures.asciiSTL().utf8))
         struct Boom: Error {}
-        let failing = Processors(table: [.stl: { _, _, _ in throw Boom() }])
+        let failing = Processors(table: [.stl: { _ in throw Boom() }])
         let done = try ProcessingWorker(store: test.store, processors: failing).drain()
         #expect(done.first?.id == object.id && done.first?.status == .failed)
     }

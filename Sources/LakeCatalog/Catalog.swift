@@ -17,6 +17,10 @@ public protocol Catalog: Sendable {
     func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject]
     func pendingUploadIDs() throws -> [LakeID]
     func updateObject(_ id: LakeID, _ update: ObjectUpdate, at time: Timestamp) throws -> LakeObject
+    /// Applies `change` to a READY object's annotations, provisions and warnings in one
+    /// transaction; refuses an object that is not READY.
+    func annotateObject(_ id: LakeID, at time: Timestamp,
+                        _ change: (LakeObject) throws -> (annotations: [FieldAnnotation], provisions: [Provision], warnings: [String])) throws -> LakeObject
 
     /// Claims the oldest object waiting for processing in one of `formats` (or whose lease
     /// expired), with a lease for `owner`. Objects whose lease expired `maxAttempts` times are

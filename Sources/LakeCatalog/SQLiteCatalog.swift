@@ -182,6 +182,26 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
+    public func annotateObject(_ id: LakeID, at time: Timestamp,
+                               _ change: (LakeObject) throws -> (annotations: [FieldAnnotation], provisions: [Provision], warnings: [String])) throws -> LakeObject {
+        try write { db in
+            guard var object = try fetchObjects(db, where: "id = ?", [id.rawValue]).first else {
+                throw CatalogError.notFound(id)
+            }
+            guard object.status == .ready else {
+                throw CatalogError.refused("object \(id) is \(object.status.rawValue); fields can be annotated once it is READY")
+            }
+            let (annotations, provisions, warnings) = try change(object)
+            object.annotations = annotations
+            object.provisions = provisions
+            object.warnings = warnings
+            try db.execute(sql: "UPDATE objects SET annotations = ?, provisions = ?, warnings = ? WHERE id = ?",
+                           arguments: [ObjectRow.json(annotations), ObjectRow.json(provisions), ObjectRow.json(warnings), id.rawValue])
+            try recordChange(db, id, at: time)
+            return object
+        }
+    }
+
     // MARK: processing queue
 
     public func claimForProcessing(formats: Set<FileFormat>, among: [LakeID]?, owner: String, leaseSeconds: Double,

@@ -33,6 +33,20 @@ enum Bench {
         return Measurement(seconds: seconds, peakKiB: usage.ru_maxrss)
     }
 
+    /// Runs `argv` and returns its standard output.
+    static func capture(_ argv: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = argv
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError("\(argv.joined(separator: " ")) failed") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     static func monotonic() -> Double {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)

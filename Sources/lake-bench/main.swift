@@ -3,12 +3,14 @@ import Foundation
 // lake-bench: benchmarks that compare Lake with a baseline measured in the same run.
 //
 //   swift run -c release lake-bench upload [--size-mib 1024] [--rounds 5] [--work DIR]
+//   swift run -c release lake-bench vtk [--points 10000000] [--rounds 3] [--work DIR]   (needs pip vtk numpy)
 //
 // Rounds alternate baseline and Lake so both see the same disk weather; medians are reported.
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let command = arguments.first else {
     print("usage: lake-bench upload [--size-mib N] [--rounds N] [--work DIR] [--lake PATH]")
+    print("       lake-bench vtk [--points N] [--rounds N] [--work DIR] [--lake PATH] [--python PATH]")
     exit(2)
 }
 
@@ -24,6 +26,12 @@ case "upload":
                         rounds: Int(option("--rounds", default: "5"))!,
                         work: option("--work", default: FileManager.default.currentDirectoryPath + "/bench-work"),
                         lake: lakePath).run()
+case "vtk":
+    try ProcessingBenchmark(points: Int(option("--points", default: "10000000"))!,
+                            rounds: Int(option("--rounds", default: "3"))!,
+                            work: option("--work", default: FileManager.default.currentDirectoryPath + "/bench-work"),
+                            lake: option("--lake", default: Bench.siblingLake()),
+                            python: option("--python", default: "python3")).run()
 default:
     print("unknown benchmark '\(command)'")
     exit(2)

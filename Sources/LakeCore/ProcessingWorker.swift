@@ -65,12 +65,13 @@ public struct ProcessingWorker: Sendable {
         }
         let budget = ProcessingBudget(limitSeconds: store.config.processingTimeLimitSeconds)
         do {
-            if blob.contentHash.md5 == nil {
-                try store.catalog.recordMD5(try store.blobs.md5(of: blob.id), forBlob: blob.id)
-            }
+            // The MD5 is computed beside the processor, on its own thread, so it costs little wall time.
+            let md5 = blob.contentHash.md5 == nil ? BackgroundDigest(blobs: store.blobs, id: blob.id) : nil
             let input = ProcessingInput(object: object, file: file, budget: budget, children: try children(of: object))
-            let result = try processor(input)
-            return .ready(provisions: result.provisions, warnings: object.warnings + result.warnings)
+            let result = Result { try processor(input) }
+            if let md5 { try store.catalog.recordMD5(try md5.wait(), forBlob: blob.id) }
+            let derived = try result.get()
+            return .ready(provisions: derived.provisions, warnings: object.warnings + derived.warnings)
         } catch let error as FormatError {
             return .failed(reason: error.message)
         } catch {

@@ -2,7 +2,7 @@
 import PackageDescription
 
 // One-way module dependencies (docs/architecture.md):
-// LakeModel, LakeSystem <- LakeFormats, LakeCatalog, LakeBlobStore <- LakeCore <- lake
+// LakeModel, LakeSystem <- LakeFormats, LakeCatalog, LakeBlobStore <- LakeCore <- LakeFS <- LakeFuse <- lake
 let package = Package(
     name: "Lake",
     platforms: [.macOS(.v13)],
@@ -43,10 +43,18 @@ let package = Package(
                 "LakeModel", "LakeSystem", "LakeFormats", "LakeCatalog", "LakeBlobStore",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .target(
+            name: "LakeFS",
+            dependencies: ["LakeModel", "LakeSystem", "LakeFormats", "LakeCatalog", "LakeBlobStore", "LakeCore",
+                           .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "LakeFuse",
+            dependencies: ["LakeFS", "LakeSystem", "CFuse3", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "lake",
             dependencies: [
-                "LakeCore",
+                "LakeCore", "LakeFS", "LakeFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -40,6 +40,9 @@ public protocol BlobUpload: AnyObject {
     var bytesWritten: Int64 { get }
     /// Appends bytes (hashed as they pass).
     func write(_ bytes: UnsafeRawBufferPointer) throws
+    /// Writes bytes at an offset (writes may arrive out of order through a filesystem); once a
+    /// write is not at the end, the bytes are hashed again from the spool file at commit.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws
     /// Appends a whole file, read straight into the writer's buffers; `progress` gets the
     /// bytes appended so far.
     func write(contentsOf file: ReadableFile, progress: (Int64) -> Void) throws

@@ -16,6 +16,8 @@ final class LocalBlobUpload: BlobUpload {
     private var writer: PipelinedWriter?
     private var sha = SHA256()
     private(set) var bytesWritten: Int64 = 0
+    /// Set once a write lands anywhere but at the end: the digest is then computed at commit.
+    private var rehash = false
 
     init(store: LocalBlobStore, session: String) throws {
         self.store = store
@@ -74,6 +76,29 @@ final class LocalBlobUpload: BlobUpload {
         }
     }
 
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        if !rehash && offset == bytesWritten {
+            try write(bytes)
+            return
+        }
+        do {
+            if !rehash {
+                try activeWriter.finish()
+                writer = nil
+                rehash = true
+            }
+            var done = 0
+            while done < bytes.count {
+                let n = try Syscall.pwrite(partFD, UnsafeRawBufferPointer(rebasing: bytes[done...]),
+                                           offset: offset + Int64(done), path: partPath)
+                done += n
+            }
+            bytesWritten = max(bytesWritten, offset + Int64(bytes.count))
+        } catch {
+            throw BlobStoreError.wrap(error)
+        }
+    }
+
     func write(contentsOf file: ReadableFile, progress: (Int64) -> Void) throws {
         do {
             let writer = try activeWriter
@@ -102,11 +127,18 @@ final class LocalBlobUpload: BlobUpload {
 
     func commit() throws -> StoredBlob {
         do {
-            try activeWriter.finish()
+            try writer?.finish()
             writer = nil
             try Syscall.fsync(partFD, path: partPath)
             Syscall.close(partFD)
             partFD = -1
+            if rehash {
+                var again = SHA256()
+                let spooled = try ReadableFile(path: partPath)
+                bytesWritten = spooled.size
+                try spooled.forEachChunk(chunkSize: 4 << 20) { again.update(bufferPointer: $0) }
+                sha = again
+            }
             let sha256 = Digest.hex(sha.finalize())
             let folder = store.folder(of: sha256)
             let target = Path.join(folder, sha256)

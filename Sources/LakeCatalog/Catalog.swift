@@ -9,6 +9,8 @@ public protocol Catalog: Sendable {
     func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp) throws
     /// Records a blob's MD5 once processing has computed it.
     func recordMD5(_ md5: String, forBlob id: String) throws
+    /// Renames an object still waiting for its bytes (a temporary file renamed to its final name).
+    func renamePendingObject(_ id: LakeID, fileName: String, format: FileFormat) throws
     /// Removes an object whose upload never completed; false when it is not (or no longer) pending.
     @discardableResult
     func deletePendingObject(_ id: LakeID) throws -> Bool
@@ -41,8 +43,32 @@ public protocol Catalog: Sendable {
     func unreferencedBlobRecords() throws -> [BlobRecord]
     /// The change sequence: grows with every change to the catalog.
     func changeSequence() throws -> Int64
+    /// Entities changed after `sequence`, and the sequence they bring the reader to.
+    func changes(since sequence: Int64) throws -> (latest: Int64, ids: Set<LakeID>)
+    /// Every object in one light query (no provisions), oldest first: what a folder listing needs.
+    func objectSummaries() throws -> [ObjectSummary]
+    /// An object by its never-reused sequence number (the mount's inode numbers).
+    func object(seq: Int64) throws -> LakeObject?
+    /// The sequence number of an object.
+    func seq(of id: LakeID) throws -> Int64?
     /// Object counts by status.
     func statusCounts() throws -> [ObjectStatus: Int]
+}
+
+/// What a folder listing shows of an object.
+public struct ObjectSummary: Sendable, Hashable {
+    public var seq: Int64
+    public var id: LakeID
+    public var status: ObjectStatus
+    public var createdAt: Timestamp
+    public var changedAt: Timestamp
+    public init(seq: Int64, id: LakeID, status: ObjectStatus, createdAt: Timestamp, changedAt: Timestamp) {
+        self.seq = seq
+        self.id = id
+        self.status = status
+        self.createdAt = createdAt
+        self.changedAt = changedAt
+    }
 }
 
 /// A blob as the catalog records it.

@@ -118,6 +118,15 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
+    public func renamePendingObject(_ id: LakeID, fileName: String, format: FileFormat) throws {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE objects SET name = ?, file_name = ?, format = ? WHERE id = ? AND status = 'PENDING_UPLOAD'
+                """, arguments: [fileName, fileName, format.rawValue, id.rawValue])
+            try recordChange(db, id, at: .now)
+        }
+    }
+
     public func recordMD5(_ md5: String, forBlob id: String) throws {
         try write { db in
             try db.execute(sql: "UPDATE blobs SET md5 = ? WHERE id = ? AND md5 IS NULL", arguments: [md5, id])
@@ -310,6 +319,37 @@ public final class SQLiteCatalog: Catalog {
 
     public func changeSequence() throws -> Int64 {
         try read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM changes") ?? 0 }
+    }
+
+    public func changes(since sequence: Int64) throws -> (latest: Int64, ids: Set<LakeID>) {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, entity_id FROM changes WHERE seq > ? ORDER BY seq LIMIT 100000",
+                                        arguments: [sequence])
+            let latest: Int64 = rows.last?["seq"] ?? sequence
+            return (latest, Set(rows.map { LakeID(unchecked: $0["entity_id"]) }))
+        }
+    }
+
+    public func objectSummaries() throws -> [ObjectSummary] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT seq, id, status, created_at, COALESCE(processed_at, uploaded_at, created_at) AS changed_at
+                FROM objects ORDER BY seq
+                """).map { row in
+                ObjectSummary(seq: row["seq"], id: LakeID(unchecked: row["id"]),
+                              status: ObjectStatus(rawValue: row["status"]) ?? .failed,
+                              createdAt: Timestamp(microseconds: row["created_at"]),
+                              changedAt: Timestamp(microseconds: row["changed_at"]))
+            }
+        }
+    }
+
+    public func object(seq: Int64) throws -> LakeObject? {
+        try read { db in try fetchObjects(db, where: "seq = ?", [seq]).first }
+    }
+
+    public func seq(of id: LakeID) throws -> Int64? {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT seq FROM objects WHERE id = ?", arguments: [id.rawValue]) }
     }
 
     public func statusCounts() throws -> [ObjectStatus: Int] {

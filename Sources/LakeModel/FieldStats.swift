@@ -33,7 +33,19 @@ public struct FieldStats: Hashable, Sendable, Codable {
         try container.encode(max, forKey: .max)
         try container.encode(mean, forKey: .mean)
         try container.encode(stdev, forKey: .stdev)
-        try container.encode(hist128, forKey: .hist128)
+        // The compact form (`withoutHistogram`) leaves the histogram out altogether.
+        if !hist128.isEmpty { try container.encode(hist128, forKey: .hist128) }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        count = try container.decode(Int64.self, forKey: .count)
+        nanCount = try container.decode(Int64.self, forKey: .nanCount)
+        min = try container.decodeIfPresent(Double.self, forKey: .min)
+        max = try container.decodeIfPresent(Double.self, forKey: .max)
+        mean = try container.decodeIfPresent(Double.self, forKey: .mean)
+        stdev = try container.decodeIfPresent(Double.self, forKey: .stdev)
+        hist128 = try container.decodeIfPresent([Int64].self, forKey: .hist128) ?? []
     }
 
     /// The same statistics without the histogram, for compact views (xattrs).

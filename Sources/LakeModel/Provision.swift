@@ -104,3 +104,20 @@ public enum GeometryUnits {
         return text
     }
 }
+
+extension Provision {
+    /// The provision without histograms, for compact views such as xattrs.
+    public var withoutHistograms: Provision {
+        guard case .field(var field) = self else { return self }
+        field.magnitudeStats = field.magnitudeStats.withoutHistogram
+        field.componentStats = field.componentStats.map { ComponentStats(name: $0.name, stats: $0.stats.withoutHistogram) }
+        return .field(field)
+    }
+
+    /// Only what identifies the provision and its magnitude range, for when even the compact form is too large.
+    public var summary: Provision {
+        guard case .field(var field) = withoutHistograms else { return self }
+        field.componentStats = []
+        return .field(field)
+    }
+}

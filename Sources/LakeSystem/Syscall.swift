@@ -44,6 +44,10 @@ public enum Syscall {
         }
     }
 
+    public static func pwrite(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, offset: Int64, path: String) throws -> Int {
+        try retrying("write", path) { Glibc.pwrite(fd, buffer.baseAddress, buffer.count, off_t(offset)) }
+    }
+
     public static func fsync(_ fd: Int32, path: String) throws {
         _ = try retrying("fsync", path) { Glibc.fsync(fd) }
     }

@@ -1,0 +1,64 @@
+import LakeBlobStore
+import LakeCatalog
+import LakeModel
+import LakeSystem
+
+/// An upload whose bytes arrive piece by piece (a file written into the mount's incoming/).
+/// The object exists as PENDING_UPLOAD from the start; `commit()` makes the bytes durable and
+/// the object UPLOADED in one step, `abort()` leaves nothing behind.
+public final class StreamingUpload: @unchecked Sendable {
+    public let id: LakeID
+    public let store: Store
+    private let session: any BlobUpload
+    private var finished = false
+
+    public init(store: Store, fileName: String, createdBy: String, contentReferences: [FileRef] = [], warnings: [String] = []) throws {
+        self.store = store
+        let now = Timestamp.now
+        id = LakeID.make(.object, at: now.milliseconds)
+        session = try store.blobs.beginUpload(session: id.rawValue)
+        do {
+            try store.catalog.createPendingObject(LakeObject(
+                id: id, name: fileName, description: "", file: ObjectFile(name: fileName, blob: nil),
+                format: FileFormat(inferredFrom: fileName), status: .pendingUpload, contentReferences: contentReferences,
+                warnings: warnings, createdAt: now, createdBy: createdBy))
+        } catch {
+            session.abort()
+            throw error
+        }
+    }
+
+    public var size: Int64 { session.bytesWritten }
+
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        try session.write(bytes, at: offset)
+    }
+
+    /// Gives the pending object its final name (and the format that name implies).
+    public func rename(to fileName: String) throws {
+        try store.catalog.renamePendingObject(id, fileName: fileName, format: FileFormat(inferredFrom: fileName))
+    }
+
+    /// Durable bytes and an UPLOADED object, or an error and nothing.
+    public func commit() throws {
+        guard !finished else { return }
+        do {
+            try store.blobs.withCommitGuard {
+                let stored = try session.commit()
+                try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil), at: .now)
+            }
+            finished = true
+            session.release()
+        } catch {
+            abort()
+            throw error
+        }
+    }
+
+    public func abort() {
+        guard !finished else { return }
+        finished = true
+        session.abort()
+        _ = try? store.catalog.deletePendingObject(id)
+    }
+}

@@ -1,0 +1,40 @@
+/// What `stat` says about a node.
+public struct Attributes: Sendable, Equatable {
+    public enum Kind: Sendable { case directory, file }
+    public var node: UInt64
+    public var kind: Kind
+    public var size: Int64
+    public var mode: UInt32
+    public var uid: UInt32 = 0
+    public var gid: UInt32 = 0
+    public var modified: Timestamp
+    public var links: UInt32 { kind == .directory ? 2 : 1 }
+
+    public static func directory(_ node: UInt64, writable: Bool = false, modified: Timestamp) -> Attributes {
+        Attributes(node: node, kind: .directory, size: 4096, mode: writable ? 0o755 : 0o555, modified: modified)
+    }
+
+    public static func file(_ node: UInt64, size: Int64, writable: Bool = false, modified: Timestamp) -> Attributes {
+        Attributes(node: node, kind: .file, size: size, mode: writable ? 0o644 : 0o444, modified: modified)
+    }
+}
+
+/// A name found in a folder: its node, attributes and how long the kernel may cache them.
+public struct Entry: Sendable {
+    public var attributes: Attributes
+    public var timeout: Double
+    public init(attributes: Attributes, timeout: Double) {
+        self.attributes = attributes
+        self.timeout = timeout
+    }
+    public var node: UInt64 { attributes.node }
+}
+
+/// One line of a folder listing.
+public struct DirectoryEntry: Sendable {
+    public var name: String
+    public var attributes: Attributes
+    public var timeout: Double
+}
+
+import LakeModel

@@ -1,0 +1,57 @@
+import Foundation
+import LakeModel
+import Logging
+
+/// Watches the catalog's change sequence and tells the filesystem what changed, so changes made
+/// by the CLI or another mount show within about a second.
+public final class ChangeWatcher: @unchecked Sendable {
+    let fs: LakeFileSystem
+    let interval: Double
+    let onInvalidate: @Sendable ([LakeFileSystem.Invalidation]) -> Void
+    private var thread: Thread?
+    private let stopped = NSCondition()
+    private var stopping = false
+
+    public init(fs: LakeFileSystem, interval: Double = 0.25, onInvalidate: @escaping @Sendable ([LakeFileSystem.Invalidation]) -> Void) {
+        self.fs = fs
+        self.interval = interval
+        self.onInvalidate = onInvalidate
+    }
+
+    public func start() {
+        let start = (try? fs.store.catalog.changeSequence()) ?? 0
+        let thread = Thread { [self] in
+            var sequence = start
+            while !isStopping() {
+                do {
+                    let (latest, ids) = try fs.store.catalog.changes(since: sequence)
+                    if latest != sequence {
+                        sequence = latest
+                        onInvalidate(fs.invalidate(ids))
+                    }
+                } catch {
+                    fs.logger.warning("cannot read the catalog's changes: \(error)")
+                }
+                stopped.lock()
+                if !stopping { _ = stopped.wait(until: Date(timeIntervalSinceNow: interval)) }
+                stopped.unlock()
+            }
+        }
+        thread.name = "lake-change-watcher"
+        self.thread = thread
+        thread.start()
+    }
+
+    func isStopping() -> Bool {
+        stopped.lock()
+        defer { stopped.unlock() }
+        return stopping
+    }
+
+    public func stop() {
+        stopped.lock()
+        stopping = true
+        stopped.signal()
+        stopped.unlock()
+    }
+}

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LakeBlobStore
+import LakeCatalog
+import LakeSystem
+
+/// What a filesystem operation can fail with. `errno` is the one place where Lake's errors
+/// become POSIX error numbers; the FUSE adapter only passes the number on.
+public enum FSError: Error, Equatable, Sendable {
+    case notFound
+    case readOnly
+    case notDirectory
+    case isDirectory
+    case noAttribute
+    case attributeTooLarge
+    case exists
+    case notEmpty
+    case invalid
+    case noSpace
+    case io(String)
+    case unsupported
+
+    public var errno: Int32 {
+        switch self {
+        case .notFound: ENOENT
+        case .readOnly: EROFS
+        case .notDirectory: ENOTDIR
+        case .isDirectory: EISDIR
+        case .noAttribute: ENODATA
+        case .attributeTooLarge: ERANGE
+        case .exists: EEXIST
+        case .notEmpty: ENOTEMPTY
+        case .invalid: EINVAL
+        case .noSpace: ENOSPC
+        case .io: EIO
+        case .unsupported: ENOTSUP
+        }
+    }
+
+    /// Maps errors from the layers below; anything unexpected is an I/O error.
+    public static func from(_ error: any Error) -> FSError {
+        if let error = error as? FSError { return error }
+        if case .noSpace = error as? BlobStoreError { return .noSpace }
+        if case .noSpace = error as? CatalogError { return .noSpace }
+        if let system = error as? SystemError {
+            if system.isNoSpace { return .noSpace }
+            if system.isNotFound { return .notFound }
+        }
+        return .io("\(error)")
+    }
+}

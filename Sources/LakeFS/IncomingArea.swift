@@ -1,0 +1,254 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LakeCore
+import LakeModel
+import LakeSystem
+import Logging
+import Synchronization
+
+/// `incoming/`: a writable drop box. A file written here is uploaded when it is closed (the
+/// close fails with EIO/ENOSPC if the store cannot take it); afterwards its entry stays as a
+/// receipt whose `user.lake.id` names the new object. Names starting with `.` are uploaded only
+/// once renamed to a final name. Removing a receipt removes the receipt only.
+final class IncomingArea: Sendable {
+    let store: Store
+    let logger: Logger
+    private let state = Mutex(State())
+
+    /// A file being written: its streaming upload, committed at most once.
+    final class Upload: @unchecked Sendable {
+        let node: UInt64
+        let lock = Mutex<StreamingUpload?>(nil)
+        init(node: UInt64, upload: StreamingUpload) {
+            self.node = node
+            lock.withLock { $0 = upload }
+        }
+
+        func read(offset: Int64, count: Int) throws(FSError) -> LakeFileSystem.ReadReply {
+            throw .io("the file is still being uploaded")
+        }
+    }
+
+    struct Node {
+        var name: String
+        var parent: UInt64
+        var isFolder: Bool
+        var objectID: LakeID?
+        var size: Int64 = 0
+        var modified: Timestamp
+        var upload: Upload?
+        var uid: UInt32
+    }
+
+    struct State {
+        var nodes: [UInt64: Node] = [:]
+        var children: [UInt64: [String: UInt64]] = [NodeID.incoming: [:]]
+        var next: UInt64 = NodeID.incomingBase + 1
+    }
+
+    init(store: Store, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    static func owns(_ node: UInt64) -> Bool { node == NodeID.incoming || node >= NodeID.incomingBase }
+
+    func attributes(_ node: UInt64) -> Attributes? {
+        guard node >= NodeID.incomingBase else { return nil }
+        return state.withLock { state in state.nodes[node].map { Self.attributes(node, $0) } }
+    }
+
+    static func attributes(_ id: UInt64, _ node: Node) -> Attributes {
+        var attributes = node.isFolder ? Attributes.directory(id, writable: true, modified: node.modified)
+            : Attributes.file(id, size: node.size, writable: true, modified: node.modified)
+        attributes.uid = node.uid
+        return attributes
+    }
+
+    func lookup(parent: UInt64, name: String) throws(FSError) -> Entry? {
+        guard Self.owns(parent) else { return nil }
+        return try state.withLock { state throws(FSError) -> Entry in
+            guard let child = state.children[parent]?[name], let node = state.nodes[child] else { throw .notFound }
+            return Entry(attributes: Self.attributes(child, node), timeout: 0)
+        }
+    }
+
+    func list(_ folder: UInt64) -> [DirectoryEntry]? {
+        guard Self.owns(folder) else { return nil }
+        return state.withLock { state in
+            (state.children[folder] ?? [:]).sorted { $0.key < $1.key }.compactMap { name, id in
+                state.nodes[id].map { DirectoryEntry(name: name, attributes: Self.attributes(id, $0), timeout: 0) }
+            }
+        }
+    }
+
+    /// A receipt's xattrs: the object's id and its current status.
+    func xattrs(_ node: UInt64) -> [String: [UInt8]]? {
+        guard Self.owns(node) else { return nil }
+        guard let id = state.withLock({ $0.nodes[node]?.objectID }) else { return [:] }
+        var values: [String: [UInt8]] = ["user.lake.id": Array(id.rawValue.utf8), "user.lake.kind": Array("object".utf8)]
+        if let object = try? store.catalog.object(id) {
+            values["user.lake.status"] = Array(object.status.rawValue.utf8)
+            if let reason = object.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
+        }
+        return values
+    }
+
+    static func isFinal(_ name: String) -> Bool { !name.hasPrefix(".") }
+
+    // MARK: writing
+
+    func create(parent: UInt64, name: String, uid: UInt32, files: OpenFiles) throws(FSError) -> (Entry, UInt64) {
+        guard Self.owns(parent) else { throw .readOnly }
+        guard !name.isEmpty, !name.contains("/"), name.utf8.count <= 255 else { throw .invalid }
+        let streaming: StreamingUpload
+        do {
+            streaming = try StreamingUpload(store: store, fileName: name, createdBy: SystemUser.name(uid: uid))
+        } catch {
+            throw FSError.from(error)
+        }
+        let (id, node) = try state.withLock { state throws(FSError) -> (UInt64, Node) in
+            guard state.children[parent] != nil else { throw .notFound }
+            if let existing = state.children[parent]?[name], state.nodes[existing]?.isFolder == true { throw .isDirectory }
+            let id = state.next
+            state.next += 1
+            let node = Node(name: name, parent: parent, isFolder: false, objectID: streaming.id, modified: .now,
+                            upload: Upload(node: id, upload: streaming), uid: uid)
+            if let replaced = state.children[parent]?[name] { Self.drop(replaced, in: &state) }
+            state.nodes[id] = node
+            state.children[parent]![name] = id
+            return (id, node)
+        }
+        let handle = files.add(.upload(node.upload!))
+        return (Entry(attributes: Self.attributes(id, node), timeout: 0), handle)
+    }
+
+    func open(_ node: UInt64, flags: Int32, files: OpenFiles) throws(FSError) -> UInt64? {
+        guard Self.owns(node) else { return nil }
+        guard let current = state.withLock({ $0.nodes[node] }) else { throw .notFound }
+        if current.isFolder { throw .isDirectory }
+        if flags & O_ACCMODE == O_RDONLY {
+            guard let id = current.objectID, let object = try? store.catalog.object(id), let blob = object.file.blob else {
+                throw .io("the file is still being uploaded")
+            }
+            do {
+                return files.add(.blob(try files.blob(blob.id) { try store.blobs.open(blob.id) }))
+            } catch {
+                throw FSError.from(error)
+            }
+        }
+        // Writing over a receipt uploads a new object under the same name.
+        let (_, handle) = try create(parent: current.parent, name: current.name, uid: current.uid, files: files)
+        return handle
+    }
+
+    func write(_ upload: Upload, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FSError) {
+        do {
+            try upload.lock.withLock { streaming in
+                guard let streaming else { throw FSError.io("the file was already uploaded; write a new file") }
+                try streaming.write(bytes, at: offset)
+            }
+        } catch {
+            throw FSError.from(error)
+        }
+        state.withLock { state in
+            if let size = upload.lock.withLock({ $0?.size }) { state.nodes[upload.node]?.size = size }
+            state.nodes[upload.node]?.modified = .now
+        }
+    }
+
+    /// Called on every close(2): a final-named file is committed, and any failure is returned
+    /// to the closing program.
+    func flush(_ upload: Upload) throws(FSError) {
+        guard let name = state.withLock({ $0.nodes[upload.node]?.name }), Self.isFinal(name) else { return }
+        try commit(upload)
+    }
+
+    func commit(_ upload: Upload) throws(FSError) {
+        do {
+            try upload.lock.withLock { streaming in
+                guard let pending = streaming else { return }
+                try pending.commit()
+                streaming = nil
+                logger.info("uploaded through incoming/", metadata: ["object": "\(pending.id)", "bytes": "\(pending.size)"])
+            }
+        } catch {
+            logger.error("upload through incoming/ failed: \(error)")
+            state.withLock { $0.nodes[upload.node]?.objectID = nil }
+            throw FSError.from(error)
+        }
+    }
+
+    /// The last close: a final-named file not yet committed (no flush came) is committed now.
+    func released(_ upload: Upload) {
+        guard let name = state.withLock({ $0.nodes[upload.node]?.name }), Self.isFinal(name) else { return }
+        try? commit(upload)
+    }
+
+    // MARK: folders, removal, renames
+
+    func makeFolder(parent: UInt64, name: String, uid: UInt32) throws(FSError) -> Entry {
+        guard Self.owns(parent) else { throw .readOnly }
+        return try state.withLock { state throws(FSError) -> Entry in
+            guard state.children[parent] != nil else { throw .notFound }
+            guard state.children[parent]![name] == nil else { throw .exists }
+            let id = state.next
+            state.next += 1
+            let node = Node(name: name, parent: parent, isFolder: true, modified: .now, uid: uid)
+            state.nodes[id] = node
+            state.children[id] = [:]
+            state.children[parent]![name] = id
+            return Entry(attributes: Self.attributes(id, node), timeout: 0)
+        }
+    }
+
+    func remove(parent: UInt64, name: String, folder: Bool) throws(FSError) {
+        guard Self.owns(parent) else { throw .readOnly }
+        let upload = try state.withLock { state throws(FSError) -> Upload? in
+            guard let id = state.children[parent]?[name], let node = state.nodes[id] else { throw .notFound }
+            if folder != node.isFolder { throw folder ? .notDirectory : .isDirectory }
+            if folder && !(state.children[id]?.isEmpty ?? true) { throw .notEmpty }
+            state.children[parent]![name] = nil
+            Self.drop(id, in: &state)
+            return node.upload
+        }
+        // Removing a file still being written abandons its upload; a receipt's object stays.
+        upload?.lock.withLock { streaming in
+            streaming?.abort()
+            streaming = nil
+        }
+    }
+
+    static func drop(_ id: UInt64, in state: inout State) {
+        state.nodes[id] = nil
+        state.children[id] = nil
+    }
+
+    func rename(parent: UInt64, name: String, to newParent: UInt64, newName: String) throws(FSError) {
+        guard Self.owns(parent), Self.owns(newParent) else { throw .readOnly }
+        let upload = try state.withLock { state throws(FSError) -> Upload? in
+            guard let id = state.children[parent]?[name], var node = state.nodes[id] else { throw .notFound }
+            guard state.children[newParent] != nil else { throw .notFound }
+            if let existing = state.children[newParent]?[newName], existing != id {
+                if state.nodes[existing]?.isFolder == true { throw .isDirectory }
+                Self.drop(existing, in: &state)
+            }
+            state.children[parent]![name] = nil
+            node.name = newName
+            node.parent = newParent
+            state.nodes[id] = node
+            state.children[newParent]![newName] = id
+            return Self.isFinal(newName) && !Self.isFinal(name) ? node.upload : nil
+        }
+        // A temporary dot-file renamed to its final name is uploaded now, under that name.
+        if let upload {
+            do {
+                try upload.lock.withLock { streaming in try streaming?.rename(to: newName) }
+            } catch {
+                throw FSError.from(error)
+            }
+            try commit(upload)
+        }
+    }
+}

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LakeSystem
+
+extension LakeFileSystem {
+    /// Where a read's bytes come from: a descriptor range (spliced by the kernel) or memory.
+    public enum ReadReply: Sendable {
+        case file(descriptor: Int32, offset: Int64, count: Int)
+        case bytes([UInt8])
+    }
+
+    public func open(_ node: UInt64, flags: Int32) throws(FSError) -> UInt64 {
+        if let handle = try incoming.open(node, flags: flags, files: openFiles) { return handle }
+        guard let (seq, local) = NodeID.split(node) else {
+            throw node <= NodeID.datasets ? .isDirectory : .notFound
+        }
+        if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
+        let view = try view(seq: seq)
+        switch view.nodes[local]?.content {
+        case .blob(let id, _)?:
+            do {
+                let file = try openFiles.blob(id) { try store.blobs.open(id) }
+                return openFiles.add(.blob(file))
+            } catch {
+                throw FSError.from(error)
+            }
+        case .json?:
+            return openFiles.add(.bytes(view.json))
+        case .folder?:
+            throw .isDirectory
+        case nil:
+            throw .notFound
+        }
+    }
+
+    public func read(_ handle: UInt64, offset: Int64, count: Int) throws(FSError) -> ReadReply {
+        switch openFiles.get(handle) {
+        case .blob(let file)?:
+            let available = max(0, min(Int64(count), file.size - offset))
+            return .file(descriptor: file.descriptor, offset: offset, count: Int(available))
+        case .bytes(let bytes)?:
+            guard offset < bytes.count else { return .bytes([]) }
+            let end = min(bytes.count, Int(offset) + count)
+            return .bytes(Array(bytes[Int(offset)..<end]))
+        case .upload(let upload)?:
+            return try upload.read(offset: offset, count: count)
+        case nil:
+            throw .invalid
+        }
+    }
+
+    /// The last close of a handle; an incoming upload is committed here (see IncomingArea).
+    public func release(_ handle: UInt64) {
+        if case .upload(let upload)? = openFiles.remove(handle) { incoming.released(upload) }
+    }
+
+    // MARK: extended attributes
+
+    public func xattr(_ node: UInt64, name: String) throws(FSError) -> [UInt8] {
+        // security.*, trusted.* and unknown names are answered at once, without a catalog query.
+        guard name.hasPrefix("user.lake.") else { throw .noAttribute }
+        guard let value = try xattrs(node)[name] else { throw .noAttribute }
+        return value
+    }
+
+    public func xattrNames(_ node: UInt64) throws(FSError) -> [String] {
+        Xattrs.names(try xattrs(node))
+    }
+
+    func xattrs(_ node: UInt64) throws(FSError) -> [String: [UInt8]] {
+        if let values = incoming.xattrs(node) { return values }
+        guard let (seq, local) = NodeID.split(node) else { return [:] }
+        let view = try view(seq: seq)
+        guard let entity = view.nodes[local]?.entity else { throw .notFound }
+        return view.xattrs[entity]
+    }
+}

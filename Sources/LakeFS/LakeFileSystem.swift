@@ -1,0 +1,192 @@
+import Foundation
+import LakeCatalog
+import LakeCore
+import LakeModel
+import LakeSystem
+import Logging
+import Synchronization
+
+/// The mounted lake without FUSE: answers lookups, attributes, listings, reads and xattrs from
+/// the catalog and the blob store, caching what does not change. `objects/`, `cases/` and
+/// `datasets/` are read-only; `incoming/` accepts uploads (see `IncomingArea`).
+public final class LakeFileSystem: Sendable {
+    public let store: Store
+    let logger: Logger
+    let views = ViewCache(capacity: 8192)
+    let listing = Mutex<[ObjectSummary]?>(nil)
+    let openFiles = OpenFiles()
+    let incoming: IncomingArea
+    let mountedAt = Timestamp.now
+
+    /// Seconds the kernel may cache what never changes (settled objects, fixed folders), and
+    /// what may (the objects/ listing, objects still being processed).
+    public static let longTimeout = 3600.0
+    public static let shortTimeout = 1.0
+
+    public init(store: Store, logger: Logger) {
+        self.store = store
+        self.logger = logger
+        incoming = IncomingArea(store: store, logger: logger)
+    }
+
+    static let rootNames: [(String, UInt64)] = [("incoming", NodeID.incoming), ("objects", NodeID.objects),
+                                                 ("cases", NodeID.cases), ("datasets", NodeID.datasets)]
+
+    // MARK: lookup and attributes
+
+    public func lookup(parent: UInt64, name: String) throws(FSError) -> Entry {
+        switch parent {
+        case NodeID.root:
+            guard let node = Self.rootNames.first(where: { $0.0 == name })?.1 else { throw .notFound }
+            return Entry(attributes: try attributes(node), timeout: Self.longTimeout)
+        case NodeID.objects:
+            guard let id = try? LakeID(validating: name, kind: .object) else { throw .notFound }
+            let view = try view(id: id)
+            return Entry(attributes: view.attributes(NodeID.Local.folder)!, timeout: timeout(view))
+        case NodeID.cases, NodeID.datasets:
+            throw .notFound
+        default:
+            if let entry = try incoming.lookup(parent: parent, name: name) { return entry }
+            guard let (seq, local) = NodeID.split(parent) else { throw .notFound }
+            let view = try view(seq: seq)
+            guard case .folder(let entries)? = view.nodes[local]?.content else { throw .notDirectory }
+            guard let child = entries[name], let attributes = view.attributes(child) else { throw .notFound }
+            return Entry(attributes: attributes, timeout: timeout(view))
+        }
+    }
+
+    public func attributes(_ node: UInt64) throws(FSError) -> Attributes {
+        switch node {
+        case NodeID.root, NodeID.cases, NodeID.datasets: return .directory(node, modified: mountedAt)
+        case NodeID.objects: return .directory(node, modified: mountedAt)
+        case NodeID.incoming: return .directory(node, writable: true, modified: mountedAt)
+        default:
+            if let attributes = incoming.attributes(node) { return attributes }
+            guard let (seq, local) = NodeID.split(node) else { throw .notFound }
+            guard let attributes = try view(seq: seq).attributes(local) else { throw .notFound }
+            return attributes
+        }
+    }
+
+    /// How long the kernel may cache a node's attributes.
+    public func attributeTimeout(_ node: UInt64) -> Double {
+        guard let (seq, _) = NodeID.split(node), let view = views.get(seq) else {
+            return node <= NodeID.datasets && node != NodeID.objects ? Self.longTimeout : Self.shortTimeout
+        }
+        return timeout(view)
+    }
+
+    func timeout(_ view: ObjectView) -> Double { view.isSettled ? Self.longTimeout : Self.shortTimeout }
+
+    // MARK: listings
+
+    public func list(_ node: UInt64) throws(FSError) -> [DirectoryEntry] {
+        switch node {
+        case NodeID.root:
+            return try Self.rootNames.map { name, id throws(FSError) in
+                DirectoryEntry(name: name, attributes: try attributes(id), timeout: Self.longTimeout)
+            }
+        case NodeID.objects:
+            return try summaries().map { summary in
+                DirectoryEntry(name: summary.id.rawValue,
+                               attributes: .directory(NodeID.object(summary.seq), modified: summary.changedAt),
+                               timeout: summary.status.isTerminal ? Self.longTimeout : Self.shortTimeout)
+            }
+        case NodeID.cases, NodeID.datasets:
+            return []
+        case NodeID.incoming:
+            return incoming.list(node) ?? []
+        default:
+            if let entries = incoming.list(node) { return entries }
+            guard let (seq, local) = NodeID.split(node) else { throw .notFound }
+            let view = try view(seq: seq)
+            guard case .folder(let entries)? = view.nodes[local]?.content else { throw .notDirectory }
+            return entries.sorted { $0.key < $1.key }.compactMap { name, child in
+                view.attributes(child).map { DirectoryEntry(name: name, attributes: $0, timeout: timeout(view)) }
+            }
+        }
+    }
+
+    /// All objects in one catalog query, cached until the catalog changes.
+    func summaries() throws(FSError) -> [ObjectSummary] {
+        if let cached = listing.withLock({ $0 }) { return cached }
+        do {
+            let fresh = try store.catalog.objectSummaries()
+            listing.withLock { $0 = fresh }
+            return fresh
+        } catch {
+            throw FSError.from(error)
+        }
+    }
+
+    // MARK: views
+
+    func view(id: LakeID) throws(FSError) -> ObjectView {
+        do {
+            guard let seq = try store.catalog.seq(of: id) else { throw FSError.notFound }
+            return try view(seq: seq)
+        } catch {
+            throw FSError.from(error)
+        }
+    }
+
+    func view(seq: Int64) throws(FSError) -> ObjectView {
+        if let cached = views.get(seq) { return cached }
+        do {
+            guard let object = try store.catalog.object(seq: seq) else { throw FSError.notFound }
+            var referenced: [LakeID: LakeObject] = [:]
+            for reference in object.contentReferences {
+                if let id = reference.objectId, let child = try store.catalog.object(id) { referenced[id] = child }
+            }
+            let view = ObjectView(seq: seq, object: object, referenced: referenced)
+            views.put(seq, view)
+            return view
+        } catch {
+            throw FSError.from(error)
+        }
+    }
+
+    /// Forgets what the catalog changed; returns the nodes whose kernel caches must go.
+    public func invalidate(_ ids: Set<LakeID>) -> [Invalidation] {
+        listing.withLock { $0 = nil }
+        var result: [Invalidation] = [.node(NodeID.objects)]
+        for id in ids where id.kind == .object {
+            result.append(.entry(parent: NodeID.objects, name: id.rawValue))
+            if let seq = try? store.catalog.seq(of: id) {
+                if let old = views.remove(seq) {
+                    result += old.nodes.keys.map { .node(NodeID.object(seq, local: $0)) }
+                }
+            }
+        }
+        // A manifest shows its children's files: drop views that reference a changed object.
+        for (seq, view) in views.all() where view.object.contentReferences.contains(where: { $0.objectId.map(ids.contains) == true }) {
+            views.remove(seq)
+            result += view.nodes.keys.map { .node(NodeID.object(seq, local: $0)) }
+        }
+        return result
+    }
+
+    public enum Invalidation: Sendable, Equatable {
+        case node(UInt64)
+        case entry(parent: UInt64, name: String)
+    }
+}
+
+extension LakeFileSystem {
+    /// How long the kernel may remember that a name does not exist in a folder.
+    public func negativeTimeout(parent: UInt64) -> Double {
+        if parent == NodeID.root { return Self.longTimeout }
+        if IncomingArea.owns(parent) || parent == NodeID.objects { return 0 }
+        if parent == NodeID.cases || parent == NodeID.datasets { return Self.shortTimeout }
+        return attributeTimeout(parent)
+    }
+
+    /// Whether the kernel may keep a folder's listing (settled object folders never change).
+    public func listingIsStable(_ node: UInt64) -> Bool {
+        guard let (seq, _) = NodeID.split(node), let view = views.get(seq) else { return false }
+        return view.isSettled
+    }
+
+    /// Whether an open file's pages may stay cached across opens.
+    public func contentIsStable(_ node: UInt64) -> Bool { NodeID.split(node) != nil }
+}

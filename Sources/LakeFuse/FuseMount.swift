@@ -1,0 +1,72 @@
+import CFuse3
+import Glibc
+import LakeFS
+import Logging
+
+/// A mounted LakeFileSystem: the libfuse session, its multithreaded loop and the kernel cache
+/// invalidations the change watcher asks for. Handlers run synchronously on libfuse's workers.
+public final class FuseMount: @unchecked Sendable {
+    public let fs: LakeFileSystem
+    public let mountpoint: String
+    let logger: Logger
+    let directories = DirectoryHandles()
+    private var session: OpaquePointer?
+    private var watcher: ChangeWatcher?
+
+    public init(fs: LakeFileSystem, mountpoint: String, logger: Logger) {
+        self.fs = fs
+        self.mountpoint = mountpoint
+        self.logger = logger
+    }
+
+    /// Creates the session and mounts it; throws with libfuse's complaint on failure.
+    public func mount(options: [String]) throws(FSError) {
+        var ops = Operations.table()
+        let words: [String] = ["lake"] + options.flatMap { ["-o", $0] }
+        var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) }
+        defer { argv.forEach { free($0) } }
+        var args = argv.withUnsafeMutableBufferPointer { lake_fuse_args(Int32($0.count), $0.baseAddress) }
+        let userdata = Unmanaged.passRetained(self).toOpaque()
+        guard let session = fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, userdata) else {
+            Unmanaged<FuseMount>.fromOpaque(userdata).release()
+            throw .io("libfuse refused the mount options \(options.joined(separator: ","))")
+        }
+        fuse_opt_free_args(&args)
+        guard fuse_session_mount(session, mountpoint) == 0 else {
+            fuse_session_destroy(session)
+            throw .io("cannot mount at \(mountpoint) (is it an empty folder, and is /dev/fuse available?)")
+        }
+        self.session = session
+        watcher = ChangeWatcher(fs: fs) { [weak self] invalidations in self?.invalidate(invalidations) }
+        watcher?.start()
+    }
+
+    /// Serves requests until unmounted or signalled (SIGTERM, SIGINT, SIGHUP), then unmounts.
+    public func run(threads: UInt32 = 16) {
+        guard let session else { return }
+        fuse_set_signal_handlers(session)
+        let result = lake_fuse_loop(session, threads)
+        if result != 0 { logger.warning("the FUSE loop ended with \(result)") }
+        watcher?.stop()
+        fuse_remove_signal_handlers(session)
+        fuse_session_unmount(session)
+        fuse_session_destroy(session)
+        self.session = nil
+    }
+
+    func invalidate(_ invalidations: [LakeFileSystem.Invalidation]) {
+        guard let session else { return }
+        for invalidation in invalidations {
+            switch invalidation {
+            case .node(let node):
+                _ = fuse_lowlevel_notify_inval_inode(session, node, 0, 0)
+            case .entry(let parent, let name):
+                _ = name.withCString { fuse_lowlevel_notify_inval_entry(session, parent, $0, name.utf8.count) }
+            }
+        }
+    }
+
+    static func from(_ req: fuse_req_t) -> FuseMount {
+        Unmanaged<FuseMount>.fromOpaque(fuse_req_userdata(req)).takeUnretainedValue()
+    }
+}

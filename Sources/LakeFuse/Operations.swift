@@ -1,0 +1,237 @@
+import CFuse3
+import Glibc
+import LakeFS
+
+/// The libfuse low-level callbacks. Each decodes its arguments, asks LakeFileSystem, replies.
+enum Operations {
+    static func table() -> fuse_lowlevel_ops {
+        var ops = fuse_lowlevel_ops()
+        ops.`init` = { _, conn in if let conn { Operations.configure(conn) } }
+        ops.destroy = { userdata in if let userdata { Unmanaged<FuseMount>.fromOpaque(userdata).release() } }
+        ops.lookup = { req, parent, name in Operations.lookup(Request(req!), parent, String(cString: name!)) }
+        ops.forget = { req, _, _ in Request(req!).none() }
+        ops.getattr = { req, node, _ in Operations.getattr(Request(req!), node) }
+        ops.setattr = { req, node, attr, toSet, _ in Operations.setattr(Request(req!), node, attr!.pointee, toSet) }
+        ops.opendir = { req, node, fi in Operations.opendir(Request(req!), node, fi!) }
+        ops.readdir = { req, _, size, offset, fi in Operations.readdir(Request(req!), size, offset, fi!.pointee.fh, plus: false) }
+        ops.readdirplus = { req, _, size, offset, fi in Operations.readdir(Request(req!), size, offset, fi!.pointee.fh, plus: true) }
+        ops.releasedir = { req, _, fi in
+            FuseMount.from(req!).directories.remove(fi!.pointee.fh)
+            Request(req!).ok()
+        }
+        ops.open = { req, node, fi in Operations.open(Request(req!), node, fi!) }
+        ops.read = { req, _, size, offset, fi in Operations.read(Request(req!), fi!.pointee.fh, Int64(offset), size) }
+        ops.write = { req, _, buffer, size, offset, fi in
+            Operations.write(Request(req!), fi!.pointee.fh, UnsafeRawBufferPointer(start: buffer, count: size), Int64(offset))
+        }
+        ops.flush = { req, _, fi in Operations.flush(Request(req!), fi!.pointee.fh) }
+        ops.fsync = { req, _, _, _ in Request(req!).ok() }
+        ops.release = { req, _, fi in
+            FuseMount.from(req!).fs.release(fi!.pointee.fh)
+            Request(req!).ok()
+        }
+        ops.create = { req, parent, name, _, fi in Operations.create(Request(req!), parent, String(cString: name!), fi!) }
+        ops.mkdir = { req, parent, name, _ in Operations.mkdir(Request(req!), parent, String(cString: name!)) }
+        ops.unlink = { req, parent, name in Operations.unlink(Request(req!), parent, String(cString: name!), folder: false) }
+        ops.rmdir = { req, parent, name in Operations.unlink(Request(req!), parent, String(cString: name!), folder: true) }
+        ops.rename = { req, parent, name, newParent, newName, _ in
+            Operations.rename(Request(req!), parent, String(cString: name!), newParent, String(cString: newName!))
+        }
+        ops.mknod = { req, _, _, _, _ in Request(req!).fail(.readOnly) }
+        ops.symlink = { req, _, _, _ in Request(req!).fail(.readOnly) }
+        ops.link = { req, _, _, _ in Request(req!).fail(.readOnly) }
+        ops.setxattr = { req, _, _, _, _, _ in Request(req!).fail(.readOnly) }
+        ops.removexattr = { req, _, _ in Request(req!).fail(.readOnly) }
+        ops.getxattr = { req, node, name, size in Operations.getxattr(Request(req!), node, String(cString: name!), size) }
+        ops.listxattr = { req, node, size in Operations.listxattr(Request(req!), node, size) }
+        ops.statfs = { req, _ in Operations.statfs(Request(req!)) }
+        return ops
+    }
+
+    static func configure(_ conn: UnsafeMutablePointer<fuse_conn_info>) {
+        let wanted = UInt32(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS
+                            | FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS)
+        conn.pointee.want |= conn.pointee.capable & wanted
+        conn.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
+        conn.pointee.max_write = 1 << 20
+        conn.pointee.max_readahead = 1 << 20
+    }
+
+    static func lookup(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String) {
+        let fs = FuseMount.from(request.raw).fs
+        do {
+            request.entry(try fs.lookup(parent: parent, name: name))
+        } catch .notFound {
+            let timeout = fs.negativeTimeout(parent: parent)
+            if timeout > 0 { request.negative(timeout: timeout) } else { request.fail(.notFound) }
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func getattr(_ request: consuming Request, _ node: fuse_ino_t) {
+        let fs = FuseMount.from(request.raw).fs
+        do {
+            request.attributes(try fs.attributes(node), timeout: fs.attributeTimeout(node))
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func setattr(_ request: consuming Request, _ node: fuse_ino_t, _ attr: stat, _ toSet: Int32) {
+        let fs = FuseMount.from(request.raw).fs
+        do {
+            let size = toSet & FUSE_SET_ATTR_SIZE != 0 ? Int64(attr.st_size) : nil
+            request.attributes(try fs.setAttributes(node, size: size), timeout: 0)
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func opendir(_ request: consuming Request, _ node: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        let mount = FuseMount.from(request.raw)
+        do {
+            let handle = mount.directories.add(try mount.fs.list(node))
+            request.open(handle: handle, keepCache: true, cacheDirectory: mount.fs.listingIsStable(node))
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func readdir(_ request: consuming Request, _ size: Int, _ offset: off_t, _ handle: UInt64, plus: Bool) {
+        let mount = FuseMount.from(request.raw)
+        guard let entries = mount.directories.get(handle) else { return request.fail(.invalid) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+        defer { buffer.deallocate() }
+        var used = 0
+        var index = Int(offset)
+        while index < entries.count {
+            let entry = entries[index]
+            let base = buffer.baseAddress!.assumingMemoryBound(to: CChar.self) + used
+            let needed: Int
+            if plus {
+                var parameters = Stat.entry(Entry(attributes: entry.attributes, timeout: entry.timeout))
+                needed = fuse_add_direntry_plus(request.raw, base, size - used, entry.name, &parameters, off_t(index + 1))
+            } else {
+                var info = Stat.make(entry.attributes)
+                needed = fuse_add_direntry(request.raw, base, size - used, entry.name, &info, off_t(index + 1))
+            }
+            if needed > size - used { break }
+            used += needed
+            index += 1
+        }
+        request.buffer(UnsafeRawBufferPointer(rebasing: buffer[..<used]))
+    }
+
+    static func open(_ request: consuming Request, _ node: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        let fs = FuseMount.from(request.raw).fs
+        do {
+            let handle = try fs.open(node, flags: fi.pointee.flags)
+            request.open(handle: handle, keepCache: fs.contentIsStable(node))
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func read(_ request: consuming Request, _ handle: UInt64, _ offset: Int64, _ size: Int) {
+        let fs = FuseMount.from(request.raw).fs
+        do {
+            switch try fs.read(handle, offset: offset, count: size) {
+            case .file(let descriptor, let offset, let count): request.file(descriptor: descriptor, offset: offset, count: count)
+            case .bytes(let bytes): request.bytes(bytes)
+            }
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func write(_ request: consuming Request, _ handle: UInt64, _ bytes: UnsafeRawBufferPointer, _ offset: Int64) {
+        do {
+            try FuseMount.from(request.raw).fs.write(handle, bytes, at: offset)
+            request.written(bytes.count)
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func flush(_ request: consuming Request, _ handle: UInt64) {
+        do {
+            try FuseMount.from(request.raw).fs.flush(handle)
+            request.ok()
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func create(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        let uid = fuse_req_ctx(request.raw).pointee.uid
+        do {
+            let (entry, handle) = try FuseMount.from(request.raw).fs.create(parent: parent, name: name, uid: uid)
+            request.created(entry, handle: handle)
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func mkdir(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String) {
+        let uid = fuse_req_ctx(request.raw).pointee.uid
+        do {
+            request.entry(try FuseMount.from(request.raw).fs.makeDirectory(parent: parent, name: name, uid: uid))
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func unlink(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String, folder: Bool) {
+        let fs = FuseMount.from(request.raw).fs
+        do {
+            if folder { try fs.removeDirectory(parent: parent, name: name) } else { try fs.unlink(parent: parent, name: name) }
+            request.ok()
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func rename(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String, _ newParent: fuse_ino_t, _ newName: String) {
+        do {
+            try FuseMount.from(request.raw).fs.rename(parent: parent, name: name, to: newParent, newName: newName)
+            request.ok()
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func getxattr(_ request: consuming Request, _ node: fuse_ino_t, _ name: String, _ size: Int) {
+        do {
+            let value = try FuseMount.from(request.raw).fs.xattr(node, name: name)
+            if size == 0 { return request.xattrSize(value.count) }
+            guard value.count <= size else { return request.fail(.attributeTooLarge) }
+            request.bytes(value)
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func listxattr(_ request: consuming Request, _ node: fuse_ino_t, _ size: Int) {
+        do {
+            let names = try FuseMount.from(request.raw).fs.xattrNames(node)
+            let list: [UInt8] = names.flatMap { name -> [UInt8] in Array(name.utf8) + [0] }
+            if size == 0 { return request.xattrSize(list.count) }
+            guard list.count <= size else { return request.fail(.attributeTooLarge) }
+            request.bytes(list)
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func statfs(_ request: consuming Request) {
+        var info = Glibc.statvfs()
+        let root = FuseMount.from(request.raw).fs.store.root
+        if systemStatvfs(root, &info) != 0 { return request.fail(.io("statvfs failed")) }
+        request.statfs(info)
+    }
+}
+
+// Glibc's `statvfs` function is shadowed by its struct of the same name in Swift.
+@_silgen_name("statvfs")
+private func systemStatvfs(_ path: UnsafePointer<CChar>, _ info: UnsafeMutablePointer<Glibc.statvfs>) -> Int32

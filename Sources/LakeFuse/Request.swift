@@ -1,0 +1,132 @@
+import CFuse3
+import Glibc
+import LakeFS
+
+/// One FUSE request, answered exactly once: every reply consumes it, and a request dropped
+/// without a reply answers EIO rather than leaving the caller hanging.
+struct Request: ~Copyable {
+    let raw: fuse_req_t
+
+    init(_ raw: fuse_req_t) { self.raw = raw }
+
+    deinit { fuse_reply_err(raw, EIO) }
+
+    consuming func fail(_ error: FSError) {
+        fuse_reply_err(raw, error.errno)
+        discard self
+    }
+
+    consuming func ok() {
+        fuse_reply_err(raw, 0)
+        discard self
+    }
+
+    consuming func none() {
+        fuse_reply_none(raw)
+        discard self
+    }
+
+    consuming func entry(_ entry: Entry) {
+        var parameters = Stat.entry(entry)
+        fuse_reply_entry(raw, &parameters)
+        discard self
+    }
+
+    /// A negative entry: the kernel remembers that the name does not exist for `timeout` seconds.
+    consuming func negative(timeout: Double) {
+        var parameters = fuse_entry_param()
+        parameters.ino = 0
+        parameters.entry_timeout = timeout
+        fuse_reply_entry(raw, &parameters)
+        discard self
+    }
+
+    consuming func attributes(_ attributes: Attributes, timeout: Double) {
+        var info = Stat.make(attributes)
+        fuse_reply_attr(raw, &info, timeout)
+        discard self
+    }
+
+    consuming func open(handle: UInt64, keepCache: Bool, cacheDirectory: Bool = false) {
+        var info = fuse_file_info()
+        info.fh = handle
+        info.keep_cache = keepCache ? 1 : 0
+        info.cache_readdir = cacheDirectory ? 1 : 0
+        fuse_reply_open(raw, &info)
+        discard self
+    }
+
+    consuming func created(_ entry: Entry, handle: UInt64) {
+        var parameters = Stat.entry(entry)
+        var info = fuse_file_info()
+        info.fh = handle
+        fuse_reply_create(raw, &parameters, &info)
+        discard self
+    }
+
+    consuming func bytes(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { _ = fuse_reply_buf(raw, $0.baseAddress, $0.count) }
+        }
+        discard self
+    }
+
+    /// Replies with a range of a file descriptor: the kernel splices it, no copy through Swift.
+    consuming func file(descriptor: Int32, offset: Int64, count: Int) {
+        lake_fuse_reply_fd(raw, descriptor, off_t(offset), count)
+        discard self
+    }
+
+    consuming func written(_ count: Int) {
+        fuse_reply_write(raw, count)
+        discard self
+    }
+
+    consuming func xattrSize(_ size: Int) {
+        fuse_reply_xattr(raw, size)
+        discard self
+    }
+
+    consuming func statfs(_ info: Glibc.statvfs) {
+        var info = info
+        fuse_reply_statfs(raw, &info)
+        discard self
+    }
+
+    consuming func buffer(_ buffer: UnsafeRawBufferPointer) {
+        _ = fuse_reply_buf(raw, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), buffer.count)
+        discard self
+    }
+}
+
+/// `struct stat` and `fuse_entry_param` from Lake's attributes.
+enum Stat {
+    static func make(_ a: Attributes) -> stat {
+        var info = stat()
+        info.st_ino = __ino_t(a.node)
+        info.st_mode = (a.kind == .directory ? S_IFDIR : S_IFREG) | mode_t(a.mode)
+        info.st_nlink = nlink_t(a.links)
+        info.st_size = off_t(a.size)
+        info.st_blocks = blkcnt_t((a.size + 511) / 512)
+        info.st_blksize = 1 << 20
+        info.st_uid = a.uid
+        info.st_gid = a.gid
+        let seconds = a.modified.microseconds / 1_000_000
+        let nanos = (a.modified.microseconds % 1_000_000) * 1000
+        let time = timespec(tv_sec: Int(seconds), tv_nsec: Int(nanos))
+        info.st_mtim = time
+        info.st_ctim = time
+        info.st_atim = time
+        return info
+    }
+
+    static func entry(_ entry: Entry) -> fuse_entry_param {
+        var parameters = fuse_entry_param()
+        parameters.ino = entry.node
+        parameters.generation = 1
+        parameters.attr = make(entry.attributes)
+        parameters.attr_timeout = entry.timeout
+        parameters.entry_timeout = entry.timeout
+        return parameters
+    }
+}

@@ -94,8 +94,17 @@ struct MountCommand: ParsableCommand {
         }
     }
 
+    /// A daemon keeps nothing it inherited beyond stdin, stdout, stderr and the ready pipe:
+    /// a stray copy of its caller's pipe would keep the caller waiting for end-of-file forever.
+    static func closeInheritedDescriptors() {
+        let keep: Set<Int32> = [0, 1, 2, 3]
+        let open = (try? Syscall.listDirectory("/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+        for fd in open where !keep.contains(fd) { close(fd) }
+    }
+
     /// Mounts and serves until unmounted or signalled.
     func serve(_ path: String) throws {
+        if readyFd != nil { Self.closeInheritedDescriptors() }
         let logger = DaemonLog.logger(store: options.storePath, verbose: options.verbose, toStderr: readyFd == nil)
         let store: Store
         let mount: FuseMount

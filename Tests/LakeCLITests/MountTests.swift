@@ -1,0 +1,107 @@
+import Foundation
+import LakeTestSupport
+import Testing
+
+@Suite struct MountTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/vtk").path
+
+    func uploadedID(_ lake: LakeBinary, _ path: String, _ extra: [String] = []) throws -> String {
+        let result = try lake.run(["upload", path, "--json"] + extra)
+        return (try lake.json(result)["succeeded"] as! [[String: Any]])[0]["id"] as! String
+    }
+
+    @Test func mountShowsTheTreeAndUnmountsCleanly() throws {
+        let mounted = try MountedLake()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.mountpoint).sorted() == ["cases", "datasets", "incoming", "objects"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.path("cases")).isEmpty)
+        let unmount = try mounted.lake.run(["unmount", mounted.mountpoint], store: false)
+        #expect(unmount.succeeded, "\(unmount.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.mountpoint).isEmpty)
+        #expect(mounted.eventually(5) { (try? Shell.run("pgrep -f '[l]ake mount \(mounted.mountpoint) '").status) == 1 })
+        #expect(FileManager.default.fileExists(atPath: mounted.store + "/logs/mount.log"))
+    }
+
+    @Test func mountRefusesBadMountpointsWithClearMessages() throws {
+        let mounted = try MountedLake(mount: false)
+        let lake = mounted.lake
+        let missing = try lake.run(["mount", lake.directory.file("nowhere")])
+        #expect(missing.status == 1 && missing.stderr.contains("does not exist"))
+        lake.directory.write("full/file.txt", "x")
+        let full = try lake.run(["mount", lake.directory.file("full")])
+        #expect(full.status == 1 && full.stderr.contains("is not empty"))
+        let noStore = try lake.run(["mount", mounted.mountpoint, "--store", lake.directory.file("no-store")], store: false)
+        #expect(noStore.status == 1 && noStore.stderr.contains("lake init"))
+        try mounted.mount()
+        let again = try lake.run(["mount", mounted.mountpoint])
+        #expect(again.status == 1 && again.stderr.contains("already mounted"))
+    }
+
+    @Test func aKilledDaemonsDeadMountIsClearedByTheNextMount() throws {
+        let mounted = try MountedLake()
+        try Shell.run("pkill -9 -f '[l]ake mount \(mounted.mountpoint) '")
+        #expect(try mounted.eventually(5) { try Shell.run("ls '\(mounted.mountpoint)' 2>&1").output.contains("Transport endpoint is not connected") })
+        try mounted.mount()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.mountpoint).contains("objects"))
+    }
+
+    @Test func objectsShowTheirBytesJSONAndManifestBlocks() throws {
+        let mounted = try MountedLake()
+        let lake = mounted.lake
+        let folder = lake.directory.file("case")
+        try FileManager.default.createDirectory(atPath: folder + "/run", withIntermediateDirectories: true)
+        for name in ["run.vtm", "run/run_0.vtu", "run/run_1.vtu"] {
+            try FileManager.default.copyItem(atPath: Self.fixtures + "/" + name, toPath: folder + "/" + name)
+        }
+        let vtm = try uploadedID(lake, folder + "/run.vtm", ["--tag", "project=wing"])
+        let base = "objects/\(vtm)"
+        #expect(mounted.eventually { FileManager.default.fileExists(atPath: mounted.path(base)) })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.path(base)).sorted() == ["file", "object.json", "run", "run.vtm"])
+        #expect(try Shell.sha256(mounted.path(base + "/run.vtm")) == Shell.sha256(folder + "/run.vtm"))
+        #expect(try Shell.sha256(mounted.path(base + "/file")) == Shell.sha256(folder + "/run.vtm"))
+        #expect(try Shell.sha256(mounted.path(base + "/run/run_1.vtu")) == Shell.sha256(folder + "/run/run_1.vtu"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: mounted.path(base + "/object.json")))) as! [String: Any]
+        let shown = try lake.json(try lake.run(["object", "show", vtm, "--json"]))
+        #expect(json["id"] as? String == vtm && json["status"] as? String == "READY")
+        #expect(NSDictionary(dictionary: json).isEqual(to: shown))
+        let listing = try Shell.run("ls -l '\(mounted.path(base))'").output
+        #expect(listing.contains("r--r--r--"))
+    }
+
+    @Test func xattrsAnswerWhatAFileProvides() throws {
+        let mounted = try MountedLake()
+        let id = try uploadedID(mounted.lake, Self.fixtures + "/sphere.vtp", ["--param", "mach=0.8", "--tag", "project=wing"])
+        let file = "objects/\(id)/sphere.vtp"
+        let dump = try Shell.run("getfattr --absolute-names -d -m user.lake '\(mounted.path(file))'").output
+        for name in ["user.lake.id", "user.lake.kind", "user.lake.status", "user.lake.format", "user.lake.provisions",
+                     "user.lake.params", "user.lake.tags"] {
+            #expect(dump.contains(name), "\(name) missing from \(dump)")
+        }
+        #expect(try mounted.xattr(file, "user.lake.id") == id)
+        #expect(try mounted.xattr("objects/\(id)", "user.lake.status") == "READY")
+        let provisions = try JSONSerialization.jsonObject(with: Data(try mounted.xattr(file, "user.lake.provisions").utf8)) as! [[String: Any]]
+        let labels = provisions.compactMap { ($0["field"] as? [String: Any])?["label"] as? String }
+        #expect(Set(labels) == ["uv", "area", "Normals"] || Set(labels).isSuperset(of: ["uv", "area"]))
+        #expect(!(try mounted.xattr(file, "user.lake.provisions")).contains("hist128"))
+        let params = try JSONSerialization.jsonObject(with: Data(try mounted.xattr(file, "user.lake.params").utf8)) as! [String: Any]
+        #expect((params["mach"] as? [String: Any])?["value"] as? Double == 0.8)
+        #expect(try mounted.xattr(file, "security.selinux").contains("No such attribute"))
+        #expect(try mounted.xattr(file, "user.other").contains("No such attribute"))
+    }
+
+    @Test func everyChangeToTheReadOnlyTreesIsRefusedWithEROFS() throws {
+        let mounted = try MountedLake()
+        let id = try uploadedID(mounted.lake, mounted.lake.directory.write("a.txt", "read only"))
+        let folder = mounted.path("objects/\(id)")
+        _ = mounted.eventually { FileManager.default.fileExists(atPath: folder) }
+        let file = folder + "/file"
+        for command in ["echo x > '\(file)'", "echo x >> '\(file)'", "touch '\(folder)/new'", "mkdir '\(folder)/d'", "rm '\(file)'",
+                        "mv '\(file)' '\(folder)/moved'", "truncate -s 0 '\(file)'", "chmod 777 '\(file)'", "chown nobody '\(file)'",
+                        "touch -d 2001-01-01 '\(file)'", "setfattr -n user.x -v 1 '\(file)'", "ln '\(file)' '\(folder)/hard'",
+                        "ln -s x '\(folder)/soft'", "mkdir '\(mounted.path("objects/x"))'", "touch '\(mounted.path("cases/x"))'",
+                        "mkdir '\(mounted.path("datasets/x"))'"] {
+            let result = try Shell.run(command + " 2>&1")
+            #expect(result.status != 0 && result.output.contains("Read-only file system"), "\(command): \(result.output)")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import LakeTestSupport
+
+/// A real mount of a temporary store, made with `lake mount` and always taken down when the
+/// value goes away (unmount, then kill the daemon and lazily unmount if that failed).
+final class MountedLake: @unchecked Sendable {
+    let lake = LakeBinary()
+    var mountpoint: String { lake.directory.file("mnt") }
+    var store: String { lake.store }
+
+    init(mount: Bool = true) throws {
+        try lake.initStore()
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        if mount { try self.mount() }
+    }
+
+    func mount() throws {
+        let result = try lake.run(["mount", mountpoint])
+        guard result.succeeded else { throw MountFailure(message: result.stderr) }
+    }
+
+    deinit {
+        _ = try? lake.run(["unmount", mountpoint], store: false)
+        _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mountpoint) ' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
+    }
+
+    func path(_ relative: String) -> String { mountpoint + "/" + relative }
+
+    /// Waits until `condition` holds (polling), up to `seconds`.
+    func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(50_000)
+        }
+        return try condition()
+    }
+
+    func xattr(_ relative: String, _ name: String) throws -> String {
+        try Shell.run("getfattr --absolute-names -n \(name) --only-values '\(path(relative))' 2>&1").output
+    }
+}
+
+struct MountFailure: Error { let message: String }
+
+/// Shell commands for tests that use the tools a person would (cp, rm, getfattr, sha256sum).
+enum Shell {
+    struct Result {
+        var status: Int32
+        var output: String
+    }
+
+    @discardableResult
+    static func run(_ command: String) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    static func sha256(_ path: String) throws -> String {
+        String(try run("sha256sum '\(path)'").output.prefix(64))
+    }
+}

@@ -16,10 +16,12 @@ final class IncomingArea: Sendable {
     let logger: Logger
     private let state = Mutex(State())
 
-    /// A file being written: its streaming upload, committed at most once.
+    /// A file being written: its streaming upload, committed at most once. After a failed
+    /// write the upload is abandoned and every later write and close fails too.
     final class Upload: @unchecked Sendable {
         let node: UInt64
         let lock = Mutex<StreamingUpload?>(nil)
+        let failure = Mutex<FSError?>(nil)
         init(node: UInt64, upload: StreamingUpload) {
             self.node = node
             lock.withLock { $0 = upload }
@@ -144,13 +146,22 @@ final class IncomingArea: Sendable {
     }
 
     func write(_ upload: Upload, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FSError) {
+        if let failure = upload.failure.withLock({ $0 }) { throw failure }
         do {
             try upload.lock.withLock { streaming in
                 guard let streaming else { throw FSError.io("the file was already uploaded; write a new file") }
                 try streaming.write(bytes, at: offset)
             }
         } catch {
-            throw FSError.from(error)
+            let failure = FSError.from(error)
+            upload.failure.withLock { $0 = failure }
+            upload.lock.withLock { streaming in
+                streaming?.abort()
+                streaming = nil
+            }
+            state.withLock { $0.nodes[upload.node]?.objectID = nil }
+            logger.error("upload through incoming/ failed while writing: \(error)")
+            throw failure
         }
         state.withLock { state in
             if let size = upload.lock.withLock({ $0?.size }) { state.nodes[upload.node]?.size = size }
@@ -166,6 +177,7 @@ final class IncomingArea: Sendable {
     }
 
     func commit(_ upload: Upload) throws(FSError) {
+        if let failure = upload.failure.withLock({ $0 }) { throw failure }
         do {
             try upload.lock.withLock { streaming in
                 guard let pending = streaming else { return }

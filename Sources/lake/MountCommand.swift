@@ -40,6 +40,7 @@ struct MountCommand: ParsableCommand {
     }
 
     func run() throws {
+        if readyFd != nil { Self.closeInheritedDescriptors() }
         let path = absoluteMountpoint
         try reportingErrors {
             _ = try options.openStore()   // fails early on a missing or newer store
@@ -88,7 +89,9 @@ struct MountCommand: ParsableCommand {
             let reader = FileHandle(fileDescriptor: pipeFDs[0], closeOnDealloc: true)
             let answer = String(decoding: reader.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard answer == "ready" else {
-                throw MountError(message: answer.isEmpty ? "the mount daemon stopped before mounting; see \(log)" : answer)
+                if !answer.isEmpty { throw MountError(message: answer.replacingOccurrences(of: "lake: error: ", with: "")) }
+                let tail = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: "\n") ?? ""
+                throw MountError(message: "the mount daemon stopped before mounting; the end of \(log):\n\(tail)")
             }
             print("Mounted the lake at \(path) (daemon pid \(pid), log \(log)).")
         }
@@ -96,15 +99,20 @@ struct MountCommand: ParsableCommand {
 
     /// A daemon keeps nothing it inherited beyond stdin, stdout, stderr and the ready pipe:
     /// a stray copy of its caller's pipe would keep the caller waiting for end-of-file forever.
+    /// Only pipes and sockets are closed: the runtime's own descriptors (libdispatch's epoll and
+    /// eventfd) must stay.
     static func closeInheritedDescriptors() {
-        let keep: Set<Int32> = [0, 1, 2, 3]
         let open = (try? Syscall.listDirectory("/proc/self/fd"))?.compactMap { Int32($0) } ?? []
-        for fd in open where !keep.contains(fd) { close(fd) }
+        for fd in open where fd > 3 {
+            var info = stat()
+            guard fstat(fd, &info) == 0 else { continue }
+            let kind = info.st_mode & S_IFMT
+            if kind == S_IFIFO || kind == S_IFSOCK { close(fd) }
+        }
     }
 
     /// Mounts and serves until unmounted or signalled.
     func serve(_ path: String) throws {
-        if readyFd != nil { Self.closeInheritedDescriptors() }
         let logger = DaemonLog.logger(store: options.storePath, verbose: options.verbose, toStderr: readyFd == nil)
         let store: Store
         let mount: FuseMount

@@ -64,6 +64,22 @@ enum Shell {
         return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
     }
 
+    /// Runs commands at the same time, each in its own process, and returns their statuses.
+    /// (A shell's `&` and `wait` can hang here: the test process's signal mask reaches the shell.)
+    static func parallel(_ commands: [String]) throws -> [Int32] {
+        let processes = try commands.map { command -> Process in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", command]
+            try process.run()
+            return process
+        }
+        return processes.map { process in
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
     static func sha256(_ path: String) throws -> String {
         String(try run("sha256sum '\(path)'").output.prefix(64))
     }

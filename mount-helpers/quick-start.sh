@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lake quick start: installs what is missing, builds a release `lake`, installs it in
-# /usr/local/bin, creates the default store and uploads the example files shipped in the repo.
+# /usr/local/bin (and the mount(8) helper in /sbin), creates the default store, uploads the example
+# files shipped in the repo and mounts the lake at /lake.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=system-packages.sh
@@ -25,8 +26,16 @@ if [[ "$init_output" == Created* ]]; then
     echo "Uploading the examples in docs/examples/data …"
     "$lake" upload "$repo"/docs/examples/data/* --geometry-units mm --tag source=quick-start
 fi
+if [ -w /sbin ]; then install -m 0755 "$repo/mount-helpers/mount.fuse.lake" /sbin/mount.fuse.lake; fi
 echo
 echo "What the lake holds:"
 "$lake" object ls
+mountpoint=/lake
+mkdir -p "$mountpoint"
+if grep -q " $mountpoint fuse.lake " /proc/self/mounts; then
+    echo "The lake is already mounted at $mountpoint."
+else
+    "$lake" mount "$mountpoint"
+fi
 echo
-echo "Try: lake object show <id>   lake object get <id> -o -   lake verify"
+echo "Try: ls $mountpoint/objects   getfattr -d -m user.lake $mountpoint/objects/<id>/file   cp run.vtu $mountpoint/incoming/"

@@ -140,9 +140,24 @@ final class IncomingArea: Sendable {
                 throw FSError.from(error)
             }
         }
-        // Writing over a receipt uploads a new object under the same name.
-        let (_, handle) = try create(parent: current.parent, name: current.name, uid: current.uid, files: files)
-        return handle
+        // Rewriting a receipt (O_TRUNC) uploads a new object under the same name; appending to
+        // it or changing it in place cannot make a whole new file, so it is refused.
+        guard flags & O_TRUNC != 0, flags & O_APPEND == 0 else { throw .unsupported }
+        // The kernel keeps using this node's number, so the node stays and gets a new upload.
+        let streaming: StreamingUpload
+        do {
+            streaming = try StreamingUpload(store: store, fileName: current.name, createdBy: SystemUser.name(uid: current.uid))
+        } catch {
+            throw FSError.from(error)
+        }
+        let upload = Upload(node: node, upload: streaming)
+        state.withLock { state in
+            state.nodes[node]?.upload = upload
+            state.nodes[node]?.objectID = streaming.id
+            state.nodes[node]?.size = 0
+            state.nodes[node]?.modified = .now
+        }
+        return files.add(.upload(upload))
     }
 
     func write(_ upload: Upload, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FSError) {
@@ -171,8 +186,13 @@ final class IncomingArea: Sendable {
 
     /// Called on every close(2): a final-named file is committed, and any failure is returned
     /// to the closing program.
+    ///
+    /// A flush before anything was written is not a commit: shells open a file, dup2 it and
+    /// close the original before writing (`echo x > file`), which sends a flush first. Such a
+    /// file is committed at its last close instead (an empty file, if nothing ever comes).
     func flush(_ upload: Upload) throws(FSError) {
         guard let name = state.withLock({ $0.nodes[upload.node]?.name }), Self.isFinal(name) else { return }
+        if upload.lock.withLock({ ($0?.size ?? 0) == 0 }) { return }
         try commit(upload)
     }
 

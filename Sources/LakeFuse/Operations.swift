@@ -50,7 +50,8 @@ enum Operations {
 
     static func configure(_ conn: UnsafeMutablePointer<fuse_conn_info>) {
         let wanted = UInt32(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS
-                            | FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS)
+                            | FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS
+                            | FUSE_CAP_ATOMIC_O_TRUNC)
         conn.pointee.want |= conn.pointee.capable & wanted
         conn.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
         conn.pointee.max_write = 1 << 20

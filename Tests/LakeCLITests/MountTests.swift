@@ -105,3 +105,29 @@ import Testing
         }
     }
 }
+
+@Suite struct VTKThroughMountTests {
+    /// ParaView's way: VTK's own reader opens objects/<id>/run.vtm and finds every block.
+    @Test func vtkReadsAManifestThroughTheMount() throws {
+        #expect(try Shell.run("python3 -c 'import vtk'").status == 0, "PyPI vtk is needed (mount-helpers/run-tests.sh installs it)")
+        let mounted = try MountedLake()
+        let folder = mounted.lake.directory.file("case")
+        try FileManager.default.createDirectory(atPath: folder + "/run", withIntermediateDirectories: true)
+        for name in ["run.vtm", "run/run_0.vtu", "run/run_1.vtu"] {
+            try FileManager.default.copyItem(atPath: MountTests.fixtures + "/" + name, toPath: folder + "/" + name)
+        }
+        let result = try mounted.lake.run(["upload", folder + "/run.vtm", "--json"])
+        let id = (try mounted.lake.json(result)["succeeded"] as! [[String: Any]])[0]["id"] as! String
+        _ = mounted.eventually { FileManager.default.fileExists(atPath: mounted.path("objects/\(id)/run.vtm")) }
+        let script = """
+            import vtk
+            r = vtk.vtkXMLMultiBlockDataReader()
+            r.SetFileName('\(mounted.path("objects/\(id)/run.vtm"))')
+            r.Update()
+            o = r.GetOutput()
+            print(o.GetNumberOfBlocks(), *[o.GetBlock(i).GetNumberOfPoints() for i in range(o.GetNumberOfBlocks())])
+            """
+        let output = try Shell.run("python3 -c \"\(script)\" 2>&1").output
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "2 30 40", "\(output)")
+    }
+}

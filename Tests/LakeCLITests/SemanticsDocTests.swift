@@ -1,0 +1,91 @@
+import Foundation
+import LakeTestSupport
+import Testing
+
+/// docs/semantics.md's table, checked row by row against a real mount.
+@Suite struct SemanticsDocTests {
+    static let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs/semantics.md").path
+
+    struct Row {
+        var operation: String
+        var command: String
+        var expected: [String]   // objects, cases/datasets, incoming
+    }
+
+    static func rows() throws -> [Row] {
+        let text = try String(contentsOfFile: document, encoding: .utf8)
+        return text.split(separator: "\n").compactMap { line -> Row? in
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 7, cells[2].hasPrefix("`"), cells[1] != "operation" else { return nil }
+            return Row(operation: cells[1], command: cells[2].trimmingCharacters(in: CharacterSet(charactersIn: "`")),
+                       expected: [cells[3], cells[4], cells[5]])
+        }
+    }
+
+    static let messages = ["EROFS": "Read-only file system", "ENODATA": "No such attribute", "EIO": "Input/output error",
+                           "ENOTSUP": "Operation not supported", "ENOENT": "No such file or directory"]
+
+    func check(_ result: Shell.Result, _ expected: String, _ context: String) {
+        if expected == "ok" {
+            #expect(result.status == 0, "\(context): expected success, got \(result.output)")
+        } else {
+            #expect(result.status != 0 && result.output.contains(Self.messages[expected] ?? expected),
+                    "\(context): expected \(expected), got \(result.status): \(result.output)")
+        }
+    }
+
+    @Test func theTableIsTrue() throws {
+        let rows = try Self.rows()
+        #expect(rows.count >= 18, "the table was not found in \(Self.document)")
+        let mounted = try MountedLake()
+        let result = try mounted.lake.run(["upload", mounted.lake.directory.write("a.txt", "semantics"), "--json"])
+        let id = (try mounted.lake.json(result)["succeeded"] as! [[String: Any]])[0]["id"] as! String
+        _ = mounted.eventually { FileManager.default.fileExists(atPath: mounted.path("objects/\(id)/file")) }
+        for row in rows {
+            // objects/: a fresh look each time, the tree is immutable.
+            if row.expected[0] != "—" {
+                let command = row.command.replacingOccurrences(of: "FILE", with: "'\(mounted.path("objects/\(id)/file"))'")
+                    .replacingOccurrences(of: "SUBDIR", with: "'\(mounted.path("objects/\(id)"))'")
+                    .replacingOccurrences(of: "DIR", with: "'\(mounted.path("objects/\(id)"))'")
+                check(try Shell.run(command + " 2>&1"), row.expected[0], "objects/ \(row.operation)")
+            }
+            if row.expected[1] != "—" {
+                for tree in ["cases", "datasets"] {
+                    let command = row.command.replacingOccurrences(of: "SUBDIR", with: "'\(mounted.path(tree))'")
+                        .replacingOccurrences(of: "DIR", with: "'\(mounted.path(tree))'")
+                    check(try Shell.run(command + " 2>&1"), row.expected[1], "\(tree)/ \(row.operation)")
+                }
+            }
+            if row.expected[2] != "—" {
+                // Each incoming/ row gets its own receipt (and folder for rmdir).
+                let name = "r-\(row.operation.replacingOccurrences(of: " ", with: "-"))"
+                _ = try Shell.run("echo receipt > '\(mounted.path("incoming/\(name)"))'")
+                if row.operation == "rmdir" { _ = try Shell.run("mkdir '\(mounted.path("incoming/d"))'") }
+                let command = row.command.replacingOccurrences(of: "FILE", with: "'\(mounted.path("incoming/\(name)"))'")
+                    .replacingOccurrences(of: "SUBDIR", with: "'\(mounted.path("incoming/d"))'")
+                    .replacingOccurrences(of: "DIR", with: "'\(mounted.path("incoming"))'")
+                check(try Shell.run(command + " 2>&1"), row.expected[2], "incoming/ \(row.operation)")
+                _ = try Shell.run("rm -f '\(mounted.path("incoming/moved"))' '\(mounted.path("incoming/new"))'")
+            }
+        }
+    }
+
+    @Test func mountHelperWorksForMountAndFstab() throws {
+        guard getuid() == 0 else { return }
+        let helper = URL(fileURLWithPath: Self.document).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("mount-helpers/mount.fuse.lake").path
+        let mounted = try MountedLake(mount: false)
+        let bin = URL(fileURLWithPath: LakeBinary.executable).deletingLastPathComponent().path
+        // As the quick start installs them: the helper in /sbin, lake in /usr/local/bin.
+        _ = try Shell.run("install -m 0755 '\(helper)' /sbin/mount.fuse.lake && install -m 0755 '\(bin)/lake' /usr/local/bin/lake")
+        let mount = try Shell.run("mount -t fuse.lake '\(mounted.store)' '\(mounted.mountpoint)' 2>&1")
+        #expect(mount.status == 0, "\(mount.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.mountpoint).contains("objects"))
+        #expect(try Shell.run("umount '\(mounted.mountpoint)'").status == 0)
+        let bad = try Shell.run("mount -t fuse.lake '\(mounted.lake.directory.file("no-store"))' '\(mounted.mountpoint)' 2>&1")
+        #expect(bad.status == 32, "\(bad.output)")
+        let usage = try Shell.run("/sbin/mount.fuse.lake 2>&1")
+        #expect(usage.status == 1)
+    }
+}

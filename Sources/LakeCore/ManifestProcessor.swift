@@ -7,8 +7,12 @@ import LakeSystem
 enum ManifestProcessor {
     static func process(_ input: ProcessingInput) throws -> ProcessingResult {
         // The manifest itself must still be a valid manifest.
-        _ = try VTKManifest.references(of: input.file, budget: input.budget)
-        guard !input.children.isEmpty else { throw FormatError("the manifest references no datasets") }
+        let references = try VTKManifest.references(of: input.file, budget: input.budget)
+        guard !input.children.isEmpty else {
+            throw FormatError("the manifest references \(references.count) dataset(s) (\(references.prefix(3).joined(separator: ", ")))"
+                + " but none was uploaded with it; upload it with `lake upload` from its folder so its blocks come along"
+                + " (a manifest copied into incoming/ does not bring its blocks yet)")
+        }
         var blocks: [VTKDatasetReader.Block] = []
         for child in input.children {
             let path = child.reference.path

@@ -121,6 +121,15 @@ import Testing
         #expect(try mounted.lake.run(["verify"]).succeeded)
     }
 
+    /// Known gap: a manifest copied into incoming/ does not link its blocks yet; it must say so.
+    @Test func aManifestCopiedIntoIncomingFailsWithAReasonThatSaysWhatToDo() throws {
+        let mounted = try MountedLake()
+        #expect(try Shell.run("cp '\(Self.fixtures)/run.vtm' '\(mounted.path("incoming/"))'").status == 0)
+        #expect(mounted.eventually { (try? mounted.xattr("incoming/run.vtm", "user.lake.status")) == "FAILED" })
+        let reason = try mounted.xattr("incoming/run.vtm", "user.lake.failure_reason")
+        #expect(reason.contains("run/run_0.vtu") && reason.contains("lake upload"), "\(reason)")
+    }
+
     @Test func aFullStoreMakesCloseFail() throws {
         guard getuid() == 0 else { return }
         let mounted = try MountedLake(mount: false)

@@ -74,19 +74,3 @@ enum LoadFloat64: ScalarLoading {
     }
 }
 
-extension VTKScalarType {
-    var loader: any ScalarLoading.Type {
-        switch self {
-        case .int8: LoadInt8.self
-        case .uint8: LoadUInt8.self
-        case .int16: LoadInt16.self
-        case .uint16: LoadUInt16.self
-        case .int32: LoadInt32.self
-        case .uint32: LoadUInt32.self
-        case .int64: LoadInt64.self
-        case .uint64: LoadUInt64.self
-        case .float32: LoadFloat32.self
-        case .float64: LoadFloat64.self
-        }
-    }
-}

@@ -64,9 +64,10 @@ struct Binning: Sendable {
         self.edges = edges
     }
 
+    /// The bin of `v`: a guess from the scaled offset, corrected against the edges as numpy does,
+    /// so the result is the bin the edges define. `SecondState.add` inlines the same arithmetic.
     @inline(__always) func bin(_ v: Double) -> Int {
-        let f = ((v - first) / (last - first)) * Double(Self.bins)
-        var i = Int(f)
+        var i = Int((v - first) * (Double(Self.bins) / (last - first)))
         if i >= Self.bins { i = Self.bins - 1 }
         if i < 0 { i = 0 }
         if v < edges[i] {

@@ -49,10 +49,7 @@ import Testing
         let mounted = try MountedLake()
         let lake = mounted.lake
         let folder = lake.directory.file("case")
-        try FileManager.default.createDirectory(atPath: folder + "/run", withIntermediateDirectories: true)
-        for name in ["run.vtm", "run/run_0.vtu", "run/run_1.vtu"] {
-            try FileManager.default.copyItem(atPath: Self.fixtures + "/" + name, toPath: folder + "/" + name)
-        }
+        _ = try Fixtures.copyRunManifest(into: folder)
         let vtm = try uploadedID(lake, folder + "/run.vtm", ["--tag", "project=wing"])
         let base = "objects/\(vtm)"
         #expect(mounted.eventually { FileManager.default.fileExists(atPath: mounted.path(base)) })
@@ -111,12 +108,8 @@ import Testing
     @Test func vtkReadsAManifestThroughTheMount() throws {
         #expect(try Shell.run("python3 -c 'import vtk'").status == 0, "PyPI vtk is needed (mount-helpers/run-tests.sh installs it)")
         let mounted = try MountedLake()
-        let folder = mounted.lake.directory.file("case")
-        try FileManager.default.createDirectory(atPath: folder + "/run", withIntermediateDirectories: true)
-        for name in ["run.vtm", "run/run_0.vtu", "run/run_1.vtu"] {
-            try FileManager.default.copyItem(atPath: MountTests.fixtures + "/" + name, toPath: folder + "/" + name)
-        }
-        let result = try mounted.lake.run(["upload", folder + "/run.vtm", "--json"])
+        let manifest = try Fixtures.copyRunManifest(into: mounted.lake.directory.file("case"))
+        let result = try mounted.lake.run(["upload", manifest, "--json"])
         let id = (try mounted.lake.json(result)["succeeded"] as! [[String: Any]])[0]["id"] as! String
         _ = mounted.eventually { FileManager.default.fileExists(atPath: mounted.path("objects/\(id)/run.vtm")) }
         let script = """

@@ -7,12 +7,7 @@ import Testing
         .appendingPathComponent("Fixtures/vtk").path
 
     func copyRun(_ lake: LakeBinary) throws -> String {
-        let folder = lake.directory.file("case")
-        try FileManager.default.createDirectory(atPath: folder + "/run", withIntermediateDirectories: true)
-        for name in ["run.vtm", "run/run_0.vtu", "run/run_1.vtu"] {
-            try FileManager.default.copyItem(atPath: Self.fixtures + "/" + name, toPath: folder + "/" + name)
-        }
-        return folder + "/run.vtm"
+        try Fixtures.copyRunManifest(into: lake.directory.file("case"))
     }
 
     @Test func uploadingAManifestBringsItsBlocksAndShowsTheFields() throws {

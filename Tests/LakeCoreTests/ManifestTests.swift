@@ -17,12 +17,7 @@ import Testing
 
     /// A manifest written by VTK beside its blocks, copied so tests can damage it.
     func copyOfRun(_ test: TestStore) throws -> String {
-        let folder = test.directory.file("case")
-        try FileManager.default.createDirectory(atPath: folder + "/run", withIntermediateDirectories: true)
-        for name in ["run.vtm", "run/run_0.vtu", "run/run_1.vtu"] {
-            try FileManager.default.copyItem(atPath: Self.fixtures + "/" + name, toPath: folder + "/" + name)
-        }
-        return folder + "/run.vtm"
+        try Fixtures.copyRunManifest(into: test.directory.file("case"))
     }
 
     @Test func aManifestUploadsItsBlocksAndUnitesTheirFields() throws {

@@ -36,6 +36,19 @@ public enum Fixtures {
         return data
     }
 
+    /// The VTK-written fixtures (Tests/Fixtures/vtk).
+    public static let vtkDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/vtk").path
+
+    /// Copies the VTK-written manifest run.vtm and its two blocks into `folder`; returns the manifest's path.
+    public static func copyRunManifest(into folder: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: folder + "/run", withIntermediateDirectories: true)
+        for name in ["run.vtm", "run/run_0.vtu", "run/run_1.vtu"] {
+            try FileManager.default.copyItem(atPath: vtkDirectory + "/" + name, toPath: folder + "/" + name)
+        }
+        return folder + "/run.vtm"
+    }
+
     public static let step = """
         ISO-10303-21;
         HEADER;

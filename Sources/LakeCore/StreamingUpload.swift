@@ -12,26 +12,38 @@ public final class StreamingUpload: @unchecked Sendable {
     private let session: any BlobUpload
     private var finished = false
 
-    public init(store: Store, fileName: String, createdBy: String, contentReferences: [FileRef] = [], warnings: [String] = []) throws {
+    /// Starts the upload of `draft` (a PENDING_UPLOAD object). The session's lock is held before
+    /// the row exists, so recovery never mistakes a live upload for an interrupted one.
+    public init(store: Store, draft: LakeObject) throws {
         self.store = store
-        let now = Timestamp.now
-        id = LakeID.make(.object, at: now.milliseconds)
+        id = draft.id
         session = try store.blobs.beginUpload(session: id.rawValue)
         do {
-            try store.catalog.createPendingObject(LakeObject(
-                id: id, name: fileName, description: "", file: ObjectFile(name: fileName, blob: nil),
-                format: FileFormat(inferredFrom: fileName), status: .pendingUpload, contentReferences: contentReferences,
-                warnings: warnings, createdAt: now, createdBy: createdBy))
+            try store.catalog.createPendingObject(draft)
         } catch {
             session.abort()
             throw error
         }
     }
 
+    /// An upload known only by its file name (a file written into incoming/).
+    public convenience init(store: Store, fileName: String, createdBy: String) throws {
+        let now = Timestamp.now
+        try self.init(store: store, draft: LakeObject(
+            id: LakeID.make(.object, at: now.milliseconds), name: fileName, description: "",
+            file: ObjectFile(name: fileName, blob: nil), format: FileFormat(inferredFrom: fileName),
+            status: .pendingUpload, createdAt: now, createdBy: createdBy))
+    }
+
     public var size: Int64 { session.bytesWritten }
 
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
         try session.write(bytes, at: offset)
+    }
+
+    /// Appends a whole file, read straight into the writer's buffers.
+    public func write(contentsOf file: ReadableFile, progress: (Int64) -> Void) throws {
+        try session.write(contentsOf: file, progress: progress)
     }
 
     /// Gives the pending object its final name (and the format that name implies).

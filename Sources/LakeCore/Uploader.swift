@@ -35,28 +35,18 @@ public struct Uploader: Sendable {
             annotations: request.annotations, warnings: request.warnings,
             geometryUnits: request.geometryUnits, createdAt: now, createdBy: request.createdBy)
 
-        var session: (any BlobUpload)?
-        var recorded = false
+        var upload: StreamingUpload?
         do {
-            // The session's lock is held before the row exists, so recovery never mistakes a live
-            // upload for an interrupted one.
-            let upload = try store.blobs.beginUpload(session: id.rawValue)
-            session = upload
-            try store.catalog.createPendingObject(draft)
-            recorded = true
-            try upload.write(contentsOf: source) { progress($0, source.size) }
-            guard upload.bytesWritten == source.size else {
+            let started = try StreamingUpload(store: store, draft: draft)
+            upload = started
+            try started.write(contentsOf: source) { progress($0, source.size) }
+            guard started.size == source.size else {
                 throw UploadError(path: path, reason: "the file changed size while it was read (\(source.size) bytes "
-                    + "at the start, \(upload.bytesWritten) read); upload it again once nothing writes to it", isNoSpace: false)
+                    + "at the start, \(started.size) read); upload it again once nothing writes to it", isNoSpace: false)
             }
-            try store.blobs.withCommitGuard {
-                let stored = try upload.commit()
-                try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil), at: .now)
-            }
-            upload.release()
+            try started.commit()
         } catch {
-            session?.abort()
-            if recorded { _ = try? store.catalog.deletePendingObject(id) }
+            upload?.abort()
             if let error = error as? UploadError { throw error }
             throw UploadError(path: path, reason: "\(error)", isNoSpace: Self.isNoSpace(error))
         }

@@ -122,6 +122,7 @@ public final class LakeFileSystem: Sendable {
     // MARK: views
 
     func view(id: LakeID) throws(FSError) -> ObjectView {
+        if let cached = views.get(id: id) { return cached }
         do {
             guard let seq = try store.catalog.seq(of: id) else { throw FSError.notFound }
             return try view(seq: seq)

@@ -6,7 +6,13 @@ public protocol Catalog: Sendable {
     /// Records a new object in `PENDING_UPLOAD`, with its immutable params.
     func createPendingObject(_ object: LakeObject) throws
     /// Records the object's stored blob and moves it to `UPLOADED`, in one transaction.
-    func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp) throws
+    /// `links` are a manifest's references when they are only known once its bytes are stored
+    /// (a manifest copied into the mount's incoming/).
+    func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?) throws
+    /// Points the references `paths` of a manifest still waiting for its blocks at `child`;
+    /// false when none of them was waiting (or the manifest no longer waits).
+    @discardableResult
+    func attachBlock(_ child: LakeID, to manifest: LakeID, paths: [String], at time: Timestamp) throws -> Bool
     /// Records a blob's MD5 once processing has computed it.
     func recordMD5(_ md5: String, forBlob id: String) throws
     /// Renames an object still waiting for its bytes (a temporary file renamed to its final name).
@@ -53,6 +59,26 @@ public protocol Catalog: Sendable {
     func seq(of id: LakeID) throws -> Int64?
     /// Object counts by status.
     func statusCounts() throws -> [ObjectStatus: Int]
+}
+
+extension Catalog {
+    public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp) throws {
+        try completeUpload(id, blob: blob, at: time, links: nil)
+    }
+}
+
+/// A manifest's references as found when its bytes were stored. A reference without an
+/// object is either rejected (a warning says why) or a block yet to arrive: processing waits
+/// for those until `waitUntil`, then fails naming them.
+public struct ManifestLinks: Sendable, Equatable {
+    public var references: [FileRef]
+    public var warnings: [String]
+    public var waitUntil: Timestamp?
+    public init(references: [FileRef], warnings: [String], waitUntil: Timestamp?) {
+        self.references = references
+        self.warnings = warnings
+        self.waitUntil = waitUntil
+    }
 }
 
 /// What a folder listing shows of an object.

@@ -62,6 +62,11 @@ enum Migrations {
                 );
                 """)
         }
+        // A manifest copied into incoming/ may arrive before its blocks: processing waits for
+        // references without an object until this time (microseconds), then fails naming them.
+        migrator.registerMigration("2026-11-22-manifest-block-wait") { db in
+            try db.execute(sql: "ALTER TABLE objects ADD COLUMN refs_wait_until INTEGER")
+        }
         return migrator
     }
 }

@@ -103,8 +103,18 @@ public final class SQLiteCatalog: Catalog {
             """, arguments: [id.rawValue, key, param.value.json.compactText, param.units, number, text, flag])
     }
 
-    public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp) throws {
+    public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?) throws {
         try write { db in
+            if let links {
+                for (position, reference) in links.references.enumerated() {
+                    try db.execute(sql: "INSERT OR REPLACE INTO object_refs (object_id, position, path, child_id) VALUES (?, ?, ?, ?)",
+                                   arguments: [id.rawValue, position, reference.path, reference.objectId?.rawValue])
+                }
+                let recorded = try String.fetchOne(db, sql: "SELECT warnings FROM objects WHERE id = ?", arguments: [id.rawValue])
+                let warnings = try recorded.map { try ObjectRow.decode([String].self, $0) } ?? []
+                try db.execute(sql: "UPDATE objects SET warnings = ?, refs_wait_until = ? WHERE id = ?",
+                               arguments: [ObjectRow.json(warnings + links.warnings), links.waitUntil?.microseconds, id.rawValue])
+            }
             try db.execute(sql: "INSERT OR IGNORE INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [blob.id, blob.size, blob.md5, time.microseconds])
             try db.execute(sql: """
@@ -115,6 +125,20 @@ public final class SQLiteCatalog: Catalog {
                 throw CatalogError.refused("object \(id) is no longer waiting for its upload (it was reaped as interrupted)")
             }
             try recordChange(db, id, at: time)
+        }
+    }
+
+    public func attachBlock(_ child: LakeID, to manifest: LakeID, paths: [String], at time: Timestamp) throws -> Bool {
+        guard !paths.isEmpty else { return false }
+        return try write { db in
+            try db.execute(sql: """
+                UPDATE object_refs SET child_id = ?
+                WHERE object_id = ? AND child_id IS NULL AND path IN (\(databaseQuestionMarks(count: paths.count)))
+                  AND EXISTS (SELECT 1 FROM objects WHERE id = ? AND status = 'UPLOADED')
+                """, arguments: [child.rawValue, manifest.rawValue] + StatementArguments(paths) + [manifest.rawValue])
+            guard db.changesCount > 0 else { return false }
+            try recordChange(db, manifest, at: time)
+            return true
         }
     }
 
@@ -233,8 +257,10 @@ public final class SQLiteCatalog: Catalog {
                 AND (status = 'UPLOADED' OR (status = 'PROCESSING' AND lease_expires_at < ?))
                 AND NOT EXISTS (SELECT 1 FROM object_refs r JOIN objects c ON c.id = r.child_id
                                 WHERE r.object_id = objects.id AND c.status NOT IN ('READY', 'FAILED'))
+                AND (refs_wait_until IS NULL OR refs_wait_until < ?
+                     OR NOT EXISTS (SELECT 1 FROM object_refs w WHERE w.object_id = objects.id AND w.child_id IS NULL))
                 """
-            var arguments = StatementArguments(formats.map(\.rawValue).sorted()) + [now.microseconds]
+            var arguments = StatementArguments(formats.map(\.rawValue).sorted()) + [now.microseconds, now.microseconds]
             if let among {
                 guard !among.isEmpty else { return nil }
                 clause += " AND id IN (\(databaseQuestionMarks(count: among.count)))"

@@ -10,15 +10,18 @@ enum ManifestProcessor {
         let references = try VTKManifest.references(of: input.file, budget: input.budget)
         guard !input.children.isEmpty else {
             throw FormatError("the manifest references \(references.count) dataset(s) (\(references.prefix(3).joined(separator: ", ")))"
-                + " but none was uploaded with it; upload it with `lake upload` from its folder so its blocks come along"
-                + " (a manifest copied into incoming/ does not bring its blocks yet)")
+                + " but none was uploaded with it; upload it with `lake upload` from its folder, or copy the folder"
+                + " with its blocks into incoming/ (`cp -r run.vtm run/ <mount>/incoming/`)")
         }
         var blocks: [VTKDatasetReader.Block] = []
         for child in input.children {
             let path = child.reference.path
             guard let object = child.object else {
                 let recorded = input.object.warnings.first { $0.hasPrefix("reference '\(path)'") }
-                throw FormatError(recorded ?? "reference '\(path)' was not uploaded with the manifest")
+                // No reason recorded: a block the manifest waited for in incoming/ never came.
+                throw FormatError(recorded ?? "block '\(path)' never arrived: no file was copied to '\(path)' beside the manifest"
+                    + " in incoming/ while it waited for its blocks; copy the manifest together with its blocks"
+                    + " (`cp -r run.vtm run/ <mount>/incoming/`) or upload it with `lake upload`")
             }
             guard object.status == .ready else {
                 throw FormatError("block '\(path)' (\(object.id)) \(object.status == .failed ? "failed" : "is not processed"): "

@@ -12,6 +12,8 @@ public struct StoreConfig: Codable, Sendable {
     public var createdAt: Timestamp
     /// Seconds a processor may run on one object before it is stopped.
     public var processingTimeLimitSeconds: Double
+    /// Seconds a manifest copied into incoming/ waits for blocks not yet copied beside it.
+    public var manifestBlockWaitSeconds: Double
 
     enum CodingKeys: String, CodingKey {
         case format
@@ -19,6 +21,26 @@ public struct StoreConfig: Codable, Sendable {
         case storeId = "store_id"
         case createdAt = "created_at"
         case processingTimeLimitSeconds = "processing_time_limit_seconds"
+        case manifestBlockWaitSeconds = "manifest_block_wait_seconds"
+    }
+
+    public init(format: String, formatVersion: Int, storeId: String, createdAt: Timestamp,
+                processingTimeLimitSeconds: Double, manifestBlockWaitSeconds: Double = 600) {
+        self.format = format
+        self.formatVersion = formatVersion
+        self.storeId = storeId
+        self.createdAt = createdAt
+        self.processingTimeLimitSeconds = processingTimeLimitSeconds
+        self.manifestBlockWaitSeconds = manifestBlockWaitSeconds
+    }
+
+    /// Settings added after format version 1 shipped take their defaults when absent.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(format: try c.decode(String.self, forKey: .format), formatVersion: try c.decode(Int.self, forKey: .formatVersion),
+                  storeId: try c.decode(String.self, forKey: .storeId), createdAt: try c.decode(Timestamp.self, forKey: .createdAt),
+                  processingTimeLimitSeconds: try c.decode(Double.self, forKey: .processingTimeLimitSeconds),
+                  manifestBlockWaitSeconds: try c.decodeIfPresent(Double.self, forKey: .manifestBlockWaitSeconds) ?? 600)
     }
 
     public static func fresh() -> StoreConfig {

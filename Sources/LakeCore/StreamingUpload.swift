@@ -51,13 +51,17 @@ public final class StreamingUpload: @unchecked Sendable {
         try store.catalog.renamePendingObject(id, fileName: fileName, format: FileFormat(inferredFrom: fileName))
     }
 
-    /// Durable bytes and an UPLOADED object, or an error and nothing.
-    public func commit() throws {
+    /// Durable bytes and an UPLOADED object, or an error and nothing. `linking` reads the
+    /// stored bytes of a manifest and says what its references point at; they are recorded in
+    /// the same transaction that makes the object UPLOADED.
+    public func commit(linking: ((ReadableFile) -> ManifestLinks?)? = nil) throws {
         guard !finished else { return }
         do {
             try store.blobs.withCommitGuard {
                 let stored = try session.commit()
-                try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil), at: .now)
+                let links = try linking.flatMap { link in link(try store.blobs.open(stored.id)) }
+                try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil),
+                                                 at: .now, links: links)
             }
             finished = true
             session.release()

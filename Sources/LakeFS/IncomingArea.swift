@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LakeCatalog
 import LakeCore
 import LakeModel
 import LakeSystem
@@ -14,7 +15,7 @@ import Synchronization
 final class IncomingArea: Sendable {
     let store: Store
     let logger: Logger
-    private let state = Mutex(State())
+    let state = Mutex(State())
 
     /// A file being written: its streaming upload, committed at most once. After a failed
     /// write the upload is abandoned and every later write and close fails too.
@@ -41,12 +42,16 @@ final class IncomingArea: Sendable {
         var modified: Timestamp
         var upload: Upload?
         var uid: UInt32
+        /// The upload is stored and its object exists (a block a manifest may point at).
+        var committed = false
     }
 
     struct State {
         var nodes: [UInt64: Node] = [:]
         var children: [UInt64: [String: UInt64]] = [NodeID.incoming: [:]]
         var next: UInt64 = NodeID.incomingBase + 1
+        /// Manifests stored before some of their blocks, by object id.
+        var waiting: [LakeID: WaitingManifest] = [:]
     }
 
     init(store: Store, logger: Logger) {
@@ -154,6 +159,7 @@ final class IncomingArea: Sendable {
         state.withLock { state in
             state.nodes[node]?.upload = upload
             state.nodes[node]?.objectID = streaming.id
+            state.nodes[node]?.committed = false
             state.nodes[node]?.size = 0
             state.nodes[node]?.modified = .now
         }
@@ -178,8 +184,10 @@ final class IncomingArea: Sendable {
             logger.error("upload through incoming/ failed while writing: \(error)")
             throw failure
         }
+        // The upload's lock is never taken inside the state's lock (commit takes them the other way).
+        let size = upload.lock.withLock { $0?.size }
         state.withLock { state in
-            if let size = upload.lock.withLock({ $0?.size }) { state.nodes[upload.node]?.size = size }
+            if let size { state.nodes[upload.node]?.size = size }
             state.nodes[upload.node]?.modified = .now
         }
     }
@@ -198,13 +206,20 @@ final class IncomingArea: Sendable {
 
     func commit(_ upload: Upload) throws(FSError) {
         if let failure = upload.failure.withLock({ $0 }) { throw failure }
+        let isManifest = state.withLock { $0.nodes[upload.node].map { FileFormat(inferredFrom: $0.name) == .vtm } ?? false }
         do {
-            try upload.lock.withLock { streaming in
-                guard let pending = streaming else { return }
-                try pending.commit()
+            let committed = try upload.lock.withLock { streaming -> (LakeID, ManifestLinks?)? in
+                guard let pending = streaming else { return nil }
+                var links: ManifestLinks?
+                try pending.commit(linking: isManifest ? { file in
+                    links = self.links(forManifestAt: upload.node, file: file)
+                    return links
+                } : nil)
                 streaming = nil
                 logger.info("uploaded through incoming/", metadata: ["object": "\(pending.id)", "bytes": "\(pending.size)"])
+                return (pending.id, links)
             }
+            if let (id, links) = committed { arrived(upload.node, object: id, links: links) }
         } catch {
             logger.error("upload through incoming/ failed: \(error)")
             state.withLock { $0.nodes[upload.node]?.objectID = nil }

@@ -25,9 +25,10 @@ import Testing
 
     @Test func migratesAnEmptyDatabaseAndReopens() throws {
         let catalog = try open()
-        #expect(try catalog.appliedMigrations() == ["2026-11-01-objects"])
+        let all = ["2026-11-01-objects", "2026-11-22-manifest-block-wait"]
+        #expect(try catalog.appliedMigrations() == all)
         let again = try open()
-        #expect(try again.appliedMigrations() == ["2026-11-01-objects"])
+        #expect(try again.appliedMigrations() == all)
     }
 
     @Test func refusesACatalogFromANewerLake() throws {
@@ -36,7 +37,7 @@ import Testing
         try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('2099-01-01-future')") }
         #expect(throws: CatalogError.newerSchema(unknownMigrations: ["2099-01-01-future"])) { try open() }
         let names = try queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
-        #expect(names == ["2026-11-01-objects", "2099-01-01-future"])
+        #expect(names == ["2026-11-01-objects", "2026-11-22-manifest-block-wait", "2099-01-01-future"])
     }
 
     @Test func objectLifecycleAndChangeSequence() throws {
@@ -106,6 +107,35 @@ import Testing
         #expect(failed.status == .failed)
         #expect(failed.failureReason?.contains("interrupted 2 times") == true)
         #expect(try catalog.object(vtk.id)?.status == .uploaded)
+    }
+
+    @Test func aManifestWaitsForMissingBlocksUntilTheyAreAttachedOrTheWaitEnds() throws {
+        let catalog = try open()
+        let block = draft("b.vtu", format: .vtu)
+        try catalog.createPendingObject(block)
+        try catalog.completeUpload(block.id, blob: blob("b"), at: .now)
+        let manifest = draft("m.vtm", format: .vtm)
+        try catalog.createPendingObject(manifest)
+        let now = Timestamp.now
+        let links = ManifestLinks(references: [FileRef(path: "run/b.vtu", objectId: nil), FileRef(path: "./run/c.vtu", objectId: nil)],
+                                  warnings: ["noted"], waitUntil: now.adding(seconds: 60))
+        try catalog.completeUpload(manifest.id, blob: blob("m"), at: now, links: links)
+        let stored = try #require(try catalog.object(manifest.id))
+        #expect(stored.contentReferences == links.references && stored.warnings == ["noted"])
+        #expect(try catalog.claimForProcessing(formats: [.vtm], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: now) == nil)
+        // One block arrives: still waiting for the other; a second attach of the same path changes nothing.
+        #expect(try catalog.attachBlock(block.id, to: manifest.id, paths: ["run/b.vtu"], at: now))
+        #expect(try !catalog.attachBlock(block.id, to: manifest.id, paths: ["run/b.vtu"], at: now))
+        #expect(try catalog.claimForProcessing(formats: [.vtm], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: now) == nil)
+        _ = try #require(try catalog.claimForProcessing(formats: [.vtu], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: now))
+        #expect(try catalog.finishProcessing(block.id, owner: "w", outcome: .ready(provisions: [], warnings: []), at: now))
+        #expect(try catalog.claimForProcessing(formats: [.vtm], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: now) == nil)
+        // The wait ends and the attached block has settled: the manifest is claimed (its processing then fails naming the missing block).
+        let claim = try #require(try catalog.claimForProcessing(formats: [.vtm], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3,
+                                                                now: now.adding(seconds: 61)))
+        #expect(claim.object.contentReferences == [FileRef(path: "run/b.vtu", objectId: block.id), FileRef(path: "./run/c.vtu", objectId: nil)])
+        // A settled (or processing) manifest never changes its references.
+        #expect(try !catalog.attachBlock(block.id, to: manifest.id, paths: ["./run/c.vtu"], at: now))
     }
 
     @Test func finishingRecordsProvisionsAndWarnings() throws {

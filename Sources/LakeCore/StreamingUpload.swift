@@ -36,6 +36,8 @@ public final class StreamingUpload: @unchecked Sendable {
     }
 
     public var size: Int64 { session.bytesWritten }
+    /// The stored blob, once committed.
+    public private(set) var blobID: String?
 
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
         try session.write(bytes, at: offset)
@@ -62,6 +64,7 @@ public final class StreamingUpload: @unchecked Sendable {
                 let links = try linking.flatMap { link in link(try store.blobs.open(stored.id)) }
                 try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil),
                                                  at: .now, links: links)
+                blobID = stored.id
             }
             finished = true
             session.release()

@@ -44,6 +44,7 @@ final class IncomingArea: Sendable {
         var uid: UInt32
         /// The upload is stored and its object exists (a block a manifest may point at).
         var committed = false
+        var blobID: String?
     }
 
     struct State {
@@ -52,6 +53,8 @@ final class IncomingArea: Sendable {
         var next: UInt64 = NodeID.incomingBase + 1
         /// Manifests stored before some of their blocks, by object id.
         var waiting: [LakeID: WaitingManifest] = [:]
+        /// Receipts' xattrs of settled objects, until the catalog says the object changed.
+        var xattrs: [LakeID: [String: [UInt8]]] = [:]
     }
 
     init(store: Store, logger: Logger) {
@@ -77,7 +80,7 @@ final class IncomingArea: Sendable {
         guard Self.owns(parent) else { return nil }
         return try state.withLock { state throws(FSError) -> Entry in
             guard let child = state.children[parent]?[name], let node = state.nodes[child] else { throw .notFound }
-            return Entry(attributes: Self.attributes(child, node), timeout: 0)
+            return Entry(attributes: Self.attributes(child, node), timeout: Self.timeout(node))
         }
     }
 
@@ -85,21 +88,52 @@ final class IncomingArea: Sendable {
         guard Self.owns(folder) else { return nil }
         return state.withLock { state in
             (state.children[folder] ?? [:]).sorted { $0.key < $1.key }.compactMap { name, id in
-                state.nodes[id].map { DirectoryEntry(name: name, attributes: Self.attributes(id, $0), timeout: 0) }
+                state.nodes[id].map { DirectoryEntry(name: name, attributes: Self.attributes(id, $0), timeout: Self.timeout($0)) }
             }
         }
     }
 
-    /// A receipt's xattrs: the object's id and its current status.
+    /// Every change to incoming/ goes through this mount, so the kernel learns of it as it
+    /// happens (creates, renames and removals update its entries and drop cached listings):
+    /// folders and stored files may be cached for long. A file still being written is asked again.
+    static func timeout(_ node: Node) -> Double {
+        node.isFolder || node.committed ? LakeFileSystem.longTimeout : 0
+    }
+
+    /// Whether a node's listing or pages may stay in the kernel's caches (see `timeout`).
+    func isStable(_ node: UInt64) -> Bool? {
+        guard Self.owns(node) else { return nil }
+        if node == NodeID.incoming { return true }
+        return state.withLock { $0.nodes[node].map { $0.isFolder || $0.committed } ?? false }
+    }
+
+    /// A receipt carries its object's xattrs (`user.lake.id`, a live `user.lake.status`, …),
+    /// kept in memory once the object has settled.
     func xattrs(_ node: UInt64) -> [String: [UInt8]]? {
         guard Self.owns(node) else { return nil }
-        guard let id = state.withLock({ $0.nodes[node]?.objectID }) else { return [:] }
-        var values: [String: [UInt8]] = ["user.lake.id": Array(id.rawValue.utf8), "user.lake.kind": Array("object".utf8)]
-        if let object = try? store.catalog.object(id) {
-            values["user.lake.status"] = Array(object.status.rawValue.utf8)
-            if let reason = object.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
+        let (id, cached) = state.withLock { state in
+            let id = state.nodes[node]?.objectID
+            return (id, id.flatMap { state.xattrs[$0] })
+        }
+        guard let id else { return [:] }
+        if let cached { return cached }
+        guard let object = try? store.catalog.object(id) else {
+            return ["user.lake.id": Array(id.rawValue.utf8), "user.lake.kind": Array("object".utf8)]
+        }
+        let values = Xattrs.of(object)
+        if object.status.isTerminal {
+            state.withLock { state in
+                if state.nodes[node]?.objectID == id { state.xattrs[id] = values }
+            }
         }
         return values
+    }
+
+    /// Forgets what is cached of objects the catalog says changed.
+    func forget(_ ids: Set<LakeID>) {
+        state.withLock { state in
+            for id in ids { state.xattrs.removeValue(forKey: id) }
+        }
     }
 
     static func isFinal(_ name: String) -> Bool { !name.hasPrefix(".") }
@@ -136,11 +170,9 @@ final class IncomingArea: Sendable {
         guard let current = state.withLock({ $0.nodes[node] }) else { throw .notFound }
         if current.isFolder { throw .isDirectory }
         if flags & O_ACCMODE == O_RDONLY {
-            guard let id = current.objectID, let object = try? store.catalog.object(id), let blob = object.file.blob else {
-                throw .io("the file is still being uploaded")
-            }
+            guard current.committed, let blob = current.blobID else { throw .io("the file is still being uploaded") }
             do {
-                return files.add(.blob(try files.blob(blob.id) { try store.blobs.open(blob.id) }))
+                return files.add(.blob(try files.blob(blob) { try store.blobs.open(blob) }))
             } catch {
                 throw FSError.from(error)
             }
@@ -160,6 +192,8 @@ final class IncomingArea: Sendable {
             state.nodes[node]?.upload = upload
             state.nodes[node]?.objectID = streaming.id
             state.nodes[node]?.committed = false
+            state.nodes[node]?.blobID = nil
+            if let old = current.objectID { state.xattrs.removeValue(forKey: old) }
             state.nodes[node]?.size = 0
             state.nodes[node]?.modified = .now
         }
@@ -208,7 +242,7 @@ final class IncomingArea: Sendable {
         if let failure = upload.failure.withLock({ $0 }) { throw failure }
         let isManifest = state.withLock { $0.nodes[upload.node].map { FileFormat(inferredFrom: $0.name) == .vtm } ?? false }
         do {
-            let committed = try upload.lock.withLock { streaming -> (LakeID, ManifestLinks?)? in
+            let committed = try upload.lock.withLock { streaming -> (LakeID, String?, ManifestLinks?)? in
                 guard let pending = streaming else { return nil }
                 var links: ManifestLinks?
                 try pending.commit(linking: isManifest ? { file in
@@ -217,9 +251,9 @@ final class IncomingArea: Sendable {
                 } : nil)
                 streaming = nil
                 logger.info("uploaded through incoming/", metadata: ["object": "\(pending.id)", "bytes": "\(pending.size)"])
-                return (pending.id, links)
+                return (pending.id, pending.blobID, links)
             }
-            if let (id, links) = committed { arrived(upload.node, object: id, links: links) }
+            if let (id, blob, links) = committed { arrived(upload.node, object: id, blob: blob, links: links) }
         } catch {
             logger.error("upload through incoming/ failed: \(error)")
             state.withLock { $0.nodes[upload.node]?.objectID = nil }
@@ -268,6 +302,7 @@ final class IncomingArea: Sendable {
     }
 
     static func drop(_ id: UInt64, in state: inout State) {
+        if let object = state.nodes[id]?.objectID { state.xattrs.removeValue(forKey: object) }
         state.nodes[id] = nil
         state.children[id] = nil
     }

@@ -70,6 +70,7 @@ public final class LakeFileSystem: Sendable {
 
     /// How long the kernel may cache a node's attributes.
     public func attributeTimeout(_ node: UInt64) -> Double {
+        if let stable = incoming.isStable(node) { return stable ? Self.longTimeout : 0 }
         guard let (seq, _) = NodeID.split(node), let view = views.get(seq) else {
             return node <= NodeID.datasets && node != NodeID.objects ? Self.longTimeout : Self.shortTimeout
         }
@@ -150,6 +151,7 @@ public final class LakeFileSystem: Sendable {
     /// Forgets what the catalog changed; returns the nodes whose kernel caches must go.
     public func invalidate(_ ids: Set<LakeID>) -> [Invalidation] {
         listing.withLock { $0 = nil }
+        incoming.forget(ids)
         var result: [Invalidation] = [.node(NodeID.objects)]
         for id in ids where id.kind == .object {
             result.append(.entry(parent: NodeID.objects, name: id.rawValue))
@@ -184,10 +186,11 @@ extension LakeFileSystem {
 
     /// Whether the kernel may keep a folder's listing (settled object folders never change).
     public func listingIsStable(_ node: UInt64) -> Bool {
+        if let stable = incoming.isStable(node) { return stable }
         guard let (seq, _) = NodeID.split(node), let view = views.get(seq) else { return false }
         return view.isSettled
     }
 
     /// Whether an open file's pages may stay cached across opens.
-    public func contentIsStable(_ node: UInt64) -> Bool { NodeID.split(node) != nil }
+    public func contentIsStable(_ node: UInt64) -> Bool { incoming.isStable(node) ?? (NodeID.split(node) != nil) }
 }

@@ -20,6 +20,8 @@ public enum FSError: Error, Equatable, Sendable {
     case noSpace
     case io(String)
     case unsupported
+    /// A namespace of xattrs the lake does not hold (security labels, ACLs).
+    case namespaceUnsupported
 
     public var errno: Int32 {
         switch self {
@@ -34,7 +36,7 @@ public enum FSError: Error, Equatable, Sendable {
         case .invalid: EINVAL
         case .noSpace: ENOSPC
         case .io: EIO
-        case .unsupported: ENOTSUP
+        case .unsupported, .namespaceUnsupported: ENOTSUP
         }
     }
 

@@ -107,8 +107,9 @@ final class IncomingArea: Sendable {
         return state.withLock { $0.nodes[node].map { $0.isFolder || $0.committed } ?? false }
     }
 
-    /// A receipt carries its object's xattrs (`user.lake.id`, a live `user.lake.status`, …),
-    /// kept in memory once the object has settled.
+    /// A receipt says which object it became and how it is doing: `user.lake.id`,
+    /// `user.lake.kind`, a live `user.lake.status` (and `user.lake.failure_reason`), kept in
+    /// memory once the object has settled. The object's full set is on `objects/<id>/file`.
     func xattrs(_ node: UInt64) -> [String: [UInt8]]? {
         guard Self.owns(node) else { return nil }
         let (id, cached) = state.withLock { state in
@@ -120,7 +121,7 @@ final class IncomingArea: Sendable {
         guard let object = try? store.catalog.object(id) else {
             return ["user.lake.id": Array(id.rawValue.utf8), "user.lake.kind": Array("object".utf8)]
         }
-        let values = Xattrs.of(object)
+        let values = Xattrs.receipt(object)
         if object.status.isTerminal {
             state.withLock { state in
                 if state.nodes[node]?.objectID == id { state.xattrs[id] = values }

@@ -20,6 +20,14 @@ enum Xattrs {
         return values
     }
 
+    /// What a receipt in incoming/ carries.
+    static func receipt(_ object: LakeObject) -> [String: [UInt8]] {
+        var values = ["user.lake.id": Array(object.id.rawValue.utf8), "user.lake.kind": Array("object".utf8),
+                      "user.lake.status": Array(object.status.rawValue.utf8)]
+        if let reason = object.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
+        return values
+    }
+
     /// Compact provisions; component statistics are dropped, then trailing fields, if the
     /// result would not fit in an xattr.
     static func provisions(_ provisions: [Provision]) -> [UInt8] {

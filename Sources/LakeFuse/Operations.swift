@@ -53,7 +53,9 @@ enum Operations {
                             | FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS
                             | FUSE_CAP_ATOMIC_O_TRUNC)
         conn.pointee.want |= conn.pointee.capable & wanted
-        conn.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
+        // Stored bytes never change behind the kernel's back (settled objects are immutable and
+        // incoming/ changes only through this mount), so reads need no attribute re-checks.
+        conn.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_AUTO_INVAL_DATA)
         conn.pointee.max_write = 1 << 20
         conn.pointee.max_readahead = 1 << 20
     }

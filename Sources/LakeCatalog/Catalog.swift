@@ -59,6 +59,32 @@ public protocol Catalog: Sendable {
     func seq(of id: LakeID) throws -> Int64?
     /// Object counts by status.
     func statusCounts() throws -> [ObjectStatus: Int]
+
+    /// Objects newest first matching `filter` (indexed SQL), after the cursor (an object id).
+    func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject]
+
+    // MARK: cases (docs/cases-and-datasets.md)
+
+    /// Records a case: members must exist, params must not conflict, mappings must name what
+    /// exists; its status is derived from its members now and again when they settle.
+    func createCase(_ draft: LakeCase) throws -> LakeCase
+    func `case`(_ id: LakeID) throws -> LakeCase?
+    /// Cases newest first; with a filter, those with some member object matching it.
+    func cases(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeCase]
+    func updateCase(_ id: LakeID, name: String?, tags: [String: JSONValue]?, at time: Timestamp) throws -> LakeCase
+    func deleteCase(_ id: LakeID, at time: Timestamp) throws
+
+    // MARK: datasets
+
+    func createDataset(_ draft: LakeDataset) throws -> LakeDataset
+    func dataset(_ id: LakeID) throws -> LakeDataset?
+    func datasetCases(_ id: LakeID) throws -> [LakeCase]
+    func datasets(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeDataset]
+    func addCases(_ cases: [LakeID], to id: LakeID, at time: Timestamp) throws -> LakeDataset
+    func removeCases(_ cases: [LakeID], from id: LakeID, at time: Timestamp) throws -> LakeDataset
+    func updateDataset(_ id: LakeID, name: String?, description: String?, tags: [String: JSONValue]?, at time: Timestamp) throws -> LakeDataset
+    func freezeDataset(_ id: LakeID, augmentations: [String: ParameterDef], at time: Timestamp) throws -> LakeDataset
+    func deleteDataset(_ id: LakeID, force: Bool, at time: Timestamp) throws
 }
 
 extension Catalog {

@@ -67,6 +67,79 @@ enum Migrations {
         migrator.registerMigration("2026-11-22-manifest-block-wait") { db in
             try db.execute(sql: "ALTER TABLE objects ADD COLUMN refs_wait_until INTEGER")
         }
+        // Cases, datasets, and the tables object filters run on (kept in step with objects).
+        migrator.registerMigration("2026-11-22-cases-datasets-filters") { db in
+            try db.execute(sql: """
+                CREATE TABLE object_fields (
+                    object_seq INTEGER NOT NULL REFERENCES objects(seq) ON DELETE CASCADE,
+                    position INTEGER NOT NULL,
+                    label TEXT NOT NULL,
+                    element_assoc TEXT NOT NULL,
+                    quantity_type TEXT,
+                    units TEXT,
+                    mag_min REAL,
+                    mag_max REAL,
+                    mag_mean REAL,
+                    PRIMARY KEY (object_seq, position)
+                ) WITHOUT ROWID;
+                CREATE INDEX object_fields_by_quantity ON object_fields(quantity_type, mag_max);
+                CREATE TABLE object_tags (
+                    object_seq INTEGER NOT NULL REFERENCES objects(seq) ON DELETE CASCADE,
+                    path TEXT NOT NULL,                      -- $.key.sub, arrays as []
+                    value TEXT NOT NULL,                     -- compact JSON of the leaf
+                    PRIMARY KEY (object_seq, path, value)
+                ) WITHOUT ROWID;
+                CREATE INDEX object_tags_by_leaf ON object_tags(path, value, object_seq);
+                CREATE INDEX object_params_by_number ON object_params(key, num_value);
+                CREATE INDEX object_params_by_text ON object_params(key, str_value);
+                CREATE TABLE cases (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    failure_reason TEXT,
+                    params TEXT NOT NULL,                    -- JSON: the union
+                    case_params TEXT NOT NULL,               -- JSON: the case's own
+                    provisions TEXT NOT NULL DEFAULT '[]',
+                    formats TEXT NOT NULL DEFAULT '[]',
+                    tags TEXT NOT NULL DEFAULT '{}',
+                    created_at INTEGER NOT NULL,
+                    created_by TEXT NOT NULL
+                );
+                CREATE INDEX cases_by_status ON cases(status);
+                CREATE TABLE case_members (
+                    case_id TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL,
+                    object_id TEXT NOT NULL REFERENCES objects(id),
+                    label TEXT,
+                    param_mapping TEXT NOT NULL,
+                    field_mapping TEXT NOT NULL,
+                    PRIMARY KEY (case_id, position)
+                ) WITHOUT ROWID;
+                CREATE INDEX case_members_by_object ON case_members(object_id, case_id);
+                CREATE TABLE datasets (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    description TEXT NOT NULL DEFAULT '',
+                    frozen_at INTEGER,
+                    params_schema TEXT,                      -- JSON, recorded at freeze
+                    provisions TEXT,
+                    formats TEXT,
+                    tags TEXT NOT NULL DEFAULT '{}',
+                    created_at INTEGER NOT NULL,
+                    created_by TEXT NOT NULL
+                );
+                CREATE TABLE dataset_cases (
+                    dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+                    case_id TEXT NOT NULL REFERENCES cases(id),
+                    position INTEGER NOT NULL,
+                    PRIMARY KEY (dataset_id, case_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX dataset_cases_by_case ON dataset_cases(case_id);
+                """)
+            try FilterIndex.rebuildAll(db)
+        }
         return migrator
     }
 }

@@ -85,6 +85,7 @@ public final class SQLiteCatalog: Catalog {
                 try db.execute(sql: "INSERT INTO object_refs (object_id, position, path, child_id) VALUES (?, ?, ?, ?)",
                                arguments: [object.id.rawValue, position, reference.path, reference.objectId?.rawValue])
             }
+            try FilterIndex.refresh(db, objectID: object.id.rawValue)
             try recordChange(db, object.id, at: object.createdAt)
         }
     }
@@ -210,6 +211,7 @@ public final class SQLiteCatalog: Catalog {
                 UPDATE objects SET name = ?, description = ?, tags = ?, geometry_units = ?, provisions = ? WHERE id = ?
                 """, arguments: [object.name, object.description, ObjectRow.json(object.tags), object.geometryUnits,
                                  ObjectRow.json(object.provisions), id.rawValue])
+            try FilterIndex.refresh(db, objectID: id.rawValue)
             try recordChange(db, id, at: time)
             return object
         }
@@ -230,6 +232,7 @@ public final class SQLiteCatalog: Catalog {
             object.warnings = warnings
             try db.execute(sql: "UPDATE objects SET annotations = ?, provisions = ?, warnings = ? WHERE id = ?",
                            arguments: [ObjectRow.json(annotations), ObjectRow.json(provisions), ObjectRow.json(warnings), id.rawValue])
+            try FilterIndex.refresh(db, objectID: id.rawValue)
             try recordChange(db, id, at: time)
             return object
         }
@@ -250,6 +253,7 @@ public final class SQLiteCatalog: Catalog {
             for id in exhausted {
                 logger.warning("processing gave up", metadata: ["object": "\(id)"])
                 try recordChange(db, id, at: now)
+                try CaseRules.settleCases(db, containing: id, at: now, blobURI: blobURI)
             }
             // A manifest waits until every child it references has finished processing.
             var clause = """
@@ -305,7 +309,10 @@ public final class SQLiteCatalog: Catalog {
                     """, arguments: [reason, time.microseconds, id.rawValue, owner])
             }
             guard db.changesCount == 1 else { return false }
+            if case .ready = outcome { try FilterIndex.refresh(db, objectID: id.rawValue) }
             try recordChange(db, id, at: time)
+            // Cases waiting for this object may settle now, in the same transaction.
+            try CaseRules.settleCases(db, containing: id, at: time, blobURI: blobURI)
             return true
         }
     }

@@ -9,6 +9,6 @@ struct Lake: ParsableCommand {
             The store is chosen by --store, else $LAKE_STORE, else /var/lib/lake (root) or
             ~/.local/share/lake (other users). Logging: --verbose or LAKE_LOG=debug.
             """,
-        subcommands: [InitCommand.self, UploadCommand.self, ObjectCommand.self, MountCommand.self, UnmountCommand.self, ProcessCommand.self,
+        subcommands: [InitCommand.self, UploadCommand.self, ObjectCommand.self, CaseCommand.self, DatasetCommand.self, MountCommand.self, UnmountCommand.self, ProcessCommand.self,
                       VerifyCommand.self, GCCommand.self])
 }

@@ -1,0 +1,100 @@
+import GRDB
+import LakeModel
+
+/// `object_fields` and `object_tags`: an object's provisions and tags in the shape indexed
+/// filters need. Rewritten in the transaction that changes the object.
+enum FilterIndex {
+    static func refresh(_ db: Database, objectID: String) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT seq, tags, provisions FROM objects WHERE id = ?", arguments: [objectID]) else { return }
+        try write(db, seq: row["seq"], tags: row["tags"], provisions: row["provisions"])
+    }
+
+    static func rebuildAll(_ db: Database) throws {
+        for row in try Row.fetchAll(db, sql: "SELECT seq, tags, provisions FROM objects") {
+            try write(db, seq: row["seq"], tags: row["tags"], provisions: row["provisions"])
+        }
+    }
+
+    static func write(_ db: Database, seq: Int64, tags: String, provisions: String) throws {
+        try db.execute(sql: "DELETE FROM object_fields WHERE object_seq = ?", arguments: [seq])
+        try db.execute(sql: "DELETE FROM object_tags WHERE object_seq = ?", arguments: [seq])
+        for (position, provision) in try ObjectRow.decode([Provision].self, provisions).enumerated() {
+            guard case .field(let field) = provision else { continue }
+            try db.execute(sql: """
+                INSERT INTO object_fields (object_seq, position, label, element_assoc, quantity_type, units, mag_min, mag_max, mag_mean)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [seq, position, field.label, field.elementAssoc.rawValue, field.quantityType, field.units,
+                                 field.magnitudeStats.min, field.magnitudeStats.max, field.magnitudeStats.mean])
+        }
+        for leaf in TagLeaves.of(try ObjectRow.decode([String: JSONValue].self, tags)) {
+            try db.execute(sql: "INSERT OR IGNORE INTO object_tags (object_seq, path, value) VALUES (?, ?, ?)",
+                           arguments: [seq, leaf.path, leaf.value])
+        }
+    }
+}
+
+/// An ObjectFilter as SQL over `objects` (aliased `o`): every axis is an indexed lookup.
+struct FilterSQL {
+    var clauses: [String] = []
+    var arguments = StatementArguments()
+
+    init(_ filter: ObjectFilter) {
+        if !filter.statuses.isEmpty {
+            clauses.append("o.status IN (\(databaseQuestionMarks(count: filter.statuses.count)))")
+            arguments += StatementArguments(filter.statuses.map(\.rawValue))
+        }
+        if !filter.formats.isEmpty {
+            clauses.append("o.format IN (\(databaseQuestionMarks(count: filter.formats.count)))")
+            arguments += StatementArguments(filter.formats.map(\.rawValue))
+        }
+        if let text = filter.nameContains, !text.isEmpty {
+            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_")
+            clauses.append("o.name LIKE ? ESCAPE '\\'")
+            arguments += ["%" + escaped + "%"]
+        }
+        for contained in filter.tags {
+            for leaf in TagLeaves.of(contained) {
+                clauses.append("EXISTS (SELECT 1 FROM object_tags t WHERE t.object_seq = o.seq AND t.path = ? AND t.value = ?)")
+                arguments += [leaf.path, leaf.value]
+            }
+        }
+        for param in filter.params {
+            var conditions = ["p.object_id = o.id", "p.key = ?"]
+            var values: [any DatabaseValueConvertible] = [param.key]
+            switch param.matcher {
+            case .number(let range):
+                for (op, value) in range.bounds {
+                    conditions.append("p.num_value \(op) ?")
+                    values.append(value)
+                }
+                if range.bounds.isEmpty { conditions.append("p.num_value IS NOT NULL") }
+            case .string(let text):
+                conditions.append("p.str_value = ?")
+                values.append(text)
+            case .bool(let flag):
+                conditions.append("p.bool_value = ?")
+                values.append(flag ? 1 : 0)
+            }
+            clauses.append("EXISTS (SELECT 1 FROM object_params p WHERE \(conditions.joined(separator: " AND ")))")
+            arguments += StatementArguments(values)
+        }
+        for provision in filter.provisions {
+            var conditions = ["f.object_seq = o.seq"]
+            var values: [any DatabaseValueConvertible] = []
+            if let type = provision.quantityType { conditions.append("f.quantity_type = ?"); values.append(type) }
+            if let assoc = provision.elementAssoc { conditions.append("f.element_assoc = ?"); values.append(assoc.rawValue) }
+            if let units = provision.units { conditions.append("f.units = ?"); values.append(units) }
+            for (column, range) in [("f.mag_min", provision.magMin), ("f.mag_max", provision.magMax), ("f.mag_mean", provision.magMean)] {
+                for (op, value) in range.bounds {
+                    conditions.append("\(column) \(op) ?")
+                    values.append(value)
+                }
+            }
+            clauses.append("EXISTS (SELECT 1 FROM object_fields f WHERE \(conditions.joined(separator: " AND ")))")
+            arguments += StatementArguments(values)
+        }
+    }
+
+    var whereClause: String { clauses.isEmpty ? "1" : clauses.joined(separator: " AND ") }
+}

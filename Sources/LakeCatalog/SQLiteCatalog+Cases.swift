@@ -1,0 +1,114 @@
+import GRDB
+import LakeModel
+
+extension SQLiteCatalog {
+    public func createCase(_ draft: LakeCase) throws -> LakeCase {
+        try write { db in
+            guard !draft.members.isEmpty else { throw CatalogError.refused("a case needs at least one member object (--object ID)") }
+            var seen = Set<LakeID>()
+            var pairs: [CaseUnion.Member] = []
+            for member in draft.members {
+                guard seen.insert(member.objectId).inserted else {
+                    throw CatalogError.refused("object \(member.objectId) is listed twice; a case holds each object once")
+                }
+                guard let object = try fetchObjects(db, where: "id = ?", [member.objectId.rawValue]).first else {
+                    throw CatalogError.notFound(member.objectId)
+                }
+                pairs.append((member, object))
+            }
+            let params: [String: Param]
+            do throws(InputError) {
+                params = try CaseUnion.params(pairs, caseParams: draft.caseParams)
+                try CaseUnion.checkFieldMappings(pairs)
+            } catch {
+                throw CatalogError.refused(error.message)
+            }
+            let (status, reason, provisions, formats) = CaseRules.settle(pairs)
+            try db.execute(sql: """
+                INSERT INTO cases (id, name, status, failure_reason, params, case_params, provisions, formats, tags, created_at, created_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [draft.id.rawValue, draft.name, status.rawValue, reason, ObjectRow.json(params),
+                                 ObjectRow.json(draft.caseParams), ObjectRow.json(provisions), ObjectRow.json(formats),
+                                 ObjectRow.json(draft.tags), draft.createdAt.microseconds, draft.createdBy])
+            for (position, member) in draft.members.enumerated() {
+                try db.execute(sql: """
+                    INSERT INTO case_members (case_id, position, object_id, label, param_mapping, field_mapping) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [draft.id.rawValue, position, member.objectId.rawValue, member.label,
+                                     CaseRules.mappingJSON(member.paramMapping), CaseRules.mappingJSON(member.fieldMapping)])
+            }
+            try recordChange(db, draft.id, at: draft.createdAt)
+            return try CaseRow.fetch(db, where: "id = ?", arguments: [draft.id.rawValue])[0]
+        }
+    }
+
+    public func `case`(_ id: LakeID) throws -> LakeCase? {
+        try read { db in try CaseRow.fetch(db, where: "id = ?", arguments: [id.rawValue]).first }
+    }
+
+    /// Cases newest first; with a filter, those with some member object matching it.
+    public func cases(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeCase] {
+        try read { db in
+            var clause = "1"
+            var arguments = StatementArguments()
+            if !filter.isEmpty {
+                let sql = FilterSQL(filter)
+                clause = "EXISTS (SELECT 1 FROM case_members m JOIN objects o ON o.id = m.object_id WHERE m.case_id = c.id AND \(sql.whereClause))"
+                arguments += sql.arguments
+            }
+            if let cursor {
+                clause += " AND c.seq < (SELECT seq FROM cases WHERE id = ?)"
+                arguments += [cursor.rawValue]
+            }
+            return try CaseRow.fetch(db, where: "\(clause) ORDER BY c.seq DESC LIMIT ?", arguments: arguments + [limit])
+        }
+    }
+
+    public func updateCase(_ id: LakeID, name: String?, tags: [String: JSONValue]?, at time: Timestamp) throws -> LakeCase {
+        try write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM cases WHERE id = ?", arguments: [id.rawValue]) != nil else {
+                throw CatalogError.notFound(id)
+            }
+            if let name { try db.execute(sql: "UPDATE cases SET name = ? WHERE id = ?", arguments: [name, id.rawValue]) }
+            if let tags { try db.execute(sql: "UPDATE cases SET tags = ? WHERE id = ?", arguments: [ObjectRow.json(tags), id.rawValue]) }
+            try recordChange(db, id, at: time)
+            return try CaseRow.fetch(db, where: "id = ?", arguments: [id.rawValue])[0]
+        }
+    }
+
+    /// Removes a case (its objects stay); refused while a frozen dataset holds it. Unfrozen
+    /// datasets that hold it lose it.
+    public func deleteCase(_ id: LakeID, at time: Timestamp) throws {
+        try write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM cases WHERE id = ?", arguments: [id.rawValue]) != nil else {
+                throw CatalogError.notFound(id)
+            }
+            if let frozen = try String.fetchOne(db, sql: """
+                SELECT d.id FROM dataset_cases dc JOIN datasets d ON d.id = dc.dataset_id
+                WHERE dc.case_id = ? AND d.frozen_at IS NOT NULL LIMIT 1
+                """, arguments: [id.rawValue]) {
+                throw CatalogError.refused("case \(id) belongs to frozen dataset \(frozen); a frozen dataset never changes, so its cases stay")
+            }
+            for dataset in try String.fetchAll(db, sql: "DELETE FROM dataset_cases WHERE case_id = ? RETURNING dataset_id", arguments: [id.rawValue]) {
+                try recordChange(db, LakeID(unchecked: dataset), at: time)
+            }
+            try db.execute(sql: "DELETE FROM case_members WHERE case_id = ?", arguments: [id.rawValue])
+            try db.execute(sql: "DELETE FROM cases WHERE id = ?", arguments: [id.rawValue])
+            try recordChange(db, id, at: time)
+        }
+    }
+
+    /// Objects newest first matching `filter`, after the cursor (an object id).
+    public func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
+        try read { db in
+            let sql = FilterSQL(filter)
+            var clause = sql.whereClause
+            var arguments = sql.arguments
+            if let cursor {
+                clause += " AND o.seq < (SELECT seq FROM objects WHERE id = ?)"
+                arguments += [cursor.rawValue]
+            }
+            return try fetchObjects(db, where: "seq IN (SELECT o.seq FROM objects o WHERE \(clause) ORDER BY o.seq DESC LIMIT ?) ORDER BY seq DESC",
+                                    arguments + [limit])
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import GRDB
+import LakeModel
+
+extension SQLiteCatalog {
+    public func createDataset(_ draft: LakeDataset) throws -> LakeDataset {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO datasets (id, name, description, tags, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [draft.id.rawValue, draft.name, draft.description, ObjectRow.json(draft.tags),
+                                 draft.createdAt.microseconds, draft.createdBy])
+            try addCases(db, draft.caseIds, to: draft.id)
+            try recordChange(db, draft.id, at: draft.createdAt)
+            return try dataset(db, draft.id)!
+        }
+    }
+
+    public func dataset(_ id: LakeID) throws -> LakeDataset? {
+        try read { db in try dataset(db, id) }
+    }
+
+    public func datasetCases(_ id: LakeID) throws -> [LakeCase] {
+        try read { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM datasets WHERE id = ?", arguments: [id.rawValue]) != nil else {
+                throw CatalogError.notFound(id)
+            }
+            return try CaseRow.fetch(db, where: """
+                c.id IN (SELECT case_id FROM dataset_cases WHERE dataset_id = ?)
+                ORDER BY (SELECT position FROM dataset_cases WHERE dataset_id = ? AND case_id = c.id)
+                """, arguments: [id.rawValue, id.rawValue])
+        }
+    }
+
+    /// Datasets newest first; with a filter, those with some member object of some case matching it.
+    public func datasets(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeDataset] {
+        try read { db in
+            var clause = "1"
+            var arguments = StatementArguments()
+            if !filter.isEmpty {
+                let sql = FilterSQL(filter)
+                clause = """
+                    EXISTS (SELECT 1 FROM dataset_cases dc JOIN case_members m ON m.case_id = dc.case_id JOIN objects o ON o.id = m.object_id
+                            WHERE dc.dataset_id = d.id AND \(sql.whereClause))
+                    """
+                arguments += sql.arguments
+            }
+            if let cursor {
+                clause += " AND d.seq < (SELECT seq FROM datasets WHERE id = ?)"
+                arguments += [cursor.rawValue]
+            }
+            let ids = try String.fetchAll(db, sql: "SELECT d.id FROM datasets d WHERE \(clause) ORDER BY d.seq DESC LIMIT ?",
+                                          arguments: arguments + [limit])
+            return try ids.compactMap { try dataset(db, LakeID(unchecked: $0)) }
+        }
+    }
+
+    public func addCases(_ cases: [LakeID], to id: LakeID, at time: Timestamp) throws -> LakeDataset {
+        try changeUnfrozen(id, at: time) { db in try addCases(db, cases, to: id) }
+    }
+
+    public func removeCases(_ cases: [LakeID], from id: LakeID, at time: Timestamp) throws -> LakeDataset {
+        try changeUnfrozen(id, at: time) { db in
+            for caseID in cases {
+                try db.execute(sql: "DELETE FROM dataset_cases WHERE dataset_id = ? AND case_id = ?", arguments: [id.rawValue, caseID.rawValue])
+                guard db.changesCount == 1 else { throw CatalogError.refused("case \(caseID) is not in dataset \(id)") }
+            }
+        }
+    }
+
+    public func updateDataset(_ id: LakeID, name: String?, description: String?, tags: [String: JSONValue]?, at time: Timestamp) throws -> LakeDataset {
+        try changeUnfrozen(id, at: time) { db in
+            if let name { try db.execute(sql: "UPDATE datasets SET name = ? WHERE id = ?", arguments: [name, id.rawValue]) }
+            if let description { try db.execute(sql: "UPDATE datasets SET description = ? WHERE id = ?", arguments: [description, id.rawValue]) }
+            if let tags { try db.execute(sql: "UPDATE datasets SET tags = ? WHERE id = ?", arguments: [ObjectRow.json(tags), id.rawValue]) }
+        }
+    }
+
+    /// Freezes a READY dataset: its schema (with augmentations), provisions and formats are
+    /// recorded and it never changes again.
+    public func freezeDataset(_ id: LakeID, augmentations: [String: ParameterDef], at time: Timestamp) throws -> LakeDataset {
+        try changeUnfrozen(id, at: time) { db in
+            let current = try dataset(db, id)!
+            guard current.status == .ready else {
+                throw CatalogError.refused("dataset \(id) is \(current.status.rawValue); only a READY dataset can be frozen"
+                    + (current.status == .unsettled ? " (wait until its cases settle)" : " (remove its INVALID cases first)"))
+            }
+            var schema = current.paramsSchema
+            for (key, augmentation) in augmentations.sorted(by: { $0.key < $1.key }) {
+                guard var entry = schema[key] else {
+                    throw CatalogError.refused("cannot augment '\(key)': it is not in the dataset's params_schema"
+                        + " (schema: \(schema.keys.sorted().joined(separator: ", ")))")
+                }
+                if let reference = augmentation.defaultReference {
+                    let expected = entry.type == "scalar" ? 1 : Int(entry.type.dropFirst(4)) ?? -1
+                    guard reference.count == expected else {
+                        throw CatalogError.refused("the default_reference for '\(key)' has \(reference.count) value(s); a \(entry.type) param needs \(expected)")
+                    }
+                    entry.defaultReference = reference
+                }
+                if let description = augmentation.description { entry.description = description }
+                schema[key] = entry
+            }
+            try db.execute(sql: "UPDATE datasets SET frozen_at = ?, params_schema = ?, provisions = ?, formats = ? WHERE id = ?",
+                           arguments: [time.microseconds, ObjectRow.json(schema), ObjectRow.json(current.provisions),
+                                       ObjectRow.json(current.formats), id.rawValue])
+        }
+    }
+
+    public func deleteDataset(_ id: LakeID, force: Bool, at time: Timestamp) throws {
+        try write { db in
+            guard let frozen = try Row.fetchOne(db, sql: "SELECT frozen_at FROM datasets WHERE id = ?", arguments: [id.rawValue]) else {
+                throw CatalogError.notFound(id)
+            }
+            if (frozen["frozen_at"] as Int64?) != nil && !force {
+                throw CatalogError.refused("dataset \(id) is frozen; removing it needs --force (its cases and objects stay)")
+            }
+            try db.execute(sql: "DELETE FROM dataset_cases WHERE dataset_id = ?", arguments: [id.rawValue])
+            try db.execute(sql: "DELETE FROM datasets WHERE id = ?", arguments: [id.rawValue])
+            try recordChange(db, id, at: time)
+        }
+    }
+
+    // MARK: helpers
+
+    func changeUnfrozen(_ id: LakeID, at time: Timestamp, _ body: (Database) throws -> Void) throws -> LakeDataset {
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT frozen_at FROM datasets WHERE id = ?", arguments: [id.rawValue]) else {
+                throw CatalogError.notFound(id)
+            }
+            if (row["frozen_at"] as Int64?) != nil {
+                throw CatalogError.refused("dataset \(id) is frozen; a frozen dataset never changes (create a new dataset instead)")
+            }
+            try body(db)
+            try recordChange(db, id, at: time)
+            return try dataset(db, id)!
+        }
+    }
+
+    func addCases(_ db: Database, _ cases: [LakeID], to id: LakeID) throws {
+        var position = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(position) + 1, 0) FROM dataset_cases WHERE dataset_id = ?",
+                                        arguments: [id.rawValue]) ?? 0
+        for caseID in cases {
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM cases WHERE id = ?", arguments: [caseID.rawValue]) != nil else {
+                throw CatalogError.notFound(caseID)
+            }
+            try db.execute(sql: "INSERT OR IGNORE INTO dataset_cases (dataset_id, case_id, position) VALUES (?, ?, ?)",
+                           arguments: [id.rawValue, caseID.rawValue, position])
+            position += 1
+        }
+    }
+
+    /// A dataset as stored, with its status derived now; schema, provisions and formats are
+    /// the recorded ones when frozen, else computed from the cases (only once READY).
+    func dataset(_ db: Database, _ id: LakeID) throws -> LakeDataset? {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT id, name, description, frozen_at, params_schema, provisions, formats, tags, created_at, created_by
+            FROM datasets WHERE id = ?
+            """, arguments: [id.rawValue]) else { return nil }
+        let caseIds = try String.fetchAll(db, sql: "SELECT case_id FROM dataset_cases WHERE dataset_id = ? ORDER BY position",
+                                          arguments: [id.rawValue]).map(LakeID.init(unchecked:))
+        var dataset = LakeDataset(id: id, name: row["name"], description: row["description"], status: .ready,
+                                  frozenAt: (row["frozen_at"] as Int64?).map(Timestamp.init(microseconds:)), caseIds: caseIds,
+                                  tags: try ObjectRow.decode([String: JSONValue].self, row["tags"]),
+                                  createdAt: Timestamp(microseconds: row["created_at"]), createdBy: row["created_by"])
+        if dataset.isFrozen, let schema: String = row["params_schema"], let provisions: String = row["provisions"], let formats: String = row["formats"] {
+            dataset.paramsSchema = try ObjectRow.decode([String: ParameterDef].self, schema)
+            dataset.provisions = try ObjectRow.decode([Provision].self, provisions)
+            dataset.formats = try ObjectRow.decode([String].self, formats)
+            return dataset
+        }
+        let statuses = try String.fetchAll(db, sql: """
+            SELECT DISTINCT c.status FROM dataset_cases dc JOIN cases c ON c.id = dc.case_id WHERE dc.dataset_id = ?
+            """, arguments: [id.rawValue]).compactMap(CaseStatus.init(rawValue:))
+        dataset.status = DatasetStatus.derived(from: statuses)
+        guard dataset.status == .ready, !caseIds.isEmpty else { return dataset }
+        let cases = try CaseRow.fetch(db, where: "c.id IN (SELECT case_id FROM dataset_cases WHERE dataset_id = ?)", arguments: [id.rawValue])
+        dataset.paramsSchema = DatasetSummary.paramsSchema(cases)
+        dataset.formats = DatasetSummary.formats(cases)
+        switch Collapse.intersection(cases.map(\.provisions)) {
+        case .success(let provisions): dataset.provisions = provisions
+        case .failure(let conflict):
+            // Cases that collapse differently cannot be pooled; the dataset cannot be READY.
+            dataset.status = .invalid
+            dataset.paramsSchema = [:]
+            logger.info("dataset provisions conflict", metadata: ["dataset": "\(id)", "reason": "\(conflict.reason)"])
+        }
+        return dataset
+    }
+}

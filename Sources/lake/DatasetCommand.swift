@@ -1,0 +1,246 @@
+import ArgumentParser
+import LakeCatalog
+import LakeModel
+import LakeSystem
+
+struct DatasetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataset", abstract: "Group cases into datasets; freeze them for training.",
+        subcommands: [DatasetCreate.self, DatasetAdd.self, DatasetRemoveCases.self, DatasetUpdate.self, DatasetFreeze.self,
+                      DatasetShow.self, DatasetList.self, DatasetCases.self, DatasetRemove.self])
+}
+
+func datasetID(_ text: String) throws -> LakeID {
+    try parsing { () throws(InputError) in try LakeID(validating: text, kind: .dataset) }
+}
+
+/// Runs a dataset change and prints the result.
+func printing(_ dataset: LakeDataset, json: Bool) {
+    print(json ? LakeJSON.string(dataset, pretty: true) : DatasetText.details(dataset))
+}
+
+struct DatasetCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a dataset.")
+    @OptionGroup var options: StoreOptions
+    @Option(help: "The dataset's name.") var name: String
+    @Option(help: "A description.") var description = ""
+    @Option(help: "A case to include (repeatable).") var `case`: [String] = []
+    @Option(help: "A file listing case ids, one per line (for large datasets).") var casesFrom: String?
+    @Option(help: "A tag KEY=VALUE (repeatable).") var tag: [String] = []
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        var ids = try self.case.map(caseID)
+        if let casesFrom {
+            let text = try reportingErrors { try String(contentsOfFile: casesFrom, encoding: .utf8) }
+            ids += try text.split(whereSeparator: \.isNewline).map { try caseID(String($0).trimmingCharacters(in: .whitespaces)) }
+        }
+        let tags = try parsing { () throws(InputError) -> [String: JSONValue] in
+            var tags: [String: JSONValue] = [:]
+            for text in tag {
+                let (key, value) = try Tags.parse(assignment: text)
+                tags[key] = value
+            }
+            return tags
+        }
+        let now = Timestamp.now
+        let draft = LakeDataset(id: LakeID.make(.dataset, at: now.milliseconds), name: name, description: description,
+                                status: .ready, caseIds: ids, tags: tags, createdAt: now, createdBy: SystemUser.current)
+        try reportingErrors { printing(try options.openStore().catalog.createDataset(draft), json: json) }
+    }
+}
+
+struct DatasetAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add cases to an unfrozen dataset.")
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The dataset id.") var id: String
+    @Argument(help: "Case ids.") var cases: [String]
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let id = try datasetID(id), cases = try cases.map(caseID)
+        try reportingErrors { printing(try options.openStore().catalog.addCases(cases, to: id, at: .now), json: json) }
+    }
+}
+
+struct DatasetRemoveCases: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove cases from an unfrozen dataset.")
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The dataset id.") var id: String
+    @Argument(help: "Case ids.") var cases: [String]
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let id = try datasetID(id), cases = try cases.map(caseID)
+        try reportingErrors { printing(try options.openStore().catalog.removeCases(cases, from: id, at: .now), json: json) }
+    }
+}
+
+struct DatasetUpdate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "update", abstract: "Change an unfrozen dataset's name, description or tags.")
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The dataset id.") var id: String
+    @Option(help: "A new name.") var name: String?
+    @Option(help: "A new description.") var description: String?
+    @Option(help: "New tags as a JSON object; they replace the old ones ('{}' clears them).") var tags: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let id = try datasetID(id)
+        guard name != nil || description != nil || tags != nil else { throw usageFailure("nothing to update: give --name, --description or --tags") }
+        let newTags = try tags.map { text in try parsing { () throws(InputError) in try Tags.parse(object: text) } }
+        try reportingErrors {
+            printing(try options.openStore().catalog.updateDataset(id, name: name, description: description, tags: newTags, at: .now), json: json)
+        }
+    }
+}
+
+struct DatasetFreeze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "freeze", abstract: "Freeze a READY dataset: it never changes again and can be mounted for training.")
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The dataset id.") var id: String
+    @Option(help: "Augment a schema param: PARAM:default_reference=[…],description=… (repeatable).") var augment: [String] = []
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let id = try datasetID(id)
+        let augmentations = try parsing { () throws(InputError) -> [String: ParameterDef] in
+            var result: [String: ParameterDef] = [:]
+            for text in augment {
+                let (key, def) = try Augmentation.parse(text)
+                result[key] = def
+            }
+            return result
+        }
+        try reportingErrors { printing(try options.openStore().catalog.freezeDataset(id, augmentations: augmentations, at: .now), json: json) }
+    }
+}
+
+/// `PARAM:default_reference=[1,2],description=text` (either part may be left out; the
+/// description runs to the end).
+enum Augmentation {
+    static func parse(_ text: String) throws(InputError) -> (String, ParameterDef) {
+        let example = "PARAM:default_reference=[0.8],description=free-stream Mach"
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+            throw InputError("--augment '\(text)' must look like \(example)")
+        }
+        let key = String(text[..<colon])
+        var rest = Substring(text[text.index(after: colon)...])
+        var def = ParameterDef(type: "")
+        while !rest.isEmpty {
+            if rest.hasPrefix("default_reference=") {
+                rest = rest.dropFirst("default_reference=".count)
+                guard let close = rest.firstIndex(of: "]"), rest.first == "[" else {
+                    throw InputError("--augment '\(text)': default_reference is a list of numbers like [0.8]")
+                }
+                let json = try JSONValue(parsing: String(rest[...close]))
+                guard case .array(let items) = json else { throw InputError("--augment '\(text)': default_reference is a list of numbers") }
+                def.defaultReference = try items.map { item throws(InputError) -> Double in
+                    guard case .number(let n) = item else { throw InputError("--augment '\(text)': default_reference holds numbers only") }
+                    return n
+                }
+                rest = rest[rest.index(after: close)...]
+                if rest.first == "," { rest = rest.dropFirst() }
+            } else if rest.hasPrefix("description=") {
+                def.description = String(rest.dropFirst("description=".count))
+                rest = ""
+            } else {
+                throw InputError("--augment '\(text)': expected default_reference=[…] or description=…, like \(example)")
+            }
+        }
+        return (key, def)
+    }
+}
+
+struct DatasetShow: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a dataset (status derived now).")
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The dataset id.") var id: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let id = try datasetID(id)
+        try reportingErrors {
+            guard let found = try options.openStore().catalog.dataset(id) else { throw CatalogError.notFound(id) }
+            printing(found, json: json)
+        }
+    }
+}
+
+struct DatasetList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls", abstract: "List datasets, newest first; filters select datasets with some member object matching.")
+    @OptionGroup var options: StoreOptions
+    @OptionGroup var filtering: FilterOptions
+    @Flag(help: "Print JSON: {\"datasets\": [...], \"next_cursor\": ID or null}.") var json = false
+
+    func run() throws {
+        let filter = try filtering.filter()
+        let cursor = try filtering.cursor(.dataset)
+        try reportingErrors {
+            let fetched = try options.openStore().catalog.datasets(matching: filter, limit: filtering.limit + 1, after: cursor)
+            let page = Page(key: "datasets", fetched: fetched, limit: filtering.limit, id: \.id)
+            if json { return print(LakeJSON.string(page, pretty: true)) }
+            guard !page.items.isEmpty else { return print("No datasets.") }
+            print("\("ID".padding(29)) \("STATUS".padding(10)) \("FROZEN".padding(7)) \("CASES".padding(7)) NAME")
+            for item in page.items {
+                print("\(item.id.rawValue.padding(29)) \(item.status.rawValue.padding(10)) \((item.isFrozen ? "yes" : "no").padding(7)) "
+                    + "\(String(item.caseIds.count).padding(7)) \(item.name)")
+            }
+            if let next = page.nextCursor { print("… more: lake dataset ls --after \(next)") }
+        }
+    }
+}
+
+struct DatasetCases: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cases", abstract: "List a dataset's cases.")
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The dataset id.") var id: String
+    @Flag(help: "Print JSON: {\"cases\": [...]}.") var json = false
+
+    func run() throws {
+        let id = try datasetID(id)
+        try reportingErrors {
+            let cases = try options.openStore().catalog.datasetCases(id)
+            if json { return print(LakeJSON.string(["cases": cases], pretty: true)) }
+            for item in cases { print("\(item.id.rawValue.padding(31)) \(item.status.rawValue.padding(10)) \(item.name)") }
+        }
+    }
+}
+
+struct DatasetRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a dataset (its cases stay); a frozen one needs --force.")
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The dataset id.") var id: String
+    @Flag(help: "Remove even a frozen dataset.") var force = false
+
+    func run() throws {
+        let id = try datasetID(id)
+        try reportingErrors {
+            try options.openStore().catalog.deleteDataset(id, force: force, at: .now)
+            print("Removed \(id).")
+        }
+    }
+}
+
+enum DatasetText {
+    static func details(_ item: LakeDataset) -> String {
+        var lines = ["id:           \(item.id)", "name:         \(item.name)"]
+        if !item.description.isEmpty { lines.append("description:  \(item.description)") }
+        lines.append("status:       \(item.status.rawValue)")
+        lines.append("frozen:       \(item.frozenAt?.rfc3339 ?? "no")")
+        lines.append("cases:        \(item.caseIds.count)")
+        if !item.paramsSchema.isEmpty {
+            lines.append("params:       " + item.paramsSchema.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value.type))" }.joined(separator: ", "))
+        }
+        if !item.formats.isEmpty { lines.append("formats:      \(item.formats.joined(separator: ", "))") }
+        if !item.tags.isEmpty { lines.append("tags:         \(LakeJSON.compactString(item.tags))") }
+        let fields = item.provisions.compactMap { provision -> Field? in
+            if case .field(let field) = provision { return field }
+            return nil
+        }
+        if !fields.isEmpty { lines += ["fields:"] + FieldTable.render(fields).map { "  " + $0 } }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -73,6 +73,8 @@ public protocol Catalog: Sendable {
     func cases(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeCase]
     func updateCase(_ id: LakeID, name: String?, tags: [String: JSONValue]?, at time: Timestamp) throws -> LakeCase
     func deleteCase(_ id: LakeID, at time: Timestamp) throws
+    /// Every case in one light query, oldest first: what the mount's `cases/` lists.
+    func caseSummaries() throws -> [EntitySummary]
 
     // MARK: datasets
 
@@ -85,6 +87,21 @@ public protocol Catalog: Sendable {
     func updateDataset(_ id: LakeID, name: String?, description: String?, tags: [String: JSONValue]?, at time: Timestamp) throws -> LakeDataset
     func freezeDataset(_ id: LakeID, augmentations: [String: ParameterDef], at time: Timestamp) throws -> LakeDataset
     func deleteDataset(_ id: LakeID, force: Bool, at time: Timestamp) throws
+    /// Frozen datasets, oldest first: what the mount's `datasets/` lists.
+    func frozenDatasetSummaries() throws -> [EntitySummary]
+}
+
+/// What a folder listing shows of a case or dataset.
+public struct EntitySummary: Sendable, Hashable {
+    public var id: LakeID
+    /// Settled cases and frozen datasets never change.
+    public var isSettled: Bool
+    public var createdAt: Timestamp
+    public init(id: LakeID, isSettled: Bool, createdAt: Timestamp) {
+        self.id = id
+        self.isSettled = isSettled
+        self.createdAt = createdAt
+    }
 }
 
 extension Catalog {

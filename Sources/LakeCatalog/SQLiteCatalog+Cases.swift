@@ -97,6 +97,15 @@ extension SQLiteCatalog {
         }
     }
 
+    public func caseSummaries() throws -> [EntitySummary] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, status, created_at FROM cases ORDER BY seq").map { row in
+                EntitySummary(id: LakeID(unchecked: row["id"]), isSettled: row["status"] as String != CaseStatus.unsettled.rawValue,
+                              createdAt: Timestamp(microseconds: row["created_at"]))
+            }
+        }
+    }
+
     /// Objects newest first matching `filter`, after the cursor (an object id).
     public func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
         try read { db in

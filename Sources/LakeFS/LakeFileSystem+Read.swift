@@ -11,6 +11,10 @@ extension LakeFileSystem {
     }
 
     public func open(_ node: UInt64, flags: Int32) throws(FSError) -> UInt64 {
+        if let (id, local) = treeNode(node) {
+            if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
+            return try treeOpen(id, local)
+        }
         if let handle = try incoming.open(node, flags: flags, files: openFiles) { return handle }
         guard let (seq, local) = NodeID.split(node) else {
             throw node <= NodeID.datasets ? .isDirectory : .notFound
@@ -72,6 +76,7 @@ extension LakeFileSystem {
     }
 
     func xattrs(_ node: UInt64) throws(FSError) -> [String: [UInt8]] {
+        if let (id, local) = treeNode(node) { return try treeXattrs(id, local) }
         if let values = incoming.xattrs(node) { return values }
         guard let (seq, local) = NodeID.split(node) else { return [:] }
         let view = try view(seq: seq)

@@ -16,16 +16,22 @@ public final class LakeFileSystem: Sendable {
     let listing = Mutex<[ObjectSummary]?>(nil)
     let openFiles = OpenFiles()
     let incoming: IncomingArea
+    let trees = EntityTrees()
+    /// Set when one frozen dataset is mounted as the root (`lake mount --dataset`).
+    public let datasetRoot: LakeID?
     let mountedAt = Timestamp.now
 
     /// Seconds the kernel may cache what never changes (settled objects, fixed folders), and
     /// what may (the objects/ listing, objects still being processed).
     public static let longTimeout = 3600.0
     public static let shortTimeout = 1.0
+    /// A mounted frozen dataset never changes: the kernel keeps everything until unmounted.
+    public static let indefiniteTimeout = 365 * 86400.0
 
-    public init(store: Store, logger: Logger) {
+    public init(store: Store, logger: Logger, datasetRoot: LakeID? = nil) {
         self.store = store
         self.logger = logger
+        self.datasetRoot = datasetRoot
         incoming = IncomingArea(store: store, logger: logger)
     }
 
@@ -35,6 +41,7 @@ public final class LakeFileSystem: Sendable {
     // MARK: lookup and attributes
 
     public func lookup(parent: UInt64, name: String) throws(FSError) -> Entry {
+        if let (id, local) = treeNode(parent) { return try treeLookup(id, local, name) }
         switch parent {
         case NodeID.root:
             guard let node = Self.rootNames.first(where: { $0.0 == name })?.1 else { throw .notFound }
@@ -43,8 +50,12 @@ public final class LakeFileSystem: Sendable {
             guard let id = try? LakeID(validating: name, kind: .object) else { throw .notFound }
             let view = try view(id: id)
             return Entry(attributes: view.attributes(NodeID.Local.folder)!, timeout: timeout(view))
-        case NodeID.cases, NodeID.datasets:
-            throw .notFound
+        case NodeID.cases:
+            guard let id = try? LakeID(validating: name, kind: .case) else { throw .notFound }
+            return try treeEntry(id)
+        case NodeID.datasets:
+            guard let id = try? LakeID(validating: name, kind: .dataset) else { throw .notFound }
+            return try treeEntry(id)
         default:
             if let entry = try incoming.lookup(parent: parent, name: name) { return entry }
             guard let (seq, local) = NodeID.split(parent) else { throw .notFound }
@@ -56,6 +67,10 @@ public final class LakeFileSystem: Sendable {
     }
 
     public func attributes(_ node: UInt64) throws(FSError) -> Attributes {
+        if let (id, local) = treeNode(node) {
+            guard let attributes = try treeView(id).attributes(local, inode: node) else { throw .notFound }
+            return attributes
+        }
         switch node {
         case NodeID.root, NodeID.cases, NodeID.datasets: return .directory(node, modified: mountedAt)
         case NodeID.objects: return .directory(node, modified: mountedAt)
@@ -70,6 +85,7 @@ public final class LakeFileSystem: Sendable {
 
     /// How long the kernel may cache a node's attributes.
     public func attributeTimeout(_ node: UInt64) -> Double {
+        if let (id, _) = treeNode(node) { return trees.cached(id).map(timeout) ?? Self.shortTimeout }
         if let stable = incoming.isStable(node) { return stable ? Self.longTimeout : 0 }
         guard let (seq, _) = NodeID.split(node), let view = views.get(seq) else {
             return node <= NodeID.datasets && node != NodeID.objects ? Self.longTimeout : Self.shortTimeout
@@ -77,11 +93,18 @@ public final class LakeFileSystem: Sendable {
         return timeout(view)
     }
 
-    func timeout(_ view: ObjectView) -> Double { view.isSettled ? Self.longTimeout : Self.shortTimeout }
+    func timeout(_ view: ObjectView) -> Double {
+        view.isSettled ? (datasetRoot != nil ? Self.indefiniteTimeout : Self.longTimeout) : Self.shortTimeout
+    }
+
+    func timeout(_ view: TreeView) -> Double {
+        view.isSettled ? (datasetRoot != nil ? Self.indefiniteTimeout : Self.longTimeout) : Self.shortTimeout
+    }
 
     // MARK: listings
 
     public func list(_ node: UInt64) throws(FSError) -> [DirectoryEntry] {
+        if let (id, local) = treeNode(node) { return try treeList(id, local) }
         switch node {
         case NodeID.root:
             return try Self.rootNames.map { name, id throws(FSError) in
@@ -93,8 +116,10 @@ public final class LakeFileSystem: Sendable {
                                attributes: .directory(NodeID.object(summary.seq), modified: summary.changedAt),
                                timeout: summary.status.isTerminal ? Self.longTimeout : Self.shortTimeout)
             }
-        case NodeID.cases, NodeID.datasets:
-            return []
+        case NodeID.cases:
+            return try entitySummaries(trees.caseListing) { try store.catalog.caseSummaries() }.map(listingEntry)
+        case NodeID.datasets:
+            return try entitySummaries(trees.datasetListing) { try store.catalog.frozenDatasetSummaries() }.map(listingEntry)
         case NodeID.incoming:
             return incoming.list(node) ?? []
         default:
@@ -152,7 +177,14 @@ public final class LakeFileSystem: Sendable {
     public func invalidate(_ ids: Set<LakeID>) -> [Invalidation] {
         listing.withLock { $0 = nil }
         incoming.forget(ids)
-        var result: [Invalidation] = [.node(NodeID.objects)]
+        var result: [Invalidation] = [.node(NodeID.objects), .node(NodeID.cases), .node(NodeID.datasets)]
+        for view in trees.forget(ids) {
+            result.append(.entry(parent: view.id.kind == .case ? NodeID.cases : NodeID.datasets, name: view.id.rawValue))
+            result += view.nodes.indices.map { .node(trees.inode(view.id, UInt32($0))) }
+        }
+        for id in ids where id.kind == .case || id.kind == .dataset {
+            result.append(.entry(parent: id.kind == .case ? NodeID.cases : NodeID.datasets, name: id.rawValue))
+        }
         for id in ids where id.kind == .object {
             result.append(.entry(parent: NodeID.objects, name: id.rawValue))
             if let seq = try? store.catalog.seq(of: id) {
@@ -178,6 +210,7 @@ public final class LakeFileSystem: Sendable {
 extension LakeFileSystem {
     /// How long the kernel may remember that a name does not exist in a folder.
     public func negativeTimeout(parent: UInt64) -> Double {
+        if treeNode(parent) != nil { return attributeTimeout(parent) }
         if parent == NodeID.root { return Self.longTimeout }
         if IncomingArea.owns(parent) || parent == NodeID.objects { return 0 }
         if parent == NodeID.cases || parent == NodeID.datasets { return Self.shortTimeout }
@@ -186,11 +219,15 @@ extension LakeFileSystem {
 
     /// Whether the kernel may keep a folder's listing (settled object folders never change).
     public func listingIsStable(_ node: UInt64) -> Bool {
+        if let (id, _) = treeNode(node) { return trees.cached(id)?.isSettled ?? false }
         if let stable = incoming.isStable(node) { return stable }
         guard let (seq, _) = NodeID.split(node), let view = views.get(seq) else { return false }
         return view.isSettled
     }
 
     /// Whether an open file's pages may stay cached across opens.
-    public func contentIsStable(_ node: UInt64) -> Bool { incoming.isStable(node) ?? (NodeID.split(node) != nil) }
+    public func contentIsStable(_ node: UInt64) -> Bool {
+        if let (id, _) = treeNode(node) { return trees.cached(id)?.isSettled ?? false }
+        return incoming.isStable(node) ?? (NodeID.split(node) != nil)
+    }
 }

@@ -20,6 +20,32 @@ enum Xattrs {
         return values
     }
 
+    static func of(_ item: LakeCase) -> [String: [UInt8]] {
+        var values: [String: [UInt8]] = [
+            "user.lake.id": Array(item.id.rawValue.utf8),
+            "user.lake.kind": Array("case".utf8),
+            "user.lake.status": Array(item.status.rawValue.utf8),
+            "user.lake.format": Array(item.formats.joined(separator: ",").utf8),
+            "user.lake.provisions": provisions(item.provisions),
+            "user.lake.params": Array(LakeJSON.compactString(item.params).utf8),
+            "user.lake.tags": Array(LakeJSON.compactString(item.tags).utf8),
+        ]
+        if let reason = item.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
+        return values
+    }
+
+    static func of(_ item: LakeDataset) -> [String: [UInt8]] {
+        [
+            "user.lake.id": Array(item.id.rawValue.utf8),
+            "user.lake.kind": Array("dataset".utf8),
+            "user.lake.status": Array(item.status.rawValue.utf8),
+            "user.lake.format": Array(item.formats.joined(separator: ",").utf8),
+            "user.lake.provisions": provisions(item.provisions),
+            "user.lake.params": Array(LakeJSON.compactString(item.paramsSchema).utf8),
+            "user.lake.tags": Array(LakeJSON.compactString(item.tags).utf8),
+        ]
+    }
+
     /// What a receipt in incoming/ carries.
     static func receipt(_ object: LakeObject) -> [String: [UInt8]] {
         var values = ["user.lake.id": Array(object.id.rawValue.utf8), "user.lake.kind": Array("object".utf8),

@@ -13,7 +13,11 @@ public final class FuseMount: @unchecked Sendable {
     private var session: OpaquePointer?
     private var watcher: ChangeWatcher?
 
-    public init(fs: LakeFileSystem, mountpoint: String, logger: Logger) {
+    /// Whether catalog changes are watched (a mounted frozen dataset never changes).
+    let watchesChanges: Bool
+
+    public init(fs: LakeFileSystem, mountpoint: String, logger: Logger, watchesChanges: Bool = true) {
+        self.watchesChanges = watchesChanges
         self.fs = fs
         self.mountpoint = mountpoint
         self.logger = logger
@@ -37,6 +41,7 @@ public final class FuseMount: @unchecked Sendable {
             throw .io("cannot mount at \(mountpoint) (is it an empty folder, and is /dev/fuse available?)")
         }
         self.session = session
+        guard watchesChanges else { return }
         watcher = ChangeWatcher(fs: fs) { [weak self] invalidations in self?.invalidate(invalidations) }
         watcher?.start()
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import LakeCatalog
 import LakeCore
 import LakeFS
 import LakeFuse
@@ -24,6 +25,9 @@ struct MountCommand: ParsableCommand {
     @Option(name: .customShort("o"), help: "FUSE mount options, comma-separated (e.g. allow_other).")
     var mountOptions: [String] = []
 
+    @Option(help: "Mount one frozen dataset as the root, read-only, cached by the kernel until unmounted.")
+    var dataset: String?
+
     @Option(help: .hidden)
     var readyFd: Int32?
 
@@ -36,14 +40,22 @@ struct MountCommand: ParsableCommand {
         var result = ["fsname=lake", "subtype=lake"]
         result += mountOptions.flatMap { $0.split(separator: ",").map(String.init) }
         if getuid() == 0 && !result.contains("allow_other") { result.append("allow_other") }
+        if dataset != nil && !result.contains("ro") { result.append("ro") }
         return result.filter { !["rw", "defaults", "noauto", "auto", "_netdev", "nofail", "user", "users"].contains($0) }
     }
 
     func run() throws {
         if readyFd != nil { Self.closeInheritedDescriptors() }
         let path = absoluteMountpoint
+        let datasetRoot = try dataset.map(datasetID)
         try reportingErrors {
-            _ = try options.openStore()   // fails early on a missing or newer store
+            let store = try options.openStore()   // fails early on a missing or newer store
+            if let datasetRoot {
+                guard let found = try store.catalog.dataset(datasetRoot) else { throw CatalogError.notFound(datasetRoot) }
+                guard found.isFrozen else {
+                    throw MountError(message: "dataset \(datasetRoot) is not frozen; only a frozen dataset can be mounted (lake dataset freeze \(datasetRoot))")
+                }
+            }
             if let problem = MountPoint.prepare(path) { throw MountError(message: problem) }
         }
         if foreground || readyFd != nil {
@@ -66,6 +78,7 @@ struct MountCommand: ParsableCommand {
             created.forEach { close($0) }
             guard pipeFDs.allSatisfy({ $0 >= 10 }) else { throw MountError(message: "cannot create a pipe") }
             var arguments = [CommandLine.arguments[0], "mount", path, "--store", store, "--ready-fd", "3"]
+            if let dataset { arguments += ["--dataset", dataset] }
             for option in mountOptions { arguments += ["-o", option] }
             if options.verbose { arguments.append("--verbose") }
             let log = Path.join(store, "logs/mount.log")
@@ -119,7 +132,8 @@ struct MountCommand: ParsableCommand {
         do {
             store = try Store(opening: options.storePath, logger: logger)
             _ = try Recovery(store: store).run()
-            mount = FuseMount(fs: LakeFileSystem(store: store, logger: logger), mountpoint: path, logger: logger)
+            let fs = LakeFileSystem(store: store, logger: logger, datasetRoot: try dataset.map(datasetID))
+            mount = FuseMount(fs: fs, mountpoint: path, logger: logger, watchesChanges: dataset == nil)
             try mount.mount(options: fuseOptions)
         } catch {
             report(readyFd, "lake: error: \(error)")
@@ -127,7 +141,8 @@ struct MountCommand: ParsableCommand {
             throw ExitCode.failure
         }
         logger.info("mounted", metadata: ["mountpoint": "\(path)", "store": "\(store.root)"])
-        ProcessingLoop(store: store, logger: logger).start()
+        // A frozen dataset never changes and needs no processing: its mount only reads.
+        if dataset == nil { ProcessingLoop(store: store, logger: logger).start() }
         report(readyFd, "ready")
         mount.run()
         logger.info("unmounted", metadata: ["mountpoint": "\(path)"])

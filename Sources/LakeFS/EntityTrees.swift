@@ -1,0 +1,127 @@
+import LakeCatalog
+import LakeModel
+import Synchronization
+
+/// `cases/<id>/` and `datasets/<frozen-id>/`: trees built from the catalog into `TreeView`s.
+/// Their nodes get inode numbers from a table: each entity gets a block of 2^24 numbers above
+/// 2^61 the first time it is seen, so numbers stay fixed while the mount runs.
+final class EntityTrees: Sendable {
+    static let base: UInt64 = 1 << 61
+    static let localBits: UInt64 = 24
+
+    private let blocks = Mutex<(byID: [LakeID: UInt64], byBlock: [UInt64: LakeID])>(([:], [:]))
+    private let views = Mutex<[LakeID: TreeView]>([:])
+    let caseListing = Mutex<[EntitySummary]?>(nil)
+    let datasetListing = Mutex<[EntitySummary]?>(nil)
+
+    static func owns(_ node: UInt64) -> Bool { node >= base && node < NodeID.incomingBase }
+
+    func inode(_ id: LakeID, _ local: UInt32) -> UInt64 {
+        let block = blocks.withLock { state -> UInt64 in
+            if let block = state.byID[id] { return block }
+            let block = UInt64(state.byID.count)
+            state.byID[id] = block
+            state.byBlock[block] = id
+            return block
+        }
+        return Self.base | block << Self.localBits | UInt64(local)
+    }
+
+    func split(_ node: UInt64) -> (LakeID, UInt32)? {
+        guard Self.owns(node) else { return nil }
+        let block = (node - Self.base) >> Self.localBits
+        guard let id = blocks.withLock({ $0.byBlock[block] }) else { return nil }
+        return (id, UInt32(node & ((1 << Self.localBits) - 1)))
+    }
+
+    func cached(_ id: LakeID) -> TreeView? { views.withLock { $0[id] } }
+    func remember(_ view: TreeView) { views.withLock { $0[view.id] = view } }
+
+    /// Forgets views of changed entities and of entities showing a changed object; returns them.
+    func forget(_ ids: Set<LakeID>) -> [TreeView] {
+        if ids.contains(where: { $0.kind == .case }) { caseListing.withLock { $0 = nil } }
+        if ids.contains(where: { $0.kind == .dataset }) { datasetListing.withLock { $0 = nil } }
+        return views.withLock { views in
+            let dropped = views.values.filter { ids.contains($0.id) || !$0.objectIDs.isDisjoint(with: ids) }
+            for view in dropped { views[view.id] = nil }
+            return dropped
+        }
+    }
+
+    // MARK: building
+
+    /// A case's folder: `case.json` and one folder per member laid out like `objects/<id>/`.
+    /// Returns each member's folder name and file paths (relative to the case folder).
+    static func addCase(_ item: LakeCase, members: [ObjectView], to builder: inout TreeBuilder, in folder: UInt32,
+                        entity: Int) -> [(member: CaseMember, name: String, format: String, files: [String])] {
+        builder.add("case.json", .bytes(Array((LakeJSON.string(item, pretty: true) + "\n").utf8)), in: folder, entity: entity)
+        let names = item.memberFolderNames(fileNames: Dictionary(members.map { ($0.object.id, $0.object.file.name) }, uniquingKeysWith: { a, _ in a }))
+        var result: [(CaseMember, String, String, [String])] = []
+        for (index, view) in members.enumerated() {
+            let files = builder.addObject(view, as: names[index], in: folder)
+            result.append((item.members[index], names[index], view.object.format.rawValue, files.map { names[index] + "/" + $0 }))
+        }
+        return result
+    }
+
+    static func caseView(_ item: LakeCase, members: [ObjectView]) -> TreeView {
+        var builder = TreeBuilder(rootXattrs: Xattrs.of(item))
+        _ = addCase(item, members: members, to: &builder, in: 0, entity: 0)
+        return TreeView(id: item.id, builder: builder, modified: item.createdAt, isSettled: item.status != .unsettled)
+    }
+
+    /// A frozen dataset's folder: `dataset.json`, `manifest.jsonl` and `cases/<case-id>/…`.
+    static func datasetView(_ dataset: LakeDataset, cases: [(LakeCase, [ObjectView])]) -> TreeView {
+        var builder = TreeBuilder(rootXattrs: Xattrs.of(dataset))
+        builder.add("dataset.json", .bytes(Array((LakeJSON.string(dataset, pretty: true) + "\n").utf8)), in: 0, entity: 0)
+        let manifest = builder.add("manifest.jsonl", .bytes([]), in: 0, entity: 0)
+        let casesFolder = builder.add("cases", .folder([:]), in: 0, entity: 0)
+        var lines: [String] = []
+        for (item, members) in cases {
+            let entity = builder.entity(Xattrs.of(item))
+            let folder = builder.add(item.id.rawValue, .folder([:]), in: casesFolder, entity: entity)
+            let placed = addCase(item, members: members, to: &builder, in: folder, entity: entity)
+            let prefix = "cases/\(item.id.rawValue)/"
+            let line = ManifestLine(caseId: item.id, name: item.name, params: item.params, members: placed.map { member in
+                ManifestLine.Member(name: member.name, label: member.member.label, objectId: member.member.objectId, format: member.format,
+                                    file: member.files.first.map { prefix + $0 }, files: member.files.map { prefix + $0 })
+            })
+            lines.append(LakeJSON.compactString(line))
+        }
+        var view = builder
+        view.replace(manifest, with: .bytes(Array(lines.map { $0 + "\n" }.joined().utf8)))
+        return TreeView(id: dataset.id, builder: view, modified: dataset.frozenAt ?? dataset.createdAt, isSettled: true)
+    }
+}
+
+/// One line of a dataset's `manifest.jsonl`: what a training script needs of one case.
+struct ManifestLine: Encodable {
+    struct Member: Encodable {
+        var name: String
+        var label: String?
+        var objectId: LakeID
+        var format: String
+        /// The member's file, relative to the dataset folder (for a VTM: the manifest).
+        var file: String?
+        /// Every file of the member (a VTM's blocks too).
+        var files: [String]
+        enum CodingKeys: String, CodingKey {
+            case name, label, format, file, files
+            case objectId = "object_id"
+        }
+    }
+    var caseId: LakeID
+    var name: String
+    var params: [String: Param]
+    var members: [Member]
+    enum CodingKeys: String, CodingKey {
+        case name, params, members
+        case caseId = "case_id"
+    }
+}
+
+extension TreeBuilder {
+    mutating func replace(_ local: UInt32, with content: TreeView.Content) {
+        replaceContent(local, content)
+    }
+}

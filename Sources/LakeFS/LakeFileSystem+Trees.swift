@@ -1,0 +1,105 @@
+import LakeCatalog
+import LakeModel
+import Synchronization
+
+/// `cases/`, `datasets/` and a dataset mounted as the root: answered from `TreeView`s.
+extension LakeFileSystem {
+    /// The tree node behind an inode (the root, when a dataset is mounted as the root).
+    func treeNode(_ node: UInt64) -> (LakeID, UInt32)? {
+        if node == NodeID.root, let datasetRoot { return (datasetRoot, 0) }
+        return trees.split(node)
+    }
+
+    /// The inode of a tree node (local 0 of the root dataset is the mount's root).
+    func treeInode(_ id: LakeID, _ local: UInt32) -> UInt64 {
+        if local == 0, id == datasetRoot { return NodeID.root }
+        return trees.inode(id, local)
+    }
+
+    func treeView(_ id: LakeID) throws(FSError) -> TreeView {
+        if let cached = trees.cached(id) { return cached }
+        do {
+            let view: TreeView
+            switch id.kind {
+            case .case?:
+                guard let item = try store.catalog.case(id) else { throw FSError.notFound }
+                view = EntityTrees.caseView(item, members: try item.members.map { try self.view(id: $0.objectId) })
+            case .dataset?:
+                // Only frozen datasets are shown: they are what training reads, and they never change.
+                guard let dataset = try store.catalog.dataset(id), dataset.isFrozen else { throw FSError.notFound }
+                let cases = try store.catalog.datasetCases(id)
+                view = EntityTrees.datasetView(dataset, cases: try cases.map { item in
+                    (item, try item.members.map { try self.view(id: $0.objectId) })
+                })
+            default:
+                throw FSError.notFound
+            }
+            trees.remember(view)
+            return view
+        } catch {
+            throw FSError.from(error)
+        }
+    }
+
+    func treeEntry(_ id: LakeID) throws(FSError) -> Entry {
+        let view = try treeView(id)
+        return Entry(attributes: view.attributes(0, inode: treeInode(id, 0))!, timeout: timeout(view))
+    }
+
+    func treeLookup(_ id: LakeID, _ local: UInt32, _ name: String) throws(FSError) -> Entry {
+        let view = try treeView(id)
+        guard Int(local) < view.nodes.count else { throw .notFound }
+        guard case .folder(let entries) = view.nodes[Int(local)].content else { throw .notDirectory }
+        guard let child = entries[name], let attributes = view.attributes(child, inode: treeInode(id, child)) else { throw .notFound }
+        return Entry(attributes: attributes, timeout: timeout(view))
+    }
+
+    func treeList(_ id: LakeID, _ local: UInt32) throws(FSError) -> [DirectoryEntry] {
+        let view = try treeView(id)
+        guard Int(local) < view.nodes.count else { throw .notFound }
+        guard case .folder(let entries) = view.nodes[Int(local)].content else { throw .notDirectory }
+        return entries.sorted { $0.key < $1.key }.compactMap { name, child in
+            view.attributes(child, inode: treeInode(id, child)).map { DirectoryEntry(name: name, attributes: $0, timeout: timeout(view)) }
+        }
+    }
+
+    func treeOpen(_ id: LakeID, _ local: UInt32) throws(FSError) -> UInt64 {
+        let view = try treeView(id)
+        guard Int(local) < view.nodes.count else { throw .notFound }
+        switch view.nodes[Int(local)].content {
+        case .blob(let blob, _):
+            do {
+                return openFiles.add(.blob(try openFiles.blob(blob) { try store.blobs.open(blob) }))
+            } catch {
+                throw FSError.from(error)
+            }
+        case .bytes(let bytes):
+            return openFiles.add(.bytes(bytes))
+        case .folder:
+            throw .isDirectory
+        }
+    }
+
+    func treeXattrs(_ id: LakeID, _ local: UInt32) throws(FSError) -> [String: [UInt8]] {
+        let view = try treeView(id)
+        guard Int(local) < view.nodes.count else { throw .notFound }
+        return view.xattrs[view.nodes[Int(local)].entity]
+    }
+
+    /// A cached listing of cases or frozen datasets, refreshed when the catalog says so.
+    func entitySummaries(_ cache: borrowing Mutex<[EntitySummary]?>, _ load: () throws -> [EntitySummary]) throws(FSError) -> [EntitySummary] {
+        if let cached = cache.withLock({ $0 }) { return cached }
+        do {
+            let fresh = try load()
+            cache.withLock { $0 = fresh }
+            return fresh
+        } catch {
+            throw FSError.from(error)
+        }
+    }
+
+    func listingEntry(_ summary: EntitySummary) -> DirectoryEntry {
+        DirectoryEntry(name: summary.id.rawValue, attributes: .directory(trees.inode(summary.id, 0), modified: summary.createdAt),
+                       timeout: summary.isSettled ? Self.longTimeout : Self.shortTimeout)
+    }
+}

@@ -1,0 +1,109 @@
+import LakeModel
+
+/// Everything the mount shows of one case or frozen dataset, built once and then answered from
+/// memory: folders, `.json`/`.jsonl` files held as bytes, member files pointing at blobs, and the
+/// xattrs of each node's entity. Local index 0 is the entity's own folder.
+final class TreeView: Sendable {
+    enum Content: Sendable {
+        case folder([String: UInt32])
+        case blob(id: String, size: Int64)
+        case bytes([UInt8])
+    }
+
+    struct Node: Sendable {
+        var content: Content
+        /// Index into `xattrs`: whose attributes the node carries.
+        var entity: Int
+    }
+
+    let id: LakeID
+    let nodes: [Node]
+    let xattrs: [[String: [UInt8]]]
+    let modified: Timestamp
+    /// Settled cases and frozen datasets never change, so the kernel may cache them for long.
+    let isSettled: Bool
+    /// Objects shown inside (a change to one rebuilds the view).
+    let objectIDs: Set<LakeID>
+
+    init(id: LakeID, builder: TreeBuilder, modified: Timestamp, isSettled: Bool) {
+        self.id = id
+        nodes = builder.nodes.map { Node(content: $0.content, entity: $0.entity) }
+        xattrs = builder.xattrs
+        objectIDs = builder.objectIDs
+        self.modified = modified
+        self.isSettled = isSettled
+    }
+
+    func attributes(_ local: UInt32, inode: UInt64) -> Attributes? {
+        guard Int(local) < nodes.count else { return nil }
+        switch nodes[Int(local)].content {
+        case .folder: return .directory(inode, modified: modified)
+        case .blob(_, let size): return .file(inode, size: size, modified: modified)
+        case .bytes(let bytes): return .file(inode, size: Int64(bytes.count), modified: modified)
+        }
+    }
+}
+
+/// Assembles a `TreeView`'s nodes.
+struct TreeBuilder {
+    struct Pending {
+        var content: TreeView.Content
+        var entity: Int
+    }
+
+    private(set) var nodes: [Pending] = [Pending(content: .folder([:]), entity: 0)]
+    private(set) var xattrs: [[String: [UInt8]]]
+    private(set) var objectIDs: Set<LakeID> = []
+
+    init(rootXattrs: [String: [UInt8]]) { xattrs = [rootXattrs] }
+
+    mutating func entity(_ values: [String: [UInt8]]) -> Int {
+        xattrs.append(values)
+        return xattrs.count - 1
+    }
+
+    @discardableResult
+    mutating func add(_ name: String, _ content: TreeView.Content, in folder: UInt32, entity: Int) -> UInt32 {
+        let local = UInt32(nodes.count)
+        nodes.append(Pending(content: content, entity: entity))
+        if case .folder(var entries) = nodes[Int(folder)].content {
+            entries[name] = local
+            nodes[Int(folder)].content = .folder(entries)
+        }
+        return local
+    }
+
+    mutating func replaceContent(_ local: UInt32, _ content: TreeView.Content) {
+        nodes[Int(local)].content = content
+    }
+
+    /// An object's folder (as `objects/<id>/` shows it) under `name`; returns the paths of its
+    /// files relative to that folder, the primary file first.
+    mutating func addObject(_ view: ObjectView, as name: String, in folder: UInt32) -> [String] {
+        objectIDs.insert(view.object.id)
+        for reference in view.object.contentReferences { if let child = reference.objectId { objectIDs.insert(child) } }
+        let firstEntity = xattrs.count
+        for values in view.xattrs { xattrs.append(values) }
+        var paths: [String] = []
+        func copy(_ local: UInt64, named: String, into parent: UInt32, path: String) {
+            guard let node = view.nodes[local] else { return }
+            let entity = firstEntity + node.entity
+            switch node.content {
+            case .folder(let entries):
+                let copied = add(named, .folder([:]), in: parent, entity: entity)
+                for (child, childLocal) in entries.sorted(by: { $0.key < $1.key }) {
+                    copy(childLocal, named: child, into: copied, path: path.isEmpty ? child : path + "/" + child)
+                }
+            case .blob(let id, let size):
+                add(named, .blob(id: id, size: size), in: parent, entity: entity)
+                if local >= NodeID.Local.firstReference || local == NodeID.Local.namedFile { paths.append(path) }
+            case .json:
+                add(named, .bytes(view.json), in: parent, entity: entity)
+            }
+        }
+        copy(NodeID.Local.folder, named: name, into: folder, path: "")
+        // The file under its uploaded name first, then a manifest's blocks.
+        if view.nodes[NodeID.Local.namedFile] == nil, view.nodes[NodeID.Local.file] != nil { paths.insert("file", at: 0) }
+        return paths.sorted { a, b in (a == view.object.file.name || a == "file") && !(b == view.object.file.name || b == "file") }
+    }
+}

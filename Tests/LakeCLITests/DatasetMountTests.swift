@@ -1,0 +1,99 @@
+import Foundation
+import LakeTestSupport
+import Testing
+
+/// cases/ and datasets/ through a real mount, and one frozen dataset mounted on its own.
+@Suite struct DatasetMountTests {
+    static let vtk = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/vtk").path
+    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs/examples/read_dataset.py").path
+
+    struct Lake {
+        let mounted: MountedLake
+        let flow: String, surface: String, caseID: String, frozen: String, open: String
+    }
+
+    /// A run manifest and a surface in one case, the case in a frozen and in an unfrozen dataset.
+    func makeLake() throws -> Lake {
+        let mounted = try MountedLake(mount: false)
+        let lake = mounted.lake
+        func upload(_ path: String, _ extra: [String]) throws -> String {
+            let result = try lake.run(["upload", path, "--json"] + extra)
+            return (try lake.json(result)["succeeded"] as! [[String: Any]])[0]["id"] as! String
+        }
+        let manifest = try Fixtures.copyRunManifest(into: lake.directory.file("run"))
+        let flow = try upload(manifest, ["--param", "mach=0.8"])
+        let surface = try upload("\(Self.vtk)/sphere.vtp", ["--param", "aoa=2@deg"])
+        let caseID = try lake.json(try lake.run(["case", "create", "--object", "\(flow):flow", "--object", "\(surface):surface",
+                                                 "--name", "wing-1", "--json"]))["id"] as! String
+        let frozen = try lake.json(try lake.run(["dataset", "create", "--name", "train", "--case", caseID, "--json"]))["id"] as! String
+        #expect(try lake.run(["dataset", "freeze", frozen]).succeeded)
+        let open = try lake.json(try lake.run(["dataset", "create", "--name", "draft", "--case", caseID, "--json"]))["id"] as! String
+        try mounted.mount()
+        return Lake(mounted: mounted, flow: flow, surface: surface, caseID: caseID, frozen: frozen, open: open)
+    }
+
+    @Test func casesAndFrozenDatasetsAppearInTheTree() throws {
+        let lake = try makeLake()
+        let mounted = lake.mounted
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.path("cases")) == [lake.caseID])
+        // Only frozen datasets are shown.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.path("datasets")) == [lake.frozen])
+        let folder = "cases/\(lake.caseID)"
+        #expect(try Set(FileManager.default.contentsOfDirectory(atPath: mounted.path(folder))) == ["case.json", "flow", "surface"])
+        let caseJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: mounted.path("\(folder)/case.json")))) as! [String: Any]
+        #expect(caseJSON["id"] as? String == lake.caseID && caseJSON["status"] as? String == "READY")
+        #expect(try mounted.xattr(folder, "user.lake.kind") == "case")
+        #expect(try mounted.xattr("\(folder)/surface/sphere.vtp", "user.lake.id") == lake.surface)
+        #expect(try Shell.sha256(mounted.path("\(folder)/surface/sphere.vtp")) == Shell.sha256("\(Self.vtk)/sphere.vtp"))
+        #expect(try Shell.sha256(mounted.path("\(folder)/flow/run/run_1.vtu")) == Shell.sha256("\(Self.vtk)/run/run_1.vtu"))
+        let lines = try String(contentsOfFile: mounted.path("datasets/\(lake.frozen)/manifest.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1)
+        let line = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
+        #expect(line["case_id"] as? String == lake.caseID && line["name"] as? String == "wing-1")
+        let files = (line["members"] as? [[String: Any]] ?? []).flatMap { $0["files"] as? [String] ?? [] }
+        #expect(files.count == 4)
+        for file in files { #expect(FileManager.default.fileExists(atPath: mounted.path("datasets/\(lake.frozen)/\(file)")), "\(file)") }
+        for change in ["touch '\(mounted.path(folder))/new'", "rm '\(mounted.path(folder))/case.json'", "mkdir '\(mounted.path("datasets/\(lake.frozen)"))/d'"] {
+            let result = try Shell.run(change + " 2>&1")
+            #expect(result.status != 0 && result.output.contains("Read-only file system"), "\(change): \(result.output)")
+        }
+        // A dataset frozen while mounted shows up.
+        #expect(try mounted.lake.run(["dataset", "freeze", lake.open]).succeeded)
+        #expect(mounted.eventually { (try? FileManager.default.contentsOfDirectory(atPath: mounted.path("datasets")).count) == 2 })
+    }
+
+    @Test func aFrozenDatasetMountsOnItsOwnAndATrainingScriptReadsIt() throws {
+        let lake = try makeLake()
+        let directory = lake.mounted.lake.directory.file("train")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let refused = try lake.mounted.lake.run(["mount", "--dataset", lake.open, directory])
+        #expect(refused.status != 0 && refused.stderr.contains("not frozen"), "\(refused.stderr)")
+        let mounted = try lake.mounted.lake.run(["mount", "--dataset", lake.frozen, directory])
+        #expect(mounted.succeeded, "\(mounted.stderr)")
+        defer { _ = try? lake.mounted.lake.run(["unmount", directory], store: false) }
+        #expect(try Set(FileManager.default.contentsOfDirectory(atPath: directory)) == ["cases", "dataset.json", "manifest.jsonl"])
+        let run = try Shell.run("python3 '\(Self.example)' '\(directory)' 2>&1")
+        #expect(run.status == 0, "\(run.output)")
+        let summary = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any] ?? [:]
+        #expect(summary["cases"] as? Int == 1 && summary["files"] as? Int == 4)
+        #expect(summary["param_names"] as? [String] == ["aoa", "mach"] && summary["params"] as? [[Double]] == [[2, 0.8]])
+        let digests = summary["sha256"] as? [String: String] ?? [:]
+        let sphere = try #require(digests.first { $0.key.hasSuffix("/surface/sphere.vtp") }?.value)
+        #expect(try sphere == Shell.sha256("\(Self.vtk)/sphere.vtp"))
+        // Every path stays valid inside the mount: VTK opens the manifest and finds its blocks.
+        let script = """
+            import vtk
+            r = vtk.vtkXMLMultiBlockDataReader()
+            r.SetFileName('\(directory)/cases/\(lake.caseID)/flow/run.vtm')
+            r.Update()
+            o = r.GetOutput()
+            print(o.GetNumberOfBlocks(), *[o.GetBlock(i).GetNumberOfPoints() for i in range(o.GetNumberOfBlocks())])
+            """
+        let output = try Shell.run("python3 -c \"\(script)\" 2>&1").output
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "2 30 40", "\(output)")
+        let write = try Shell.run("touch '\(directory)/x' 2>&1")
+        #expect(write.status != 0 && write.output.contains("Read-only file system"), "\(write.output)")
+    }
+}

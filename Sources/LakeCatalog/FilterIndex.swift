@@ -18,7 +18,13 @@ enum FilterIndex {
     static func write(_ db: Database, seq: Int64, tags: String, provisions: String) throws {
         try db.execute(sql: "DELETE FROM object_fields WHERE object_seq = ?", arguments: [seq])
         try db.execute(sql: "DELETE FROM object_tags WHERE object_seq = ?", arguments: [seq])
-        for (position, provision) in try ObjectRow.decode([Provision].self, provisions).enumerated() {
+        try insert(db, seq: seq, tags: try ObjectRow.decode([String: JSONValue].self, tags),
+                   provisions: try ObjectRow.decode([Provision].self, provisions))
+    }
+
+    /// The rows of an object that has none yet.
+    static func insert(_ db: Database, seq: Int64, tags: [String: JSONValue], provisions: [Provision]) throws {
+        for (position, provision) in provisions.enumerated() {
             guard case .field(let field) = provision else { continue }
             try db.execute(sql: """
                 INSERT INTO object_fields (object_seq, position, label, element_assoc, quantity_type, units, mag_min, mag_max, mag_mean)
@@ -26,7 +32,7 @@ enum FilterIndex {
                 """, arguments: [seq, position, field.label, field.elementAssoc.rawValue, field.quantityType, field.units,
                                  field.magnitudeStats.min, field.magnitudeStats.max, field.magnitudeStats.mean])
         }
-        for leaf in TagLeaves.of(try ObjectRow.decode([String: JSONValue].self, tags)) {
+        for leaf in TagLeaves.of(tags) {
             try db.execute(sql: "INSERT OR IGNORE INTO object_tags (object_seq, path, value) VALUES (?, ?, ?)",
                            arguments: [seq, leaf.path, leaf.value])
         }
@@ -37,6 +43,18 @@ enum FilterIndex {
 struct FilterSQL {
     var clauses: [String] = []
     var arguments = StatementArguments()
+    /// Each indexed axis on its own, as a query for the seqs it admits: one of them can drive
+    /// the search (see `SQLiteCatalog.objects(matching:)`).
+    var arms: [Arm] = []
+
+    struct Arm {
+        var select: String
+        var arguments: StatementArguments
+        /// Its index yields seqs in order, so it can be walked newest first without sorting:
+        /// the conditions on the table aliased `d`, whose `object_seq` is the order.
+        var ordered: Bool
+        var orderedWhere = ""
+    }
 
     init(_ filter: ObjectFilter) {
         if !filter.statuses.isEmpty {
@@ -57,6 +75,8 @@ struct FilterSQL {
             for leaf in TagLeaves.of(contained) {
                 clauses.append("EXISTS (SELECT 1 FROM object_tags t WHERE t.object_seq = o.seq AND t.path = ? AND t.value = ?)")
                 arguments += [leaf.path, leaf.value]
+                arms.append(Arm(select: "SELECT object_seq FROM object_tags WHERE path = ? AND value = ?",
+                                arguments: [leaf.path, leaf.value], ordered: true, orderedWhere: "d.path = ? AND d.value = ?"))
             }
         }
         for param in filter.params {
@@ -78,6 +98,8 @@ struct FilterSQL {
             }
             clauses.append("EXISTS (SELECT 1 FROM object_params p WHERE \(conditions.joined(separator: " AND ")))")
             arguments += StatementArguments(values)
+            arms.append(Arm(select: "SELECT p.object_seq FROM object_params p WHERE \(conditions.dropFirst().joined(separator: " AND "))",
+                            arguments: StatementArguments(values), ordered: false))
         }
         for provision in filter.provisions {
             var conditions = ["f.object_seq = o.seq"]
@@ -93,6 +115,10 @@ struct FilterSQL {
             }
             clauses.append("EXISTS (SELECT 1 FROM object_fields f WHERE \(conditions.joined(separator: " AND ")))")
             arguments += StatementArguments(values)
+            if conditions.count > 1 {
+                arms.append(Arm(select: "SELECT f.object_seq FROM object_fields f WHERE \(conditions.dropFirst().joined(separator: " AND "))",
+                                arguments: StatementArguments(values), ordered: false))
+            }
         }
     }
 

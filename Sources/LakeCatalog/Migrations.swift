@@ -90,8 +90,11 @@ enum Migrations {
                     PRIMARY KEY (object_seq, path, value)
                 ) WITHOUT ROWID;
                 CREATE INDEX object_tags_by_leaf ON object_tags(path, value, object_seq);
-                CREATE INDEX object_params_by_number ON object_params(key, num_value);
-                CREATE INDEX object_params_by_text ON object_params(key, str_value);
+                ALTER TABLE object_params ADD COLUMN object_seq INTEGER;   -- the object's seq, for filters
+                UPDATE object_params SET object_seq = (SELECT seq FROM objects WHERE objects.id = object_params.object_id);
+                CREATE INDEX object_params_by_number ON object_params(key, num_value, object_seq);
+                CREATE INDEX object_params_by_text ON object_params(key, str_value, object_seq);
+                CREATE INDEX object_params_by_flag ON object_params(key, bool_value, object_seq);
                 CREATE TABLE cases (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
                     id TEXT NOT NULL UNIQUE,

@@ -107,6 +107,12 @@ extension SQLiteCatalog {
     }
 
     /// Objects newest first matching `filter`, after the cursor (an object id).
+    ///
+    /// The plan: every axis is checked with an indexed EXISTS, and one axis drives the search.
+    /// Bounded counts (at most `smallArm` + 1 index entries each) find the narrowest axis;
+    /// a tag is walked newest first straight from its index; a narrow param or provision axis
+    /// gives candidates to sort; when every axis is wide, objects are walked newest first and
+    /// the first page fills quickly.
     public func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
         try read { db in
             let sql = FilterSQL(filter)
@@ -116,8 +122,27 @@ extension SQLiteCatalog {
                 clause += " AND o.seq < (SELECT seq FROM objects WHERE id = ?)"
                 arguments += [cursor.rawValue]
             }
-            return try fetchObjects(db, where: "seq IN (SELECT o.seq FROM objects o WHERE \(clause) ORDER BY o.seq DESC LIMIT ?) ORDER BY seq DESC",
-                                    arguments + [limit])
+            var driver: (arm: FilterSQL.Arm, count: Int)?
+            for arm in sql.arms {
+                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(arm.select) LIMIT \(smallArm + 1))", arguments: arm.arguments) ?? 0
+                if driver == nil || count < driver!.count { driver = (arm, count) }
+            }
+            let seqs: String
+            if let (arm, count) = driver, count <= smallArm || arm.ordered {
+                if arm.ordered {
+                    seqs = """
+                        SELECT o.seq FROM object_tags d CROSS JOIN objects o ON o.seq = d.object_seq
+                        WHERE \(arm.orderedWhere) AND \(clause) ORDER BY d.object_seq DESC LIMIT ?
+                        """
+                } else {
+                    seqs = "SELECT o.seq FROM (SELECT DISTINCT object_seq FROM (\(arm.select))) d CROSS JOIN objects o ON o.seq = d.object_seq WHERE \(clause) ORDER BY o.seq DESC LIMIT ?"
+                }
+                arguments = arm.arguments + arguments
+            } else {
+                seqs = "SELECT o.seq FROM objects o WHERE \(clause) ORDER BY o.seq DESC LIMIT ?"
+            }
+            return try fetchObjects(db, where: "seq IN (\(seqs)) ORDER BY seq DESC", arguments + [limit])
         }
     }
+
 }

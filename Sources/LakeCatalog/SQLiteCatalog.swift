@@ -8,10 +8,13 @@ public final class SQLiteCatalog: Catalog {
     let pool: DatabasePool
     let logger: Logger
     let blobURI: @Sendable (String) -> String
+    /// A filter axis admitting at most this many objects drives the search (see `objects(matching:)`).
+    let smallArm: Int
 
     /// Opens (creating when missing) the catalog at `path`, applying the migrations this build
     /// knows and the file lacks. A catalog written by a newer build is refused unchanged.
-    public init(path: String, logger: Logger, blobURI: @escaping @Sendable (String) -> String) throws {
+    public init(path: String, logger: Logger, blobURI: @escaping @Sendable (String) -> String, smallArm: Int = 50_000) throws {
+        self.smallArm = smallArm
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
@@ -99,9 +102,9 @@ public final class SQLiteCatalog: Catalog {
         case .vector: break
         }
         try db.execute(sql: """
-            INSERT INTO object_params (object_id, key, value, units, num_value, str_value, bool_value)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [id.rawValue, key, param.value.json.compactText, param.units, number, text, flag])
+            INSERT INTO object_params (object_id, key, value, units, num_value, str_value, bool_value, object_seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT seq FROM objects WHERE id = ?))
+            """, arguments: [id.rawValue, key, param.value.json.compactText, param.units, number, text, flag, id.rawValue])
     }
 
     public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?) throws {

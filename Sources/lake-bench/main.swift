@@ -4,6 +4,7 @@ import Foundation
 //
 //   swift run -c release lake-bench upload [--size-mib 1024] [--rounds 5] [--work DIR]
 //   swift run -c release lake-bench vtk [--points 10000000] [--rounds 3] [--work DIR]   (needs pip vtk numpy)
+//   swift run -c release lake-bench filters [--objects 1000000] [--cases 10000] [--queries 200] [--work DIR]
 //
 // Rounds alternate baseline and Lake so both see the same disk weather; medians are reported.
 
@@ -11,6 +12,7 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 guard let command = arguments.first else {
     print("usage: lake-bench upload [--size-mib N] [--rounds N] [--work DIR] [--lake PATH]")
     print("       lake-bench vtk [--points N] [--rounds N] [--work DIR] [--lake PATH] [--python PATH]")
+    print("       lake-bench filters [--objects N] [--cases N] [--queries N] [--work DIR] [--lake PATH]")
     exit(2)
 }
 
@@ -32,6 +34,12 @@ case "vtk":
                             work: option("--work", default: FileManager.default.currentDirectoryPath + "/bench-work"),
                             lake: option("--lake", default: Bench.siblingLake()),
                             python: option("--python", default: "python3")).run()
+case "filters":
+    try FilterBenchmark(objects: Int(option("--objects", default: "1000000"))!,
+                        cases: Int(option("--cases", default: "10000"))!,
+                        queries: Int(option("--queries", default: "200"))!,
+                        work: option("--work", default: FileManager.default.currentDirectoryPath + "/bench-work"),
+                        lake: option("--lake", default: Bench.siblingLake())).run()
 default:
     print("unknown benchmark '\(command)'")
     exit(2)

@@ -138,6 +138,77 @@ import Testing
         #expect(try !catalog.attachBlock(block.id, to: manifest.id, paths: ["./run/c.vtu"], at: now))
     }
 
+    /// Every plan the filter search can take gives what a plain check of every object gives:
+    /// the same objects, newest first, page by page.
+    @Test(arguments: [50_000, 40, 0])
+    func filtersAgreeWithCheckingEveryObject(smallArm: Int) throws {
+        let catalog = try SQLiteCatalog(path: directory.file("catalog.sqlite"), logger: TestLogger.make(),
+                                        blobURI: { "file:///blobs/\($0)" }, smallArm: smallArm)
+        let now = Timestamp.now
+        let objects = (0..<400).map { i -> LakeObject in
+            let stats = FieldStats(count: 1, nanCount: 0, min: Double(i % 50), max: Double(i % 97), mean: Double(i % 7), stdev: 0, hist128: [])
+            let field = Field(label: "p", elementAssoc: i % 3 == 0 ? .cell : .point, numComponents: 1, numTuples: 1, dataType: "Float64",
+                              hasNan: false, componentStats: [], magnitudeStats: stats, quantityType: i % 2 == 0 ? "PRESSURE" : nil)
+            return LakeObject(id: LakeID.make(.object, at: 1_800_000_000_000 + UInt64(i)), name: "n\(i)", description: "",
+                              file: ObjectFile(name: "n\(i)", blob: nil), format: .vtu, status: i % 11 == 0 ? .failed : .ready,
+                              params: ["mach": Param(value: .number(Double(i % 13) / 10)), "solver": Param(value: .string(i % 4 == 0 ? "les" : "rans"))],
+                              tags: ["project": .string("p\(i % 5)"), "list": .array([.number(Double(i % 3)), .number(9)])],
+                              provisions: [.field(field)], createdAt: now, createdBy: "t")
+        }
+        try catalog.insertSettledObjects(Array(objects[..<200]))
+        try catalog.insertSettledObjects(Array(objects[200...]))
+        var pressure = ProvisionFilter()
+        pressure.quantityType = "PRESSURE"
+        pressure.magMax.lte = 60
+        var filters: [ObjectFilter] = []
+        var f = ObjectFilter(); f.tags = [["project": .string("p2")]]; f.params = [ParamFilter(key: "mach", matcher: .number(RangeFilter(gte: 0.5)))]; filters.append(f)
+        f = ObjectFilter(); f.provisions = [pressure]; f.params = [ParamFilter(key: "solver", matcher: .string("les"))]; filters.append(f)
+        f = ObjectFilter(); f.tags = [["list": .array([.number(1)])]]; f.statuses = [.ready]; filters.append(f)
+        f = ObjectFilter(); f.params = [ParamFilter(key: "mach", matcher: .number(RangeFilter(gt: 0.2, ne: 0.7)))]; filters.append(f)
+        f = ObjectFilter(); f.nameContains = "N1"; filters.append(f)
+        func matches(_ o: LakeObject, _ filter: ObjectFilter) -> Bool {
+            if !filter.statuses.isEmpty && !filter.statuses.contains(o.status) { return false }
+            if let text = filter.nameContains, !o.name.lowercased().contains(text.lowercased()) { return false }
+            for tags in filter.tags {
+                for (key, value) in tags {
+                    switch (value, o.tags[key]) {
+                    case (.array(let wanted), .array(let have)?): if !wanted.allSatisfy(have.contains) { return false }
+                    default: if o.tags[key] != value { return false }
+                    }
+                }
+            }
+            for param in filter.params {
+                switch (param.matcher, o.params[param.key]?.value) {
+                case (.number(let range), .number(let n)?):
+                    for (op, v) in range.bounds where !(op == ">=" ? n >= v : op == ">" ? n > v : op == "<=" ? n <= v : op == "<" ? n < v : op == "=" ? n == v : n != v) { return false }
+                case (.string(let s), .string(let have)?): if s != have { return false }
+                default: return false
+                }
+            }
+            for provision in filter.provisions {
+                let ok = o.provisions.contains { p in
+                    guard case .field(let field) = p else { return false }
+                    return (provision.quantityType == nil || field.quantityType == provision.quantityType)
+                        && provision.magMax.bounds.allSatisfy { op, v in op == "<=" ? field.magnitudeStats.max! <= v : true }
+                }
+                if !ok { return false }
+            }
+            return true
+        }
+        for filter in filters {
+            let expected = objects.reversed().filter { matches($0, filter) }.map(\.id)
+            #expect(!expected.isEmpty)
+            var got: [LakeID] = []
+            var cursor: LakeID?
+            repeat {
+                let page = try catalog.objects(matching: filter, limit: 7, after: cursor).map(\.id)
+                got += page
+                cursor = page.count == 7 ? page.last : nil
+            } while cursor != nil
+            #expect(got == expected, "\(filter)")
+        }
+    }
+
     @Test func finishingRecordsProvisionsAndWarnings() throws {
         let catalog = try open()
         let object = draft("e.stl")

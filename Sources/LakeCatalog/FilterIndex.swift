@@ -54,6 +54,10 @@ struct FilterSQL {
         /// the conditions on the table aliased `d`, whose `object_seq` is the order.
         var ordered: Bool
         var orderedWhere = ""
+        /// A query whose rows bound the axis's size from above using an index alone (nil: the
+        /// select itself is index-only).
+        var estimate: String?
+        var estimateArguments = StatementArguments()
     }
 
     init(_ filter: ObjectFilter) {
@@ -115,9 +119,21 @@ struct FilterSQL {
             }
             clauses.append("EXISTS (SELECT 1 FROM object_fields f WHERE \(conditions.joined(separator: " AND ")))")
             arguments += StatementArguments(values)
-            if conditions.count > 1 {
+            // Only a quantity type (with one magnitude range) has an index to size and walk the axis by.
+            if let type = provision.quantityType {
+                var estimate = ["quantity_type = ?"]
+                var estimateValues: [any DatabaseValueConvertible] = [type]
+                if let (column, range) = [("mag_max", provision.magMax), ("mag_min", provision.magMin), ("mag_mean", provision.magMean)]
+                    .first(where: { !$0.1.bounds.isEmpty }) {
+                    for (op, value) in range.bounds where op != "!=" {
+                        estimate.append("\(column) \(op) ?")
+                        estimateValues.append(value)
+                    }
+                }
                 arms.append(Arm(select: "SELECT f.object_seq FROM object_fields f WHERE \(conditions.dropFirst().joined(separator: " AND "))",
-                                arguments: StatementArguments(values), ordered: false))
+                                arguments: StatementArguments(values), ordered: false,
+                                estimate: "SELECT 1 FROM object_fields WHERE \(estimate.joined(separator: " AND "))",
+                                estimateArguments: StatementArguments(estimateValues)))
             }
         }
     }

@@ -82,7 +82,9 @@ enum Migrations {
                     mag_mean REAL,
                     PRIMARY KEY (object_seq, position)
                 ) WITHOUT ROWID;
-                CREATE INDEX object_fields_by_quantity ON object_fields(quantity_type, mag_max);
+                CREATE INDEX object_fields_by_max ON object_fields(quantity_type, mag_max);
+                CREATE INDEX object_fields_by_min ON object_fields(quantity_type, mag_min);
+                CREATE INDEX object_fields_by_mean ON object_fields(quantity_type, mag_mean);
                 CREATE TABLE object_tags (
                     object_seq INTEGER NOT NULL REFERENCES objects(seq) ON DELETE CASCADE,
                     path TEXT NOT NULL,                      -- $.key.sub, arrays as []

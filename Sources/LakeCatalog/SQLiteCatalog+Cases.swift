@@ -124,7 +124,8 @@ extension SQLiteCatalog {
             }
             var driver: (arm: FilterSQL.Arm, count: Int)?
             for arm in sql.arms {
-                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(arm.select) LIMIT \(smallArm + 1))", arguments: arm.arguments) ?? 0
+                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(arm.estimate ?? arm.select) LIMIT \(smallArm + 1))",
+                                             arguments: arm.estimate == nil ? arm.arguments : arm.estimateArguments) ?? 0
                 if driver == nil || count < driver!.count { driver = (arm, count) }
             }
             let seqs: String
@@ -141,7 +142,12 @@ extension SQLiteCatalog {
             } else {
                 seqs = "SELECT o.seq FROM objects o WHERE \(clause) ORDER BY o.seq DESC LIMIT ?"
             }
-            return try fetchObjects(db, where: "seq IN (\(seqs)) ORDER BY seq DESC", arguments + [limit])
+            // The page's seqs first, then their rows: asked in one statement, SQLite may walk
+            // the whole objects table to keep the order instead of looking the page up.
+            let page = try Int64.fetchAll(db, sql: seqs, arguments: arguments + [limit])
+            guard !page.isEmpty else { return [] }
+            return try fetchObjects(db, where: "seq IN (\(databaseQuestionMarks(count: page.count))) ORDER BY seq DESC",
+                                    StatementArguments(page))
         }
     }
 

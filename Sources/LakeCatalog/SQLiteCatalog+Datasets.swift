@@ -179,6 +179,13 @@ extension SQLiteCatalog {
             SELECT DISTINCT c.status FROM dataset_cases dc JOIN cases c ON c.id = dc.case_id WHERE dc.dataset_id = ?
             """, arguments: [id.rawValue]).compactMap(CaseStatus.init(rawValue:))
         dataset.status = DatasetStatus.derived(from: statuses)
+        if dataset.status == .invalid, let row = try Row.fetchOne(db, sql: """
+            SELECT c.id, c.failure_reason FROM dataset_cases dc JOIN cases c ON c.id = dc.case_id
+            WHERE dc.dataset_id = ? AND c.status = 'INVALID' ORDER BY dc.position LIMIT 1
+            """, arguments: [id.rawValue]) {
+            dataset.failureReason = "case \(row["id"] as String) is INVALID: \(row["failure_reason"] as String? ?? "no reason recorded")"
+                + "; remove it from the dataset to make it READY"
+        }
         guard dataset.status == .ready, !caseIds.isEmpty else { return dataset }
         let cases = try CaseRow.fetch(db, where: "c.id IN (SELECT case_id FROM dataset_cases WHERE dataset_id = ?)", arguments: [id.rawValue])
         dataset.paramsSchema = DatasetSummary.paramsSchema(cases)
@@ -189,7 +196,7 @@ extension SQLiteCatalog {
             // Cases that collapse differently cannot be pooled; the dataset cannot be READY.
             dataset.status = .invalid
             dataset.paramsSchema = [:]
-            logger.info("dataset provisions conflict", metadata: ["dataset": "\(id)", "reason": "\(conflict.reason)"])
+            dataset.failureReason = "its cases' fields cannot be pooled: \(conflict.reason)"
         }
         return dataset
     }

@@ -35,7 +35,7 @@ enum Xattrs {
     }
 
     static func of(_ item: LakeDataset) -> [String: [UInt8]] {
-        [
+        var values: [String: [UInt8]] = [
             "user.lake.id": Array(item.id.rawValue.utf8),
             "user.lake.kind": Array("dataset".utf8),
             "user.lake.status": Array(item.status.rawValue.utf8),
@@ -44,6 +44,8 @@ enum Xattrs {
             "user.lake.params": Array(LakeJSON.compactString(item.paramsSchema).utf8),
             "user.lake.tags": Array(LakeJSON.compactString(item.tags).utf8),
         ]
+        if let reason = item.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
+        return values
     }
 
     /// What a receipt in incoming/ carries.

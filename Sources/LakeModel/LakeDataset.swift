@@ -46,6 +46,8 @@ public struct LakeDataset: Hashable, Sendable, Codable {
     public var name: String
     public var description: String
     public var status: DatasetStatus
+    /// Why the dataset is INVALID (derived with the status).
+    public var failureReason: String?
     public var frozenAt: Timestamp?
     public var caseIds: [LakeID]
     public var paramsSchema: [String: ParameterDef]
@@ -77,6 +79,7 @@ public struct LakeDataset: Hashable, Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case kind, id, name, description, status, provisions, formats, tags
         case frozenAt = "frozen_at"
+        case failureReason = "failure_reason"
         case caseIds = "case_ids"
         case paramsSchema = "params_schema"
         case createdAt = "created_at"
@@ -90,6 +93,7 @@ public struct LakeDataset: Hashable, Sendable, Codable {
         try c.encode(name, forKey: .name)
         try c.encode(description, forKey: .description)
         try c.encode(status, forKey: .status)
+        try c.encode(failureReason, forKey: .failureReason)
         try c.encode(frozenAt, forKey: .frozenAt)
         try c.encode(caseIds, forKey: .caseIds)
         try c.encode(paramsSchema, forKey: .paramsSchema)
@@ -106,6 +110,7 @@ public struct LakeDataset: Hashable, Sendable, Codable {
         name = try c.decode(String.self, forKey: .name)
         description = try c.decode(String.self, forKey: .description)
         status = try c.decode(DatasetStatus.self, forKey: .status)
+        failureReason = try c.decodeIfPresent(String.self, forKey: .failureReason)
         frozenAt = try c.decodeIfPresent(Timestamp.self, forKey: .frozenAt)
         caseIds = try c.decode([LakeID].self, forKey: .caseIds)
         paramsSchema = try c.decode([String: ParameterDef].self, forKey: .paramsSchema)

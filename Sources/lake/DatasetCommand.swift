@@ -229,6 +229,7 @@ enum DatasetText {
         var lines = ["id:           \(item.id)", "name:         \(item.name)"]
         if !item.description.isEmpty { lines.append("description:  \(item.description)") }
         lines.append("status:       \(item.status.rawValue)")
+        if let reason = item.failureReason { lines.append("failure:      \(reason)") }
         lines.append("frozen:       \(item.frozenAt?.rfc3339 ?? "no")")
         lines.append("cases:        \(item.caseIds.count)")
         if !item.paramsSchema.isEmpty {

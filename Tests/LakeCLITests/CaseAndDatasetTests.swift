@@ -120,6 +120,38 @@ import Testing
         #expect(try lake.json(try lake.run(["dataset", "show", id, "--json"]))["frozen_at"] is NSNull)
     }
 
+    @Test func aFailedMemberMakesTheCaseAndItsDatasetInvalid() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let bad = lake.directory.write("broken.vtu", "<VTKFile type=\"UnstructuredGrid\"><oops")
+        let failed = try lake.run(["upload", bad, "--json"])
+        let id = try #require((try lake.json(failed)["succeeded"] as? [[String: Any]])?.first?["id"] as? String, "\(failed.stdout)")
+        let created = try lake.json(try lake.run(["case", "create", "--object", id, "--json"]))
+        #expect(created["status"] as? String == "INVALID")
+        #expect((created["failure_reason"] as? String)?.contains(id) == true, "\(created)")
+        let dataset = try lake.json(try lake.run(["dataset", "create", "--name", "d", "--case", created["id"] as! String, "--json"]))
+        #expect(dataset["status"] as? String == "INVALID")
+        #expect((dataset["failure_reason"] as? String)?.contains(created["id"] as! String) == true, "\(dataset)")
+        let freeze = try lake.run(["dataset", "freeze", dataset["id"] as! String])
+        #expect(freeze.status != 0 && freeze.stderr.contains("INVALID"), "\(freeze.stderr)")
+    }
+
+    @Test func unknownIdsAreNamedAndChangeNothing() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let missingCase = "case-0000000000000000000000000z"
+        let create = try lake.run(["dataset", "create", "--name", "d", "--case", missingCase])
+        #expect(create.status == 1 && create.stderr.contains(missingCase), "\(create.stderr)")
+        #expect(try lake.run(["dataset", "ls"]).stdout.contains("No datasets."))
+        for command in [["case", "show", missingCase], ["case", "rm", missingCase], ["dataset", "show", "ds-0000000000000000000000000z"],
+                        ["dataset", "freeze", "ds-0000000000000000000000000z"]] {
+            let result = try lake.run(command)
+            #expect(result.status == 1 && result.stderr.contains("0000000000000000000000000z"), "\(command): \(result.stderr)")
+        }
+        let malformed = try lake.run(["case", "show", "obj-0000000000000000000000000z"])
+        #expect(malformed.status == 64, "\(malformed.stderr)")
+    }
+
     @Test func filtersSelectObjectsCasesAndDatasets() throws {
         let lake = LakeBinary()
         try lake.initStore()

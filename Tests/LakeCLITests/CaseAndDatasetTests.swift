@@ -47,6 +47,20 @@ import Testing
         #expect(field(item, "p")?["num_tuples"] as? Double == (field(a, "p")?["num_tuples"] as! Double) + (field(b, "p")?["num_tuples"] as! Double))
     }
 
+    @Test func membersAnnotatingOneFieldDifferentlyMakeTheCaseInvalid() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let a = try upload(lake, "run_0.vtu", ["--annotate", "p:POINT=PRESSURE@Pa"])["id"] as! String
+        let b = try upload(lake, "run_1.vtu")["id"] as! String
+        let item = try lake.json(try lake.run(["case", "create", "--object", a, "--object", b, "--json"]))
+        #expect(item["status"] as? String == "INVALID")
+        let reason = item["failure_reason"] as? String ?? ""
+        #expect(reason.contains("'p'") && reason.contains("PRESSURE") && reason.contains(a) && reason.contains(b), "\(reason)")
+        // Renaming one member's field keeps them apart, and the case is READY.
+        let renamed = try lake.json(try lake.run(["case", "create", "--object", a, "--object", b, "--field-map", "\(b):p=p_raw", "--json"]))
+        #expect(renamed["status"] as? String == "READY" && field(renamed, "p_raw") != nil)
+    }
+
     @Test func badCaseInputIsRefusedAndChangesNothing() throws {
         let lake = LakeBinary()
         try lake.initStore()

@@ -21,30 +21,29 @@ enum Xattrs {
     }
 
     static func of(_ item: LakeCase) -> [String: [UInt8]] {
-        var values: [String: [UInt8]] = [
-            "user.lake.id": Array(item.id.rawValue.utf8),
-            "user.lake.kind": Array("case".utf8),
-            "user.lake.status": Array(item.status.rawValue.utf8),
-            "user.lake.format": Array(item.formats.joined(separator: ",").utf8),
-            "user.lake.provisions": provisions(item.provisions),
-            "user.lake.params": Array(LakeJSON.compactString(item.params).utf8),
-            "user.lake.tags": Array(LakeJSON.compactString(item.tags).utf8),
-        ]
-        if let reason = item.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
-        return values
+        group(id: item.id, kind: "case", status: item.status.rawValue, formats: item.formats, provisions: item.provisions,
+              params: LakeJSON.compactString(item.params), tags: item.tags, failureReason: item.failureReason)
     }
 
+    /// A dataset's `params` attribute is its params_schema.
     static func of(_ item: LakeDataset) -> [String: [UInt8]] {
+        group(id: item.id, kind: "dataset", status: item.status.rawValue, formats: item.formats, provisions: item.provisions,
+              params: LakeJSON.compactString(item.paramsSchema), tags: item.tags, failureReason: item.failureReason)
+    }
+
+    /// The attributes of a case or dataset: like an object's, with its formats comma-separated.
+    static func group(id: LakeID, kind: String, status: String, formats: [String], provisions items: [Provision], params: String,
+                      tags: [String: JSONValue], failureReason: String?) -> [String: [UInt8]] {
         var values: [String: [UInt8]] = [
-            "user.lake.id": Array(item.id.rawValue.utf8),
-            "user.lake.kind": Array("dataset".utf8),
-            "user.lake.status": Array(item.status.rawValue.utf8),
-            "user.lake.format": Array(item.formats.joined(separator: ",").utf8),
-            "user.lake.provisions": provisions(item.provisions),
-            "user.lake.params": Array(LakeJSON.compactString(item.paramsSchema).utf8),
-            "user.lake.tags": Array(LakeJSON.compactString(item.tags).utf8),
+            "user.lake.id": Array(id.rawValue.utf8),
+            "user.lake.kind": Array(kind.utf8),
+            "user.lake.status": Array(status.utf8),
+            "user.lake.format": Array(formats.joined(separator: ",").utf8),
+            "user.lake.provisions": provisions(items),
+            "user.lake.params": Array(params.utf8),
+            "user.lake.tags": Array(LakeJSON.compactString(tags).utf8),
         ]
-        if let reason = item.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
+        if let failureReason { values["user.lake.failure_reason"] = Array(failureReason.utf8) }
         return values
     }
 

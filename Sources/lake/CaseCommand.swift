@@ -186,11 +186,15 @@ enum CaseText {
         }
         if !item.tags.isEmpty { lines.append("tags:         \(LakeJSON.compactString(item.tags))") }
         if !item.formats.isEmpty { lines.append("formats:      \(item.formats.joined(separator: ", "))") }
-        let fields = item.provisions.compactMap { provision -> Field? in
+        return (lines + fieldLines(item.provisions)).joined(separator: "\n")
+    }
+
+    /// The pooled fields as a table under "fields:" (nothing when there are none).
+    static func fieldLines(_ provisions: [Provision]) -> [String] {
+        let fields = provisions.compactMap { provision -> Field? in
             if case .field(let field) = provision { return field }
             return nil
         }
-        if !fields.isEmpty { lines += ["fields:"] + FieldTable.render(fields).map { "  " + $0 } }
-        return lines.joined(separator: "\n")
+        return fields.isEmpty ? [] : ["fields:"] + FieldTable.render(fields).map { "  " + $0 }
     }
 }

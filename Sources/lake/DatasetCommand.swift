@@ -237,11 +237,6 @@ enum DatasetText {
         }
         if !item.formats.isEmpty { lines.append("formats:      \(item.formats.joined(separator: ", "))") }
         if !item.tags.isEmpty { lines.append("tags:         \(LakeJSON.compactString(item.tags))") }
-        let fields = item.provisions.compactMap { provision -> Field? in
-            if case .field(let field) = provision { return field }
-            return nil
-        }
-        if !fields.isEmpty { lines += ["fields:"] + FieldTable.render(fields).map { "  " + $0 } }
-        return lines.joined(separator: "\n")
+        return (lines + CaseText.fieldLines(item.provisions)).joined(separator: "\n")
     }
 }

@@ -17,12 +17,14 @@ import Testing
     @Test func killedUploadsLeaveARecoverableStore() throws {
         let lake = LakeBinary()
         try lake.initStore()
-        let big = lake.directory.writeRandom("big.bin", size: 192 << 20, seed: 7)
+        let big = lake.directory.writeRandom("big.bin", size: 256 << 20, seed: 7)
         var generator = SystemRandomNumberGenerator()
         var killedWhileRunning = 0
-        for _ in 0..<6 {
+        // A whole upload of this file can take under half a second here: kill early, and keep
+        // going until a few kills landed while the upload ran.
+        for _ in 0..<20 where killedWhileRunning < 4 {
             let upload = try start(lake, ["upload", big])
-            usleep(UInt32.random(in: 20_000...700_000, using: &generator))
+            usleep(UInt32.random(in: 10_000...250_000, using: &generator))
             if upload.isRunning { killedWhileRunning += 1 }
             kill(upload.processIdentifier, SIGKILL)
             upload.waitUntilExit()

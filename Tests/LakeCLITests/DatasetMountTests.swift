@@ -83,16 +83,8 @@ import Testing
         let sphere = try #require(digests.first { $0.key.hasSuffix("/surface/sphere.vtp") }?.value)
         #expect(try sphere == Shell.sha256("\(Self.vtk)/sphere.vtp"))
         // Every path stays valid inside the mount: VTK opens the manifest and finds its blocks.
-        let script = """
-            import vtk
-            r = vtk.vtkXMLMultiBlockDataReader()
-            r.SetFileName('\(directory)/cases/\(lake.caseID)/flow/run.vtm')
-            r.Update()
-            o = r.GetOutput()
-            print(o.GetNumberOfBlocks(), *[o.GetBlock(i).GetNumberOfPoints() for i in range(o.GetNumberOfBlocks())])
-            """
-        let output = try Shell.run("python3 -c \"\(script)\" 2>&1").output
-        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "2 30 40", "\(output)")
+        let output = try VTKReader.blockPoints("\(directory)/cases/\(lake.caseID)/flow/run.vtm")
+        #expect(output == "2 30 40", "\(output)")
         let write = try Shell.run("touch '\(directory)/x' 2>&1")
         #expect(write.status != 0 && write.output.contains("Read-only file system"), "\(write.output)")
     }

@@ -84,3 +84,19 @@ enum Shell {
         String(try run("sha256sum '\(path)'").output.prefix(64))
     }
 }
+
+/// VTK's own Python reader, as ParaView would open a file.
+enum VTKReader {
+    /// "blocks points…" of a multiblock file, as VTK's reader loads it.
+    static func blockPoints(_ path: String) throws -> String {
+        let script = """
+            import vtk
+            r = vtk.vtkXMLMultiBlockDataReader()
+            r.SetFileName('\(path)')
+            r.Update()
+            o = r.GetOutput()
+            print(o.GetNumberOfBlocks(), *[o.GetBlock(i).GetNumberOfPoints() for i in range(o.GetNumberOfBlocks())])
+            """
+        return try Shell.run("python3 -c \"\(script)\" 2>&1").output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

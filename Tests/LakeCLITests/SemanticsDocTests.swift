@@ -42,6 +42,12 @@ import Testing
         let result = try mounted.lake.run(["upload", mounted.lake.directory.write("a.txt", "semantics"), "--json"])
         let id = (try mounted.lake.json(result)["succeeded"] as! [[String: Any]])[0]["id"] as! String
         _ = mounted.eventually { FileManager.default.fileExists(atPath: mounted.path("objects/\(id)/file")) }
+        let caseID = try mounted.lake.json(try mounted.lake.run(["case", "create", "--object", "\(id):only", "--json"]))["id"] as! String
+        let datasetID = try mounted.lake.json(try mounted.lake.run(["dataset", "create", "--name", "d", "--case", caseID, "--json"]))["id"] as! String
+        #expect(try mounted.lake.run(["dataset", "freeze", datasetID]).succeeded)
+        _ = mounted.eventually { FileManager.default.fileExists(atPath: mounted.path("datasets/\(datasetID)/manifest.jsonl")) }
+        let groups = [(file: "cases/\(caseID)/case.json", dir: "cases/\(caseID)", subdir: "cases/\(caseID)/only"),
+                      (file: "datasets/\(datasetID)/manifest.jsonl", dir: "datasets/\(datasetID)", subdir: "datasets/\(datasetID)/cases")]
         for row in rows {
             // objects/: a fresh look each time, the tree is immutable.
             if row.expected[0] != "—" {
@@ -51,10 +57,11 @@ import Testing
                 check(try Shell.run(command + " 2>&1"), row.expected[0], "objects/ \(row.operation)")
             }
             if row.expected[1] != "—" {
-                for tree in ["cases", "datasets"] {
-                    let command = row.command.replacingOccurrences(of: "SUBDIR", with: "'\(mounted.path(tree))'")
-                        .replacingOccurrences(of: "DIR", with: "'\(mounted.path(tree))'")
-                    check(try Shell.run(command + " 2>&1"), row.expected[1], "\(tree)/ \(row.operation)")
+                for group in groups {
+                    let command = row.command.replacingOccurrences(of: "FILE", with: "'\(mounted.path(group.file))'")
+                        .replacingOccurrences(of: "SUBDIR", with: "'\(mounted.path(group.subdir))'")
+                        .replacingOccurrences(of: "DIR", with: "'\(mounted.path(group.dir))'")
+                    check(try Shell.run(command + " 2>&1"), row.expected[1], "\(group.dir) \(row.operation)")
                 }
             }
             if row.expected[2] != "—" {

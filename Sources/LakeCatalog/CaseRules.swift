@@ -62,13 +62,28 @@ enum CaseRules {
 
 /// Reading cases from rows.
 enum CaseRow {
+    /// Cases and their members, the members read in batches rather than one query per case.
     static func fetch(_ db: Database, where clause: String, arguments: StatementArguments) throws -> [LakeCase] {
-        try Row.fetchAll(db, sql: """
+        let rows = try Row.fetchAll(db, sql: """
             SELECT id, name, status, failure_reason, params, case_params, provisions, formats, tags, created_at, created_by
             FROM cases c WHERE \(clause)
-            """, arguments: arguments).map { row in
+            """, arguments: arguments)
+        var members: [String: [CaseMember]] = [:]
+        let ids: [String] = rows.map { $0["id"] }
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let chunk = Array(ids[start..<min(ids.count, start + 500)])
+            for row in try Row.fetchAll(db, sql: """
+                SELECT case_id, object_id, label, param_mapping, field_mapping FROM case_members
+                WHERE case_id IN (\(databaseQuestionMarks(count: chunk.count))) ORDER BY case_id, position
+                """, arguments: StatementArguments(chunk)) {
+                members[row["case_id"], default: []].append(CaseMember(
+                    objectId: LakeID(unchecked: row["object_id"]), label: row["label"],
+                    paramMapping: try CaseRules.mapping(row["param_mapping"]), fieldMapping: try CaseRules.mapping(row["field_mapping"])))
+            }
+        }
+        return try rows.map { row in
             LakeCase(id: LakeID(unchecked: row["id"]), name: row["name"], status: CaseStatus(rawValue: row["status"]) ?? .invalid,
-                     failureReason: row["failure_reason"], members: try CaseRules.members(db, caseID: row["id"]),
+                     failureReason: row["failure_reason"], members: members[row["id"]] ?? [],
                      params: try ObjectRow.decode([String: Param].self, row["params"]),
                      caseParams: try ObjectRow.decode([String: Param].self, row["case_params"]),
                      provisions: try ObjectRow.decode([Provision].self, row["provisions"]),

@@ -57,6 +57,9 @@ public protocol Catalog: Sendable {
     func object(seq: Int64) throws -> LakeObject?
     /// The sequence number of an object.
     func seq(of id: LakeID) throws -> Int64?
+    /// Objects by id with their sequence numbers, read in a few batched queries (ids not found
+    /// are left out): what a large case or dataset folder needs at once.
+    func objects(ids: [LakeID]) throws -> [(seq: Int64, object: LakeObject)]
     /// Object counts by status.
     func statusCounts() throws -> [ObjectStatus: Int]
 

@@ -25,6 +25,24 @@ extension SQLiteCatalog {
         }
     }
 
+    public func objects(ids: [LakeID]) throws -> [(seq: Int64, object: LakeObject)] {
+        try read { db in
+            var result: [(seq: Int64, object: LakeObject)] = []
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = ids[start..<min(ids.count, start + 500)].map(\.rawValue)
+                let marks = databaseQuestionMarks(count: chunk.count)
+                var seqs: [String: Int64] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT id, seq FROM objects WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) {
+                    seqs[row["id"]] = row["seq"]
+                }
+                for object in try fetchObjects(db, where: "id IN (\(marks))", StatementArguments(chunk)) {
+                    if let seq = seqs[object.id.rawValue] { result.append((seq, object)) }
+                }
+            }
+            return result
+        }
+    }
+
     /// Refreshes the query planner's statistics (worth it after a large import).
     public func analyze() throws {
         // A sample per index is enough for the planner, and keeps this quick on a large catalog.

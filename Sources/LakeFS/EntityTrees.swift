@@ -54,7 +54,7 @@ final class EntityTrees: Sendable {
     /// Returns each member's folder name and file paths (relative to the case folder).
     static func addCase(_ item: LakeCase, members: [ObjectView], to builder: inout TreeBuilder, in folder: UInt32,
                         entity: Int) -> [(member: CaseMember, name: String, format: String, files: [String])] {
-        builder.add("case.json", .bytes(Array((LakeJSON.string(item, pretty: true) + "\n").utf8)), in: folder, entity: entity)
+        builder.add("case.json", .lazy(LazyBytes.json(item)), in: folder, entity: entity)
         let names = item.memberFolderNames(fileNames: Dictionary(members.map { ($0.object.id, $0.object.file.name) }, uniquingKeysWith: { a, _ in a }))
         var result: [(CaseMember, String, String, [String])] = []
         for (index, view) in members.enumerated() {
@@ -65,20 +65,20 @@ final class EntityTrees: Sendable {
     }
 
     static func caseView(_ item: LakeCase, members: [ObjectView]) -> TreeView {
-        var builder = TreeBuilder(rootXattrs: Xattrs.of(item))
+        var builder = TreeBuilder(rootXattrs: LazyXattrs { Xattrs.of(item) })
         _ = addCase(item, members: members, to: &builder, in: 0, entity: 0)
         return TreeView(id: item.id, builder: builder, modified: item.createdAt, isSettled: item.status != .unsettled)
     }
 
     /// A frozen dataset's folder: `dataset.json`, `manifest.jsonl` and `cases/<case-id>/…`.
     static func datasetView(_ dataset: LakeDataset, cases: [(LakeCase, [ObjectView])]) -> TreeView {
-        var builder = TreeBuilder(rootXattrs: Xattrs.of(dataset))
-        builder.add("dataset.json", .bytes(Array((LakeJSON.string(dataset, pretty: true) + "\n").utf8)), in: 0, entity: 0)
+        var builder = TreeBuilder(rootXattrs: LazyXattrs { Xattrs.of(dataset) })
+        builder.add("dataset.json", .lazy(LazyBytes.json(dataset)), in: 0, entity: 0)
         let manifest = builder.add("manifest.jsonl", .bytes([]), in: 0, entity: 0)
         let casesFolder = builder.add("cases", .folder([:]), in: 0, entity: 0)
         var lines: [String] = []
         for (item, members) in cases {
-            let entity = builder.entity(Xattrs.of(item))
+            let entity = builder.entity(LazyXattrs { Xattrs.of(item) })
             let folder = builder.add(item.id.rawValue, .folder([:]), in: casesFolder, entity: entity)
             let placed = addCase(item, members: members, to: &builder, in: folder, entity: entity)
             let prefix = "cases/\(item.id.rawValue)/"

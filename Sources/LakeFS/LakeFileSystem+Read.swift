@@ -30,7 +30,7 @@ extension LakeFileSystem {
                 throw FSError.from(error)
             }
         case .json?:
-            return openFiles.add(.bytes(view.json))
+            return openFiles.add(.bytes(view.json.bytes))
         case .folder?:
             throw .isDirectory
         case nil:
@@ -81,6 +81,6 @@ extension LakeFileSystem {
         guard let (seq, local) = NodeID.split(node) else { return [:] }
         let view = try view(seq: seq)
         guard let entity = view.nodes[local]?.entity else { throw .notFound }
-        return view.xattrs[entity]
+        return view.xattrs[entity].value
     }
 }

@@ -23,19 +23,49 @@ extension LakeFileSystem {
             switch id.kind {
             case .case?:
                 guard let item = try store.catalog.case(id) else { throw FSError.notFound }
-                view = EntityTrees.caseView(item, members: try item.members.map { try self.view(id: $0.objectId) })
+                view = EntityTrees.caseView(item, members: try memberViews(item, try views(ids: item.members.map(\.objectId))))
             case .dataset?:
                 // Only frozen datasets are shown: they are what training reads, and they never change.
                 guard let dataset = try store.catalog.dataset(id), dataset.isFrozen else { throw FSError.notFound }
                 let cases = try store.catalog.datasetCases(id)
-                view = EntityTrees.datasetView(dataset, cases: try cases.map { item in
-                    (item, try item.members.map { try self.view(id: $0.objectId) })
-                })
+                let all = try views(ids: cases.flatMap { $0.members.map(\.objectId) })
+                view = EntityTrees.datasetView(dataset, cases: try cases.map { item in (item, try memberViews(item, all)) })
             default:
                 throw FSError.notFound
             }
             trees.remember(view)
             return view
+        } catch {
+            throw FSError.from(error)
+        }
+    }
+
+    func memberViews(_ item: LakeCase, _ views: [LakeID: ObjectView]) throws(FSError) -> [ObjectView] {
+        try item.members.map { member throws(FSError) in
+            guard let view = views[member.objectId] else { throw FSError.notFound }
+            return view
+        }
+    }
+
+    /// Views of many objects at once: cached ones as they are, the rest built from batched reads.
+    func views(ids: [LakeID]) throws(FSError) -> [LakeID: ObjectView] {
+        var result: [LakeID: ObjectView] = [:]
+        var missing: [LakeID] = []
+        for id in Set(ids) {
+            if let cached = views.get(id: id) { result[id] = cached } else { missing.append(id) }
+        }
+        guard !missing.isEmpty else { return result }
+        do {
+            let fetched = try store.catalog.objects(ids: missing)
+            let childIDs = Set(fetched.flatMap { $0.object.contentReferences.compactMap(\.objectId) })
+            var children: [LakeID: LakeObject] = [:]
+            for (_, child) in try store.catalog.objects(ids: Array(childIDs)) { children[child.id] = child }
+            for (seq, object) in fetched {
+                let view = ObjectView(seq: seq, object: object, referenced: children)
+                views.put(seq, view)
+                result[object.id] = view
+            }
+            return result
         } catch {
             throw FSError.from(error)
         }
@@ -75,6 +105,8 @@ extension LakeFileSystem {
             }
         case .bytes(let bytes):
             return openFiles.add(.bytes(bytes))
+        case .lazy(let bytes):
+            return openFiles.add(.bytes(bytes.bytes))
         case .folder:
             throw .isDirectory
         }
@@ -83,7 +115,7 @@ extension LakeFileSystem {
     func treeXattrs(_ id: LakeID, _ local: UInt32) throws(FSError) -> [String: [UInt8]] {
         let view = try treeView(id)
         guard Int(local) < view.nodes.count else { throw .notFound }
-        return view.xattrs[view.nodes[Int(local)].entity]
+        return view.xattrs[view.nodes[Int(local)].entity].value
     }
 
     /// A cached listing of cases or frozen datasets, refreshed when the catalog says so.

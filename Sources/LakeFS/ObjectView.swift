@@ -8,7 +8,7 @@ final class ObjectView: Sendable {
     enum Content: Sendable {
         case folder([String: UInt64])           // name → local index
         case blob(id: String, size: Int64)
-        case json(size: Int64)
+        case json
     }
 
     struct Node: Sendable {
@@ -20,8 +20,8 @@ final class ObjectView: Sendable {
     let seq: Int64
     let object: LakeObject
     let nodes: [UInt64: Node]
-    let xattrs: [[String: [UInt8]]]
-    let json: [UInt8]
+    let xattrs: [LazyXattrs]
+    let json: LazyBytes
     let modified: Timestamp
 
     /// Terminal objects never change their content, so the kernel may cache them for long.
@@ -31,10 +31,10 @@ final class ObjectView: Sendable {
         self.seq = seq
         self.object = object
         modified = object.processedAt ?? object.uploadedAt ?? object.createdAt
-        json = Array((LakeJSON.string(object, pretty: true) + "\n").utf8)
+        json = LazyBytes.json(object)
         var nodes: [UInt64: Node] = [:]
         var top: [String: UInt64] = ["object.json": NodeID.Local.json]
-        nodes[NodeID.Local.json] = Node(content: .json(size: Int64(json.count)), entity: 0)
+        nodes[NodeID.Local.json] = Node(content: .json, entity: 0)
         if let blob = object.file.blob {
             top["file"] = NodeID.Local.file
             nodes[NodeID.Local.file] = Node(content: .blob(id: blob.id, size: blob.size), entity: 0)
@@ -44,7 +44,7 @@ final class ObjectView: Sendable {
                 nodes[NodeID.Local.namedFile] = Node(content: .blob(id: blob.id, size: blob.size), entity: 0)
             }
         }
-        var xattrs = [Xattrs.of(object)]
+        var xattrs = [LazyXattrs { Xattrs.of(object) }]
         var folders: [UInt64: [String: UInt64]] = [NodeID.Local.folder: top]
         var next = NodeID.Local.firstReference
         for reference in object.contentReferences {
@@ -65,7 +65,7 @@ final class ObjectView: Sendable {
                 }
             }
             guard !blocked, folders[folder]?[parts.last!] == nil else { continue }
-            xattrs.append(Xattrs.of(child))
+            xattrs.append(LazyXattrs { Xattrs.of(child) })
             folders[folder]![parts.last!] = next
             nodes[next] = Node(content: .blob(id: blob.id, size: blob.size), entity: xattrs.count - 1)
             next += 1
@@ -81,7 +81,7 @@ final class ObjectView: Sendable {
         switch node.content {
         case .folder: return .directory(id, modified: modified)
         case .blob(_, let size): return .file(id, size: size, modified: modified)
-        case .json(let size): return .file(id, size: size, modified: modified)
+        case .json: return .file(id, size: Int64(json.bytes.count), modified: modified)
         }
     }
 }

@@ -8,6 +8,7 @@ final class TreeView: Sendable {
         case folder([String: UInt32])
         case blob(id: String, size: Int64)
         case bytes([UInt8])
+        case lazy(LazyBytes)
     }
 
     struct Node: Sendable {
@@ -18,7 +19,7 @@ final class TreeView: Sendable {
 
     let id: LakeID
     let nodes: [Node]
-    let xattrs: [[String: [UInt8]]]
+    let xattrs: [LazyXattrs]
     let modified: Timestamp
     /// Settled cases and frozen datasets never change, so the kernel may cache them for long.
     let isSettled: Bool
@@ -27,7 +28,10 @@ final class TreeView: Sendable {
 
     init(id: LakeID, builder: TreeBuilder, modified: Timestamp, isSettled: Bool) {
         self.id = id
-        nodes = builder.nodes.map { Node(content: $0.content, entity: $0.entity) }
+        nodes = builder.nodes.enumerated().map { local, node in
+            if case .folder = node.content { return Node(content: .folder(builder.entries[UInt32(local)] ?? [:]), entity: node.entity) }
+            return Node(content: node.content, entity: node.entity)
+        }
         xattrs = builder.xattrs
         objectIDs = builder.objectIDs
         self.modified = modified
@@ -40,6 +44,7 @@ final class TreeView: Sendable {
         case .folder: return .directory(inode, modified: modified)
         case .blob(_, let size): return .file(inode, size: size, modified: modified)
         case .bytes(let bytes): return .file(inode, size: Int64(bytes.count), modified: modified)
+        case .lazy(let bytes): return .file(inode, size: Int64(bytes.bytes.count), modified: modified)
         }
     }
 }
@@ -52,12 +57,14 @@ struct TreeBuilder {
     }
 
     private(set) var nodes: [Pending] = [Pending(content: .folder([:]), entity: 0)]
-    private(set) var xattrs: [[String: [UInt8]]]
+    /// Folder entries, kept apart from `nodes` so adding one never copies a whole folder.
+    private(set) var entries: [UInt32: [String: UInt32]] = [:]
+    private(set) var xattrs: [LazyXattrs]
     private(set) var objectIDs: Set<LakeID> = []
 
-    init(rootXattrs: [String: [UInt8]]) { xattrs = [rootXattrs] }
+    init(rootXattrs: LazyXattrs) { xattrs = [rootXattrs] }
 
-    mutating func entity(_ values: [String: [UInt8]]) -> Int {
+    mutating func entity(_ values: LazyXattrs) -> Int {
         xattrs.append(values)
         return xattrs.count - 1
     }
@@ -66,10 +73,7 @@ struct TreeBuilder {
     mutating func add(_ name: String, _ content: TreeView.Content, in folder: UInt32, entity: Int) -> UInt32 {
         let local = UInt32(nodes.count)
         nodes.append(Pending(content: content, entity: entity))
-        if case .folder(var entries) = nodes[Int(folder)].content {
-            entries[name] = local
-            nodes[Int(folder)].content = .folder(entries)
-        }
+        entries[folder, default: [:]][name] = local
         return local
     }
 
@@ -98,7 +102,7 @@ struct TreeBuilder {
                 add(named, .blob(id: id, size: size), in: parent, entity: entity)
                 if local >= NodeID.Local.firstReference || local == NodeID.Local.namedFile { paths.append(path) }
             case .json:
-                add(named, .bytes(view.json), in: parent, entity: entity)
+                add(named, .lazy(view.json), in: parent, entity: entity)
             }
         }
         copy(NodeID.Local.folder, named: name, into: folder, path: "")

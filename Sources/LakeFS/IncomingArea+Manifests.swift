@@ -46,11 +46,12 @@ extension IncomingArea {
 
     /// After an upload is stored: manifests waiting for this file get it, and a manifest that
     /// still misses blocks starts waiting for them.
-    func arrived(_ node: UInt64, object: LakeID, blob: String?, links: ManifestLinks?) {
+    func arrived(_ node: UInt64, object: LakeID, blob: String?, size: Int64, links: ManifestLinks?) {
         var attachments: [(manifest: LakeID, child: LakeID, paths: [String])] = []
         state.withLock { state in
             state.nodes[node]?.committed = true
             state.nodes[node]?.blobID = blob
+            state.nodes[node]?.size = size
             let now = Timestamp.now
             state.waiting = state.waiting.filter { $0.value.until > now }
             for (manifest, var waiting) in state.waiting {

@@ -220,9 +220,13 @@ final class IncomingArea: Sendable {
             throw failure
         }
         // The upload's lock is never taken inside the state's lock (commit takes them the other way).
+        // Writes arrive on several threads at once, so a size read earlier may be recorded later:
+        // the recorded size only grows (commit records the exact one).
         let size = upload.lock.withLock { $0?.size }
         state.withLock { state in
-            if let size { state.nodes[upload.node]?.size = size }
+            if let size, let node = state.nodes[upload.node], upload.node == node.upload?.node, node.upload === upload {
+                state.nodes[upload.node]?.size = max(node.size, size)
+            }
             state.nodes[upload.node]?.modified = .now
         }
     }
@@ -243,7 +247,7 @@ final class IncomingArea: Sendable {
         if let failure = upload.failure.withLock({ $0 }) { throw failure }
         let isManifest = state.withLock { $0.nodes[upload.node].map { FileFormat(inferredFrom: $0.name) == .vtm } ?? false }
         do {
-            let committed = try upload.lock.withLock { streaming -> (LakeID, String?, ManifestLinks?)? in
+            let committed = try upload.lock.withLock { streaming -> (LakeID, String?, Int64, ManifestLinks?)? in
                 guard let pending = streaming else { return nil }
                 var links: ManifestLinks?
                 try pending.commit(linking: isManifest ? { file in
@@ -252,9 +256,9 @@ final class IncomingArea: Sendable {
                 } : nil)
                 streaming = nil
                 logger.info("uploaded through incoming/", metadata: ["object": "\(pending.id)", "bytes": "\(pending.size)"])
-                return (pending.id, pending.blobID, links)
+                return (pending.id, pending.blobID, pending.size, links)
             }
-            if let (id, blob, links) = committed { arrived(upload.node, object: id, blob: blob, links: links) }
+            if let (id, blob, size, links) = committed { arrived(upload.node, object: id, blob: blob, size: size, links: links) }
         } catch {
             logger.error("upload through incoming/ failed: \(error)")
             state.withLock { $0.nodes[upload.node]?.objectID = nil }

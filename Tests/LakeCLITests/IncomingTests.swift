@@ -94,6 +94,10 @@ import Testing
         for (i, source) in sources.enumerated() {
             let id = try mounted.xattr("incoming/in\(i).bin", "user.lake.id")
             #expect(try Shell.sha256(mounted.path("objects/\(id)/file")) == Shell.sha256(source))
+            // The receipt reads back whole too (its size was once recorded short by racing writes).
+            let receipt = mounted.path("incoming/in\(i).bin")
+            #expect((try FileManager.default.attributesOfItem(atPath: receipt)[.size] as? NSNumber)?.intValue == 3 << 20)
+            #expect(try Shell.sha256(receipt) == Shell.sha256(source))
         }
         for (i, id) in readable.enumerated() {
             let sum = try String(contentsOfFile: mounted.lake.directory.file(id + ".sum"), encoding: .utf8).prefix(64)

@@ -9,6 +9,15 @@ enum FilterIndex {
         try write(db, seq: row["seq"], tags: row["tags"], provisions: row["provisions"])
     }
 
+    /// The same, when the caller has just written `provisions` (processing): they are not read
+    /// back and decoded again — with histograms they are the largest column by far.
+    static func refresh(_ db: Database, objectID: String, provisions: [Provision]) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT seq, tags FROM objects WHERE id = ?", arguments: [objectID]) else { return }
+        let seq: Int64 = row["seq"]
+        try clear(db, seq: seq)
+        try insert(db, seq: seq, tags: try ObjectRow.decode([String: JSONValue].self, row["tags"]), provisions: provisions)
+    }
+
     static func rebuildAll(_ db: Database) throws {
         for row in try Row.fetchAll(db, sql: "SELECT seq, tags, provisions FROM objects") {
             try write(db, seq: row["seq"], tags: row["tags"], provisions: row["provisions"])
@@ -16,10 +25,14 @@ enum FilterIndex {
     }
 
     static func write(_ db: Database, seq: Int64, tags: String, provisions: String) throws {
-        try db.execute(sql: "DELETE FROM object_fields WHERE object_seq = ?", arguments: [seq])
-        try db.execute(sql: "DELETE FROM object_tags WHERE object_seq = ?", arguments: [seq])
+        try clear(db, seq: seq)
         try insert(db, seq: seq, tags: try ObjectRow.decode([String: JSONValue].self, tags),
                    provisions: try ObjectRow.decode([Provision].self, provisions))
+    }
+
+    static func clear(_ db: Database, seq: Int64) throws {
+        try db.execute(sql: "DELETE FROM object_fields WHERE object_seq = ?", arguments: [seq])
+        try db.execute(sql: "DELETE FROM object_tags WHERE object_seq = ?", arguments: [seq])
     }
 
     /// The rows of an object that has none yet.

@@ -312,7 +312,7 @@ public final class SQLiteCatalog: Catalog {
                     """, arguments: [reason, time.microseconds, id.rawValue, owner])
             }
             guard db.changesCount == 1 else { return false }
-            if case .ready = outcome { try FilterIndex.refresh(db, objectID: id.rawValue) }
+            if case .ready(let provisions, _) = outcome { try FilterIndex.refresh(db, objectID: id.rawValue, provisions: provisions) }
             try recordChange(db, id, at: time)
             // Cases waiting for this object may settle now, in the same transaction.
             try CaseRules.settleCases(db, containing: id, at: time, blobURI: blobURI)

@@ -69,7 +69,7 @@ extension ObjectFilter {
     static func comparison(_ text: Substring, what: String) throws(InputError) -> (key: String, op: String, value: String) {
         for index in text.indices {
             for op in operators where text[index...].hasPrefix(op) {
-                let key = text[..<index].trimmingSpaces, value = text[text.index(index, offsetBy: op.count)...].trimmingSpaces
+                let key = String(text[..<index]).trimmingSpaces, value = String(text[text.index(index, offsetBy: op.count)...]).trimmingSpaces
                 guard !key.isEmpty, !value.isEmpty else { break }
                 return (key, op, value)
             }
@@ -116,10 +116,6 @@ extension ObjectFilter {
         }
         return filter
     }
-}
-
-extension Substring {
-    var trimmingSpaces: String { String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
 }
 
 /// Tags flattened into (path, value) leaves, the form containment is checked on: an object's

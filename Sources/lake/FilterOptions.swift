@@ -85,3 +85,13 @@ struct Page<Item: Encodable>: Encodable {
         try c.encode(nextCursor, forKey: Key(stringValue: "next_cursor"))
     }
 }
+
+extension Page {
+    /// Prints the page: JSON with `--json`, else `none` or the table, and how to get the next page.
+    func show(json: Bool, none: String, command: String, table: ([Item]) -> String) {
+        if json { return print(LakeJSON.string(self, pretty: true)) }
+        guard !items.isEmpty else { return print(none) }
+        print(table(items))
+        if let next = nextCursor { print("… more: lake \(command) --after \(next)") }
+    }
+}

@@ -19,15 +19,8 @@ struct ObjectList: ParsableCommand {
             // One more than asked tells whether another page exists.
             let fetched = try filter.isEmpty ? store.catalog.objects(limit: filtering.limit + 1, after: cursor)
                 : store.catalog.objects(matching: filter, limit: filtering.limit + 1, after: cursor)
-            let page = Page(key: "objects", fetched: fetched, limit: filtering.limit, id: \.id)
-            if json {
-                print(LakeJSON.string(page, pretty: true))
-            } else if page.items.isEmpty {
-                print("No objects.")
-            } else {
-                print(ObjectText.table(page.items))
-                if let next = page.nextCursor { print("… more: lake object ls --after \(next)") }
-            }
+            Page(key: "objects", fetched: fetched, limit: filtering.limit, id: \.id)
+                .show(json: json, none: "No objects.", command: "object ls", table: ObjectText.table)
         }
     }
 }

@@ -44,13 +44,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .target(name: "CFuseRing", dependencies: ["CFuse3"]),
         .target(
             name: "LakeFS",
             dependencies: ["LakeModel", "LakeSystem", "LakeFormats", "LakeCatalog", "LakeBlobStore", "LakeCore",
                            .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "LakeFuse",
-            dependencies: ["LakeFS", "LakeSystem", "CFuse3", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["LakeFS", "LakeSystem", "CFuse3", "CFuseRing", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "lake",
             dependencies: [

@@ -7,6 +7,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=system-packages.sh
 . "$repo/mount-helpers/system-packages.sh"
 lake_install_system_packages
+# shellcheck source=fuse-io-uring.sh
+. "$repo/mount-helpers/fuse-io-uring.sh"
+lake_enable_fuse_io_uring
 
 cd "$repo"
 echo "Building lake (release) …"

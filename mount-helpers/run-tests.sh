@@ -5,6 +5,11 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=system-packages.sh
 . "$repo/mount-helpers/system-packages.sh"
 lake_install_system_packages
+# The suite mounts through FUSE over io_uring where the kernel has it (TransportTests also
+# mounts with -o no_io_uring to cover /dev/fuse).
+# shellcheck source=fuse-io-uring.sh
+. "$repo/mount-helpers/fuse-io-uring.sh"
+lake_enable_fuse_io_uring
 
 # VTK's own Python reader opens a manifest through the mount in one test.
 python3 -c 'import vtk' 2>/dev/null || python3 -m pip install --quiet vtk

@@ -14,15 +14,6 @@ static inline int lake_fuse_loop(struct fuse_session *se, unsigned int max_threa
     return result;
 }
 
-// Replies with `size` bytes of `fd` at `offset`; the kernel splices them, nothing is copied here.
-static inline int lake_fuse_reply_fd(fuse_req_t req, int fd, off_t offset, size_t size) {
-    struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
-    buf.buf[0].flags = (enum fuse_buf_flags)(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    buf.buf[0].fd = fd;
-    buf.buf[0].pos = offset;
-    return fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
-}
-
 static inline struct fuse_args lake_fuse_args(int argc, char **argv) {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
     return args;

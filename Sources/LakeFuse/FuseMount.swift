@@ -1,4 +1,5 @@
 import CFuse3
+import CFuseRing
 import Glibc
 import LakeFS
 import Logging
@@ -23,10 +24,15 @@ public final class FuseMount: @unchecked Sendable {
         self.logger = logger
     }
 
+    /// The mount option that keeps requests on /dev/fuse even when the kernel offers io_uring.
+    public static let noRingOption = "no_io_uring"
+
     /// Creates the session and mounts it; throws with libfuse's complaint on failure.
-    public func mount(options: [String]) throws(FSError) {
+    /// `ringWorkersPerCPU` 0 lets the transport choose (16 workers in all, 2 to 8 per CPU).
+    public func mount(options: [String], ringWorkersPerCPU: UInt32 = 0) throws(FSError) {
         var ops = Operations.table()
-        let words: [String] = ["lake"] + options.flatMap { ["-o", $0] }
+        let wantsRing = !options.contains(Self.noRingOption)
+        let words: [String] = ["lake"] + options.filter { $0 != Self.noRingOption }.flatMap { ["-o", $0] }
         var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) }
         defer { argv.forEach { free($0) } }
         var args = argv.withUnsafeMutableBufferPointer { lake_fuse_args(Int32($0.count), $0.baseAddress) }
@@ -41,6 +47,9 @@ public final class FuseMount: @unchecked Sendable {
             throw .io("cannot mount at \(mountpoint) (is it an empty folder, and is /dev/fuse available?)")
         }
         self.session = session
+        if lake_transport_install(session, ringWorkersPerCPU, wantsRing ? 1 : 0) != 0 {
+            logger.warning("libfuse refused Lake's transport hooks; serving /dev/fuse through libfuse alone")
+        }
         guard watchesChanges else { return }
         watcher = ChangeWatcher(fs: fs) { [weak self] invalidations in self?.invalidate(invalidations) }
         watcher?.start()
@@ -52,9 +61,11 @@ public final class FuseMount: @unchecked Sendable {
         fuse_set_signal_handlers(session)
         let result = lake_fuse_loop(session, threads)
         if result != 0 { logger.warning("the FUSE loop ended with \(result)") }
+        logger.info("FUSE transport served: \(Self.transport)")
         watcher?.stop()
         fuse_remove_signal_handlers(session)
         fuse_session_unmount(session)
+        lake_transport_stop()
         fuse_session_destroy(session)
         self.session = nil
     }
@@ -69,6 +80,14 @@ public final class FuseMount: @unchecked Sendable {
                 _ = name.withCString { fuse_lowlevel_notify_inval_entry(session, parent, $0, name.utf8.count) }
             }
         }
+    }
+
+    /// How requests reach this daemon, for the log and for tests: "io_uring (N CPU queues,
+    /// M requests)" or "/dev/fuse (why)".
+    public static var transport: String {
+        let queues = lake_transport_ring_queues()
+        if queues > 0 { return "io_uring (\(queues) CPU queues, \(lake_transport_ring_requests()) requests)" }
+        return String(cString: lake_transport_plan())
     }
 
     static func from(_ req: fuse_req_t) -> FuseMount {

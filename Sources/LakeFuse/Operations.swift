@@ -1,4 +1,5 @@
 import CFuse3
+import CFuseRing
 import Glibc
 import LakeFS
 
@@ -6,7 +7,14 @@ import LakeFS
 enum Operations {
     static func table() -> fuse_lowlevel_ops {
         var ops = fuse_lowlevel_ops()
-        ops.`init` = { _, conn in if let conn { Operations.configure(conn) } }
+        ops.`init` = { userdata, conn in
+            guard let conn else { return }
+            Operations.configure(conn)
+            if let userdata {
+                let mount = Unmanaged<FuseMount>.fromOpaque(userdata).takeUnretainedValue()
+                mount.logger.info("FUSE transport: \(String(cString: lake_transport_plan()))")
+            }
+        }
         ops.destroy = { userdata in if let userdata { Unmanaged<FuseMount>.fromOpaque(userdata).release() } }
         ops.lookup = { req, parent, name in Operations.lookup(Request(req!), parent, String(cString: name!)) }
         ops.forget = { req, _, _ in Request(req!).none() }

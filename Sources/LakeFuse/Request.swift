@@ -1,4 +1,5 @@
 import CFuse3
+import CFuseRing
 import Glibc
 import LakeFS
 
@@ -71,9 +72,10 @@ struct Request: ~Copyable {
         discard self
     }
 
-    /// Replies with a range of a file descriptor: the kernel splices it, no copy through Swift.
+    /// Replies with a range of a file descriptor: spliced on /dev/fuse, read straight into the
+    /// ring buffer on io_uring; never copied through Swift.
     consuming func file(descriptor: Int32, offset: Int64, count: Int) {
-        lake_fuse_reply_fd(raw, descriptor, off_t(offset), count)
+        lake_transport_reply_fd(raw, descriptor, off_t(offset), count)
         discard self
     }
 

@@ -8,14 +8,14 @@ final class MountedLake: @unchecked Sendable {
     var mountpoint: String { lake.directory.file("mnt") }
     var store: String { lake.store }
 
-    init(mount: Bool = true) throws {
+    init(mount: Bool = true, options: [String] = []) throws {
         try lake.initStore()
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
-        if mount { try self.mount() }
+        if mount { try self.mount(options: options) }
     }
 
-    func mount() throws {
-        let result = try lake.run(["mount", mountpoint])
+    func mount(options: [String] = []) throws {
+        let result = try lake.run(["mount", mountpoint] + options.flatMap { ["-o", $0] })
         guard result.succeeded else { throw MountFailure(message: result.stderr) }
     }
 

@@ -107,9 +107,11 @@ final class IncomingArea: Sendable {
         return state.withLock { $0.nodes[node].map { $0.isFolder || $0.committed } ?? false }
     }
 
-    /// A receipt says which object it became and how it is doing: `user.lake.id`,
-    /// `user.lake.kind`, a live `user.lake.status` (and `user.lake.failure_reason`), kept in
-    /// memory once the object has settled. The object's full set is on `objects/<id>/file`.
+    /// A receipt says which object it became and how it is doing: `user.lake.id` and a live
+    /// `user.lake.status` (and `user.lake.failure_reason`), kept in memory once the object has
+    /// settled. A receipt is not an entity, so it has no `user.lake.kind` (every name a
+    /// `getfattr -d` finds costs it two round trips); the object's full set is on
+    /// `objects/<id>/file`.
     func xattrs(_ node: UInt64) -> [String: [UInt8]]? {
         guard Self.owns(node) else { return nil }
         let (id, cached) = state.withLock { state in
@@ -119,7 +121,7 @@ final class IncomingArea: Sendable {
         guard let id else { return [:] }
         if let cached { return cached }
         guard let object = try? store.catalog.object(id) else {
-            return ["user.lake.id": Array(id.rawValue.utf8), "user.lake.kind": Array("object".utf8)]
+            return ["user.lake.id": Array(id.rawValue.utf8)]
         }
         let values = Xattrs.receipt(object)
         if object.status.isTerminal {

@@ -49,8 +49,7 @@ enum Xattrs {
 
     /// What a receipt in incoming/ carries.
     static func receipt(_ object: LakeObject) -> [String: [UInt8]] {
-        var values = ["user.lake.id": Array(object.id.rawValue.utf8), "user.lake.kind": Array("object".utf8),
-                      "user.lake.status": Array(object.status.rawValue.utf8)]
+        var values = ["user.lake.id": Array(object.id.rawValue.utf8), "user.lake.status": Array(object.status.rawValue.utf8)]
         if let reason = object.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
         return values
     }

@@ -17,6 +17,7 @@
 #include "fuse_ring.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
 #include <linux/fuse.h>
 #include <linux/io_uring.h>
@@ -114,13 +115,25 @@ static struct {
     atomic_int registration_failed;
     atomic_long ring_requests;
     const char *problem;
+
+    // Busy polling: see latency_main.
+    atomic_long requests_seen;
+    atomic_int poller_asleep;
+    int poll_wanted;
+    int poller_started;
+    int poller_stop;
+    pthread_t poller;
+    pthread_cond_t poller_wake;
 } transport = {
     .fd = -1,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .changed = PTHREAD_COND_INITIALIZER,
+    .poller_wake = PTHREAD_COND_INITIALIZER,
 };
 
 static __thread struct worker *current_worker;
+
+static void note_request(void);
 
 static int ring_setup(unsigned entries, struct io_uring_params *params) {
     return (int)syscall(__NR_io_uring_setup, entries, params);
@@ -352,9 +365,68 @@ static void *worker_main(void *argument) {
         }
         registered = 1;
         atomic_fetch_add(&transport.ring_requests, 1);
+        if (transport.poll_wanted) note_request();
         worker_serve(w);
     }
     worker_release(w);
+    return NULL;
+}
+
+// --- Busy polling while requests flow ---------------------------------------------------------
+
+// On a VM an idle CPU halts, and waking it costs the host a reschedule — more than a whole
+// request. While requests keep coming the daemon asks the kernel (PM QoS, /dev/cpu_dma_latency)
+// to keep idle CPUs polling instead of halting, and withdraws the request once none came for
+// 200 ms, so an idle lake costs nothing. Root only (the device is 0600); -o no_busy_poll off.
+
+static void note_request(void) {
+    atomic_fetch_add_explicit(&transport.requests_seen, 1, memory_order_relaxed);
+    if (atomic_load_explicit(&transport.poller_asleep, memory_order_relaxed)) {
+        pthread_mutex_lock(&transport.lock);
+        atomic_store(&transport.poller_asleep, 0);
+        pthread_cond_signal(&transport.poller_wake);
+        pthread_mutex_unlock(&transport.lock);
+    }
+}
+
+static void *latency_main(void *argument) {
+    (void)argument;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    int qos = -1;
+    long last = atomic_load(&transport.requests_seen);
+    int quiet_ticks = 0;
+    pthread_mutex_lock(&transport.lock);
+    while (!transport.poller_stop) {
+        if (qos < 0) {
+            // Nothing held: sleep until a request arrives.
+            atomic_store(&transport.poller_asleep, 1);
+            while (atomic_load(&transport.poller_asleep) && !transport.poller_stop)
+                pthread_cond_wait(&transport.poller_wake, &transport.lock);
+            if (transport.poller_stop) break;
+            pthread_mutex_unlock(&transport.lock);
+            qos = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+            int32_t zero = 0;
+            if (qos >= 0 && write(qos, &zero, sizeof zero) != sizeof zero) { close(qos); qos = -1; }
+            pthread_mutex_lock(&transport.lock);
+            if (qos < 0) break; // not permitted here: never poll
+            last = atomic_load(&transport.requests_seen);
+            quiet_ticks = 0;
+            continue;
+        }
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += 10 * 1000 * 1000;
+        if (deadline.tv_nsec >= 1000000000) { deadline.tv_sec++; deadline.tv_nsec -= 1000000000; }
+        pthread_cond_timedwait(&transport.poller_wake, &transport.lock, &deadline);
+        long now = atomic_load(&transport.requests_seen);
+        if (now != last) quiet_ticks = 0;
+        else if (++quiet_ticks >= 20) { close(qos); qos = -1; }
+        last = now;
+    }
+    pthread_mutex_unlock(&transport.lock);
+    if (qos >= 0) close(qos);
     return NULL;
 }
 
@@ -363,6 +435,7 @@ static void *worker_main(void *argument) {
 static ssize_t transport_read(int fd, void *buffer, size_t size, void *userdata) {
     (void)userdata;
     ssize_t count = read(fd, buffer, size);
+    if (count > 0 && transport.poll_wanted) note_request();
     if (count >= (ssize_t)(sizeof(struct fuse_in_header) + sizeof(struct fuse_init_in)) && !transport.init_answered) {
         const struct fuse_in_header *in = buffer;
         if (in->opcode == FUSE_INIT) {
@@ -447,12 +520,17 @@ static unsigned possible_cpus(void) {
     return 0;
 }
 
-int lake_transport_install(struct fuse_session *session, unsigned workers_per_cpu, int want_ring) {
+int lake_transport_install(struct fuse_session *session, unsigned workers_per_cpu, int want_ring, int busy_poll) {
     static const struct fuse_custom_io hooks = { .read = transport_read, .writev = transport_writev };
     int fd = fuse_session_fd(session);
     transport.session = session;
     transport.fd = fd;
     if (fuse_session_custom_io(session, &hooks, fd) != 0) return -EINVAL;
+    if (busy_poll && access("/dev/cpu_dma_latency", W_OK) == 0) {
+        transport.poll_wanted = 1;
+        transport.poller_started = pthread_create(&transport.poller, NULL, latency_main, NULL) == 0;
+        if (!transport.poller_started) transport.poll_wanted = 0;
+    }
     transport.wanted = want_ring != 0;
     if (!want_ring) return 0;
 
@@ -515,13 +593,19 @@ int lake_transport_ring_queues(void) {
     return (int)transport.cpu_count;
 }
 
+int lake_transport_busy_polls(void) { return transport.poll_wanted; }
+
 long lake_transport_ring_requests(void) { return atomic_load(&transport.ring_requests); }
 
 void lake_transport_stop(void) {
     pthread_mutex_lock(&transport.lock);
     if (transport.go == 0) transport.go = -1;
     pthread_cond_broadcast(&transport.changed);
+    transport.poller_stop = 1;
+    pthread_cond_signal(&transport.poller_wake);
     pthread_mutex_unlock(&transport.lock);
+    if (transport.poller_started) pthread_join(transport.poller, NULL);
+    transport.poller_started = 0;
     // The kernel ends every ring entry when the connection goes; workers still blocked two
     // seconds later are left behind as the process leaves.
     struct timespec deadline;

@@ -26,13 +26,17 @@ public final class FuseMount: @unchecked Sendable {
 
     /// The mount option that keeps requests on /dev/fuse even when the kernel offers io_uring.
     public static let noRingOption = "no_io_uring"
+    /// The mount option that lets idle CPUs halt even while requests flow.
+    public static let noBusyPollOption = "no_busy_poll"
 
     /// Creates the session and mounts it; throws with libfuse's complaint on failure.
     /// `ringWorkersPerCPU` 0 lets the transport choose (16 workers in all, 2 to 8 per CPU).
     public func mount(options: [String], ringWorkersPerCPU: UInt32 = 0) throws(FSError) {
         var ops = Operations.table()
         let wantsRing = !options.contains(Self.noRingOption)
-        let words: [String] = ["lake"] + options.filter { $0 != Self.noRingOption }.flatMap { ["-o", $0] }
+        let busyPoll = !options.contains(Self.noBusyPollOption)
+        let fuseOptions = options.filter { $0 != Self.noRingOption && $0 != Self.noBusyPollOption }
+        let words: [String] = ["lake"] + fuseOptions.flatMap { ["-o", $0] }
         var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) }
         defer { argv.forEach { free($0) } }
         var args = argv.withUnsafeMutableBufferPointer { lake_fuse_args(Int32($0.count), $0.baseAddress) }
@@ -47,9 +51,10 @@ public final class FuseMount: @unchecked Sendable {
             throw .io("cannot mount at \(mountpoint) (is it an empty folder, and is /dev/fuse available?)")
         }
         self.session = session
-        if lake_transport_install(session, ringWorkersPerCPU, wantsRing ? 1 : 0) != 0 {
+        if lake_transport_install(session, ringWorkersPerCPU, wantsRing ? 1 : 0, busyPoll ? 1 : 0) != 0 {
             logger.warning("libfuse refused Lake's transport hooks; serving /dev/fuse through libfuse alone")
         }
+        if lake_transport_busy_polls() != 0 { logger.info("idle CPUs poll while requests flow (-o \(Self.noBusyPollOption) turns this off)") }
         guard watchesChanges else { return }
         watcher = ChangeWatcher(fs: fs) { [weak self] invalidations in self?.invalidate(invalidations) }
         watcher?.start()

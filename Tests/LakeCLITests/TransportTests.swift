@@ -68,4 +68,34 @@ import Testing
         #expect(log.chosen == "/dev/fuse (io_uring not asked for)")
         #expect(log.served == "/dev/fuse (io_uring not asked for)")
     }
+
+    /// Whether the daemon holds a PM QoS request (an open /dev/cpu_dma_latency).
+    func holdsLatencyRequest(_ mounted: MountedLake) throws -> Bool {
+        let pid = try Shell.run("pgrep -f '[l]ake mount \(mounted.mountpoint) '").output.split(separator: "\n").first.map(String.init) ?? ""
+        return try Shell.run("ls -l /proc/\(pid)/fd 2>/dev/null").output.contains("/dev/cpu_dma_latency")
+    }
+
+    /// Two seconds of xattr requests on the mount's root, in the background.
+    func burst(_ mounted: MountedLake) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", "import os,time\nend=time.time()+2\nwhile time.time()<end: os.listxattr(\"\(mounted.mountpoint)/objects\")"]
+        try process.run()
+        return process
+    }
+
+    @Test(.enabled(if: FileManager.default.isWritableFile(atPath: "/dev/cpu_dma_latency"), "PM QoS is open to root"))
+    func idleCPUsPollOnlyWhileRequestsFlow() throws {
+        let mounted = try MountedLake()
+        #expect(try mounted.eventually(5) { try !holdsLatencyRequest(mounted) })
+        let requests = try burst(mounted)
+        #expect(try mounted.eventually(2) { try holdsLatencyRequest(mounted) }, "no PM QoS request while requests flow")
+        requests.waitUntilExit()
+        #expect(try mounted.eventually(3) { try !holdsLatencyRequest(mounted) }, "the PM QoS request outlived the requests")
+
+        let quiet = try MountedLake(options: ["no_busy_poll"])
+        let more = try burst(quiet)
+        #expect(try !quiet.eventually(1.5) { try holdsLatencyRequest(quiet) })
+        more.waitUntilExit()
+    }
 }

@@ -17,10 +17,14 @@ struct fuse_session;
 struct fuse_req;
 
 /// Puts the transport under a mounted session, before its loop starts. `workers_per_cpu`
-/// ring workers are prepared for every CPU when `want_ring` is non-zero; they start serving
-/// once the kernel accepts io_uring during FUSE_INIT. Returns 0, or -errno when libfuse
-/// refused the hooks (the session then stays on plain /dev/fuse).
-int lake_transport_install(struct fuse_session *session, unsigned workers_per_cpu, int want_ring);
+/// ring workers are prepared for every CPU when `want_ring` is non-zero (0: 16 in all, 2 to 8
+/// per CPU); they start serving once the kernel accepts io_uring during FUSE_INIT. With
+/// `busy_poll`, idle CPUs are kept polling while requests flow (root only). Returns 0, or
+/// -errno when libfuse refused the hooks (the session then stays on plain /dev/fuse).
+int lake_transport_install(struct fuse_session *session, unsigned workers_per_cpu, int want_ring, int busy_poll);
+
+/// Whether idle CPUs are kept polling while requests flow.
+int lake_transport_busy_polls(void);
 
 /// How requests reach the daemon: 0 while only /dev/fuse serves, else the number of CPU
 /// queues whose ring workers are registered with the kernel.

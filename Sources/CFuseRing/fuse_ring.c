@@ -92,6 +92,7 @@ struct worker {
     pthread_cond_t replied_cond;
     uint64_t unique;
     int replied;
+    long served; // written by the worker only; summed for the log
 };
 
 static struct {
@@ -113,7 +114,6 @@ static struct {
     int ring_accepted;            // FUSE_INIT was answered with io_uring on
     unsigned cpu_count;
     atomic_int registration_failed;
-    atomic_long ring_requests;
     const char *problem;
 
     // Busy polling: see latency_main.
@@ -364,7 +364,7 @@ static void *worker_main(void *argument) {
             break;
         }
         registered = 1;
-        atomic_fetch_add(&transport.ring_requests, 1);
+        __atomic_store_n(&w->served, w->served + 1, __ATOMIC_RELAXED);
         if (transport.poll_wanted) note_request();
         worker_serve(w);
     }
@@ -595,7 +595,12 @@ int lake_transport_ring_queues(void) {
 
 int lake_transport_busy_polls(void) { return transport.poll_wanted; }
 
-long lake_transport_ring_requests(void) { return atomic_load(&transport.ring_requests); }
+long lake_transport_ring_requests(void) {
+    long total = 0;
+    for (unsigned i = 0; i < transport.worker_count; i++)
+        total += __atomic_load_n(&transport.workers[i].served, __ATOMIC_RELAXED);
+    return total;
+}
 
 void lake_transport_stop(void) {
     pthread_mutex_lock(&transport.lock);

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #define FUSE_USE_VERSION 312
 #include "fuse_ring.h"
+#include "transport_hooks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -445,6 +446,7 @@ static ssize_t transport_read(int fd, void *buffer, size_t size, void *userdata)
             transport.init_unique = in->unique;
             transport.kernel_offers_ring = (flags2 & RING_INIT_FLAGS2_BIT) != 0;
             pthread_mutex_unlock(&transport.lock);
+            passthrough_note_offer(init->flags | (uint64_t)flags2 << 32);
         }
     }
     return count;
@@ -463,7 +465,9 @@ static ssize_t answer_init(int fd, struct iovec *iov, int count) {
         init->flags |= FUSE_INIT_EXT;
         init->flags2 |= RING_INIT_FLAGS2_BIT;
     }
+    if (count >= 2) passthrough_answer_init(iov[1].iov_base, iov[1].iov_len);
     ssize_t written = writev(fd, iov, count);
+    passthrough_init_answered(written >= 0);
     pthread_mutex_lock(&transport.lock);
     transport.init_answered = 1;
     transport.ring_accepted = accept && written >= 0;
@@ -490,6 +494,7 @@ static struct worker *worker_serving(uint64_t unique) {
 
 static ssize_t transport_writev(int fd, struct iovec *iov, int count, void *userdata) {
     (void)userdata;
+    passthrough_patch_reply(iov, count);
     const struct fuse_out_header *out = iov[0].iov_base;
     if (out->unique != 0 && transport.ring_accepted) {
         struct worker *w = worker_serving(out->unique);
@@ -520,12 +525,14 @@ static unsigned possible_cpus(void) {
     return 0;
 }
 
-int lake_transport_install(struct fuse_session *session, unsigned workers_per_cpu, int want_ring, int busy_poll) {
+int lake_transport_install(struct fuse_session *session, unsigned workers_per_cpu, int want_ring, int busy_poll,
+                           int want_passthrough) {
     static const struct fuse_custom_io hooks = { .read = transport_read, .writev = transport_writev };
     int fd = fuse_session_fd(session);
     transport.session = session;
     transport.fd = fd;
     if (fuse_session_custom_io(session, &hooks, fd) != 0) return -EINVAL;
+    passthrough_install(fd, want_passthrough);
     if (busy_poll && access("/dev/cpu_dma_latency", W_OK) == 0) {
         transport.poll_wanted = 1;
         transport.poller_started = pthread_create(&transport.poller, NULL, latency_main, NULL) == 0;

@@ -12,6 +12,9 @@ final class LocalBlobUpload: BlobUpload {
     private let partPath: String
     private let lockPath: String
     private var partFD: Int32 = -1
+    /// The spool file again, with O_DIRECT, for the pipelined writer's whole chunks (-1 where
+    /// the filesystem refuses direct I/O).
+    private var directFD: Int32 = -1
     private var lockFD: Int32 = -1
     private var writer: PipelinedWriter?
     private var sha = SHA256()
@@ -39,7 +42,8 @@ final class LocalBlobUpload: BlobUpload {
             }
             try Syscall.rename(hidden, lockPath)
             partFD = try Syscall.open(partPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            writer = PipelinedWriter(fd: partFD, path: partPath)
+            directFD = Syscall.openDirect(partPath, O_WRONLY) ?? -1
+            writer = PipelinedWriter(fd: partFD, directFD: directFD >= 0 ? directFD : nil, path: partPath)
         } catch {
             abort()
             throw error
@@ -47,7 +51,7 @@ final class LocalBlobUpload: BlobUpload {
     }
 
     deinit {
-        if partFD >= 0 || lockFD >= 0 { abort() }
+        if partFD >= 0 || lockFD >= 0 || directFD >= 0 { abort() }
     }
 
     private var activeWriter: PipelinedWriter {
@@ -132,6 +136,7 @@ final class LocalBlobUpload: BlobUpload {
             try Syscall.fsync(partFD, path: partPath)
             Syscall.close(partFD)
             partFD = -1
+            closeDirect()
             if rehash {
                 var again = SHA256()
                 let spooled = try ReadableFile(path: partPath)
@@ -163,7 +168,12 @@ final class LocalBlobUpload: BlobUpload {
         try? Syscall.unlinkIfPresent(partPath)
         try? Syscall.unlinkIfPresent(lockPath)
         if partFD >= 0 { Syscall.close(partFD); partFD = -1 }
+        closeDirect()
         if lockFD >= 0 { Syscall.close(lockFD); lockFD = -1 }
+    }
+
+    private func closeDirect() {
+        if directFD >= 0 { Syscall.close(directFD); directFD = -1 }
     }
 
     func abort() { release() }

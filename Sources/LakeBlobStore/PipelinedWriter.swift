@@ -1,14 +1,22 @@
 import Foundation
 import LakeSystem
 
-/// Writes buffers to a file descriptor on its own thread, so the caller's hashing of the next
-/// chunk overlaps the kernel's copy of the previous one. Buffers come from a small fixed pool,
-/// so memory stays bounded whatever the file size.
+/// Writes buffers one after another to a file on its own thread, so the caller's hashing of
+/// the next chunk overlaps the disk's work on the previous one. Buffers come from a small fixed
+/// pool, so memory stays bounded whatever the file size.
+///
+/// Whole aligned buffers go through a second, O_DIRECT descriptor when there is one: the bytes
+/// reach the disk while the next chunk is hashed instead of all at the final fsync, and the
+/// copy takes no page cache (an upload's source is usually cached already; caching the copy
+/// too would double the memory an upload dirties, and the kernel throttles writers for that).
 final class PipelinedWriter: @unchecked Sendable {
     static let bufferSize = 1 << 20
     static let poolSize = 4
+    static let directAlignment = 4096
 
     private let fd: Int32
+    private var directFD: Int32?
+    private var offset: Int64 = 0
     private let path: String
     private let condition = NSCondition()
     private var free: [UnsafeMutableRawBufferPointer]
@@ -18,11 +26,12 @@ final class PipelinedWriter: @unchecked Sendable {
     private var thread: Thread?
     private let all: [UnsafeMutableRawBufferPointer]
 
-    init(fd: Int32, path: String) {
+    init(fd: Int32, directFD: Int32? = nil, path: String) {
         self.fd = fd
+        self.directFD = directFD
         self.path = path
         all = (0..<Self.poolSize).map { _ in
-            UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: 4096)
+            UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: Self.directAlignment)
         }
         free = all
         // The thread holds the writer until it has drained and exited.
@@ -85,7 +94,7 @@ final class PipelinedWriter: @unchecked Sendable {
             condition.unlock()
             var error: (any Error)?
             if !failed {
-                do { try Syscall.writeAll(fd, UnsafeRawBufferPointer(rebasing: buffer[..<count]), path: path) } catch let e { error = e }
+                do { try write(UnsafeRawBufferPointer(rebasing: buffer[..<count])) } catch let e { error = e }
             }
             condition.lock()
             if let error, failure == nil { failure = error }
@@ -93,5 +102,21 @@ final class PipelinedWriter: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
         }
+    }
+
+    /// Writes at the end of what was written so far; on the writer thread.
+    private func write(_ bytes: UnsafeRawBufferPointer) throws {
+        let alignment = Self.directAlignment
+        if let direct = directFD, bytes.count % alignment == 0, offset % Int64(alignment) == 0 {
+            do {
+                try Syscall.pwriteAll(direct, bytes, offset: offset, path: path)
+                offset += Int64(bytes.count)
+                return
+            } catch let error as SystemError where error.errno == EINVAL {
+                directFD = nil // the filesystem takes no direct I/O after all
+            }
+        }
+        try Syscall.pwriteAll(fd, bytes, offset: offset, path: path)
+        offset += Int64(bytes.count)
     }
 }

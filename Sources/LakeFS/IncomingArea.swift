@@ -28,9 +28,16 @@ final class IncomingArea: Sendable {
             lock.withLock { $0 = upload }
         }
 
+        /// Where the kernel writes this upload by itself (FUSE passthrough), if it does; kept
+        /// until the last close, to notice bytes written after the commit.
+        let spool = Mutex<(file: KernelSpool?, committed: KernelSpool.Stamp?)>((nil, nil))
+
         func read(offset: Int64, count: Int) throws(FSError) -> LakeFileSystem.ReadReply {
             throw .io("the file is still being uploaded")
         }
+
+        /// The bytes the kernel has written into the spool, if it writes one.
+        var spooledSize: Int64? { spool.withLock { $0.file?.stamp.size } }
     }
 
     struct Node {
@@ -70,8 +77,9 @@ final class IncomingArea: Sendable {
     }
 
     static func attributes(_ id: UInt64, _ node: Node) -> Attributes {
+        let size = node.committed ? node.size : max(node.size, node.upload?.spooledSize ?? 0)
         var attributes = node.isFolder ? Attributes.directory(id, writable: true, modified: node.modified)
-            : Attributes.file(id, size: node.size, writable: true, modified: node.modified)
+            : Attributes.file(id, size: size, writable: true, modified: node.modified)
         attributes.uid = node.uid
         return attributes
     }
@@ -203,6 +211,25 @@ final class IncomingArea: Sendable {
         return files.add(.upload(upload))
     }
 
+    /// A file the kernel may write a new upload into by itself instead of sending its writes
+    /// (see KernelSpool); nil once bytes arrived the ordinary way or the upload is over.
+    func kernelSpool(for upload: Upload) -> Int32? {
+        guard upload.lock.withLock({ $0.map { $0.size == 0 } ?? false }) else { return nil }
+        do {
+            return try upload.spool.withLock { spool in
+                if spool.file == nil { spool.file = try KernelSpool(in: store.root) }
+                return spool.file?.descriptor
+            }
+        } catch {
+            logger.warning("no spool file for the kernel to write an upload into; its writes come to the daemon: \(error)")
+            return nil
+        }
+    }
+
+    func dropKernelSpool(_ upload: Upload) {
+        upload.spool.withLock { $0 = (nil, nil) }
+    }
+
     func write(_ upload: Upload, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FSError) {
         if let failure = upload.failure.withLock({ $0 }) { throw failure }
         do {
@@ -241,30 +268,48 @@ final class IncomingArea: Sendable {
     /// file is committed at its last close instead (an empty file, if nothing ever comes).
     func flush(_ upload: Upload) throws(FSError) {
         guard let name = state.withLock({ $0.nodes[upload.node]?.name }), Self.isFinal(name) else { return }
-        if upload.lock.withLock({ ($0?.size ?? 0) == 0 }) { return }
+        if upload.lock.withLock({ ($0?.size ?? 0) == 0 }) && (upload.spooledSize ?? 0) == 0 { return }
         try commit(upload)
     }
 
     func commit(_ upload: Upload) throws(FSError) {
         if let failure = upload.failure.withLock({ $0 }) { throw failure }
-        let isManifest = state.withLock { $0.nodes[upload.node].map { FileFormat(inferredFrom: $0.name) == .vtm } ?? false }
+        let (isManifest, name) = state.withLock { state in
+            (state.nodes[upload.node].map { FileFormat(inferredFrom: $0.name) == .vtm } ?? false, state.nodes[upload.node]?.name ?? "")
+        }
         do {
             let committed = try upload.lock.withLock { streaming -> (LakeID, String?, Int64, ManifestLinks?)? in
                 guard let pending = streaming else { return nil }
+                // A failed commit has dropped everything (commit aborts itself; a failed copy of
+                // the spool is aborted here): the upload is over either way.
+                streaming = nil
+                if let spool = upload.spool.withLock({ $0.file }) {
+                    do {
+                        try pending.write(contentsOf: try spool.contents(name: name)) { _ in }
+                    } catch {
+                        // A full disk: the spool's space first, so that the catalog can drop the
+                        // pending object.
+                        spool.empty()
+                        pending.abort()
+                        throw error
+                    }
+                    upload.spool.withLock { $0.committed = spool.stamp }
+                }
                 var links: ManifestLinks?
                 try pending.commit(linking: isManifest ? { file in
                     links = self.links(forManifestAt: upload.node, file: file)
                     return links
                 } : nil)
-                streaming = nil
                 logger.info("uploaded through incoming/", metadata: ["object": "\(pending.id)", "bytes": "\(pending.size)"])
                 return (pending.id, pending.blobID, pending.size, links)
             }
             if let (id, blob, size, links) = committed { arrived(upload.node, object: id, blob: blob, size: size, links: links) }
         } catch {
             logger.error("upload through incoming/ failed: \(error)")
+            let failure = FSError.from(error)
+            upload.failure.withLock { $0 = $0 ?? failure }
             state.withLock { $0.nodes[upload.node]?.objectID = nil }
-            throw FSError.from(error)
+            throw failure
         }
     }
 
@@ -272,6 +317,16 @@ final class IncomingArea: Sendable {
     func released(_ upload: Upload) {
         guard let name = state.withLock({ $0.nodes[upload.node]?.name }), Self.isFinal(name) else { return }
         try? commit(upload)
+        // Nothing can write the spool any more. Bytes written after the commit (through a
+        // descriptor that outlived the first close) are not in the object, as they would not be
+        // without the spool, where such writes fail; say so.
+        let (committed, last) = upload.spool.withLock { spool in
+            defer { spool = (nil, nil) }
+            return (spool.committed, spool.file?.stamp)
+        }
+        if let committed, let last, committed != last {
+            logger.warning("incoming/\(name): bytes written after its upload was committed at its first close are not in the object (it holds \(committed.size) bytes)")
+        }
     }
 
     // MARK: folders, removal, renames
@@ -306,6 +361,7 @@ final class IncomingArea: Sendable {
             streaming?.abort()
             streaming = nil
         }
+        if let upload { dropKernelSpool(upload) }
     }
 
     static func drop(_ id: UInt64, in state: inout State) {

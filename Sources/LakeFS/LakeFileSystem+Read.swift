@@ -38,6 +38,14 @@ extension LakeFileSystem {
         }
     }
 
+    /// The descriptor whose bytes are exactly what `handle` of `node` reads, now and for
+    /// good (a stored blob under objects/ or a settled tree), so the kernel may read it without
+    /// asking; nil for bytes from memory, uploads and receipts (a receipt can be rewritten).
+    public func backingDescriptor(_ handle: UInt64, node: UInt64) -> Int32? {
+        guard !IncomingArea.owns(node), contentIsStable(node), case .blob(let file)? = openFiles.get(handle) else { return nil }
+        return file.descriptor
+    }
+
     public func read(_ handle: UInt64, offset: Int64, count: Int) throws(FSError) -> ReadReply {
         switch openFiles.get(handle) {
         case .blob(let file)?:

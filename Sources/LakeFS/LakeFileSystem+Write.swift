@@ -8,6 +8,18 @@ extension LakeFileSystem {
         try incoming.create(parent: parent, name: name, uid: uid, files: openFiles)
     }
 
+    /// A file the kernel may write a new upload into by itself instead of sending its writes
+    /// (FUSE passthrough); see KernelSpool. `dropUploadSpool` undoes it if the kernel declines.
+    public func uploadSpool(_ handle: UInt64) -> Int32? {
+        guard case .upload(let upload)? = openFiles.get(handle) else { return nil }
+        return incoming.kernelSpool(for: upload)
+    }
+
+    public func dropUploadSpool(_ handle: UInt64) {
+        guard case .upload(let upload)? = openFiles.get(handle) else { return }
+        incoming.dropKernelSpool(upload)
+    }
+
     public func write(_ handle: UInt64, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FSError) {
         guard case .upload(let upload)? = openFiles.get(handle) else { throw .readOnly }
         try incoming.write(upload, bytes, at: offset)

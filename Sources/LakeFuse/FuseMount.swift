@@ -3,6 +3,7 @@ import CFuseRing
 import Glibc
 import LakeFS
 import Logging
+import Synchronization
 
 /// A mounted LakeFileSystem: the libfuse session, its multithreaded loop and the kernel cache
 /// invalidations the change watcher asks for. Handlers run synchronously on libfuse's workers.
@@ -11,6 +12,9 @@ public final class FuseMount: @unchecked Sendable {
     public let mountpoint: String
     let logger: Logger
     let directories = DirectoryHandles()
+    let passthrough: PassthroughFiles
+    /// Reads of stored files the daemon answered itself (passthrough spares it the others).
+    let storedFileReads = Atomic<Int>(0)
     private var session: OpaquePointer?
     private var watcher: ChangeWatcher?
 
@@ -22,12 +26,16 @@ public final class FuseMount: @unchecked Sendable {
         self.fs = fs
         self.mountpoint = mountpoint
         self.logger = logger
+        self.passthrough = PassthroughFiles(logger: logger)
     }
 
     /// The mount option that keeps requests on /dev/fuse even when the kernel offers io_uring.
     public static let noRingOption = "no_io_uring"
     /// The mount option that lets idle CPUs halt even while requests flow.
     public static let noBusyPollOption = "no_busy_poll"
+    /// The mount option that keeps the kernel from reading stored files by itself.
+    public static let noPassthroughOption = "no_passthrough"
+    static let ownOptions = [noRingOption, noBusyPollOption, noPassthroughOption]
 
     /// Creates the session and mounts it; throws with libfuse's complaint on failure.
     /// `ringWorkersPerCPU` 0 lets the transport choose (16 workers in all, 2 to 8 per CPU).
@@ -35,7 +43,8 @@ public final class FuseMount: @unchecked Sendable {
         var ops = Operations.table()
         let wantsRing = !options.contains(Self.noRingOption)
         let busyPoll = !options.contains(Self.noBusyPollOption)
-        let fuseOptions = options.filter { $0 != Self.noRingOption && $0 != Self.noBusyPollOption }
+        let wantsPassthrough = !options.contains(Self.noPassthroughOption)
+        let fuseOptions = options.filter { !Self.ownOptions.contains($0) }
         let words: [String] = ["lake"] + fuseOptions.flatMap { ["-o", $0] }
         var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) }
         defer { argv.forEach { free($0) } }
@@ -51,7 +60,7 @@ public final class FuseMount: @unchecked Sendable {
             throw .io("cannot mount at \(mountpoint) (is it an empty folder, and is /dev/fuse available?)")
         }
         self.session = session
-        if lake_transport_install(session, ringWorkersPerCPU, wantsRing ? 1 : 0, busyPoll ? 1 : 0) != 0 {
+        if lake_transport_install(session, ringWorkersPerCPU, wantsRing ? 1 : 0, busyPoll ? 1 : 0, wantsPassthrough ? 1 : 0) != 0 {
             logger.warning("libfuse refused Lake's transport hooks; serving /dev/fuse through libfuse alone")
         }
         if lake_transport_busy_polls() != 0 { logger.info("idle CPUs poll while requests flow (-o \(Self.noBusyPollOption) turns this off)") }
@@ -67,6 +76,7 @@ public final class FuseMount: @unchecked Sendable {
         let result = lake_fuse_loop(session, threads)
         if result != 0 { logger.warning("the FUSE loop ended with \(result)") }
         logger.info("FUSE transport served: \(Self.transport)")
+        logger.info("FUSE passthrough served: \(passthrough.opens) opens; the daemon answered \(storedFileReads.load(ordering: .relaxed)) reads of stored files")
         watcher?.stop()
         fuse_remove_signal_handlers(session)
         fuse_session_unmount(session)
@@ -86,6 +96,9 @@ public final class FuseMount: @unchecked Sendable {
             }
         }
     }
+
+    /// What FUSE_INIT chooses for passthrough, for the log.
+    var passthroughPlan: String { String(cString: lake_passthrough_plan()) }
 
     /// How requests reach this daemon, for the log and for tests: "io_uring (N CPU queues,
     /// M requests)" or "/dev/fuse (why)".

@@ -13,6 +13,7 @@ enum Operations {
             if let userdata {
                 let mount = Unmanaged<FuseMount>.fromOpaque(userdata).takeUnretainedValue()
                 mount.logger.info("FUSE transport: \(String(cString: lake_transport_plan()))")
+                mount.logger.info("FUSE passthrough: \(mount.passthroughPlan)")
             }
         }
         ops.destroy = { userdata in if let userdata { Unmanaged<FuseMount>.fromOpaque(userdata).release() } }
@@ -35,7 +36,9 @@ enum Operations {
         ops.flush = { req, _, fi in Operations.flush(Request(req!), fi!.pointee.fh) }
         ops.fsync = { req, _, _, _ in Request(req!).ok() }
         ops.release = { req, _, fi in
-            FuseMount.from(req!).fs.release(fi!.pointee.fh)
+            let mount = FuseMount.from(req!)
+            mount.passthrough.release(fi!.pointee.fh)
+            mount.fs.release(fi!.pointee.fh)
             Request(req!).ok()
         }
         ops.create = { req, parent, name, _, fi in Operations.create(Request(req!), parent, String(cString: name!), fi!) }
@@ -57,9 +60,12 @@ enum Operations {
     }
 
     static func configure(_ conn: UnsafeMutablePointer<fuse_conn_info>) {
-        let wanted = UInt32(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS
-                            | FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS
-                            | FUSE_CAP_ATOMIC_O_TRUNC)
+        var wanted = UInt32(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS
+                            | FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ATOMIC_O_TRUNC)
+        // The kernel turns passthrough off beside the writeback cache. Passthrough serves every
+        // read of a stored file at the disk's own speed; the writeback cache only batched
+        // incoming/'s writes, which arrive in 1 MiB requests either way.
+        if lake_passthrough_planned() == 0 { wanted |= UInt32(FUSE_CAP_WRITEBACK_CACHE) }
         conn.pointee.want |= conn.pointee.capable & wanted
         // Stored bytes never change behind the kernel's back (settled objects are immutable and
         // incoming/ changes only through this mount), so reads need no attribute re-checks.
@@ -135,20 +141,28 @@ enum Operations {
     }
 
     static func open(_ request: consuming Request, _ node: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
-        let fs = FuseMount.from(request.raw).fs
+        let mount = FuseMount.from(request.raw)
+        let fs = mount.fs
         do {
             let handle = try fs.open(node, flags: fi.pointee.flags)
-            request.open(handle: handle, keepCache: fs.contentIsStable(node))
+            if mount.passthrough.enabled, let descriptor = fs.backingDescriptor(handle, node: node),
+               let backing = mount.passthrough.acquire(node: node, handle: handle, descriptor: descriptor) {
+                request.open(handle: handle, backing: backing)
+            } else {
+                request.open(handle: handle, keepCache: fs.contentIsStable(node))
+            }
         } catch {
             request.fail(error)
         }
     }
 
     static func read(_ request: consuming Request, _ handle: UInt64, _ offset: Int64, _ size: Int) {
-        let fs = FuseMount.from(request.raw).fs
+        let mount = FuseMount.from(request.raw)
         do {
-            switch try fs.read(handle, offset: offset, count: size) {
-            case .file(let descriptor, let offset, let count): request.file(descriptor: descriptor, offset: offset, count: count)
+            switch try mount.fs.read(handle, offset: offset, count: size) {
+            case .file(let descriptor, let offset, let count):
+                mount.storedFileReads.add(1, ordering: .relaxed)
+                request.file(descriptor: descriptor, offset: offset, count: count)
             case .bytes(let bytes): request.bytes(bytes)
             }
         } catch {
@@ -176,8 +190,16 @@ enum Operations {
 
     static func create(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let uid = fuse_req_ctx(request.raw).pointee.uid
+        let mount = FuseMount.from(request.raw)
         do {
-            let (entry, handle) = try FuseMount.from(request.raw).fs.create(parent: parent, name: name, uid: uid)
+            let (entry, handle) = try mount.fs.create(parent: parent, name: name, uid: uid)
+            // The kernel writes a new upload into its spool by itself; the daemon sees the close.
+            if mount.passthrough.enabled, let spool = mount.fs.uploadSpool(handle) {
+                if let backing = mount.passthrough.acquire(node: entry.node, handle: handle, descriptor: spool) {
+                    return request.created(entry, handle: handle, backing: backing)
+                }
+                mount.fs.dropUploadSpool(handle)
+            }
             request.created(entry, handle: handle)
         } catch {
             request.fail(error)

@@ -57,11 +57,24 @@ struct Request: ~Copyable {
         discard self
     }
 
+    /// An open whose reads the kernel serves from a registered backing file.
+    consuming func open(handle: UInt64, backing: Int32) {
+        lake_reply_open_passthrough(raw, handle, backing)
+        discard self
+    }
+
     consuming func created(_ entry: Entry, handle: UInt64) {
         var parameters = Stat.entry(entry)
         var info = fuse_file_info()
         info.fh = handle
         fuse_reply_create(raw, &parameters, &info)
+        discard self
+    }
+
+    /// A created file whose writes the kernel sends to a registered backing file.
+    consuming func created(_ entry: Entry, handle: UInt64, backing: Int32) {
+        var parameters = Stat.entry(entry)
+        lake_reply_create_passthrough(raw, &parameters, handle, backing)
         discard self
     }
 

@@ -27,6 +27,21 @@ public final class ReadableFile: @unchecked Sendable {
         }
     }
 
+    /// Reads an open file (one without a name, say) through a duplicate of `descriptor`;
+    /// `path` names it in errors.
+    public init(duplicating descriptor: Int32, path: String) throws {
+        let fd = try Syscall.duplicate(descriptor, path: path)
+        do {
+            let info = try Syscall.fileStatus(fd, path: path)
+            self.path = path
+            self.descriptor = fd
+            self.size = Int64(info.st_size)
+        } catch {
+            Syscall.close(fd)
+            throw error
+        }
+    }
+
     deinit { Syscall.close(descriptor) }
 
     /// Reads up to `buffer.count` bytes at `offset`; returns fewer only at the end of the file.

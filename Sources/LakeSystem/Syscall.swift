@@ -22,6 +22,33 @@ public enum Syscall {
         try retrying("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
     }
 
+    /// A new file without a name in `folder` (O_TMPFILE), open for reading and writing: it
+    /// disappears with its last descriptor, so a crash leaves nothing behind.
+    public static func openUnnamed(in folder: String) throws -> Int32 {
+        try retrying("open O_TMPFILE", folder) { Glibc.open(folder, unnamedFile | O_RDWR | O_CLOEXEC, 0o600) }
+    }
+
+    /// O_TMPFILE, a macro Swift does not import (the same value on x86_64 and arm64).
+    private static let unnamedFile: Int32 = 0o20000000 | O_DIRECTORY
+
+    /// Opens `path` again for direct I/O (O_DIRECT: no page cache; buffers, offsets and sizes
+    /// aligned to 4 KiB), or nil where the filesystem does not offer it.
+    public static func openDirect(_ path: String, _ flags: Int32) -> Int32? {
+        #if arch(x86_64)
+        let direct: Int32 = 0o40000
+        #elseif arch(arm64)
+        let direct: Int32 = 0o200000
+        #else
+        return nil
+        #endif
+        let fd = Glibc.open(path, flags | direct | O_CLOEXEC)
+        return fd >= 0 ? fd : nil
+    }
+
+    public static func duplicate(_ fd: Int32, path: String) throws -> Int32 {
+        try retrying("dup", path) { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+    }
+
     public static func close(_ fd: Int32) {
         // Retrying close on EINTR is wrong on Linux: the descriptor is already released.
         _ = Glibc.close(fd)
@@ -46,6 +73,17 @@ public enum Syscall {
 
     public static func pwrite(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, offset: Int64, path: String) throws -> Int {
         try retrying("write", path) { Glibc.pwrite(fd, buffer.baseAddress, buffer.count, off_t(offset)) }
+    }
+
+    public static func pwriteAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, offset: Int64, path: String) throws {
+        var done = 0
+        while done < buffer.count {
+            done += try pwrite(fd, UnsafeRawBufferPointer(rebasing: buffer[done...]), offset: offset + Int64(done), path: path)
+        }
+    }
+
+    public static func truncate(_ fd: Int32, to size: Int64, path: String) throws {
+        _ = try retrying("ftruncate", path) { ftruncate(fd, off_t(size)) }
     }
 
     public static func fsync(_ fd: Int32, path: String) throws {

@@ -39,6 +39,29 @@ final class MountedLake: @unchecked Sendable {
     func xattr(_ relative: String, _ name: String) throws -> String {
         try Shell.run("getfattr --absolute-names -n \(name) --only-values '\(path(relative))' 2>&1").output
     }
+
+    /// Unmounts and returns the daemon's log once it has written its closing lines.
+    func unmountAndReadLog() throws -> DaemonLog {
+        let unmount = try lake.run(["unmount", mountpoint], store: false)
+        guard unmount.succeeded else { throw MountFailure(message: unmount.stderr) }
+        var log = DaemonLog(lines: [])
+        _ = eventually(5) {
+            let text = (try? String(contentsOfFile: store + "/logs/mount.log", encoding: .utf8)) ?? ""
+            log = DaemonLog(lines: text.split(separator: "\n"))
+            return log.lines.contains { $0.contains("FUSE passthrough served: ") }
+        }
+        return log
+    }
+}
+
+/// The lines of a mount daemon's log.
+struct DaemonLog {
+    var lines: [Substring]
+
+    /// What follows `marker` on the last line that has it.
+    func after(_ marker: String) -> String {
+        lines.last { $0.contains(marker) }.map { String($0[$0.range(of: marker)!.upperBound...]) } ?? "(no line)"
+    }
 }
 
 struct MountFailure: Error { let message: String }

@@ -32,18 +32,8 @@ import Testing
 
     /// The daemon's log after unmounting: what it chose at FUSE_INIT and what served requests.
     func transportLog(_ mounted: MountedLake) throws -> (chosen: String, served: String) {
-        let unmount = try mounted.lake.run(["unmount", mounted.mountpoint], store: false)
-        #expect(unmount.succeeded, "\(unmount.stderr)")
-        var lines: [Substring] = []
-        _ = mounted.eventually(5) {
-            let log = (try? String(contentsOfFile: mounted.store + "/logs/mount.log", encoding: .utf8)) ?? ""
-            lines = log.split(separator: "\n")
-            return lines.contains { $0.contains("FUSE transport served: ") }
-        }
-        func after(_ marker: String) -> String {
-            lines.last { $0.contains(marker) }.map { String($0[$0.range(of: marker)!.upperBound...]) } ?? "(no line)"
-        }
-        return (after("FUSE transport: "), after("FUSE transport served: "))
+        let log = try mounted.unmountAndReadLog()
+        return (log.after("FUSE transport: "), log.after("FUSE transport served: "))
     }
 
     @Test(.enabled(if: FileManager.default.isWritableFile(atPath: ringSwitch), "the kernel has FUSE over io_uring"))

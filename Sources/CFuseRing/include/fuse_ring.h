@@ -19,9 +19,12 @@ struct fuse_req;
 /// Puts the transport under a mounted session, before its loop starts. `workers_per_cpu`
 /// ring workers are prepared for every CPU when `want_ring` is non-zero (0: 16 in all, 2 to 8
 /// per CPU); they start serving once the kernel accepts io_uring during FUSE_INIT. With
-/// `busy_poll`, idle CPUs are kept polling while requests flow (root only). Returns 0, or
-/// -errno when libfuse refused the hooks (the session then stays on plain /dev/fuse).
-int lake_transport_install(struct fuse_session *session, unsigned workers_per_cpu, int want_ring, int busy_poll);
+/// `busy_poll`, idle CPUs are kept polling while requests flow (root only). With
+/// `want_passthrough`, FUSE_INIT switches kernel passthrough on when it can (see
+/// fuse_passthrough.h). Returns 0, or -errno when libfuse refused the hooks (the session then
+/// stays on plain /dev/fuse, without passthrough).
+int lake_transport_install(struct fuse_session *session, unsigned workers_per_cpu, int want_ring, int busy_poll,
+                           int want_passthrough);
 
 /// Whether idle CPUs are kept polling while requests flow.
 int lake_transport_busy_polls(void);

@@ -1,0 +1,111 @@
+import Foundation
+import LakeTestSupport
+import Testing
+
+/// Kernel passthrough: the kernel reads stored files from their blobs and writes new uploads
+/// into a spool by itself; the daemon sees opens and closes. The same work with
+/// `-o no_passthrough` goes through the daemon, and the log says which happened.
+@Suite struct PassthroughTests {
+    /// Root on a kernel built with FUSE passthrough (the kernel's own config says so).
+    static let kernelOffersPassthrough: Bool = {
+        guard geteuid() == 0 else { return false }
+        let check = "zcat /proc/config.gz 2>/dev/null | grep -q '^CONFIG_FUSE_PASSTHROUGH=y'"
+            + " || grep -q '^CONFIG_FUSE_PASSTHROUGH=y' /boot/config-$(uname -r) 2>/dev/null"
+        return (try? Shell.run(check).status) == 0
+    }()
+
+    /// Uploads two files, reads them back by SHA-256 through objects/ with several handles of
+    /// one inode open at once (one backing file per inode) and through mmap, and watches an
+    /// upload's size grow while the kernel writes it.
+    func exercise(_ mounted: MountedLake) throws -> (first: String, second: String) {
+        let source = mounted.lake.directory.file("data.bin")
+        try Shell.run("head -c 6000000 /dev/urandom > '\(source)'")
+        #expect(try Shell.run("cp '\(source)' '\(mounted.path("incoming/data.bin"))'").status == 0)
+        let first = try mounted.xattr("incoming/data.bin", "user.lake.id")
+        let stored = mounted.path("objects/\(first)/data.bin")
+        #expect(try Shell.sha256(stored) == Shell.sha256(source))
+
+        let script = """
+            import hashlib, mmap, os, sys
+            stored, growing = sys.argv[1], sys.argv[2]
+            expected = hashlib.sha256(open(stored, 'rb').read()).hexdigest()
+            a, b = open(stored, 'rb'), open(stored, 'rb')
+            head = a.read(1000)
+            a.close()
+            c = open(stored, 'rb')
+            assert hashlib.sha256(b.read()).hexdigest() == expected, 'second handle'
+            assert hashlib.sha256(c.read()).hexdigest() == expected, 'third handle'
+            with open(stored, 'rb') as f, mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as m:
+                assert hashlib.sha256(m).hexdigest() == expected, 'mmap'
+                assert m[:1000] == head
+            b.close(); c.close()
+            fd = os.open(growing, os.O_CREAT | os.O_WRONLY, 0o644)
+            os.write(fd, b'x' * 3000000)
+            size = os.stat(growing).st_size
+            os.write(fd, b'y' * 1000)
+            os.close(fd)
+            print(size)
+            """
+        let run = try Shell.run("python3 -c \"\(script)\" '\(stored)' '\(mounted.path("incoming/growing.txt"))' 2>&1")
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.trimmingCharacters(in: .whitespacesAndNewlines) == "3000000", "an upload's size while it is written")
+        let second = try mounted.xattr("incoming/growing.txt", "user.lake.id")
+        #expect(try Shell.run("stat -c %s '\(mounted.path("objects/\(second)/growing.txt"))'").output == "3001000\n")
+        return (first, second)
+    }
+
+    /// "N opens; the daemon answered M reads of stored files"
+    func served(_ log: DaemonLog) -> (opens: Int, reads: Int)? {
+        let line = log.after("FUSE passthrough served: ")
+        guard let match = line.firstMatch(of: /^(\d+) opens; the daemon answered (\d+) reads of stored files$/) else { return nil }
+        return (Int(match.1)!, Int(match.2)!)
+    }
+
+    @Test(.enabled(if: kernelOffersPassthrough, "root on a kernel with FUSE passthrough"))
+    func theKernelReadsStoredFilesAndWritesUploadsItself() throws {
+        let mounted = try MountedLake()
+        _ = try exercise(mounted)
+        let log = try mounted.unmountAndReadLog()
+        #expect(log.after("FUSE passthrough: ") == "on (the kernel reads stored files from their blobs)")
+        let served = served(log)
+        #expect(served != nil, "\(log.after("FUSE passthrough served: "))")
+        if let served {
+            #expect(served.opens >= 7, "2 uploads, 3 handles, mmap, sha256sum, stat")
+            #expect(served.reads == 0, "the daemon read stored files itself")
+        }
+    }
+
+    @Test func theDaemonServesEverythingWithNoPassthrough() throws {
+        let mounted = try MountedLake(options: ["no_passthrough"])
+        _ = try exercise(mounted)
+        let log = try mounted.unmountAndReadLog()
+        #expect(log.after("FUSE passthrough: ") == "off (not asked for)")
+        let served = served(log)
+        #expect(served?.opens == 0)
+        #expect((served?.reads ?? 0) > 0)
+    }
+
+    /// A descriptor that outlives the first close keeps writing into the kernel's spool; the
+    /// object holds what was there at that close, never the later bytes, and the log says so.
+    @Test(.enabled(if: kernelOffersPassthrough, "root on a kernel with FUSE passthrough"))
+    func bytesWrittenAfterTheCommittingCloseNeverReachTheObject() throws {
+        let mounted = try MountedLake()
+        let script = """
+            import os, sys
+            fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)
+            os.write(fd, b'first\\\\n')
+            other = os.dup(fd)
+            os.close(fd)
+            os.write(other, b'second\\\\n')
+            os.close(other)
+            """
+        let run = try Shell.run("python3 -c \"\(script)\" '\(mounted.path("incoming/late.txt"))' 2>&1")
+        #expect(run.status == 0, "\(run.output)")
+        let id = try mounted.xattr("incoming/late.txt", "user.lake.id")
+        #expect(try String(contentsOfFile: mounted.path("objects/\(id)/late.txt"), encoding: .utf8) == "first\n")
+        let verify = try mounted.lake.run(["verify"])
+        #expect(verify.succeeded, "\(verify.stdout)\(verify.stderr)")
+        let log = try mounted.unmountAndReadLog()
+        #expect(log.lines.contains { $0.contains("incoming/late.txt: bytes written after its upload was committed") })
+    }
+}

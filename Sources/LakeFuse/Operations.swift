@@ -145,8 +145,11 @@ enum Operations {
         let fs = mount.fs
         do {
             let handle = try fs.open(node, flags: fi.pointee.flags)
-            if mount.passthrough.enabled, let descriptor = fs.backingDescriptor(handle, node: node),
+            let readOnly = fi.pointee.flags & O_ACCMODE == O_RDONLY
+            if let descriptor = fs.backingDescriptor(handle, node: node),
                let backing = mount.passthrough.acquire(node: node, handle: handle, descriptor: descriptor) {
+                request.open(handle: handle, backing: backing)
+            } else if readOnly, let backing = mount.passthrough.share(node: node, handle: handle) {
                 request.open(handle: handle, backing: backing)
             } else {
                 request.open(handle: handle, keepCache: fs.contentIsStable(node))

@@ -56,6 +56,21 @@ final class PassthroughFiles: Sendable {
         return id
     }
 
+    /// The backing id `node` already has, now shared by `handle` too; nil when it has none.
+    /// While an inode has one, the kernel takes no other kind of open of it (EIO): a reader of
+    /// a receipt whose writer still holds a descriptor after the committing close reads the
+    /// writer's spool, as a second descriptor of one file reads what the first wrote.
+    func share(node: UInt64, handle: UInt64) -> Int32? {
+        guard enabled else { return nil }
+        return state.withLock { state in
+            guard let backing = state.backings[node] else { return nil }
+            state.backings[node] = (backing.id, backing.handles + 1)
+            state.nodeOfHandle[handle] = node
+            state.opens += 1
+            return backing.id
+        }
+    }
+
     /// The last close of `handle`; its inode's backing id goes once no handle uses it.
     func release(_ handle: UInt64) {
         state.withLock { state in

@@ -87,6 +87,7 @@ import Testing
 
     /// A descriptor that outlives the first close keeps writing into the kernel's spool; the
     /// object holds what was there at that close, never the later bytes, and the log says so.
+    /// The file can be read meanwhile (beside a passthrough open the kernel takes only another).
     @Test(.enabled(if: kernelOffersPassthrough, "root on a kernel with FUSE passthrough"))
     func bytesWrittenAfterTheCommittingCloseNeverReachTheObject() throws {
         let mounted = try MountedLake()
@@ -96,6 +97,8 @@ import Testing
             os.write(fd, b'first\\\\n')
             other = os.dup(fd)
             os.close(fd)
+            with open(sys.argv[1], 'rb') as reader:
+                assert reader.read() == b'first\\\\n', 'a reader while the writer still holds a descriptor'
             os.write(other, b'second\\\\n')
             os.close(other)
             """

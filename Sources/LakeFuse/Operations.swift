@@ -146,10 +146,9 @@ enum Operations {
         do {
             let handle = try fs.open(node, flags: fi.pointee.flags)
             let readOnly = fi.pointee.flags & O_ACCMODE == O_RDONLY
-            if let descriptor = fs.backingDescriptor(handle, node: node),
-               let backing = mount.passthrough.acquire(node: node, handle: handle, descriptor: descriptor) {
-                request.open(handle: handle, backing: backing)
-            } else if readOnly, let backing = mount.passthrough.share(node: node, handle: handle) {
+            if mount.passthrough.enabled,
+               let backing = fs.backingDescriptor(handle, node: node).flatMap({ mount.passthrough.acquire(node: node, handle: handle, descriptor: $0) })
+                   ?? (readOnly ? mount.passthrough.share(node: node, handle: handle) : nil) {
                 request.open(handle: handle, backing: backing)
             } else {
                 request.open(handle: handle, keepCache: fs.contentIsStable(node))

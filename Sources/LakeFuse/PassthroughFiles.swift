@@ -35,20 +35,16 @@ final class PassthroughFiles: Sendable {
     func acquire(node: UInt64, handle: UInt64, descriptor: Int32) -> Int32? {
         guard enabled else { return nil }
         let (id, refused): (Int32?, Int32?) = state.withLock { state in
-            if let backing = state.backings[node] {
-                state.backings[node] = (backing.id, backing.handles + 1)
-            } else {
+            if state.backings[node] == nil {
                 guard state.refusal == nil else { return (nil, nil) }
                 let id = lake_passthrough_register(descriptor)
                 guard id > 0 else {
                     state.refusal = -id
                     return (nil, -id)
                 }
-                state.backings[node] = (id, 1)
+                state.backings[node] = (id, 0)
             }
-            state.nodeOfHandle[handle] = node
-            state.opens += 1
-            return (state.backings[node]!.id, nil)
+            return (Self.join(&state, node: node, handle: handle), nil)
         }
         if let refused {
             logger.warning("the kernel refused a passthrough backing file (\(String(cString: strerror(refused)))); the daemon serves reads of files opened from now on")
@@ -62,13 +58,16 @@ final class PassthroughFiles: Sendable {
     /// writer's spool, as a second descriptor of one file reads what the first wrote.
     func share(node: UInt64, handle: UInt64) -> Int32? {
         guard enabled else { return nil }
-        return state.withLock { state in
-            guard let backing = state.backings[node] else { return nil }
-            state.backings[node] = (backing.id, backing.handles + 1)
-            state.nodeOfHandle[handle] = node
-            state.opens += 1
-            return backing.id
-        }
+        return state.withLock { Self.join(&$0, node: node, handle: handle) }
+    }
+
+    /// Counts `handle` as a user of `node`'s backing id, if it has one.
+    private static func join(_ state: inout State, node: UInt64, handle: UInt64) -> Int32? {
+        guard let backing = state.backings[node] else { return nil }
+        state.backings[node] = (backing.id, backing.handles + 1)
+        state.nodeOfHandle[handle] = node
+        state.opens += 1
+        return backing.id
     }
 
     /// The last close of `handle`; its inode's backing id goes once no handle uses it.

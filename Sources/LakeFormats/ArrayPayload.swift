@@ -5,6 +5,8 @@ import LakeSystem
 protocol ArrayPayload: Sendable {
     var byteCount: Int64 { get }
     var randomAccess: Bool { get }
+    /// The file offset just past the encoded bytes (header included); nil for inline ascii text.
+    var encodedEnd: Int64? { get }
     /// Calls `body` with consecutive pieces of the decoded bytes in `range`.
     func read(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws
 }
@@ -15,6 +17,7 @@ struct RawPayload: ArrayPayload {
     let start: Int64
     let byteCount: Int64
     var randomAccess: Bool { true }
+    var encodedEnd: Int64? { start + byteCount }
     static let chunk = 4 << 20
 
     func read(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -38,6 +41,7 @@ struct Base64Payload: ArrayPayload {
     let skip: Int64           // header bytes before the data
     let byteCount: Int64
     var randomAccess: Bool { true }
+    var encodedEnd: Int64? { run.start + run.characters }
     static let chunk: Int64 = 3 << 20
 
     func read(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -110,6 +114,13 @@ struct BlockPayload: ArrayPayload {
     }
 
     var blockCount: Int { blockOffsets.count - 1 }
+
+    var encodedEnd: Int64? {
+        switch source {
+        case .file(_, let start): start + blockOffsets.last!
+        case .base64(let run): run.start + run.characters
+        }
+    }
 
     func decodedSize(ofBlock i: Int) -> Int {
         Int(i == blockCount - 1 && lastBlockSize != 0 ? lastBlockSize : blockSize)

@@ -13,6 +13,7 @@ struct AsciiPayload: ArrayPayload {
     /// Unknown until parsed; the driver checks the delivered size.
     var byteCount: Int64 { -1 }
     var randomAccess: Bool { false }
+    var encodedEnd: Int64? { nil }
 
     func read(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var tokens = TokenReader(file: file, budget: budget, range: text)

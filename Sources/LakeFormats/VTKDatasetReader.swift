@@ -32,7 +32,7 @@ public enum VTKDatasetReader {
                 throw FormatError("a .\(block.format.rawValue) file must hold \(expected), but \(block.name) holds \(document.type)")
             }
             let locator = PayloadLocator(file: block.file, document: document)
-            try checkStructure(document, locator)
+            try ArrayIntegrity(document: document, locator: locator, budget: budget).check()
             for assoc in [ElementAssoc.point, .cell] {
                 for entry in try entries(document, locator, assoc, block: block.name) {
                     let key = "\(assoc.rawValue)\u{0}\(entry.array.name)"
@@ -59,7 +59,7 @@ public enum VTKDatasetReader {
         for piece in document.pieces {
             let arrays = assoc == .point ? piece.pointData : piece.cellData
             let tuples = assoc == .point ? piece.points : piece.cells
-            for array in arrays where array.components > 0 {
+            for array in arrays where array.values == .numbers {
                 if byName[array.name] == nil { order.append(array.name) }
                 let segment = ArrayStatistics.Segment(payload: try locator.payload(array), tuples: tuples, type: array.type,
                                                       swap: array.format != .ascii && document.bigEndian)
@@ -104,15 +104,6 @@ public enum VTKDatasetReader {
         case 3: return ["X", "Y", "Z"][index]
         case 9: return ["XX", "XY", "XZ", "YX", "YY", "YZ", "ZX", "ZY", "ZZ"][index]
         default: return String(index)
-        }
-    }
-
-    /// Geometry and topology arrays are not fields, but their declared sizes must fit the file.
-    static func checkStructure(_ document: VTKDocument, _ locator: PayloadLocator) throws {
-        for piece in document.pieces {
-            for array in piece.structural where array.components > 0 && array.format != .ascii {
-                _ = try locator.payload(array)
-            }
         }
     }
 }

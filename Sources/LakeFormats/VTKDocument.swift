@@ -7,10 +7,19 @@ struct VTKDocument: Sendable {
     }
     enum ArrayFormat: String, Sendable { case ascii, binary, appended }
 
+    /// What an array's values are: numbers (fields, geometry, topology), strings (NUL-terminated,
+    /// one per value) or packed bits. Only numbers can be fields.
+    enum Values: Sendable { case numbers, strings, bits }
+
     struct DataArray: Sendable {
         var name: String
         var type: VTKScalarType
         var components: Int
+        var values: Values = .numbers
+        /// The `NumberOfTuples` attribute, where the writer gave one (FieldData always has it).
+        var declaredTuples: Int64?
+        /// The element holding the array: PointData, CellData, FieldData, Points, Cells, Polys, …
+        var section: String = ""
         var componentNames: [String?]
         var format: ArrayFormat
         /// For appended arrays: the offset attribute, relative to the appended data start.
@@ -22,6 +31,8 @@ struct VTKDocument: Sendable {
     struct Piece: Sendable {
         var points: Int64
         var cells: Int64
+        /// Cells per topology section: `Cells` (VTU) or `Verts`, `Lines`, `Strips`, `Polys` (VTP).
+        var sectionCells: [String: Int64] = [:]
         var pointData: [DataArray] = []
         var cellData: [DataArray] = []
         /// Geometry and topology arrays (Points, Cells, Polys, …): checked, not fields.
@@ -33,8 +44,12 @@ struct VTKDocument: Sendable {
     var headerType: HeaderType
     var compressor: Compressor?
     var pieces: [Piece] = []
+    /// FieldData arrays (of the dataset or of a piece): metadata such as TimeValue, not fields.
+    var fieldData: [DataArray] = []
     var appendedEncoding: String?
     var appendedStart: Int64?
+    /// Where `</AppendedData>` begins: no appended array may run into it.
+    var appendedEnd: Int64?
     /// A VTM's dataset references, in document order.
     var references: [String] = []
 }
@@ -89,8 +104,9 @@ extension VTKDocument {
                     }
                     document.appendedEncoding = encoding
                     document.appendedStart = try scanner.appendedDataStart()
-                    try checkTail(file, after: document.appendedStart!)
+                    document.appendedEnd = try appendedEnd(file, after: document.appendedStart!)
                     document.pieces = builder.pieces
+                    document.fieldData = builder.fieldData
                     document.references = builder.references
                     return document
                 }
@@ -102,26 +118,32 @@ extension VTKDocument {
             }
         }
         document.pieces = builder.pieces
+        document.fieldData = builder.fieldData
         document.references = builder.references
         return document
     }
 
-    /// Raw appended data is not XML; the file must still end with the closing tags, or it was truncated.
-    static func checkTail(_ file: ReadableFile, after start: Int64) throws {
+    /// Raw appended data is not XML; the file must still end with the closing tags, or it was
+    /// truncated. Returns where `</AppendedData>` starts.
+    static func appendedEnd(_ file: ReadableFile, after start: Int64) throws -> Int64 {
         let tailLength = Int(min(256, file.size - start))
-        let tail = String(decoding: try file.bytes(at: file.size - Int64(tailLength), count: tailLength), as: UTF8.self)
-        guard tail.contains("</AppendedData>"), tail.contains("</VTKFile>") else {
+        let tail = try file.bytes(at: file.size - Int64(tailLength), count: tailLength)
+        let closing = Array("</AppendedData>".utf8)
+        let found = stride(from: tail.count - closing.count, through: 0, by: -1).first { at in
+            tail[at..<(at + closing.count)].elementsEqual(closing)
+        }
+        guard let found, String(decoding: tail[found...], as: UTF8.self).contains("</VTKFile>") else {
             throw FormatError("the file ends without </AppendedData></VTKFile>: it is truncated")
         }
+        return file.size - Int64(tailLength) + Int64(found)
     }
 
     /// Builds pieces and arrays from scanner events.
     struct Builder {
         var pieces: [Piece] = []
+        var fieldData: [DataArray] = []
         var references: [String] = []
-        var section: String?          // PointData or CellData inside a Piece
         var current: DataArray?
-        var currentIsStructural = false
 
         mutating func start(_ name: String, _ a: [String: String], path: [String], selfClosing: Bool, document: VTKDocument) throws {
             let parent = path.dropLast(selfClosing ? 0 : 1).last
@@ -138,19 +160,17 @@ extension VTKDocument {
                     guard !overflow else { throw FormatError("<Piece> declares more cells than any file can hold") }
                     cells = sum
                 }
-                pieces.append(Piece(points: try count("NumberOfPoints"), cells: cells))
-            case "PointData", "CellData" where parent == "Piece":
-                section = name
+                var piece = Piece(points: try count("NumberOfPoints"), cells: cells)
+                for key in ["Cells", "Verts", "Lines", "Strips", "Polys"] {
+                    piece.sectionCells[key] = try count("NumberOf" + key)
+                }
+                pieces.append(piece)
             case "DataSet":
                 if let file = a["file"], !file.isEmpty { references.append(file) }
-            case "DataArray":
-                guard parent != "FieldData" else { return }
-                let array = try dataArray(a, document: document)
-                if parent == "PointData" || parent == "CellData" {
-                    currentIsStructural = false
-                } else {
-                    currentIsStructural = true
-                }
+            case "DataArray", "Array":
+                // VTK writes string arrays as <Array type="String">; both kinds are checked.
+                var array = try dataArray(a, document: document)
+                array.section = parent ?? ""
                 if selfClosing { try finish(array) } else { current = array }
             default:
                 break
@@ -158,30 +178,28 @@ extension VTKDocument {
         }
 
         mutating func end(_ name: String) throws {
-            if name == "DataArray", let array = current {
+            if name == "DataArray" || name == "Array", let array = current {
                 current = nil
                 try finish(array)
             }
-            if name == "PointData" || name == "CellData" { section = nil }
         }
 
         mutating func text(_ range: Range<Int64>, path: [String]) throws {
-            guard path.last == "DataArray", current != nil else { return }
+            guard path.last == "DataArray" || path.last == "Array", current != nil else { return }
             guard current!.text == nil else { throw FormatError("DataArray '\(current!.name)' has its data split by markup") }
             current!.text = range
         }
 
         mutating func finish(_ array: DataArray) throws {
-            guard !pieces.isEmpty else { return }   // arrays outside pieces (none in VTP/VTU) are ignored
-            if array.format != .appended && array.text == nil {
-                // An empty inline array: valid only when no values are expected; checked when decoded.
+            if array.section == "FieldData" {
+                fieldData.append(array)
+                return
             }
-            if currentIsStructural {
-                pieces[pieces.count - 1].structural.append(array)
-            } else if section == "PointData" {
-                pieces[pieces.count - 1].pointData.append(array)
-            } else if section == "CellData" {
-                pieces[pieces.count - 1].cellData.append(array)
+            guard !pieces.isEmpty else { return }   // no other arrays live outside pieces in VTP/VTU
+            switch array.section {
+            case "PointData": pieces[pieces.count - 1].pointData.append(array)
+            case "CellData": pieces[pieces.count - 1].cellData.append(array)
+            default: pieces[pieces.count - 1].structural.append(array)
             }
         }
 
@@ -202,17 +220,24 @@ extension VTKDocument {
                 }
                 offset = value
             }
+            var declared: Int64?
+            if let text = a["NumberOfTuples"] {
+                guard let value = Int64(text), value >= 0 else {
+                    throw FormatError("DataArray '\(name)' has NumberOfTuples='\(text)', which is not a count")
+                }
+                declared = value
+            }
             let names = (0..<components).map { a["ComponentName\($0)"] }
             guard let type = VTKScalarType(attribute: typeName) else {
                 if typeName == "String" || typeName == "Bit" {
-                    // Not a numeric field: recorded with a marker type so it is skipped, never decoded.
-                    return DataArray(name: name, type: .uint8, components: -1, componentNames: [], format: format,
-                                     appendedOffset: offset, text: nil)
+                    // Not numbers: never a field, but its bytes are still checked (as bytes).
+                    return DataArray(name: name, type: .uint8, components: components, values: typeName == "String" ? .strings : .bits,
+                                     declaredTuples: declared, componentNames: [], format: format, appendedOffset: offset, text: nil)
                 }
                 throw FormatError("DataArray '\(name)' has an unknown type '\(typeName)'")
             }
-            return DataArray(name: name, type: type, components: components, componentNames: names, format: format,
-                             appendedOffset: offset, text: nil)
+            return DataArray(name: name, type: type, components: components, declaredTuples: declared, componentNames: names,
+                             format: format, appendedOffset: offset, text: nil)
         }
     }
 }

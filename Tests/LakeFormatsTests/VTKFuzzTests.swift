@@ -59,7 +59,9 @@ import Testing
 
     @Test func mutantsAreReadOrRefusedNeverCrash() throws {
         let directory = TemporaryDirectory("fuzz")
-        let seeds = VTKFixtures.datasetNames.filter { !$0.contains("special") }.map { name in
+        // The intact damaged/ originals carry FieldData, a string array and UInt64 headers.
+        let names = VTKFixtures.datasetNames.filter { !$0.contains("special") } + ["damaged/intact-raw.vtu", "damaged/intact-zlib.vtu"]
+        let seeds = names.map { name in
             (name, try! Data(contentsOf: URL(fileURLWithPath: VTKFixtures.path(name))))
         }
         var rng = SplitMix(state: UInt64(ProcessInfo.processInfo.environment["LAKE_FUZZ_SEED"] ?? "") ?? 20261122)

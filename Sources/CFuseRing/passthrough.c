@@ -118,22 +118,11 @@ int lake_reply_open_passthrough(struct fuse_req *request, uint64_t handle, int b
     return result;
 }
 
-int lake_reply_create_passthrough(struct fuse_req *request, const struct fuse_entry_param *entry, uint64_t handle,
-                                  int backing_id) {
-    struct fuse_file_info info;
-    memset(&info, 0, sizeof info);
-    info.fh = handle;
-    pending_backing_id = backing_id;
-    int result = fuse_reply_create(request, entry, &info);
-    pending_backing_id = 0;
-    return result;
-}
-
 void passthrough_patch_reply(struct iovec *iov, int count) {
     if (pending_backing_id <= 0 || count != 2) return;
-    // An OPEN reply is fuse_open_out; a CREATE reply is fuse_entry_out followed by it.
+    // An OPEN reply is fuse_open_out (CREATE replies, fuse_entry_out followed by it, never carry one).
     size_t size = iov[1].iov_len;
-    if (size != sizeof(struct open_out) && size != sizeof(struct fuse_entry_out) + sizeof(struct open_out)) return;
+    if (size != sizeof(struct open_out)) return;
     const struct fuse_out_header *out = iov[0].iov_base;
     if (out->error != 0) return;
     struct open_out *open = (struct open_out *)((char *)iov[1].iov_base + size - sizeof(struct open_out));

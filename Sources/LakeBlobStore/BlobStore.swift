@@ -43,6 +43,9 @@ public protocol BlobUpload: AnyObject {
     /// Writes bytes at an offset (writes may arrive out of order through a filesystem); once a
     /// write is not at the end, the bytes are hashed again from the spool file at commit.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws
+    /// Cuts or extends (with zeros, sparsely where the filesystem can) what was written so far
+    /// to `size` bytes; the digest is then computed at commit.
+    func truncate(to size: Int64) throws
     /// Appends a whole file, read straight into the writer's buffers; `progress` gets the
     /// bytes appended so far.
     func write(contentsOf file: ReadableFile, progress: (Int64) -> Void) throws
@@ -71,6 +74,8 @@ public enum BlobStoreError: Error, Sendable, CustomStringConvertible {
     case io(SystemError)
     case invalidID(String)
     case corruptBlob(id: String, actual: String)
+    /// Found missing or damaged earlier (the catalog records it); never served until verified intact.
+    case damaged(id: String, reason: String)
 
     public var description: String {
         switch self {
@@ -79,6 +84,8 @@ public enum BlobStoreError: Error, Sendable, CustomStringConvertible {
         case .invalidID(let id): "'\(id)' is not a blob id (64 lower-case hex digits)"
         case .corruptBlob(let id, let actual):
             "the stored bytes of blob \(id) are damaged (they hash to \(actual)); run `lake verify`"
+        case .damaged(let id, let reason):
+            "blob \(id) was found damaged (\(reason)); it is not served until `lake verify` finds it intact again"
         }
     }
 
@@ -116,5 +123,17 @@ extension BlobStore {
         var md5 = Insecure.MD5()
         try file.forEachChunk(chunkSize: 4 << 20) { md5.update(bufferPointer: $0) }
         return Digest.hex(md5.finalize())
+    }
+}
+
+extension BlobStore {
+    /// A cheap look without re-hashing: the blob is there with its recorded size.
+    public func presence(_ id: String, expectedSize: Int64) -> BlobCheck {
+        do {
+            guard let size = try size(of: id) else { return .missing }
+            return size == expectedSize ? .intact : .corrupt("its size is \(size) bytes, the catalog recorded \(expectedSize)")
+        } catch {
+            return .corrupt("it cannot be examined: \(error)")
+        }
     }
 }

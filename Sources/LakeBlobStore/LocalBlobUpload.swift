@@ -103,6 +103,20 @@ final class LocalBlobUpload: BlobUpload {
         }
     }
 
+    func truncate(to size: Int64) throws {
+        do {
+            if !rehash {
+                try activeWriter.finish()
+                writer = nil
+                rehash = true
+            }
+            try Syscall.truncate(partFD, to: size, path: partPath)
+            bytesWritten = size
+        } catch {
+            throw BlobStoreError.wrap(error)
+        }
+    }
+
     func write(contentsOf file: ReadableFile, progress: (Int64) -> Void) throws {
         do {
             let writer = try activeWriter

@@ -47,6 +47,17 @@ public protocol Catalog: Sendable {
     func deleteUnreferencedBlobRecords() throws -> [String]
     /// Blob rows that no object references (kept until `gc`).
     func unreferencedBlobRecords() throws -> [BlobRecord]
+    /// Records that a blob is missing or damaged (the first finding is kept); every object that
+    /// uses it changes, so mounts stop serving it. True when newly recorded.
+    func recordBlobDamage(_ blob: String, _ damage: BlobDamage) throws -> Bool
+    /// Forgets a blob's damage once its bytes are found intact again. True when there was some.
+    func clearBlobDamage(_ blob: String, at time: Timestamp) throws -> Bool
+    /// Every blob recorded as missing or damaged.
+    func damagedBlobIDs() throws -> Set<String>
+    /// Notes that a blob was re-hashed and found intact.
+    func markBlobChecked(_ blob: String, at time: Timestamp) throws
+    /// The referenced, undamaged blob re-hashed longest ago (never first), if that was before `before`.
+    func blobToScrub(checkedBefore before: Timestamp) throws -> BlobRecord?
     /// The change sequence: grows with every change to the catalog.
     func changeSequence() throws -> Int64
     /// Entities changed after `sequence`, and the sequence they bring the reader to.

@@ -145,6 +145,20 @@ enum Migrations {
                 """)
             try FilterIndex.rebuildAll(db)
         }
+        // Blobs found missing or damaged (never served again until verified intact), and when
+        // each blob was last re-hashed intact, so the scrubber checks the longest unchecked first.
+        migrator.registerMigration("2026-11-30-blob-damage") { db in
+            try db.execute(sql: """
+                CREATE TABLE blob_damage (
+                    blob_id TEXT PRIMARY KEY NOT NULL REFERENCES blobs(id) ON DELETE CASCADE,
+                    found_by TEXT NOT NULL,                 -- verify | scrub | open | get
+                    found_at INTEGER NOT NULL,
+                    reason TEXT NOT NULL
+                ) WITHOUT ROWID;
+                ALTER TABLE blobs ADD COLUMN checked_at INTEGER;
+                CREATE INDEX blobs_by_checked ON blobs(checked_at);
+                """)
+        }
         return migrator
     }
 }

@@ -7,7 +7,10 @@ enum ObjectRow {
         seq, id, name, description, file_name, blob_id, format, status, failure_reason, tags, provisions,
         annotations, warnings, geometry_units, created_at, uploaded_at, processed_at, created_by,
         (SELECT size FROM blobs WHERE blobs.id = objects.blob_id) AS blob_size,
-        (SELECT md5 FROM blobs WHERE blobs.id = objects.blob_id) AS blob_md5
+        (SELECT md5 FROM blobs WHERE blobs.id = objects.blob_id) AS blob_md5,
+        (SELECT found_by FROM blob_damage WHERE blob_damage.blob_id = objects.blob_id) AS damage_found_by,
+        (SELECT found_at FROM blob_damage WHERE blob_damage.blob_id = objects.blob_id) AS damage_found_at,
+        (SELECT reason FROM blob_damage WHERE blob_damage.blob_id = objects.blob_id) AS damage_reason
         """
 
     static func fetch(_ db: Database, where clause: String, arguments: StatementArguments,
@@ -34,7 +37,7 @@ enum ObjectRow {
             if let blobID: String = row["blob_id"] {
                 let md5: String? = row["blob_md5"]
                 blob = BlobInfo(id: blobID, size: row["blob_size"], uri: blobURI(blobID),
-                                contentHash: ContentHash(sha256: blobID, md5: md5))
+                                contentHash: ContentHash(sha256: blobID, md5: md5), damage: damage(row))
             }
             return LakeObject(
                 id: LakeID(unchecked: id), name: row["name"], description: row["description"],
@@ -53,6 +56,13 @@ enum ObjectRow {
                 processedAt: (row["processed_at"] as Int64?).map(Timestamp.init(microseconds:)),
                 createdBy: row["created_by"])
         }
+    }
+
+    static func damage(_ row: Row) -> BlobDamage? {
+        guard let by: String = row["damage_found_by"], let at: Int64 = row["damage_found_at"], let reason: String = row["damage_reason"] else {
+            return nil
+        }
+        return BlobDamage(foundBy: by, foundAt: Timestamp(microseconds: at), reason: reason)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {

@@ -347,6 +347,57 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
+    public func recordBlobDamage(_ blob: String, _ damage: BlobDamage) throws -> Bool {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO blob_damage (blob_id, found_by, found_at, reason)
+                SELECT id, ?, ?, ? FROM blobs WHERE id = ? ON CONFLICT (blob_id) DO NOTHING
+                """, arguments: [damage.foundBy, damage.foundAt.microseconds, damage.reason, blob])
+            guard db.changesCount == 1 else { return false }
+            try touchObjects(db, usingBlob: blob, at: damage.foundAt)
+            return true
+        }
+    }
+
+    public func clearBlobDamage(_ blob: String, at time: Timestamp) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM blob_damage WHERE blob_id = ?", arguments: [blob])
+            guard db.changesCount == 1 else { return false }
+            try touchObjects(db, usingBlob: blob, at: time)
+            return true
+        }
+    }
+
+    /// Bumps the change sequence for every object that uses `blob`.
+    private func touchObjects(_ db: Database, usingBlob blob: String, at time: Timestamp) throws {
+        for id in try String.fetchAll(db, sql: "SELECT id FROM objects WHERE blob_id = ?", arguments: [blob]) {
+            try recordChange(db, LakeID(unchecked: id), at: time)
+        }
+    }
+
+    public func damagedBlobIDs() throws -> Set<String> {
+        try read { db in Set(try String.fetchAll(db, sql: "SELECT blob_id FROM blob_damage")) }
+    }
+
+    public func markBlobChecked(_ blob: String, at time: Timestamp) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE blobs SET checked_at = ? WHERE id = ?", arguments: [time.microseconds, blob])
+        }
+    }
+
+    public func blobToScrub(checkedBefore before: Timestamp) throws -> BlobRecord? {
+        try read { db in
+            // Never-checked blobs first (NULL sorts first), then the oldest check.
+            try Row.fetchOne(db, sql: """
+                SELECT id, size, md5 FROM blobs
+                WHERE (checked_at IS NULL OR checked_at < ?)
+                  AND NOT EXISTS (SELECT 1 FROM blob_damage WHERE blob_damage.blob_id = blobs.id)
+                  AND NOT \(Self.unreferenced)
+                ORDER BY checked_at, id LIMIT 1
+                """, arguments: [before.microseconds]).map { BlobRecord(id: $0["id"], size: $0["size"], md5: $0["md5"]) }
+        }
+    }
+
     public func deleteUnreferencedBlobRecords() throws -> [String] {
         try write { db in
             try String.fetchAll(db, sql: "DELETE FROM blobs WHERE \(Self.unreferenced) RETURNING id")

@@ -14,6 +14,10 @@ public struct StoreConfig: Codable, Sendable {
     public var processingTimeLimitSeconds: Double
     /// Seconds a manifest copied into incoming/ waits for blocks not yet copied beside it.
     public var manifestBlockWaitSeconds: Double
+    /// How fast the mount daemon's scrubber re-hashes stored blobs, on average (0: never).
+    public var scrubBytesPerSecond: Double
+    /// How long a blob found intact stays trusted before the scrubber re-hashes it.
+    public var scrubIntervalHours: Double
 
     enum CodingKeys: String, CodingKey {
         case format
@@ -22,16 +26,24 @@ public struct StoreConfig: Codable, Sendable {
         case createdAt = "created_at"
         case processingTimeLimitSeconds = "processing_time_limit_seconds"
         case manifestBlockWaitSeconds = "manifest_block_wait_seconds"
+        case scrubBytesPerSecond = "scrub_bytes_per_second"
+        case scrubIntervalHours = "scrub_interval_hours"
     }
 
+    public static let defaultScrubBytesPerSecond = 32.0 * 1024 * 1024
+    public static let defaultScrubIntervalHours = 7.0 * 24
+
     public init(format: String, formatVersion: Int, storeId: String, createdAt: Timestamp,
-                processingTimeLimitSeconds: Double, manifestBlockWaitSeconds: Double = 600) {
+                processingTimeLimitSeconds: Double, manifestBlockWaitSeconds: Double = 600,
+                scrubBytesPerSecond: Double = defaultScrubBytesPerSecond, scrubIntervalHours: Double = defaultScrubIntervalHours) {
         self.format = format
         self.formatVersion = formatVersion
         self.storeId = storeId
         self.createdAt = createdAt
         self.processingTimeLimitSeconds = processingTimeLimitSeconds
         self.manifestBlockWaitSeconds = manifestBlockWaitSeconds
+        self.scrubBytesPerSecond = scrubBytesPerSecond
+        self.scrubIntervalHours = scrubIntervalHours
     }
 
     /// Settings added after format version 1 shipped take their defaults when absent.
@@ -40,7 +52,9 @@ public struct StoreConfig: Codable, Sendable {
         self.init(format: try c.decode(String.self, forKey: .format), formatVersion: try c.decode(Int.self, forKey: .formatVersion),
                   storeId: try c.decode(String.self, forKey: .storeId), createdAt: try c.decode(Timestamp.self, forKey: .createdAt),
                   processingTimeLimitSeconds: try c.decode(Double.self, forKey: .processingTimeLimitSeconds),
-                  manifestBlockWaitSeconds: try c.decodeIfPresent(Double.self, forKey: .manifestBlockWaitSeconds) ?? 600)
+                  manifestBlockWaitSeconds: try c.decodeIfPresent(Double.self, forKey: .manifestBlockWaitSeconds) ?? 600,
+                  scrubBytesPerSecond: try c.decodeIfPresent(Double.self, forKey: .scrubBytesPerSecond) ?? Self.defaultScrubBytesPerSecond,
+                  scrubIntervalHours: try c.decodeIfPresent(Double.self, forKey: .scrubIntervalHours) ?? Self.defaultScrubIntervalHours)
     }
 
     public static func fresh() -> StoreConfig {

@@ -43,6 +43,11 @@ public final class StreamingUpload: @unchecked Sendable {
         try session.write(bytes, at: offset)
     }
 
+    /// Cuts or extends the bytes written so far (`ftruncate` on a file being written).
+    public func truncate(to size: Int64) throws {
+        try session.truncate(to: size)
+    }
+
     /// Appends a whole file, read straight into the writer's buffers.
     public func write(contentsOf file: ReadableFile, progress: (Int64) -> Void) throws {
         try session.write(contentsOf: file, progress: progress)

@@ -4,7 +4,9 @@ import LakeCatalog
 import LakeModel
 import Synchronization
 
-/// Re-hashes every blob and cross-checks the catalog against the blob store, changing nothing.
+/// Re-hashes every blob and cross-checks the catalog against the blob store. What it finds about
+/// blobs is recorded (`BlobIntegrity`): damage, so mounts stop serving it, and clean re-hashes,
+/// which clear damage recorded earlier (bytes restored from a copy). Nothing else changes.
 public struct Verifier: Sendable {
     public let store: Store
     public init(store: Store) { self.store = store }
@@ -63,9 +65,11 @@ public struct Verifier: Sendable {
             }
         }
         let checks = results.withLock { $0 }
+        let integrity = BlobIntegrity(store: store)
         for (record, check) in zip(records, checks) {
             report.checkedBlobs += 1
             report.checkedBytes += record.size
+            if let check { try integrity.record(record.id, check, foundBy: "verify", rehashed: true) }
             switch check {
             case .intact, nil: break
             case .missing:

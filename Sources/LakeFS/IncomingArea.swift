@@ -19,7 +19,7 @@ final class IncomingArea: Sendable {
 
     /// A file being written: its streaming upload, committed at most once. After a failed
     /// write the upload is abandoned and every later write and close fails too.
-    final class Upload: @unchecked Sendable {
+    final class Upload: Sendable {
         let node: UInt64
         let lock = Mutex<StreamingUpload?>(nil)
         let failure = Mutex<FSError?>(nil)
@@ -27,17 +27,6 @@ final class IncomingArea: Sendable {
             self.node = node
             lock.withLock { $0 = upload }
         }
-
-        /// Where the kernel writes this upload by itself (FUSE passthrough), if it does; kept
-        /// until the last close, to notice bytes written after the commit.
-        let spool = Mutex<(file: KernelSpool?, committed: KernelSpool.Stamp?)>((nil, nil))
-
-        func read(offset: Int64, count: Int) throws(FSError) -> LakeFileSystem.ReadReply {
-            throw .io("the file is still being uploaded")
-        }
-
-        /// The bytes the kernel has written into the spool, if it writes one.
-        var spooledSize: Int64? { spool.withLock { $0.file?.stamp.size } }
     }
 
     struct Node {
@@ -52,6 +41,8 @@ final class IncomingArea: Sendable {
         /// The upload is stored and its object exists (a block a manifest may point at).
         var committed = false
         var blobID: String?
+        /// Its upload failed: the name is gone; the node stays until its last close.
+        var orphan = false
     }
 
     struct State {
@@ -64,9 +55,13 @@ final class IncomingArea: Sendable {
         var xattrs: [LakeID: [String: [UInt8]]] = [:]
     }
 
-    init(store: Store, logger: Logger) {
+    /// Refuses a blob found missing or damaged.
+    let blobGuard: BlobGuard
+
+    init(store: Store, logger: Logger, blobGuard: BlobGuard) {
         self.store = store
         self.logger = logger
+        self.blobGuard = blobGuard
     }
 
     static func owns(_ node: UInt64) -> Bool { node == NodeID.incoming || node >= NodeID.incomingBase }
@@ -77,7 +72,7 @@ final class IncomingArea: Sendable {
     }
 
     static func attributes(_ id: UInt64, _ node: Node) -> Attributes {
-        let size = node.committed ? node.size : max(node.size, node.upload?.spooledSize ?? 0)
+        let size = node.size
         var attributes = node.isFolder ? Attributes.directory(id, writable: true, modified: node.modified)
             : Attributes.file(id, size: size, writable: true, modified: node.modified)
         attributes.uid = node.uid
@@ -151,7 +146,7 @@ final class IncomingArea: Sendable {
 
     // MARK: writing
 
-    func create(parent: UInt64, name: String, uid: UInt32, files: OpenFiles) throws(FSError) -> (Entry, UInt64) {
+    func create(parent: UInt64, name: String, uid: UInt32, files: OpenFiles) throws(FSError) -> (Entry, OpenPlan) {
         guard Self.owns(parent) else { throw .readOnly }
         guard !name.isEmpty, !name.contains("/"), name.utf8.count <= 255 else { throw .invalid }
         let streaming: StreamingUpload
@@ -173,17 +168,19 @@ final class IncomingArea: Sendable {
             return (id, node)
         }
         let handle = files.add(.upload(node.upload!))
-        return (Entry(attributes: Self.attributes(id, node), timeout: 0), handle)
+        return (Entry(attributes: Self.attributes(id, node), timeout: 0), OpenPlan(handle: handle, caching: .direct))
     }
 
-    func open(_ node: UInt64, flags: Int32, files: OpenFiles) throws(FSError) -> UInt64? {
+    func open(_ node: UInt64, flags: Int32, files: OpenFiles) throws(FSError) -> OpenPlan? {
         guard Self.owns(node) else { return nil }
         guard let current = state.withLock({ $0.nodes[node] }) else { throw .notFound }
         if current.isFolder { throw .isDirectory }
         if flags & O_ACCMODE == O_RDONLY {
             guard current.committed, let blob = current.blobID else { throw .io("the file is still being uploaded") }
+            try blobGuard.check(blob, size: current.size)
             do {
-                return files.add(.blob(try files.blob(blob) { try store.blobs.open(blob) }))
+                let handle = files.add(.blob(try files.blob(blob) { try store.blobs.open(blob) }))
+                return OpenPlan(handle: handle, caching: .direct)
             } catch {
                 throw FSError.from(error)
             }
@@ -208,46 +205,25 @@ final class IncomingArea: Sendable {
             state.nodes[node]?.size = 0
             state.nodes[node]?.modified = .now
         }
-        return files.add(.upload(upload))
-    }
-
-    /// A file the kernel may write a new upload into by itself instead of sending its writes
-    /// (see KernelSpool); nil once bytes arrived the ordinary way or the upload is over.
-    func kernelSpool(for upload: Upload) -> Int32? {
-        guard upload.lock.withLock({ $0.map { $0.size == 0 } ?? false }) else { return nil }
-        do {
-            return try upload.spool.withLock { spool in
-                if spool.file == nil { spool.file = try KernelSpool(in: store.root) }
-                return spool.file?.descriptor
-            }
-        } catch {
-            logger.warning("no spool file for the kernel to write an upload into; its writes come to the daemon: \(error)")
-            return nil
-        }
-    }
-
-    func dropKernelSpool(_ upload: Upload) {
-        upload.spool.withLock { $0 = (nil, nil) }
+        return OpenPlan(handle: files.add(.upload(upload)), caching: .direct)
     }
 
     func write(_ upload: Upload, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FSError) {
         if let failure = upload.failure.withLock({ $0 }) { throw failure }
+        let open: Bool
         do {
-            try upload.lock.withLock { streaming in
-                guard let streaming else { throw FSError.io("the file was already uploaded; write a new file") }
+            open = try upload.lock.withLock { streaming in
+                guard let streaming else { return false }
                 try streaming.write(bytes, at: offset)
+                return true
             }
         } catch {
-            let failure = FSError.from(error)
-            upload.failure.withLock { $0 = failure }
-            upload.lock.withLock { streaming in
-                streaming?.abort()
-                streaming = nil
-            }
-            state.withLock { $0.nodes[upload.node]?.objectID = nil }
             logger.error("upload through incoming/ failed while writing: \(error)")
-            throw failure
+            throw fail(upload, FSError.from(error))
         }
+        // A descriptor that outlived the committing close: the stored object cannot change, so
+        // the writer is told (the receipt and its object stay as they are).
+        guard open else { throw .io("the file was stored at its first close; write a new file") }
         // The upload's lock is never taken inside the state's lock (commit takes them the other way).
         // Writes arrive on several threads at once, so a size read earlier may be recorded later:
         // the recorded size only grows (commit records the exact one).
@@ -266,35 +242,85 @@ final class IncomingArea: Sendable {
     /// A flush before anything was written is not a commit: shells open a file, dup2 it and
     /// close the original before writing (`echo x > file`), which sends a flush first. Such a
     /// file is committed at its last close instead (an empty file, if nothing ever comes).
-    func flush(_ upload: Upload) throws(FSError) {
-        guard let name = state.withLock({ $0.nodes[upload.node]?.name }), Self.isFinal(name) else { return }
-        if upload.lock.withLock({ ($0?.size ?? 0) == 0 }) && (upload.spooledSize ?? 0) == 0 { return }
+    ///
+    /// A close made by a process that a signal is ending (killed, crashed, interrupted) is not a
+    /// commit: what it wrote is whatever it had got to, not the file. The upload is abandoned.
+    /// SIGPIPE is the ordinary end of a pipeline's producer, so it does not count.
+    func flush(_ upload: Upload, caller: Caller) throws(FSError) {
+        if let failure = upload.failure.withLock({ $0 }) { throw failure }
+        guard let name = state.withLock({ $0.nodes[upload.node]?.name }) else { return }
+        if let signal = ProcessStatus.endingSignal(of: caller.pid), signal != SIGPIPE,
+           upload.lock.withLock({ $0 != nil }) {
+            logger.warning("incoming/\(name): its writer (pid \(caller.pid)) was ended by signal \(signal) while it held the file open; nothing is stored")
+            _ = fail(upload, .io("the writer was ended by signal \(signal)"))
+            return
+        }
+        guard Self.isFinal(name) else { return }
+        if upload.lock.withLock({ ($0?.size ?? 0) == 0 }) { return }
         try commit(upload)
+    }
+
+    /// Abandons an upload for good: its pending object goes, its name leaves incoming/ (a
+    /// receipt that answered EIO would name nothing), and every later write and close of it
+    /// fails with `failure`.
+    func fail(_ upload: Upload, _ failure: FSError) -> FSError {
+        let first = upload.failure.withLock { current in
+            if current == nil { current = failure }
+            return current!
+        }
+        upload.lock.withLock { streaming in
+            streaming?.abort()
+            streaming = nil
+        }
+        state.withLock { state in
+            guard var node = state.nodes[upload.node], node.upload === upload else { return }
+            node.objectID = nil
+            if state.children[node.parent]?[node.name] == upload.node { state.children[node.parent]![node.name] = nil }
+            node.orphan = true
+            state.nodes[upload.node] = node
+        }
+        return first
+    }
+
+    /// Cuts or extends a file being written (`ftruncate`, `truncate -s`, `cp` of a file ending
+    /// in a hole).
+    func truncate(_ upload: Upload, to size: Int64) throws(FSError) {
+        if let failure = upload.failure.withLock({ $0 }) { throw failure }
+        do {
+            try upload.lock.withLock { streaming in
+                guard let streaming else { throw FSError.unsupported }
+                try streaming.truncate(to: size)
+            }
+        } catch {
+            let mapped = FSError.from(error)
+            if mapped == .unsupported { throw mapped }
+            throw fail(upload, mapped)
+        }
+        state.withLock { state in
+            if state.nodes[upload.node]?.upload === upload {
+                state.nodes[upload.node]?.size = size
+                state.nodes[upload.node]?.modified = .now
+            }
+        }
+    }
+
+    /// The open upload of a file still being written, if any (a `truncate -s` by name).
+    func activeUpload(_ node: UInt64) -> Upload? {
+        guard let upload = state.withLock({ $0.nodes[node]?.upload }) else { return nil }
+        return upload.lock.withLock { $0 != nil } ? upload : nil
     }
 
     func commit(_ upload: Upload) throws(FSError) {
         if let failure = upload.failure.withLock({ $0 }) { throw failure }
-        let (isManifest, name) = state.withLock { state in
-            (state.nodes[upload.node].map { FileFormat(inferredFrom: $0.name) == .vtm } ?? false, state.nodes[upload.node]?.name ?? "")
+        let isManifest = state.withLock { state in
+            state.nodes[upload.node].map { FileFormat(inferredFrom: $0.name) == .vtm } ?? false
         }
         do {
             let committed = try upload.lock.withLock { streaming -> (LakeID, String?, Int64, ManifestLinks?)? in
                 guard let pending = streaming else { return nil }
-                // A failed commit has dropped everything (commit aborts itself; a failed copy of
-                // the spool is aborted here): the upload is over either way.
+                // A failed commit has dropped everything (commit aborts itself): the upload is
+                // over either way.
                 streaming = nil
-                if let spool = upload.spool.withLock({ $0.file }) {
-                    do {
-                        try pending.write(contentsOf: try spool.contents(name: name)) { _ in }
-                    } catch {
-                        // A full disk: the spool's space first, so that the catalog can drop the
-                        // pending object.
-                        spool.empty()
-                        pending.abort()
-                        throw error
-                    }
-                    upload.spool.withLock { $0.committed = spool.stamp }
-                }
                 var links: ManifestLinks?
                 try pending.commit(linking: isManifest ? { file in
                     links = self.links(forManifestAt: upload.node, file: file)
@@ -306,26 +332,16 @@ final class IncomingArea: Sendable {
             if let (id, blob, size, links) = committed { arrived(upload.node, object: id, blob: blob, size: size, links: links) }
         } catch {
             logger.error("upload through incoming/ failed: \(error)")
-            let failure = FSError.from(error)
-            upload.failure.withLock { $0 = $0 ?? failure }
-            state.withLock { $0.nodes[upload.node]?.objectID = nil }
-            throw failure
+            throw fail(upload, FSError.from(error))
         }
     }
 
-    /// The last close: a final-named file not yet committed (no flush came) is committed now.
+    /// The last close: a final-named file not yet committed (no flush came) is committed now;
+    /// a failed upload's node goes.
     func released(_ upload: Upload) {
-        guard let name = state.withLock({ $0.nodes[upload.node]?.name }), Self.isFinal(name) else { return }
-        try? commit(upload)
-        // Nothing can write the spool any more. Bytes written after the commit (through a
-        // descriptor that outlived the first close) are not in the object, as they would not be
-        // without the spool, where such writes fail; say so.
-        let (committed, last) = upload.spool.withLock { spool in
-            defer { spool = (nil, nil) }
-            return (spool.committed, spool.file?.stamp)
-        }
-        if let committed, let last, committed != last {
-            logger.warning("incoming/\(name): bytes written after its upload was committed at its first close are not in the object (it holds \(committed.size) bytes)")
+        if let name = state.withLock({ $0.nodes[upload.node]?.name }), Self.isFinal(name) { try? commit(upload) }
+        state.withLock { state in
+            if let node = state.nodes[upload.node], node.orphan, node.upload === upload { state.nodes[upload.node] = nil }
         }
     }
 
@@ -361,7 +377,6 @@ final class IncomingArea: Sendable {
             streaming?.abort()
             streaming = nil
         }
-        if let upload { dropKernelSpool(upload) }
     }
 
     static func drop(_ id: UInt64, in state: inout State) {

@@ -10,27 +10,28 @@ extension LakeFileSystem {
         case bytes([UInt8])
     }
 
-    public func open(_ node: UInt64, flags: Int32) throws(FSError) -> UInt64 {
+    public func open(_ node: UInt64, flags: Int32) throws(FSError) -> OpenPlan {
         if let (id, local) = treeNode(node) {
             if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
-            return try treeOpen(id, local)
+            return plan(try treeOpen(id, local), node: node)
         }
-        if let handle = try incoming.open(node, flags: flags, files: openFiles) { return handle }
+        if let plan = try incoming.open(node, flags: flags, files: openFiles) { return plan }
         guard let (seq, local) = NodeID.split(node) else {
             throw node <= NodeID.datasets ? .isDirectory : .notFound
         }
         if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
         let view = try view(seq: seq)
         switch view.nodes[local]?.content {
-        case .blob(let id, _)?:
+        case .blob(let id, let size)?:
+            try checkBlob(id, size: size)
             do {
                 let file = try openFiles.blob(id) { try store.blobs.open(id) }
-                return openFiles.add(.blob(file))
+                return plan(openFiles.add(.blob(file)), node: node)
             } catch {
                 throw FSError.from(error)
             }
         case .json?:
-            return openFiles.add(.bytes(view.json.bytes))
+            return plan(openFiles.add(.bytes(view.json.bytes)), node: node)
         case .folder?:
             throw .isDirectory
         case nil:
@@ -38,12 +39,15 @@ extension LakeFileSystem {
         }
     }
 
-    /// The descriptor whose bytes are exactly what `handle` of `node` reads, now and for
-    /// good (a stored blob under objects/ or a settled tree), so the kernel may read it without
-    /// asking; nil for bytes from memory, uploads and receipts (a receipt can be rewritten).
-    public func backingDescriptor(_ handle: UInt64, node: UInt64) -> Int32? {
-        guard !IncomingArea.owns(node), contentIsStable(node), case .blob(let file)? = openFiles.get(handle) else { return nil }
-        return file.descriptor
+    /// How a handle of objects/, cases/ or datasets/ is served: a stored blob of a settled
+    /// object or tree is read by the kernel from the blob itself; settled bytes from memory stay
+    /// in the page cache; the rest is asked again on each open.
+    func plan(_ handle: UInt64, node: UInt64) -> OpenPlan {
+        let stable = contentIsStable(node)
+        if stable, case .blob(let file)? = openFiles.get(handle) {
+            return OpenPlan(handle: handle, backing: file.descriptor, caching: .keep)
+        }
+        return OpenPlan(handle: handle, caching: stable ? .keep : .revalidate)
     }
 
     public func read(_ handle: UInt64, offset: Int64, count: Int) throws(FSError) -> ReadReply {
@@ -55,8 +59,8 @@ extension LakeFileSystem {
             guard offset < bytes.count else { return .bytes([]) }
             let end = min(bytes.count, Int(offset) + count)
             return .bytes(Array(bytes[Int(offset)..<end]))
-        case .upload(let upload)?:
-            return try upload.read(offset: offset, count: count)
+        case .upload?:
+            throw .io("the file is still being uploaded")
         case nil:
             throw .invalid
         }

@@ -97,7 +97,8 @@ extension LakeFileSystem {
         let view = try treeView(id)
         guard Int(local) < view.nodes.count else { throw .notFound }
         switch view.nodes[Int(local)].content {
-        case .blob(let blob, _):
+        case .blob(let blob, let size):
+            try checkBlob(blob, size: size)
             do {
                 return openFiles.add(.blob(try openFiles.blob(blob) { try store.blobs.open(blob) }))
             } catch {

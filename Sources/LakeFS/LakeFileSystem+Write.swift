@@ -4,20 +4,8 @@ import Glibc
 
 /// Changes: only incoming/ accepts them; objects/, cases/ and datasets/ answer EROFS.
 extension LakeFileSystem {
-    public func create(parent: UInt64, name: String, uid: UInt32) throws(FSError) -> (Entry, UInt64) {
+    public func create(parent: UInt64, name: String, uid: UInt32) throws(FSError) -> (Entry, OpenPlan) {
         try incoming.create(parent: parent, name: name, uid: uid, files: openFiles)
-    }
-
-    /// A file the kernel may write a new upload into by itself instead of sending its writes
-    /// (FUSE passthrough); see KernelSpool. `dropUploadSpool` undoes it if the kernel declines.
-    public func uploadSpool(_ handle: UInt64) -> Int32? {
-        guard case .upload(let upload)? = openFiles.get(handle) else { return nil }
-        return incoming.kernelSpool(for: upload)
-    }
-
-    public func dropUploadSpool(_ handle: UInt64) {
-        guard case .upload(let upload)? = openFiles.get(handle) else { return }
-        incoming.dropKernelSpool(upload)
     }
 
     public func write(_ handle: UInt64, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FSError) {
@@ -26,9 +14,9 @@ extension LakeFileSystem {
     }
 
     /// Every close(2) sends a flush: an upload is committed here so close() reports its outcome.
-    public func flush(_ handle: UInt64) throws(FSError) {
+    public func flush(_ handle: UInt64, caller: Caller) throws(FSError) {
         guard case .upload(let upload)? = openFiles.get(handle) else { return }
-        try incoming.flush(upload)
+        try incoming.flush(upload, caller: caller)
     }
 
     public func makeDirectory(parent: UInt64, name: String, uid: UInt32) throws(FSError) -> Entry {
@@ -48,14 +36,20 @@ extension LakeFileSystem {
     }
 
     /// chmod, chown, utimens and truncate: accepted (and ignored) in incoming/ so `cp -p` works,
-    /// refused with EROFS everywhere else. Truncation to the current size is the only one allowed.
-    public func setAttributes(_ node: UInt64, size: Int64?) throws(FSError) -> Attributes {
+    /// refused with EROFS everywhere else. A size changes a file still being written (through
+    /// `handle` when the kernel names one, else the node's open upload); a stored receipt keeps
+    /// its size, so truncating it to another one is refused and changes nothing.
+    public func setAttributes(_ node: UInt64, size: Int64?, handle: UInt64?) throws(FSError) -> Attributes {
         guard IncomingArea.owns(node), node != NodeID.incoming else { throw .readOnly }
-        let current = try attributes(node)
-        if let size, size != current.size { throw .unsupported }
-        return current
+        if let size {
+            var upload: IncomingArea.Upload?
+            if let handle, case .upload(let open)? = openFiles.get(handle) { upload = open }
+            if let upload = upload ?? incoming.activeUpload(node) {
+                try incoming.truncate(upload, to: size)
+            } else if size != (try attributes(node)).size {
+                throw .unsupported
+            }
+        }
+        return try attributes(node)
     }
-
-    /// Anything else that would change the read-only trees.
-    public func refuseChange() -> FSError { .readOnly }
 }

@@ -32,7 +32,14 @@ public final class LakeFileSystem: Sendable {
         self.store = store
         self.logger = logger
         self.datasetRoot = datasetRoot
-        incoming = IncomingArea(store: store, logger: logger)
+        blobGuard = BlobGuard(store: store, logger: logger)
+        incoming = IncomingArea(store: store, logger: logger, blobGuard: blobGuard)
+    }
+
+    let blobGuard: BlobGuard
+
+    func checkBlob(_ blob: String, size: Int64) throws(FSError) {
+        try blobGuard.check(blob, size: size)
     }
 
     static let rootNames: [(String, UInt64)] = [("incoming", NodeID.incoming), ("objects", NodeID.objects),
@@ -176,6 +183,7 @@ public final class LakeFileSystem: Sendable {
     /// Forgets what the catalog changed; returns the nodes whose kernel caches must go.
     public func invalidate(_ ids: Set<LakeID>) -> [Invalidation] {
         listing.withLock { $0 = nil }
+        blobGuard.refresh()
         incoming.forget(ids)
         var result: [Invalidation] = [.node(NodeID.objects), .node(NodeID.cases), .node(NodeID.datasets)]
         for view in trees.forget(ids) {
@@ -226,7 +234,7 @@ extension LakeFileSystem {
     }
 
     /// Whether an open file's pages may stay cached across opens.
-    public func contentIsStable(_ node: UInt64) -> Bool {
+    func contentIsStable(_ node: UInt64) -> Bool {
         if let (id, _) = treeNode(node) { return trees.cached(id)?.isSettled ?? false }
         return incoming.isStable(node) ?? (NodeID.split(node) != nil)
     }

@@ -17,6 +17,7 @@ enum Xattrs {
             "user.lake.tags": Array(LakeJSON.compactString(object.tags).utf8),
         ]
         if let reason = object.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
+        if let damage = object.file.blob?.damage { values["user.lake.damage"] = Array(damage.reason.utf8) }
         return values
     }
 
@@ -51,6 +52,7 @@ enum Xattrs {
     static func receipt(_ object: LakeObject) -> [String: [UInt8]] {
         var values = ["user.lake.id": Array(object.id.rawValue.utf8), "user.lake.status": Array(object.status.rawValue.utf8)]
         if let reason = object.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
+        if let damage = object.file.blob?.damage { values["user.lake.damage"] = Array(damage.reason.utf8) }
         return values
     }
 

@@ -20,7 +20,7 @@ enum Operations {
         ops.lookup = { req, parent, name in Operations.lookup(Request(req!), parent, String(cString: name!)) }
         ops.forget = { req, _, _ in Request(req!).none() }
         ops.getattr = { req, node, _ in Operations.getattr(Request(req!), node) }
-        ops.setattr = { req, node, attr, toSet, _ in Operations.setattr(Request(req!), node, attr!.pointee, toSet) }
+        ops.setattr = { req, node, attr, toSet, fi in Operations.setattr(Request(req!), node, attr!.pointee, toSet, fi?.pointee.fh) }
         ops.opendir = { req, node, fi in Operations.opendir(Request(req!), node, fi!) }
         ops.readdir = { req, _, size, offset, fi in Operations.readdir(Request(req!), size, offset, fi!.pointee.fh, plus: false) }
         ops.readdirplus = { req, _, size, offset, fi in Operations.readdir(Request(req!), size, offset, fi!.pointee.fh, plus: true) }
@@ -60,12 +60,10 @@ enum Operations {
     }
 
     static func configure(_ conn: UnsafeMutablePointer<fuse_conn_info>) {
-        var wanted = UInt32(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS
+        // No writeback cache: the kernel turns passthrough off beside it, and incoming/'s files
+        // are opened for direct I/O (every write reaches the daemon, which must see each failure).
+        let wanted = UInt32(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS
                             | FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ATOMIC_O_TRUNC)
-        // The kernel turns passthrough off beside the writeback cache. Passthrough serves every
-        // read of a stored file at the disk's own speed; the writeback cache only batched
-        // incoming/'s writes, which arrive in 1 MiB requests either way.
-        if lake_passthrough_planned() == 0 { wanted |= UInt32(FUSE_CAP_WRITEBACK_CACHE) }
         conn.pointee.want |= conn.pointee.capable & wanted
         // Stored bytes never change behind the kernel's back (settled objects are immutable and
         // incoming/ changes only through this mount), so reads need no attribute re-checks.
@@ -95,11 +93,11 @@ enum Operations {
         }
     }
 
-    static func setattr(_ request: consuming Request, _ node: fuse_ino_t, _ attr: stat, _ toSet: Int32) {
+    static func setattr(_ request: consuming Request, _ node: fuse_ino_t, _ attr: stat, _ toSet: Int32, _ handle: UInt64?) {
         let fs = FuseMount.from(request.raw).fs
         do {
             let size = toSet & FUSE_SET_ATTR_SIZE != 0 ? Int64(attr.st_size) : nil
-            request.attributes(try fs.setAttributes(node, size: size), timeout: 0)
+            request.attributes(try fs.setAttributes(node, size: size, handle: handle), timeout: 0)
         } catch {
             request.fail(error)
         }
@@ -142,16 +140,12 @@ enum Operations {
 
     static func open(_ request: consuming Request, _ node: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let mount = FuseMount.from(request.raw)
-        let fs = mount.fs
         do {
-            let handle = try fs.open(node, flags: fi.pointee.flags)
-            let readOnly = fi.pointee.flags & O_ACCMODE == O_RDONLY
-            if mount.passthrough.enabled,
-               let backing = fs.backingDescriptor(handle, node: node).flatMap({ mount.passthrough.acquire(node: node, handle: handle, descriptor: $0) })
-                   ?? (readOnly ? mount.passthrough.share(node: node, handle: handle) : nil) {
-                request.open(handle: handle, backing: backing)
+            let plan = try mount.fs.open(node, flags: fi.pointee.flags)
+            if let descriptor = plan.backing, let backing = mount.passthrough.acquire(node: node, handle: plan.handle, descriptor: descriptor) {
+                request.open(handle: plan.handle, backing: backing)
             } else {
-                request.open(handle: handle, keepCache: fs.contentIsStable(node))
+                request.open(handle: plan.handle, caching: plan.caching)
             }
         } catch {
             request.fail(error)
@@ -183,7 +177,7 @@ enum Operations {
 
     static func flush(_ request: consuming Request, _ handle: UInt64) {
         do {
-            try FuseMount.from(request.raw).fs.flush(handle)
+            try FuseMount.from(request.raw).fs.flush(handle, caller: request.caller)
             request.ok()
         } catch {
             request.fail(error)
@@ -191,27 +185,17 @@ enum Operations {
     }
 
     static func create(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String, _ fi: UnsafeMutablePointer<fuse_file_info>) {
-        let uid = fuse_req_ctx(request.raw).pointee.uid
-        let mount = FuseMount.from(request.raw)
         do {
-            let (entry, handle) = try mount.fs.create(parent: parent, name: name, uid: uid)
-            // The kernel writes a new upload into its spool by itself; the daemon sees the close.
-            if mount.passthrough.enabled, let spool = mount.fs.uploadSpool(handle) {
-                if let backing = mount.passthrough.acquire(node: entry.node, handle: handle, descriptor: spool) {
-                    return request.created(entry, handle: handle, backing: backing)
-                }
-                mount.fs.dropUploadSpool(handle)
-            }
-            request.created(entry, handle: handle)
+            let (entry, plan) = try FuseMount.from(request.raw).fs.create(parent: parent, name: name, uid: request.caller.uid)
+            request.created(entry, handle: plan.handle, caching: plan.caching)
         } catch {
             request.fail(error)
         }
     }
 
     static func mkdir(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String) {
-        let uid = fuse_req_ctx(request.raw).pointee.uid
         do {
-            request.entry(try FuseMount.from(request.raw).fs.makeDirectory(parent: parent, name: name, uid: uid))
+            request.entry(try FuseMount.from(request.raw).fs.makeDirectory(parent: parent, name: name, uid: request.caller.uid))
         } catch {
             request.fail(error)
         }

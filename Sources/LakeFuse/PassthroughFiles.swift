@@ -52,15 +52,6 @@ final class PassthroughFiles: Sendable {
         return id
     }
 
-    /// The backing id `node` already has, now shared by `handle` too; nil when it has none.
-    /// While an inode has one, the kernel takes no other kind of open of it (EIO): a reader of
-    /// a receipt whose writer still holds a descriptor after the committing close reads the
-    /// writer's spool, as a second descriptor of one file reads what the first wrote.
-    func share(node: UInt64, handle: UInt64) -> Int32? {
-        guard enabled else { return nil }
-        return state.withLock { Self.join(&$0, node: node, handle: handle) }
-    }
-
     /// Counts `handle` as a user of `node`'s backing id, if it has one.
     private static func join(_ state: inout State, node: UInt64, handle: UInt64) -> Int32? {
         guard let backing = state.backings[node] else { return nil }

@@ -48,6 +48,12 @@ struct Request: ~Copyable {
         discard self
     }
 
+    /// Who sent the request.
+    var caller: Caller {
+        let context = fuse_req_ctx(raw).pointee
+        return Caller(uid: context.uid, gid: context.gid, pid: context.pid)
+    }
+
     consuming func open(handle: UInt64, keepCache: Bool, cacheDirectory: Bool = false) {
         var info = fuse_file_info()
         info.fh = handle
@@ -57,24 +63,30 @@ struct Request: ~Copyable {
         discard self
     }
 
+    consuming func open(handle: UInt64, caching: OpenPlan.Caching) {
+        var info = Self.fileInfo(handle, caching)
+        fuse_reply_open(raw, &info)
+        discard self
+    }
+
+    static func fileInfo(_ handle: UInt64, _ caching: OpenPlan.Caching) -> fuse_file_info {
+        var info = fuse_file_info()
+        info.fh = handle
+        info.keep_cache = caching == .keep ? 1 : 0
+        info.direct_io = caching == .direct ? 1 : 0
+        return info
+    }
+
     /// An open whose reads the kernel serves from a registered backing file.
     consuming func open(handle: UInt64, backing: Int32) {
         lake_reply_open_passthrough(raw, handle, backing)
         discard self
     }
 
-    consuming func created(_ entry: Entry, handle: UInt64) {
+    consuming func created(_ entry: Entry, handle: UInt64, caching: OpenPlan.Caching) {
         var parameters = Stat.entry(entry)
-        var info = fuse_file_info()
-        info.fh = handle
+        var info = Self.fileInfo(handle, caching)
         fuse_reply_create(raw, &parameters, &info)
-        discard self
-    }
-
-    /// A created file whose writes the kernel sends to a registered backing file.
-    consuming func created(_ entry: Entry, handle: UInt64, backing: Int32) {
-        var parameters = Stat.entry(entry)
-        lake_reply_create_passthrough(raw, &parameters, handle, backing)
         discard self
     }
 

@@ -142,9 +142,14 @@ struct MountCommand: ParsableCommand {
         }
         logger.info("mounted", metadata: ["mountpoint": "\(path)", "store": "\(store.root)"])
         // A frozen dataset never changes and needs no processing: its mount only reads.
-        if dataset == nil { ProcessingLoop(store: store, logger: logger).start() }
+        let scrubber = BlobScrubber(store: store, logger: logger)
+        if dataset == nil {
+            ProcessingLoop(store: store, logger: logger).start()
+            scrubber.start()
+        }
         report(readyFd, "ready")
         mount.run()
+        scrubber.stop()
         logger.info("unmounted", metadata: ["mountpoint": "\(path)"])
     }
 

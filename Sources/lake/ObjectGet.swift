@@ -34,7 +34,7 @@ struct ObjectGet: ParsableCommand {
             }
             let destination = output ?? object.file.name
             if destination == "-" {
-                try store.blobs.stream(blob.id) { try Syscall.writeAll(STDOUT_FILENO, $0, path: "stdout") }
+                try BlobIntegrity(store: store).stream(blob) { try Syscall.writeAll(STDOUT_FILENO, $0, path: "stdout") }
                 return
             }
             if !force, try Syscall.fileStatus(destination) != nil {
@@ -45,7 +45,7 @@ struct ObjectGet: ParsableCommand {
             do {
                 let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
                 defer { Syscall.close(fd) }
-                try store.blobs.stream(blob.id) { try Syscall.writeAll(fd, $0, path: temporary) }
+                try BlobIntegrity(store: store).stream(blob) { try Syscall.writeAll(fd, $0, path: temporary) }
                 try Syscall.fsync(fd, path: temporary)
                 try Syscall.rename(temporary, destination)
             } catch {

@@ -6,6 +6,7 @@ enum ObjectText {
         let size = ByteCount.text(object.size)
         var text = "\(object.status.rawValue.padding(14)) \(object.id)  \(object.format.rawValue.padding(7)) \(size.padding(10)) \(object.name)"
         if let reason = object.failureReason { text += "\n    reason: \(reason)" }
+        if let damage = object.file.blob?.damage { text += "\n    DAMAGED: \(damage.reason)" }
         return text
     }
 
@@ -29,6 +30,10 @@ enum ObjectText {
         if let blob = object.file.blob {
             add("sha256", blob.contentHash.sha256)
             add("md5", blob.contentHash.md5 ?? "(computed when processed)")
+            if let damage = blob.damage {
+                add("DAMAGED", "\(damage.reason) (found by \(damage.foundBy) at \(damage.foundAt.rfc3339)); "
+                    + "its bytes are not served until `lake verify` finds them intact")
+            }
         }
         add("format", object.format.rawValue)
         add("status", object.status.rawValue)

@@ -25,7 +25,7 @@ import Testing
 
     @Test func migratesAnEmptyDatabaseAndReopens() throws {
         let catalog = try open()
-        let all = ["2026-11-01-objects", "2026-11-22-manifest-block-wait", "2026-11-22-cases-datasets-filters"]
+        let all = ["2026-11-01-objects", "2026-11-22-manifest-block-wait", "2026-11-22-cases-datasets-filters", "2026-11-30-blob-damage"]
         #expect(try catalog.appliedMigrations() == all)
         let again = try open()
         #expect(try again.appliedMigrations() == all)
@@ -37,7 +37,8 @@ import Testing
         try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('2099-01-01-future')") }
         #expect(throws: CatalogError.newerSchema(unknownMigrations: ["2099-01-01-future"])) { try open() }
         let names = try queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
-        #expect(names == ["2026-11-01-objects", "2026-11-22-cases-datasets-filters", "2026-11-22-manifest-block-wait", "2099-01-01-future"])
+        #expect(names == ["2026-11-01-objects", "2026-11-22-cases-datasets-filters", "2026-11-22-manifest-block-wait",
+                          "2026-11-30-blob-damage", "2099-01-01-future"])
     }
 
     @Test func objectLifecycleAndChangeSequence() throws {
@@ -243,7 +244,7 @@ import Testing
         try catalog.createPendingObject(object)
         try catalog.completeUpload(object.id, blob: blob("1"), at: .now)
         try catalog.pool.write { db in
-            try db.execute(sql: "INSERT INTO blobs VALUES (?, 1, 'm', 0)", arguments: [String(repeating: "2", count: 64)])
+            try db.execute(sql: "INSERT INTO blobs (id, size, md5, created_at) VALUES (?, 1, 'm', 0)", arguments: [String(repeating: "2", count: 64)])
         }
         #expect(try catalog.unreferencedBlobRecords().map(\.id) == [String(repeating: "2", count: 64)])
         #expect(try catalog.deleteUnreferencedBlobRecords() == [String(repeating: "2", count: 64)])
@@ -251,5 +252,28 @@ import Testing
         try catalog.recordMD5("abc", forBlob: String(repeating: "1", count: 64))
         #expect(try catalog.blobRecords().first?.md5 == "m")   // recorded once, never rewritten
         #expect(try catalog.objectIDs(referencingBlob: String(repeating: "1", count: 64)) == [object.id])
+    }
+
+    @Test func blobDamageIsRecordedOnceChangesItsObjectsAndClears() throws {
+        let catalog = try open()
+        let object = draft("d.bin")
+        try catalog.createPendingObject(object)
+        let id = String(repeating: "3", count: 64)
+        try catalog.completeUpload(object.id, blob: BlobRecord(id: id, size: 10, md5: nil), at: .now)
+        let before = try catalog.changeSequence()
+        let first = BlobDamage(foundBy: "scrub", foundAt: .now, reason: "first finding")
+        #expect(try catalog.recordBlobDamage(id, first))
+        #expect(try !catalog.recordBlobDamage(id, BlobDamage(foundBy: "open", foundAt: .now, reason: "later")))
+        #expect(try !catalog.recordBlobDamage(String(repeating: "4", count: 64), first), "no such blob")
+        let changes = try catalog.changes(since: before)
+        #expect(changes.ids == [object.id])
+        #expect(try catalog.object(object.id)?.file.blob?.damage?.reason == "first finding")
+        #expect(try catalog.damagedBlobIDs() == [id])
+        #expect(try catalog.blobToScrub(checkedBefore: .now) == nil, "damaged blobs are not scrubbed again")
+        #expect(try catalog.clearBlobDamage(id, at: .now))
+        #expect(try catalog.object(object.id)?.file.blob?.damage == nil)
+        #expect(try catalog.blobToScrub(checkedBefore: .now)?.id == id, "never checked")
+        try catalog.markBlobChecked(id, at: .now)
+        #expect(try catalog.blobToScrub(checkedBefore: Timestamp.now.adding(seconds: -60)) == nil)
     }
 }

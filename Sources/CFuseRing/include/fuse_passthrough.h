@@ -32,8 +32,4 @@ void lake_passthrough_unregister(int backing_id);
 /// Answers an OPEN so that the kernel reads the file from `backing_id`.
 int lake_reply_open_passthrough(struct fuse_req *request, uint64_t handle, int backing_id);
 
-/// Answers a CREATE so that the kernel writes (and reads) the new file through `backing_id`.
-int lake_reply_create_passthrough(struct fuse_req *request, const struct fuse_entry_param *entry, uint64_t handle,
-                                  int backing_id);
-
 #endif

@@ -1,0 +1,37 @@
+import LakeBlobStore
+import LakeCore
+import Logging
+import Synchronization
+
+/// Every open of a stored file asks here first. A blob the catalog records as missing or
+/// damaged is refused with EIO; so is one whose file is gone or has another size than recorded,
+/// which is recorded as damage on the spot (found by `open`). A byte flipped inside a blob of
+/// the right size is the scrubber's and `lake verify`'s to find: reads served by kernel
+/// passthrough never show the daemon the bytes.
+final class BlobGuard: Sendable {
+    let store: Store
+    let logger: Logger
+    /// Blobs recorded as damaged, refreshed whenever the catalog changes.
+    private let damaged: Mutex<Set<String>>
+
+    init(store: Store, logger: Logger) {
+        self.store = store
+        self.logger = logger
+        damaged = Mutex((try? store.catalog.damagedBlobIDs()) ?? [])
+    }
+
+    func refresh() {
+        if let fresh = try? store.catalog.damagedBlobIDs() { damaged.withLock { $0 = fresh } }
+    }
+
+    func check(_ blob: String, size: Int64) throws(FSError) {
+        if damaged.withLock({ $0.contains(blob) }) { throw .io("blob \(blob) is damaged") }
+        let check = store.blobs.presence(blob, expectedSize: size)
+        guard check == .intact else {
+            logger.error("blob \(blob) is damaged (\(check)); its objects are no longer served")
+            _ = try? BlobIntegrity(store: store).record(blob, check, foundBy: "open", rehashed: false)
+            damaged.withLock { _ = $0.insert(blob) }
+            throw .io("blob \(blob) is damaged")
+        }
+    }
+}

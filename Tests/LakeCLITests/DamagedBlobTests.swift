@@ -1,0 +1,106 @@
+import Foundation
+import LakeTestSupport
+import Testing
+
+/// A stored blob found damaged or missing is never served as good bytes: opens through the
+/// mount fail with EIO, the object says so (`lake object show`, `user.lake.damage`), `lake
+/// verify` lists it, and a restored blob that verifies intact is served again.
+@Suite struct DamagedBlobTests {
+    /// Uploads a file through the CLI and returns (id, blob path in the store, source path).
+    func upload(_ mounted: MountedLake, size: Int = 3 << 20) throws -> (id: String, blob: String, source: String) {
+        let source = mounted.lake.directory.writeRandom("data-\(size).bin", size: size, seed: UInt64(size))
+        let result = try mounted.lake.run(["upload", source, "--json"])
+        let object = (try mounted.lake.json(result)["succeeded"] as! [[String: Any]])[0]
+        let sha = ((object["file"] as! [String: Any])["blob"] as! [String: Any])["id"] as! String
+        let blob = "\(mounted.store)/blobs/\(sha.prefix(2))/\(sha.dropFirst(2).prefix(2))/\(sha)"
+        #expect(FileManager.default.fileExists(atPath: blob), "blob layout changed? \(blob)")
+        return (object["id"] as! String, blob, source)
+    }
+
+    func flipByte(_ path: String, at offset: Int = 1_000_000) throws {
+        try Shell.run("chmod u+w '\(path)'; printf '\\x5a' | dd of='\(path)' bs=1 seek=\(offset) conv=notrunc status=none; chmod 444 '\(path)'")
+    }
+
+    func damage(_ mounted: MountedLake, _ id: String) throws -> [String: Any]? {
+        let object = try mounted.lake.json(try mounted.lake.run(["object", "show", id, "--json"]))
+        return ((object["file"] as? [String: Any])?["blob"] as? [String: Any])?["damage"] as? [String: Any]
+    }
+
+    func catFails(_ path: String) throws -> Bool {
+        let read = try Shell.run("cat '\(path)' > /dev/null 2>/tmp/lake-cat-err; echo $?; cat /tmp/lake-cat-err")
+        return !read.output.hasPrefix("0\n") && read.output.contains("Input/output error")
+    }
+
+    @Test(arguments: [[], ["no_passthrough"]])
+    func aFlippedByteFoundByVerifyIsNeverServedAgainUntilRestored(options: [String]) throws {
+        let mounted = try MountedLake(options: options)
+        let (id, blob, source) = try upload(mounted)
+        let file = mounted.path("objects/\(id)/file")
+        #expect(try Shell.sha256(file) == Shell.sha256(source))
+        let pristine = mounted.lake.directory.file("pristine")
+        try Shell.run("cp '\(blob)' '\(pristine)'")
+        try flipByte(blob)
+        let verify = try mounted.lake.run(["verify"])
+        #expect(!verify.succeeded && verify.stdout.contains("CORRUPT") && verify.stdout.contains(id), "\(verify.stdout)")
+        #expect(try damage(mounted, id)?["found_by"] as? String == "verify")
+        // The mount learns of it through the change sequence: every open fails from then on.
+        #expect(mounted.eventually(10) { (try? catFails(file)) == true })
+        #expect(try catFails(mounted.path("objects/\(id)/data-\(3 << 20).bin")))
+        #expect(try mounted.xattr("objects/\(id)/file", "user.lake.damage").contains("hashes to"))
+        #expect(try mounted.lake.run(["object", "show", id]).stdout.contains("DAMAGED"))
+        let get = try mounted.lake.run(["object", "get", id, "-o", mounted.lake.directory.file("out.bin")])
+        #expect(!get.succeeded && get.stderr.contains("damaged"), "\(get.stderr)")
+        // Restored from a copy, verified intact: served again.
+        try Shell.run("chmod u+w '\(blob)'; cp '\(pristine)' '\(blob)'; chmod 444 '\(blob)'")
+        #expect(try mounted.lake.run(["verify"]).succeeded)
+        #expect(try damage(mounted, id) == nil)
+        #expect(mounted.eventually(10) { (try? Shell.sha256(file)) == (try? Shell.sha256(source)) })
+    }
+
+    @Test func theScrubberFindsAFlippedByteOnItsOwn() throws {
+        let mounted = try MountedLake(mount: false)
+        let config = mounted.store + "/lake.json"
+        var settings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as! [String: Any]
+        settings["scrub_interval_hours"] = 0.0001   // re-check every blob after about a third of a second
+        settings["scrub_bytes_per_second"] = 1e9
+        try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: config))
+        try mounted.mount()
+        let (id, blob, _) = try upload(mounted)
+        try flipByte(blob)
+        #expect(mounted.eventually(30) { (try? damage(mounted, id))?["found_by"] as? String == "scrub" })
+        #expect(mounted.eventually(10) { (try? catFails(mounted.path("objects/\(id)/file"))) == true })
+        let verify = try mounted.lake.run(["verify", "--json"])
+        #expect(((try mounted.lake.json(verify))["corrupt"] as? [[String: Any]])?.first?["blob"] as? String == URL(fileURLWithPath: blob).lastPathComponent)
+    }
+
+    /// A blob whose file is gone or cut short is caught at the next open, without a re-hash:
+    /// EIO instead of ENOENT on a file `ls` lists, and the object records it at once.
+    @Test func aMissingOrTruncatedBlobIsCaughtAtOpen() throws {
+        let mounted = try MountedLake()
+        let (id, blob, _) = try upload(mounted)
+        let (other, otherBlob, _) = try upload(mounted, size: 2 << 20)
+        try Shell.run("rm -f '\(blob)'; chmod u+w '\(otherBlob)'; truncate -s 1000 '\(otherBlob)'")
+        #expect(try catFails(mounted.path("objects/\(id)/file")))
+        #expect(try catFails(mounted.path("objects/\(other)/file")))
+        #expect(try damage(mounted, id)?["reason"] as? String == "the blob file is missing")
+        #expect((try damage(mounted, other)?["reason"] as? String)?.contains("size is 1000 bytes") == true)
+        #expect(try damage(mounted, id)?["found_by"] as? String == "open")
+        let verify = try mounted.lake.run(["verify"])
+        #expect(verify.stdout.contains("MISSING") && verify.stdout.contains("CORRUPT"), "\(verify.stdout)")
+    }
+
+    /// A receipt in incoming/ and a dataset's member are the same bytes: refused the same way.
+    @Test func receiptsRefuseADamagedBlobToo() throws {
+        let mounted = try MountedLake()
+        let source = mounted.lake.directory.writeRandom("drop.bin", size: 1 << 20, seed: 99)
+        #expect(try Shell.run("cp '\(source)' '\(mounted.path("incoming/"))'").status == 0)
+        let id = try mounted.xattr("incoming/drop.bin", "user.lake.id")
+        let sha = try Shell.sha256(source)
+        let blob = "\(mounted.store)/blobs/\(sha.prefix(2))/\(sha.dropFirst(2).prefix(2))/\(sha)"
+        try flipByte(blob, at: 100)
+        #expect(!(try mounted.lake.run(["verify"]).succeeded))
+        #expect(mounted.eventually(10) { (try? catFails(mounted.path("incoming/drop.bin"))) == true })
+        #expect(mounted.eventually(10) { (try? mounted.xattr("incoming/drop.bin", "user.lake.damage"))?.contains("hashes to") == true })
+        #expect(try damage(mounted, id) != nil)
+    }
+}

@@ -5,8 +5,12 @@ import Crypto
 import LakeSystem
 
 /// One upload into a `LocalBlobStore`: spool file + held lock file. The caller's thread hashes
-/// (SHA-256) while a writer thread copies the previous chunk to the spool file.
+/// (SHA-256) while a writer thread copies the previous chunk to the spool file. The first MiB is
+/// written in place, without the writer: most files dropped into a lake are small, and a thread
+/// and 4 MiB of buffers per small file cost more than they save.
 final class LocalBlobUpload: BlobUpload {
+    static let inlineBytes: Int64 = 1 << 20
+
     private let store: LocalBlobStore
     private let session: String
     private let partPath: String
@@ -16,7 +20,10 @@ final class LocalBlobUpload: BlobUpload {
     /// the filesystem refuses direct I/O).
     private var directFD: Int32 = -1
     private var lockFD: Int32 = -1
+    /// Started once the upload outgrows `inlineBytes`.
     private var writer: PipelinedWriter?
+    /// Set when the bytes are final (committed, rewritten out of order, or dropped).
+    private var writerClosed = false
     private var sha = SHA256()
     private(set) var bytesWritten: Int64 = 0
     /// Set once a write lands anywhere but at the end: the digest is then computed at commit.
@@ -42,8 +49,6 @@ final class LocalBlobUpload: BlobUpload {
             }
             try Syscall.rename(hidden, lockPath)
             partFD = try Syscall.open(partPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            directFD = Syscall.openDirect(partPath, O_WRONLY) ?? -1
-            writer = PipelinedWriter(fd: partFD, directFD: directFD >= 0 ? directFD : nil, path: partPath)
         } catch {
             abort()
             throw error
@@ -56,13 +61,31 @@ final class LocalBlobUpload: BlobUpload {
 
     private var activeWriter: PipelinedWriter {
         get throws {
-            guard let writer else { throw BlobStoreError.io(SystemError("write", path: partPath, errno: EBADF)) }
-            return writer
+            if let writer { return writer }
+            guard !writerClosed, partFD >= 0 else { throw BlobStoreError.io(SystemError("write", path: partPath, errno: EBADF)) }
+            directFD = Syscall.openDirect(partPath, O_WRONLY) ?? -1
+            let started = PipelinedWriter(fd: partFD, directFD: directFD >= 0 ? directFD : nil, path: partPath, startingAt: bytesWritten)
+            writer = started
+            return started
         }
+    }
+
+    /// Waits for the writer's queue, if it ever started; no more pipelined writes after this.
+    private func closeWriter() throws {
+        writerClosed = true
+        defer { writer = nil }
+        try writer?.finish()
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         do {
+            if writer == nil && !writerClosed && bytesWritten + Int64(bytes.count) <= Self.inlineBytes {
+                guard partFD >= 0 else { throw SystemError("write", path: partPath, errno: EBADF) }
+                try Syscall.pwriteAll(partFD, bytes, offset: bytesWritten, path: partPath)
+                sha.update(bufferPointer: bytes)
+                bytesWritten += Int64(bytes.count)
+                return
+            }
             let writer = try activeWriter
             var offset = 0
             while offset < bytes.count {
@@ -87,8 +110,7 @@ final class LocalBlobUpload: BlobUpload {
         }
         do {
             if !rehash {
-                try activeWriter.finish()
-                writer = nil
+                try closeWriter()
                 rehash = true
             }
             var done = 0
@@ -106,8 +128,7 @@ final class LocalBlobUpload: BlobUpload {
     func truncate(to size: Int64) throws {
         do {
             if !rehash {
-                try activeWriter.finish()
-                writer = nil
+                try closeWriter()
                 rehash = true
             }
             try Syscall.truncate(partFD, to: size, path: partPath)
@@ -145,8 +166,7 @@ final class LocalBlobUpload: BlobUpload {
 
     func commit() throws -> StoredBlob {
         do {
-            try writer?.finish()
-            writer = nil
+            try closeWriter()
             try Syscall.fsync(partFD, path: partPath)
             Syscall.close(partFD)
             partFD = -1
@@ -177,8 +197,7 @@ final class LocalBlobUpload: BlobUpload {
     }
 
     func release() {
-        try? writer?.finish()
-        writer = nil
+        try? closeWriter()
         try? Syscall.unlinkIfPresent(partPath)
         try? Syscall.unlinkIfPresent(lockPath)
         if partFD >= 0 { Syscall.close(partFD); partFD = -1 }

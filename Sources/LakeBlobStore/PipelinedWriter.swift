@@ -23,10 +23,11 @@ final class PipelinedWriter: @unchecked Sendable {
     private var queued: [(UnsafeMutableRawBufferPointer, Int)] = []
     private var failure: (any Error)?
     private var closing = false
-    private var thread: Thread?
     private let all: [UnsafeMutableRawBufferPointer]
 
-    init(fd: Int32, directFD: Int32? = nil, path: String) {
+    /// Writes from `offset` on (what came before was written without it).
+    init(fd: Int32, directFD: Int32? = nil, path: String, startingAt offset: Int64 = 0) {
+        self.offset = offset
         self.fd = fd
         self.directFD = directFD
         self.path = path
@@ -34,10 +35,11 @@ final class PipelinedWriter: @unchecked Sendable {
             UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: Self.directAlignment)
         }
         free = all
-        // The thread holds the writer until it has drained and exited.
+        // The thread holds the writer until it has drained and exited; the writer holds no
+        // reference to the thread (Foundation keeps a Thread's closure for the Thread's lifetime,
+        // so a stored Thread made a cycle that leaked every upload's buffers).
         let thread = Thread { self.drain() }
         thread.name = "lake-blob-writer"
-        self.thread = thread
         thread.start()
     }
 

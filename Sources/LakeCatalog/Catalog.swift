@@ -8,11 +8,24 @@ public protocol Catalog: Sendable {
     /// Records the object's stored blob and moves it to `UPLOADED`, in one transaction.
     /// `links` are a manifest's references when they are only known once its bytes are stored
     /// (a manifest copied into the mount's incoming/).
-    func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?) throws
+    func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?) throws
     /// Points the references `paths` of a manifest still waiting for its blocks at `child`;
     /// false when none of them was waiting (or the manifest no longer waits).
     @discardableResult
     func attachBlock(_ child: LakeID, to manifest: LakeID, paths: [String], at time: Timestamp) throws -> Bool
+    // MARK: receipts of the mount's incoming/ (see `Receipt`)
+
+    /// Every receipt and folder, by node.
+    func receipts() throws -> [Receipt]
+    /// Stores a new entry (replacing the entry `replacing`, if any); returns its node.
+    func insertReceipt(_ receipt: Receipt, replacing: Int64?) throws -> Int64
+    /// A new upload's pending object and its receipt, in one transaction; returns the node.
+    /// The receipt goes with the object if the upload never completes.
+    func createPendingObject(_ object: LakeObject, receipt: Receipt, replacing: Int64?) throws -> Int64
+    func updateReceipt(_ receipt: Receipt) throws
+    func moveReceipt(_ node: Int64, to parent: Int64, name: [UInt8], replacing: Int64?) throws
+    func deleteReceipt(_ node: Int64) throws
+
     /// Records a blob's MD5 once processing has computed it.
     func recordMD5(_ md5: String, forBlob id: String) throws
     /// Renames an object still waiting for its bytes (a temporary file renamed to its final name).
@@ -73,6 +86,8 @@ public protocol Catalog: Sendable {
     func objects(ids: [LakeID]) throws -> [(seq: Int64, object: LakeObject)]
     /// Object counts by status.
     func statusCounts() throws -> [ObjectStatus: Int]
+    /// Objects UPLOADED or PROCESSING, oldest first, with what holds each back.
+    func queuedObjects() throws -> [QueuedObject]
 
     /// Objects newest first matching `filter` (indexed SQL), after the cursor (an object id).
     func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject]
@@ -120,7 +135,11 @@ public struct EntitySummary: Sendable, Hashable {
 
 extension Catalog {
     public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp) throws {
-        try completeUpload(id, blob: blob, at: time, links: nil)
+        try completeUpload(id, blob: blob, at: time, links: nil, receipt: nil)
+    }
+
+    public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?) throws {
+        try completeUpload(id, blob: blob, at: time, links: links, receipt: nil)
     }
 }
 
@@ -135,6 +154,28 @@ public struct ManifestLinks: Sendable, Equatable {
         self.references = references
         self.warnings = warnings
         self.waitUntil = waitUntil
+    }
+}
+
+/// An object still in the processing queue and why a worker may not take it now.
+public struct QueuedObject: Sendable, Hashable {
+    public var id: LakeID
+    public var status: ObjectStatus
+    /// The worker holding a PROCESSING object's lease, and until when.
+    public var leaseOwner: String?
+    public var leaseExpiresAt: Timestamp?
+    /// A manifest waiting for blocks not yet stored, until when.
+    public var blocksAwaitedUntil: Timestamp?
+    /// Referenced objects not yet READY or FAILED.
+    public var unsettledChildren: Int
+    public init(id: LakeID, status: ObjectStatus, leaseOwner: String?, leaseExpiresAt: Timestamp?,
+                blocksAwaitedUntil: Timestamp?, unsettledChildren: Int) {
+        self.id = id
+        self.status = status
+        self.leaseOwner = leaseOwner
+        self.leaseExpiresAt = leaseExpiresAt
+        self.blocksAwaitedUntil = blocksAwaitedUntil
+        self.unsettledChildren = unsettledChildren
     }
 }
 

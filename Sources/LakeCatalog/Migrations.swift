@@ -159,6 +159,27 @@ enum Migrations {
                 CREATE INDEX blobs_by_checked ON blobs(checked_at);
                 """)
         }
+        // The mount's incoming/ entries, so receipts outlive the mount with what was set on them.
+        migrator.registerMigration("2026-11-30-receipts") { db in
+            try db.execute(sql: """
+                CREATE TABLE receipts (
+                    node INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: the mount's inode numbers
+                    parent INTEGER NOT NULL,                 -- a folder's node; 0 for incoming/ itself
+                    name BLOB NOT NULL,                      -- bytes, as the kernel gave them
+                    is_folder INTEGER NOT NULL,
+                    object_id TEXT REFERENCES objects(id) ON DELETE CASCADE,
+                    blob_id TEXT,                            -- set once the upload is stored
+                    size INTEGER NOT NULL DEFAULT 0,
+                    mode INTEGER NOT NULL,
+                    uid INTEGER NOT NULL,
+                    gid INTEGER NOT NULL,
+                    modified_at INTEGER NOT NULL,            -- nanoseconds since the epoch
+                    accessed_at INTEGER NOT NULL,
+                    UNIQUE (parent, name)
+                );
+                CREATE INDEX receipts_by_object ON receipts(object_id);
+                """)
+        }
         return migrator
     }
 }

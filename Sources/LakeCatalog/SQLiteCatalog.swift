@@ -72,7 +72,11 @@ public final class SQLiteCatalog: Catalog {
     // MARK: objects
 
     public func createPendingObject(_ object: LakeObject) throws {
-        try write { db in
+        try write { db in try insertPendingObject(db, object) }
+    }
+
+    func insertPendingObject(_ db: Database, _ object: LakeObject) throws {
+        do {
             try db.execute(sql: """
                 INSERT INTO objects (id, name, description, file_name, format, status, tags, annotations, warnings,
                                      geometry_units, created_at, created_by)
@@ -107,8 +111,9 @@ public final class SQLiteCatalog: Catalog {
             """, arguments: [id.rawValue, key, param.value.json.compactText, param.units, number, text, flag, id.rawValue])
     }
 
-    public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?) throws {
+    public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?) throws {
         try write { db in
+            if let receipt { try updateReceipt(db, receipt) }
             if let links {
                 for (position, reference) in links.references.enumerated() {
                     try db.execute(sql: "INSERT OR REPLACE INTO object_refs (object_id, position, path, child_id) VALUES (?, ?, ?, ?)",
@@ -283,6 +288,25 @@ public final class SQLiteCatalog: Catalog {
             let attempt = try Int.fetchOne(db, sql: "SELECT attempts FROM objects WHERE id = ?", arguments: [id]) ?? 1
             let object = try fetchObjects(db, where: "id = ?", [id])[0]
             return ProcessingClaim(object: object, attempt: attempt, exhausted: exhausted)
+        }
+    }
+
+    public func queuedObjects() throws -> [QueuedObject] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, status, lease_owner, lease_expires_at,
+                       CASE WHEN EXISTS (SELECT 1 FROM object_refs w WHERE w.object_id = objects.id AND w.child_id IS NULL)
+                            THEN refs_wait_until END AS awaited_until,
+                       (SELECT COUNT(*) FROM object_refs r JOIN objects c ON c.id = r.child_id
+                        WHERE r.object_id = objects.id AND c.status NOT IN ('READY', 'FAILED')) AS unsettled
+                FROM objects WHERE status IN ('UPLOADED', 'PROCESSING') ORDER BY seq
+                """).map { row in
+                QueuedObject(id: LakeID(unchecked: row["id"]), status: ObjectStatus(rawValue: row["status"]) ?? .uploaded,
+                             leaseOwner: row["lease_owner"],
+                             leaseExpiresAt: (row["lease_expires_at"] as Int64?).map(Timestamp.init(microseconds:)),
+                             blocksAwaitedUntil: (row["awaited_until"] as Int64?).map(Timestamp.init(microseconds:)),
+                             unsettledChildren: row["unsettled"])
+            }
         }
     }
 

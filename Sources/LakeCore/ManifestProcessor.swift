@@ -18,8 +18,13 @@ enum ManifestProcessor {
             let path = child.reference.path
             guard let object = child.object else {
                 let recorded = input.object.warnings.first { $0.hasPrefix("reference '\(path)'") }
-                // No reason recorded: a block the manifest waited for in incoming/ never came.
-                throw FormatError(recorded ?? "block '\(path)' never arrived: no file was copied to '\(path)' beside the manifest"
+                // No reason recorded: a block the manifest waited for in incoming/ never came. A
+                // reference with `.` or `..` inside is said as the path it resolves to.
+                var target = "'\(path)'"
+                if case .inside(let resolved) = VTKManifest.resolve(path), resolved != path {
+                    target = "'\(resolved)' (what '\(path)' resolves to)"
+                }
+                throw FormatError(recorded ?? "block '\(path)' never arrived: no file was copied to \(target) beside the manifest"
                     + " in incoming/ while it waited for its blocks; copy the manifest together with its blocks"
                     + " (`cp -r run.vtm run/ <mount>/incoming/`) or upload it with `lake upload`")
             }

@@ -14,12 +14,20 @@ public final class StreamingUpload: @unchecked Sendable {
 
     /// Starts the upload of `draft` (a PENDING_UPLOAD object). The session's lock is held before
     /// the row exists, so recovery never mistakes a live upload for an interrupted one.
-    public init(store: Store, draft: LakeObject) throws {
+    ///
+    /// With a `receipt` (a new file in the mount's incoming/), the receipt is stored in the same
+    /// transaction as the pending object (replacing the entry `replacing`) and goes with it if
+    /// the upload never completes; `receiptNode` is its number.
+    public init(store: Store, draft: LakeObject, receipt: Receipt? = nil, replacing: Int64? = nil) throws {
         self.store = store
         id = draft.id
         session = try store.blobs.beginUpload(session: id.rawValue)
         do {
-            try store.catalog.createPendingObject(draft)
+            if let receipt {
+                receiptNode = try store.catalog.createPendingObject(draft, receipt: receipt, replacing: replacing)
+            } else {
+                try store.catalog.createPendingObject(draft)
+            }
         } catch {
             session.abort()
             throw error
@@ -27,13 +35,16 @@ public final class StreamingUpload: @unchecked Sendable {
     }
 
     /// An upload known only by its file name (a file written into incoming/).
-    public convenience init(store: Store, fileName: String, createdBy: String) throws {
+    public convenience init(store: Store, fileName: String, createdBy: String, receipt: Receipt? = nil, replacing: Int64? = nil) throws {
         let now = Timestamp.now
         try self.init(store: store, draft: LakeObject(
             id: LakeID.make(.object, at: now.milliseconds), name: fileName, description: "",
             file: ObjectFile(name: fileName, blob: nil), format: FileFormat(inferredFrom: fileName),
-            status: .pendingUpload, createdAt: now, createdBy: createdBy))
+            status: .pendingUpload, createdAt: now, createdBy: createdBy), receipt: receipt, replacing: replacing)
     }
+
+    /// The receipt stored with the pending object, if one was.
+    public private(set) var receiptNode: Int64?
 
     public var size: Int64 { session.bytesWritten }
     /// The stored blob, once committed.
@@ -61,14 +72,15 @@ public final class StreamingUpload: @unchecked Sendable {
     /// Durable bytes and an UPLOADED object, or an error and nothing. `linking` reads the
     /// stored bytes of a manifest and says what its references point at; they are recorded in
     /// the same transaction that makes the object UPLOADED.
-    public func commit(linking: ((ReadableFile) -> ManifestLinks?)? = nil) throws {
+    /// `receipt` gives the mount's receipt for the stored blob, recorded in the same transaction.
+    public func commit(linking: ((ReadableFile) -> ManifestLinks?)? = nil, receipt: ((StoredBlob) -> Receipt?)? = nil) throws {
         guard !finished else { return }
         do {
             try store.blobs.withCommitGuard {
                 let stored = try session.commit()
                 let links = try linking.flatMap { link in link(try store.blobs.open(stored.id)) }
                 try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil),
-                                                 at: .now, links: links)
+                                                 at: .now, links: links, receipt: receipt?(stored))
                 blobID = stored.id
             }
             finished = true

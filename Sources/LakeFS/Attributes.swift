@@ -8,6 +8,10 @@ public struct Attributes: Sendable, Equatable {
     public var uid: UInt32 = 0
     public var gid: UInt32 = 0
     public var modified: Timestamp
+    /// Times to the nanosecond, where they were set exactly (receipts keep what `touch -d`,
+    /// `cp -p` and `rsync -a` set; rsync compares nanoseconds).
+    public var exactModified: Int64?
+    public var exactAccessed: Int64?
     public var links: UInt32 { kind == .directory ? 2 : 1 }
 
     public static func directory(_ node: UInt64, writable: Bool = false, modified: Timestamp) -> Attributes {
@@ -32,9 +36,19 @@ public struct Entry: Sendable {
 
 /// One line of a folder listing.
 public struct DirectoryEntry: Sendable {
-    public var name: String
+    public var name: FileName
     public var attributes: Attributes
     public var timeout: Double
+
+    public init(name: FileName, attributes: Attributes, timeout: Double) {
+        self.name = name
+        self.attributes = attributes
+        self.timeout = timeout
+    }
+
+    public init(name: String, attributes: Attributes, timeout: Double) {
+        self.init(name: FileName(name), attributes: attributes, timeout: timeout)
+    }
 }
 
 import LakeModel

@@ -24,7 +24,7 @@ extension IncomingArea {
         var links = ManifestLinks(references: [], warnings: [], waitUntil: nil)
         var awaiting = false
         state.withLock { state in
-            let folder = state.nodes[node]?.parent ?? NodeID.incoming
+            let folder = state.nodes[node].map { Self.inode($0.stored.parent) } ?? NodeID.incoming
             for reference in references {
                 switch VTKManifest.resolve(reference) {
                 case .rejected(let why):
@@ -46,12 +46,11 @@ extension IncomingArea {
 
     /// After an upload is stored: manifests waiting for this file get it, and a manifest that
     /// still misses blocks starts waiting for them.
-    func arrived(_ node: UInt64, object: LakeID, blob: String?, size: Int64, links: ManifestLinks?) {
+    func arrived(_ node: UInt64, object: LakeID, receipt: Receipt, links: ManifestLinks?) {
         var attachments: [(manifest: LakeID, child: LakeID, paths: [String])] = []
         state.withLock { state in
-            state.nodes[node]?.committed = true
-            state.nodes[node]?.blobID = blob
-            state.nodes[node]?.size = size
+            state.nodes[node]?.stored = receipt
+            state.nodes[node]?.live = receipt
             let now = Timestamp.now
             state.waiting = state.waiting.filter { $0.value.until > now }
             for (manifest, var waiting) in state.waiting {
@@ -61,7 +60,7 @@ extension IncomingArea {
                 state.waiting[manifest] = waiting.awaited.isEmpty ? nil : waiting
             }
             // Blocks stored while the manifest itself was being stored were not seen by it.
-            guard let links, let until = links.waitUntil, let folder = state.nodes[node]?.parent else { return }
+            guard let links, let until = links.waitUntil, let folder = state.nodes[node].map({ Self.inode($0.stored.parent) }) else { return }
             var awaited: [String: [String]] = [:]
             for reference in links.references where reference.objectId == nil {
                 guard case .inside(let relative) = VTKManifest.resolve(reference.path) else { continue }
@@ -86,7 +85,7 @@ extension IncomingArea {
     static func storedObject(at relative: String, under folder: UInt64, in state: State) -> LakeID? {
         var current = folder
         for component in relative.split(separator: "/") where component != "." {
-            guard let next = state.children[current]?[String(component)] else { return nil }
+            guard let next = state.children[current]?[FileName(String(component))] else { return nil }
             current = next
         }
         guard let node = state.nodes[current], node.committed, !node.isFolder else { return nil }
@@ -99,8 +98,8 @@ extension IncomingArea {
         var current = node
         while current != folder {
             guard let entry = state.nodes[current] else { return nil }
-            components.append(entry.name)
-            current = entry.parent
+            components.append(entry.name.display)
+            current = Self.inode(entry.stored.parent)
         }
         return components.reversed().joined(separator: "/")
     }

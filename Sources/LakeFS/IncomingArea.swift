@@ -12,10 +12,14 @@ import Synchronization
 /// close fails with EIO/ENOSPC if the store cannot take it); afterwards its entry stays as a
 /// receipt whose `user.lake.id` names the new object. Names starting with `.` are uploaded only
 /// once renamed to a final name. Removing a receipt removes the receipt only.
+///
+/// Entries are catalog rows (`Receipt`), loaded when the mount starts and written through on
+/// every change, so receipts and folders outlive the mount with their mode, owner and times:
+/// `rsync -a` run twice finds the files it copied and uploads nothing.
 final class IncomingArea: Sendable {
     let store: Store
     let logger: Logger
-    let state = Mutex(State())
+    let state: Mutex<State>
 
     /// A file being written: its streaming upload, committed at most once. After a failed
     /// write the upload is abandoned and every later write and close fails too.
@@ -30,25 +34,25 @@ final class IncomingArea: Sendable {
     }
 
     struct Node {
-        var name: String
-        var parent: UInt64
-        var isFolder: Bool
-        var objectID: LakeID?
-        var size: Int64 = 0
-        var modified: Timestamp
+        /// What the catalog holds: the last stored version of a receipt (blobID set), a new
+        /// file's pending row (blobID nil), or a folder.
+        var stored: Receipt
+        /// What `stat` shows now: `stored` plus changes of an upload in progress.
+        var live: Receipt
         var upload: Upload?
-        var uid: UInt32
-        /// The upload is stored and its object exists (a block a manifest may point at).
-        var committed = false
-        var blobID: String?
         /// Its upload failed: the name is gone; the node stays until its last close.
         var orphan = false
+
+        var isFolder: Bool { live.isFolder }
+        var name: FileName { FileName(bytes: live.name) }
+        /// The upload is stored and its object exists (a block a manifest may point at).
+        var committed: Bool { live.blobID != nil }
+        var objectID: LakeID? { live.objectID }
     }
 
     struct State {
         var nodes: [UInt64: Node] = [:]
-        var children: [UInt64: [String: UInt64]] = [NodeID.incoming: [:]]
-        var next: UInt64 = NodeID.incomingBase + 1
+        var children: [UInt64: [FileName: UInt64]] = [NodeID.incoming: [:]]
         /// Manifests stored before some of their blocks, by object id.
         var waiting: [LakeID: WaitingManifest] = [:]
         /// Receipts' xattrs of settled objects, until the catalog says the object changed.
@@ -62,9 +66,29 @@ final class IncomingArea: Sendable {
         self.store = store
         self.logger = logger
         self.blobGuard = blobGuard
+        var state = State()
+        do {
+            for receipt in try store.catalog.receipts() {
+                let id = Self.inode(receipt.node)
+                state.nodes[id] = Node(stored: receipt, live: receipt)
+                if receipt.isFolder { state.children[id, default: [:]] = state.children[id] ?? [:] }
+            }
+            for (id, node) in state.nodes {
+                state.children[Self.inode(node.stored.parent), default: [:]][node.name] = id
+            }
+        } catch {
+            logger.error("cannot read incoming/'s receipts from the catalog; incoming/ starts empty: \(error)")
+        }
+        self.state = Mutex(state)
     }
 
     static func owns(_ node: UInt64) -> Bool { node == NodeID.incoming || node >= NodeID.incomingBase }
+
+    /// The inode of a receipt's catalog node (0 is incoming/ itself), and back.
+    static func inode(_ node: Int64) -> UInt64 { node == 0 ? NodeID.incoming : NodeID.incomingBase + UInt64(node) }
+    static func row(_ inode: UInt64) -> Int64 { inode == NodeID.incoming ? 0 : Int64(inode - NodeID.incomingBase) }
+
+    static func nanoseconds(_ time: Timestamp = .now) -> Int64 { time.microseconds * 1000 }
 
     func attributes(_ node: UInt64) -> Attributes? {
         guard node >= NodeID.incomingBase else { return nil }
@@ -72,14 +96,19 @@ final class IncomingArea: Sendable {
     }
 
     static func attributes(_ id: UInt64, _ node: Node) -> Attributes {
-        let size = node.size
-        var attributes = node.isFolder ? Attributes.directory(id, writable: true, modified: node.modified)
-            : Attributes.file(id, size: size, writable: true, modified: node.modified)
-        attributes.uid = node.uid
+        let live = node.live
+        let modified = Timestamp(microseconds: live.modified / 1000)
+        var attributes = node.isFolder ? Attributes.directory(id, writable: true, modified: modified)
+            : Attributes.file(id, size: live.size, writable: true, modified: modified)
+        attributes.mode = live.mode & 0o7777
+        attributes.uid = live.uid
+        attributes.gid = live.gid
+        attributes.exactModified = live.modified
+        attributes.exactAccessed = live.accessed
         return attributes
     }
 
-    func lookup(parent: UInt64, name: String) throws(FSError) -> Entry? {
+    func lookup(parent: UInt64, name: FileName) throws(FSError) -> Entry? {
         guard Self.owns(parent) else { return nil }
         return try state.withLock { state throws(FSError) -> Entry in
             guard let child = state.children[parent]?[name], let node = state.nodes[child] else { throw .notFound }
@@ -100,10 +129,10 @@ final class IncomingArea: Sendable {
     /// happens (creates, renames and removals update its entries and drop cached listings):
     /// folders and stored files may be cached for long. A file still being written is asked again.
     static func timeout(_ node: Node) -> Double {
-        node.isFolder || node.committed ? LakeFileSystem.longTimeout : 0
+        node.isFolder || (node.committed && node.upload == nil) ? LakeFileSystem.longTimeout : 0
     }
 
-    /// Whether a node's listing or pages may stay in the kernel's caches (see `timeout`).
+    /// Whether a node's listing may stay in the kernel's caches (see `timeout`).
     func isStable(_ node: UInt64) -> Bool? {
         guard Self.owns(node) else { return nil }
         if node == NodeID.incoming { return true }
@@ -142,33 +171,40 @@ final class IncomingArea: Sendable {
         }
     }
 
-    static func isFinal(_ name: String) -> Bool { !name.hasPrefix(".") }
-
     // MARK: writing
 
-    func create(parent: UInt64, name: String, uid: UInt32, files: OpenFiles) throws(FSError) -> (Entry, OpenPlan) {
+    func create(parent: UInt64, name: FileName, mode: UInt32, caller: Caller, files: OpenFiles) throws(FSError) -> (Entry, OpenPlan) {
         guard Self.owns(parent) else { throw .readOnly }
-        guard !name.isEmpty, !name.contains("/"), name.utf8.count <= 255 else { throw .invalid }
+        guard !name.isEmpty, !name.bytes.contains(UInt8(ascii: "/")), name.bytes.count <= 255 else { throw .invalid }
+        let replaced = try state.withLock { state throws(FSError) -> UInt64? in
+            guard state.children[parent] != nil else { throw .notFound }
+            guard let existing = state.children[parent]?[name] else { return nil }
+            if state.nodes[existing]?.isFolder == true { throw .isDirectory }
+            return existing
+        }
+        let now = Self.nanoseconds()
+        let receipt = Receipt(parent: Self.row(parent), name: name.bytes, isFolder: false, mode: mode & 0o7777,
+                              uid: caller.uid, gid: caller.gid, modified: now, accessed: now)
         let streaming: StreamingUpload
         do {
-            streaming = try StreamingUpload(store: store, fileName: name, createdBy: SystemUser.name(uid: uid))
+            streaming = try StreamingUpload(store: store, fileName: name.lossless, createdBy: SystemUser.name(uid: caller.uid),
+                                            receipt: receipt, replacing: replaced.map(Self.row))
         } catch {
             throw FSError.from(error)
         }
-        let (id, node) = try state.withLock { state throws(FSError) -> (UInt64, Node) in
-            guard state.children[parent] != nil else { throw .notFound }
-            if let existing = state.children[parent]?[name], state.nodes[existing]?.isFolder == true { throw .isDirectory }
-            let id = state.next
-            state.next += 1
-            let node = Node(name: name, parent: parent, isFolder: false, objectID: streaming.id, modified: .now,
-                            upload: Upload(node: id, upload: streaming), uid: uid)
-            if let replaced = state.children[parent]?[name] { Self.drop(replaced, in: &state) }
+        guard let row = streaming.receiptNode else { throw .io("the catalog gave the new file no number") }
+        let id = Self.inode(row)
+        var stored = receipt
+        stored.node = row
+        stored.objectID = streaming.id
+        let upload = Upload(node: id, upload: streaming)
+        let node = Node(stored: stored, live: stored, upload: upload)
+        state.withLock { state in
+            if let replaced, state.children[parent]?[name] == replaced { Self.drop(replaced, in: &state) }
             state.nodes[id] = node
             state.children[parent]![name] = id
-            return (id, node)
         }
-        let handle = files.add(.upload(node.upload!))
-        return (Entry(attributes: Self.attributes(id, node), timeout: 0), OpenPlan(handle: handle, caching: .direct))
+        return (Entry(attributes: Self.attributes(id, node), timeout: 0), OpenPlan(handle: files.add(.upload(upload)), caching: .direct))
     }
 
     func open(_ node: UInt64, flags: Int32, files: OpenFiles) throws(FSError) -> OpenPlan? {
@@ -176,8 +212,8 @@ final class IncomingArea: Sendable {
         guard let current = state.withLock({ $0.nodes[node] }) else { throw .notFound }
         if current.isFolder { throw .isDirectory }
         if flags & O_ACCMODE == O_RDONLY {
-            guard current.committed, let blob = current.blobID else { throw .io("the file is still being uploaded") }
-            try blobGuard.check(blob, size: current.size)
+            guard current.committed, let blob = current.live.blobID else { throw .io("the file is still being uploaded") }
+            try blobGuard.check(blob, size: current.live.size)
             do {
                 let handle = files.add(.blob(try files.blob(blob) { try store.blobs.open(blob) }))
                 return OpenPlan(handle: handle, caching: .direct)
@@ -189,21 +225,23 @@ final class IncomingArea: Sendable {
         // it or changing it in place cannot make a whole new file, so it is refused.
         guard flags & O_TRUNC != 0, flags & O_APPEND == 0 else { throw .unsupported }
         // The kernel keeps using this node's number, so the node stays and gets a new upload.
+        // Its stored row changes only when the new version is stored.
         let streaming: StreamingUpload
         do {
-            streaming = try StreamingUpload(store: store, fileName: current.name, createdBy: SystemUser.name(uid: current.uid))
+            streaming = try StreamingUpload(store: store, fileName: current.name.lossless, createdBy: SystemUser.name(uid: current.live.uid))
         } catch {
             throw FSError.from(error)
         }
         let upload = Upload(node: node, upload: streaming)
         state.withLock { state in
-            state.nodes[node]?.upload = upload
-            state.nodes[node]?.objectID = streaming.id
-            state.nodes[node]?.committed = false
-            state.nodes[node]?.blobID = nil
-            if let old = current.objectID { state.xattrs.removeValue(forKey: old) }
-            state.nodes[node]?.size = 0
-            state.nodes[node]?.modified = .now
+            guard var changed = state.nodes[node] else { return }
+            if let old = changed.objectID { state.xattrs.removeValue(forKey: old) }
+            changed.upload = upload
+            changed.live.objectID = streaming.id
+            changed.live.blobID = nil
+            changed.live.size = 0
+            changed.live.modified = Self.nanoseconds()
+            state.nodes[node] = changed
         }
         return OpenPlan(handle: files.add(.upload(upload)), caching: .direct)
     }
@@ -228,11 +266,12 @@ final class IncomingArea: Sendable {
         // Writes arrive on several threads at once, so a size read earlier may be recorded later:
         // the recorded size only grows (commit records the exact one).
         let size = upload.lock.withLock { $0?.size }
+        let now = Self.nanoseconds()
         state.withLock { state in
-            if let size, let node = state.nodes[upload.node], upload.node == node.upload?.node, node.upload === upload {
-                state.nodes[upload.node]?.size = max(node.size, size)
-            }
-            state.nodes[upload.node]?.modified = .now
+            guard var node = state.nodes[upload.node], node.upload === upload else { return }
+            if let size { node.live.size = max(node.live.size, size) }
+            node.live.modified = now
+            state.nodes[upload.node] = node
         }
     }
 
@@ -251,18 +290,18 @@ final class IncomingArea: Sendable {
         guard let name = state.withLock({ $0.nodes[upload.node]?.name }) else { return }
         if let signal = ProcessStatus.endingSignal(of: caller.pid), signal != SIGPIPE,
            upload.lock.withLock({ $0 != nil }) {
-            logger.warning("incoming/\(name): its writer (pid \(caller.pid)) was ended by signal \(signal) while it held the file open; nothing is stored")
+            logger.warning("incoming/\(name.display): its writer (pid \(caller.pid)) was ended by signal \(signal) while it held the file open; nothing is stored")
             _ = fail(upload, .io("the writer was ended by signal \(signal)"))
             return
         }
-        guard Self.isFinal(name) else { return }
+        guard !name.isHidden else { return }
         if upload.lock.withLock({ ($0?.size ?? 0) == 0 }) { return }
         try commit(upload)
     }
 
-    /// Abandons an upload for good: its pending object goes, its name leaves incoming/ (a
-    /// receipt that answered EIO would name nothing), and every later write and close of it
-    /// fails with `failure`.
+    /// Abandons an upload for good: its pending object goes, and every later write and close
+    /// of it fails with `failure`. A new file's name leaves incoming/ with it (a receipt that
+    /// answered EIO would name nothing); a receipt being rewritten keeps its stored version.
     func fail(_ upload: Upload, _ failure: FSError) -> FSError {
         let first = upload.failure.withLock { current in
             if current == nil { current = failure }
@@ -274,9 +313,16 @@ final class IncomingArea: Sendable {
         }
         state.withLock { state in
             guard var node = state.nodes[upload.node], node.upload === upload else { return }
-            node.objectID = nil
-            if state.children[node.parent]?[node.name] == upload.node { state.children[node.parent]![node.name] = nil }
-            node.orphan = true
+            node.upload = nil
+            if node.stored.blobID != nil {
+                node.live = node.stored
+            } else {
+                if state.children[Self.inode(node.stored.parent)]?[node.name] == upload.node {
+                    state.children[Self.inode(node.stored.parent)]![node.name] = nil
+                }
+                node.orphan = true
+                node.upload = upload
+            }
             state.nodes[upload.node] = node
         }
         return first
@@ -296,11 +342,12 @@ final class IncomingArea: Sendable {
             if mapped == .unsupported { throw mapped }
             throw fail(upload, mapped)
         }
+        let now = Self.nanoseconds()
         state.withLock { state in
-            if state.nodes[upload.node]?.upload === upload {
-                state.nodes[upload.node]?.size = size
-                state.nodes[upload.node]?.modified = .now
-            }
+            guard var node = state.nodes[upload.node], node.upload === upload else { return }
+            node.live.size = size
+            node.live.modified = now
+            state.nodes[upload.node] = node
         }
     }
 
@@ -313,64 +360,131 @@ final class IncomingArea: Sendable {
     func commit(_ upload: Upload) throws(FSError) {
         if let failure = upload.failure.withLock({ $0 }) { throw failure }
         let isManifest = state.withLock { state in
-            state.nodes[upload.node].map { FileFormat(inferredFrom: $0.name) == .vtm } ?? false
+            state.nodes[upload.node].map { FileFormat(inferredFrom: $0.name.display) == .vtm } ?? false
         }
         do {
-            let committed = try upload.lock.withLock { streaming -> (LakeID, String?, Int64, ManifestLinks?)? in
+            let committed = try upload.lock.withLock { streaming -> (LakeID, StoredReceipt, ManifestLinks?)? in
                 guard let pending = streaming else { return nil }
                 // A failed commit has dropped everything (commit aborts itself): the upload is
                 // over either way.
                 streaming = nil
                 var links: ManifestLinks?
+                var receipt: Receipt?
                 try pending.commit(linking: isManifest ? { file in
                     links = self.links(forManifestAt: upload.node, file: file)
                     return links
-                } : nil)
+                } : nil, receipt: { stored in
+                    // What the receipt is at this instant (times and mode set while writing
+                    // included), recorded in the transaction that stores the object.
+                    receipt = self.state.withLock { state in
+                        guard var live = state.nodes[upload.node]?.live else { return nil }
+                        live.objectID = pending.id
+                        live.blobID = stored.id
+                        live.size = stored.size
+                        return live
+                    }
+                    return receipt
+                })
                 logger.info("uploaded through incoming/", metadata: ["object": "\(pending.id)", "bytes": "\(pending.size)"])
-                return (pending.id, pending.blobID, pending.size, links)
+                return receipt.map { (pending.id, StoredReceipt(receipt: $0), links) }
             }
-            if let (id, blob, size, links) = committed { arrived(upload.node, object: id, blob: blob, size: size, links: links) }
+            if let (id, stored, links) = committed {
+                arrived(upload.node, object: id, receipt: stored.receipt, links: links)
+            }
         } catch {
             logger.error("upload through incoming/ failed: \(error)")
             throw fail(upload, FSError.from(error))
         }
     }
 
+    struct StoredReceipt { var receipt: Receipt }
+
     /// The last close: a final-named file not yet committed (no flush came) is committed now;
     /// a failed upload's node goes.
     func released(_ upload: Upload) {
-        if let name = state.withLock({ $0.nodes[upload.node]?.name }), Self.isFinal(name) { try? commit(upload) }
+        if let name = state.withLock({ $0.nodes[upload.node]?.name }), !name.isHidden { try? commit(upload) }
         state.withLock { state in
-            if let node = state.nodes[upload.node], node.orphan, node.upload === upload { state.nodes[upload.node] = nil }
+            guard var node = state.nodes[upload.node], node.upload === upload else { return }
+            if node.orphan {
+                state.nodes[upload.node] = nil
+            } else if upload.lock.withLock({ $0 == nil }) {
+                node.upload = nil
+                state.nodes[upload.node] = node
+            }
+        }
+    }
+
+    // MARK: attributes
+
+    /// chmod, chown, utimens on a receipt or folder: kept (and stored), so `cp -p` and `rsync -a`
+    /// find what they set. A file still being written keeps them in memory until it is stored.
+    func setAttributes(_ node: UInt64, mode: UInt32?, uid: UInt32?, gid: UInt32?, modified: Int64?, accessed: Int64?) throws(FSError) {
+        let changed = try state.withLock { state throws(FSError) -> Receipt? in
+            guard var entry = state.nodes[node] else { throw .notFound }
+            if let mode { entry.live.mode = mode & 0o7777 }
+            if let uid { entry.live.uid = uid }
+            if let gid { entry.live.gid = gid }
+            if let modified { entry.live.modified = modified }
+            if let accessed { entry.live.accessed = accessed }
+            let writing = entry.upload.map { upload in upload.lock.withLock { $0 != nil } } ?? false
+            // A stored receipt or folder changes now; one being written changes when stored
+            // (its stored row is the previous version, or a pending row that goes if it fails).
+            if !writing && !entry.orphan {
+                entry.stored.mode = entry.live.mode
+                entry.stored.uid = entry.live.uid
+                entry.stored.gid = entry.live.gid
+                entry.stored.modified = entry.live.modified
+                entry.stored.accessed = entry.live.accessed
+            }
+            state.nodes[node] = entry
+            return writing || entry.orphan ? nil : entry.stored
+        }
+        if let changed {
+            do { try store.catalog.updateReceipt(changed) } catch { throw FSError.from(error) }
         }
     }
 
     // MARK: folders, removal, renames
 
-    func makeFolder(parent: UInt64, name: String, uid: UInt32) throws(FSError) -> Entry {
+    func makeFolder(parent: UInt64, name: FileName, mode: UInt32, caller: Caller) throws(FSError) -> Entry {
         guard Self.owns(parent) else { throw .readOnly }
-        return try state.withLock { state throws(FSError) -> Entry in
+        guard !name.isEmpty, name.bytes.count <= 255 else { throw .invalid }
+        try state.withLock { state throws(FSError) in
             guard state.children[parent] != nil else { throw .notFound }
             guard state.children[parent]![name] == nil else { throw .exists }
-            let id = state.next
-            state.next += 1
-            let node = Node(name: name, parent: parent, isFolder: true, modified: .now, uid: uid)
+        }
+        let now = Self.nanoseconds()
+        var receipt = Receipt(parent: Self.row(parent), name: name.bytes, isFolder: true, mode: mode & 0o7777,
+                              uid: caller.uid, gid: caller.gid, modified: now, accessed: now)
+        do {
+            receipt.node = try store.catalog.insertReceipt(receipt, replacing: nil)
+        } catch {
+            throw FSError.from(error)
+        }
+        let id = Self.inode(receipt.node)
+        let node = Node(stored: receipt, live: receipt)
+        state.withLock { state in
             state.nodes[id] = node
             state.children[id] = [:]
             state.children[parent]![name] = id
-            return Entry(attributes: Self.attributes(id, node), timeout: 0)
         }
+        return Entry(attributes: Self.attributes(id, node), timeout: 0)
     }
 
-    func remove(parent: UInt64, name: String, folder: Bool) throws(FSError) {
+    func remove(parent: UInt64, name: FileName, folder: Bool) throws(FSError) {
         guard Self.owns(parent) else { throw .readOnly }
-        let upload = try state.withLock { state throws(FSError) -> Upload? in
+        let id = try state.withLock { state throws(FSError) -> UInt64 in
             guard let id = state.children[parent]?[name], let node = state.nodes[id] else { throw .notFound }
             if folder != node.isFolder { throw folder ? .notDirectory : .isDirectory }
             if folder && !(state.children[id]?.isEmpty ?? true) { throw .notEmpty }
-            state.children[parent]![name] = nil
+            return id
+        }
+        do { try store.catalog.deleteReceipt(Self.row(id)) } catch { throw FSError.from(error) }
+        let upload = state.withLock { state -> Upload? in
+            let upload = state.nodes[id]?.upload
+            if state.children[parent]?[name] == id { state.children[parent]![name] = nil }
             Self.drop(id, in: &state)
-            return node.upload
+            return upload
         }
         // Removing a file still being written abandons its upload; a receipt's object stays.
         upload?.lock.withLock { streaming in
@@ -385,26 +499,49 @@ final class IncomingArea: Sendable {
         state.children[id] = nil
     }
 
-    func rename(parent: UInt64, name: String, to newParent: UInt64, newName: String) throws(FSError) {
+    func rename(parent: UInt64, name: FileName, to newParent: UInt64, newName: FileName) throws(FSError) {
         guard Self.owns(parent), Self.owns(newParent) else { throw .readOnly }
-        let upload = try state.withLock { state throws(FSError) -> Upload? in
-            guard let id = state.children[parent]?[name], var node = state.nodes[id] else { throw .notFound }
+        guard !newName.isEmpty, newName.bytes.count <= 255 else { throw .invalid }
+        let (id, replaced) = try state.withLock { state throws(FSError) -> (UInt64, UInt64?) in
+            guard let id = state.children[parent]?[name], state.nodes[id] != nil else { throw .notFound }
             guard state.children[newParent] != nil else { throw .notFound }
-            if let existing = state.children[newParent]?[newName], existing != id {
-                if state.nodes[existing]?.isFolder == true { throw .isDirectory }
-                Self.drop(existing, in: &state)
+            // A folder may not move below itself.
+            var ancestor = newParent
+            while ancestor != NodeID.incoming {
+                if ancestor == id { throw .invalid }
+                guard let up = state.nodes[ancestor] else { break }
+                ancestor = Self.inode(up.stored.parent)
             }
-            state.children[parent]![name] = nil
-            node.name = newName
-            node.parent = newParent
+            guard let existing = state.children[newParent]?[newName], existing != id else { return (id, nil) }
+            if state.nodes[existing]?.isFolder == true {
+                if state.nodes[id]?.isFolder != true { throw .isDirectory }
+                if !(state.children[existing]?.isEmpty ?? true) { throw .notEmpty }
+            } else if state.nodes[id]?.isFolder == true {
+                throw .notDirectory
+            }
+            return (id, existing)
+        }
+        do {
+            try store.catalog.moveReceipt(Self.row(id), to: Self.row(newParent), name: newName.bytes, replacing: replaced.map(Self.row))
+        } catch {
+            throw FSError.from(error)
+        }
+        let upload = state.withLock { state -> Upload? in
+            if let replaced { Self.drop(replaced, in: &state) }
+            guard var node = state.nodes[id] else { return nil }
+            if state.children[parent]?[name] == id { state.children[parent]![name] = nil }
+            node.stored.parent = Self.row(newParent)
+            node.stored.name = newName.bytes
+            node.live.parent = node.stored.parent
+            node.live.name = newName.bytes
             state.nodes[id] = node
             state.children[newParent]![newName] = id
-            return Self.isFinal(newName) && !Self.isFinal(name) ? node.upload : nil
+            return !newName.isHidden && name.isHidden ? node.upload : nil
         }
         // A temporary dot-file renamed to its final name is uploaded now, under that name.
         if let upload {
             do {
-                try upload.lock.withLock { streaming in try streaming?.rename(to: newName) }
+                try upload.lock.withLock { streaming in try streaming?.rename(to: newName.lossless) }
             } catch {
                 throw FSError.from(error)
             }

@@ -4,8 +4,8 @@ import Glibc
 
 /// Changes: only incoming/ accepts them; objects/, cases/ and datasets/ answer EROFS.
 extension LakeFileSystem {
-    public func create(parent: UInt64, name: String, uid: UInt32) throws(FSError) -> (Entry, OpenPlan) {
-        try incoming.create(parent: parent, name: name, uid: uid, files: openFiles)
+    public func create(parent: UInt64, name: FileName, mode: UInt32, caller: Caller) throws(FSError) -> (Entry, OpenPlan) {
+        try incoming.create(parent: parent, name: name, mode: mode, caller: caller, files: openFiles)
     }
 
     public func write(_ handle: UInt64, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FSError) {
@@ -19,29 +19,56 @@ extension LakeFileSystem {
         try incoming.flush(upload, caller: caller)
     }
 
-    public func makeDirectory(parent: UInt64, name: String, uid: UInt32) throws(FSError) -> Entry {
-        try incoming.makeFolder(parent: parent, name: name, uid: uid)
+    public func makeDirectory(parent: UInt64, name: FileName, mode: UInt32, caller: Caller) throws(FSError) -> Entry {
+        try incoming.makeFolder(parent: parent, name: name, mode: mode, caller: caller)
     }
 
-    public func unlink(parent: UInt64, name: String) throws(FSError) {
+    public func unlink(parent: UInt64, name: FileName) throws(FSError) {
         try incoming.remove(parent: parent, name: name, folder: false)
     }
 
-    public func removeDirectory(parent: UInt64, name: String) throws(FSError) {
+    public func removeDirectory(parent: UInt64, name: FileName) throws(FSError) {
         try incoming.remove(parent: parent, name: name, folder: true)
     }
 
-    public func rename(parent: UInt64, name: String, to newParent: UInt64, newName: String) throws(FSError) {
+    public func rename(parent: UInt64, name: FileName, to newParent: UInt64, newName: FileName) throws(FSError) {
         try incoming.rename(parent: parent, name: name, to: newParent, newName: newName)
     }
 
-    /// chmod, chown, utimens and truncate: accepted (and ignored) in incoming/ so `cp -p` works,
-    /// refused with EROFS everywhere else. A size changes a file still being written (through
-    /// `handle` when the kernel names one, else the node's open upload); a stored receipt keeps
-    /// its size, so truncating it to another one is refused and changes nothing.
-    public func setAttributes(_ node: UInt64, size: Int64?, handle: UInt64?) throws(FSError) -> Attributes {
+    /// setxattr and removexattr: the read-only trees answer EROFS; `incoming/` answers ENOTSUP, as
+    /// a filesystem without extended attributes or ACLs does, so `cp -p` and `cp -a` fall back to
+    /// the mode bits instead of failing.
+    public func refuseXattrChange(_ node: UInt64, name: String) -> FSError {
+        IncomingArea.owns(node) ? .namespaceUnsupported : .readOnly
+    }
+
+    /// What a setattr asks to change; nil leaves a value as it is. Times in nanoseconds.
+    public struct AttributeChange: Sendable {
+        public var size: Int64?
+        public var mode: UInt32?
+        public var uid: UInt32?
+        public var gid: UInt32?
+        public var modified: Int64?
+        public var accessed: Int64?
+        public init(size: Int64? = nil, mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil,
+                    modified: Int64? = nil, accessed: Int64? = nil) {
+            self.size = size
+            self.mode = mode
+            self.uid = uid
+            self.gid = gid
+            self.modified = modified
+            self.accessed = accessed
+        }
+    }
+
+    /// chmod, chown, utimens and truncate: kept on incoming/'s receipts and folders (so `cp -p`
+    /// and `rsync -a` find what they set), refused with EROFS everywhere else. A size changes a
+    /// file still being written (through `handle` when the kernel names one, else the node's open
+    /// upload); a stored receipt keeps its size, so truncating it to another one is refused and
+    /// changes nothing.
+    public func setAttributes(_ node: UInt64, _ change: AttributeChange, handle: UInt64?) throws(FSError) -> Attributes {
         guard IncomingArea.owns(node), node != NodeID.incoming else { throw .readOnly }
-        if let size {
+        if let size = change.size {
             var upload: IncomingArea.Upload?
             if let handle, case .upload(let open)? = openFiles.get(handle) { upload = open }
             if let upload = upload ?? incoming.activeUpload(node) {
@@ -49,6 +76,10 @@ extension LakeFileSystem {
             } else if size != (try attributes(node)).size {
                 throw .unsupported
             }
+        }
+        if change.mode != nil || change.uid != nil || change.gid != nil || change.modified != nil || change.accessed != nil {
+            try incoming.setAttributes(node, mode: change.mode, uid: change.uid, gid: change.gid,
+                                       modified: change.modified, accessed: change.accessed)
         }
         return try attributes(node)
     }

@@ -47,7 +47,10 @@ public final class LakeFileSystem: Sendable {
 
     // MARK: lookup and attributes
 
-    public func lookup(parent: UInt64, name: String) throws(FSError) -> Entry {
+    public func lookup(parent: UInt64, name bytes: FileName) throws(FSError) -> Entry {
+        if let entry = try incoming.lookup(parent: parent, name: bytes) { return entry }
+        // Every other tree's names are Lake's own, all UTF-8.
+        guard let name = bytes.string else { throw .notFound }
         if let (id, local) = treeNode(parent) { return try treeLookup(id, local, name) }
         switch parent {
         case NodeID.root:
@@ -64,7 +67,6 @@ public final class LakeFileSystem: Sendable {
             guard let id = try? LakeID(validating: name, kind: .dataset) else { throw .notFound }
             return try treeEntry(id)
         default:
-            if let entry = try incoming.lookup(parent: parent, name: name) { return entry }
             guard let (seq, local) = NodeID.split(parent) else { throw .notFound }
             let view = try view(seq: seq)
             guard case .folder(let entries)? = view.nodes[local]?.content else { throw .notDirectory }

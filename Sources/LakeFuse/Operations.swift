@@ -17,7 +17,7 @@ enum Operations {
             }
         }
         ops.destroy = { userdata in if let userdata { Unmanaged<FuseMount>.fromOpaque(userdata).release() } }
-        ops.lookup = { req, parent, name in Operations.lookup(Request(req!), parent, String(cString: name!)) }
+        ops.lookup = { req, parent, name in Operations.lookup(Request(req!), parent, FileName(cString: name!)) }
         ops.forget = { req, _, _ in Request(req!).none() }
         ops.getattr = { req, node, _ in Operations.getattr(Request(req!), node) }
         ops.setattr = { req, node, attr, toSet, fi in Operations.setattr(Request(req!), node, attr!.pointee, toSet, fi?.pointee.fh) }
@@ -41,18 +41,23 @@ enum Operations {
             mount.fs.release(fi!.pointee.fh)
             Request(req!).ok()
         }
-        ops.create = { req, parent, name, _, fi in Operations.create(Request(req!), parent, String(cString: name!), fi!) }
-        ops.mkdir = { req, parent, name, _ in Operations.mkdir(Request(req!), parent, String(cString: name!)) }
-        ops.unlink = { req, parent, name in Operations.unlink(Request(req!), parent, String(cString: name!), folder: false) }
-        ops.rmdir = { req, parent, name in Operations.unlink(Request(req!), parent, String(cString: name!), folder: true) }
-        ops.rename = { req, parent, name, newParent, newName, _ in
-            Operations.rename(Request(req!), parent, String(cString: name!), newParent, String(cString: newName!))
+        ops.create = { req, parent, name, mode, fi in Operations.create(Request(req!), parent, FileName(cString: name!), UInt32(mode), fi!) }
+        ops.mkdir = { req, parent, name, mode in Operations.mkdir(Request(req!), parent, FileName(cString: name!), UInt32(mode)) }
+        ops.unlink = { req, parent, name in Operations.unlink(Request(req!), parent, FileName(cString: name!), folder: false) }
+        ops.rmdir = { req, parent, name in Operations.unlink(Request(req!), parent, FileName(cString: name!), folder: true) }
+        ops.rename = { req, parent, name, newParent, newName, flags in
+            guard flags == 0 else { return Request(req!).fail(.invalid) }   // RENAME_NOREPLACE/EXCHANGE are not offered
+            Operations.rename(Request(req!), parent, FileName(cString: name!), newParent, FileName(cString: newName!))
         }
         ops.mknod = { req, _, _, _, _ in Request(req!).fail(.readOnly) }
         ops.symlink = { req, _, _, _ in Request(req!).fail(.readOnly) }
         ops.link = { req, _, _, _ in Request(req!).fail(.readOnly) }
-        ops.setxattr = { req, _, _, _, _, _ in Request(req!).fail(.readOnly) }
-        ops.removexattr = { req, _, _ in Request(req!).fail(.readOnly) }
+        ops.setxattr = { req, node, name, _, _, _ in
+            Request(req!).fail(FuseMount.from(req!).fs.refuseXattrChange(node, name: String(cString: name!)))
+        }
+        ops.removexattr = { req, node, name in
+            Request(req!).fail(FuseMount.from(req!).fs.refuseXattrChange(node, name: String(cString: name!)))
+        }
         ops.getxattr = { req, node, name, size in Operations.getxattr(Request(req!), node, String(cString: name!), size) }
         ops.listxattr = { req, node, size in Operations.listxattr(Request(req!), node, size) }
         ops.statfs = { req, _ in Operations.statfs(Request(req!)) }
@@ -72,7 +77,7 @@ enum Operations {
         conn.pointee.max_readahead = 1 << 20
     }
 
-    static func lookup(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String) {
+    static func lookup(_ request: consuming Request, _ parent: fuse_ino_t, _ name: FileName) {
         let fs = FuseMount.from(request.raw).fs
         do {
             request.entry(try fs.lookup(parent: parent, name: name))
@@ -95,9 +100,24 @@ enum Operations {
 
     static func setattr(_ request: consuming Request, _ node: fuse_ino_t, _ attr: stat, _ toSet: Int32, _ handle: UInt64?) {
         let fs = FuseMount.from(request.raw).fs
+        func nanoseconds(_ time: timespec, now: Int32) -> Int64? {
+            var time = time
+            if toSet & now != 0 { clock_gettime(CLOCK_REALTIME, &time) }
+            return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+        }
+        var change = LakeFileSystem.AttributeChange()
+        if toSet & FUSE_SET_ATTR_SIZE != 0 { change.size = Int64(attr.st_size) }
+        if toSet & FUSE_SET_ATTR_MODE != 0 { change.mode = UInt32(attr.st_mode) & 0o7777 }
+        if toSet & FUSE_SET_ATTR_UID != 0 { change.uid = attr.st_uid }
+        if toSet & FUSE_SET_ATTR_GID != 0 { change.gid = attr.st_gid }
+        if toSet & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW) != 0 {
+            change.modified = nanoseconds(attr.st_mtim, now: FUSE_SET_ATTR_MTIME_NOW)
+        }
+        if toSet & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW) != 0 {
+            change.accessed = nanoseconds(attr.st_atim, now: FUSE_SET_ATTR_ATIME_NOW)
+        }
         do {
-            let size = toSet & FUSE_SET_ATTR_SIZE != 0 ? Int64(attr.st_size) : nil
-            request.attributes(try fs.setAttributes(node, size: size, handle: handle), timeout: 0)
+            request.attributes(try fs.setAttributes(node, change, handle: handle), timeout: 0)
         } catch {
             request.fail(error)
         }
@@ -126,10 +146,10 @@ enum Operations {
             let needed: Int
             if plus {
                 var parameters = Stat.entry(Entry(attributes: entry.attributes, timeout: entry.timeout))
-                needed = fuse_add_direntry_plus(request.raw, base, size - used, entry.name, &parameters, off_t(index + 1))
+                needed = entry.name.withCString { fuse_add_direntry_plus(request.raw, base, size - used, $0, &parameters, off_t(index + 1)) }
             } else {
                 var info = Stat.make(entry.attributes)
-                needed = fuse_add_direntry(request.raw, base, size - used, entry.name, &info, off_t(index + 1))
+                needed = entry.name.withCString { fuse_add_direntry(request.raw, base, size - used, $0, &info, off_t(index + 1)) }
             }
             if needed > size - used { break }
             used += needed
@@ -184,24 +204,25 @@ enum Operations {
         }
     }
 
-    static func create(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+    static func create(_ request: consuming Request, _ parent: fuse_ino_t, _ name: FileName, _ mode: UInt32,
+                       _ fi: UnsafeMutablePointer<fuse_file_info>) {
         do {
-            let (entry, plan) = try FuseMount.from(request.raw).fs.create(parent: parent, name: name, uid: request.caller.uid)
+            let (entry, plan) = try FuseMount.from(request.raw).fs.create(parent: parent, name: name, mode: mode, caller: request.caller)
             request.created(entry, handle: plan.handle, caching: plan.caching)
         } catch {
             request.fail(error)
         }
     }
 
-    static func mkdir(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String) {
+    static func mkdir(_ request: consuming Request, _ parent: fuse_ino_t, _ name: FileName, _ mode: UInt32) {
         do {
-            request.entry(try FuseMount.from(request.raw).fs.makeDirectory(parent: parent, name: name, uid: request.caller.uid))
+            request.entry(try FuseMount.from(request.raw).fs.makeDirectory(parent: parent, name: name, mode: mode, caller: request.caller))
         } catch {
             request.fail(error)
         }
     }
 
-    static func unlink(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String, folder: Bool) {
+    static func unlink(_ request: consuming Request, _ parent: fuse_ino_t, _ name: FileName, folder: Bool) {
         let fs = FuseMount.from(request.raw).fs
         do {
             if folder { try fs.removeDirectory(parent: parent, name: name) } else { try fs.unlink(parent: parent, name: name) }
@@ -211,7 +232,7 @@ enum Operations {
         }
     }
 
-    static func rename(_ request: consuming Request, _ parent: fuse_ino_t, _ name: String, _ newParent: fuse_ino_t, _ newName: String) {
+    static func rename(_ request: consuming Request, _ parent: fuse_ino_t, _ name: FileName, _ newParent: fuse_ino_t, _ newName: FileName) {
         do {
             try FuseMount.from(request.raw).fs.rename(parent: parent, name: name, to: newParent, newName: newName)
             request.ok()

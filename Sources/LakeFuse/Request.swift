@@ -138,12 +138,14 @@ enum Stat {
         info.st_blksize = 1 << 20
         info.st_uid = a.uid
         info.st_gid = a.gid
-        let seconds = a.modified.microseconds / 1_000_000
-        let nanos = (a.modified.microseconds % 1_000_000) * 1000
-        let time = timespec(tv_sec: Int(seconds), tv_nsec: Int(nanos))
-        info.st_mtim = time
-        info.st_ctim = time
-        info.st_atim = time
+        func time(_ nanoseconds: Int64) -> timespec {
+            let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
+            return timespec(tv_sec: Int(seconds), tv_nsec: Int(nanoseconds - seconds * 1_000_000_000))
+        }
+        let modified = time(a.exactModified ?? a.modified.microseconds * 1000)
+        info.st_mtim = modified
+        info.st_ctim = modified
+        info.st_atim = a.exactAccessed.map(time) ?? modified
         return info
     }
 

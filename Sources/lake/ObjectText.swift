@@ -1,3 +1,4 @@
+import LakeCatalog
 import LakeModel
 
 /// Human-readable views of objects.
@@ -8,6 +9,23 @@ enum ObjectText {
         if let reason = object.failureReason { text += "\n    reason: \(reason)" }
         if let damage = object.file.blob?.damage { text += "\n    DAMAGED: \(damage.reason)" }
         return text
+    }
+
+    /// Why a queued object is still waiting.
+    static func held(_ queued: QueuedObject, now: Timestamp) -> String {
+        let why: String
+        if queued.status == .processing, let until = queued.leaseExpiresAt, until > now {
+            let seconds = Int((until.microseconds - now.microseconds) / 1_000_000) + 1
+            why = "being processed by \(queued.leaseOwner ?? "another worker"); if that worker died, its lease "
+                + "expires in \(seconds) s (\(until.rfc3339)) and the next `lake process` or mount daemon takes it over"
+        } else if queued.unsettledChildren > 0 {
+            why = "waits for \(queued.unsettledChildren) block\(queued.unsettledChildren == 1 ? "" : "s") it references to finish processing"
+        } else if let until = queued.blocksAwaitedUntil, until > now {
+            why = "a manifest waiting for blocks not yet stored beside it, until \(until.rfc3339)"
+        } else {
+            why = "waiting (no processor in this lake can take its format)"
+        }
+        return "WAITING        \(queued.id)  \(why)"
     }
 
     static func table(_ objects: [LakeObject]) -> String {

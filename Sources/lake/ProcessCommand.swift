@@ -1,5 +1,6 @@
 import ArgumentParser
 import LakeCore
+import LakeModel
 
 struct ProcessCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,6 +16,11 @@ struct ProcessCommand: ParsableCommand {
             let done = try ProcessingWorker(store: store).drain()
             for object in done { print(ObjectText.line(object)) }
             print("Processed \(done.count) object\(done.count == 1 ? "" : "s").")
+            // What is still queued, and why this run could not take it.
+            let now = Timestamp.now
+            for queued in try store.catalog.queuedObjects() {
+                print(ObjectText.held(queued, now: now))
+            }
         }
     }
 }

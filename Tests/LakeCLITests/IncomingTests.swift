@@ -158,6 +158,28 @@ import Testing
         #expect(mounted.eventually { (try? mounted.xattr("incoming/run/run_0.vtu", "user.lake.status")) == "READY" })
     }
 
+    /// A reference with `..` is named as written and as resolved: escaping the manifest's folder
+    /// fails at once; one that stays inside but whose file never comes says where it looked.
+    @Test func referencesWithDotDotAreNamedInTheFailure() throws {
+        let mounted = try MountedLake(mount: false)
+        let config = mounted.store + "/lake.json"
+        var settings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as! [String: Any]
+        settings["manifest_block_wait_seconds"] = 1.0
+        try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: config))
+        try mounted.mount()
+        let manifest = try String(contentsOfFile: Self.fixtures + "/run.vtm", encoding: .utf8)
+        mounted.lake.directory.write("src/sub/escape.vtm", manifest.replacingOccurrences(of: "run/run_0.vtu", with: "../run/run_0.vtu"))
+        mounted.lake.directory.write("src/inside.vtm", manifest.replacingOccurrences(of: "run/run_0.vtu", with: "run/../run_0.vtu"))
+        let source = mounted.lake.directory.file("src")
+        #expect(try Shell.run("cp -r '\(source)/sub' '\(source)/inside.vtm' '\(Self.fixtures)/run' '\(mounted.path("incoming/"))'").status == 0)
+        #expect(mounted.eventually(20) { (try? mounted.xattr("incoming/sub/escape.vtm", "user.lake.status")) == "FAILED" })
+        #expect(try mounted.xattr("incoming/sub/escape.vtm", "user.lake.failure_reason")
+                == "reference '../run/run_0.vtu' escapes the manifest's folder with '..'")
+        #expect(mounted.eventually(20) { (try? mounted.xattr("incoming/inside.vtm", "user.lake.status")) == "FAILED" })
+        let reason = try mounted.xattr("incoming/inside.vtm", "user.lake.failure_reason")
+        #expect(reason.contains("block 'run/../run_0.vtu' never arrived: no file was copied to 'run_0.vtu' (what 'run/../run_0.vtu' resolves to)"), "\(reason)")
+    }
+
     @Test func aFullStoreMakesCloseFail() throws {
         guard getuid() == 0 else { return }
         let mounted = try MountedLake(mount: false)

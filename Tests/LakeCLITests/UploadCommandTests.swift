@@ -91,6 +91,23 @@ import Testing
         #expect(shown["status"] as? String == "READY")
     }
 
+    /// An object whose worker died holds its lease until it expires: `lake process` cannot take
+    /// it yet and says so, naming the worker and when the lease ends, instead of a bare "0".
+    @Test func processSaysWhatItCouldNotTakeAndWhy() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let file = lake.directory.write("held.stl", Fixtures.asciiSTL())
+        let uploaded = try lake.run(["upload", file, "--no-wait", "--json"])
+        let id = try #require((try lake.json(uploaded)["succeeded"] as? [[String: Any]])?.first?["id"] as? String)
+        let until = (Date().timeIntervalSince1970 + 120) * 1_000_000
+        let sql = "UPDATE objects SET status = 'PROCESSING', lease_owner = 'deadhost:4242:7', lease_expires_at = \(Int64(until)) WHERE id = '\(id)'"
+        #expect(try Shell.run("sqlite3 '\(lake.store)/catalog.sqlite' \"\(sql)\"").status == 0)
+        let processed = try lake.run(["process"])
+        #expect(processed.succeeded && processed.stdout.contains("Processed 0 objects"))
+        #expect(processed.stdout.contains("WAITING        \(id)  being processed by deadhost:4242:7"), "\(processed.stdout)")
+        #expect(processed.stdout.contains("lease expires in 1"), "\(processed.stdout)")
+    }
+
     @Test func aVTKFileThatIsNotVTKFailsWithAReason() throws {
         let lake = LakeBinary()
         try lake.initStore()

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Ingest through incoming/ (docs/benchmarks.md, "Ingest"): the mount daemon's memory over many
+# uploads, and small-file copies against the same copy to plain disk with an fsync per file.
+#
+#   bash Sources/lake-bench/scripts/ingest_bench.sh WORK [FILES] [ROUNDS]
+#
+# WORK is a folder on the disk to measure (about 4 GiB free). FILES (default 10000) distinct files
+# of 6 KiB and of 64 KiB and FILES/10 of 1 MiB are made once under WORK/src. A lake is made in
+# WORK/store and mounted at WORK/mnt with the defaults (taken down at the end). Each shape is
+# copied with `cp -r` into incoming/ and, alternating, to WORK/disk by a copier that fsyncs every
+# file (what "durable at close" costs on plain disk), ROUNDS times (default 3); medians are
+# printed with the ratio disk/lake (higher is better for Lake; 1.0 means as fast as the disk).
+# The daemon's RSS is read after mounting, after every copy and after removing the receipts.
+# Needs root and `swift build -c release` done.
+set -euo pipefail
+
+work=${1:?usage: ingest_bench.sh WORK [FILES] [ROUNDS]}
+files=${2:-10000}
+rounds=${3:-3}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+lake=$repo/.build/release/lake
+[ -x "$lake" ] || { echo "build first: swift build -c release" >&2; exit 1; }
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+src=$work/src store=$work/store mnt=$work/mnt disk=$work/disk
+
+python3 - "$src" "$files" <<'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for shape, size, count in (("small6k", 6 * 1024, n), ("files64k", 64 * 1024, n), ("files1m", 1 << 20, max(1, n // 10))):
+    folder = os.path.join(root, shape)
+    marker = os.path.join(folder, ".done")
+    if os.path.exists(marker):
+        continue
+    for i in range(count):
+        sub = os.path.join(folder, "d%03d" % (i // 1000))
+        os.makedirs(sub, exist_ok=True)
+        with open(os.path.join(sub, "f%05d.bin" % i), "wb") as f:
+            f.write(i.to_bytes(8, "little") + os.urandom(size - 8))
+    open(marker, "w").close()
+PY
+
+cleanup() {
+    "$lake" unmount "$mnt" >/dev/null 2>&1 || fusermount3 -uz "$mnt" 2>/dev/null || true
+}
+trap cleanup EXIT
+cleanup
+rm -rf "$store" "$disk"
+mkdir -p "$mnt" "$disk"
+"$lake" init --store "$store" >/dev/null
+"$lake" mount --store "$store" "$mnt" >/dev/null
+daemon=$(pgrep -n -f "lake mount.*$mnt" || pgrep -n -f "lake.*__serve.*$mnt")
+rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$daemon/status"; }
+start_rss=$(rss)
+echo "daemon pid $daemon, RSS after mount: $start_rss MiB"
+
+# Copies every file of a tree to plain disk, fsyncing each before closing it (and each folder).
+fsync_copy() {
+    python3 - "$1" "$2" <<'PY'
+import os, shutil, sys
+source, target = sys.argv[1], sys.argv[2]
+for folder, subfolders, names in os.walk(source):
+    out = os.path.join(target, os.path.relpath(folder, source))
+    os.makedirs(out, exist_ok=True)
+    for name in names:
+        with open(os.path.join(folder, name), "rb") as f, open(os.path.join(out, name), "wb") as g:
+            shutil.copyfileobj(f, g, 1 << 20)
+            g.flush()
+            os.fsync(g.fileno())
+    fd = os.open(out, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+PY
+}
+
+seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+printf "%-9s %7s %10s %10s %10s %12s %12s %7s %9s\n" shape files "lake s" "disk s" "lake f/s" "lake ms/file" "disk ms/file" ratio "RSS MiB"
+for shape in small6k files64k files1m; do
+    count=$(find "$src/$shape" -type f ! -name .done | wc -l)
+    lake_times=() disk_times=()
+    for round in $(seq "$rounds"); do
+        rm -rf "$disk/$shape"; sync
+        disk_times+=("$(seconds fsync_copy "$src/$shape" "$disk/$shape")")
+        rm -rf "${mnt:?}/incoming/$shape"; sync
+        lake_times+=("$(seconds cp -r "$src/$shape" "$mnt/incoming/")")
+    done
+    lake_s=$(printf '%s\n' "${lake_times[@]}" | median)
+    disk_s=$(printf '%s\n' "${disk_times[@]}" | median)
+    printf "%-9s %7d %10.2f %10.2f %10.0f %12.3f %12.3f %7.2f %9s\n" "$shape" "$count" "$lake_s" "$disk_s" \
+        "$(echo "$count / $lake_s" | bc -l)" "$(echo "1000 * $lake_s / $count" | bc -l)" \
+        "$(echo "1000 * $disk_s / $count" | bc -l)" "$(echo "$disk_s / $lake_s" | bc -l)" "$(rss)"
+done
+rm -rf "${mnt:?}/incoming/"*
+sleep 2
+end_rss=$(rss)
+uploads=$(( $(find "$src" -type f ! -name .done | wc -l) * rounds ))
+echo "daemon RSS: $start_rss MiB after mount, $end_rss MiB after $uploads uploads and removing the receipts (growth $(echo "$end_rss - $start_rss" | bc) MiB)"

@@ -17,7 +17,7 @@ extension SQLiteCatalog {
     }
 
     public func insertReceipt(_ receipt: Receipt, replacing: Int64?) throws -> Int64 {
-        try write { db in try insertReceipt(db, receipt, replacing: replacing) }
+        try writeLight { db in try insertReceipt(db, receipt, replacing: replacing) }
     }
 
     func insertReceipt(_ db: Database, _ receipt: Receipt, replacing: Int64?) throws -> Int64 {
@@ -32,7 +32,7 @@ extension SQLiteCatalog {
     }
 
     public func createPendingObject(_ object: LakeObject, receipt: Receipt, replacing: Int64?) throws -> Int64 {
-        try write { db in
+        try writeLight { db in
             try insertPendingObject(db, object)
             var linked = receipt
             linked.objectID = object.id
@@ -41,7 +41,7 @@ extension SQLiteCatalog {
     }
 
     public func updateReceipt(_ receipt: Receipt) throws {
-        try write { db in try updateReceipt(db, receipt) }
+        try writeLight { db in try updateReceipt(db, receipt) }
     }
 
     func updateReceipt(_ db: Database, _ receipt: Receipt) throws {
@@ -55,13 +55,13 @@ extension SQLiteCatalog {
     }
 
     public func moveReceipt(_ node: Int64, to parent: Int64, name: [UInt8], replacing: Int64?) throws {
-        try write { db in
+        try writeLight { db in
             if let replacing { try db.execute(sql: "DELETE FROM receipts WHERE node = ?", arguments: [replacing]) }
             try db.execute(sql: "UPDATE receipts SET parent = ?, name = ? WHERE node = ?", arguments: [parent, Data(name), node])
         }
     }
 
     public func deleteReceipt(_ node: Int64) throws {
-        try write { db in try db.execute(sql: "DELETE FROM receipts WHERE node = ?", arguments: [node]) }
+        try writeLight { db in try db.execute(sql: "DELETE FROM receipts WHERE node = ?", arguments: [node]) }
     }
 }

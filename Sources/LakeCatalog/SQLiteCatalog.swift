@@ -3,7 +3,10 @@ import LakeModel
 import Logging
 
 /// The embedded catalog: one SQLite file in WAL mode, shared safely by several processes
-/// (busy timeout, IMMEDIATE write transactions, synchronous=FULL so a commit is durable).
+/// (busy timeout, IMMEDIATE write transactions). Writes are durable when they return
+/// (synchronous=FULL: the WAL is synced at commit), except the `writeLight` ones, whose loss in a
+/// power failure is harmless (a pending upload's row, a processing lease, derived state): the
+/// WAL is append-only, so the next durable commit makes every light one before it durable too.
 public final class SQLiteCatalog: Catalog {
     let pool: DatabasePool
     let logger: Logger
@@ -33,6 +36,10 @@ public final class SQLiteCatalog: Catalog {
                 throw CatalogError.newerSchema(unknownMigrations: applied.filter { !known.contains($0) }.sorted())
             }
             try migrator.migrate(pool)
+            // GRDB sets synchronous=NORMAL on a pool's writer after prepareDatabase runs: commits
+            // would then reach the disk only at the next checkpoint, and a power failure could
+            // lose an upload whose close() had returned 0.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw Self.wrap(error)
         }
@@ -56,8 +63,31 @@ public final class SQLiteCatalog: Catalog {
         do { return try pool.read(body) } catch { throw Self.wrap(error) }
     }
 
+    /// A transaction on disk when this returns.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try pool.write(body) } catch { throw Self.wrap(error) }
+        try write(durable: true, body)
+    }
+
+    /// A transaction that survives the crash of any process, but not always of the machine.
+    func writeLight<T>(_ body: (Database) throws -> T) throws -> T {
+        try write(durable: false, body)
+    }
+
+    private func write<T>(durable: Bool, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                defer { if !durable { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
+                var result: T?
+                try db.inTransaction {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch {
+            throw Self.wrap(error)
+        }
     }
 
     /// Every change bumps the change sequence; the entity id says what to invalidate.
@@ -72,7 +102,7 @@ public final class SQLiteCatalog: Catalog {
     // MARK: objects
 
     public func createPendingObject(_ object: LakeObject) throws {
-        try write { db in try insertPendingObject(db, object) }
+        try writeLight { db in try insertPendingObject(db, object) }
     }
 
     func insertPendingObject(_ db: Database, _ object: LakeObject) throws {
@@ -161,7 +191,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func recordMD5(_ md5: String, forBlob id: String) throws {
-        try write { db in
+        try writeLight { db in
             try db.execute(sql: "UPDATE blobs SET md5 = ? WHERE id = ? AND md5 IS NULL", arguments: [md5, id])
         }
     }
@@ -251,7 +281,7 @@ public final class SQLiteCatalog: Catalog {
     public func claimForProcessing(formats: Set<FileFormat>, among: [LakeID]?, owner: String, leaseSeconds: Double,
                                    maxAttempts: Int, now: Timestamp) throws -> ProcessingClaim? {
         guard !formats.isEmpty else { return nil }
-        return try write { db in
+        return try writeLight { db in
             let exhausted = try String.fetchAll(db, sql: """
                 UPDATE objects SET status = 'FAILED', processed_at = ?, lease_owner = NULL, lease_expires_at = NULL,
                     failure_reason = 'processing was interrupted ' || attempts || ' times (the worker was killed or crashed each time); the file may be too large or hostile for this machine'
@@ -311,7 +341,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func renewLease(_ id: LakeID, owner: String, leaseSeconds: Double, now: Timestamp) throws -> Bool {
-        try write { db in
+        try writeLight { db in
             try db.execute(sql: """
                 UPDATE objects SET lease_expires_at = ? WHERE id = ? AND status = 'PROCESSING' AND lease_owner = ?
                 """, arguments: [now.adding(seconds: leaseSeconds).microseconds, id.rawValue, owner])
@@ -320,7 +350,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func finishProcessing(_ id: LakeID, owner: String, outcome: ProcessingOutcome, at time: Timestamp) throws -> Bool {
-        try write { db in
+        try writeLight { db in
             switch outcome {
             case .ready(let provisions, let warnings):
                 try db.execute(sql: """
@@ -404,7 +434,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func markBlobChecked(_ blob: String, at time: Timestamp) throws {
-        try write { db in
+        try writeLight { db in
             try db.execute(sql: "UPDATE blobs SET checked_at = ? WHERE id = ?", arguments: [time.microseconds, blob])
         }
     }

@@ -1,8 +1,10 @@
 import Foundation
 import LakeCore
+import LakeSystem
 import Logging
 
-/// The mount daemon's processing worker: drains the queue, then naps briefly.
+/// The mount daemon's processing worker: drains the queue, then naps briefly. When work stops,
+/// it gives the memory the burst left free back to the system (once per burst).
 struct ProcessingLoop {
     let store: Store
     let logger: Logger
@@ -11,9 +13,16 @@ struct ProcessingLoop {
         let worker = ProcessingWorker(store: store)
         let logger = logger
         let thread = Thread {
+            var busy = false
             while true {
                 do {
-                    if try worker.drain().isEmpty { Thread.sleep(forTimeInterval: 0.2) }
+                    if try worker.drain().isEmpty {
+                        if busy { Memory.releaseFreePages() }
+                        busy = false
+                        Thread.sleep(forTimeInterval: 0.2)
+                    } else {
+                        busy = true
+                    }
                 } catch {
                     logger.error("processing worker: \(error)")
                     Thread.sleep(forTimeInterval: 1)

@@ -277,4 +277,14 @@ import Testing
         try catalog.markBlobChecked(id, at: .now)
         #expect(try catalog.blobToScrub(checkedBefore: Timestamp.now.adding(seconds: -60)) == nil)
     }
+
+    /// Commits are on disk when they return (GRDB sets NORMAL on a pool's writer; the catalog
+    /// sets FULL back), and a light write leaves the writer at FULL afterwards.
+    @Test func theWriterSyncsEveryDurableCommit() throws {
+        let catalog = try open()
+        func level() throws -> Int? { try catalog.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") } }
+        #expect(try level() == 2)
+        try catalog.createPendingObject(draft("light.bin"))
+        #expect(try level() == 2)
+    }
 }

@@ -89,7 +89,7 @@ final class EntityTrees: Sendable {
             lines.append(LakeJSON.compactString(line))
         }
         var view = builder
-        view.replace(manifest, with: .bytes(Array(lines.map { $0 + "\n" }.joined().utf8)))
+        view.replaceContent(manifest, .bytes(Array(lines.map { $0 + "\n" }.joined().utf8)))
         return TreeView(id: dataset.id, builder: view, modified: dataset.frozenAt ?? dataset.createdAt, isSettled: true)
     }
 }
@@ -117,11 +117,5 @@ struct ManifestLine: Encodable {
     enum CodingKeys: String, CodingKey {
         case name, params, members
         case caseId = "case_id"
-    }
-}
-
-extension TreeBuilder {
-    mutating func replace(_ local: UInt32, with content: TreeView.Content) {
-        replaceContent(local, content)
     }
 }

@@ -54,10 +54,6 @@ public enum Syscall {
         _ = Glibc.close(fd)
     }
 
-    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
-        try retrying("read", path) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
-    }
-
     public static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: Int64, path: String) throws -> Int {
         try retrying("read", path) { Glibc.pread(fd, buffer.baseAddress, buffer.count, off_t(offset)) }
     }

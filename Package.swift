@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "LakeCatalogTests", dependencies: ["LakeCatalog", "LakeTestSupport"]),
         .testTarget(name: "LakeBlobStoreTests", dependencies: ["LakeBlobStore", "LakeTestSupport"]),
         .testTarget(name: "LakeCoreTests", dependencies: ["LakeCore", "LakeTestSupport"]),
+        .testTarget(name: "LakeFSTests", dependencies: ["LakeFS", "LakeTestSupport"]),
         // Depends on the executable so `swift test` builds the binary these tests run.
         .testTarget(name: "LakeCLITests", dependencies: ["lake", "LakeTestSupport"]),
     ]

@@ -8,9 +8,9 @@ public final class ChangeWatcher: @unchecked Sendable {
     let fs: LakeFileSystem
     let interval: Double
     let onInvalidate: @Sendable ([LakeFileSystem.Invalidation]) -> Void
-    private var thread: Thread?
     private let stopped = NSCondition()
     private var stopping = false
+    private var running = false
 
     public init(fs: LakeFileSystem, interval: Double = 0.25, onInvalidate: @escaping @Sendable ([LakeFileSystem.Invalidation]) -> Void) {
         self.fs = fs
@@ -20,7 +20,16 @@ public final class ChangeWatcher: @unchecked Sendable {
 
     public func start() {
         let start = (try? fs.store.catalog.changeSequence()) ?? 0
+        stopped.lock()
+        running = true
+        stopped.unlock()
         let thread = Thread { [self] in
+            defer {
+                stopped.lock()
+                running = false
+                stopped.broadcast()
+                stopped.unlock()
+            }
             var sequence = start
             while !isStopping() {
                 do {
@@ -38,7 +47,6 @@ public final class ChangeWatcher: @unchecked Sendable {
             }
         }
         thread.name = "lake-change-watcher"
-        self.thread = thread
         thread.start()
     }
 
@@ -48,10 +56,13 @@ public final class ChangeWatcher: @unchecked Sendable {
         return stopping
     }
 
+    /// Asks the thread to end and waits until it has: it may be telling the kernel about an
+    /// invalidation through the FUSE session, which must outlive that.
     public func stop() {
         stopped.lock()
         stopping = true
-        stopped.signal()
+        stopped.broadcast()
+        while running { stopped.wait() }
         stopped.unlock()
     }
 }

@@ -1,0 +1,129 @@
+import Foundation
+import Glibc
+import LakeCore
+import LakeModel
+import LakeTestSupport
+import Testing
+@testable import LakeFS
+
+/// The filesystem core without a kernel: the calls the FUSE adapter makes, against a temporary
+/// store. The real-mount tests (LakeCLITests) check the same behaviour through the kernel.
+@Suite struct FileSystemCoreTests {
+    let test: TestStore
+    let fs: LakeFileSystem
+    let caller = Caller(uid: 0, gid: 0, pid: getpid())
+
+    init() throws {
+        test = try TestStore()
+        fs = LakeFileSystem(store: test.store, logger: TestLogger.make())
+    }
+
+    /// A fresh filesystem over the same store, as a remount sees it.
+    func remount() throws -> LakeFileSystem {
+        LakeFileSystem(store: try Store(opening: test.root, logger: TestLogger.make()), logger: TestLogger.make())
+    }
+
+    /// Writes a file into `parent` the way the kernel does: create, write, flush, release.
+    @discardableResult
+    func drop(_ name: FileName, _ bytes: [UInt8], in parent: UInt64 = NodeID.incoming, on fs: LakeFileSystem? = nil) throws -> UInt64 {
+        let fs = fs ?? self.fs
+        let (entry, plan) = try fs.create(parent: parent, name: name, mode: 0o644, caller: caller)
+        #expect(plan.caching == .direct && plan.backing == nil, "uploads are written through the daemon")
+        try bytes.withUnsafeBytes { try fs.write(plan.handle, $0, at: 0) }
+        try fs.flush(plan.handle, caller: caller)
+        fs.release(plan.handle)
+        return entry.node
+    }
+
+    func contents(_ node: UInt64, on fs: LakeFileSystem? = nil) throws -> [UInt8] {
+        let fs = fs ?? self.fs
+        let plan = try fs.open(node, flags: O_RDONLY)
+        defer { fs.release(plan.handle) }
+        switch try fs.read(plan.handle, offset: 0, count: 1 << 20) {
+        case .bytes(let bytes): return bytes
+        case .file(let descriptor, let offset, let count):
+            var buffer = [UInt8](repeating: 0, count: count)
+            let n = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, off_t(offset)) }
+            return Array(buffer.prefix(max(0, n)))
+        }
+    }
+
+    @Test func aDroppedFileBecomesAReceiptAndAnObject() throws {
+        let node = try drop(FileName("run.txt"), Array("hello".utf8))
+        let entry = try fs.lookup(parent: NodeID.incoming, name: FileName("run.txt"))
+        #expect(entry.node == node && entry.attributes.size == 5)
+        #expect(try contents(node) == Array("hello".utf8))
+        let id = String(decoding: try fs.xattr(node, name: "user.lake.id"), as: UTF8.self)
+        let object = try #require(try test.store.catalog.object(LakeID(unchecked: id)))
+        #expect(object.status == .uploaded && object.size == 5)
+        // objects/ lists it, read-only.
+        #expect(try fs.list(NodeID.objects).map(\.name) == [FileName(id)])
+        let folder = try fs.lookup(parent: NodeID.objects, name: FileName(id))
+        #expect(throws: FSError.readOnly) { try fs.create(parent: folder.node, name: FileName("x"), mode: 0o644, caller: caller) }
+        let file = try fs.lookup(parent: folder.node, name: FileName("file"))
+        #expect(try contents(file.node) == Array("hello".utf8))
+        #expect(try fs.open(file.node, flags: O_RDONLY).backing != nil, "a stored blob may be read by the kernel itself")
+    }
+
+    @Test func receiptsAndFoldersOutliveTheFilesystem() throws {
+        let folder = try fs.makeDirectory(parent: NodeID.incoming, name: FileName("sub"), mode: 0o750, caller: caller)
+        let node = try drop(FileName("a.bin"), [1, 2, 3], in: folder.node)
+        _ = try fs.setAttributes(node, .init(mode: 0o600, uid: 65534, modified: 981_173_106_123_456_789), handle: nil)
+        let again = try remount()
+        let sub = try again.lookup(parent: NodeID.incoming, name: FileName("sub"))
+        #expect(sub.node == folder.node && sub.attributes.mode == 0o750)
+        let receipt = try again.lookup(parent: sub.node, name: FileName("a.bin"))
+        #expect(receipt.node == node)
+        #expect(receipt.attributes.mode == 0o600 && receipt.attributes.uid == 65534)
+        #expect(receipt.attributes.exactModified == 981_173_106_123_456_789)
+        #expect(try contents(receipt.node, on: again) == [1, 2, 3])
+        try again.unlink(parent: sub.node, name: FileName("a.bin"))
+        #expect(throws: FSError.notFound) { try remount().lookup(parent: sub.node, name: FileName("a.bin")) }
+    }
+
+    @Test func namesAreBytes() throws {
+        let names = [FileName("café"), FileName(bytes: Array("cafe\u{301}".utf8)), FileName(bytes: [0x78, 0xFF]), FileName(bytes: [0x78, 0xFE])]
+        for (i, name) in names.enumerated() { try drop(name, [UInt8(i)]) }
+        #expect(Set(try fs.list(NodeID.incoming).map(\.name)) == Set(names))
+        for (i, name) in names.enumerated() {
+            #expect(try contents(try fs.lookup(parent: NodeID.incoming, name: name).node) == [UInt8(i)])
+        }
+        #expect(FileName(bytes: [0x78, 0xFF, 0x5C]).lossless == #"x\xff\\"#)
+        #expect(FileName("plain é").lossless == "plain é")
+    }
+
+    @Test func dotFilesWaitForTheirRenameAndTruncationWorksWhileWriting() throws {
+        let (_, plan) = try fs.create(parent: NodeID.incoming, name: FileName(".part"), mode: 0o644, caller: caller)
+        try [UInt8](repeating: 7, count: 100).withUnsafeBytes { try fs.write(plan.handle, $0, at: 0) }
+        _ = try fs.setAttributes(try fs.lookup(parent: NodeID.incoming, name: FileName(".part")).node, .init(size: 10), handle: plan.handle)
+        try fs.flush(plan.handle, caller: caller)
+        fs.release(plan.handle)
+        let pending = try fs.lookup(parent: NodeID.incoming, name: FileName(".part"))
+        #expect(throws: FSError.self) { try fs.open(pending.node, flags: O_RDONLY) }
+        try fs.rename(parent: NodeID.incoming, name: FileName(".part"), to: NodeID.incoming, newName: FileName("final.bin"))
+        let stored = try fs.lookup(parent: NodeID.incoming, name: FileName("final.bin"))
+        #expect(stored.attributes.size == 10)
+        #expect(try contents(stored.node) == [UInt8](repeating: 7, count: 10))
+        // A stored receipt keeps its size.
+        #expect(throws: FSError.unsupported) { try fs.setAttributes(stored.node, .init(size: 3), handle: nil) }
+    }
+
+    @Test func aWriteAfterTheCommittingCloseFailsAndTheReceiptStays() throws {
+        let (entry, plan) = try fs.create(parent: NodeID.incoming, name: FileName("late.txt"), mode: 0o644, caller: caller)
+        try Array("first".utf8).withUnsafeBytes { try fs.write(plan.handle, $0, at: 0) }
+        try fs.flush(plan.handle, caller: caller)
+        #expect(throws: FSError.self) { try Array("more".utf8).withUnsafeBytes { try fs.write(plan.handle, $0, at: 5) } }
+        fs.release(plan.handle)
+        #expect(try contents(entry.node) == Array("first".utf8))
+    }
+
+    @Test func everyErrorHasOneErrno() {
+        let table: [(FSError, Int32)] = [(.notFound, ENOENT), (.readOnly, EROFS), (.notDirectory, ENOTDIR), (.isDirectory, EISDIR),
+                                         (.noAttribute, ENODATA), (.attributeTooLarge, ERANGE), (.exists, EEXIST),
+                                         (.notEmpty, ENOTEMPTY), (.invalid, EINVAL), (.noSpace, ENOSPC), (.io("x"), EIO),
+                                         (.unsupported, ENOTSUP), (.namespaceUnsupported, ENOTSUP)]
+        for (error, errno) in table { #expect(error.errno == errno, "\(error)") }
+        #expect(fs.refuseXattrChange(NodeID.incoming, name: "user.x") == .namespaceUnsupported)
+        #expect(fs.refuseXattrChange(NodeID.objects, name: "user.x") == .readOnly)
+    }
+}

@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "lake", targets: ["lake"]),
         .executable(name: "lake-bench", targets: ["lake-bench"]),
+        .executable(name: "lake-fuzz", targets: ["lake-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -64,6 +65,11 @@ let package = Package(
             dependencies: ["LakeCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["scripts"]),
+
+        // Coverage-guided fuzzing of the parsers (docs/formats-and-statistics.md): does its work
+        // only when built with -sanitize=fuzzer, which links libFuzzer's driver.
+        .target(name: "CFuzzDriver"),
+        .executableTarget(name: "lake-fuzz", dependencies: ["LakeFormats", "CFuzzDriver"]),
 
         .target(name: "LakeTestSupport", dependencies: ["LakeCore"], path: "Tests/LakeTestSupport"),
         .testTarget(name: "LakeModelTests", dependencies: ["LakeModel"]),

@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFuzzDriver
+import LakeFormats
+import LakeModel
+import LakeSystem
+
+/// Coverage-guided fuzzing of Lake's parsers of untrusted bytes with libFuzzer:
+///
+///     swift build -c release --product lake-fuzz -Xswiftc -sanitize=fuzzer,address \
+///         -Xswiftc -parse-as-library -Xswiftc -use-ld=lld
+///     LAKE_FUZZ_FORMAT=vtu .build/release/lake-fuzz CORPUS_DIR Tests/Fixtures/vtk -max_total_time=600
+///
+/// LAKE_FUZZ_FORMAT picks the reader: vtu (default), vtp, vtm or stl. Every input must be read or
+/// refused with an error; a crash, a trap or an AddressSanitizer report is a bug (libFuzzer
+/// writes the input to crash-…; it becomes a fixture). An ordinary build says how to build it.
+enum Target {
+    static let format: FileFormat = {
+        guard let name = getenv("LAKE_FUZZ_FORMAT").map({ String(cString: $0) }) else { return .vtu }
+        return FileFormat(rawValue: name) ?? .vtu
+    }()
+
+    /// One unnamed file rewritten for every input (in /dev/shm: memory): the readers take files.
+    static let descriptor: Int32 = (try? Syscall.openUnnamed(in: "/dev/shm")) ?? (try? Syscall.openUnnamed(in: "/tmp")) ?? -1
+
+    static func run(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        guard descriptor >= 0 else { return 0 }
+        _ = ftruncate(descriptor, 0)
+        if let data, size > 0 { _ = pwrite(descriptor, data, size, 0) }
+        guard let file = try? ReadableFile(duplicating: descriptor, path: "fuzz-input.\(format.rawValue)") else { return 0 }
+        let budget = ProcessingBudget(limitSeconds: 10)
+        switch format {
+        case .vtm: _ = try? VTKManifest.references(of: file, budget: budget)
+        case .stl: _ = try? STLReader.geometry(of: file, units: "mm", budget: budget)
+        default: _ = try? VTKDatasetReader.fields(of: file, format: format, budget: budget)
+        }
+        return 0
+    }
+}

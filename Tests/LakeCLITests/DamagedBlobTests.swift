@@ -59,11 +59,8 @@ import Testing
 
     @Test func theScrubberFindsAFlippedByteOnItsOwn() throws {
         let mounted = try MountedLake(mount: false)
-        let config = mounted.store + "/lake.json"
-        var settings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as! [String: Any]
-        settings["scrub_interval_hours"] = 0.0001   // re-check every blob after about a third of a second
-        settings["scrub_bytes_per_second"] = 1e9
-        try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: config))
+        // Every blob is re-checked about a third of a second after its last check, at full speed.
+        try mounted.configure(["scrub_interval_hours": 0.0001, "scrub_bytes_per_second": 1e9])
         try mounted.mount()
         let (id, blob, _) = try upload(mounted)
         try flipByte(blob)

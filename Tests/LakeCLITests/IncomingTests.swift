@@ -145,10 +145,7 @@ import Testing
 
     @Test func aBlockThatNeverArrivesFailsTheManifestNamingIt() throws {
         let mounted = try MountedLake(mount: false)
-        let config = mounted.store + "/lake.json"
-        var settings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as! [String: Any]
-        settings["manifest_block_wait_seconds"] = 1.5
-        try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: config))
+        try mounted.configure(["manifest_block_wait_seconds": 1.5])
         try mounted.mount()
         #expect(try Shell.run("mkdir '\(mounted.path("incoming/run"))' && cp '\(Self.fixtures)/run.vtm' '\(mounted.path("incoming/"))' && cp '\(Self.fixtures)/run/run_0.vtu' '\(mounted.path("incoming/run/"))'").status == 0)
         #expect(mounted.eventually(20) { (try? mounted.xattr("incoming/run.vtm", "user.lake.status")) == "FAILED" })
@@ -162,10 +159,7 @@ import Testing
     /// fails at once; one that stays inside but whose file never comes says where it looked.
     @Test func referencesWithDotDotAreNamedInTheFailure() throws {
         let mounted = try MountedLake(mount: false)
-        let config = mounted.store + "/lake.json"
-        var settings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as! [String: Any]
-        settings["manifest_block_wait_seconds"] = 1.0
-        try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: config))
+        try mounted.configure(["manifest_block_wait_seconds": 1.0])
         try mounted.mount()
         let manifest = try String(contentsOfFile: Self.fixtures + "/run.vtm", encoding: .utf8)
         mounted.lake.directory.write("src/sub/escape.vtm", manifest.replacingOccurrences(of: "run/run_0.vtu", with: "../run/run_0.vtu"))

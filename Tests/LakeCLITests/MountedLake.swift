@@ -26,6 +26,14 @@ final class MountedLake: @unchecked Sendable {
 
     func path(_ relative: String) -> String { mountpoint + "/" + relative }
 
+    /// Changes settings in the store's lake.json (before mounting: the daemon reads it at start).
+    func configure(_ settings: [String: Any]) throws {
+        let config = store + "/lake.json"
+        var current = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as! [String: Any]
+        current.merge(settings) { $1 }
+        try JSONSerialization.data(withJSONObject: current).write(to: URL(fileURLWithPath: config))
+    }
+
     /// Waits until `condition` holds (polling), up to `seconds`.
     func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)

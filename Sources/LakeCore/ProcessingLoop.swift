@@ -1,15 +1,19 @@
 import Foundation
-import LakeCore
 import LakeSystem
 import Logging
 
 /// The mount daemon's processing worker: drains the queue, then naps briefly. When work stops,
 /// it gives the memory the burst left free back to the system (once per burst).
-struct ProcessingLoop {
+public struct ProcessingLoop: Sendable {
     let store: Store
     let logger: Logger
 
-    func start() {
+    public init(store: Store, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    public func start() {
         let worker = ProcessingWorker(store: store)
         let logger = logger
         let thread = Thread {

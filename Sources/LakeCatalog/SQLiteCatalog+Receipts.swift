@@ -20,8 +20,16 @@ extension SQLiteCatalog {
         try writeLight { db in try insertReceipt(db, receipt, replacing: replacing) }
     }
 
+    /// Several mounts of one store each keep their own view of incoming/: an entry another mount
+    /// made under the same name is replaced (the last writer's receipt wins), except that a
+    /// folder made twice is one folder.
     func insertReceipt(_ db: Database, _ receipt: Receipt, replacing: Int64?) throws -> Int64 {
         if let replacing { try db.execute(sql: "DELETE FROM receipts WHERE node = ?", arguments: [replacing]) }
+        if let existing = try Row.fetchOne(db, sql: "SELECT node, is_folder FROM receipts WHERE parent = ? AND name = ?",
+                                           arguments: [receipt.parent, Data(receipt.name)]) {
+            if receipt.isFolder && (existing["is_folder"] as Bool) { return existing["node"] }
+            try db.execute(sql: "DELETE FROM receipts WHERE node = ?", arguments: [existing["node"] as Int64])
+        }
         try db.execute(sql: """
             INSERT INTO receipts (parent, name, is_folder, object_id, blob_id, size, mode, uid, gid, modified_at, accessed_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -57,6 +65,8 @@ extension SQLiteCatalog {
     public func moveReceipt(_ node: Int64, to parent: Int64, name: [UInt8], replacing: Int64?) throws {
         try writeLight { db in
             if let replacing { try db.execute(sql: "DELETE FROM receipts WHERE node = ?", arguments: [replacing]) }
+            // An entry of another mount under the new name is replaced too.
+            try db.execute(sql: "DELETE FROM receipts WHERE parent = ? AND name = ? AND node <> ?", arguments: [parent, Data(name), node])
             try db.execute(sql: "UPDATE receipts SET parent = ?, name = ? WHERE node = ?", arguments: [parent, Data(name), node])
         }
     }

@@ -126,4 +126,20 @@ import Testing
         #expect(fs.refuseXattrChange(NodeID.incoming, name: "user.x") == .namespaceUnsupported)
         #expect(fs.refuseXattrChange(NodeID.objects, name: "user.x") == .readOnly)
     }
+
+    /// Two mounts of one store each keep their own incoming/; a name both write ends with the
+    /// last writer's receipt, and a folder both make is one folder.
+    @Test func twoMountsOfOneStoreDoNotCollide() throws {
+        let other = try remount()
+        _ = try fs.makeDirectory(parent: NodeID.incoming, name: FileName("d"), mode: 0o755, caller: caller)
+        let theirs = try other.makeDirectory(parent: NodeID.incoming, name: FileName("d"), mode: 0o755, caller: caller)
+        try drop(FileName("same.txt"), [1])
+        try drop(FileName("same.txt"), [2], on: other)
+        try drop(FileName("x"), [3], in: theirs.node, on: other)
+        let third = try remount()
+        #expect(try third.list(NodeID.incoming).map(\.name) == [FileName("d"), FileName("same.txt")])
+        #expect(try contents(try third.lookup(parent: NodeID.incoming, name: FileName("same.txt")).node, on: third) == [2])
+        let folder = try third.lookup(parent: NodeID.incoming, name: FileName("d"))
+        #expect(try third.list(folder.node).map(\.name) == [FileName("x")])
+    }
 }

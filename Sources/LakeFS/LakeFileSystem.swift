@@ -42,6 +42,11 @@ public final class LakeFileSystem: Sendable {
         try blobGuard.check(blob, size: size)
     }
 
+    /// What `df` shows for the mount: the store's own filesystem (where uploads land).
+    public func fileSystemStatus() throws(FSError) -> Glibc.statvfs {
+        do { return try Syscall.fileSystemStatus(store.root) } catch { throw FSError.from(error) }
+    }
+
     static let rootNames: [(String, UInt64)] = [("incoming", NodeID.incoming), ("objects", NodeID.objects),
                                                  ("cases", NodeID.cases), ("datasets", NodeID.datasets)]
 

@@ -265,13 +265,10 @@ enum Operations {
     }
 
     static func statfs(_ request: consuming Request) {
-        var info = Glibc.statvfs()
-        let root = FuseMount.from(request.raw).fs.store.root
-        if systemStatvfs(root, &info) != 0 { return request.fail(.io("statvfs failed")) }
-        request.statfs(info)
+        do {
+            request.statfs(try FuseMount.from(request.raw).fs.fileSystemStatus())
+        } catch {
+            request.fail(error)
+        }
     }
 }
-
-// Glibc's `statvfs` function is shadowed by its struct of the same name in Swift.
-@_silgen_name("statvfs")
-private func systemStatvfs(_ path: UnsafePointer<CChar>, _ info: UnsafeMutablePointer<Glibc.statvfs>) -> Int32

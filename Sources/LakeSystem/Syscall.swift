@@ -177,3 +177,16 @@ public enum Syscall {
 // Glibc's `flock` function is shadowed by its `struct flock` in Swift; bind the function by name.
 @_silgen_name("flock")
 private func systemFlock(_ fd: Int32, _ operation: Int32) -> Int32
+
+extension Syscall {
+    /// The filesystem holding `path`: sizes and counts, as `df` shows them.
+    public static func fileSystemStatus(_ path: String) throws -> Glibc.statvfs {
+        var info = Glibc.statvfs()
+        guard systemStatvfs(path, &info) == 0 else { throw SystemError("statvfs", path: path, errno: errno) }
+        return info
+    }
+}
+
+// Glibc's `statvfs` function is shadowed by its struct of the same name in Swift.
+@_silgen_name("statvfs")
+private func systemStatvfs(_ path: UnsafePointer<CChar>, _ info: UnsafeMutablePointer<Glibc.statvfs>) -> Int32

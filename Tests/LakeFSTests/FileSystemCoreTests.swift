@@ -117,6 +117,13 @@ import Testing
         #expect(try contents(entry.node) == Array("first".utf8))
     }
 
+    @Test func statfsDescribesTheStoresDisk() throws {
+        let status = try fs.fileSystemStatus()
+        var direct = statvfs()
+        #expect(statvfs(test.root, &direct) == 0)
+        #expect(status.f_blocks == direct.f_blocks && status.f_bsize == direct.f_bsize && status.f_blocks > 0)
+    }
+
     @Test func everyErrorHasOneErrno() {
         let table: [(FSError, Int32)] = [(.notFound, ENOENT), (.readOnly, EROFS), (.notDirectory, ENOTDIR), (.isDirectory, EISDIR),
                                          (.noAttribute, ENODATA), (.attributeTooLarge, ERANGE), (.exists, EEXIST),

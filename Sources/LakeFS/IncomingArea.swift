@@ -313,15 +313,15 @@ final class IncomingArea: Sendable {
         }
         state.withLock { state in
             guard var node = state.nodes[upload.node], node.upload === upload else { return }
-            node.upload = nil
             if node.stored.blobID != nil {
+                // A rewrite of a stored receipt: the receipt stays as it was stored.
                 node.live = node.stored
+                node.upload = nil
             } else {
-                if state.children[Self.inode(node.stored.parent)]?[node.name] == upload.node {
-                    state.children[Self.inode(node.stored.parent)]![node.name] = nil
-                }
+                // A new file: its name goes now; the node goes at the last close (`released`).
+                let folder = Self.inode(node.stored.parent)
+                if state.children[folder]?[node.name] == upload.node { state.children[folder]![node.name] = nil }
                 node.orphan = true
-                node.upload = upload
             }
             state.nodes[upload.node] = node
         }

@@ -151,7 +151,7 @@ enum Migrations {
             try db.execute(sql: """
                 CREATE TABLE blob_damage (
                     blob_id TEXT PRIMARY KEY NOT NULL REFERENCES blobs(id) ON DELETE CASCADE,
-                    found_by TEXT NOT NULL,                 -- verify | scrub | open | get
+                    found_by TEXT NOT NULL,                 -- verify | scrub | open | get | read
                     found_at INTEGER NOT NULL,
                     reason TEXT NOT NULL
                 ) WITHOUT ROWID;

@@ -24,6 +24,13 @@ final class BlobGuard: Sendable {
         if let fresh = try? store.catalog.damagedBlobIDs() { damaged.withLock { $0 = fresh } }
     }
 
+    /// Records damage found while serving a read; every later open of the blob fails.
+    func record(_ blob: String, reason: String, foundBy: String) {
+        logger.error("blob \(blob) is damaged (\(reason)); its objects are no longer served")
+        _ = try? BlobIntegrity(store: store).record(blob, .corrupt(reason), foundBy: foundBy, rehashed: false)
+        damaged.withLock { _ = $0.insert(blob) }
+    }
+
     func check(_ blob: String, size: Int64) throws(FSError) {
         if damaged.withLock({ $0.contains(blob) }) { throw .io("blob \(blob) is damaged") }
         let check = store.blobs.presence(blob, expectedSize: size)

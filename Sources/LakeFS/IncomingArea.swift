@@ -215,7 +215,7 @@ final class IncomingArea: Sendable {
             guard current.committed, let blob = current.live.blobID else { throw .io("the file is still being uploaded") }
             try blobGuard.check(blob, size: current.live.size)
             do {
-                let handle = files.add(.blob(try files.blob(blob) { try store.blobs.open(blob) }))
+                let handle = files.add(try files.blobSource(blob) { try store.blobs.open(blob) })
                 return OpenPlan(handle: handle, caching: .direct)
             } catch {
                 throw FSError.from(error)

@@ -25,8 +25,7 @@ extension LakeFileSystem {
         case .blob(let id, let size)?:
             try checkBlob(id, size: size)
             do {
-                let file = try openFiles.blob(id) { try store.blobs.open(id) }
-                return plan(openFiles.add(.blob(file)), node: node)
+                return plan(openFiles.add(try openFiles.blobSource(id) { try store.blobs.open(id) }), node: node)
             } catch {
                 throw FSError.from(error)
             }
@@ -44,7 +43,7 @@ extension LakeFileSystem {
     /// in the page cache; the rest is asked again on each open.
     func plan(_ handle: UInt64, node: UInt64) -> OpenPlan {
         let stable = contentIsStable(node)
-        if stable, case .blob(let file)? = openFiles.get(handle) {
+        if stable, case .blob(let file, _)? = openFiles.get(handle) {
             return OpenPlan(handle: handle, backing: file.descriptor, caching: .keep)
         }
         return OpenPlan(handle: handle, caching: stable ? .keep : .revalidate)
@@ -52,9 +51,24 @@ extension LakeFileSystem {
 
     public func read(_ handle: UInt64, offset: Int64, count: Int) throws(FSError) -> ReadReply {
         switch openFiles.get(handle) {
-        case .blob(let file)?:
+        case .blob(let file, let check)?:
             let available = max(0, min(Int64(count), file.size - offset))
-            return .file(descriptor: file.descriptor, offset: offset, count: Int(available))
+            // A reader going through the blob in order from the start is given bytes read here,
+            // re-hashed on the way: the read that reaches the end fails with EIO if they were not
+            // the blob's, and the damage is recorded (see BlobGuard). Other reads are spliced.
+            guard check.wants(offset) else { return .file(descriptor: file.descriptor, offset: offset, count: Int(available)) }
+            var bytes = [UInt8](repeating: 0, count: Int(available))
+            do {
+                let got = try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
+                bytes.removeLast(bytes.count - got)
+            } catch {
+                throw FSError.from(error)
+            }
+            if case .corrupt(let actual) = bytes.withUnsafeBytes({ check.feed($0, at: offset) }) {
+                blobGuard.record(check.blob, reason: "its content hashes to \(actual), not to its name", foundBy: "read")
+                throw .io("blob \(check.blob) is damaged")
+            }
+            return .bytes(bytes)
         case .bytes(let bytes)?:
             guard offset < bytes.count else { return .bytes([]) }
             let end = min(bytes.count, Int(offset) + count)

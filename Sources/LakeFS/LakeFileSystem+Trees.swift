@@ -100,7 +100,7 @@ extension LakeFileSystem {
         case .blob(let blob, let size):
             try checkBlob(blob, size: size)
             do {
-                return openFiles.add(.blob(try openFiles.blob(blob) { try store.blobs.open(blob) }))
+                return openFiles.add(try openFiles.blobSource(blob) { try store.blobs.open(blob) })
             } catch {
                 throw FSError.from(error)
             }

@@ -1,3 +1,4 @@
+import LakeBlobStore
 import LakeSystem
 import Synchronization
 
@@ -6,7 +7,8 @@ import Synchronization
 /// while the number of descriptors stays bounded (never one per inode).
 public final class OpenFiles: Sendable {
     enum Source: Sendable {
-        case blob(ReadableFile)
+        /// A stored blob, and the check of the bytes the daemon serves from it.
+        case blob(ReadableFile, SequentialHash)
         case bytes([UInt8])
         case upload(IncomingArea.Upload)
     }
@@ -27,6 +29,13 @@ public final class OpenFiles: Sendable {
 
     @discardableResult
     func remove(_ handle: UInt64) -> Source? { state.withLock { $0.handles.removeValue(forKey: handle) } }
+
+    /// A handle's source for a blob: a descriptor from the cache or newly opened, and a check of
+    /// its own.
+    func blobSource(_ id: String, open: () throws -> ReadableFile) throws -> Source {
+        let file = try blob(id, open: open)
+        return .blob(file, SequentialHash(blob: id, size: file.size))
+    }
 
     /// A descriptor for a blob, from the cache or newly opened.
     func blob(_ id: String, open: () throws -> ReadableFile) throws -> ReadableFile {

@@ -126,7 +126,11 @@ enum Operations {
     static func opendir(_ request: consuming Request, _ node: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let mount = FuseMount.from(request.raw)
         do {
-            let handle = mount.directories.add(try mount.fs.list(node))
+            // The low-level protocol leaves `.` and `..` to the filesystem (`ls -a` shows them on
+            // every other one); the kernel resolves both itself, so the folder's own attributes do.
+            let own = try mount.fs.attributes(node)
+            let dots = [DirectoryEntry(name: ".", attributes: own, timeout: 0), DirectoryEntry(name: "..", attributes: own, timeout: 0)]
+            let handle = mount.directories.add(dots + (try mount.fs.list(node)))
             request.open(handle: handle, keepCache: true, cacheDirectory: mount.fs.listingIsStable(node))
         } catch {
             request.fail(error)

@@ -15,6 +15,9 @@ import Testing
         let mounted = try MountedLake()
         #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.mountpoint).sorted() == ["cases", "datasets", "incoming", "objects"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.path("cases")).isEmpty)
+        // Every folder lists `.` and `..`, as on any filesystem.
+        #expect(try Shell.run("ls -a '\(mounted.mountpoint)'").output == ".\n..\ncases\ndatasets\nincoming\nobjects\n")
+        #expect(try Shell.run("ls -a '\(mounted.path("incoming"))'").output == ".\n..\n")
         let unmount = try mounted.lake.run(["unmount", mounted.mountpoint], store: false)
         #expect(unmount.succeeded, "\(unmount.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.mountpoint).isEmpty)

@@ -67,8 +67,8 @@ public protocol Catalog: Sendable {
     func clearBlobDamage(_ blob: String, at time: Timestamp) throws -> Bool
     /// Every blob recorded as missing or damaged.
     func damagedBlobIDs() throws -> Set<String>
-    /// Notes that a blob was re-hashed and found intact.
-    func markBlobChecked(_ blob: String, at time: Timestamp) throws
+    /// Notes that blobs were re-hashed and found intact (one transaction).
+    func markBlobsChecked(_ blobs: [String], at time: Timestamp) throws
     /// The referenced, undamaged blob re-hashed longest ago (never first), if that was before `before`.
     func blobToScrub(checkedBefore before: Timestamp) throws -> BlobRecord?
     /// The change sequence: grows with every change to the catalog.

@@ -414,7 +414,8 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func clearBlobDamage(_ blob: String, at time: Timestamp) throws -> Bool {
-        try write { db in
+        // Light: if a power failure lost it, the blob would only stay refused until checked again.
+        try writeLight { db in
             try db.execute(sql: "DELETE FROM blob_damage WHERE blob_id = ?", arguments: [blob])
             guard db.changesCount == 1 else { return false }
             try touchObjects(db, usingBlob: blob, at: time)
@@ -433,9 +434,12 @@ public final class SQLiteCatalog: Catalog {
         try read { db in Set(try String.fetchAll(db, sql: "SELECT blob_id FROM blob_damage")) }
     }
 
-    public func markBlobChecked(_ blob: String, at time: Timestamp) throws {
+    public func markBlobsChecked(_ blobs: [String], at time: Timestamp) throws {
+        guard !blobs.isEmpty else { return }
         try writeLight { db in
-            try db.execute(sql: "UPDATE blobs SET checked_at = ? WHERE id = ?", arguments: [time.microseconds, blob])
+            for blob in blobs {
+                try db.execute(sql: "UPDATE blobs SET checked_at = ? WHERE id = ?", arguments: [time.microseconds, blob])
+            }
         }
     }
 

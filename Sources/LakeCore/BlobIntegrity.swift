@@ -19,7 +19,7 @@ public struct BlobIntegrity: Sendable {
         switch check {
         case .intact:
             if rehashed {
-                try store.catalog.markBlobChecked(blob, at: now)
+                try store.catalog.markBlobsChecked([blob], at: now)
                 _ = try store.catalog.clearBlobDamage(blob, at: now)
             }
             return nil

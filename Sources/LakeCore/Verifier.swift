@@ -50,6 +50,23 @@ public struct Verifier: Sendable {
         }
     }
 
+    /// Records what the re-hash found: damage blob by blob (rare), the intact ones in one
+    /// transaction, and damage recorded earlier cleared only where there was some.
+    func record(_ checks: [(blob: String, check: BlobCheck)]) throws {
+        let integrity = BlobIntegrity(store: store)
+        let damaged = try store.catalog.damagedBlobIDs()
+        var intact: [String] = []
+        for (blob, check) in checks {
+            if check == .intact {
+                intact.append(blob)
+                if damaged.contains(blob) { _ = try store.catalog.clearBlobDamage(blob, at: .now) }
+            } else {
+                try integrity.record(blob, check, foundBy: "verify", rehashed: true)
+            }
+        }
+        try store.catalog.markBlobsChecked(intact, at: .now)
+    }
+
     public func run() throws -> Report {
         var report = Report()
         let records = try store.catalog.blobRecords()
@@ -65,11 +82,10 @@ public struct Verifier: Sendable {
             }
         }
         let checks = results.withLock { $0 }
-        let integrity = BlobIntegrity(store: store)
+        try record(zip(records.map(\.id), checks).compactMap { id, check in check.map { (id, $0) } })
         for (record, check) in zip(records, checks) {
             report.checkedBlobs += 1
             report.checkedBytes += record.size
-            if let check { try integrity.record(record.id, check, foundBy: "verify", rehashed: true) }
             switch check {
             case .intact, nil: break
             case .missing:

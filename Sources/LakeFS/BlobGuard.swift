@@ -24,10 +24,10 @@ final class BlobGuard: Sendable {
         if let fresh = try? store.catalog.damagedBlobIDs() { damaged.withLock { $0 = fresh } }
     }
 
-    /// Records damage found while serving a read; every later open of the blob fails.
-    func record(_ blob: String, reason: String, foundBy: String) {
-        logger.error("blob \(blob) is damaged (\(reason)); its objects are no longer served")
-        _ = try? BlobIntegrity(store: store).record(blob, .corrupt(reason), foundBy: foundBy, rehashed: false)
+    /// Records damage found while serving a read or an open; every later open of the blob fails.
+    func record(_ blob: String, _ check: BlobCheck, foundBy: String) {
+        logger.error("blob \(blob) is damaged (\(check)); its objects are no longer served")
+        _ = try? BlobIntegrity(store: store).record(blob, check, foundBy: foundBy, rehashed: false)
         damaged.withLock { _ = $0.insert(blob) }
     }
 
@@ -35,9 +35,7 @@ final class BlobGuard: Sendable {
         if damaged.withLock({ $0.contains(blob) }) { throw .io("blob \(blob) is damaged") }
         let check = store.blobs.presence(blob, expectedSize: size)
         guard check == .intact else {
-            logger.error("blob \(blob) is damaged (\(check)); its objects are no longer served")
-            _ = try? BlobIntegrity(store: store).record(blob, check, foundBy: "open", rehashed: false)
-            damaged.withLock { _ = $0.insert(blob) }
+            record(blob, check, foundBy: "open")
             throw .io("blob \(blob) is damaged")
         }
     }

@@ -43,7 +43,8 @@ public struct FileName: Hashable, Sendable, Comparable {
                 }
             }
             if !taken {
-                out += "\\x" + String(bytes[index], radix: 16).leftPadded(to: 2)
+                // Only bytes from 0x80 up are ever invalid (ASCII is valid UTF-8): two hex digits.
+                out += "\\x" + String(bytes[index], radix: 16)
                 index += 1
             }
         }
@@ -61,12 +62,6 @@ public struct FileName: Hashable, Sendable, Comparable {
     }
 
     public static func < (a: FileName, b: FileName) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
 }
 
 #if canImport(Glibc)

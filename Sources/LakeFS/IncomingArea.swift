@@ -363,7 +363,7 @@ final class IncomingArea: Sendable {
             state.nodes[upload.node].map { FileFormat(inferredFrom: $0.name.display) == .vtm } ?? false
         }
         do {
-            let committed = try upload.lock.withLock { streaming -> (LakeID, StoredReceipt, ManifestLinks?)? in
+            let committed = try upload.lock.withLock { streaming -> (LakeID, Receipt, ManifestLinks?)? in
                 guard let pending = streaming else { return nil }
                 // A failed commit has dropped everything (commit aborts itself): the upload is
                 // over either way.
@@ -386,10 +386,10 @@ final class IncomingArea: Sendable {
                     return receipt
                 })
                 logger.info("uploaded through incoming/", metadata: ["object": "\(pending.id)", "bytes": "\(pending.size)"])
-                return receipt.map { (pending.id, StoredReceipt(receipt: $0), links) }
+                return receipt.map { (pending.id, $0, links) }
             }
-            if let (id, stored, links) = committed {
-                arrived(upload.node, object: id, receipt: stored.receipt, links: links)
+            if let (id, receipt, links) = committed {
+                arrived(upload.node, object: id, receipt: receipt, links: links)
             }
         } catch {
             logger.error("upload through incoming/ failed: \(error)")
@@ -397,17 +397,17 @@ final class IncomingArea: Sendable {
         }
     }
 
-    struct StoredReceipt { var receipt: Receipt }
-
     /// The last close: a final-named file not yet committed (no flush came) is committed now;
     /// a failed upload's node goes.
     func released(_ upload: Upload) {
         if let name = state.withLock({ $0.nodes[upload.node]?.name }), !name.isHidden { try? commit(upload) }
+        // The upload's lock is never taken inside the state's lock (commit takes them the other way).
+        let over = upload.lock.withLock { $0 == nil }
         state.withLock { state in
             guard var node = state.nodes[upload.node], node.upload === upload else { return }
             if node.orphan {
                 state.nodes[upload.node] = nil
-            } else if upload.lock.withLock({ $0 == nil }) {
+            } else if over {
                 node.upload = nil
                 state.nodes[upload.node] = node
             }
@@ -419,6 +419,8 @@ final class IncomingArea: Sendable {
     /// chmod, chown, utimens on a receipt or folder: kept (and stored), so `cp -p` and `rsync -a`
     /// find what they set. A file still being written keeps them in memory until it is stored.
     func setAttributes(_ node: UInt64, mode: UInt32?, uid: UInt32?, gid: UInt32?, modified: Int64?, accessed: Int64?) throws(FSError) {
+        // Whether the file is still being written, asked outside the state's lock (see `released`).
+        let writing = state.withLock { $0.nodes[node]?.upload }.map { upload in upload.lock.withLock { $0 != nil } } ?? false
         let changed = try state.withLock { state throws(FSError) -> Receipt? in
             guard var entry = state.nodes[node] else { throw .notFound }
             if let mode { entry.live.mode = mode & 0o7777 }
@@ -426,7 +428,6 @@ final class IncomingArea: Sendable {
             if let gid { entry.live.gid = gid }
             if let modified { entry.live.modified = modified }
             if let accessed { entry.live.accessed = accessed }
-            let writing = entry.upload.map { upload in upload.lock.withLock { $0 != nil } } ?? false
             // A stored receipt or folder changes now; one being written changes when stored
             // (its stored row is the previous version, or a pending row that goes if it fails).
             if !writing && !entry.orphan {

@@ -23,7 +23,7 @@ extension LakeFileSystem {
         let view = try view(seq: seq)
         switch view.nodes[local]?.content {
         case .blob(let id, let size)?:
-            try checkBlob(id, size: size)
+            try blobGuard.check(id, size: size)
             do {
                 return plan(openFiles.add(try openFiles.blobSource(id) { try store.blobs.open(id) }), node: node)
             } catch {
@@ -57,15 +57,16 @@ extension LakeFileSystem {
             // re-hashed on the way: the read that reaches the end fails with EIO if they were not
             // the blob's, and the damage is recorded (see BlobGuard). Other reads are spliced.
             guard check.wants(offset) else { return .file(descriptor: file.descriptor, offset: offset, count: Int(available)) }
-            var bytes = [UInt8](repeating: 0, count: Int(available))
+            let bytes: [UInt8]
             do {
-                let got = try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
-                bytes.removeLast(bytes.count - got)
+                bytes = try [UInt8](unsafeUninitializedCapacity: Int(available)) { buffer, count in
+                    count = try file.read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+                }
             } catch {
                 throw FSError.from(error)
             }
             if case .corrupt(let actual) = bytes.withUnsafeBytes({ check.feed($0, at: offset) }) {
-                blobGuard.record(check.blob, reason: "its content hashes to \(actual), not to its name", foundBy: "read")
+                blobGuard.record(check.blob, .corrupt("its content hashes to \(actual), not to its name"), foundBy: "read")
                 throw .io("blob \(check.blob) is damaged")
             }
             return .bytes(bytes)

@@ -98,7 +98,7 @@ extension LakeFileSystem {
         guard Int(local) < view.nodes.count else { throw .notFound }
         switch view.nodes[Int(local)].content {
         case .blob(let blob, let size):
-            try checkBlob(blob, size: size)
+            try blobGuard.check(blob, size: size)
             do {
                 return openFiles.add(try openFiles.blobSource(blob) { try store.blobs.open(blob) })
             } catch {

@@ -36,11 +36,8 @@ public final class LakeFileSystem: Sendable {
         incoming = IncomingArea(store: store, logger: logger, blobGuard: blobGuard)
     }
 
+    /// Every open of a stored blob asks it first.
     let blobGuard: BlobGuard
-
-    func checkBlob(_ blob: String, size: Int64) throws(FSError) {
-        try blobGuard.check(blob, size: size)
-    }
 
     /// What `df` shows for the mount: the store's own filesystem (where uploads land).
     public func fileSystemStatus() throws(FSError) -> Glibc.statvfs {

@@ -109,7 +109,7 @@ struct ArrayIntegrity {
             let named = "DataArray '\(array.name)'"
             var message = error.message
             if message.hasPrefix(named + ":") {
-                message = String(message.dropFirst(named.count + 1)).trimmingPrefix(" ")
+                message = String(message.dropFirst(named.count + 1).trimmingPrefix(" "))
             } else if message.hasPrefix(named) {
                 message = "it" + message.dropFirst(named.count)
             }
@@ -142,11 +142,5 @@ struct ArrayIntegrity {
                 throw FormatError("\(extent.what): its data runs \(extent.end - limit) bytes \(what); its header is damaged")
             }
         }
-    }
-}
-
-extension String {
-    fileprivate func trimmingPrefix(_ prefix: String) -> String {
-        hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self
     }
 }

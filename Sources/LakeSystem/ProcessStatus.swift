@@ -12,18 +12,13 @@ public enum ProcessStatus {
         guard pid > 0, let text = try? ReadableFile(path: "/proc/\(pid)/stat").bytes(at: 0, count: 4096) else { return nil }
         // The command name (field 2) may hold spaces and parentheses: fields start after the last ')'.
         guard let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let fields = text[(close + 1)...].split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+        let fields = text[(close + 1)...].split { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\n") }
+            .map { String(decoding: $0, as: UTF8.self) }
         // fields[0] is field 3 (state): flags is field 9, exit_code field 52 (Linux 3.5+).
-        guard fields.count > 49, let flags = UInt64(fields[6]), let code = Int32(fields[49].trimmingSpaces) else { return nil }
+        guard fields.count > 49, let flags = UInt64(fields[6]), let code = Int32(fields[49]) else { return nil }
         let exiting: UInt64 = 0x4   // PF_EXITING
         guard flags & exiting != 0 else { return nil }
         let signal = code & 0x7f
         return signal == 0 ? nil : signal
-    }
-}
-
-extension String {
-    fileprivate var trimmingSpaces: String {
-        String(unicodeScalars.filter { $0 != "\n" && $0 != " " })
     }
 }

@@ -133,10 +133,10 @@ import Testing
         let mounted = try MountedLake(options: options)
         let target = mounted.path("incoming/killed.bin")
         let marker = mounted.lake.directory.file("written")
-        // Writes 3 MiB, says so, then keeps writing slowly until killed.
+        // Writes 3 MiB, says so, then holds the file open until killed.
         let writer = Process()
         writer.executableURL = URL(fileURLWithPath: "/bin/sh")
-        writer.arguments = ["-c", "exec python3 -c \"import os,time\nf=open('\(target)','wb')\nfor i in range(3): f.write(os.urandom(1048576)); f.flush()\nopen('\(marker)','w').close()\nwhile True:\n f.write(b'x'*4096); f.flush(); time.sleep(0.01)\""]
+        writer.arguments = ["-c", "exec python3 -c \"import os,signal\nf=open('\(target)','wb')\nfor i in range(3): f.write(os.urandom(1048576)); f.flush()\nopen('\(marker)','w').close()\nsignal.pause()\""]
         try writer.run()
         #expect(mounted.eventually(60) { FileManager.default.fileExists(atPath: marker) })
         kill(writer.processIdentifier, SIGKILL)

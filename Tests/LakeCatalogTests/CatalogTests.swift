@@ -274,7 +274,7 @@ import Testing
         #expect(try catalog.clearBlobDamage(id, at: .now))
         #expect(try catalog.object(object.id)?.file.blob?.damage == nil)
         #expect(try catalog.blobToScrub(checkedBefore: .now)?.id == id, "never checked")
-        try catalog.markBlobChecked(id, at: .now)
+        try catalog.markBlobsChecked([id], at: .now)
         #expect(try catalog.blobToScrub(checkedBefore: Timestamp.now.adding(seconds: -60)) == nil)
     }
 

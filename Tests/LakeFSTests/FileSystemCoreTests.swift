@@ -117,6 +117,22 @@ import Testing
         #expect(try contents(entry.node) == Array("first".utf8))
     }
 
+    /// Renames a hostile script tries: a folder into itself, a file over a folder, a folder over a
+    /// non-empty one. Each is refused and changes nothing, here and after a remount.
+    @Test func impossibleRenamesAreRefused() throws {
+        let a = try fs.makeDirectory(parent: NodeID.incoming, name: FileName("a"), mode: 0o755, caller: caller)
+        let b = try fs.makeDirectory(parent: a.node, name: FileName("b"), mode: 0o755, caller: caller)
+        try drop(FileName("f"), [1], in: b.node)
+        try drop(FileName("g"), [2])
+        #expect(throws: FSError.invalid) { try fs.rename(parent: NodeID.incoming, name: FileName("a"), to: b.node, newName: FileName("a")) }
+        #expect(throws: FSError.isDirectory) { try fs.rename(parent: NodeID.incoming, name: FileName("g"), to: NodeID.incoming, newName: FileName("a")) }
+        _ = try fs.makeDirectory(parent: NodeID.incoming, name: FileName("c"), mode: 0o755, caller: caller)
+        #expect(throws: FSError.notEmpty) { try fs.rename(parent: NodeID.incoming, name: FileName("c"), to: a.node, newName: FileName("b")) }
+        let again = try remount()
+        #expect(try again.list(NodeID.incoming).map(\.name) == [FileName("a"), FileName("c"), FileName("g")])
+        #expect(try again.list(b.node).map(\.name) == [FileName("f")])
+    }
+
     @Test func statfsDescribesTheStoresDisk() throws {
         let status = try fs.fileSystemStatus()
         var direct = statvfs()

@@ -33,6 +33,11 @@ public protocol BlobStore: Sendable {
     func check(_ id: String, expectedSize: Int64) -> BlobCheck
     func withCommitGuard<T>(_ body: () throws -> T) throws -> T
     func withSweepGuard<T>(_ body: () throws -> T) throws -> T
+    /// Makes every blob file written so far durable (blobs committed unsettled among them).
+    func settle() throws
+    /// Makes the blob `id` durable with exactly `bytes`: kept when the file is intact (and synced),
+    /// else written again atomically. After a crash this restores blobs committed unsettled.
+    func restore(_ id: String, bytes: [UInt8]) throws
 }
 
 /// An upload in progress.
@@ -52,6 +57,11 @@ public protocol BlobUpload: AnyObject {
     /// fsyncs the bytes, moves them under their content name and fsyncs the folder. Identical
     /// content already stored is kept and the new copy dropped. Call inside `withCommitGuard`.
     func commit() throws -> StoredBlob
+    /// As `commit()`, but a blob of at most `BlobSettling.maximumBytes` is moved into place
+    /// without syncing and its bytes are handed back (`StoredBlob.unsettled`): the caller records
+    /// them durably in the catalog, and `settle` later makes the file durable (one `syncfs` for
+    /// many blobs). One sync per small file instead of three.
+    func commitUnsettled() throws -> StoredBlob
     /// Ends the session after the catalog recorded the blob (or after `abort`).
     func release()
     /// Drops everything written; the blob store is as before the upload.
@@ -62,10 +72,21 @@ public protocol BlobUpload: AnyObject {
 public struct StoredBlob: Hashable, Sendable {
     public let id: String
     public let size: Int64
-    public init(id: String, size: Int64) {
+    /// The bytes of a blob whose file is not yet known to be durable (`commitUnsettled`).
+    public var unsettled: [UInt8]?
+    public init(id: String, size: Int64, unsettled: [UInt8]? = nil) {
         self.id = id
         self.size = size
+        self.unsettled = unsettled
     }
+}
+
+/// Small blobs committed without syncing: their bytes wait in the catalog until one `syncfs`
+/// has made many blob files durable at once (or are written again after a crash).
+public enum BlobSettling {
+    /// The largest blob kept in the catalog until settled. Larger ones are synced at commit:
+    /// their write dominates, and the catalog's log would carry them twice.
+    public static let maximumBytes: Int64 = 256 * 1024
 }
 
 /// Errors of the blob store, typed so callers can tell a full disk from other failures.

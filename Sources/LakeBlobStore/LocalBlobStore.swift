@@ -1,16 +1,24 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LakeModel
 import LakeSystem
+import Synchronization
 
 /// Blobs in a local directory: `blobs/ab/cd/<sha256>` (read-only files), uploads in progress in
-/// `spool/<session>.part` with a `spool/<session>.lock` held (flock) by the writing process, so a
-/// session whose writer died is recognisable and can be discarded.
+/// `spool/<session>@<owner>.part`, where `spool/<owner>.owner` is held (flock) by the writing
+/// process for as long as it has the store open, so a session whose writer died is recognisable
+/// and can be discarded. (One lock per process, not per upload: creating, renaming and removing a
+/// lock file cost more than storing a small file.)
 public final class LocalBlobStore: BlobStore {
     public let root: String
     let blobsDirectory: String
     let spoolDirectory: String
     let guardPath: String
+    /// This process's owner lock, made at its first upload.
+    private let owner = Mutex<(name: String, fd: Int32)?>(nil)
+    /// The commit guard, held shared while any thread of this process commits.
+    private let commitGuard = Mutex<(fd: Int32, holders: Int)>((-1, 0))
 
     /// `root` is the store folder; `blobs/` and `spool/` are created inside it when missing.
     public init(root: String) throws {
@@ -20,6 +28,7 @@ public final class LocalBlobStore: BlobStore {
         guardPath = Path.join(spoolDirectory, ".commit-guard")
         try Syscall.makeDirectories(blobsDirectory)
         try Syscall.makeDirectories(spoolDirectory)
+        discardDeadOwners()
     }
 
     static func isValidID(_ id: String) -> Bool {
@@ -99,13 +108,88 @@ public final class LocalBlobStore: BlobStore {
         "file://" + Path.join(folder(of: id), id)
     }
 
-    func lockPath(_ session: String) -> String { Path.join(spoolDirectory, session + ".lock") }
-    func partPath(_ session: String) -> String { Path.join(spoolDirectory, session + ".part") }
+    deinit {
+        if let (name, fd) = owner.withLock({ $0 }) {
+            OwnerFiles.forget(ownerPath(name))
+            try? Syscall.unlinkIfPresent(ownerPath(name))
+            Syscall.close(fd)
+        }
+        let guardFD = commitGuard.withLock { $0.fd }
+        if guardFD >= 0 { Syscall.close(guardFD) }
+    }
 
+    /// This process's owner name; its lock file is created under a hidden name, locked, and only
+    /// then renamed into view, so every visible owner file is held from birth.
+    func ownerName() throws -> String {
+        try owner.withLock { current in
+            if let current { return current.name }
+            let name = "own-" + (0..<4).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined()
+            let hidden = hiddenOwnerPath(name)
+            let fd = try Syscall.open(hidden, O_RDWR | O_CREAT | O_EXCL, 0o600)
+            do {
+                guard try Syscall.tryLock(fd, exclusive: true, path: hidden) else {
+                    throw SystemError("flock", path: hidden, errno: EWOULDBLOCK)
+                }
+                try Syscall.rename(hidden, ownerPath(name))
+                OwnerFiles.removeAtExit(ownerPath(name))
+            } catch {
+                Syscall.close(fd)
+                try? Syscall.unlinkIfPresent(hidden)
+                throw error
+            }
+            current = (name, fd)
+            return name
+        }
+    }
+
+    func ownerPath(_ owner: String) -> String { Path.join(spoolDirectory, owner + ".owner") }
+    func hiddenOwnerPath(_ owner: String) -> String { Path.join(spoolDirectory, ".\(owner).owner-new") }
+    func partPath(_ session: String, owner: String) -> String { Path.join(spoolDirectory, "\(session)@\(owner).part") }
+
+    /// Lock and part files of the per-upload layout earlier versions wrote.
+    func lockPath(_ session: String) -> String { Path.join(spoolDirectory, session + ".lock") }
+    func legacyPartPath(_ session: String) -> String { Path.join(spoolDirectory, session + ".part") }
     func hiddenLockPath(_ session: String) -> String { Path.join(spoolDirectory, ".\(session).lock-new") }
 
+    /// Removes the owner files of processes that ended without removing them (killed). A hidden
+    /// one may be a live process's between its creation and its lock: trying its lock then
+    /// would make that process fail, so only hidden files a minute old are looked at.
+    private func discardDeadOwners() {
+        let minuteAgo = Timestamp.now.adding(seconds: -60)
+        for name in (try? Syscall.listDirectory(spoolDirectory)) ?? [] {
+            let owner: String
+            if name.hasPrefix(".") && name.hasSuffix(".owner-new") {
+                guard let info = try? Syscall.fileStatus(Path.join(spoolDirectory, name)),
+                      Int64(info.st_mtim.tv_sec) * 1_000_000 < minuteAgo.microseconds else { continue }
+                owner = String(name.dropFirst().dropLast(10))
+            } else if !name.hasPrefix(".") && name.hasSuffix(".owner") {
+                owner = String(name.dropLast(6))
+                // Visible owner files are locked before they are renamed into view.
+                guard !isHeld(ownerPath(owner)) else { continue }
+            } else {
+                continue
+            }
+            try? Syscall.unlinkIfPresent(ownerPath(owner))
+            try? Syscall.unlinkIfPresent(hiddenOwnerPath(owner))
+        }
+    }
+
+    /// The owners of `session`'s part files.
+    private func owners(of session: String) -> [String] {
+        let prefix = session + "@"
+        return ((try? Syscall.listDirectory(spoolDirectory)) ?? []).compactMap { name in
+            guard name.hasPrefix(prefix), name.hasSuffix(".part") else { return nil }
+            return String(name.dropFirst(prefix.count).dropLast(5))
+        }
+    }
+
+    /// Part files are created only once their owner file is locked and in view.
+    private func isOwnerAlive(_ owner: String) -> Bool {
+        isHeld(ownerPath(owner))
+    }
+
     public func isUploadAlive(session: String) -> Bool {
-        isHeld(lockPath(session)) || isHeld(hiddenLockPath(session))
+        isHeld(lockPath(session)) || isHeld(hiddenLockPath(session)) || owners(of: session).contains(where: isOwnerAlive)
     }
 
     /// Whether some process holds the flock of the file at `path`.
@@ -122,7 +206,8 @@ public final class LocalBlobStore: BlobStore {
             if name.hasPrefix(".") && name.hasSuffix(".lock-new") {
                 sessions.insert(String(name.dropFirst().dropLast(9)))
             } else if !name.hasPrefix(".") && (name.hasSuffix(".part") || name.hasSuffix(".lock")) {
-                sessions.insert(String(name.dropLast(5)))
+                let session = name.dropLast(5)
+                sessions.insert(String(session.split(separator: "@", maxSplits: 1).first ?? session))
             }
         }
         return sessions.sorted()
@@ -130,14 +215,61 @@ public final class LocalBlobStore: BlobStore {
 
     public func discardUpload(session: String) throws -> Bool {
         guard !isUploadAlive(session: session) else { return false }
-        try Syscall.unlinkIfPresent(partPath(session))
+        for owner in owners(of: session) { try Syscall.unlinkIfPresent(partPath(session, owner: owner)) }
+        try Syscall.unlinkIfPresent(legacyPartPath(session))
         try Syscall.unlinkIfPresent(lockPath(session))
         try Syscall.unlinkIfPresent(hiddenLockPath(session))
         return true
     }
 
+    public func settle() throws {
+        do { try Syscall.syncFilesystem(blobsDirectory) } catch { throw BlobStoreError.wrap(error) }
+    }
+
+    public func restore(_ id: String, bytes: [UInt8]) throws {
+        let target = try path(of: id)
+        do {
+            if check(id, expectedSize: Int64(bytes.count)) == .intact {
+                let fd = try Syscall.open(target, O_RDONLY)
+                defer { Syscall.close(fd) }
+                try Syscall.fsync(fd, path: target)
+            } else {
+                let folder = folder(of: id)
+                try Syscall.makeDirectories(folder)
+                let temporary = Path.join(spoolDirectory, ".restore-\(id)")
+                let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o444)
+                do {
+                    try bytes.withUnsafeBytes { try Syscall.pwriteAll(fd, $0, offset: 0, path: temporary) }
+                    try Syscall.fsync(fd, path: temporary)
+                } catch {
+                    Syscall.close(fd)
+                    try? Syscall.unlinkIfPresent(temporary)
+                    throw error
+                }
+                Syscall.close(fd)
+                try Syscall.rename(temporary, target)
+            }
+            try Syscall.fsyncDirectory(Path.parent(of: target))
+        } catch {
+            throw BlobStoreError.wrap(error)
+        }
+    }
+
+    /// Shared by every committing thread of this process: the lock is taken when the first
+    /// enters and given back when the last leaves, on one descriptor kept open.
     public func withCommitGuard<T>(_ body: () throws -> T) throws -> T {
-        try withGuard(exclusive: false, body)
+        try commitGuard.withLock { state in
+            if state.fd < 0 { state.fd = try Syscall.open(guardPath, O_RDWR | O_CREAT, 0o644) }
+            if state.holders == 0 { try Syscall.lock(state.fd, exclusive: false, path: guardPath) }
+            state.holders += 1
+        }
+        defer {
+            commitGuard.withLock { state in
+                state.holders -= 1
+                if state.holders == 0 { Syscall.unlock(state.fd) }
+            }
+        }
+        return try body()
     }
 
     public func withSweepGuard<T>(_ body: () throws -> T) throws -> T {
@@ -149,5 +281,27 @@ public final class LocalBlobStore: BlobStore {
         defer { Syscall.close(fd) }
         try Syscall.lock(fd, exclusive: exclusive, path: guardPath)
         return try body()
+    }
+}
+
+/// Owner files of this process, removed when it exits normally (`exit`, the end of `main`); a
+/// killed process leaves its file to the next process that opens the store.
+enum OwnerFiles {
+    private static let paths = Mutex<Set<String>>([])
+    private static let registered = Mutex(false)
+
+    static func removeAtExit(_ path: String) {
+        paths.withLock { _ = $0.insert(path) }
+        registered.withLock { done in
+            guard !done else { return }
+            done = true
+            atexit {
+                for path in OwnerFiles.paths.withLock({ $0 }) { unlink(path) }
+            }
+        }
+    }
+
+    static func forget(_ path: String) {
+        paths.withLock { _ = $0.remove(path) }
     }
 }

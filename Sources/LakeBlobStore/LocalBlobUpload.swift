@@ -4,22 +4,21 @@ import Glibc
 import Crypto
 import LakeSystem
 
-/// One upload into a `LocalBlobStore`: spool file + held lock file. The caller's thread hashes
-/// (SHA-256) while a writer thread copies the previous chunk to the spool file. The first MiB is
-/// written in place, without the writer: most files dropped into a lake are small, and a thread
-/// and 4 MiB of buffers per small file cost more than they save.
+/// One upload into a `LocalBlobStore`: a spool file named by the session and by this process's
+/// owner lock. The caller's thread hashes (SHA-256) while a writer thread copies the previous
+/// chunk to the spool file. The first MiB is written in place, without the writer: most files
+/// dropped into a lake are small, and a thread and 4 MiB of buffers per small file cost more
+/// than they save.
 final class LocalBlobUpload: BlobUpload {
     static let inlineBytes: Int64 = 1 << 20
 
     private let store: LocalBlobStore
     private let session: String
     private let partPath: String
-    private let lockPath: String
     private var partFD: Int32 = -1
     /// The spool file again, with O_DIRECT, for the pipelined writer's whole chunks (-1 where
     /// the filesystem refuses direct I/O).
     private var directFD: Int32 = -1
-    private var lockFD: Int32 = -1
     /// Started once the upload outgrows `inlineBytes`.
     private var writer: PipelinedWriter?
     /// Set when the bytes are final (committed, rewritten out of order, or dropped).
@@ -32,31 +31,16 @@ final class LocalBlobUpload: BlobUpload {
     init(store: LocalBlobStore, session: String) throws {
         self.store = store
         self.session = session
-        partPath = store.partPath(session)
-        lockPath = store.lockPath(session)
-        // The lock file is locked under a temporary name and only then renamed into view, so
-        // every visible lock file is held from birth and one that is not held is always safe to
-        // discard.
-        let hidden = store.hiddenLockPath(session)
-        lockFD = try Syscall.open(hidden, O_RDWR | O_CREAT | O_TRUNC, 0o600)
         do {
-            guard try Syscall.tryLock(lockFD, exclusive: true, path: hidden) else {
-                throw SystemError("flock", path: hidden, errno: EWOULDBLOCK)
-            }
-            if try Syscall.fileStatus(lockPath) != nil {
-                try Syscall.unlinkIfPresent(hidden)
-                throw SystemError("create upload session", path: lockPath, errno: EEXIST)
-            }
-            try Syscall.rename(hidden, lockPath)
-            partFD = try Syscall.open(partPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            partPath = store.partPath(session, owner: try store.ownerName())
+            partFD = try Syscall.open(partPath, O_RDWR | O_CREAT | O_EXCL, 0o600)
         } catch {
-            abort()
-            throw error
+            throw BlobStoreError.wrap(error)
         }
     }
 
     deinit {
-        if partFD >= 0 || lockFD >= 0 || directFD >= 0 { abort() }
+        if partFD >= 0 || directFD >= 0 { abort() }
     }
 
     private var activeWriter: PipelinedWriter {
@@ -165,44 +149,73 @@ final class LocalBlobUpload: BlobUpload {
     }
 
     func commit() throws -> StoredBlob {
+        try commit(settled: true)
+    }
+
+    func commitUnsettled() throws -> StoredBlob {
+        try commit(settled: false)
+    }
+
+    private func commit(settled: Bool) throws -> StoredBlob {
         do {
             try closeWriter()
-            try Syscall.fsync(partFD, path: partPath)
+            if rehash { bytesWritten = try Syscall.fileStatus(partPath).map { Int64($0.st_size) } ?? bytesWritten }
+            let unsettled = !settled && bytesWritten <= BlobSettling.maximumBytes
+            var bytes: [UInt8]?
+            if unsettled {
+                bytes = try readBack()
+            } else {
+                try Syscall.fsync(partFD, path: partPath)
+            }
             Syscall.close(partFD)
             partFD = -1
             closeDirect()
             if rehash {
                 var again = SHA256()
-                let spooled = try ReadableFile(path: partPath)
-                bytesWritten = spooled.size
-                try spooled.forEachChunk(chunkSize: 4 << 20) { again.update(bufferPointer: $0) }
+                if let bytes {
+                    again.update(data: bytes)
+                } else {
+                    let spooled = try ReadableFile(path: partPath)
+                    try spooled.forEachChunk(chunkSize: 4 << 20) { again.update(bufferPointer: $0) }
+                }
                 sha = again
             }
             let sha256 = Digest.hex(sha.finalize())
             let folder = store.folder(of: sha256)
             let target = Path.join(folder, sha256)
-            try Syscall.makeDirectories(folder)
-            if try Syscall.fileStatus(target) != nil {
-                // Identical bytes are already stored: keep the existing blob.
-                try Syscall.unlinkIfPresent(partPath)
-            } else {
-                try Syscall.chmod(partPath, 0o444)
-                try Syscall.rename(partPath, target)
-                try Syscall.fsyncDirectory(folder)
-            }
-            return StoredBlob(id: sha256, size: bytesWritten)
+            if !Syscall.isDirectory(folder) { try Syscall.makeDirectories(folder) }
+            // The blob gets its name as a second link: the spool file keeps the session alive
+            // (others' recovery sees its owner's lock) until `release`, after the catalog has
+            // recorded the blob. When identical bytes are already stored, they are kept (if they
+            // are themselves unsettled, their bytes wait in the catalog too).
+            try Syscall.chmod(partPath, 0o444)
+            if try Syscall.link(partPath, target), !unsettled { try Syscall.fsyncDirectory(folder) }
+            return StoredBlob(id: sha256, size: bytesWritten, unsettled: bytes)
         } catch {
             throw BlobStoreError.wrap(error)
+        }
+    }
+
+    /// The spool file's bytes (a small one's, still in the page cache).
+    private func readBack() throws -> [UInt8] {
+        let count = Int(bytesWritten)
+        return try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count {
+                let n = try Syscall.pread(partFD, into: UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[done...]),
+                                          offset: Int64(done), path: partPath)
+                guard n > 0 else { throw SystemError("read back", path: partPath, errno: EIO) }
+                done += n
+            }
+            initialized = count
         }
     }
 
     func release() {
         try? closeWriter()
         try? Syscall.unlinkIfPresent(partPath)
-        try? Syscall.unlinkIfPresent(lockPath)
         if partFD >= 0 { Syscall.close(partFD); partFD = -1 }
         closeDirect()
-        if lockFD >= 0 { Syscall.close(lockFD); lockFD = -1 }
     }
 
     private func closeDirect() {

@@ -41,10 +41,10 @@ enum CaseRules {
 
     /// Settles every UNSETTLED case that has `object` as a member and whose members are all terminal.
     static func settleCases(_ db: Database, containing object: LakeID, at time: Timestamp, blobURI: (String) -> String) throws {
-        let ids = try String.fetchAll(db, sql: """
+        let ids = try String.fetchAll(db.cachedStatement(sql: """
             SELECT DISTINCT c.id FROM case_members m JOIN cases c ON c.id = m.case_id
             WHERE m.object_id = ? AND c.status = 'UNSETTLED'
-            """, arguments: [object.rawValue])
+            """), arguments: [object.rawValue])
         for id in ids {
             let members = try members(db, caseID: id)
             let objects = try ObjectRow.fetch(db, where: "id IN (\(databaseQuestionMarks(count: members.count)))",
@@ -53,9 +53,9 @@ enum CaseRules {
             let pairs = members.compactMap { member in byID[member.objectId].map { (member: member, object: $0) } }
             let (status, reason, provisions, formats) = settle(pairs)
             guard status != .unsettled else { continue }
-            try db.execute(sql: "UPDATE cases SET status = ?, failure_reason = ?, provisions = ?, formats = ? WHERE id = ?",
+            try db.run(sql: "UPDATE cases SET status = ?, failure_reason = ?, provisions = ?, formats = ? WHERE id = ?",
                            arguments: [status.rawValue, reason, ObjectRow.json(provisions), ObjectRow.json(formats), id])
-            try db.execute(sql: "INSERT INTO changes (entity_id, at) VALUES (?, ?)", arguments: [id, time.microseconds])
+            try db.run(sql: "INSERT INTO changes (entity_id, at) VALUES (?, ?)", arguments: [id, time.microseconds])
         }
     }
 }

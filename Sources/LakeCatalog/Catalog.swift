@@ -7,8 +7,19 @@ public protocol Catalog: Sendable {
     func createPendingObject(_ object: LakeObject) throws
     /// Records the object's stored blob and moves it to `UPLOADED`, in one transaction.
     /// `links` are a manifest's references when they are only known once its bytes are stored
-    /// (a manifest copied into the mount's incoming/).
-    func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?) throws
+    /// (a manifest copied into the mount's incoming/); `receipt` is the mount's entry for the
+    /// file, stored (inserted or updated) with it. `draft` is an object that has no pending row
+    /// (a file written into incoming/ becomes an object only once stored): it is inserted first.
+    /// `unsettled` are the bytes of a small blob whose file is not yet synced, kept until
+    /// `forgetUnsettledBlobs` (see `BlobSettling`).
+    func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?,
+                        creating draft: LakeObject?, unsettled: [UInt8]?) throws
+    /// Small blobs whose files may not be durable yet, oldest first.
+    func unsettledBlobs() throws -> [UnsettledBlob]
+    /// The newest unsettled blob's number, 0 when there is none.
+    func lastUnsettledBlob() throws -> Int64
+    /// Forgets the unsettled blobs up to `seq`, once their files are durable.
+    func forgetUnsettledBlobs(through seq: Int64) throws
     /// Points the references `paths` of a manifest still waiting for its blocks at `child`;
     /// false when none of them was waiting (or the manifest no longer waits).
     @discardableResult
@@ -19,9 +30,9 @@ public protocol Catalog: Sendable {
     func receipts() throws -> [Receipt]
     /// Stores a new entry (replacing the entry `replacing`, if any); returns its node.
     func insertReceipt(_ receipt: Receipt, replacing: Int64?) throws -> Int64
-    /// A new upload's pending object and its receipt, in one transaction; returns the node.
-    /// The receipt goes with the object if the upload never completes.
-    func createPendingObject(_ object: LakeObject, receipt: Receipt, replacing: Int64?) throws -> Int64
+    /// Node numbers no receipt has or will get from `insertReceipt`: a mount numbers the files
+    /// it creates from them without a transaction each, and stores each receipt with its object.
+    func reserveReceiptNodes(_ count: Int) throws -> ClosedRange<Int64>
     func updateReceipt(_ receipt: Receipt) throws
     func moveReceipt(_ node: Int64, to parent: Int64, name: [UInt8], replacing: Int64?) throws
     func deleteReceipt(_ node: Int64) throws
@@ -135,11 +146,23 @@ public struct EntitySummary: Sendable, Hashable {
 
 extension Catalog {
     public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp) throws {
-        try completeUpload(id, blob: blob, at: time, links: nil, receipt: nil)
+        try completeUpload(id, blob: blob, at: time, links: nil, receipt: nil, creating: nil, unsettled: nil)
     }
 
     public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?) throws {
-        try completeUpload(id, blob: blob, at: time, links: links, receipt: nil)
+        try completeUpload(id, blob: blob, at: time, links: links, receipt: nil, creating: nil, unsettled: nil)
+    }
+}
+
+/// A small blob's bytes, kept in the catalog until its file is known to be durable.
+public struct UnsettledBlob: Sendable, Equatable {
+    public var seq: Int64
+    public var id: String
+    public var bytes: [UInt8]
+    public init(seq: Int64, id: String, bytes: [UInt8]) {
+        self.seq = seq
+        self.id = id
+        self.bytes = bytes
     }
 }
 

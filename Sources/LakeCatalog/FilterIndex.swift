@@ -5,14 +5,14 @@ import LakeModel
 /// filters need. Rewritten in the transaction that changes the object.
 enum FilterIndex {
     static func refresh(_ db: Database, objectID: String) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT seq, tags, provisions FROM objects WHERE id = ?", arguments: [objectID]) else { return }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, tags, provisions FROM objects WHERE id = ?"), arguments: [objectID]) else { return }
         try write(db, seq: row["seq"], tags: row["tags"], provisions: row["provisions"])
     }
 
     /// The same, when the caller has just written `provisions` (processing): they are not read
     /// back and decoded again — with histograms they are the largest column by far.
     static func refresh(_ db: Database, objectID: String, provisions: [Provision]) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT seq, tags FROM objects WHERE id = ?", arguments: [objectID]) else { return }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, tags FROM objects WHERE id = ?"), arguments: [objectID]) else { return }
         let seq: Int64 = row["seq"]
         try clear(db, seq: seq)
         try insert(db, seq: seq, tags: try ObjectRow.decode([String: JSONValue].self, row["tags"]), provisions: provisions)
@@ -31,22 +31,22 @@ enum FilterIndex {
     }
 
     static func clear(_ db: Database, seq: Int64) throws {
-        try db.execute(sql: "DELETE FROM object_fields WHERE object_seq = ?", arguments: [seq])
-        try db.execute(sql: "DELETE FROM object_tags WHERE object_seq = ?", arguments: [seq])
+        try db.run(sql: "DELETE FROM object_fields WHERE object_seq = ?", arguments: [seq])
+        try db.run(sql: "DELETE FROM object_tags WHERE object_seq = ?", arguments: [seq])
     }
 
     /// The rows of an object that has none yet.
     static func insert(_ db: Database, seq: Int64, tags: [String: JSONValue], provisions: [Provision]) throws {
         for (position, provision) in provisions.enumerated() {
             guard case .field(let field) = provision else { continue }
-            try db.execute(sql: """
+            try db.run(sql: """
                 INSERT INTO object_fields (object_seq, position, label, element_assoc, quantity_type, units, mag_min, mag_max, mag_mean)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [seq, position, field.label, field.elementAssoc.rawValue, field.quantityType, field.units,
                                  field.magnitudeStats.min, field.magnitudeStats.max, field.magnitudeStats.mean])
         }
         for leaf in TagLeaves.of(tags) {
-            try db.execute(sql: "INSERT OR IGNORE INTO object_tags (object_seq, path, value) VALUES (?, ?, ?)",
+            try db.run(sql: "INSERT OR IGNORE INTO object_tags (object_seq, path, value) VALUES (?, ?, ?)",
                            arguments: [seq, leaf.path, leaf.value])
         }
     }

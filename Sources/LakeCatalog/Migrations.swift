@@ -180,6 +180,17 @@ enum Migrations {
                 CREATE INDEX receipts_by_object ON receipts(object_id);
                 """)
         }
+        // Small blobs committed without syncing their files (BlobSettling): their bytes, until
+        // the mount daemon's settler has synced the files, or a start after a crash restored them.
+        migrator.registerMigration("2026-12-01-unsettled-blobs") { db in
+            try db.execute(sql: """
+                CREATE TABLE unsettled_blobs (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    blob_id TEXT NOT NULL,
+                    bytes BLOB NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -19,15 +19,34 @@ enum ObjectRow {
         if rows.isEmpty { return [] }
         let ids: [String] = rows.map { $0["id"] }
         let placeholders = databaseQuestionMarks(count: ids.count)
+        let params = try Row.fetchAll(db, sql: "SELECT object_id, key, value, units FROM object_params WHERE object_id IN (\(placeholders))",
+                                      arguments: StatementArguments(ids))
+        let refs = try Row.fetchAll(db, sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id IN (\(placeholders)) ORDER BY object_id, position",
+                                    arguments: StatementArguments(ids))
+        return try objects(rows, params: params, refs: refs, blobURI: blobURI)
+    }
+
+    static let byID = "SELECT \(columns) FROM objects WHERE id = ?"
+
+    /// One object by id, with statements compiled once per connection: processing and the mount
+    /// ask for single objects all the time, and compiling costs more than running the queries.
+    static func fetch(_ db: Database, id: String, blobURI: (String) -> String) throws -> LakeObject? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: byID), arguments: [id]) else { return nil }
+        let params = try Row.fetchAll(db.cachedStatement(sql: "SELECT object_id, key, value, units FROM object_params WHERE object_id = ?"),
+                                      arguments: [id])
+        let refs = try Row.fetchAll(db.cachedStatement(sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id = ? ORDER BY position"),
+                                    arguments: [id])
+        return try objects([row], params: params, refs: refs, blobURI: blobURI).first
+    }
+
+    static func objects(_ rows: [Row], params paramRows: [Row], refs refRows: [Row], blobURI: (String) -> String) throws -> [LakeObject] {
         var params: [String: [String: Param]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT object_id, key, value, units FROM object_params WHERE object_id IN (\(placeholders))",
-                                    arguments: StatementArguments(ids)) {
+        for row in paramRows {
             let value = try ParamValue(json: decode(JSONValue.self, row["value"]))
             params[row["object_id"], default: [:]][row["key"]] = Param(value: value, units: row["units"])
         }
         var refs: [String: [FileRef]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id IN (\(placeholders)) ORDER BY object_id, position",
-                                    arguments: StatementArguments(ids)) {
+        for row in refRows {
             let child: String? = row["child_id"]
             refs[row["object_id"], default: []].append(FileRef(path: row["path"], objectId: child.map(LakeID.init(unchecked:))))
         }

@@ -11,7 +11,7 @@ extension SQLiteCatalog {
                 guard seen.insert(member.objectId).inserted else {
                     throw CatalogError.refused("object \(member.objectId) is listed twice; a case holds each object once")
                 }
-                guard let object = try fetchObjects(db, where: "id = ?", [member.objectId.rawValue]).first else {
+                guard let object = try ObjectRow.fetch(db, id: member.objectId.rawValue, blobURI: blobURI) else {
                     throw CatalogError.notFound(member.objectId)
                 }
                 pairs.append((member, object))
@@ -24,14 +24,14 @@ extension SQLiteCatalog {
                 throw CatalogError.refused(error.message)
             }
             let (status, reason, provisions, formats) = CaseRules.settle(pairs)
-            try db.execute(sql: """
+            try db.run(sql: """
                 INSERT INTO cases (id, name, status, failure_reason, params, case_params, provisions, formats, tags, created_at, created_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [draft.id.rawValue, draft.name, status.rawValue, reason, ObjectRow.json(params),
                                  ObjectRow.json(draft.caseParams), ObjectRow.json(provisions), ObjectRow.json(formats),
                                  ObjectRow.json(draft.tags), draft.createdAt.microseconds, draft.createdBy])
             for (position, member) in draft.members.enumerated() {
-                try db.execute(sql: """
+                try db.run(sql: """
                     INSERT INTO case_members (case_id, position, object_id, label, param_mapping, field_mapping) VALUES (?, ?, ?, ?, ?, ?)
                     """, arguments: [draft.id.rawValue, position, member.objectId.rawValue, member.label,
                                      CaseRules.mappingJSON(member.paramMapping), CaseRules.mappingJSON(member.fieldMapping)])
@@ -68,8 +68,8 @@ extension SQLiteCatalog {
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM cases WHERE id = ?", arguments: [id.rawValue]) != nil else {
                 throw CatalogError.notFound(id)
             }
-            if let name { try db.execute(sql: "UPDATE cases SET name = ? WHERE id = ?", arguments: [name, id.rawValue]) }
-            if let tags { try db.execute(sql: "UPDATE cases SET tags = ? WHERE id = ?", arguments: [ObjectRow.json(tags), id.rawValue]) }
+            if let name { try db.run(sql: "UPDATE cases SET name = ? WHERE id = ?", arguments: [name, id.rawValue]) }
+            if let tags { try db.run(sql: "UPDATE cases SET tags = ? WHERE id = ?", arguments: [ObjectRow.json(tags), id.rawValue]) }
             try recordChange(db, id, at: time)
             return try CaseRow.fetch(db, where: "id = ?", arguments: [id.rawValue])[0]
         }
@@ -91,8 +91,8 @@ extension SQLiteCatalog {
             for dataset in try String.fetchAll(db, sql: "DELETE FROM dataset_cases WHERE case_id = ? RETURNING dataset_id", arguments: [id.rawValue]) {
                 try recordChange(db, LakeID(unchecked: dataset), at: time)
             }
-            try db.execute(sql: "DELETE FROM case_members WHERE case_id = ?", arguments: [id.rawValue])
-            try db.execute(sql: "DELETE FROM cases WHERE id = ?", arguments: [id.rawValue])
+            try db.run(sql: "DELETE FROM case_members WHERE case_id = ?", arguments: [id.rawValue])
+            try db.run(sql: "DELETE FROM cases WHERE id = ?", arguments: [id.rawValue])
             try recordChange(db, id, at: time)
         }
     }

@@ -4,7 +4,7 @@ import LakeModel
 extension SQLiteCatalog {
     public func createDataset(_ draft: LakeDataset) throws -> LakeDataset {
         try write { db in
-            try db.execute(sql: """
+            try db.run(sql: """
                 INSERT INTO datasets (id, name, description, tags, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [draft.id.rawValue, draft.name, draft.description, ObjectRow.json(draft.tags),
                                  draft.createdAt.microseconds, draft.createdBy])
@@ -60,7 +60,7 @@ extension SQLiteCatalog {
     public func removeCases(_ cases: [LakeID], from id: LakeID, at time: Timestamp) throws -> LakeDataset {
         try changeUnfrozen(id, at: time) { db in
             for caseID in cases {
-                try db.execute(sql: "DELETE FROM dataset_cases WHERE dataset_id = ? AND case_id = ?", arguments: [id.rawValue, caseID.rawValue])
+                try db.run(sql: "DELETE FROM dataset_cases WHERE dataset_id = ? AND case_id = ?", arguments: [id.rawValue, caseID.rawValue])
                 guard db.changesCount == 1 else { throw CatalogError.refused("case \(caseID) is not in dataset \(id)") }
             }
         }
@@ -68,9 +68,9 @@ extension SQLiteCatalog {
 
     public func updateDataset(_ id: LakeID, name: String?, description: String?, tags: [String: JSONValue]?, at time: Timestamp) throws -> LakeDataset {
         try changeUnfrozen(id, at: time) { db in
-            if let name { try db.execute(sql: "UPDATE datasets SET name = ? WHERE id = ?", arguments: [name, id.rawValue]) }
-            if let description { try db.execute(sql: "UPDATE datasets SET description = ? WHERE id = ?", arguments: [description, id.rawValue]) }
-            if let tags { try db.execute(sql: "UPDATE datasets SET tags = ? WHERE id = ?", arguments: [ObjectRow.json(tags), id.rawValue]) }
+            if let name { try db.run(sql: "UPDATE datasets SET name = ? WHERE id = ?", arguments: [name, id.rawValue]) }
+            if let description { try db.run(sql: "UPDATE datasets SET description = ? WHERE id = ?", arguments: [description, id.rawValue]) }
+            if let tags { try db.run(sql: "UPDATE datasets SET tags = ? WHERE id = ?", arguments: [ObjectRow.json(tags), id.rawValue]) }
         }
     }
 
@@ -99,7 +99,7 @@ extension SQLiteCatalog {
                 if let description = augmentation.description { entry.description = description }
                 schema[key] = entry
             }
-            try db.execute(sql: "UPDATE datasets SET frozen_at = ?, params_schema = ?, provisions = ?, formats = ? WHERE id = ?",
+            try db.run(sql: "UPDATE datasets SET frozen_at = ?, params_schema = ?, provisions = ?, formats = ? WHERE id = ?",
                            arguments: [time.microseconds, ObjectRow.json(schema), ObjectRow.json(current.provisions),
                                        ObjectRow.json(current.formats), id.rawValue])
         }
@@ -113,8 +113,8 @@ extension SQLiteCatalog {
             if (frozen["frozen_at"] as Int64?) != nil && !force {
                 throw CatalogError.refused("dataset \(id) is frozen; removing it needs --force (its cases and objects stay)")
             }
-            try db.execute(sql: "DELETE FROM dataset_cases WHERE dataset_id = ?", arguments: [id.rawValue])
-            try db.execute(sql: "DELETE FROM datasets WHERE id = ?", arguments: [id.rawValue])
+            try db.run(sql: "DELETE FROM dataset_cases WHERE dataset_id = ?", arguments: [id.rawValue])
+            try db.run(sql: "DELETE FROM datasets WHERE id = ?", arguments: [id.rawValue])
             try recordChange(db, id, at: time)
         }
     }
@@ -150,7 +150,7 @@ extension SQLiteCatalog {
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM cases WHERE id = ?", arguments: [caseID.rawValue]) != nil else {
                 throw CatalogError.notFound(caseID)
             }
-            try db.execute(sql: "INSERT OR IGNORE INTO dataset_cases (dataset_id, case_id, position) VALUES (?, ?, ?)",
+            try db.run(sql: "INSERT OR IGNORE INTO dataset_cases (dataset_id, case_id, position) VALUES (?, ?, ?)",
                            arguments: [id.rawValue, caseID.rawValue, position])
             position += 1
         }

@@ -24,13 +24,13 @@ extension SQLiteCatalog {
     /// made under the same name is replaced (the last writer's receipt wins), except that a
     /// folder made twice is one folder.
     func insertReceipt(_ db: Database, _ receipt: Receipt, replacing: Int64?) throws -> Int64 {
-        if let replacing { try db.execute(sql: "DELETE FROM receipts WHERE node = ?", arguments: [replacing]) }
+        if let replacing { try db.run(sql: "DELETE FROM receipts WHERE node = ?", arguments: [replacing]) }
         if let existing = try Row.fetchOne(db, sql: "SELECT node, is_folder FROM receipts WHERE parent = ? AND name = ?",
                                            arguments: [receipt.parent, Data(receipt.name)]) {
             if receipt.isFolder && (existing["is_folder"] as Bool) { return existing["node"] }
-            try db.execute(sql: "DELETE FROM receipts WHERE node = ?", arguments: [existing["node"] as Int64])
+            try db.run(sql: "DELETE FROM receipts WHERE node = ?", arguments: [existing["node"] as Int64])
         }
-        try db.execute(sql: """
+        try db.run(sql: """
             INSERT INTO receipts (parent, name, is_folder, object_id, blob_id, size, mode, uid, gid, modified_at, accessed_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [receipt.parent, Data(receipt.name), receipt.isFolder, receipt.objectID?.rawValue, receipt.blobID,
@@ -39,13 +39,56 @@ extension SQLiteCatalog {
         return db.lastInsertedRowID
     }
 
-    public func createPendingObject(_ object: LakeObject, receipt: Receipt, replacing: Int64?) throws -> Int64 {
+    public func reserveReceiptNodes(_ count: Int) throws -> ClosedRange<Int64> {
+        // A reservation lost in a power failure is harmless: a receipt using one of its numbers
+        // is stored with a synced commit, which carries the reservation before it.
         try writeLight { db in
-            try insertPendingObject(db, object)
-            var linked = receipt
-            linked.objectID = object.id
-            return try insertReceipt(db, linked, replacing: replacing)
+            let recorded = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'receipts'")
+            let used = max(recorded ?? 0, try Int64.fetchOne(db, sql: "SELECT MAX(node) FROM receipts") ?? 0)
+            let last = used + Int64(max(1, count))
+            if recorded == nil {
+                try db.run(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('receipts', ?)", arguments: [last])
+            } else {
+                try db.run(sql: "UPDATE sqlite_sequence SET seq = ? WHERE name = 'receipts'", arguments: [last])
+            }
+            return (used + 1)...last
         }
+    }
+
+    /// A stored upload's receipt: its row is inserted or brought up to date, and an entry of
+    /// another mount (or an older version) under the same name goes.
+    func storeReceipt(_ db: Database, _ receipt: Receipt) throws {
+        try db.run(sql: "DELETE FROM receipts WHERE parent = ? AND name = ? AND node <> ?",
+                       arguments: [receipt.parent, Data(receipt.name), receipt.node])
+        try db.run(sql: """
+            INSERT INTO receipts (node, parent, name, is_folder, object_id, blob_id, size, mode, uid, gid, modified_at, accessed_at)
+            VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (node) DO UPDATE SET parent = excluded.parent, name = excluded.name, object_id = excluded.object_id,
+                blob_id = excluded.blob_id, size = excluded.size, mode = excluded.mode, uid = excluded.uid, gid = excluded.gid,
+                modified_at = excluded.modified_at, accessed_at = excluded.accessed_at
+            """, arguments: [receipt.node, receipt.parent, Data(receipt.name), receipt.objectID?.rawValue, receipt.blobID,
+                             receipt.size, Int64(receipt.mode), Int64(receipt.uid), Int64(receipt.gid), receipt.modified,
+                             receipt.accessed])
+    }
+
+    // MARK: unsettled blobs
+
+    public func unsettledBlobs() throws -> [UnsettledBlob] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, blob_id, bytes FROM unsettled_blobs ORDER BY seq").map { row in
+                let bytes: Data = row["bytes"]
+                return UnsettledBlob(seq: row["seq"], id: row["blob_id"], bytes: Array(bytes))
+            }
+        }
+    }
+
+    public func lastUnsettledBlob() throws -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM unsettled_blobs") ?? 0 }
+    }
+
+    public func forgetUnsettledBlobs(through seq: Int64) throws {
+        // Lost in a power failure, the rows are settled again at the next start: harmless.
+        try writeLight { db in try db.run(sql: "DELETE FROM unsettled_blobs WHERE seq <= ?", arguments: [seq]) }
     }
 
     public func updateReceipt(_ receipt: Receipt) throws {
@@ -53,7 +96,7 @@ extension SQLiteCatalog {
     }
 
     func updateReceipt(_ db: Database, _ receipt: Receipt) throws {
-        try db.execute(sql: """
+        try db.run(sql: """
             UPDATE receipts SET parent = ?, name = ?, object_id = ?, blob_id = ?, size = ?, mode = ?, uid = ?, gid = ?,
                                 modified_at = ?, accessed_at = ?
             WHERE node = ?
@@ -64,14 +107,14 @@ extension SQLiteCatalog {
 
     public func moveReceipt(_ node: Int64, to parent: Int64, name: [UInt8], replacing: Int64?) throws {
         try writeLight { db in
-            if let replacing { try db.execute(sql: "DELETE FROM receipts WHERE node = ?", arguments: [replacing]) }
+            if let replacing { try db.run(sql: "DELETE FROM receipts WHERE node = ?", arguments: [replacing]) }
             // An entry of another mount under the new name is replaced too.
-            try db.execute(sql: "DELETE FROM receipts WHERE parent = ? AND name = ? AND node <> ?", arguments: [parent, Data(name), node])
-            try db.execute(sql: "UPDATE receipts SET parent = ?, name = ? WHERE node = ?", arguments: [parent, Data(name), node])
+            try db.run(sql: "DELETE FROM receipts WHERE parent = ? AND name = ? AND node <> ?", arguments: [parent, Data(name), node])
+            try db.run(sql: "UPDATE receipts SET parent = ?, name = ? WHERE node = ?", arguments: [parent, Data(name), node])
         }
     }
 
     public func deleteReceipt(_ node: Int64) throws {
-        try writeLight { db in try db.execute(sql: "DELETE FROM receipts WHERE node = ?", arguments: [node]) }
+        try writeLight { db in try db.run(sql: "DELETE FROM receipts WHERE node = ?", arguments: [node]) }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import LakeModel
 import Logging
@@ -21,7 +22,10 @@ public final class SQLiteCatalog: Catalog {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.run(sql: "PRAGMA synchronous = FULL")
+            // Debian's SQLite zeroes every freed page (SQLITE_SECURE_DELETE): forgetting a small
+            // blob's bytes (`unsettled_blobs`) would write all of them to the log again.
+            try db.run(sql: "PRAGMA secure_delete = OFF")
         }
         self.logger = logger
         self.blobURI = blobURI
@@ -39,7 +43,7 @@ public final class SQLiteCatalog: Catalog {
             // GRDB sets synchronous=NORMAL on a pool's writer after prepareDatabase runs: commits
             // would then reach the disk only at the next checkpoint, and a power failure could
             // lose an upload whose close() had returned 0.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try pool.writeWithoutTransaction { db in try db.run(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw Self.wrap(error)
         }
@@ -76,8 +80,8 @@ public final class SQLiteCatalog: Catalog {
     private func write<T>(durable: Bool, _ body: (Database) throws -> T) throws -> T {
         do {
             return try pool.writeWithoutTransaction { db in
-                if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-                defer { if !durable { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
+                if !durable { try db.run(sql: "PRAGMA synchronous = NORMAL") }
+                defer { if !durable { try? db.run(sql: "PRAGMA synchronous = FULL") } }
                 var result: T?
                 try db.inTransaction {
                     result = try body(db)
@@ -92,7 +96,7 @@ public final class SQLiteCatalog: Catalog {
 
     /// Every change bumps the change sequence; the entity id says what to invalidate.
     func recordChange(_ db: Database, _ id: LakeID, at time: Timestamp) throws {
-        try db.execute(sql: "INSERT INTO changes (entity_id, at) VALUES (?, ?)", arguments: [id.rawValue, time.microseconds])
+        try db.run(sql: "INSERT INTO changes (entity_id, at) VALUES (?, ?)", arguments: [id.rawValue, time.microseconds])
     }
 
     func fetchObjects(_ db: Database, where clause: String, _ arguments: StatementArguments) throws -> [LakeObject] {
@@ -107,7 +111,7 @@ public final class SQLiteCatalog: Catalog {
 
     func insertPendingObject(_ db: Database, _ object: LakeObject) throws {
         do {
-            try db.execute(sql: """
+            try db.run(sql: """
                 INSERT INTO objects (id, name, description, file_name, format, status, tags, annotations, warnings,
                                      geometry_units, created_at, created_by)
                 VALUES (?, ?, ?, ?, ?, 'PENDING_UPLOAD', ?, ?, ?, ?, ?, ?)
@@ -119,7 +123,7 @@ public final class SQLiteCatalog: Catalog {
                 try insertParam(db, object.id, key, param)
             }
             for (position, reference) in object.contentReferences.enumerated() {
-                try db.execute(sql: "INSERT INTO object_refs (object_id, position, path, child_id) VALUES (?, ?, ?, ?)",
+                try db.run(sql: "INSERT INTO object_refs (object_id, position, path, child_id) VALUES (?, ?, ?, ?)",
                                arguments: [object.id.rawValue, position, reference.path, reference.objectId?.rawValue])
             }
             try FilterIndex.refresh(db, objectID: object.id.rawValue)
@@ -135,28 +139,33 @@ public final class SQLiteCatalog: Catalog {
         case .bool(let b): flag = b
         case .vector: break
         }
-        try db.execute(sql: """
+        try db.run(sql: """
             INSERT INTO object_params (object_id, key, value, units, num_value, str_value, bool_value, object_seq)
             VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT seq FROM objects WHERE id = ?))
             """, arguments: [id.rawValue, key, param.value.json.compactText, param.units, number, text, flag, id.rawValue])
     }
 
-    public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?) throws {
+    public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?,
+                               creating draft: LakeObject?, unsettled: [UInt8]?) throws {
         try write { db in
-            if let receipt { try updateReceipt(db, receipt) }
+            if let draft { try insertPendingObject(db, draft) }
+            if let receipt { try storeReceipt(db, receipt) }
+            if let unsettled {
+                try db.run(sql: "INSERT INTO unsettled_blobs (blob_id, bytes) VALUES (?, ?)", arguments: [blob.id, Data(unsettled)])
+            }
             if let links {
                 for (position, reference) in links.references.enumerated() {
-                    try db.execute(sql: "INSERT OR REPLACE INTO object_refs (object_id, position, path, child_id) VALUES (?, ?, ?, ?)",
+                    try db.run(sql: "INSERT OR REPLACE INTO object_refs (object_id, position, path, child_id) VALUES (?, ?, ?, ?)",
                                    arguments: [id.rawValue, position, reference.path, reference.objectId?.rawValue])
                 }
                 let recorded = try String.fetchOne(db, sql: "SELECT warnings FROM objects WHERE id = ?", arguments: [id.rawValue])
                 let warnings = try recorded.map { try ObjectRow.decode([String].self, $0) } ?? []
-                try db.execute(sql: "UPDATE objects SET warnings = ?, refs_wait_until = ? WHERE id = ?",
+                try db.run(sql: "UPDATE objects SET warnings = ?, refs_wait_until = ? WHERE id = ?",
                                arguments: [ObjectRow.json(warnings + links.warnings), links.waitUntil?.microseconds, id.rawValue])
             }
-            try db.execute(sql: "INSERT OR IGNORE INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?)",
+            try db.run(sql: "INSERT OR IGNORE INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [blob.id, blob.size, blob.md5, time.microseconds])
-            try db.execute(sql: """
+            try db.run(sql: """
                 UPDATE objects SET blob_id = ?, status = 'UPLOADED', uploaded_at = ?
                 WHERE id = ? AND status = 'PENDING_UPLOAD'
                 """, arguments: [blob.id, time.microseconds, id.rawValue])
@@ -183,7 +192,7 @@ public final class SQLiteCatalog: Catalog {
 
     public func renamePendingObject(_ id: LakeID, fileName: String, format: FileFormat) throws {
         try write { db in
-            try db.execute(sql: """
+            try db.run(sql: """
                 UPDATE objects SET name = ?, file_name = ?, format = ? WHERE id = ? AND status = 'PENDING_UPLOAD'
                 """, arguments: [fileName, fileName, format.rawValue, id.rawValue])
             try recordChange(db, id, at: .now)
@@ -192,13 +201,13 @@ public final class SQLiteCatalog: Catalog {
 
     public func recordMD5(_ md5: String, forBlob id: String) throws {
         try writeLight { db in
-            try db.execute(sql: "UPDATE blobs SET md5 = ? WHERE id = ? AND md5 IS NULL", arguments: [md5, id])
+            try db.run(sql: "UPDATE blobs SET md5 = ? WHERE id = ? AND md5 IS NULL", arguments: [md5, id])
         }
     }
 
     public func deletePendingObject(_ id: LakeID) throws -> Bool {
         try write { db in
-            try db.execute(sql: "DELETE FROM objects WHERE id = ? AND status = 'PENDING_UPLOAD'", arguments: [id.rawValue])
+            try db.run(sql: "DELETE FROM objects WHERE id = ? AND status = 'PENDING_UPLOAD'", arguments: [id.rawValue])
             let deleted = db.changesCount == 1
             if deleted { try recordChange(db, id, at: .now) }
             return deleted
@@ -206,7 +215,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func object(_ id: LakeID) throws -> LakeObject? {
-        try read { db in try fetchObjects(db, where: "id = ?", [id.rawValue]).first }
+        try read { db in try ObjectRow.fetch(db, id: id.rawValue, blobURI: blobURI) }
     }
 
     public func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
@@ -228,7 +237,7 @@ public final class SQLiteCatalog: Catalog {
 
     public func updateObject(_ id: LakeID, _ update: ObjectUpdate, at time: Timestamp) throws -> LakeObject {
         try write { db in
-            guard var object = try fetchObjects(db, where: "id = ?", [id.rawValue]).first else {
+            guard var object = try ObjectRow.fetch(db, id: id.rawValue, blobURI: blobURI) else {
                 throw CatalogError.notFound(id)
             }
             if let name = update.name { object.name = name }
@@ -245,7 +254,7 @@ public final class SQLiteCatalog: Catalog {
                     return .geometry(geometry)
                 }
             }
-            try db.execute(sql: """
+            try db.run(sql: """
                 UPDATE objects SET name = ?, description = ?, tags = ?, geometry_units = ?, provisions = ? WHERE id = ?
                 """, arguments: [object.name, object.description, ObjectRow.json(object.tags), object.geometryUnits,
                                  ObjectRow.json(object.provisions), id.rawValue])
@@ -258,7 +267,7 @@ public final class SQLiteCatalog: Catalog {
     public func annotateObject(_ id: LakeID, at time: Timestamp,
                                _ change: (LakeObject) throws -> (annotations: [FieldAnnotation], provisions: [Provision], warnings: [String])) throws -> LakeObject {
         try write { db in
-            guard var object = try fetchObjects(db, where: "id = ?", [id.rawValue]).first else {
+            guard var object = try ObjectRow.fetch(db, id: id.rawValue, blobURI: blobURI) else {
                 throw CatalogError.notFound(id)
             }
             guard object.status == .ready else {
@@ -268,7 +277,7 @@ public final class SQLiteCatalog: Catalog {
             object.annotations = annotations
             object.provisions = provisions
             object.warnings = warnings
-            try db.execute(sql: "UPDATE objects SET annotations = ?, provisions = ?, warnings = ? WHERE id = ?",
+            try db.run(sql: "UPDATE objects SET annotations = ?, provisions = ?, warnings = ? WHERE id = ?",
                            arguments: [ObjectRow.json(annotations), ObjectRow.json(provisions), ObjectRow.json(warnings), id.rawValue])
             try FilterIndex.refresh(db, objectID: id.rawValue)
             try recordChange(db, id, at: time)
@@ -278,45 +287,53 @@ public final class SQLiteCatalog: Catalog {
 
     // MARK: processing queue
 
+    /// What a worker may claim; the lists are JSON arrays so the statements never vary and are
+    /// compiled once per connection (a claim per small file made compiling a large share of
+    /// processing's cost).
+    static let claimable = """
+        format IN (SELECT value FROM json_each(?1))
+        AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2)))
+        AND NOT EXISTS (SELECT 1 FROM object_refs r JOIN objects c ON c.id = r.child_id
+                        WHERE r.object_id = objects.id AND c.status NOT IN ('READY', 'FAILED'))
+        AND (refs_wait_until IS NULL OR refs_wait_until < ?3
+             OR NOT EXISTS (SELECT 1 FROM object_refs w WHERE w.object_id = objects.id AND w.child_id IS NULL))
+        """
+    // Two walks of the (status, seq) index that stop at their first match, instead of one
+    // query whose OR sorted the whole queue at every claim.
+    static let oldestUploaded = "SELECT id, seq FROM objects WHERE status = 'UPLOADED' AND \(claimable) ORDER BY seq LIMIT 1"
+    static let oldestExpired = "SELECT id, seq FROM objects WHERE status = 'PROCESSING' AND lease_expires_at < ?3 AND \(claimable) ORDER BY seq LIMIT 1"
+
     public func claimForProcessing(formats: Set<FileFormat>, among: [LakeID]?, owner: String, leaseSeconds: Double,
                                    maxAttempts: Int, now: Timestamp) throws -> ProcessingClaim? {
         guard !formats.isEmpty else { return nil }
+        if let among, among.isEmpty { return nil }
         return try writeLight { db in
-            let exhausted = try String.fetchAll(db, sql: """
+            let exhausted = try String.fetchAll(db.cachedStatement(sql: """
                 UPDATE objects SET status = 'FAILED', processed_at = ?, lease_owner = NULL, lease_expires_at = NULL,
                     failure_reason = 'processing was interrupted ' || attempts || ' times (the worker was killed or crashed each time); the file may be too large or hostile for this machine'
                 WHERE status = 'PROCESSING' AND lease_expires_at < ? AND attempts >= ?
                 RETURNING id
-                """, arguments: [now.microseconds, now.microseconds, maxAttempts]).map(LakeID.init(unchecked:))
+                """), arguments: [now.microseconds, now.microseconds, maxAttempts]).map(LakeID.init(unchecked:))
             for id in exhausted {
                 logger.warning("processing gave up", metadata: ["object": "\(id)"])
                 try recordChange(db, id, at: now)
                 try CaseRules.settleCases(db, containing: id, at: now, blobURI: blobURI)
             }
             // A manifest waits until every child it references has finished processing.
-            var clause = """
-                format IN (\(databaseQuestionMarks(count: formats.count)))
-                AND (status = 'UPLOADED' OR (status = 'PROCESSING' AND lease_expires_at < ?))
-                AND NOT EXISTS (SELECT 1 FROM object_refs r JOIN objects c ON c.id = r.child_id
-                                WHERE r.object_id = objects.id AND c.status NOT IN ('READY', 'FAILED'))
-                AND (refs_wait_until IS NULL OR refs_wait_until < ?
-                     OR NOT EXISTS (SELECT 1 FROM object_refs w WHERE w.object_id = objects.id AND w.child_id IS NULL))
-                """
-            var arguments = StatementArguments(formats.map(\.rawValue).sorted()) + [now.microseconds, now.microseconds]
-            if let among {
-                guard !among.isEmpty else { return nil }
-                clause += " AND id IN (\(databaseQuestionMarks(count: among.count)))"
-                arguments += StatementArguments(among.map(\.rawValue))
+            let arguments: StatementArguments = [ObjectRow.json(formats.map(\.rawValue).sorted()),
+                                                 among.map { ObjectRow.json($0.map(\.rawValue)) }, now.microseconds]
+            let candidates = try [Self.oldestUploaded, Self.oldestExpired].compactMap { sql in
+                try Row.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
             }
-            guard let id = try String.fetchOne(db, sql: "SELECT id FROM objects WHERE \(clause) ORDER BY seq LIMIT 1",
-                                               arguments: arguments) else { return nil }
-            try db.execute(sql: """
+            guard let oldest = candidates.min(by: { ($0["seq"] as Int64) < ($1["seq"] as Int64) }) else { return nil }
+            let id: String = oldest["id"]
+            try db.run(sql: """
                 UPDATE objects SET status = 'PROCESSING', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?
                 WHERE id = ?
                 """, arguments: [owner, now.adding(seconds: leaseSeconds).microseconds, id])
             try recordChange(db, LakeID(unchecked: id), at: now)
-            let attempt = try Int.fetchOne(db, sql: "SELECT attempts FROM objects WHERE id = ?", arguments: [id]) ?? 1
-            let object = try fetchObjects(db, where: "id = ?", [id])[0]
+            guard let object = try ObjectRow.fetch(db, id: id, blobURI: blobURI) else { return nil }
+            let attempt = try Int.fetchOne(db.cachedStatement(sql: "SELECT attempts FROM objects WHERE id = ?"), arguments: [id]) ?? 1
             return ProcessingClaim(object: object, attempt: attempt, exhausted: exhausted)
         }
     }
@@ -342,7 +359,7 @@ public final class SQLiteCatalog: Catalog {
 
     public func renewLease(_ id: LakeID, owner: String, leaseSeconds: Double, now: Timestamp) throws -> Bool {
         try writeLight { db in
-            try db.execute(sql: """
+            try db.run(sql: """
                 UPDATE objects SET lease_expires_at = ? WHERE id = ? AND status = 'PROCESSING' AND lease_owner = ?
                 """, arguments: [now.adding(seconds: leaseSeconds).microseconds, id.rawValue, owner])
             return db.changesCount == 1
@@ -353,13 +370,13 @@ public final class SQLiteCatalog: Catalog {
         try writeLight { db in
             switch outcome {
             case .ready(let provisions, let warnings):
-                try db.execute(sql: """
+                try db.run(sql: """
                     UPDATE objects SET status = 'READY', failure_reason = NULL, provisions = ?, warnings = ?,
                         processed_at = ?, lease_owner = NULL, lease_expires_at = NULL
                     WHERE id = ? AND status = 'PROCESSING' AND lease_owner = ?
                     """, arguments: [ObjectRow.json(provisions), ObjectRow.json(warnings), time.microseconds, id.rawValue, owner])
             case .failed(let reason):
-                try db.execute(sql: """
+                try db.run(sql: """
                     UPDATE objects SET status = 'FAILED', failure_reason = ?, processed_at = ?,
                         lease_owner = NULL, lease_expires_at = NULL
                     WHERE id = ? AND status = 'PROCESSING' AND lease_owner = ?
@@ -403,7 +420,7 @@ public final class SQLiteCatalog: Catalog {
 
     public func recordBlobDamage(_ blob: String, _ damage: BlobDamage) throws -> Bool {
         try write { db in
-            try db.execute(sql: """
+            try db.run(sql: """
                 INSERT INTO blob_damage (blob_id, found_by, found_at, reason)
                 SELECT id, ?, ?, ? FROM blobs WHERE id = ? ON CONFLICT (blob_id) DO NOTHING
                 """, arguments: [damage.foundBy, damage.foundAt.microseconds, damage.reason, blob])
@@ -416,7 +433,7 @@ public final class SQLiteCatalog: Catalog {
     public func clearBlobDamage(_ blob: String, at time: Timestamp) throws -> Bool {
         // Light: if a power failure lost it, the blob would only stay refused until checked again.
         try writeLight { db in
-            try db.execute(sql: "DELETE FROM blob_damage WHERE blob_id = ?", arguments: [blob])
+            try db.run(sql: "DELETE FROM blob_damage WHERE blob_id = ?", arguments: [blob])
             guard db.changesCount == 1 else { return false }
             try touchObjects(db, usingBlob: blob, at: time)
             return true
@@ -438,7 +455,7 @@ public final class SQLiteCatalog: Catalog {
         guard !blobs.isEmpty else { return }
         try writeLight { db in
             for blob in blobs {
-                try db.execute(sql: "UPDATE blobs SET checked_at = ? WHERE id = ?", arguments: [time.microseconds, blob])
+                try db.run(sql: "UPDATE blobs SET checked_at = ? WHERE id = ?", arguments: [time.microseconds, blob])
             }
         }
     }

@@ -12,9 +12,7 @@ import Logging
 public final class BlobScrubber: Sendable {
     private let store: Store
     private let logger: Logger
-    private let state = NSCondition()
-    nonisolated(unsafe) private var stopping = false
-    nonisolated(unsafe) private var thread: Thread?
+    private let thread = BackgroundThread(name: "lake-scrubber")
 
     public init(store: Store, logger: Logger) {
         self.store = store
@@ -23,51 +21,23 @@ public final class BlobScrubber: Sendable {
 
     public func start() {
         guard store.config.scrubBytesPerSecond > 0 else { return }
-        let thread = Thread { [self] in run() }
-        thread.name = "lake-scrubber"
-        state.lock()
-        self.thread = thread
-        state.unlock()
-        thread.start()
+        thread.start { [self] thread in run(thread) }
     }
 
     /// Asks the thread to end and waits until it has.
     public func stop() {
-        state.lock()
-        stopping = true
-        state.broadcast()
-        let running = thread != nil
-        state.unlock()
-        guard running else { return }
-        state.lock()
-        while thread != nil { state.wait() }
-        state.unlock()
+        thread.stop()
     }
 
-    /// Waits up to `seconds`; false when asked to stop meanwhile.
-    private func pause(_ seconds: Double) -> Bool {
-        state.lock()
-        defer { state.unlock() }
-        let until = Date().addingTimeInterval(seconds)
-        while !stopping && Date() < until { _ = state.wait(until: until) }
-        return !stopping
-    }
-
-    private func run() {
-        defer {
-            state.lock()
-            thread = nil
-            state.broadcast()
-            state.unlock()
-        }
+    private func run(_ thread: BackgroundThread) {
         let integrity = BlobIntegrity(store: store)
         let rate = store.config.scrubBytesPerSecond
-        while pause(0) {
+        while thread.pause(0) {
             do {
                 let trusted = Timestamp.now.adding(seconds: -store.config.scrubIntervalHours * 3600)
                 guard let blob = try store.catalog.blobToScrub(checkedBefore: trusted) else {
                     // Everything was checked recently: look again when the oldest check may expire.
-                    if !pause(min(30, max(0.05, store.config.scrubIntervalHours * 3600 / 4))) { return }
+                    if !thread.pause(min(30, max(0.05, store.config.scrubIntervalHours * 3600 / 4))) { return }
                     continue
                 }
                 let started = Date()
@@ -77,10 +47,10 @@ public final class BlobScrubber: Sendable {
                 }
                 // Sleep off the time the bytes would have taken at the configured rate.
                 let owed = Double(blob.size) / rate - Date().timeIntervalSince(started)
-                if owed > 0 && !pause(owed) { return }
+                if owed > 0 && !thread.pause(owed) { return }
             } catch {
                 logger.error("scrubber: \(error)")
-                if !pause(5) { return }
+                if !thread.pause(5) { return }
             }
         }
     }

@@ -17,6 +17,9 @@ public struct ProcessingLoop: Sendable {
         let worker = ProcessingWorker(store: store)
         let logger = logger
         let thread = Thread {
+            // Processing is background work: uploads and reads through the mount come first
+            // (on two cores, a worker at full priority halves the speed of `cp -r` of small files).
+            ThreadPriority.lowerCurrent(to: 10)
             var busy = false
             while true {
                 do {

@@ -1,6 +1,7 @@
 import LakeModel
 
-/// Cleans up after processes that died mid-upload: their `PENDING_UPLOAD` rows and spool files.
+/// Cleans up after processes that died mid-upload: their `PENDING_UPLOAD` rows and spool files,
+/// and small blobs whose files a crash kept from the disk (written back from the catalog).
 /// Safe to run at any time, beside live uploads: a session whose writer still holds its lock
 /// is left alone.
 public struct Recovery: Sendable {
@@ -11,6 +12,8 @@ public struct Recovery: Sendable {
     public struct Report: Sendable, Equatable {
         public var reapedObjects: [LakeID] = []
         public var discardedSessions: [String] = []
+        /// Small blobs written back from the catalog: a crash came before their files were synced.
+        public var restoredBlobs: [String] = []
     }
 
     /// Objects whose upload was interrupted (writer gone), without changing anything.
@@ -25,6 +28,7 @@ public struct Recovery: Sendable {
 
     public func run() throws -> Report {
         var report = Report()
+        report.restoredBlobs = try BlobSettler.restore(store)
         for id in try interruptedUploads() where try store.catalog.deletePendingObject(id) {
             store.logger.info("removed an interrupted upload", metadata: ["object": "\(id)"])
             report.reapedObjects.append(id)

@@ -18,6 +18,9 @@ public struct StoreConfig: Codable, Sendable {
     public var scrubBytesPerSecond: Double
     /// How long a blob found intact stays trusted before the scrubber re-hashes it.
     public var scrubIntervalHours: Double
+    /// How long the mount waits to sync the files of small uploads in one batch (their bytes
+    /// are durable in the catalog meanwhile; see `BlobSettler`).
+    public var settleSeconds: Double
 
     enum CodingKeys: String, CodingKey {
         case format
@@ -28,14 +31,17 @@ public struct StoreConfig: Codable, Sendable {
         case manifestBlockWaitSeconds = "manifest_block_wait_seconds"
         case scrubBytesPerSecond = "scrub_bytes_per_second"
         case scrubIntervalHours = "scrub_interval_hours"
+        case settleSeconds = "settle_seconds"
     }
 
     public static let defaultScrubBytesPerSecond = 32.0 * 1024 * 1024
     public static let defaultScrubIntervalHours = 7.0 * 24
+    public static let defaultSettleSeconds = 0.5
 
     public init(format: String, formatVersion: Int, storeId: String, createdAt: Timestamp,
                 processingTimeLimitSeconds: Double, manifestBlockWaitSeconds: Double = 600,
-                scrubBytesPerSecond: Double = defaultScrubBytesPerSecond, scrubIntervalHours: Double = defaultScrubIntervalHours) {
+                scrubBytesPerSecond: Double = defaultScrubBytesPerSecond, scrubIntervalHours: Double = defaultScrubIntervalHours,
+                settleSeconds: Double = defaultSettleSeconds) {
         self.format = format
         self.formatVersion = formatVersion
         self.storeId = storeId
@@ -44,6 +50,7 @@ public struct StoreConfig: Codable, Sendable {
         self.manifestBlockWaitSeconds = manifestBlockWaitSeconds
         self.scrubBytesPerSecond = scrubBytesPerSecond
         self.scrubIntervalHours = scrubIntervalHours
+        self.settleSeconds = settleSeconds
     }
 
     /// Settings added after format version 1 shipped take their defaults when absent.
@@ -54,7 +61,8 @@ public struct StoreConfig: Codable, Sendable {
                   processingTimeLimitSeconds: try c.decode(Double.self, forKey: .processingTimeLimitSeconds),
                   manifestBlockWaitSeconds: try c.decodeIfPresent(Double.self, forKey: .manifestBlockWaitSeconds) ?? 600,
                   scrubBytesPerSecond: try c.decodeIfPresent(Double.self, forKey: .scrubBytesPerSecond) ?? Self.defaultScrubBytesPerSecond,
-                  scrubIntervalHours: try c.decodeIfPresent(Double.self, forKey: .scrubIntervalHours) ?? Self.defaultScrubIntervalHours)
+                  scrubIntervalHours: try c.decodeIfPresent(Double.self, forKey: .scrubIntervalHours) ?? Self.defaultScrubIntervalHours,
+                  settleSeconds: try c.decodeIfPresent(Double.self, forKey: .settleSeconds) ?? Self.defaultSettleSeconds)
     }
 
     public static func fresh() -> StoreConfig {

@@ -4,47 +4,44 @@ import LakeModel
 import LakeSystem
 
 /// An upload whose bytes arrive piece by piece (a file written into the mount's incoming/).
-/// The object exists as PENDING_UPLOAD from the start; `commit()` makes the bytes durable and
-/// the object UPLOADED in one step, `abort()` leaves nothing behind.
+/// `commit()` makes the bytes durable and the object UPLOADED in one step, `abort()` leaves
+/// nothing behind. The object exists as PENDING_UPLOAD from the start, or — for a file written
+/// into incoming/, which costs one transaction less this way — only from its commit.
 public final class StreamingUpload: @unchecked Sendable {
     public let id: LakeID
     public let store: Store
     private let session: any BlobUpload
     private var finished = false
+    /// The object while it has no row: recorded by the commit.
+    private var draft: LakeObject?
 
     /// Starts the upload of `draft` (a PENDING_UPLOAD object). The session's lock is held before
-    /// the row exists, so recovery never mistakes a live upload for an interrupted one.
-    ///
-    /// With a `receipt` (a new file in the mount's incoming/), the receipt is stored in the same
-    /// transaction as the pending object (replacing the entry `replacing`) and goes with it if
-    /// the upload never completes; `receiptNode` is its number.
-    public init(store: Store, draft: LakeObject, receipt: Receipt? = nil, replacing: Int64? = nil) throws {
+    /// the row exists, so recovery never mistakes a live upload for an interrupted one. With
+    /// `recordedAtCommit`, no row is written until the commit.
+    public init(store: Store, draft: LakeObject, recordedAtCommit: Bool = false) throws {
         self.store = store
         id = draft.id
         session = try store.blobs.beginUpload(session: id.rawValue)
+        if recordedAtCommit {
+            self.draft = draft
+            return
+        }
         do {
-            if let receipt {
-                receiptNode = try store.catalog.createPendingObject(draft, receipt: receipt, replacing: replacing)
-            } else {
-                try store.catalog.createPendingObject(draft)
-            }
+            try store.catalog.createPendingObject(draft)
         } catch {
             session.abort()
             throw error
         }
     }
 
-    /// An upload known only by its file name (a file written into incoming/).
-    public convenience init(store: Store, fileName: String, createdBy: String, receipt: Receipt? = nil, replacing: Int64? = nil) throws {
+    /// An upload known only by its file name (a file written into incoming/), recorded at commit.
+    public convenience init(store: Store, fileName: String, createdBy: String) throws {
         let now = Timestamp.now
         try self.init(store: store, draft: LakeObject(
             id: LakeID.make(.object, at: now.milliseconds), name: fileName, description: "",
             file: ObjectFile(name: fileName, blob: nil), format: FileFormat(inferredFrom: fileName),
-            status: .pendingUpload, createdAt: now, createdBy: createdBy), receipt: receipt, replacing: replacing)
+            status: .pendingUpload, createdAt: now, createdBy: createdBy), recordedAtCommit: true)
     }
-
-    /// The receipt stored with the pending object, if one was.
-    public private(set) var receiptNode: Int64?
 
     public var size: Int64 { session.bytesWritten }
     /// The stored blob, once committed.
@@ -66,21 +63,33 @@ public final class StreamingUpload: @unchecked Sendable {
 
     /// Gives the pending object its final name (and the format that name implies).
     public func rename(to fileName: String) throws {
-        try store.catalog.renamePendingObject(id, fileName: fileName, format: FileFormat(inferredFrom: fileName))
+        guard var draft else {
+            try store.catalog.renamePendingObject(id, fileName: fileName, format: FileFormat(inferredFrom: fileName))
+            return
+        }
+        draft.name = fileName
+        draft.file.name = fileName
+        draft.format = FileFormat(inferredFrom: fileName)
+        self.draft = draft
     }
 
     /// Durable bytes and an UPLOADED object, or an error and nothing. `linking` reads the
     /// stored bytes of a manifest and says what its references point at; they are recorded in
     /// the same transaction that makes the object UPLOADED.
     /// `receipt` gives the mount's receipt for the stored blob, recorded in the same transaction.
-    public func commit(linking: ((ReadableFile) -> ManifestLinks?)? = nil, receipt: ((StoredBlob) -> Receipt?)? = nil) throws {
+    /// With a `settler`, a small blob's file is not synced: its bytes are recorded with the object
+    /// and the settler makes the file durable later (`BlobSettler`).
+    public func commit(linking: ((ReadableFile) -> ManifestLinks?)? = nil, receipt: ((StoredBlob) -> Receipt?)? = nil,
+                       settler: BlobSettler? = nil) throws {
         guard !finished else { return }
         do {
             try store.blobs.withCommitGuard {
-                let stored = try session.commit()
+                let stored = try settler == nil ? session.commit() : session.commitUnsettled()
                 let links = try linking.flatMap { link in link(try store.blobs.open(stored.id)) }
                 try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil),
-                                                 at: .now, links: links, receipt: receipt?(stored))
+                                                 at: .now, links: links, receipt: receipt?(stored), creating: draft,
+                                                 unsettled: stored.unsettled)
+                if stored.unsettled != nil { settler?.committed() }
                 blobID = stored.id
             }
             finished = true
@@ -95,6 +104,6 @@ public final class StreamingUpload: @unchecked Sendable {
         guard !finished else { return }
         finished = true
         session.abort()
-        _ = try? store.catalog.deletePendingObject(id)
+        if draft == nil { _ = try? store.catalog.deletePendingObject(id) }
     }
 }

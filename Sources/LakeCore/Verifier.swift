@@ -6,7 +6,8 @@ import Synchronization
 
 /// Re-hashes every blob and cross-checks the catalog against the blob store. What it finds about
 /// blobs is recorded (`BlobIntegrity`): damage, so mounts stop serving it, and clean re-hashes,
-/// which clear damage recorded earlier (bytes restored from a copy). Nothing else changes.
+/// which clear damage recorded earlier (bytes restored from a copy). Small blobs a crash kept
+/// from the disk are first written back from the catalog (`BlobSettler`). Nothing else changes.
 public struct Verifier: Sendable {
     public let store: Store
     public init(store: Store) { self.store = store }
@@ -32,6 +33,9 @@ public struct Verifier: Sendable {
         public var interruptedUploads: [LakeID] = []
         public var abandonedSpool: [String] = []
         public var strayFiles: [String] = []
+        /// Small blobs whose files a crash kept from the disk, written back from the catalog
+        /// before checking (not a problem: nothing was lost).
+        public var restoredBlobs: [String] = []
 
         public var isClean: Bool {
             missing.isEmpty && corrupt.isEmpty && orphanedFiles.isEmpty && unreferencedBlobs.isEmpty
@@ -47,6 +51,7 @@ public struct Verifier: Sendable {
             case interruptedUploads = "interrupted_uploads"
             case abandonedSpool = "abandoned_spool"
             case strayFiles = "stray_files"
+            case restoredBlobs = "restored_blobs"
         }
     }
 
@@ -69,6 +74,7 @@ public struct Verifier: Sendable {
 
     public func run() throws -> Report {
         var report = Report()
+        report.restoredBlobs = try BlobSettler.restore(store)
         let records = try store.catalog.blobRecords()
         // Blobs are re-hashed on both cores; each result lands in its own slot.
         let results = Mutex([BlobCheck?](repeating: nil, count: records.count))

@@ -28,12 +28,13 @@ public final class LakeFileSystem: Sendable {
     /// A mounted frozen dataset never changes: the kernel keeps everything until unmounted.
     public static let indefiniteTimeout = 365 * 86400.0
 
-    public init(store: Store, logger: Logger, datasetRoot: LakeID? = nil) {
+    /// `settler`: the daemon's `BlobSettler`, which lets small uploads sync once per batch.
+    public init(store: Store, logger: Logger, datasetRoot: LakeID? = nil, settler: BlobSettler? = nil) {
         self.store = store
         self.logger = logger
         self.datasetRoot = datasetRoot
         blobGuard = BlobGuard(store: store, logger: logger)
-        incoming = IncomingArea(store: store, logger: logger, blobGuard: blobGuard)
+        incoming = IncomingArea(store: store, logger: logger, blobGuard: blobGuard, settler: settler)
     }
 
     /// Every open of a stored blob asks it first.

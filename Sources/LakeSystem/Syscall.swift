@@ -93,6 +93,25 @@ public enum Syscall {
         try fsync(fd, path: path)
     }
 
+    /// Writes out everything dirty on the filesystem holding `path` (data and metadata of every
+    /// file), as `sync` does for one filesystem.
+    public static func syncFilesystem(_ path: String) throws {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        _ = try retrying("syncfs", path) { GNUFunctions.syncfs(fd) }
+    }
+
+    /// A second name for a file; false when `to` exists already.
+    public static func link(_ from: String, _ to: String) throws -> Bool {
+        while true {
+            if Glibc.link(from, to) == 0 { return true }
+            let code = Glibc.errno
+            if code == EINTR { continue }
+            if code == EEXIST { return false }
+            throw SystemError("link", path: to, errno: code)
+        }
+    }
+
     public static func rename(_ from: String, _ to: String) throws {
         _ = try retrying("rename", from) { Glibc.rename(from, to) }
     }
@@ -150,6 +169,10 @@ public enum Syscall {
     /// Blocking `flock`.
     public static func lock(_ fd: Int32, exclusive: Bool, path: String) throws {
         _ = try retrying("flock", path) { systemFlock(fd, exclusive ? LOCK_EX : LOCK_SH) }
+    }
+
+    public static func unlock(_ fd: Int32) {
+        _ = systemFlock(fd, LOCK_UN)
     }
 
     /// Names in a directory, without "." and "..".

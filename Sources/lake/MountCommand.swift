@@ -129,10 +129,12 @@ struct MountCommand: ParsableCommand {
         let logger = DaemonLog.logger(store: options.storePath, verbose: options.verbose, toStderr: readyFd == nil)
         let store: Store
         let mount: FuseMount
+        let settler: BlobSettler
         do {
             store = try Store(opening: options.storePath, logger: logger)
             _ = try Recovery(store: store).run()
-            let fs = LakeFileSystem(store: store, logger: logger, datasetRoot: try dataset.map(datasetID))
+            settler = BlobSettler(store: store, logger: logger)
+            let fs = LakeFileSystem(store: store, logger: logger, datasetRoot: try dataset.map(datasetID), settler: settler)
             mount = FuseMount(fs: fs, mountpoint: path, logger: logger, watchesChanges: dataset == nil)
             try mount.mount(options: fuseOptions)
         } catch {
@@ -146,10 +148,12 @@ struct MountCommand: ParsableCommand {
         if dataset == nil {
             ProcessingLoop(store: store, logger: logger).start()
             scrubber.start()
+            settler.start()
         }
         report(readyFd, "ready")
         mount.run()
         scrubber.stop()
+        settler.stop()
         logger.info("unmounted", metadata: ["mountpoint": "\(path)"])
     }
 

@@ -17,6 +17,9 @@ struct VerifyCommand: ParsableCommand {
         if json {
             print(LakeJSON.string(report, pretty: true))
         } else {
+            for blob in report.restoredBlobs {
+                print("RESTORED  blob \(blob) from the catalog (a crash came before its file reached the disk)")
+            }
             print("Checked \(report.checkedBlobs) blob\(report.checkedBlobs == 1 ? "" : "s") (\(ByteCount.text(report.checkedBytes))).")
             for problem in report.missing {
                 print("MISSING   blob \(problem.blob) used by \(problem.objects.map(\.rawValue).joined(separator: ", ")): \(problem.reason)")

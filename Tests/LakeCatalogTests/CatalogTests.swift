@@ -26,7 +26,7 @@ import Testing
     @Test func migratesAnEmptyDatabaseAndReopens() throws {
         let catalog = try open()
         let all = ["2026-11-01-objects", "2026-11-22-manifest-block-wait", "2026-11-22-cases-datasets-filters", "2026-11-30-blob-damage",
-                   "2026-11-30-receipts"]
+                   "2026-11-30-receipts", "2026-12-01-unsettled-blobs"]
         #expect(try catalog.appliedMigrations() == all)
         let again = try open()
         #expect(try again.appliedMigrations() == all)
@@ -39,7 +39,7 @@ import Testing
         #expect(throws: CatalogError.newerSchema(unknownMigrations: ["2099-01-01-future"])) { try open() }
         let names = try queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
         #expect(names == ["2026-11-01-objects", "2026-11-22-cases-datasets-filters", "2026-11-22-manifest-block-wait",
-                          "2026-11-30-blob-damage", "2026-11-30-receipts", "2099-01-01-future"])
+                          "2026-11-30-blob-damage", "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2099-01-01-future"])
     }
 
     @Test func objectLifecycleAndChangeSequence() throws {

@@ -1,0 +1,70 @@
+import Foundation
+
+/// A thread of the mount daemon that works, pauses, and is woken or stopped: `stop()` returns
+/// only once the thread has ended, so nothing it uses is torn down under it.
+public final class BackgroundThread: Sendable {
+    private let state = NSCondition()
+    nonisolated(unsafe) private var stopping = false
+    nonisolated(unsafe) private var woken = false
+    nonisolated(unsafe) private var running = false
+    private let name: String
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    /// Runs `body` on a new thread; `body` returns when `pause` says to stop.
+    public func start(_ body: @escaping @Sendable (BackgroundThread) -> Void) {
+        state.lock()
+        running = true
+        state.unlock()
+        let thread = Thread { [self] in
+            defer {
+                state.lock()
+                running = false
+                state.broadcast()
+                state.unlock()
+            }
+            body(self)
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Asks the thread to end and waits until it has.
+    public func stop() {
+        state.lock()
+        stopping = true
+        state.broadcast()
+        while running { state.wait() }
+        state.unlock()
+    }
+
+    /// Ends a `pause` early (new work arrived).
+    public func wake() {
+        state.lock()
+        woken = true
+        state.broadcast()
+        state.unlock()
+    }
+
+    /// Waits up to `seconds`, or until woken when `wakeable`; false when asked to stop.
+    @discardableResult
+    public func pause(_ seconds: Double, wakeable: Bool = true) -> Bool {
+        state.lock()
+        defer { state.unlock() }
+        let until = Date().addingTimeInterval(seconds)
+        while !stopping && !(wakeable && woken) && Date() < until { _ = state.wait(until: until) }
+        if wakeable { woken = false }
+        return !stopping
+    }
+
+    /// Waits until woken (or stopped); false when asked to stop.
+    public func waitForWork() -> Bool {
+        state.lock()
+        defer { state.unlock() }
+        while !stopping && !woken { state.wait() }
+        woken = false
+        return !stopping
+    }
+}

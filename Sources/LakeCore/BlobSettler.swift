@@ -1,0 +1,76 @@
+import LakeBlobStore
+import LakeCatalog
+import Logging
+
+/// Makes small blobs committed unsettled durable in batches (`BlobSettling`): an upload through
+/// the mount records a small blob's bytes in the catalog with its object, in the one synced
+/// commit that stores it, and renames its file into place without syncing. This thread then
+/// syncs the store's filesystem once for everything written meanwhile and forgets those bytes.
+/// After a crash, `restore` writes back any blob whose file did not reach the disk before the
+/// daemon serves it.
+public final class BlobSettler: Sendable {
+    private let store: Store
+    private let logger: Logger
+    private let thread = BackgroundThread(name: "lake-settler")
+    /// How long committed blobs may wait for their sync (`settle_seconds`): the longer, the more
+    /// share one sync.
+    var batchSeconds: Double { store.config.settleSeconds }
+
+    public init(store: Store, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    public func start() {
+        thread.start { [self] thread in
+            while thread.waitForWork() {
+                // Commits during the wait join this batch (they wake the thread again for the next).
+                thread.pause(batchSeconds, wakeable: false)
+                settleNow()
+            }
+        }
+    }
+
+    /// Called after a commit that left a blob unsettled.
+    public func committed() {
+        thread.wake()
+    }
+
+    /// Stops the thread and settles what is left, so a clean unmount leaves nothing to restore.
+    public func stop() {
+        thread.stop()
+        settleNow()
+    }
+
+    /// One sync for every blob committed so far.
+    public func settleNow() {
+        do {
+            let last = try store.catalog.lastUnsettledBlob()
+            guard last > 0 else { return }
+            try store.blobs.settle()
+            try store.catalog.forgetUnsettledBlobs(through: last)
+        } catch {
+            // The bytes stay in the catalog; the next batch (or the next start) settles them.
+            logger.error("cannot make recently stored blobs durable yet: \(error)")
+        }
+    }
+
+    /// Writes back, durably, every unsettled blob whose file is missing or differs from its
+    /// bytes (a crash came before the sync), and forgets them. Safe beside a live daemon: an
+    /// intact file is only synced again.
+    @discardableResult
+    public static func restore(_ store: Store) throws -> [String] {
+        let waiting = try store.catalog.unsettledBlobs()
+        guard let last = waiting.last?.seq else { return [] }
+        var restored: [String] = []
+        for blob in waiting {
+            if store.blobs.check(blob.id, expectedSize: Int64(blob.bytes.count)) != .intact { restored.append(blob.id) }
+            try store.blobs.restore(blob.id, bytes: blob.bytes)
+        }
+        try store.catalog.forgetUnsettledBlobs(through: last)
+        for id in restored {
+            store.logger.warning("restored blob \(id) from the catalog: its file had not reached the disk before a crash")
+        }
+        return restored
+    }
+}

@@ -1,0 +1,14 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// glibc functions its Swift module hides (declared only with _GNU_SOURCE), found at run time.
+enum GNUFunctions {
+    static let syncfs: @convention(c) (Int32) -> Int32 = lookUp("syncfs") ?? { _ in Glibc.sync(); return 0 }
+    static let gettid: @convention(c) () -> Int32 = lookUp("gettid") ?? { 0 }
+
+    private static func lookUp<F>(_ name: String) -> F? {
+        // A null handle is RTLD_DEFAULT: every loaded library is searched.
+        dlsym(nil, name).map { unsafeBitCast($0, to: F.self) }
+    }
+}

@@ -14,6 +14,12 @@ public protocol Catalog: Sendable {
     /// `forgetUnsettledBlobs` (see `BlobSettling`).
     func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?,
                         creating draft: LakeObject?, unsettled: [UInt8]?) throws
+    /// Stops this process's commits from copying the log into the database when it has grown
+    /// (SQLite's automatic checkpoint, which made an unlucky upload's close wait for it): the
+    /// caller runs `checkpoint()` in the background instead.
+    func deferCheckpoints() throws
+    /// Copies what the log holds into the database, without waiting for readers.
+    func checkpoint() throws
     /// Small blobs whose files may not be durable yet, oldest first.
     func unsettledBlobs() throws -> [UnsettledBlob]
     /// The newest unsettled blob's number, 0 when there is none.
@@ -115,6 +121,9 @@ public protocol Catalog: Sendable {
     func deleteCase(_ id: LakeID, at time: Timestamp) throws
     /// Every case in one light query, oldest first: what the mount's `cases/` lists.
     func caseSummaries() throws -> [EntitySummary]
+    /// The never-reused number of a case or dataset, and back.
+    func entitySeq(_ id: LakeID) throws -> Int64?
+    func entity(seq: Int64, kind: LakeID.Kind) throws -> LakeID?
 
     // MARK: datasets
 
@@ -134,11 +143,14 @@ public protocol Catalog: Sendable {
 /// What a folder listing shows of a case or dataset.
 public struct EntitySummary: Sendable, Hashable {
     public var id: LakeID
+    /// The catalog's never-reused number of the case or dataset (the mount's inodes derive from it).
+    public var seq: Int64
     /// Settled cases and frozen datasets never change.
     public var isSettled: Bool
     public var createdAt: Timestamp
-    public init(id: LakeID, isSettled: Bool, createdAt: Timestamp) {
+    public init(id: LakeID, seq: Int64, isSettled: Bool, createdAt: Timestamp) {
         self.id = id
+        self.seq = seq
         self.isSettled = isSettled
         self.createdAt = createdAt
     }

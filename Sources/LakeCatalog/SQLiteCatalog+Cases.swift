@@ -99,10 +99,31 @@ extension SQLiteCatalog {
 
     public func caseSummaries() throws -> [EntitySummary] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, status, created_at FROM cases ORDER BY seq").map { row in
-                EntitySummary(id: LakeID(unchecked: row["id"]), isSettled: row["status"] as String != CaseStatus.unsettled.rawValue,
+            try Row.fetchAll(db, sql: "SELECT id, seq, status, created_at FROM cases ORDER BY seq").map { row in
+                EntitySummary(id: LakeID(unchecked: row["id"]), seq: row["seq"], isSettled: row["status"] as String != CaseStatus.unsettled.rawValue,
                               createdAt: Timestamp(microseconds: row["created_at"]))
             }
+        }
+    }
+
+    public func entitySeq(_ id: LakeID) throws -> Int64? {
+        try read { db in
+            switch id.kind {
+            case .case?: try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM cases WHERE id = ?"), arguments: [id.rawValue])
+            case .dataset?: try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM datasets WHERE id = ?"), arguments: [id.rawValue])
+            default: nil
+            }
+        }
+    }
+
+    public func entity(seq: Int64, kind: LakeID.Kind) throws -> LakeID? {
+        try read { db in
+            let id: String? = switch kind {
+            case .case: try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM cases WHERE seq = ?"), arguments: [seq])
+            case .dataset: try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM datasets WHERE seq = ?"), arguments: [seq])
+            default: nil
+            }
+            return id.map(LakeID.init(unchecked:))
         }
     }
 

@@ -121,8 +121,8 @@ extension SQLiteCatalog {
 
     public func frozenDatasetSummaries() throws -> [EntitySummary] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, frozen_at FROM datasets WHERE frozen_at IS NOT NULL ORDER BY seq").map { row in
-                EntitySummary(id: LakeID(unchecked: row["id"]), isSettled: true, createdAt: Timestamp(microseconds: row["frozen_at"]))
+            try Row.fetchAll(db, sql: "SELECT id, seq, frozen_at FROM datasets WHERE frozen_at IS NOT NULL ORDER BY seq").map { row in
+                EntitySummary(id: LakeID(unchecked: row["id"]), seq: row["seq"], isSettled: true, createdAt: Timestamp(microseconds: row["frozen_at"]))
             }
         }
     }

@@ -71,7 +71,15 @@ extension SQLiteCatalog {
                              receipt.accessed])
     }
 
-    // MARK: unsettled blobs
+    // MARK: unsettled blobs and checkpoints
+
+    public func deferCheckpoints() throws {
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+    }
+
+    public func checkpoint() throws {
+        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+    }
 
     public func unsettledBlobs() throws -> [UnsettledBlob] {
         try read { db in

@@ -21,12 +21,21 @@ public final class BlobSettler: Sendable {
         self.logger = logger
     }
 
+    /// Starts the thread. It also takes over the catalog's checkpoints (copying its log into the
+    /// database), so that no upload's close waits for one.
     public func start() {
+        do { try store.catalog.deferCheckpoints() } catch {
+            logger.warning("the catalog keeps checkpointing in commits: \(error)")
+        }
         thread.start { [self] thread in
-            while thread.waitForWork() {
+            // Woken by commits; also every few seconds, for the checkpoint of other writes.
+            while thread.pause(5) {
                 // Commits during the wait join this batch (they wake the thread again for the next).
                 thread.pause(batchSeconds, wakeable: false)
                 settleNow()
+                do { try store.catalog.checkpoint() } catch {
+                    logger.error("cannot checkpoint the catalog: \(error)")
+                }
             }
         }
     }

@@ -3,35 +3,72 @@ import LakeModel
 import Synchronization
 
 /// `cases/<id>/` and `datasets/<frozen-id>/`: trees built from the catalog into `TreeView`s.
-/// Their nodes get inode numbers from a table: each entity gets a block of 2^24 numbers above
-/// 2^61 the first time it is seen, so numbers stay fixed while the mount runs.
+/// Their inode numbers derive from the catalog's never-reused `seq` of the case or dataset, as an
+/// object's do: 2^61, a bit for datasets, then `seq << 24 | local`. A number means the same node
+/// across remounts.
 final class EntityTrees: Sendable {
     static let base: UInt64 = 1 << 61
     static let localBits: UInt64 = 24
+    /// In a block number (an inode's bits above the local ones): the entity is a dataset. Seqs
+    /// stay below it (2^36 cases or datasets).
+    static let datasetBit: UInt64 = 1 << 36
 
-    private let blocks = Mutex<(byID: [LakeID: UInt64], byBlock: [UInt64: LakeID])>(([:], [:]))
+    /// The catalog's numbers of entities seen, both ways.
+    private let numbers = Mutex<(seq: [LakeID: Int64], id: [UInt64: LakeID])>(([:], [:]))
+    private let catalog: any Catalog
     private let views = Mutex<[LakeID: TreeView]>([:])
     let caseListing = Mutex<[EntitySummary]?>(nil)
     let datasetListing = Mutex<[EntitySummary]?>(nil)
 
+    init(catalog: any Catalog) {
+        self.catalog = catalog
+    }
+
     static func owns(_ node: UInt64) -> Bool { node >= base && node < NodeID.incomingBase }
 
-    func inode(_ id: LakeID, _ local: UInt32) -> UInt64 {
-        let block = blocks.withLock { state -> UInt64 in
-            if let block = state.byID[id] { return block }
-            let block = UInt64(state.byID.count)
-            state.byID[id] = block
-            state.byBlock[block] = id
-            return block
+    /// The entity's block of numbers: its kind bit and seq.
+    static func block(_ kind: LakeID.Kind, _ seq: Int64) -> UInt64 {
+        (kind == .dataset ? datasetBit : 0) | UInt64(seq)
+    }
+
+    func learn(_ summaries: [EntitySummary]) {
+        numbers.withLock { numbers in
+            for summary in summaries {
+                guard let kind = summary.id.kind else { continue }
+                numbers.seq[summary.id] = summary.seq
+                numbers.id[Self.block(kind, summary.seq)] = summary.id
+            }
         }
-        return Self.base | block << Self.localBits | UInt64(local)
+    }
+
+    /// The inode of a node of an entity's tree (nil when the catalog no longer has it).
+    func inode(_ id: LakeID, _ local: UInt32) -> UInt64? {
+        guard let kind = id.kind else { return nil }
+        var seq = numbers.withLock { $0.seq[id] }
+        if seq == nil, let found = try? catalog.entitySeq(id) {
+            seq = found
+            numbers.withLock { numbers in
+                numbers.seq[id] = found
+                numbers.id[Self.block(kind, found)] = id
+            }
+        }
+        guard let seq else { return nil }
+        return Self.base | Self.block(kind, seq) << Self.localBits | UInt64(local)
     }
 
     func split(_ node: UInt64) -> (LakeID, UInt32)? {
         guard Self.owns(node) else { return nil }
         let block = (node - Self.base) >> Self.localBits
-        guard let id = blocks.withLock({ $0.byBlock[block] }) else { return nil }
-        return (id, UInt32(node & ((1 << Self.localBits) - 1)))
+        let local = UInt32(node & ((1 << Self.localBits) - 1))
+        if let id = numbers.withLock({ $0.id[block] }) { return (id, local) }
+        let kind: LakeID.Kind = block & Self.datasetBit != 0 ? .dataset : .case
+        let seq = Int64(block & (Self.datasetBit - 1))
+        guard let found = (try? catalog.entity(seq: seq, kind: kind)) ?? nil else { return nil }
+        numbers.withLock { numbers in
+            numbers.seq[found] = seq
+            numbers.id[block] = found
+        }
+        return (found, local)
     }
 
     func cached(_ id: LakeID) -> TreeView? { views.withLock { $0[id] } }

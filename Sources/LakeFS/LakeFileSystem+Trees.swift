@@ -10,10 +10,11 @@ extension LakeFileSystem {
         return trees.split(node)
     }
 
-    /// The inode of a tree node (local 0 of the root dataset is the mount's root).
+    /// The inode of a tree node (local 0 of the root dataset is the mount's root). The entity's
+    /// number is known once its view is built (`treeView` refuses one the catalog lacks).
     func treeInode(_ id: LakeID, _ local: UInt32) -> UInt64 {
         if local == 0, id == datasetRoot { return NodeID.root }
-        return trees.inode(id, local)
+        return trees.inode(id, local) ?? 0
     }
 
     func treeView(_ id: LakeID) throws(FSError) -> TreeView {
@@ -33,6 +34,7 @@ extension LakeFileSystem {
             default:
                 throw FSError.notFound
             }
+            guard trees.inode(id, 0) != nil else { throw FSError.notFound }
             trees.remember(view)
             return view
         } catch {
@@ -132,7 +134,8 @@ extension LakeFileSystem {
     }
 
     func listingEntry(_ summary: EntitySummary) -> DirectoryEntry {
-        DirectoryEntry(name: summary.id.rawValue, attributes: .directory(trees.inode(summary.id, 0), modified: summary.createdAt),
+        trees.learn([summary])
+        return DirectoryEntry(name: summary.id.rawValue, attributes: .directory(treeInode(summary.id, 0), modified: summary.createdAt),
                        timeout: summary.isSettled ? Self.longTimeout : Self.shortTimeout)
     }
 }

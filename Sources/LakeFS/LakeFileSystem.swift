@@ -16,7 +16,7 @@ public final class LakeFileSystem: Sendable {
     let listing = Mutex<[ObjectSummary]?>(nil)
     let openFiles = OpenFiles()
     let incoming: IncomingArea
-    let trees = EntityTrees()
+    let trees: EntityTrees
     /// Set when one frozen dataset is mounted as the root (`lake mount --dataset`).
     public let datasetRoot: LakeID?
     let mountedAt = Timestamp.now
@@ -33,6 +33,7 @@ public final class LakeFileSystem: Sendable {
         self.store = store
         self.logger = logger
         self.datasetRoot = datasetRoot
+        trees = EntityTrees(catalog: store.catalog)
         blobGuard = BlobGuard(store: store, logger: logger)
         incoming = IncomingArea(store: store, logger: logger, blobGuard: blobGuard, settler: settler)
     }
@@ -193,7 +194,7 @@ public final class LakeFileSystem: Sendable {
         var result: [Invalidation] = [.node(NodeID.objects), .node(NodeID.cases), .node(NodeID.datasets)]
         for view in trees.forget(ids) {
             result.append(.entry(parent: view.id.kind == .case ? NodeID.cases : NodeID.datasets, name: view.id.rawValue))
-            result += view.nodes.indices.map { .node(trees.inode(view.id, UInt32($0))) }
+            result += view.nodes.indices.compactMap { local in trees.inode(view.id, UInt32(local)).map { .node($0) } }
         }
         for id in ids where id.kind == .case || id.kind == .dataset {
             result.append(.entry(parent: id.kind == .case ? NodeID.cases : NodeID.datasets, name: id.rawValue))

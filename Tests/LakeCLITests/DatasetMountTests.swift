@@ -64,6 +64,25 @@ import Testing
         #expect(mounted.eventually { (try? FileManager.default.contentsOfDirectory(atPath: mounted.path("datasets")).count) == 2 })
     }
 
+    /// Inode numbers of cases and datasets come from the catalog: the same after a remount, even
+    /// when the trees are visited in another order (they were handed out in order of first visit).
+    @Test func caseAndDatasetInodesAreStableAcrossRemounts() throws {
+        let lake = try makeLake()
+        let mounted = lake.mounted
+        let paths = ["cases/\(lake.caseID)", "cases/\(lake.caseID)/case.json", "cases/\(lake.caseID)/surface/sphere.vtp",
+                     "datasets/\(lake.frozen)", "datasets/\(lake.frozen)/manifest.jsonl"]
+        func inodes(_ order: [String]) throws -> [String: String] {
+            var result: [String: String] = [:]
+            for path in order { result[path] = try Shell.run("stat -c %i '\(mounted.path(path))'").output }
+            return result
+        }
+        let first = try inodes(paths)
+        #expect(Set(first.values).count == paths.count, "distinct numbers: \(first)")
+        _ = try mounted.lake.run(["unmount", mounted.mountpoint], store: false)
+        try mounted.mount()
+        #expect(try inodes(paths.reversed()) == first)
+    }
+
     @Test func aFrozenDatasetMountsOnItsOwnAndATrainingScriptReadsIt() throws {
         let lake = try makeLake()
         let directory = lake.mounted.lake.directory.file("train")

@@ -25,13 +25,14 @@ work=$(cd "$work" && pwd)
 src=$work/src store=$work/store mnt=$work/mnt disk=$work/disk
 
 python3 - "$src" "$files" <<'PY'
-import os, sys
+import os, shutil, sys
 root, n = sys.argv[1], int(sys.argv[2])
 for shape, size, count in (("small6k", 6 * 1024, n), ("files64k", 64 * 1024, n), ("files1m", 1 << 20, max(1, n // 10))):
     folder = os.path.join(root, shape)
-    marker = os.path.join(folder, ".done")
+    marker = os.path.join(folder, ".done-%d" % count)
     if os.path.exists(marker):
         continue
+    shutil.rmtree(folder, ignore_errors=True)
     for i in range(count):
         sub = os.path.join(folder, "d%03d" % (i // 1000))
         os.makedirs(sub, exist_ok=True)
@@ -78,7 +79,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 
 printf "%-9s %7s %10s %10s %10s %12s %12s %7s %9s\n" shape files "lake s" "disk s" "lake f/s" "lake ms/file" "disk ms/file" ratio "RSS MiB"
 for shape in small6k files64k files1m; do
-    count=$(find "$src/$shape" -type f ! -name .done | wc -l)
+    count=$(find "$src/$shape" -type f ! -name '.done*' | wc -l)
     lake_times=() disk_times=()
     for round in $(seq "$rounds"); do
         rm -rf "$disk/$shape"; sync
@@ -95,5 +96,5 @@ done
 rm -rf "${mnt:?}/incoming/"*
 sleep 2
 end_rss=$(rss)
-uploads=$(( $(find "$src" -type f ! -name .done | wc -l) * rounds ))
+uploads=$(( $(find "$src" -type f ! -name '.done*' | wc -l) * rounds ))
 echo "daemon RSS: $start_rss MiB after mount, $end_rss MiB after $uploads uploads and removing the receipts (growth $(echo "$end_rss - $start_rss" | bc) MiB)"

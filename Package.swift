@@ -42,14 +42,17 @@ let package = Package(
             name: "LakeCore",
             dependencies: [
                 "LakeModel", "LakeSystem", "LakeFormats", "LakeCatalog", "LakeBlobStore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         .target(name: "CFuseRing", dependencies: ["CFuse3"]),
         .target(
             name: "LakeFS",
-            dependencies: ["LakeModel", "LakeSystem", "LakeFormats", "LakeCatalog", "LakeBlobStore", "LakeCore",
-                           .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["LakeModel", "LakeSystem", "LakeCore", .product(name: "Logging", package: "swift-log")],
+            // The filesystem sees the store only through LakeCore: members of the catalog's and
+            // the blob store's types are out of its reach, not just their names.
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
         .target(
             name: "LakeFuse",
             dependencies: ["LakeFS", "LakeSystem", "CFuse3", "CFuseRing", .product(name: "Logging", package: "swift-log")]),

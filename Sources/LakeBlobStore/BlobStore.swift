@@ -116,12 +116,6 @@ public enum BlobStoreError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The result of re-reading a blob.
-public enum BlobCheck: Equatable, Sendable {
-    case intact
-    case missing
-    case corrupt(String)
-}
 
 extension BlobStore {
     /// Streams a blob's bytes to `sink`, re-hashing them; throws `corruptBlob` at the end when

@@ -1,4 +1,5 @@
 import Crypto
+import LakeModel
 import LakeSystem
 
 extension LocalBlobStore {

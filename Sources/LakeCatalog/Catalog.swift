@@ -140,21 +140,6 @@ public protocol Catalog: Sendable {
     func frozenDatasetSummaries() throws -> [EntitySummary]
 }
 
-/// What a folder listing shows of a case or dataset.
-public struct EntitySummary: Sendable, Hashable {
-    public var id: LakeID
-    /// The catalog's never-reused number of the case or dataset (the mount's inodes derive from it).
-    public var seq: Int64
-    /// Settled cases and frozen datasets never change.
-    public var isSettled: Bool
-    public var createdAt: Timestamp
-    public init(id: LakeID, seq: Int64, isSettled: Bool, createdAt: Timestamp) {
-        self.id = id
-        self.seq = seq
-        self.isSettled = isSettled
-        self.createdAt = createdAt
-    }
-}
 
 extension Catalog {
     public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp) throws {
@@ -214,21 +199,6 @@ public struct QueuedObject: Sendable, Hashable {
     }
 }
 
-/// What a folder listing shows of an object.
-public struct ObjectSummary: Sendable, Hashable {
-    public var seq: Int64
-    public var id: LakeID
-    public var status: ObjectStatus
-    public var createdAt: Timestamp
-    public var changedAt: Timestamp
-    public init(seq: Int64, id: LakeID, status: ObjectStatus, createdAt: Timestamp, changedAt: Timestamp) {
-        self.seq = seq
-        self.id = id
-        self.status = status
-        self.createdAt = createdAt
-        self.changedAt = changedAt
-    }
-}
 
 /// A blob as the catalog records it.
 public struct BlobRecord: Hashable, Sendable {

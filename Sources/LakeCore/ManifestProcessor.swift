@@ -21,7 +21,7 @@ enum ManifestProcessor {
                 // No reason recorded: a block the manifest waited for in incoming/ never came. A
                 // reference with `.` or `..` inside is said as the path it resolves to.
                 var target = "'\(path)'"
-                if case .inside(let resolved) = VTKManifest.resolve(path), resolved != path {
+                if case .inside(let resolved) = ManifestReference.resolve(path), resolved != path {
                     target = "'\(resolved)' (what '\(path)' resolves to)"
                 }
                 throw FormatError(recorded ?? "block '\(path)' never arrived: no file was copied to \(target) beside the manifest"

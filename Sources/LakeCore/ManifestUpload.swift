@@ -29,7 +29,7 @@ extension Uploader {
         var problems: [String] = []
         var seen: [String: LakeID] = [:]
         for reference in references {
-            switch VTKManifest.resolve(reference) {
+            switch ManifestReference.resolve(reference) {
             case .rejected(let why):
                 refs.append(FileRef(path: reference, objectId: nil))
                 problems.append(why.hasPrefix("reference") ? why : "reference '\(reference)': \(why)")

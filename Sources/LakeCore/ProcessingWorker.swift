@@ -23,9 +23,7 @@ public struct ProcessingWorker: Sendable {
         self.processors = processors
         self.leaseSeconds = leaseSeconds
         self.maxAttempts = maxAttempts
-        var host = [CChar](repeating: 0, count: 256)
-        gethostname(&host, host.count - 1)
-        owner = "\(String(cString: host)):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
+        owner = "\(Host.name):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
     }
 
     /// Claims and processes one object (restricted to `among` when given); nil when nothing

@@ -1,3 +1,5 @@
+import LakeSystem
+
 /// What `stat` says about a node.
 public struct Attributes: Sendable, Equatable {
     public enum Kind: Sendable { case directory, file }

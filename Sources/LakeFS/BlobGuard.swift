@@ -1,4 +1,4 @@
-import LakeBlobStore
+import LakeModel
 import LakeCore
 import Logging
 import Synchronization
@@ -17,11 +17,11 @@ final class BlobGuard: Sendable {
     init(store: Store, logger: Logger) {
         self.store = store
         self.logger = logger
-        damaged = Mutex((try? store.catalog.damagedBlobIDs()) ?? [])
+        damaged = Mutex((try? store.damagedBlobIDs()) ?? [])
     }
 
     func refresh() {
-        if let fresh = try? store.catalog.damagedBlobIDs() { damaged.withLock { $0 = fresh } }
+        if let fresh = try? store.damagedBlobIDs() { damaged.withLock { $0 = fresh } }
     }
 
     /// Records damage found while serving a read or an open; every later open of the blob fails.
@@ -33,7 +33,7 @@ final class BlobGuard: Sendable {
 
     func check(_ blob: String, size: Int64) throws(FSError) {
         if damaged.withLock({ $0.contains(blob) }) { throw .io("blob \(blob) is damaged") }
-        let check = store.blobs.presence(blob, expectedSize: size)
+        let check = store.blobPresence(blob, expectedSize: size)
         guard check == .intact else {
             record(blob, check, foundBy: "open")
             throw .io("blob \(blob) is damaged")

@@ -1,4 +1,5 @@
 import Foundation
+import LakeCore
 import LakeModel
 import Logging
 
@@ -19,7 +20,7 @@ public final class ChangeWatcher: @unchecked Sendable {
     }
 
     public func start() {
-        let start = (try? fs.store.catalog.changeSequence()) ?? 0
+        let start = (try? fs.store.changeSequence()) ?? 0
         stopped.lock()
         running = true
         stopped.unlock()
@@ -33,7 +34,7 @@ public final class ChangeWatcher: @unchecked Sendable {
             var sequence = start
             while !isStopping() {
                 do {
-                    let (latest, ids) = try fs.store.catalog.changes(since: sequence)
+                    let (latest, ids) = try fs.store.changes(since: sequence)
                     if latest != sequence {
                         sequence = latest
                         onInvalidate(fs.invalidate(ids))

@@ -1,4 +1,4 @@
-import LakeCatalog
+import LakeCore
 import LakeModel
 import Synchronization
 
@@ -15,13 +15,13 @@ final class EntityTrees: Sendable {
 
     /// The catalog's numbers of entities seen, both ways.
     private let numbers = Mutex<(seq: [LakeID: Int64], id: [UInt64: LakeID])>(([:], [:]))
-    private let catalog: any Catalog
+    private let store: Store
     private let views = Mutex<[LakeID: TreeView]>([:])
     let caseListing = Mutex<[EntitySummary]?>(nil)
     let datasetListing = Mutex<[EntitySummary]?>(nil)
 
-    init(catalog: any Catalog) {
-        self.catalog = catalog
+    init(store: Store) {
+        self.store = store
     }
 
     static func owns(_ node: UInt64) -> Bool { node >= base && node < NodeID.incomingBase }
@@ -45,7 +45,7 @@ final class EntityTrees: Sendable {
     func inode(_ id: LakeID, _ local: UInt32) -> UInt64? {
         guard let kind = id.kind else { return nil }
         var seq = numbers.withLock { $0.seq[id] }
-        if seq == nil, let found = try? catalog.entitySeq(id) {
+        if seq == nil, let found = try? store.entitySeq(id) {
             seq = found
             numbers.withLock { numbers in
                 numbers.seq[id] = found
@@ -63,7 +63,7 @@ final class EntityTrees: Sendable {
         if let id = numbers.withLock({ $0.id[block] }) { return (id, local) }
         let kind: LakeID.Kind = block & Self.datasetBit != 0 ? .dataset : .case
         let seq = Int64(block & (Self.datasetBit - 1))
-        guard let found = (try? catalog.entity(seq: seq, kind: kind)) ?? nil else { return nil }
+        guard let found = (try? store.entity(seq: seq, kind: kind)) ?? nil else { return nil }
         numbers.withLock { numbers in
             numbers.seq[found] = seq
             numbers.id[block] = found

@@ -1,9 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import LakeBlobStore
-import LakeCatalog
-import LakeSystem
+import LakeCore
 
 /// What a filesystem operation can fail with. `errno` is the one place where Lake's errors
 /// become POSIX error numbers; the FUSE adapter only passes the number on.
@@ -43,12 +41,25 @@ public enum FSError: Error, Equatable, Sendable {
     /// Maps errors from the layers below; anything unexpected is an I/O error.
     public static func from(_ error: any Error) -> FSError {
         if let error = error as? FSError { return error }
-        if case .noSpace = error as? BlobStoreError { return .noSpace }
-        if case .noSpace = error as? CatalogError { return .noSpace }
-        if let system = error as? SystemError {
-            if system.isNoSpace { return .noSpace }
-            if system.isNotFound { return .notFound }
+        if let error = error as? IncomingError { return from(error) }
+        switch StoreFailure.kind(of: error) {
+        case .noSpace: return .noSpace
+        case .notFound: return .notFound
+        case .other: return .io("\(error)")
         }
-        return .io("\(error)")
+    }
+
+    static func from(_ error: IncomingError) -> FSError {
+        switch error {
+        case .notFound: .notFound
+        case .exists: .exists
+        case .isDirectory: .isDirectory
+        case .notDirectory: .notDirectory
+        case .notEmpty: .notEmpty
+        case .invalidName: .invalid
+        case .unsupported: .unsupported
+        case .noSpace: .noSpace
+        case .failed(let reason): .io(reason)
+        }
     }
 }

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LakeCore
+import LakeModel
 import LakeSystem
 
 extension LakeFileSystem {
@@ -15,7 +17,7 @@ extension LakeFileSystem {
             if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
             return plan(try treeOpen(id, local), node: node)
         }
-        if let plan = try incoming.open(node, flags: flags, files: openFiles) { return plan }
+        if let plan = try incoming.open(node, flags: flags, handles: openFiles) { return plan }
         guard let (seq, local) = NodeID.split(node) else {
             throw node <= NodeID.datasets ? .isDirectory : .notFound
         }
@@ -25,7 +27,7 @@ extension LakeFileSystem {
         case .blob(let id, let size)?:
             try blobGuard.check(id, size: size)
             do {
-                return plan(openFiles.add(try openFiles.blobSource(id) { try store.blobs.open(id) }), node: node)
+                return plan(openFiles.add(try openFiles.blobSource(id) { try store.openBlob(id) }), node: node)
             } catch {
                 throw FSError.from(error)
             }
@@ -81,9 +83,9 @@ extension LakeFileSystem {
         }
     }
 
-    /// The last close of a handle; an incoming upload is committed here (see IncomingArea).
+    /// The last close of a handle; an incoming upload is committed here (see `IncomingFiles`).
     public func release(_ handle: UInt64) {
-        if case .upload(let upload)? = openFiles.remove(handle) { incoming.released(upload) }
+        if case .upload(let upload)? = openFiles.remove(handle) { incoming.files.released(upload) }
     }
 
     // MARK: extended attributes

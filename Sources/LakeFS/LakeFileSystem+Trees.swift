@@ -1,4 +1,4 @@
-import LakeCatalog
+import LakeCore
 import LakeModel
 import Synchronization
 
@@ -23,12 +23,12 @@ extension LakeFileSystem {
             let view: TreeView
             switch id.kind {
             case .case?:
-                guard let item = try store.catalog.case(id) else { throw FSError.notFound }
+                guard let item = try store.lakeCase(id) else { throw FSError.notFound }
                 view = EntityTrees.caseView(item, members: try memberViews(item, try views(ids: item.members.map(\.objectId))))
             case .dataset?:
                 // Only frozen datasets are shown: they are what training reads, and they never change.
-                guard let dataset = try store.catalog.dataset(id), dataset.isFrozen else { throw FSError.notFound }
-                let cases = try store.catalog.datasetCases(id)
+                guard let dataset = try store.dataset(id), dataset.isFrozen else { throw FSError.notFound }
+                let cases = try store.datasetCases(id)
                 let all = try views(ids: cases.flatMap { $0.members.map(\.objectId) })
                 view = EntityTrees.datasetView(dataset, cases: try cases.map { item in (item, try memberViews(item, all)) })
             default:
@@ -58,10 +58,10 @@ extension LakeFileSystem {
         }
         guard !missing.isEmpty else { return result }
         do {
-            let fetched = try store.catalog.objects(ids: missing)
+            let fetched = try store.objects(ids: missing)
             let childIDs = Set(fetched.flatMap { $0.object.contentReferences.compactMap(\.objectId) })
             var children: [LakeID: LakeObject] = [:]
-            for (_, child) in try store.catalog.objects(ids: Array(childIDs)) { children[child.id] = child }
+            for (_, child) in try store.objects(ids: Array(childIDs)) { children[child.id] = child }
             for (seq, object) in fetched {
                 let view = ObjectView(seq: seq, object: object, referenced: children)
                 views.put(seq, view)
@@ -102,7 +102,7 @@ extension LakeFileSystem {
         case .blob(let blob, let size):
             try blobGuard.check(blob, size: size)
             do {
-                return openFiles.add(try openFiles.blobSource(blob) { try store.blobs.open(blob) })
+                return openFiles.add(try openFiles.blobSource(blob) { try store.openBlob(blob) })
             } catch {
                 throw FSError.from(error)
             }

@@ -1,22 +1,24 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LakeCore
+import LakeSystem
 
 /// Changes: only incoming/ accepts them; objects/, cases/ and datasets/ answer EROFS.
 extension LakeFileSystem {
     public func create(parent: UInt64, name: FileName, mode: UInt32, caller: Caller) throws(FSError) -> (Entry, OpenPlan) {
-        try incoming.create(parent: parent, name: name, mode: mode, caller: caller, files: openFiles)
+        try incoming.create(parent: parent, name: name, mode: mode, caller: caller, handles: openFiles)
     }
 
     public func write(_ handle: UInt64, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FSError) {
         guard case .upload(let upload)? = openFiles.get(handle) else { throw .readOnly }
-        try incoming.write(upload, bytes, at: offset)
+        do { try incoming.files.write(upload, bytes, at: offset) } catch { throw FSError.from(error) }
     }
 
     /// Every close(2) sends a flush: an upload is committed here so close() reports its outcome.
     public func flush(_ handle: UInt64, caller: Caller) throws(FSError) {
         guard case .upload(let upload)? = openFiles.get(handle) else { return }
-        try incoming.flush(upload, caller: caller)
+        do { try incoming.files.flush(upload, caller: caller) } catch { throw FSError.from(error) }
     }
 
     public func makeDirectory(parent: UInt64, name: FileName, mode: UInt32, caller: Caller) throws(FSError) -> Entry {
@@ -39,7 +41,7 @@ extension LakeFileSystem {
     /// a filesystem without extended attributes or ACLs does, so `cp -p` and `cp -a` fall back to
     /// the mode bits instead of failing.
     public func refuseXattrChange(_ node: UInt64, name: String) -> FSError {
-        IncomingArea.owns(node) ? .namespaceUnsupported : .readOnly
+        IncomingTree.owns(node) ? .namespaceUnsupported : .readOnly
     }
 
     /// What a setattr asks to change; nil leaves a value as it is. Times in nanoseconds.
@@ -67,12 +69,12 @@ extension LakeFileSystem {
     /// upload); a stored receipt keeps its size, so truncating it to another one is refused and
     /// changes nothing.
     public func setAttributes(_ node: UInt64, _ change: AttributeChange, handle: UInt64?) throws(FSError) -> Attributes {
-        guard IncomingArea.owns(node), node != NodeID.incoming else { throw .readOnly }
+        guard IncomingTree.owns(node), node != NodeID.incoming else { throw .readOnly }
         if let size = change.size {
-            var upload: IncomingArea.Upload?
+            var upload: IncomingFiles.Upload?
             if let handle, case .upload(let open)? = openFiles.get(handle) { upload = open }
-            if let upload = upload ?? incoming.activeUpload(node) {
-                try incoming.truncate(upload, to: size)
+            if let upload = upload ?? incoming.files.activeUpload(IncomingTree.row(node)) {
+                do { try incoming.files.truncate(upload, to: size) } catch { throw FSError.from(error) }
             } else if size != (try attributes(node)).size {
                 throw .unsupported
             }

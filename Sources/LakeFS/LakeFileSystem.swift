@@ -1,5 +1,4 @@
 import Foundation
-import LakeCatalog
 import LakeCore
 import LakeModel
 import LakeSystem
@@ -8,14 +7,15 @@ import Synchronization
 
 /// The mounted lake without FUSE: answers lookups, attributes, listings, reads and xattrs from
 /// the catalog and the blob store, caching what does not change. `objects/`, `cases/` and
-/// `datasets/` are read-only; `incoming/` accepts uploads (see `IncomingArea`).
+/// `datasets/` are read-only; `incoming/` accepts uploads (see `IncomingTree` and the core's
+/// `IncomingFiles`).
 public final class LakeFileSystem: Sendable {
     public let store: Store
     let logger: Logger
     let views = ViewCache(capacity: 8192)
     let listing = Mutex<[ObjectSummary]?>(nil)
     let openFiles = OpenFiles()
-    let incoming: IncomingArea
+    let incoming: IncomingTree
     let trees: EntityTrees
     /// Set when one frozen dataset is mounted as the root (`lake mount --dataset`).
     public let datasetRoot: LakeID?
@@ -33,9 +33,9 @@ public final class LakeFileSystem: Sendable {
         self.store = store
         self.logger = logger
         self.datasetRoot = datasetRoot
-        trees = EntityTrees(catalog: store.catalog)
+        trees = EntityTrees(store: store)
         blobGuard = BlobGuard(store: store, logger: logger)
-        incoming = IncomingArea(store: store, logger: logger, blobGuard: blobGuard, settler: settler)
+        incoming = IncomingTree(files: IncomingFiles(store: store, logger: logger, settler: settler), store: store, blobGuard: blobGuard)
     }
 
     /// Every open of a stored blob asks it first.
@@ -130,9 +130,9 @@ public final class LakeFileSystem: Sendable {
                                timeout: summary.status.isTerminal ? Self.longTimeout : Self.shortTimeout)
             }
         case NodeID.cases:
-            return try entitySummaries(trees.caseListing) { try store.catalog.caseSummaries() }.map(listingEntry)
+            return try entitySummaries(trees.caseListing) { try store.caseSummaries() }.map(listingEntry)
         case NodeID.datasets:
-            return try entitySummaries(trees.datasetListing) { try store.catalog.frozenDatasetSummaries() }.map(listingEntry)
+            return try entitySummaries(trees.datasetListing) { try store.frozenDatasetSummaries() }.map(listingEntry)
         case NodeID.incoming:
             return incoming.list(node) ?? []
         default:
@@ -150,7 +150,7 @@ public final class LakeFileSystem: Sendable {
     func summaries() throws(FSError) -> [ObjectSummary] {
         if let cached = listing.withLock({ $0 }) { return cached }
         do {
-            let fresh = try store.catalog.objectSummaries()
+            let fresh = try store.objectSummaries()
             listing.withLock { $0 = fresh }
             return fresh
         } catch {
@@ -163,7 +163,7 @@ public final class LakeFileSystem: Sendable {
     func view(id: LakeID) throws(FSError) -> ObjectView {
         if let cached = views.get(id: id) { return cached }
         do {
-            guard let seq = try store.catalog.seq(of: id) else { throw FSError.notFound }
+            guard let seq = try store.seq(of: id) else { throw FSError.notFound }
             return try view(seq: seq)
         } catch {
             throw FSError.from(error)
@@ -173,10 +173,10 @@ public final class LakeFileSystem: Sendable {
     func view(seq: Int64) throws(FSError) -> ObjectView {
         if let cached = views.get(seq) { return cached }
         do {
-            guard let object = try store.catalog.object(seq: seq) else { throw FSError.notFound }
+            guard let object = try store.object(seq: seq) else { throw FSError.notFound }
             var referenced: [LakeID: LakeObject] = [:]
             for reference in object.contentReferences {
-                if let id = reference.objectId, let child = try store.catalog.object(id) { referenced[id] = child }
+                if let id = reference.objectId, let child = try store.object(id) { referenced[id] = child }
             }
             let view = ObjectView(seq: seq, object: object, referenced: referenced)
             views.put(seq, view)
@@ -201,7 +201,7 @@ public final class LakeFileSystem: Sendable {
         }
         for id in ids where id.kind == .object {
             result.append(.entry(parent: NodeID.objects, name: id.rawValue))
-            if let seq = try? store.catalog.seq(of: id) {
+            if let seq = try? store.seq(of: id) {
                 if let old = views.remove(seq) {
                     result += old.nodes.keys.map { .node(NodeID.object(seq, local: $0)) }
                 }
@@ -226,7 +226,7 @@ extension LakeFileSystem {
     public func negativeTimeout(parent: UInt64) -> Double {
         if treeNode(parent) != nil { return attributeTimeout(parent) }
         if parent == NodeID.root { return Self.longTimeout }
-        if IncomingArea.owns(parent) || parent == NodeID.objects { return 0 }
+        if IncomingTree.owns(parent) || parent == NodeID.objects { return 0 }
         if parent == NodeID.cases || parent == NodeID.datasets { return Self.shortTimeout }
         return attributeTimeout(parent)
     }

@@ -1,4 +1,3 @@
-import LakeFormats
 import LakeModel
 
 /// Everything the mount shows of one object, built once from the catalog and then answered from
@@ -49,7 +48,7 @@ final class ObjectView: Sendable {
         var next = NodeID.Local.firstReference
         for reference in object.contentReferences {
             guard let id = reference.objectId, let child = referenced[id], let blob = child.file.blob,
-                  case .inside(let path) = VTKManifest.resolve(reference.path) else { continue }
+                  case .inside(let path) = ManifestReference.resolve(reference.path) else { continue }
             let parts = path.split(separator: "/").map(String.init)
             var folder = NodeID.Local.folder
             var blocked = false

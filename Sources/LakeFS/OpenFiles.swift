@@ -1,4 +1,4 @@
-import LakeBlobStore
+import LakeCore
 import LakeSystem
 import Synchronization
 
@@ -10,7 +10,7 @@ public final class OpenFiles: Sendable {
         /// A stored blob, and the check of the bytes the daemon serves from it.
         case blob(ReadableFile, SequentialHash)
         case bytes([UInt8])
-        case upload(IncomingArea.Upload)
+        case upload(IncomingFiles.Upload)
     }
 
     private let state = Mutex<(next: UInt64, handles: [UInt64: Source], recent: [String: ReadableFile], order: [String])>((1, [:], [:], []))

@@ -2,6 +2,7 @@ import CFuse3
 import CFuseRing
 import Glibc
 import LakeFS
+import LakeSystem
 
 /// The libfuse low-level callbacks. Each decodes its arguments, asks LakeFileSystem, replies.
 enum Operations {

@@ -2,6 +2,7 @@ import CFuse3
 import CFuseRing
 import Glibc
 import LakeFS
+import LakeSystem
 
 /// One FUSE request, answered exactly once: every reply consumes it, and a request dropped
 /// without a reply answers EIO rather than leaving the caller hanging.

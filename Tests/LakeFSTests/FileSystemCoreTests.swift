@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import LakeCore
 import LakeModel
+import LakeSystem
 import LakeTestSupport
 import Testing
 @testable import LakeFS

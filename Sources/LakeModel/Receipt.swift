@@ -1,5 +1,3 @@
-import LakeModel
-
 /// An entry of the mount's `incoming/`: a folder, or a file's receipt naming the object it
 /// became (or is becoming). Kept in the catalog so receipts outlive the mount and keep what
 /// `cp -p` and `rsync -a` set on them. Names are bytes, as the kernel gives them: two names that

@@ -9,24 +9,24 @@ import LakeSystem
 /// attached to it. Processing waits for the missing blocks until the store's
 /// `manifest_block_wait_seconds` have passed, then fails naming them.
 struct WaitingManifest {
-    /// The incoming/ folder holding the manifest: its references are relative to it.
-    var folder: UInt64
+    /// The incoming/ folder holding the manifest (its node): its references are relative to it.
+    var folder: Int64
     /// Normalised relative path → the verbatim references naming it.
     var awaited: [String: [String]]
     var until: Timestamp
 }
 
-extension IncomingArea {
+extension IncomingFiles {
     /// A manifest's references as they stand while its bytes are being stored.
-    func links(forManifestAt node: UInt64, file: ReadableFile) -> ManifestLinks? {
+    func links(forManifestAt node: Int64, file: ReadableFile) -> ManifestLinks? {
         // An unreadable manifest links nothing; its processing says what is wrong with it.
         guard let references = try? VTKManifest.references(of: file) else { return nil }
         var links = ManifestLinks(references: [], warnings: [], waitUntil: nil)
         var awaiting = false
         state.withLock { state in
-            let folder = state.nodes[node].map { Self.inode($0.stored.parent) } ?? NodeID.incoming
+            let folder = state.nodes[node]?.stored.parent ?? 0
             for reference in references {
-                switch VTKManifest.resolve(reference) {
+                switch ManifestReference.resolve(reference) {
                 case .rejected(let why):
                     links.references.append(FileRef(path: reference, objectId: nil))
                     links.warnings.append(why.hasPrefix("reference") ? why : "reference '\(reference)': \(why)")
@@ -46,7 +46,7 @@ extension IncomingArea {
 
     /// After an upload is stored: manifests waiting for this file get it, and a manifest that
     /// still misses blocks starts waiting for them.
-    func arrived(_ node: UInt64, object: LakeID, receipt: Receipt, links: ManifestLinks?) {
+    func arrived(_ node: Int64, object: LakeID, receipt: Receipt, links: ManifestLinks?) {
         var attachments: [(manifest: LakeID, child: LakeID, paths: [String])] = []
         state.withLock { state in
             state.nodes[node]?.stored = receipt
@@ -60,10 +60,10 @@ extension IncomingArea {
                 state.waiting[manifest] = waiting.awaited.isEmpty ? nil : waiting
             }
             // Blocks stored while the manifest itself was being stored were not seen by it.
-            guard let links, let until = links.waitUntil, let folder = state.nodes[node].map({ Self.inode($0.stored.parent) }) else { return }
+            guard let links, let until = links.waitUntil, let folder = state.nodes[node]?.stored.parent else { return }
             var awaited: [String: [String]] = [:]
             for reference in links.references where reference.objectId == nil {
-                guard case .inside(let relative) = VTKManifest.resolve(reference.path) else { continue }
+                guard case .inside(let relative) = ManifestReference.resolve(reference.path) else { continue }
                 if let child = Self.storedObject(at: relative, under: folder, in: state) {
                     attachments.append((object, child, [reference.path]))
                 } else {
@@ -82,24 +82,24 @@ extension IncomingArea {
     }
 
     /// The object stored at `relative` below `folder`, if its upload is complete.
-    static func storedObject(at relative: String, under folder: UInt64, in state: State) -> LakeID? {
+    static func storedObject(at relative: String, under folder: Int64, in state: State) -> LakeID? {
         var current = folder
         for component in relative.split(separator: "/") where component != "." {
             guard let next = state.children[current]?[FileName(String(component))] else { return nil }
             current = next
         }
         guard let node = state.nodes[current], node.committed, !node.isFolder else { return nil }
-        return node.objectID
+        return node.live.objectID
     }
 
     /// `node`'s path relative to `folder`, when it lies below it.
-    static func path(of node: UInt64, under folder: UInt64, in state: State) -> String? {
+    static func path(of node: Int64, under folder: Int64, in state: State) -> String? {
         var components: [String] = []
         var current = node
         while current != folder {
             guard let entry = state.nodes[current] else { return nil }
             components.append(entry.name.display)
-            current = Self.inode(entry.stored.parent)
+            current = entry.stored.parent
         }
         return components.reversed().joined(separator: "/")
     }

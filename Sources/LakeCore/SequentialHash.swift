@@ -42,7 +42,7 @@ public final class SequentialHash: Sendable {
                 return .unknown
             }
             state.sha = nil
-            let actual = Digest.hex(sha.finalize())
+            let actual = sha.finalize().map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
             return actual == blob ? .intact : .corrupt(actual: actual)
         }
     }

@@ -1,0 +1,40 @@
+import Logging
+
+/// What the mount daemon runs beside the filesystem: recovery before it serves, then the
+/// processing worker, the blob scrubber and the settler of small uploads. A mount of one frozen
+/// dataset only reads, so it runs only the recovery (its blobs may be ones a crash kept from
+/// the disk).
+public final class DaemonServices: Sendable {
+    public let store: Store
+    /// Lets small uploads through the mount sync once per batch (`BlobSettler`).
+    public let settler: BlobSettler
+    private let scrubber: BlobScrubber
+    private let processing: ProcessingLoop
+    private let readsOnly: Bool
+
+    /// Recovers what a crash left (interrupted uploads, unsettled blobs) before anything is served.
+    public init(store: Store, logger: Logger, readsOnly: Bool) throws {
+        self.store = store
+        self.readsOnly = readsOnly
+        settler = BlobSettler(store: store, logger: logger)
+        scrubber = BlobScrubber(store: store, logger: logger)
+        processing = ProcessingLoop(store: store, logger: logger)
+        _ = try Recovery(store: store).run()
+    }
+
+    public func start() {
+        guard !readsOnly else { return }
+        processing.start()
+        scrubber.start()
+        settler.start()
+    }
+
+    /// Stops the scrubber and the settler (which settles what is left) and waits for them. The
+    /// processing worker is not waited for: it may be in the middle of a large file, and its
+    /// lease hands the object to the next worker if the process ends first.
+    public func stop() {
+        guard !readsOnly else { return }
+        scrubber.stop()
+        settler.stop()
+    }
+}

@@ -1,0 +1,33 @@
+/// What the mount's listings show of objects, cases and datasets (read from the catalog).
+
+/// What a folder listing shows of an object.
+public struct ObjectSummary: Sendable, Hashable {
+    public var seq: Int64
+    public var id: LakeID
+    public var status: ObjectStatus
+    public var createdAt: Timestamp
+    public var changedAt: Timestamp
+    public init(seq: Int64, id: LakeID, status: ObjectStatus, createdAt: Timestamp, changedAt: Timestamp) {
+        self.seq = seq
+        self.id = id
+        self.status = status
+        self.createdAt = createdAt
+        self.changedAt = changedAt
+    }
+}
+
+/// What a folder listing shows of a case or dataset.
+public struct EntitySummary: Sendable, Hashable {
+    public var id: LakeID
+    /// The catalog's never-reused number of the case or dataset (the mount's inodes derive from it).
+    public var seq: Int64
+    /// Settled cases and frozen datasets never change.
+    public var isSettled: Bool
+    public var createdAt: Timestamp
+    public init(id: LakeID, seq: Int64, isSettled: Bool, createdAt: Timestamp) {
+        self.id = id
+        self.seq = seq
+        self.isSettled = isSettled
+        self.createdAt = createdAt
+    }
+}

@@ -17,11 +17,16 @@ final class IncomingTree: Sendable {
     /// Receipts' xattrs of settled objects, until the catalog says the object changed.
     let xattrCache = Mutex<[LakeID: [String: [UInt8]]]>([:])
     static let cachedXattrs = 4096
+    /// The filesystem's open handles (uploads and stored receipts being read).
+    let handles: OpenFiles
+    let mountedAt: Timestamp
 
-    init(files: IncomingFiles, store: Store, blobGuard: BlobGuard) {
+    init(files: IncomingFiles, store: Store, blobGuard: BlobGuard, handles: OpenFiles, mountedAt: Timestamp) {
         self.files = files
         self.store = store
         self.blobGuard = blobGuard
+        self.handles = handles
+        self.mountedAt = mountedAt
     }
 
     static func owns(_ node: UInt64) -> Bool { node == NodeID.incoming || node >= NodeID.incomingBase }
@@ -55,7 +60,7 @@ final class IncomingTree: Sendable {
         Entry(attributes: attributes(entry), timeout: timeout(entry))
     }
 
-    func attributes(_ node: UInt64) -> Attributes? {
+    func receiptAttributes(_ node: UInt64) -> Attributes? {
         guard node >= NodeID.incomingBase else { return nil }
         return files.entry(Self.row(node)).map(Self.attributes)
     }
@@ -65,7 +70,7 @@ final class IncomingTree: Sendable {
         do { return Self.dirEntry(try files.lookup(parent: Self.row(parent), name: name)) } catch { throw FSError.from(error) }
     }
 
-    func list(_ folder: UInt64) -> [DirectoryEntry]? {
+    func listing(_ folder: UInt64) -> [DirectoryEntry]? {
         guard Self.owns(folder) else { return nil }
         return files.list(Self.row(folder))?.map { name, entry in
             DirectoryEntry(name: name, attributes: Self.attributes(entry), timeout: Self.timeout(entry))
@@ -84,7 +89,7 @@ final class IncomingTree: Sendable {
     /// settled. A receipt is not an entity, so it has no `user.lake.kind` (every name a
     /// `getfattr -d` finds costs it two round trips); the object's full set is on
     /// `objects/<id>/file`.
-    func xattrs(_ node: UInt64) -> [String: [UInt8]]? {
+    func receiptXattrs(_ node: UInt64) -> [String: [UInt8]]? {
         guard Self.owns(node) else { return nil }
         guard let id = files.entry(Self.row(node))?.receipt.objectID else { return [:] }
         if let cached = xattrCache.withLock({ $0[id] }) { return cached }

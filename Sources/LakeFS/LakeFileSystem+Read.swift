@@ -6,45 +6,22 @@ import LakeModel
 import LakeSystem
 
 extension LakeFileSystem {
-    /// Where a read's bytes come from: a descriptor range (spliced by the kernel) or memory.
+    /// Where a read's bytes come from: a descriptor range (spliced by the kernel), a stored
+    /// file's bytes read and checked here (`SequentialHash`), or memory.
     public enum ReadReply: Sendable {
         case file(descriptor: Int32, offset: Int64, count: Int)
+        case checkedBytes([UInt8])
         case bytes([UInt8])
     }
 
     public func open(_ node: UInt64, flags: Int32) throws(FSError) -> OpenPlan {
-        if let (id, local) = treeNode(node) {
-            if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
-            return plan(try treeOpen(id, local), node: node)
-        }
-        if let plan = try incoming.open(node, flags: flags, handles: openFiles) { return plan }
-        guard let (seq, local) = NodeID.split(node) else {
-            throw node <= NodeID.datasets ? .isDirectory : .notFound
-        }
-        if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
-        let view = try view(seq: seq)
-        switch view.nodes[local]?.content {
-        case .blob(let id, let size)?:
-            try blobGuard.check(id, size: size)
-            do {
-                return plan(openFiles.add(try openFiles.blobSource(id) { try store.openBlob(id) }), node: node)
-            } catch {
-                throw FSError.from(error)
-            }
-        case .json?:
-            return plan(openFiles.add(.bytes(view.json.bytes)), node: node)
-        case .folder?:
-            throw .isDirectory
-        case nil:
-            throw .notFound
-        }
+        try tree(node).open(node, flags: flags)
     }
 
     /// How a handle of objects/, cases/ or datasets/ is served: a stored blob of a settled
     /// object or tree is read by the kernel from the blob itself; settled bytes from memory stay
     /// in the page cache; the rest is asked again on each open.
-    func plan(_ handle: UInt64, node: UInt64) -> OpenPlan {
-        let stable = contentIsStable(node)
+    func plan(_ handle: UInt64, stable: Bool) -> OpenPlan {
         if stable, case .blob(let file, _)? = openFiles.get(handle) {
             return OpenPlan(handle: handle, backing: file.descriptor, caching: .keep)
         }
@@ -71,7 +48,7 @@ extension LakeFileSystem {
                 blobGuard.record(check.blob, .corrupt("its content hashes to \(actual), not to its name"), foundBy: "read")
                 throw .io("blob \(check.blob) is damaged")
             }
-            return .bytes(bytes)
+            return .checkedBytes(bytes)
         case .bytes(let bytes)?:
             guard offset < bytes.count else { return .bytes([]) }
             let end = min(bytes.count, Int(offset) + count)
@@ -105,11 +82,6 @@ extension LakeFileSystem {
     }
 
     func xattrs(_ node: UInt64) throws(FSError) -> [String: [UInt8]] {
-        if let (id, local) = treeNode(node) { return try treeXattrs(id, local) }
-        if let values = incoming.xattrs(node) { return values }
-        guard let (seq, local) = NodeID.split(node) else { return [:] }
-        let view = try view(seq: seq)
-        guard let entity = view.nodes[local]?.entity else { throw .notFound }
-        return view.xattrs[entity].value
+        try tree(node).xattrs(node)
     }
 }

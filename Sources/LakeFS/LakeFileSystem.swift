@@ -35,7 +35,8 @@ public final class LakeFileSystem: Sendable {
         self.datasetRoot = datasetRoot
         trees = EntityTrees(store: store)
         blobGuard = BlobGuard(store: store, logger: logger)
-        incoming = IncomingTree(files: IncomingFiles(store: store, logger: logger, settler: settler), store: store, blobGuard: blobGuard)
+        incoming = IncomingTree(files: IncomingFiles(store: store, logger: logger, settler: settler), store: store, blobGuard: blobGuard,
+                                handles: openFiles, mountedAt: mountedAt)
     }
 
     /// Every open of a stored blob asks it first.
@@ -51,59 +52,17 @@ public final class LakeFileSystem: Sendable {
 
     // MARK: lookup and attributes
 
-    public func lookup(parent: UInt64, name bytes: FileName) throws(FSError) -> Entry {
-        if let entry = try incoming.lookup(parent: parent, name: bytes) { return entry }
-        // Every other tree's names are Lake's own, all UTF-8.
-        guard let name = bytes.string else { throw .notFound }
-        if let (id, local) = treeNode(parent) { return try treeLookup(id, local, name) }
-        switch parent {
-        case NodeID.root:
-            guard let node = Self.rootNames.first(where: { $0.0 == name })?.1 else { throw .notFound }
-            return Entry(attributes: try attributes(node), timeout: Self.longTimeout)
-        case NodeID.objects:
-            guard let id = try? LakeID(validating: name, kind: .object) else { throw .notFound }
-            let view = try view(id: id)
-            return Entry(attributes: view.attributes(NodeID.Local.folder)!, timeout: timeout(view))
-        case NodeID.cases:
-            guard let id = try? LakeID(validating: name, kind: .case) else { throw .notFound }
-            return try treeEntry(id)
-        case NodeID.datasets:
-            guard let id = try? LakeID(validating: name, kind: .dataset) else { throw .notFound }
-            return try treeEntry(id)
-        default:
-            guard let (seq, local) = NodeID.split(parent) else { throw .notFound }
-            let view = try view(seq: seq)
-            guard case .folder(let entries)? = view.nodes[local]?.content else { throw .notDirectory }
-            guard let child = entries[name], let attributes = view.attributes(child) else { throw .notFound }
-            return Entry(attributes: attributes, timeout: timeout(view))
-        }
+    public func lookup(parent: UInt64, name: FileName) throws(FSError) -> Entry {
+        try tree(parent).lookup(parent, name)
     }
 
     public func attributes(_ node: UInt64) throws(FSError) -> Attributes {
-        if let (id, local) = treeNode(node) {
-            guard let attributes = try treeView(id).attributes(local, inode: node) else { throw .notFound }
-            return attributes
-        }
-        switch node {
-        case NodeID.root, NodeID.cases, NodeID.datasets: return .directory(node, modified: mountedAt)
-        case NodeID.objects: return .directory(node, modified: mountedAt)
-        case NodeID.incoming: return .directory(node, writable: true, modified: mountedAt)
-        default:
-            if let attributes = incoming.attributes(node) { return attributes }
-            guard let (seq, local) = NodeID.split(node) else { throw .notFound }
-            guard let attributes = try view(seq: seq).attributes(local) else { throw .notFound }
-            return attributes
-        }
+        try tree(node).attributes(node)
     }
 
     /// How long the kernel may cache a node's attributes.
     public func attributeTimeout(_ node: UInt64) -> Double {
-        if let (id, _) = treeNode(node) { return trees.cached(id).map(timeout) ?? Self.shortTimeout }
-        if let stable = incoming.isStable(node) { return stable ? Self.longTimeout : 0 }
-        guard let (seq, _) = NodeID.split(node), let view = views.get(seq) else {
-            return node <= NodeID.datasets && node != NodeID.objects ? Self.longTimeout : Self.shortTimeout
-        }
-        return timeout(view)
+        tree(node).attributeTimeout(node)
     }
 
     func timeout(_ view: ObjectView) -> Double {
@@ -117,33 +76,7 @@ public final class LakeFileSystem: Sendable {
     // MARK: listings
 
     public func list(_ node: UInt64) throws(FSError) -> [DirectoryEntry] {
-        if let (id, local) = treeNode(node) { return try treeList(id, local) }
-        switch node {
-        case NodeID.root:
-            return try Self.rootNames.map { name, id throws(FSError) in
-                DirectoryEntry(name: name, attributes: try attributes(id), timeout: Self.longTimeout)
-            }
-        case NodeID.objects:
-            return try summaries().map { summary in
-                DirectoryEntry(name: summary.id.rawValue,
-                               attributes: .directory(NodeID.object(summary.seq), modified: summary.changedAt),
-                               timeout: summary.status.isTerminal ? Self.longTimeout : Self.shortTimeout)
-            }
-        case NodeID.cases:
-            return try entitySummaries(trees.caseListing) { try store.caseSummaries() }.map(listingEntry)
-        case NodeID.datasets:
-            return try entitySummaries(trees.datasetListing) { try store.frozenDatasetSummaries() }.map(listingEntry)
-        case NodeID.incoming:
-            return incoming.list(node) ?? []
-        default:
-            if let entries = incoming.list(node) { return entries }
-            guard let (seq, local) = NodeID.split(node) else { throw .notFound }
-            let view = try view(seq: seq)
-            guard case .folder(let entries)? = view.nodes[local]?.content else { throw .notDirectory }
-            return entries.sorted { $0.key < $1.key }.compactMap { name, child in
-                view.attributes(child).map { DirectoryEntry(name: name, attributes: $0, timeout: timeout(view)) }
-            }
-        }
+        try tree(node).list(node)
     }
 
     /// All objects in one catalog query, cached until the catalog changes.
@@ -224,24 +157,11 @@ public final class LakeFileSystem: Sendable {
 extension LakeFileSystem {
     /// How long the kernel may remember that a name does not exist in a folder.
     public func negativeTimeout(parent: UInt64) -> Double {
-        if treeNode(parent) != nil { return attributeTimeout(parent) }
-        if parent == NodeID.root { return Self.longTimeout }
-        if IncomingTree.owns(parent) || parent == NodeID.objects { return 0 }
-        if parent == NodeID.cases || parent == NodeID.datasets { return Self.shortTimeout }
-        return attributeTimeout(parent)
+        tree(parent).negativeTimeout(parent)
     }
 
     /// Whether the kernel may keep a folder's listing (settled object folders never change).
     public func listingIsStable(_ node: UInt64) -> Bool {
-        if let (id, _) = treeNode(node) { return trees.cached(id)?.isSettled ?? false }
-        if let stable = incoming.isStable(node) { return stable }
-        guard let (seq, _) = NodeID.split(node), let view = views.get(seq) else { return false }
-        return view.isSettled
-    }
-
-    /// Whether an open file's pages may stay cached across opens.
-    func contentIsStable(_ node: UInt64) -> Bool {
-        if let (id, _) = treeNode(node) { return trees.cached(id)?.isSettled ?? false }
-        return incoming.isStable(node) ?? (NodeID.split(node) != nil)
+        tree(node).listingIsStable(node)
     }
 }

@@ -184,6 +184,9 @@ enum Operations {
             case .file(let descriptor, let offset, let count):
                 mount.storedFileReads.add(1, ordering: .relaxed)
                 request.file(descriptor: descriptor, offset: offset, count: count)
+            case .checkedBytes(let bytes):
+                mount.storedFileReads.add(1, ordering: .relaxed)
+                request.bytes(bytes)
             case .bytes(let bytes): request.bytes(bytes)
             }
         } catch {

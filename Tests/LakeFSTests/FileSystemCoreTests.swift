@@ -41,7 +41,7 @@ import Testing
         let plan = try fs.open(node, flags: O_RDONLY)
         defer { fs.release(plan.handle) }
         switch try fs.read(plan.handle, offset: 0, count: 1 << 20) {
-        case .bytes(let bytes): return bytes
+        case .bytes(let bytes), .checkedBytes(let bytes): return bytes
         case .file(let descriptor, let offset, let count):
             var buffer = [UInt8](repeating: 0, count: count)
             let n = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, off_t(offset)) }

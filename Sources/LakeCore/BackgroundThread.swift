@@ -4,6 +4,7 @@ import Foundation
 /// only once the thread has ended, so nothing it uses is torn down under it.
 public final class BackgroundThread: Sendable {
     private let state = NSCondition()
+    // Read and written only with `state` locked (it is also what the thread waits on).
     nonisolated(unsafe) private var stopping = false
     nonisolated(unsafe) private var woken = false
     nonisolated(unsafe) private var running = false
@@ -56,15 +57,6 @@ public final class BackgroundThread: Sendable {
         let until = Date().addingTimeInterval(seconds)
         while !stopping && !(wakeable && woken) && Date() < until { _ = state.wait(until: until) }
         if wakeable { woken = false }
-        return !stopping
-    }
-
-    /// Waits until woken (or stopped); false when asked to stop.
-    public func waitForWork() -> Bool {
-        state.lock()
-        defer { state.unlock() }
-        while !stopping && !woken { state.wait() }
-        woken = false
         return !stopping
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import LakeBlobStore
 import LakeCatalog
 import Logging
@@ -22,21 +23,37 @@ public final class BlobSettler: Sendable {
     }
 
     /// Starts the thread. It also takes over the catalog's checkpoints (copying its log into the
-    /// database), so that no upload's close waits for one.
+    /// database, about once a second), so that no upload's close waits for one, and so that the
+    /// log is written over from its start rather than grown (a sync of a file that grows must
+    /// also write its size).
     public func start() {
         do { try store.catalog.deferCheckpoints() } catch {
             logger.warning("the catalog keeps checkpointing in commits: \(error)")
         }
         thread.start { [self] thread in
-            // Woken by commits; also every few seconds, for the checkpoint of other writes.
-            while thread.pause(5) {
-                // Commits during the wait join this batch (they wake the thread again for the next).
-                thread.pause(batchSeconds, wakeable: false)
-                settleNow()
-                do { try store.catalog.checkpoint() } catch {
-                    logger.error("cannot checkpoint the catalog: \(error)")
+            var lastCheckpoint = Date()
+            /// When the oldest blob waiting for the next sync was committed.
+            var batchStarted: Date?
+            while true {
+                // Woken by a commit when nothing waits; otherwise commits join the batch.
+                let slice = batchStarted.map { min(1, max(0, batchSeconds - Date().timeIntervalSince($0))) } ?? 1
+                guard thread.pause(slice, wakeable: batchStarted == nil) else { return }
+                if batchStarted == nil, ((try? store.catalog.lastUnsettledBlob()) ?? 0) > 0 { batchStarted = Date() }
+                if let started = batchStarted, Date().timeIntervalSince(started) >= batchSeconds {
+                    settleNow()
+                    batchStarted = nil
+                }
+                if Date().timeIntervalSince(lastCheckpoint) >= 1 {
+                    checkpoint()
+                    lastCheckpoint = Date()
                 }
             }
+        }
+    }
+
+    private func checkpoint() {
+        do { try store.catalog.checkpoint() } catch {
+            logger.error("cannot checkpoint the catalog: \(error)")
         }
     }
 
@@ -49,6 +66,7 @@ public final class BlobSettler: Sendable {
     public func stop() {
         thread.stop()
         settleNow()
+        checkpoint()
     }
 
     /// One sync for every blob committed so far.

@@ -4,11 +4,12 @@
 #
 #   bash Sources/lake-bench/scripts/ingest_bench.sh WORK [FILES] [ROUNDS]
 #
-# WORK is a folder on the disk to measure (about 4 GiB free). FILES (default 10000) distinct files
+# WORK is a folder on the disk to measure (about 10 GiB free). FILES (default 10000) distinct files
 # of 6 KiB and of 64 KiB and FILES/10 of 1 MiB are made once under WORK/src. A lake is made in
 # WORK/store and mounted at WORK/mnt with the defaults (taken down at the end). Each shape is
 # copied with `cp -r` into incoming/ and, alternating, to WORK/disk by a copier that fsyncs every
-# file (what "durable at close" costs on plain disk), ROUNDS times (default 3); medians are
+# file (what "durable at close" costs on plain disk), ROUNDS times (default 3), with new bytes in
+# every file each round (so the lake stores new blobs, never finds them stored); medians are
 # printed with the ratio disk/lake (higher is better for Lake; 1.0 means as fast as the disk).
 # The daemon's RSS is read after mounting, after every copy and after removing the receipts.
 # Needs root and `swift build -c release` done.
@@ -82,6 +83,19 @@ for shape in small6k files64k files1m; do
     count=$(find "$src/$shape" -type f ! -name '.done*' | wc -l)
     lake_times=() disk_times=()
     for round in $(seq "$rounds"); do
+        # New bytes every round (the first 16 of each file): the lake stores new blobs each
+        # time instead of finding them stored already.
+        python3 - "$src/$shape" "$round" <<'PY'
+import os, sys
+root, round_ = sys.argv[1], int(sys.argv[2])
+for folder, _, names in os.walk(root):
+    for name in names:
+        if name.startswith(".done"):
+            continue
+        with open(os.path.join(folder, name), "r+b") as f:
+            f.seek(8)
+            f.write(round_.to_bytes(8, "little"))
+PY
         rm -rf "$disk/$shape"; sync
         disk_times+=("$(seconds fsync_copy "$src/$shape" "$disk/$shape")")
         rm -rf "${mnt:?}/incoming/$shape"; sync

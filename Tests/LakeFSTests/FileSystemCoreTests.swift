@@ -166,4 +166,17 @@ import Testing
         let folder = try third.lookup(parent: NodeID.incoming, name: FileName("d"))
         #expect(try third.list(folder.node).map(\.name) == [FileName("x")])
     }
+
+    /// One router: every inode number belongs to exactly one tree, by its range.
+    @Test func everyInodeRangeHasOneTree() {
+        func name(_ node: UInt64) -> String { String(describing: type(of: fs.tree(node))) }
+        #expect(name(NodeID.root) == "RootTree")
+        #expect(name(NodeID.incoming) == "IncomingTree" && name(NodeID.incomingBase + 7) == "IncomingTree")
+        #expect(name(NodeID.objects) == "ObjectTree" && name(NodeID.object(42, local: 3)) == "ObjectTree")
+        #expect(name(NodeID.cases) == "EntityTree" && name(NodeID.datasets) == "EntityTree")
+        #expect(name(EntityTrees.base | 5 << EntityTrees.localBits) == "EntityTree")
+        #expect(throws: FSError.notFound) { try fs.attributes(NodeID.object(42)) }
+        #expect(throws: FSError.notFound) { try fs.attributes(NodeID.incomingBase + 999_999) }
+        #expect(throws: FSError.isDirectory) { try fs.open(NodeID.cases, flags: O_RDONLY) }
+    }
 }

@@ -151,14 +151,22 @@ public final class LocalBlobStore: BlobStore {
     func legacyPartPath(_ session: String) -> String { Path.join(spoolDirectory, session + ".part") }
     func hiddenLockPath(_ session: String) -> String { Path.join(spoolDirectory, ".\(session).lock-new") }
 
-    /// Removes the owner files of processes that ended without removing them (killed). A hidden
-    /// one may be a live process's between its creation and its lock: trying its lock then
-    /// would make that process fail, so only hidden files a minute old are looked at.
+    /// Removes the owner files (and half-written restores) of processes that ended without
+    /// removing them (killed). A hidden owner file may be a live process's between its creation
+    /// and its lock: trying its lock then would make that process fail, so only hidden files a
+    /// minute old are looked at.
     private func discardDeadOwners() {
         let minuteAgo = Timestamp.now.adding(seconds: -60)
         for name in (try? Syscall.listDirectory(spoolDirectory)) ?? [] {
             let owner: String
-            if name.hasPrefix(".") && name.hasSuffix(".owner-new") {
+            if name.hasPrefix(".restore-") {
+                // A blob being written back (`restore`) when its process died.
+                if let info = try? Syscall.fileStatus(Path.join(spoolDirectory, name)),
+                   Int64(info.st_mtim.tv_sec) * 1_000_000 < minuteAgo.microseconds {
+                    try? Syscall.unlinkIfPresent(Path.join(spoolDirectory, name))
+                }
+                continue
+            } else if name.hasPrefix(".") && name.hasSuffix(".owner-new") {
                 guard let info = try? Syscall.fileStatus(Path.join(spoolDirectory, name)),
                       Int64(info.st_mtim.tv_sec) * 1_000_000 < minuteAgo.microseconds else { continue }
                 owner = String(name.dropFirst().dropLast(10))

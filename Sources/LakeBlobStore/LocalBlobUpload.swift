@@ -167,6 +167,8 @@ final class LocalBlobUpload: BlobUpload {
             } else {
                 try Syscall.fsync(partFD, path: partPath)
             }
+            // Read-only before it gets its content name (on the descriptor: no path lookup).
+            try Syscall.chmod(partFD, 0o444, path: partPath)
             Syscall.close(partFD)
             partFD = -1
             closeDirect()
@@ -188,7 +190,6 @@ final class LocalBlobUpload: BlobUpload {
             // (others' recovery sees its owner's lock) until `release`, after the catalog has
             // recorded the blob. When identical bytes are already stored, they are kept (if they
             // are themselves unsettled, their bytes wait in the catalog too).
-            try Syscall.chmod(partPath, 0o444)
             if try Syscall.link(partPath, target), !unsettled { try Syscall.fsyncDirectory(folder) }
             return StoredBlob(id: sha256, size: bytesWritten, unsettled: bytes)
         } catch {

@@ -119,6 +119,7 @@ public final class SQLiteCatalog: Catalog {
                                  object.format.rawValue, ObjectRow.json(object.tags), ObjectRow.json(object.annotations),
                                  ObjectRow.json(object.warnings), object.geometryUnits, object.createdAt.microseconds,
                                  object.createdBy])
+            let seq = db.lastInsertedRowID
             for (key, param) in object.params {
                 try insertParam(db, object.id, key, param)
             }
@@ -126,7 +127,8 @@ public final class SQLiteCatalog: Catalog {
                 try db.run(sql: "INSERT INTO object_refs (object_id, position, path, child_id) VALUES (?, ?, ?, ?)",
                                arguments: [object.id.rawValue, position, reference.path, reference.objectId?.rawValue])
             }
-            try FilterIndex.refresh(db, objectID: object.id.rawValue)
+            // A new object has no index rows yet, and no provisions until processed.
+            try FilterIndex.insert(db, seq: seq, tags: object.tags, provisions: [])
             try recordChange(db, object.id, at: object.createdAt)
         }
     }

@@ -141,6 +141,10 @@ public enum Syscall {
         _ = try retrying("chmod", path) { Glibc.chmod(path, mode) }
     }
 
+    public static func chmod(_ fd: Int32, _ mode: mode_t, path: String) throws {
+        _ = try retrying("fchmod", path) { Glibc.fchmod(fd, mode) }
+    }
+
     /// Creates a directory and its parents; an existing directory is fine.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
         if let info = try fileStatus(path) {

@@ -58,4 +58,36 @@ import Testing
         #expect(try mounted.lake.run(["unmount", mounted.mountpoint], store: false).succeeded)
         #expect(mounted.eventually(10) { (try? unsettled(mounted)) == 0 })
     }
+
+    /// `kill -9` of the daemon in the middle of `cp -r`: after a remount, every receipt that
+    /// exists has its file's bytes, each is one object, nothing waits to be settled, and the
+    /// store verifies clean (the dead daemon's spool files and owner lock are gone).
+    @Test func aDaemonKilledDuringACopyLosesNothingItAcknowledged() throws {
+        let mounted = try MountedLake()
+        let tree = mounted.lake.directory.file("tree")
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        for i in 0..<400 { mounted.lake.directory.writeRandom("tree/f\(i).bin", size: 2_000 + i * 13, seed: UInt64(500 + i)) }
+        let copy = Process()
+        copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+        copy.arguments = ["-r", tree, mounted.path("incoming/")]
+        copy.standardError = FileHandle.nullDevice
+        try copy.run()
+        let copied = mounted.path("incoming/tree")
+        #expect(mounted.eventually(60) { ((try? FileManager.default.contentsOfDirectory(atPath: copied))?.count ?? 0) >= 60 })
+        #expect(try Shell.run("pkill -9 -f '[l]ake mount \(mounted.mountpoint) '").status == 0)
+        copy.waitUntilExit()
+        _ = try Shell.run("fusermount3 -uz '\(mounted.mountpoint)'")
+        try mounted.mount()
+        let names = try FileManager.default.contentsOfDirectory(atPath: copied)
+        #expect(names.count >= 60)
+        for name in names {
+            #expect(try Shell.sha256("\(copied)/\(name)") == Shell.sha256("\(tree)/\(name)"), "\(name)")
+        }
+        let listed = try mounted.lake.json(try mounted.lake.run(["object", "ls", "--json", "--limit", "1000"]))
+        #expect((listed["objects"] as? [[String: Any]])?.count == names.count)
+        #expect(try unsettled(mounted) == 0)
+        let verify = try mounted.lake.run(["verify"])
+        #expect(verify.succeeded, "\(verify.stdout)")
+    }
 }
+

@@ -36,8 +36,9 @@ public protocol BlobStore: Sendable {
     /// Makes every blob file written so far durable (blobs committed unsettled among them).
     func settle() throws
     /// Makes the blob `id` durable with exactly `bytes`: kept when the file is intact (and synced),
-    /// else written again atomically. After a crash this restores blobs committed unsettled.
-    func restore(_ id: String, bytes: [UInt8]) throws
+    /// else written again atomically (true). After a crash this restores blobs committed unsettled.
+    @discardableResult
+    func restore(_ id: String, bytes: [UInt8]) throws -> Bool
 }
 
 /// An upload in progress.

@@ -156,19 +156,20 @@ public final class LocalBlobStore: BlobStore {
     /// and its lock: trying its lock then would make that process fail, so only hidden files a
     /// minute old are looked at.
     private func discardDeadOwners() {
-        let minuteAgo = Timestamp.now.adding(seconds: -60)
+        let minuteAgo = Timestamp.now.adding(seconds: -60).microseconds
+        func isOld(_ name: String) -> Bool {
+            guard let info = try? Syscall.fileStatus(Path.join(spoolDirectory, name)) else { return false }
+            return Int64(info.st_mtim.tv_sec) * 1_000_000 < minuteAgo
+        }
         for name in (try? Syscall.listDirectory(spoolDirectory)) ?? [] {
-            let owner: String
             if name.hasPrefix(".restore-") {
                 // A blob being written back (`restore`) when its process died.
-                if let info = try? Syscall.fileStatus(Path.join(spoolDirectory, name)),
-                   Int64(info.st_mtim.tv_sec) * 1_000_000 < minuteAgo.microseconds {
-                    try? Syscall.unlinkIfPresent(Path.join(spoolDirectory, name))
-                }
+                if isOld(name) { try? Syscall.unlinkIfPresent(Path.join(spoolDirectory, name)) }
                 continue
-            } else if name.hasPrefix(".") && name.hasSuffix(".owner-new") {
-                guard let info = try? Syscall.fileStatus(Path.join(spoolDirectory, name)),
-                      Int64(info.st_mtim.tv_sec) * 1_000_000 < minuteAgo.microseconds else { continue }
+            }
+            let owner: String
+            if name.hasPrefix(".") && name.hasSuffix(".owner-new") {
+                guard isOld(name) else { continue }
                 owner = String(name.dropFirst().dropLast(10))
             } else if !name.hasPrefix(".") && name.hasSuffix(".owner") {
                 owner = String(name.dropLast(6))
@@ -234,10 +235,11 @@ public final class LocalBlobStore: BlobStore {
         do { try Syscall.syncFilesystem(blobsDirectory) } catch { throw BlobStoreError.wrap(error) }
     }
 
-    public func restore(_ id: String, bytes: [UInt8]) throws {
+    public func restore(_ id: String, bytes: [UInt8]) throws -> Bool {
         let target = try path(of: id)
         do {
-            if check(id, expectedSize: Int64(bytes.count)) == .intact {
+            let intact = check(id, expectedSize: Int64(bytes.count)) == .intact
+            if intact {
                 let fd = try Syscall.open(target, O_RDONLY)
                 defer { Syscall.close(fd) }
                 try Syscall.fsync(fd, path: target)
@@ -245,7 +247,9 @@ public final class LocalBlobStore: BlobStore {
                 let folder = folder(of: id)
                 try Syscall.makeDirectories(folder)
                 let temporary = Path.join(spoolDirectory, ".restore-\(id)")
-                let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o444)
+                // One a killed restore left is read-only: made anew, not opened for writing.
+                try Syscall.unlinkIfPresent(temporary)
+                let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o444)
                 do {
                     try bytes.withUnsafeBytes { try Syscall.pwriteAll(fd, $0, offset: 0, path: temporary) }
                     try Syscall.fsync(fd, path: temporary)
@@ -258,6 +262,7 @@ public final class LocalBlobStore: BlobStore {
                 try Syscall.rename(temporary, target)
             }
             try Syscall.fsyncDirectory(Path.parent(of: target))
+            return !intact
         } catch {
             throw BlobStoreError.wrap(error)
         }

@@ -1,8 +1,8 @@
 import Crypto
 
 /// Hex digests of streams.
-enum Digest {
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+public enum Digest {
+    public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(64)

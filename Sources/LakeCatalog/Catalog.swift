@@ -18,8 +18,9 @@ public protocol Catalog: Sendable {
     /// (SQLite's automatic checkpoint, which made an unlucky upload's close wait for it): the
     /// caller runs `checkpoint()` in the background instead.
     func deferCheckpoints() throws
-    /// Copies what the log holds into the database, without waiting for readers.
-    func checkpoint() throws
+    /// Copies what the log holds into the database, without waiting for readers; `truncating`
+    /// also empties the log file (and gives its space back), waiting for readers if need be.
+    func checkpoint(truncating: Bool) throws
     /// Small blobs whose files may not be durable yet, oldest first.
     func unsettledBlobs() throws -> [UnsettledBlob]
     /// The newest unsettled blob's number, 0 when there is none.

@@ -77,8 +77,8 @@ extension SQLiteCatalog {
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
     }
 
-    public func checkpoint() throws {
-        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+    public func checkpoint(truncating: Bool) throws {
+        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(truncating ? .truncate : .passive) }
     }
 
     public func unsettledBlobs() throws -> [UnsettledBlob] {

@@ -13,12 +13,6 @@ final class BackgroundDigest: @unchecked Sendable {
         }
     }
 
-    /// The MD5 computed on the calling thread.
-    init(computedNow blobs: any BlobStore, id: String) {
-        outcome = Result { try blobs.md5(of: id) }
-        done.signal()
-    }
-
     func wait() throws -> String {
         done.wait()
         return try outcome.get()

@@ -44,15 +44,15 @@ public final class BlobSettler: Sendable {
                     batchStarted = nil
                 }
                 if Date().timeIntervalSince(lastCheckpoint) >= 1 {
-                    checkpoint()
+                    checkpoint(truncating: false)
                     lastCheckpoint = Date()
                 }
             }
         }
     }
 
-    private func checkpoint() {
-        do { try store.catalog.checkpoint() } catch {
+    private func checkpoint(truncating: Bool) {
+        do { try store.catalog.checkpoint(truncating: truncating) } catch {
             logger.error("cannot checkpoint the catalog: \(error)")
         }
     }
@@ -66,7 +66,8 @@ public final class BlobSettler: Sendable {
     public func stop() {
         thread.stop()
         settleNow()
-        checkpoint()
+        // A burst may have grown the log: its space goes back to the disk (which a full one needs).
+        checkpoint(truncating: true)
     }
 
     /// One sync for every blob committed so far.
@@ -90,9 +91,8 @@ public final class BlobSettler: Sendable {
         let waiting = try store.catalog.unsettledBlobs()
         guard let last = waiting.last?.seq else { return [] }
         var restored: [String] = []
-        for blob in waiting {
-            if store.blobs.check(blob.id, expectedSize: Int64(blob.bytes.count)) != .intact { restored.append(blob.id) }
-            try store.blobs.restore(blob.id, bytes: blob.bytes)
+        for blob in waiting where try store.blobs.restore(blob.id, bytes: blob.bytes) {
+            restored.append(blob.id)
         }
         try store.catalog.forgetUnsettledBlobs(through: last)
         for id in restored {

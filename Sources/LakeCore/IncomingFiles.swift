@@ -119,10 +119,6 @@ public final class IncomingFiles: Sendable {
         }
     }
 
-    public func isFolder(_ node: Int64) -> Bool {
-        node == 0 || state.withLock { $0.nodes[node]?.isFolder ?? false }
-    }
-
     // MARK: writing
 
     /// A new file in `parent`: its upload starts; nothing is in the catalog until it is stored.

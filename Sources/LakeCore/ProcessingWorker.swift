@@ -63,14 +63,13 @@ public struct ProcessingWorker: Sendable {
         }
         let budget = ProcessingBudget(limitSeconds: store.config.processingTimeLimitSeconds)
         do {
-            // The MD5 is computed beside the processor, on its own thread, so it costs little wall
-            // time; a small blob's here, where a thread would cost more than the hash.
-            let md5 = blob.contentHash.md5 == nil
-                ? (blob.size <= 1 << 20 ? BackgroundDigest(computedNow: store.blobs, id: blob.id) : BackgroundDigest(blobs: store.blobs, id: blob.id))
-                : nil
+            // A large blob's MD5 is computed beside the processor, on its own thread, so it costs
+            // little wall time; a small one's afterwards, here: a thread would cost more than it.
+            let needsMD5 = blob.contentHash.md5 == nil
+            let background = needsMD5 && blob.size > 1 << 20 ? BackgroundDigest(blobs: store.blobs, id: blob.id) : nil
             let input = ProcessingInput(object: object, file: file, budget: budget, children: try children(of: object))
             let result = Result { try processor(input) }
-            if let md5 { try store.catalog.recordMD5(try md5.wait(), forBlob: blob.id) }
+            if needsMD5 { try store.catalog.recordMD5(try background?.wait() ?? store.blobs.md5(of: blob.id), forBlob: blob.id) }
             let derived = try result.get()
             return .ready(provisions: derived.provisions, warnings: object.warnings + derived.warnings)
         } catch let error as FormatError {

@@ -1,4 +1,5 @@
 import Crypto
+import LakeBlobStore
 import Synchronization
 
 /// Re-hashes a blob from the bytes a reader reads, for as long as it reads them in order from
@@ -42,7 +43,7 @@ public final class SequentialHash: Sendable {
                 return .unknown
             }
             state.sha = nil
-            let actual = sha.finalize().map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+            let actual = LakeBlobStore.Digest.hex(sha.finalize())
             return actual == blob ? .intact : .corrupt(actual: actual)
         }
     }

@@ -60,9 +60,7 @@ public struct Uploader: Sendable {
     }
 
     static func isNoSpace(_ error: any Error) -> Bool {
-        if case .noSpace = error as? BlobStoreError { return true }
-        if case .noSpace = error as? CatalogError { return true }
-        return (error as? SystemError)?.isNoSpace ?? false
+        StoreFailure.kind(of: error) == .noSpace
     }
 
     static func describeSourceError(_ error: any Error) -> String {

@@ -8,11 +8,16 @@ import Testing
 /// of buffers) must let go of its memory when the upload ends, or the daemon grows until the OOM
 /// killer ends it (it once kept every one).
 @Suite struct UploadMemoryTests {
-    @Test func aFinishedWriterFreesItsBuffersAndIsNotHeldByItsThread() throws {
-        let directory = TemporaryDirectory("writer")
+    /// A spool file to write to, in a folder of its own.
+    func spoolFile(_ name: String) throws -> (directory: TemporaryDirectory, path: String, fd: Int32) {
+        let directory = TemporaryDirectory(name)
         let path = directory.file("part")
-        let fd = try Syscall.open(path, O_WRONLY | O_CREAT, 0o600)
-        defer { Syscall.close(fd) }
+        return (directory, path, try Syscall.open(path, O_WRONLY | O_CREAT, 0o600))
+    }
+
+    @Test func aFinishedWriterFreesItsBuffersAndIsNotHeldByItsThread() throws {
+        let (directory, path, fd) = try spoolFile("writer")
+        defer { Syscall.close(fd); _ = directory }
         weak var released: PipelinedWriter?
         do {
             let writer = PipelinedWriter(fd: fd, path: path)
@@ -29,10 +34,8 @@ import Testing
     }
 
     @Test func aWriterDroppedWithoutFinishStillEndsItsThread() throws {
-        let directory = TemporaryDirectory("writer-dropped")
-        let path = directory.file("part")
-        let fd = try Syscall.open(path, O_WRONLY | O_CREAT, 0o600)
-        defer { Syscall.close(fd) }
+        let (directory, path, fd) = try spoolFile("writer-dropped")
+        defer { Syscall.close(fd); _ = directory }
         weak var released: PipelinedWriter?
         do {
             let writer = PipelinedWriter(fd: fd, path: path)

@@ -96,6 +96,35 @@ import Testing
         #expect(try Shell.sha256(small.mounted.path("objects/\(id)/file")) == Shell.sha256(fits))
     }
 
+    /// Many small files onto a store that fills up part way (each file's bytes go into the
+    /// catalog before its blob file is synced): every file whose close succeeded is stored whole
+    /// and is one object, every other left nothing, and once space is back (half the disk)
+    /// `lake gc` and `lake verify` find the store sound.
+    @Test func smallFilesOntoAStoreThatFillsUp() throws {
+        guard getuid() == 0 else { return }
+        let small = try SmallStore(options: [])
+        let filler = small.disk + "/filler"
+        try Shell.run("head -c 12000000 /dev/zero > '\(filler)'")
+        let tree = small.mounted.lake.directory.file("many")
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        for i in 0..<150 { small.mounted.lake.directory.writeRandom("many/f\(i).bin", size: 100_000 + i, seed: UInt64(900 + i)) }
+        let copy = try Shell.run("cp -r '\(tree)' '\(small.mounted.path("incoming/"))' 2>&1")
+        #expect(copy.status != 0 && copy.output.contains("No space left on device"), "\(copy.output.prefix(300))")
+        try FileManager.default.removeItem(atPath: filler)
+        let copied = small.mounted.path("incoming/many")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: copied)) ?? []
+        #expect(!names.isEmpty && names.count < 150, "\(names.count) files stored")
+        for name in names {
+            #expect(try Shell.sha256("\(copied)/\(name)") == Shell.sha256("\(tree)/\(name)"), "\(name)")
+        }
+        let stored = try objects(small.mounted, store: small.store)
+        #expect(Set(stored.map(\.name)) == Set(names))
+        #expect(try small.mounted.lake.run(["unmount", small.mounted.mountpoint], store: false).succeeded)
+        #expect(try small.mounted.lake.run(["gc", "--store", small.store], store: false).succeeded)
+        let verify = try small.mounted.lake.run(["verify", "--store", small.store], store: false)
+        #expect(verify.succeeded, "\(verify.stdout)")
+    }
+
     /// Sparse files work: `cp` of a file ending in a hole (written data, then ftruncate to
     /// extend) and `truncate -s` of a new file store exactly the bytes a reader of the source sees.
     @Test(arguments: modes)

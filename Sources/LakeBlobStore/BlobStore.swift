@@ -29,6 +29,10 @@ public protocol BlobStore: Sendable {
     func uploadSessions() throws -> [String]
     /// Removes an abandoned session's spool files; refuses a live one.
     func discardUpload(session: String) throws -> Bool
+    /// The blob an abandoned session's upload was already stored as (its writer died after
+    /// giving the bytes their blob name, perhaps before the catalog recorded them); nil when
+    /// none, or when the session is alive.
+    func blobStored(byAbandoned session: String) -> String?
     /// Re-reads a blob and checks its size and SHA-256 against its name.
     func check(_ id: String, expectedSize: Int64) -> BlobCheck
     func withCommitGuard<T>(_ body: () throws -> T) throws -> T

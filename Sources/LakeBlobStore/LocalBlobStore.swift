@@ -1,17 +1,28 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Crypto
 import LakeModel
 import LakeSystem
 import Synchronization
 
-/// Blobs in a local directory: `blobs/ab/cd/<sha256>` (read-only files), uploads in progress in
+/// How blob files are spread over folders. Stores made since format version 2 keep every blob in
+/// one of 256 folders made with the store (`blobs/ab/<sha256>`): a folder made per new blob, as
+/// the older two-level layout (`blobs/ab/cd/<sha256>`, 65,536 folders) does until all exist, cost
+/// a small upload about a third of its time. ext4 indexes large folders, so 256 suffice.
+public enum BlobLayout: Sendable {
+    case twoLevel
+    case oneLevel
+}
+
+/// Blobs in a local directory: `blobs/ab/<sha256>` (read-only files; see `BlobLayout`), uploads in progress in
 /// `spool/<session>@<owner>.part`, where `spool/<owner>.owner` is held (flock) by the writing
 /// process for as long as it has the store open, so a session whose writer died is recognisable
 /// and can be discarded. (One lock per process, not per upload: creating, renaming and removing a
 /// lock file cost more than storing a small file.)
 public final class LocalBlobStore: BlobStore {
     public let root: String
+    public let layout: BlobLayout
     let blobsDirectory: String
     let spoolDirectory: String
     let guardPath: String
@@ -21,8 +32,9 @@ public final class LocalBlobStore: BlobStore {
     private let commitGuard = Mutex<(fd: Int32, holders: Int)>((-1, 0))
 
     /// `root` is the store folder; `blobs/` and `spool/` are created inside it when missing.
-    public init(root: String) throws {
+    public init(root: String, layout: BlobLayout) throws {
         self.root = root
+        self.layout = layout
         blobsDirectory = Path.join(root, "blobs")
         spoolDirectory = Path.join(root, "spool")
         guardPath = Path.join(spoolDirectory, ".commit-guard")
@@ -35,9 +47,37 @@ public final class LocalBlobStore: BlobStore {
         id.utf8.count == 64 && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
     }
 
+    /// Makes the folders of a new store's blobs (all of them, for the one-level layout), synced.
+    public func makeFolders() throws {
+        guard layout == .oneLevel else { return }
+        do {
+            for byte in 0..<256 {
+                let name = String(byte, radix: 16)
+                try Syscall.makeDirectories(Path.join(blobsDirectory, byte < 16 ? "0" + name : name))
+            }
+            try Syscall.fsyncDirectory(blobsDirectory)
+            try Syscall.fsyncDirectory(root)
+        } catch {
+            throw BlobStoreError.wrap(error)
+        }
+    }
+
     func folder(of id: String) -> String {
         let hex = Array(id)
-        return Path.join(blobsDirectory, String(hex[0..<2]), String(hex[2..<4]))
+        switch layout {
+        case .oneLevel: return Path.join(blobsDirectory, String(hex[0..<2]))
+        case .twoLevel: return Path.join(blobsDirectory, String(hex[0..<2]), String(hex[2..<4]))
+        }
+    }
+
+    /// Makes `folder` (a blob's, missing) and records it durably in its parents.
+    func makeFolder(_ folder: String) throws {
+        try Syscall.makeDirectories(folder)
+        var parent = Path.parent(of: folder)
+        while parent.count >= blobsDirectory.count {
+            try Syscall.fsyncDirectory(parent)
+            parent = Path.parent(of: parent)
+        }
     }
 
     func path(of id: String) throws -> String {
@@ -74,34 +114,36 @@ public final class LocalBlobStore: BlobStore {
 
     public func allBlobIDs() throws -> [String] {
         var ids: [String] = []
-        for first in try Syscall.listDirectory(blobsDirectory) {
-            let firstPath = Path.join(blobsDirectory, first)
-            guard Syscall.isDirectory(firstPath) else { continue }
-            for second in try Syscall.listDirectory(firstPath) {
-                let secondPath = Path.join(firstPath, second)
-                guard Syscall.isDirectory(secondPath) else { continue }
-                ids += try Syscall.listDirectory(secondPath)
-            }
-        }
+        try forEachBlobFolder { prefix, folder in
+            ids += try Syscall.listDirectory(folder).filter { Self.isValidID($0) && $0.hasPrefix(prefix) }
+        } stray: { _ in }
         return ids.sorted()
     }
 
     /// Files under `blobs/` whose names are not blob ids (left by hand, or damage).
     public func strayFiles() throws -> [String] {
         var stray: [String] = []
+        try forEachBlobFolder { prefix, folder in
+            for name in try Syscall.listDirectory(folder) where !Self.isValidID(name) || !name.hasPrefix(prefix) {
+                stray.append(Path.join(folder, name))
+            }
+        } stray: { stray.append($0) }
+        return stray
+    }
+
+    /// Calls `body` with each folder that holds blobs (and the hex prefix its blobs' names share),
+    /// and `stray` with each file where a folder should be.
+    private func forEachBlobFolder(_ body: (String, String) throws -> Void, stray: (String) -> Void) throws {
         for first in try Syscall.listDirectory(blobsDirectory) {
             let firstPath = Path.join(blobsDirectory, first)
-            guard Syscall.isDirectory(firstPath) else { stray.append(firstPath); continue }
+            guard Syscall.isDirectory(firstPath) else { stray(firstPath); continue }
+            guard layout == .twoLevel else { try body(first, firstPath); continue }
             for second in try Syscall.listDirectory(firstPath) {
                 let secondPath = Path.join(firstPath, second)
-                guard Syscall.isDirectory(secondPath) else { stray.append(secondPath); continue }
-                for name in try Syscall.listDirectory(secondPath) where !Self.isValidID(name)
-                    || !name.hasPrefix(first + second) {
-                    stray.append(Path.join(secondPath, name))
-                }
+                guard Syscall.isDirectory(secondPath) else { stray(secondPath); continue }
+                try body(first + second, secondPath)
             }
         }
-        return stray
     }
 
     public func uri(for id: String) -> String {
@@ -231,6 +273,24 @@ public final class LocalBlobStore: BlobStore {
         return true
     }
 
+    /// A part file linked as a blob has a second name (commit links it, release removes the
+    /// part's name); whether that name is the blob's is known by hashing the part.
+    public func blobStored(byAbandoned session: String) -> String? {
+        guard !isUploadAlive(session: session) else { return nil }
+        for owner in owners(of: session) {
+            let part = partPath(session, owner: owner)
+            guard let info = try? Syscall.fileStatus(part), info.st_nlink > 1,
+                  let file = try? ReadableFile(path: part) else { continue }
+            var sha = SHA256()
+            guard (try? file.forEachChunk(chunkSize: 4 << 20, { sha.update(bufferPointer: $0) })) != nil else { continue }
+            let id = Digest.hex(sha.finalize())
+            if let blob = try? Syscall.fileStatus(path(of: id)), blob.st_ino == info.st_ino, blob.st_dev == info.st_dev {
+                return id
+            }
+        }
+        return nil
+    }
+
     public func settle() throws {
         do { try Syscall.syncFilesystem(blobsDirectory) } catch { throw BlobStoreError.wrap(error) }
     }
@@ -245,7 +305,7 @@ public final class LocalBlobStore: BlobStore {
                 try Syscall.fsync(fd, path: target)
             } else {
                 let folder = folder(of: id)
-                try Syscall.makeDirectories(folder)
+                if !Syscall.isDirectory(folder) { try makeFolder(folder) }
                 let temporary = Path.join(spoolDirectory, ".restore-\(id)")
                 // One a killed restore left is read-only: made anew, not opened for writing.
                 try Syscall.unlinkIfPresent(temporary)

@@ -185,7 +185,7 @@ final class LocalBlobUpload: BlobUpload {
             let sha256 = Digest.hex(sha.finalize())
             let folder = store.folder(of: sha256)
             let target = Path.join(folder, sha256)
-            if !Syscall.isDirectory(folder) { try Syscall.makeDirectories(folder) }
+            if !Syscall.isDirectory(folder) { try store.makeFolder(folder) }
             // The blob gets its name as a second link: the spool file keeps the session alive
             // (others' recovery sees its owner's lock) until `release`, after the catalog has
             // recorded the blob. When identical bytes are already stored, they are kept (if they

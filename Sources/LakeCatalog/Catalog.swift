@@ -74,6 +74,8 @@ public protocol Catalog: Sendable {
     /// Every blob row with the objects that reference it.
     func blobRecords() throws -> [BlobRecord]
     func objectIDs(referencingBlob id: String) throws -> [LakeID]
+    /// Whether the catalog has a row for the blob.
+    func isBlobRecorded(_ id: String) throws -> Bool
     /// Deletes blob rows no object references; returns their ids.
     func deleteUnreferencedBlobRecords() throws -> [String]
     /// Blob rows that no object references (kept until `gc`).

@@ -410,6 +410,10 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
+    public func isBlobRecorded(_ id: String) throws -> Bool {
+        try read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ?)", arguments: [id]) ?? false }
+    }
+
     static let unreferenced = "NOT EXISTS (SELECT 1 FROM objects WHERE objects.blob_id = blobs.id)"
 
     public func unreferencedBlobRecords() throws -> [BlobRecord] {

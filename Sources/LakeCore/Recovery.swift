@@ -12,6 +12,9 @@ public struct Recovery: Sendable {
     public struct Report: Sendable, Equatable {
         public var reapedObjects: [LakeID] = []
         public var discardedSessions: [String] = []
+        /// Blob files of uploads whose writer died after naming the blob and before the catalog
+        /// recorded it: removed, as nothing refers to them.
+        public var removedBlobs: [String] = []
         /// Small blobs written back from the catalog: a crash came before their files were synced.
         public var restoredBlobs: [String] = []
     }
@@ -33,9 +36,23 @@ public struct Recovery: Sendable {
             store.logger.info("removed an interrupted upload", metadata: ["object": "\(id)"])
             report.reapedObjects.append(id)
         }
-        for session in try store.blobs.uploadSessions() where try store.blobs.discardUpload(session: session) {
+        for session in try store.blobs.uploadSessions() {
+            let stored = store.blobs.blobStored(byAbandoned: session)
+            guard try store.blobs.discardUpload(session: session) else { continue }
             report.discardedSessions.append(session)
+            if let stored, try removeUnrecorded(stored) { report.removedBlobs.append(stored) }
         }
         return report
+    }
+
+    /// Removes a blob file the catalog does not record. Under the sweep guard, so no commit is
+    /// in progress: one that found these bytes already stored and kept them has recorded them.
+    private func removeUnrecorded(_ blob: String) throws -> Bool {
+        try store.blobs.withSweepGuard {
+            guard try !store.catalog.isBlobRecorded(blob) else { return false }
+            try store.blobs.delete(blob)
+            store.logger.info("removed the blob of an interrupted upload", metadata: ["blob": "\(blob)"])
+            return true
+        }
     }
 }

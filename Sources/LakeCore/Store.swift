@@ -35,7 +35,7 @@ public final class Store: Sendable {
         self.root = root
         self.config = config
         self.logger = logger
-        let blobs = try LocalBlobStore(root: root)
+        let blobs = try LocalBlobStore(root: root, layout: config.blobLayout)
         self.blobs = blobs
         catalog = try SQLiteCatalog(path: Self.catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) })
     }
@@ -55,10 +55,12 @@ public final class Store: Sendable {
             }
         }
         try Syscall.makeDirectories(root)
-        let blobs = try LocalBlobStore(root: root)
+        let config = StoreConfig.fresh()
+        let blobs = try LocalBlobStore(root: root, layout: config.blobLayout)
+        try blobs.makeFolders()
         _ = try SQLiteCatalog(path: catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) })
         // lake.json is written last and atomically: it is what makes the folder a store.
-        try AtomicFile.write(LakeJSON.data(StoreConfig.fresh(), pretty: true), to: configPath(root))
+        try AtomicFile.write(LakeJSON.data(config, pretty: true), to: configPath(root))
         return .created(try Store(opening: root, logger: logger))
     }
 

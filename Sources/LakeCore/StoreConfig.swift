@@ -1,9 +1,11 @@
 import Foundation
+import LakeBlobStore
 import LakeModel
 
 /// `lake.json`, the marker and configuration of a store folder.
 public struct StoreConfig: Codable, Sendable {
-    public static let currentFormatVersion = 1
+    /// 2: blobs in one level of folders (`BlobLayout.oneLevel`); 1: two levels. Both are read.
+    public static let currentFormatVersion = 2
     public static let fileName = "lake.json"
 
     public var format: String
@@ -64,6 +66,8 @@ public struct StoreConfig: Codable, Sendable {
                   scrubIntervalHours: try c.decodeIfPresent(Double.self, forKey: .scrubIntervalHours) ?? Self.defaultScrubIntervalHours,
                   settleSeconds: try c.decodeIfPresent(Double.self, forKey: .settleSeconds) ?? Self.defaultSettleSeconds)
     }
+
+    public var blobLayout: BlobLayout { formatVersion >= 2 ? .oneLevel : .twoLevel }
 
     public static func fresh() -> StoreConfig {
         let now = Timestamp.now

@@ -7,9 +7,14 @@ import Testing
 
 /// One suite every BlobStore implementation must pass (the local one today, S3 later).
 @Suite struct BlobStoreConformanceTests {
+    /// The local store in both layouts (stores made before format version 2 keep two levels).
     static func makeStores() throws -> [(TemporaryDirectory, any BlobStore)] {
-        let directory = TemporaryDirectory("blobs")
-        return [(directory, try LocalBlobStore(root: directory.path))]
+        try [BlobLayout.oneLevel, .twoLevel].map { layout in
+            let directory = TemporaryDirectory("blobs")
+            let store = try LocalBlobStore(root: directory.path, layout: layout)
+            try store.makeFolders()
+            return (directory, store)
+        }
     }
 
     func put(_ store: any BlobStore, _ bytes: [UInt8], session: String) throws -> StoredBlob {
@@ -99,7 +104,8 @@ import Testing
         for (directory, store) in try Self.makeStores() {
             let stored = try put(store, randomBytes(100), session: "x")
             #expect(store.check(stored.id, expectedSize: 99) != .intact)
-            let path = directory.path + "/blobs/" + stored.id.prefix(2) + "/" + stored.id.dropFirst(2).prefix(2) + "/" + stored.id
+            let path = try (store as! LocalBlobStore).path(of: stored.id)
+            #expect(path.hasPrefix(directory.path + "/blobs/"))
             try Syscall.chmod(path, 0o644)
             try Data(randomBytes(100)).write(to: URL(fileURLWithPath: path))
             guard case .corrupt = store.check(stored.id, expectedSize: 100) else {
@@ -131,6 +137,31 @@ import Testing
         for (_, store) in try Self.makeStores() {
             #expect(throws: BlobStoreError.self) { try store.open("../../etc/passwd") }
             #expect(!store.contains("abc"))
+        }
+    }
+
+    /// Files that are not blobs where blobs live are reported, in either layout, and never listed
+    /// as blobs: a file where a folder belongs, a name that is no hash, a hash in the wrong folder,
+    /// a folder of the other layout's shape.
+    @Test func strayFilesAreFoundInEitherLayout() throws {
+        for (directory, store) in try Self.makeStores() {
+            let local = store as! LocalBlobStore
+            let kept = try put(store, randomBytes(10), session: "k")
+            let blobs = directory.path + "/blobs"
+            let misplaced = (kept.id.hasPrefix("00") ? "11" : "00") + String(kept.id.dropFirst(2))
+            let wrongFolder = Path.parent(of: try local.path(of: kept.id)) + "/" + misplaced
+            FileManager.default.createFile(atPath: blobs + "/notes.txt", contents: Data([1]))
+            FileManager.default.createFile(atPath: wrongFolder, contents: Data([2]))
+            FileManager.default.createFile(atPath: Path.parent(of: try local.path(of: kept.id)) + "/README", contents: Data([3]))
+            var expected = [blobs + "/notes.txt", wrongFolder, Path.parent(of: try local.path(of: kept.id)) + "/README"]
+            if local.layout == .oneLevel {
+                // A blob where the two-level layout would put it is not where this store looks.
+                try Syscall.makeDirectories(blobs + "/ab/cd")
+                expected.append(blobs + "/ab/cd")
+            }
+            #expect(Set(try local.strayFiles()) == Set(expected))
+            #expect(try store.allBlobIDs().contains(kept.id))
+            #expect(try !store.allBlobIDs().contains("README"))
         }
     }
 }

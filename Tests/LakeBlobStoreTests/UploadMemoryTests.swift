@@ -48,7 +48,7 @@ import Testing
 
     @Test func committedAndAbortedUploadsAreFreedAtOnce() throws {
         let directory = TemporaryDirectory("uploads")
-        let store = try LocalBlobStore(root: directory.path)
+        let store = try LocalBlobStore(root: directory.path, layout: .oneLevel)
         weak var committed: LocalBlobUpload?
         weak var aborted: LocalBlobUpload?
         do {

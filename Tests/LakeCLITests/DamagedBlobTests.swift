@@ -12,7 +12,7 @@ import Testing
         let result = try mounted.lake.run(["upload", source, "--json"])
         let object = (try mounted.lake.json(result)["succeeded"] as! [[String: Any]])[0]
         let sha = ((object["file"] as! [String: Any])["blob"] as! [String: Any])["id"] as! String
-        let blob = "\(mounted.store)/blobs/\(sha.prefix(2))/\(sha.dropFirst(2).prefix(2))/\(sha)"
+        let blob = BlobFiles.path(store: mounted.store, id: sha)
         #expect(FileManager.default.fileExists(atPath: blob), "blob layout changed? \(blob)")
         return (object["id"] as! String, blob, source)
     }
@@ -93,7 +93,7 @@ import Testing
         #expect(try Shell.run("cp '\(source)' '\(mounted.path("incoming/"))'").status == 0)
         let id = try mounted.xattr("incoming/drop.bin", "user.lake.id")
         let sha = try Shell.sha256(source)
-        let blob = "\(mounted.store)/blobs/\(sha.prefix(2))/\(sha.dropFirst(2).prefix(2))/\(sha)"
+        let blob = BlobFiles.path(store: mounted.store, id: sha)
         try flipByte(blob, at: 100)
         #expect(!(try mounted.lake.run(["verify"]).succeeded))
         #expect(mounted.eventually(10) { (try? catFails(mounted.path("incoming/drop.bin"))) == true })
@@ -112,7 +112,7 @@ import Testing
         #expect(try Shell.run("cp '\(source)' '\(mounted.path("incoming/"))'").status == 0)
         let receipt = try mounted.xattr("incoming/r.bin", "user.lake.id")
         let sha = try Shell.sha256(source)
-        try flipByte("\(mounted.store)/blobs/\(sha.prefix(2))/\(sha.dropFirst(2).prefix(2))/\(sha)", at: 2_000_000)
+        try flipByte(BlobFiles.path(store: mounted.store, id: sha), at: 2_000_000)
         #expect(try catFails(mounted.path("incoming/r.bin")))
         #expect(try damage(mounted, receipt)?["found_by"] as? String == "read")
         #expect(mounted.eventually(10) { (try? catFails(mounted.path("objects/\(receipt)/file"))) == true })

@@ -12,7 +12,7 @@ import Testing
         let blob = ((object["file"] as! [String: Any])["blob"] as! [String: Any])["id"] as! String
         #expect(try lake.run(["verify"]).succeeded)
 
-        let path = "\(lake.store)/blobs/\(blob.prefix(2))/\(blob.dropFirst(2).prefix(2))/\(blob)"
+        let path = BlobFiles.path(store: lake.store, id: blob)
         _ = try Process.output("/bin/chmod", ["u+w", path])
         try "damaged bytes!".write(toFile: path, atomically: false, encoding: .utf8)
         let verify = try lake.run(["verify", "--json"])
@@ -35,7 +35,7 @@ import Testing
         try lake.initStore()
         _ = try lake.run(["upload", lake.directory.write("a.txt", "a")])
         let orphan = String(repeating: "e", count: 64)
-        lake.directory.write("store/blobs/ee/ee/\(orphan)", "stray")
+        lake.directory.write("store/blobs/ee/\(orphan)", "stray")
         lake.directory.write("store/spool/obj-gone.part", "half an upload")
         let verify = try lake.run(["verify"])
         #expect(verify.status == 1 && verify.stdout.contains("ORPHANED") && verify.stdout.contains("LEFTOVER"))

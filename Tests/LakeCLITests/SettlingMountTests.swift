@@ -12,7 +12,7 @@ import Testing
     }
 
     func blobPath(_ mounted: MountedLake, _ sha: String) -> String {
-        "\(mounted.store)/blobs/\(sha.prefix(2))/\(sha.dropFirst(2).prefix(2))/\(sha)"
+        BlobFiles.path(store: mounted.store, id: sha)
     }
 
     @Test func theMountSettlesSmallUploadsInBatches() throws {

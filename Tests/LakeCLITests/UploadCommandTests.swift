@@ -75,7 +75,10 @@ import Testing
         #expect(result.stderr.contains(message), "\(result.stderr)")
         let listed = try lake.run(["object", "ls", "--json"])
         #expect((try lake.json(listed)["objects"] as? [Any])?.isEmpty == true)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: lake.store + "/blobs").isEmpty)
+        let blobs = lake.store + "/blobs"
+        #expect(try FileManager.default.contentsOfDirectory(atPath: blobs).allSatisfy {
+            try FileManager.default.contentsOfDirectory(atPath: blobs + "/" + $0).isEmpty
+        })
     }
 
     @Test func noWaitReturnsUploadedAndProcessFinishesTheJob() throws {

@@ -19,7 +19,7 @@ import Testing
     }
 
     func blobPath(_ test: TestStore, _ id: String) -> String {
-        "\(test.root)/blobs/\(id.prefix(2))/\(id.dropFirst(2).prefix(2))/\(id)"
+        BlobFiles.path(store: test.root, id: id)
     }
 
     @Test func aSmallUploadKeepsItsBytesInTheCatalogUntilSettled() throws {

@@ -32,10 +32,36 @@ import Testing
         #expect(try Syscall.listDirectory(directory.file("other")) == ["file.txt"])
     }
 
+    /// New stores keep blobs in 256 folders made with the store; a store made before format
+    /// version 2 keeps its two-level folders, and new blobs go where its readers look.
+    @Test func newStoresKeepBlobsInOneLevelAndOlderStoresInTwo() throws {
+        let test = try TestStore()
+        #expect(test.store.config.formatVersion == 2)
+        #expect(try Syscall.listDirectory(test.root + "/blobs").count == 256)
+        let new = try Uploader(store: test.store).upload(UploadRequest(path: test.directory.write("a.txt", "one level"), createdBy: "t"))
+        let id = new.file.blob!.id
+        #expect(try Syscall.fileStatus("\(test.root)/blobs/\(id.prefix(2))/\(id)") != nil)
+
+        let old = TemporaryDirectory("old-store")
+        let root = old.file("store")
+        _ = try Store.create(at: root, logger: TestLogger.make())
+        let path = root + "/lake.json"
+        let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"format_version\" : 2", with: "\"format_version\" : 1")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        for folder in try Syscall.listDirectory(root + "/blobs") { try FileManager.default.removeItem(atPath: root + "/blobs/" + folder) }
+        let store = try Store(opening: root, logger: TestLogger.make())
+        let stored = try Uploader(store: store).upload(UploadRequest(path: old.write("b.txt", "two levels"), createdBy: "t"))
+        let blob = stored.file.blob!.id
+        #expect(try Syscall.fileStatus("\(root)/blobs/\(blob.prefix(2))/\(blob.dropFirst(2).prefix(2))/\(blob)") != nil)
+        #expect(stored.file.blob!.uri.hasSuffix("/blobs/\(blob.prefix(2))/\(blob.dropFirst(2).prefix(2))/\(blob)"))
+        #expect(try Verifier(store: store).run().isClean)
+        #expect(try store.blobs.allBlobIDs() == [blob])
+    }
+
     @Test func refusesAStoreFormatFromTheFuture() throws {
         let test = try TestStore()
         let path = test.root + "/lake.json"
-        let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"format_version\" : 1", with: "\"format_version\" : 99")
+        let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"format_version\" : \(StoreConfig.currentFormatVersion)", with: "\"format_version\" : 99")
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: StoreError.self) { try Store(opening: test.root, logger: TestLogger.make()) }
     }

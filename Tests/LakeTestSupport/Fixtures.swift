@@ -62,3 +62,11 @@ public enum Fixtures {
 
         """
 }
+
+/// Where a store made by this lake keeps a blob's file (`BlobLayout.oneLevel`), for tests that
+/// damage, remove or plant blob files.
+public enum BlobFiles {
+    public static func path(store: String, id: String) -> String {
+        "\(store)/blobs/\(id.prefix(2))/\(id)"
+    }
+}

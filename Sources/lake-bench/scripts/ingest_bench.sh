@@ -4,14 +4,22 @@
 #
 #   bash Sources/lake-bench/scripts/ingest_bench.sh WORK [FILES] [ROUNDS]
 #
-# WORK is a folder on the disk to measure (about 10 GiB free). FILES (default 10000) distinct files
-# of 6 KiB and of 64 KiB and FILES/10 of 1 MiB are made once under WORK/src. A lake is made in
-# WORK/store and mounted at WORK/mnt with the defaults (taken down at the end). Each shape is
-# copied with `cp -r` into incoming/ and, alternating, to WORK/disk by a copier that fsyncs every
-# file (what "durable at close" costs on plain disk), ROUNDS times (default 3), with new bytes in
-# every file each round (so the lake stores new blobs, never finds them stored); medians are
-# printed with the ratio disk/lake (higher is better for Lake; 1.0 means as fast as the disk).
-# The daemon's RSS is read after mounting, after every copy and after removing the receipts.
+# WORK is a folder on the disk to measure (about 20 GiB free). Made once under WORK/src: the
+# small-file tree of ../shared/scripts/fuse-bench.sh (18,000 files of 1-8 KiB named .vtk, which
+# processing finds are not VTK), FILES (default 10000) files of 6 KiB and of 64 KiB, and FILES/10
+# of 1 MiB. A lake is made in WORK/store and mounted at WORK/mnt with the defaults (taken down at
+# the end). Each shape is copied with `cp -r` into incoming/ and, alternating, to WORK/disk by a
+# copier that fsyncs every file (what "durable at close" costs on plain disk), ROUNDS times
+# (default 3), with new bytes in every file each round (so the lake stores new blobs, never finds
+# them stored); each round's times and the medians are printed with the ratio disk/lake (higher is
+# better for Lake; 1.0 means as fast as the disk). The daemon's RSS is read after mounting, after
+# every shape and after removing the receipts.
+#
+# Nothing is deleted while copies are timed: on ext4 without a journal (this machine's disk), a
+# new inode is not given a number freed in the last 60-300 s, and finding one past thousands of
+# freshly freed numbers cost either side up to a millisecond per file, depending on where the
+# allocator looked. Each round copies into a new folder; the previous run's files are removed
+# first, and timing starts 65 s after that.
 # Needs root and `swift build -c release` done.
 set -euo pipefail
 
@@ -25,9 +33,32 @@ mkdir -p "$work"
 work=$(cd "$work" && pwd)
 src=$work/src store=$work/store mnt=$work/mnt disk=$work/disk
 
+cleanup() {
+    "$lake" unmount "$mnt" >/dev/null 2>&1 || fusermount3 -uz "$mnt" 2>/dev/null || true
+}
+trap cleanup EXIT
+cleanup
+deleted_at=0
+if [ -e "$store" ] || [ -e "$disk" ]; then
+    rm -rf "$store" "$disk"
+    sync
+    deleted_at=$(date +%s)
+fi
+
 python3 - "$src" "$files" <<'PY'
-import os, shutil, sys
+import os, random, shutil, sys
 root, n = sys.argv[1], int(sys.argv[2])
+tree = os.path.join(root, "tree18k")
+if not os.path.exists(os.path.join(tree, ".done")):
+    shutil.rmtree(tree, ignore_errors=True)
+    rnd = random.Random(42)   # as fuse-bench.sh makes its tree
+    for i in range(18):
+        folder = os.path.join(tree, "d%03d" % i)
+        os.makedirs(folder)
+        for j in range(1000):
+            with open(os.path.join(folder, "f%05d.vtk" % j), "wb") as f:
+                f.write(os.urandom(rnd.randint(1024, 8192)))
+    open(os.path.join(tree, ".done"), "w").close()
 for shape, size, count in (("small6k", 6 * 1024, n), ("files64k", 64 * 1024, n), ("files1m", 1 << 20, max(1, n // 10))):
     folder = os.path.join(root, shape)
     marker = os.path.join(folder, ".done-%d" % count)
@@ -42,12 +73,11 @@ for shape, size, count in (("small6k", 6 * 1024, n), ("files64k", 64 * 1024, n),
     open(marker, "w").close()
 PY
 
-cleanup() {
-    "$lake" unmount "$mnt" >/dev/null 2>&1 || fusermount3 -uz "$mnt" 2>/dev/null || true
-}
-trap cleanup EXIT
-cleanup
-rm -rf "$store" "$disk"
+sync
+if [ "$deleted_at" -gt 0 ]; then
+    wait_s=$(( deleted_at + 65 - $(date +%s) ))
+    [ "$wait_s" -gt 0 ] && { echo "waiting ${wait_s} s for the freed inode numbers to age"; sleep "$wait_s"; }
+fi
 mkdir -p "$mnt" "$disk"
 "$lake" init --store "$store" >/dev/null
 "$lake" mount --store "$store" "$mnt" >/dev/null
@@ -79,7 +109,7 @@ seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 -
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 printf "%-9s %7s %10s %10s %10s %12s %12s %7s %9s\n" shape files "lake s" "disk s" "lake f/s" "lake ms/file" "disk ms/file" ratio "RSS MiB"
-for shape in small6k files64k files1m; do
+for shape in tree18k small6k files64k files1m; do
     count=$(find "$src/$shape" -type f ! -name '.done*' | wc -l)
     lake_times=() disk_times=()
     for round in $(seq "$rounds"); do
@@ -96,10 +126,13 @@ for folder, _, names in os.walk(root):
             f.seek(8)
             f.write(round_.to_bytes(8, "little"))
 PY
-        rm -rf "$disk/$shape"; sync
-        disk_times+=("$(seconds fsync_copy "$src/$shape" "$disk/$shape")")
-        rm -rf "${mnt:?}/incoming/$shape"; sync
-        lake_times+=("$(seconds cp -r "$src/$shape" "$mnt/incoming/")")
+        sync
+        disk_times+=("$(seconds fsync_copy "$src/$shape" "$disk/$shape-$round")")
+        sync
+        lake_times+=("$(seconds cp -r "$src/$shape" "$mnt/incoming/$shape-$round")")
+        echo "  $shape round $round: lake $(echo "1000 * ${lake_times[-1]} / $count" | bc -l | cut -c1-6) ms/file," \
+             "disk $(echo "1000 * ${disk_times[-1]} / $count" | bc -l | cut -c1-6) ms/file," \
+             "ratio $(echo "${disk_times[-1]} / ${lake_times[-1]}" | bc -l | cut -c1-5)"
     done
     lake_s=$(printf '%s\n' "${lake_times[@]}" | median)
     disk_s=$(printf '%s\n' "${disk_times[@]}" | median)

@@ -70,6 +70,10 @@ public protocol Catalog: Sendable {
     func renewLease(_ id: LakeID, owner: String, leaseSeconds: Double, now: Timestamp) throws -> Bool
     /// Ends processing with READY or FAILED; false (and no change) when `owner` lost the lease.
     func finishProcessing(_ id: LakeID, owner: String, outcome: ProcessingOutcome, at time: Timestamp) throws -> Bool
+    /// The same, recording the blob's MD5 (computed while processing) in the same transaction,
+    /// whatever became of the lease: the digest is a fact about the bytes.
+    func finishProcessing(_ id: LakeID, owner: String, outcome: ProcessingOutcome, md5: (blob: String, digest: String)?,
+                          at time: Timestamp) throws -> Bool
 
     /// Every blob row with the objects that reference it.
     func blobRecords() throws -> [BlobRecord]

@@ -369,7 +369,15 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func finishProcessing(_ id: LakeID, owner: String, outcome: ProcessingOutcome, at time: Timestamp) throws -> Bool {
+        try finishProcessing(id, owner: owner, outcome: outcome, md5: nil, at: time)
+    }
+
+    public func finishProcessing(_ id: LakeID, owner: String, outcome: ProcessingOutcome, md5: (blob: String, digest: String)?,
+                                 at time: Timestamp) throws -> Bool {
         try writeLight { db in
+            if let md5 {
+                try db.run(sql: "UPDATE blobs SET md5 = ? WHERE id = ? AND md5 IS NULL", arguments: [md5.digest, md5.blob])
+            }
             switch outcome {
             case .ready(let provisions, let warnings):
                 try db.run(sql: """

@@ -33,6 +33,9 @@ public final class IncomingFiles: Sendable {
         public let node: Int64
         let lock = Mutex<StreamingUpload?>(nil)
         let failure = Mutex<IncomingError?>(nil)
+        /// Stored, with its spool file's name left for the last close (`released`) to remove:
+        /// the close that stored it need not wait for that.
+        let storedSpool = Mutex<StreamingUpload?>(nil)
         init(node: Int64, upload: StreamingUpload) {
             self.node = node
             lock.withLock { $0 = upload }
@@ -324,8 +327,8 @@ public final class IncomingFiles: Sendable {
                         return live
                     }
                     return receipt
-                }, settler: settler)
-                logger.info("uploaded through incoming/", metadata: ["object": "\(pending.id)", "bytes": "\(pending.size)"])
+                }, settler: settler, keepingSpoolName: true)
+                upload.storedSpool.withLock { $0 = pending }
                 return receipt.map { (pending.id, $0, links) }
             }
             if let (id, receipt, links) = committed {
@@ -341,6 +344,10 @@ public final class IncomingFiles: Sendable {
     /// a failed upload's node goes.
     public func released(_ upload: Upload) {
         if let name = state.withLock({ $0.nodes[upload.node]?.name }), !name.isHidden { try? commit(upload) }
+        if let stored = upload.storedSpool.withLock({ spool in defer { spool = nil }; return spool }) {
+            stored.releaseSpool()
+            logger.info("uploaded through incoming/", metadata: ["object": "\(stored.id)", "bytes": "\(stored.size)"])
+        }
         // The upload's lock is never taken inside the state's lock (commit takes them the other way).
         let over = upload.lock.withLock { $0 == nil }
         state.withLock { state in

@@ -23,7 +23,7 @@ public struct ProcessingLoop: Sendable {
             var busy = false
             while true {
                 do {
-                    if try worker.drain().isEmpty {
+                    if try worker.drainIDs().isEmpty {
                         if busy { Memory.releaseFreePages() }
                         busy = false
                         Thread.sleep(forTimeInterval: 0.2)

@@ -7,6 +7,7 @@ import LakeFormats
 import LakeModel
 import LakeSystem
 import Logging
+import Synchronization
 
 /// Claims objects from the catalog's queue and processes them. Each claim holds a lease that a
 /// timer renews while the processor runs; if this process dies the lease expires and another
@@ -17,6 +18,9 @@ public struct ProcessingWorker: Sendable {
     public let owner: String
     public let leaseSeconds: Double
     public let maxAttempts: Int
+    /// Renews the leases of the objects being processed (one timer per worker, not per object:
+    /// a small file is processed in well under a millisecond).
+    private let leases: LeaseRenewer
 
     public init(store: Store, processors: Processors = .standard, leaseSeconds: Double = 60, maxAttempts: Int = 3) {
         self.store = store
@@ -24,44 +28,58 @@ public struct ProcessingWorker: Sendable {
         self.leaseSeconds = leaseSeconds
         self.maxAttempts = maxAttempts
         owner = "\(Host.name):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
+        leases = LeaseRenewer(catalog: store.catalog, owner: owner, leaseSeconds: leaseSeconds, logger: store.logger)
     }
 
     /// Claims and processes one object (restricted to `among` when given); nil when nothing
     /// is waiting that this worker can process.
     public func processNext(among: [LakeID]? = nil) throws -> LakeObject? {
+        guard let id = try processOne(among: among) else { return nil }
+        return try store.catalog.object(id)
+    }
+
+    /// `processNext` without reading the object back: the id of the object processed.
+    public func processOne(among: [LakeID]? = nil) throws -> LakeID? {
         guard let claim = try store.catalog.claimForProcessing(
             formats: processors.formats, among: among, owner: owner, leaseSeconds: leaseSeconds,
             maxAttempts: maxAttempts, now: .now)
         else { return nil }
         let object = claim.object
         store.logger.debug("processing", metadata: ["object": "\(object.id)", "attempt": "\(claim.attempt)"])
-        let outcome = withLeaseRenewed(object.id) { run(object) }
-        if try !store.catalog.finishProcessing(object.id, owner: owner, outcome: outcome, at: .now) {
+        let (outcome, md5) = leases.renewing(object.id) { run(object) }
+        if try !store.catalog.finishProcessing(object.id, owner: owner, outcome: outcome, md5: md5, at: .now) {
             store.logger.warning("lost the processing lease; another worker took the object over",
                                  metadata: ["object": "\(object.id)"])
         }
-        return try store.catalog.object(object.id)
+        return object.id
     }
 
     /// Processes until nothing claimable is left; returns the objects processed.
     public func drain(among: [LakeID]? = nil) throws -> [LakeObject] {
-        var done: [LakeObject] = []
-        while let object = try processNext(among: among) { done.append(object) }
+        try drainIDs(among: among).compactMap { try store.catalog.object($0) }
+    }
+
+    /// `drain` without reading the objects back.
+    public func drainIDs(among: [LakeID]? = nil) throws -> [LakeID] {
+        var done: [LakeID] = []
+        while let id = try processOne(among: among) { done.append(id) }
         return done
     }
 
-    func run(_ object: LakeObject) -> ProcessingOutcome {
+    /// The outcome, and the blob's MD5 when it had none (recorded with the outcome).
+    func run(_ object: LakeObject) -> (ProcessingOutcome, (blob: String, digest: String)?) {
         guard let processor = processors.processor(for: object.format) else {
-            return .failed(reason: "no processor for format \(object.format.rawValue)")
+            return (.failed(reason: "no processor for format \(object.format.rawValue)"), nil)
         }
         guard let blob = object.file.blob else {
-            return .failed(reason: "the object has no stored bytes; upload the file again")
+            return (.failed(reason: "the object has no stored bytes; upload the file again"), nil)
         }
         let file: ReadableFile
         do { file = try store.blobs.open(blob.id) } catch {
-            return .failed(reason: "the stored bytes could not be opened (\(error)); run `lake verify`")
+            return (.failed(reason: "the stored bytes could not be opened (\(error)); run `lake verify`"), nil)
         }
         let budget = ProcessingBudget(limitSeconds: store.config.processingTimeLimitSeconds)
+        var md5: (blob: String, digest: String)?
         do {
             // A large blob's MD5 is computed beside the processor, on its own thread, so it costs
             // little wall time; a small one's afterwards, here: a thread would cost more than it.
@@ -69,13 +87,13 @@ public struct ProcessingWorker: Sendable {
             let background = needsMD5 && blob.size > 1 << 20 ? BackgroundDigest(blobs: store.blobs, id: blob.id) : nil
             let input = ProcessingInput(object: object, file: file, budget: budget, children: try children(of: object))
             let result = Result { try processor(input) }
-            if needsMD5 { try store.catalog.recordMD5(try background?.wait() ?? store.blobs.md5(of: blob.id), forBlob: blob.id) }
+            if needsMD5 { md5 = (blob.id, try background?.wait() ?? store.blobs.md5(of: blob.id)) }
             let derived = try result.get()
-            return .ready(provisions: derived.provisions, warnings: object.warnings + derived.warnings)
+            return (.ready(provisions: derived.provisions, warnings: object.warnings + derived.warnings), md5)
         } catch let error as FormatError {
-            return .failed(reason: error.message)
+            return (.failed(reason: error.message), md5)
         } catch {
-            return .failed(reason: "the stored bytes could not be read (\(error)); run `lake verify`")
+            return (.failed(reason: "the stored bytes could not be read (\(error)); run `lake verify`"), md5)
         }
     }
 
@@ -102,23 +120,43 @@ public struct ProcessingWorker: Sendable {
         return children
     }
 
-    /// Runs `body` while a timer renews the lease every third of its length.
-    func withLeaseRenewed<T>(_ id: LakeID, _ body: () -> T) -> T {
-        let timer = DispatchSource.makeTimerSource(queue: .global())
+}
+
+/// Renews the processing leases of a worker's objects every third of the lease's length, on one
+/// timer for the worker's lifetime. An object is renewed at most a third of a lease after it
+/// was claimed, so no lease runs out while its object is processed.
+final class LeaseRenewer: Sendable {
+    private let active = Mutex<Set<LakeID>>([])
+    // Dispatch sources are safe to use from any thread (this one is only cancelled, once), but
+    // are not marked Sendable.
+    nonisolated(unsafe) private let timer: any DispatchSourceTimer
+
+    init(catalog: any Catalog, owner: String, leaseSeconds: Double, logger: Logger) {
+        // A queue of its own: a queue made here may start a thread when the shared pool's are
+        // all busy (hashing, statistics on both cores), so a renewal never waits behind them.
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "lake.lease-renewal"))
         let interval = leaseSeconds / 3
         timer.schedule(deadline: .now() + interval, repeating: interval)
-        let catalog = store.catalog, owner = owner, lease = leaseSeconds, logger = store.logger
-        timer.setEventHandler {
-            do {
-                if try !catalog.renewLease(id, owner: owner, leaseSeconds: lease, now: .now) {
-                    logger.warning("processing lease lost", metadata: ["object": "\(id)"])
+        timer.setEventHandler { [weak self] in
+            guard let self else { return }
+            for id in active.withLock({ $0 }) {
+                do {
+                    if try !catalog.renewLease(id, owner: owner, leaseSeconds: leaseSeconds, now: .now) {
+                        logger.warning("processing lease lost", metadata: ["object": "\(id)"])
+                    }
+                } catch {
+                    logger.warning("cannot renew the processing lease: \(error)", metadata: ["object": "\(id)"])
                 }
-            } catch {
-                logger.warning("cannot renew the processing lease: \(error)", metadata: ["object": "\(id)"])
             }
         }
         timer.resume()
-        defer { timer.cancel() }
+    }
+
+    deinit { timer.cancel() }
+
+    func renewing<T>(_ id: LakeID, _ body: () -> T) -> T {
+        active.withLock { _ = $0.insert(id) }
+        defer { active.withLock { _ = $0.remove(id) } }
         return body()
     }
 }

@@ -79,8 +79,10 @@ public final class StreamingUpload: @unchecked Sendable {
     /// `receipt` gives the mount's receipt for the stored blob, recorded in the same transaction.
     /// With a `settler`, a small blob's file is not synced: its bytes are recorded with the object
     /// and the settler makes the file durable later (`BlobSettler`).
+    /// With `keepingSpoolName`, the spool file's name stays until `releaseSpool()` (the mount
+    /// removes it after replying to the close; recovery removes it if that never comes).
     public func commit(linking: ((ReadableFile) -> ManifestLinks?)? = nil, receipt: ((StoredBlob) -> Receipt?)? = nil,
-                       settler: BlobSettler? = nil) throws {
+                       settler: BlobSettler? = nil, keepingSpoolName: Bool = false) throws {
         guard !finished else { return }
         do {
             try store.blobs.withCommitGuard {
@@ -93,11 +95,16 @@ public final class StreamingUpload: @unchecked Sendable {
                 blobID = stored.id
             }
             finished = true
-            session.release()
+            if !keepingSpoolName { session.release() }
         } catch {
             abort()
             throw error
         }
+    }
+
+    /// Removes the spool file's name after a commit made `keepingSpoolName`.
+    public func releaseSpool() {
+        session.release()
     }
 
     public func abort() {

@@ -82,4 +82,30 @@ import Testing
         let done = try ProcessingWorker(store: test.store, processors: failing).drain()
         #expect(done.first?.id == object.id && done.first?.status == .failed)
     }
+
+    /// A processor that runs for several lease lengths keeps its object: the worker's renewals
+    /// keep every other worker from claiming it, and its outcome (with the blob's MD5, recorded
+    /// in the same transaction) is kept.
+    @Test func aLongProcessorKeepsItsLease() throws {
+        let test = try TestStore()
+        let object = try upload(test, "part.stl", Data(Fixtures.asciiSTL().utf8))
+        let lease = 1.5
+        let store = test.store
+        nonisolated(unsafe) var stolen = 0
+        let slow = Processors(table: [.stl: { input in
+            let until = Date().addingTimeInterval(3 * lease)
+            while Date() < until {
+                let other = try store.catalog.claimForProcessing(formats: [.stl], among: nil, owner: "other", leaseSeconds: lease,
+                                                                  maxAttempts: 3, now: .now)
+                if other != nil { stolen += 1 }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return try Processors.standard.processor(for: .stl)!(input)
+        }])
+        let done = try ProcessingWorker(store: test.store, processors: slow, leaseSeconds: lease).drain()
+        #expect(stolen == 0)
+        #expect(done.map(\.id) == [object.id])
+        #expect(done.first?.status == .ready)
+        #expect(done.first?.file.blob?.contentHash.md5 != nil)
+    }
 }

@@ -1,28 +1,34 @@
 #!/usr/bin/env python3
-"""The baseline: VTK's own Python reader plus numpy computing the statistics Lake derives
-(per component and magnitude: count, NaNs, min, max, mean, stdev, 128-bin histogram).
+"""The baseline: VTK's own Python reader plus numpy computing the statistics Lake derives, as
+../shared/design/stats.md defines them (per component and magnitude: count, NaNs, min, max,
+mean, stdev, 128-bin histogram; NaNs left out, a tuple with a NaN left out of the magnitude).
 
-    python3 vtk_numpy_stats.py FILE.vtu     -> prints the seconds spent reading + computing
+    python3 vtk_numpy_stats.py FILE.vtu|FILE.vtp   -> prints the seconds spent reading + computing
 """
-import sys, time
+import sys
+import time
+
 import numpy as np
 import vtk
 from vtk.util import numpy_support as ns
 
+
 def stats(v):
     v = v[~np.isnan(v)]
+    if v.size == 0:
+        return 0, None, None, None, None
     lo, hi = v.min(), v.max()
-    if lo == hi:
-        lo, hi = lo - 0.5, hi + 0.5
-    np.histogram(v, bins=128, range=(lo, hi))
-    return v.size, v.min(), v.max(), v.mean(), v.std()
+    first, last = (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
+    np.histogram(v, bins=128, range=(first, last))
+    return v.size, lo, hi, v.mean(), v.std()
+
 
 start = time.perf_counter()
-r = vtk.vtkXMLUnstructuredGridReader()
-r.SetFileName(sys.argv[1])
-r.Update()
-out = r.GetOutput()
-for data in (out.GetPointData(), out.GetCellData()):
+reader = vtk.vtkXMLPolyDataReader() if sys.argv[1].endswith(".vtp") else vtk.vtkXMLUnstructuredGridReader()
+reader.SetFileName(sys.argv[1])
+reader.Update()
+output = reader.GetOutput()
+for data in (output.GetPointData(), output.GetCellData()):
     for i in range(data.GetNumberOfArrays()):
         a = ns.vtk_to_numpy(data.GetArray(i)).astype(np.float64)
         if a.ndim == 1:
@@ -31,5 +37,5 @@ for data in (out.GetPointData(), out.GetCellData()):
         else:
             for j in range(a.shape[1]):
                 stats(a[:, j])
-            stats(np.sqrt((a * a).sum(axis=1)))
+            stats(np.sqrt((a * a).sum(axis=1)))   # NaN where any component is NaN: left out
 print(f"{time.perf_counter() - start:.4f}")

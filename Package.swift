@@ -65,7 +65,7 @@ let package = Package(
             ]),
         .executableTarget(
             name: "lake-bench",
-            dependencies: ["LakeCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["LakeCore", "LakeFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["scripts"]),
 

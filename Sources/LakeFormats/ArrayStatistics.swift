@@ -53,7 +53,8 @@ struct ArrayStatistics {
         }
         let binnings = first.series.map { Binning(min: $0.min, max: $0.max) }
         let means = first.series.map { $0.mean ?? 0 }
-        let seconds = try runConcurrently(work) { segment, range in try secondPass(segment, range, binnings, means) }
+        let nans = first.series.map { $0.nanCount > 0 }
+        let seconds = try runConcurrently(work) { segment, range in try secondPass(segment, range, binnings, means, nans) }
         var second = seconds[0]
         for other in seconds.dropFirst() {
             for j in second.indices { second[j].merge(other[j]) }
@@ -126,202 +127,26 @@ struct ArrayStatistics {
     }
 
     func firstPass(_ segment: Segment, _ range: Range<Int64>) throws -> FirstState {
-        var state = FirstState(series: Array(repeating: FirstPass(), count: components + 1))
-        let (type, k, swap) = (segment.type, components, segment.swap)
-        state.bytes = try forEachTupleRun(segment, range) { bytes in
-            Kernels.first(type, bytes, k: k, swap: swap, into: &state.series)
+        let runs = SeriesRuns(components: components)
+        var kernels = Array(repeating: FirstKernel(), count: components + 1)
+        let (type, swap) = (segment.type, segment.swap)
+        let bytes = try forEachTupleRun(segment, range) { bytes in
+            runs.forEachBatch(type, bytes, swap: swap) { runs in
+                for j in 0..<runs.seriesCount { kernels[j].add(runs.series(j), runs.count) }
+            }
         }
-        return state
+        return FirstState(series: kernels.map(\.result), bytes: bytes)
     }
 
-    func secondPass(_ segment: Segment, _ range: Range<Int64>, _ binnings: [Binning], _ means: [Double]) throws -> [SecondPass] {
-        let state = SecondState(binnings: binnings, means: means)
-        let (type, k, swap) = (segment.type, components, segment.swap)
+    func secondPass(_ segment: Segment, _ range: Range<Int64>, _ binnings: [Binning], _ means: [Double], _ nans: [Bool]) throws -> [SecondPass] {
+        let runs = SeriesRuns(components: components)
+        let kernels = binnings.indices.map { SecondKernel(binning: binnings[$0], mean: means[$0], hasNaN: nans[$0]) }
+        let (type, swap) = (segment.type, segment.swap)
         _ = try forEachTupleRun(segment, range) { bytes in
-            Kernels.second(type, bytes, k: k, swap: swap, into: state)
-        }
-        return state.result()
-    }
-}
-
-/// The inner loops. `first`/`second` switch on the scalar type so each loop is compiled for a
-/// concrete type (an existential would cost a witness-table call per value).
-enum Kernels {
-    static func first(_ type: VTKScalarType, _ bytes: UnsafeRawBufferPointer, k: Int, swap: Bool, into series: inout [FirstPass]) {
-        switch type {
-        case .int8: first(LoadInt8.self, bytes, k: k, swap: swap, into: &series)
-        case .uint8: first(LoadUInt8.self, bytes, k: k, swap: swap, into: &series)
-        case .int16: first(LoadInt16.self, bytes, k: k, swap: swap, into: &series)
-        case .uint16: first(LoadUInt16.self, bytes, k: k, swap: swap, into: &series)
-        case .int32: first(LoadInt32.self, bytes, k: k, swap: swap, into: &series)
-        case .uint32: first(LoadUInt32.self, bytes, k: k, swap: swap, into: &series)
-        case .int64: first(LoadInt64.self, bytes, k: k, swap: swap, into: &series)
-        case .uint64: first(LoadUInt64.self, bytes, k: k, swap: swap, into: &series)
-        case .float32: first(LoadFloat32.self, bytes, k: k, swap: swap, into: &series)
-        case .float64: first(LoadFloat64.self, bytes, k: k, swap: swap, into: &series)
-        }
-    }
-
-    static func second(_ type: VTKScalarType, _ bytes: UnsafeRawBufferPointer, k: Int, swap: Bool, into state: SecondState) {
-        switch type {
-        case .int8: second(LoadInt8.self, bytes, k: k, swap: swap, into: state)
-        case .uint8: second(LoadUInt8.self, bytes, k: k, swap: swap, into: state)
-        case .int16: second(LoadInt16.self, bytes, k: k, swap: swap, into: state)
-        case .uint16: second(LoadUInt16.self, bytes, k: k, swap: swap, into: state)
-        case .int32: second(LoadInt32.self, bytes, k: k, swap: swap, into: state)
-        case .uint32: second(LoadUInt32.self, bytes, k: k, swap: swap, into: state)
-        case .int64: second(LoadInt64.self, bytes, k: k, swap: swap, into: state)
-        case .uint64: second(LoadUInt64.self, bytes, k: k, swap: swap, into: state)
-        case .float32: second(LoadFloat32.self, bytes, k: k, swap: swap, into: state)
-        case .float64: second(LoadFloat64.self, bytes, k: k, swap: swap, into: state)
-        }
-    }
-
-    @inline(__always)
-    static func first<L: ScalarLoading>(_ loader: L.Type, _ bytes: UnsafeRawBufferPointer, k: Int, swap: Bool,
-                                        into series: inout [FirstPass]) {
-        guard let base = bytes.baseAddress else { return }
-        let size = L.size
-        let tuples = bytes.count / (k * size)
-        series.withUnsafeMutableBufferPointer { s in
-            if k == 1 {
-                var values = s[0], magnitudes = s[1]
-                for t in 0..<tuples {
-                    let v = L.load(base, t * size, swap: swap)
-                    if v.isNaN {
-                        values.nanCount += 1
-                        magnitudes.nanCount += 1
-                    } else {
-                        values.add(v)
-                        magnitudes.add(Swift.abs(v))
-                    }
-                }
-                s[0] = values
-                s[1] = magnitudes
-                return
-            }
-            var offset = 0
-            for _ in 0..<tuples {
-                var squares = 0.0
-                var anyNaN = false
-                for j in 0..<k {
-                    let v = L.load(base, offset, swap: swap)
-                    offset += size
-                    if v.isNaN {
-                        s[j].nanCount += 1
-                        anyNaN = true
-                    } else {
-                        s[j].add(v)
-                        squares += v * v
-                    }
-                }
-                if anyNaN { s[k].nanCount += 1 } else { s[k].add(squares.squareRoot()) }
+            runs.forEachBatch(type, bytes, swap: swap) { runs in
+                for j in 0..<runs.seriesCount { kernels[j].add(runs.series(j), runs.count) }
             }
         }
-    }
-
-    @inline(__always)
-    static func second<L: ScalarLoading>(_ loader: L.Type, _ bytes: UnsafeRawBufferPointer, k: Int, swap: Bool, into state: SecondState) {
-        guard let base = bytes.baseAddress else { return }
-        let size = L.size
-        let tuples = bytes.count / (k * size)
-        if k == 1 {
-            for t in 0..<tuples {
-                let v = L.load(base, t * size, swap: swap)
-                if !v.isNaN {
-                    state.add(0, v)
-                    state.add(1, Swift.abs(v))
-                }
-            }
-            return
-        }
-        var offset = 0
-        for _ in 0..<tuples {
-            var squares = 0.0
-            var anyNaN = false
-            for j in 0..<k {
-                let v = L.load(base, offset, swap: swap)
-                offset += size
-                if v.isNaN { anyNaN = true } else {
-                    state.add(j, v)
-                    squares += v * v
-                }
-            }
-            if !anyNaN { state.add(k, squares.squareRoot()) }
-        }
-    }
-}
-
-/// Pass-2 state in flat buffers: per series the binning (first edge, scale, 129 edges), the
-/// mean, 128 counts and a compensated Σ(v−mean)².
-final class SecondState {
-    let series: Int
-    let firsts: UnsafeMutablePointer<Double>
-    let scales: UnsafeMutablePointer<Double>
-    let edges: UnsafeMutablePointer<Double>
-    let valid: UnsafeMutablePointer<Bool>
-    let means: UnsafeMutablePointer<Double>
-    let counts: UnsafeMutablePointer<Int64>
-    let squares: UnsafeMutablePointer<Double>
-    let compensation: UnsafeMutablePointer<Double>
-    static let bins = Binning.bins
-
-    init(binnings: [Binning], means: [Double]) {
-        series = binnings.count
-        firsts = .allocate(capacity: series)
-        scales = .allocate(capacity: series)
-        edges = .allocate(capacity: series * (Self.bins + 1))
-        valid = .allocate(capacity: series)
-        self.means = .allocate(capacity: series)
-        counts = .allocate(capacity: series * Self.bins)
-        counts.initialize(repeating: 0, count: series * Self.bins)
-        squares = .allocate(capacity: series)
-        squares.initialize(repeating: 0, count: series)
-        compensation = .allocate(capacity: series)
-        compensation.initialize(repeating: 0, count: series)
-        for (j, binning) in binnings.enumerated() {
-            firsts[j] = binning.first
-            scales[j] = Double(Self.bins) / (binning.last - binning.first)
-            valid[j] = binning.valid
-            self.means[j] = means[j]
-            for i in 0...Self.bins { edges[j * (Self.bins + 1) + i] = binning.edges[i] }
-        }
-    }
-
-    deinit {
-        for pointer in [firsts, scales, edges, means, squares, compensation] { pointer.deallocate() }
-        valid.deallocate()
-        counts.deallocate()
-    }
-
-    /// numpy's binning: an initial guess from the scaled offset, then corrected against the
-    /// edges, so the bin is the one the edges define (values equal to the last edge go last).
-    @inline(__always) func add(_ j: Int, _ v: Double) {
-        let d = v - means[j]
-        let term = d * d
-        let t = squares[j] + term
-        if squares[j] >= term { compensation[j] += (squares[j] - t) + term } else { compensation[j] += (term - t) + squares[j] }
-        squares[j] = t
-        guard valid[j] else { return }
-        var i = Int((v - firsts[j]) * scales[j])
-        if i >= Self.bins { i = Self.bins - 1 }
-        if i < 0 { i = 0 }
-        let e = edges + j * (Self.bins + 1)
-        if v < e[i] {
-            i -= 1
-        } else if i != Self.bins - 1 && v >= e[i + 1] {
-            i += 1
-        }
-        counts[j * Self.bins + i] += 1
-    }
-
-    func result() -> [SecondPass] {
-        (0..<series).map { j in
-            var pass = SecondPass()
-            pass.hist = Array(UnsafeBufferPointer(start: counts + j * Self.bins, count: Self.bins))
-            pass.squares = squares[j]
-            pass.compensation = compensation[j]
-            return pass
-        }
+        return kernels.map(\.result)
     }
 }

@@ -65,7 +65,7 @@ struct Binning: Sendable {
     }
 
     /// The bin of `v`: a guess from the scaled offset, corrected against the edges as numpy does,
-    /// so the result is the bin the edges define. `SecondState.add` inlines the same arithmetic.
+    /// so the result is the bin the edges define. `SecondKernel.add` inlines the same arithmetic.
     @inline(__always) func bin(_ v: Double) -> Int {
         var i = Int((v - first) * (Double(Self.bins) / (last - first)))
         if i >= Self.bins { i = Self.bins - 1 }

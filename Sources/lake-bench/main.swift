@@ -5,6 +5,7 @@ import Foundation
 //   swift run -c release lake-bench upload [--size-mib 1024] [--rounds 5] [--work DIR]
 //   swift run -c release lake-bench vtk [--points 10000000] [--rounds 3] [--work DIR]   (needs pip vtk numpy)
 //   swift run -c release lake-bench filters [--objects 1000000] [--cases 10000] [--queries 200] [--work DIR]
+//   swift run -c release lake-bench kernels [--tuples 4000000] [--rounds 5]
 //
 // Rounds alternate baseline and Lake so both see the same disk weather; medians are reported.
 
@@ -13,6 +14,7 @@ guard let command = arguments.first else {
     print("usage: lake-bench upload [--size-mib N] [--rounds N] [--work DIR] [--lake PATH]")
     print("       lake-bench vtk [--points N] [--rounds N] [--work DIR] [--lake PATH] [--python PATH]")
     print("       lake-bench filters [--objects N] [--cases N] [--queries N] [--work DIR] [--lake PATH]")
+    print("       lake-bench kernels [--tuples N] [--rounds N]")
     exit(2)
 }
 
@@ -40,6 +42,8 @@ case "filters":
                         queries: Int(option("--queries", default: "200"))!,
                         work: option("--work", default: FileManager.default.currentDirectoryPath + "/bench-work"),
                         lake: option("--lake", default: Bench.siblingLake())).run()
+case "kernels":
+    KernelBenchmark(tuples: Int(option("--tuples", default: "4000000"))!, rounds: Int(option("--rounds", default: "5"))!).run()
 default:
     print("unknown benchmark '\(command)'")
     exit(2)

@@ -11,8 +11,10 @@ lake_install_system_packages
 . "$repo/mount-helpers/fuse-io-uring.sh"
 lake_enable_fuse_io_uring
 
-# VTK's own Python reader opens a manifest through the mount in one test.
+# VTK's own Python reader opens a manifest through the mount in one test; numpy computes the
+# reference statistics of large arrays in another.
 python3 -c 'import vtk' 2>/dev/null || python3 -m pip install --quiet vtk
+python3 -c 'import numpy' 2>/dev/null || python3 -m pip install --quiet numpy
 
 cd "$repo"
 swift build --build-tests

@@ -146,3 +146,24 @@ struct BlockPayload: ArrayPayload {
         }
     }
 }
+
+/// Decoded bytes held in memory: a compressed or base64 array small enough to keep is decoded
+/// once, for both statistics passes (`ArrayStatistics.decodedOnce`), instead of once per pass.
+struct MemoryPayload: ArrayPayload {
+    final class Storage: @unchecked Sendable {
+        // Written only while the payload is decoded (each range by one thread), read-only after.
+        let bytes: UnsafeMutableRawBufferPointer
+        init(count: Int) { bytes = .allocate(byteCount: max(count, 1), alignment: 16) }
+        deinit { bytes.deallocate() }
+    }
+
+    let storage: Storage
+    let byteCount: Int64
+    var randomAccess: Bool { true }
+    let encodedEnd: Int64?
+
+    func read(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try budget.check()
+        try body(UnsafeRawBufferPointer(rebasing: storage.bytes[Int(range.lowerBound)..<Int(range.upperBound)]))
+    }
+}

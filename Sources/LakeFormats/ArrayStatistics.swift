@@ -35,9 +35,11 @@ struct ArrayStatistics {
                 throw FormatError("DataArray '\(name)' should hold \(segment.tuples) tuples of \(components) \(segment.type.rawValue) "
                     + "(\(expected) bytes) but its data holds \(segment.payload.byteCount) bytes")
             }
+        }
+        for segment in try decodedOnce(segments) {
             work += split(segment).map { (segment, $0) }
         }
-        let firsts = try runConcurrently(work) { segment, range in try firstPass(segment, range) }
+        let firsts = try runConcurrently(work) { try firstPass($0.0, $0.1) }
         var first = FirstState(series: Array(repeating: FirstPass(), count: components + 1))
         for (index, other) in firsts.enumerated() {
             for j in first.series.indices { first.series[j].merge(other.series[j]) }
@@ -54,7 +56,7 @@ struct ArrayStatistics {
         let binnings = first.series.map { Binning(min: $0.min, max: $0.max) }
         let means = first.series.map { $0.mean ?? 0 }
         let nans = first.series.map { $0.nanCount > 0 }
-        let seconds = try runConcurrently(work) { segment, range in try secondPass(segment, range, binnings, means, nans) }
+        let seconds = try runConcurrently(work) { try secondPass($0.0, $0.1, binnings, means, nans) }
         var second = seconds[0]
         for other in seconds.dropFirst() {
             for j in second.indices { second[j].merge(other[j]) }
@@ -64,6 +66,34 @@ struct ArrayStatistics {
                       hasNaN: first.series.dropLast().contains { $0.nanCount > 0 })
     }
 
+    /// Largest decoded array kept in memory between the passes.
+    static let decodedOnceLimit: Int64 = 48 << 20
+
+    /// Compressed (or base64) arrays up to `decodedOnceLimit` are decoded once, their halves on
+    /// both cores, and both passes read the decoded bytes: decompressing costs more than a pass.
+    func decodedOnce(_ segments: [Segment]) throws -> [Segment] {
+        var result = segments
+        var jobs: [(segment: Segment, range: Range<Int64>, storage: MemoryPayload.Storage)] = []
+        for (i, segment) in segments.enumerated() {
+            let payload = segment.payload
+            guard !(payload is RawPayload), payload.randomAccess, payload.byteCount > 0,
+                  payload.byteCount <= Self.decodedOnceLimit else { continue }
+            let storage = MemoryPayload.Storage(count: Int(payload.byteCount))
+            jobs += split(segment).map { (segment, $0, storage) }
+            result[i].payload = MemoryPayload(storage: storage, byteCount: payload.byteCount, encodedEnd: payload.encodedEnd)
+        }
+        guard !jobs.isEmpty else { return segments }
+        // Each job writes only its own range of its own storage.
+        _ = try runConcurrently(jobs) { [budget] job in
+            var offset = Int(job.range.lowerBound)
+            try job.segment.payload.read(job.range, budget: budget) { piece in
+                UnsafeMutableRawBufferPointer(rebasing: job.storage.bytes[offset..<(offset + piece.count)]).copyMemory(from: piece)
+                offset += piece.count
+            }
+        }
+        return result
+    }
+
     func split(_ segment: Segment) -> [Range<Int64>] {
         let total = segment.payload.byteCount
         guard segment.payload.randomAccess, total >= Self.parallelThreshold else { return [0..<max(total, 0)] }
@@ -71,16 +101,16 @@ struct ArrayStatistics {
         return [0..<half, half..<total]
     }
 
-    func runConcurrently<T>(_ ranges: [(Segment, Range<Int64>)],
-                            _ work: @escaping (Segment, Range<Int64>) throws -> T) throws -> [T] {
-        if ranges.count == 1 { return [try work(ranges[0].0, ranges[0].1)] }
+    /// `work` on each item, the items spread over the cores.
+    func runConcurrently<Item, T>(_ items: [Item], _ work: @escaping (Item) throws -> T) throws -> [T] {
+        if items.count == 1 { return [try work(items[0])] }
         // Each iteration writes only its own slot, so the slots need no lock.
-        let slots = UnsafeMutableBufferPointer<Result2<T>?>.allocate(capacity: ranges.count)
+        let slots = UnsafeMutableBufferPointer<Result2<T>?>.allocate(capacity: items.count)
         slots.initialize(repeating: nil)
         defer { slots.deinitialize(); slots.deallocate() }
-        nonisolated(unsafe) let (unsafeSlots, unsafeWork) = (slots, work)
-        DispatchQueue.concurrentPerform(iterations: ranges.count) { i in
-            do { unsafeSlots[i] = .success(try unsafeWork(ranges[i].0, ranges[i].1)) } catch { unsafeSlots[i] = .failure(error) }
+        nonisolated(unsafe) let (unsafeSlots, unsafeWork, unsafeItems) = (slots, work, items)
+        DispatchQueue.concurrentPerform(iterations: items.count) { i in
+            do { unsafeSlots[i] = .success(try unsafeWork(unsafeItems[i])) } catch { unsafeSlots[i] = .failure(error) }
         }
         return try slots.map { try $0!.get() }
     }

@@ -108,10 +108,11 @@ void lake_passthrough_unregister(int backing_id) {
     (void)ioctl(passthrough.fd, BACKING_CLOSE, &id);
 }
 
-int lake_reply_open_passthrough(struct fuse_req *request, uint64_t handle, int backing_id) {
+int lake_reply_open_passthrough(struct fuse_req *request, uint64_t handle, int backing_id, int noflush) {
     struct fuse_file_info info;
     memset(&info, 0, sizeof info);
     info.fh = handle;
+    info.noflush = noflush != 0;
     pending_backing_id = backing_id;
     int result = fuse_reply_open(request, &info);
     pending_backing_id = 0;

@@ -137,7 +137,7 @@ final class IncomingTree: Sendable {
             try blobGuard.check(blob, size: current.receipt.size)
             do {
                 let handle = handles.add(try handles.blobSource(blob) { try store.openBlob(blob) })
-                return OpenPlan(handle: handle, caching: .direct)
+                return OpenPlan(handle: handle, caching: .direct, needsFlush: false)
             } catch {
                 throw FSError.from(error)
             }

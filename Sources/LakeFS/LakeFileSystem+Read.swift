@@ -23,9 +23,9 @@ extension LakeFileSystem {
     /// in the page cache; the rest is asked again on each open.
     func plan(_ handle: UInt64, stable: Bool) -> OpenPlan {
         if stable, case .blob(let file, _)? = openFiles.get(handle) {
-            return OpenPlan(handle: handle, backing: file.descriptor, caching: .keep)
+            return OpenPlan(handle: handle, backing: file.descriptor, caching: .keep, needsFlush: false)
         }
-        return OpenPlan(handle: handle, caching: stable ? .keep : .revalidate)
+        return OpenPlan(handle: handle, caching: stable ? .keep : .revalidate, needsFlush: false)
     }
 
     public func read(_ handle: UInt64, offset: Int64, count: Int) throws(FSError) -> ReadReply {

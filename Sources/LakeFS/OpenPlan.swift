@@ -18,11 +18,15 @@ public struct OpenPlan: Sendable, Equatable {
     /// kernel may read it by itself (passthrough) instead of asking the daemon.
     public var backing: Int32?
     public var caching: Caching
+    /// Whether the close must reach the daemon (FLUSH): only a file being written commits there.
+    /// A read-only open says the kernel need not send it, sparing a round trip per file read.
+    public var needsFlush: Bool
 
-    public init(handle: UInt64, backing: Int32? = nil, caching: Caching) {
+    public init(handle: UInt64, backing: Int32? = nil, caching: Caching, needsFlush: Bool = true) {
         self.handle = handle
         self.backing = backing
         self.caching = caching
+        self.needsFlush = needsFlush
     }
 }
 

@@ -168,9 +168,9 @@ enum Operations {
         do {
             let plan = try mount.fs.open(node, flags: fi.pointee.flags)
             if let descriptor = plan.backing, let backing = mount.passthrough.acquire(node: node, handle: plan.handle, descriptor: descriptor) {
-                request.open(handle: plan.handle, backing: backing)
+                request.open(handle: plan.handle, backing: backing, flush: plan.needsFlush)
             } else {
-                request.open(handle: plan.handle, caching: plan.caching)
+                request.open(handle: plan.handle, caching: plan.caching, flush: plan.needsFlush)
             }
         } catch {
             request.fail(error)

@@ -64,8 +64,9 @@ struct Request: ~Copyable {
         discard self
     }
 
-    consuming func open(handle: UInt64, caching: OpenPlan.Caching) {
+    consuming func open(handle: UInt64, caching: OpenPlan.Caching, flush: Bool) {
         var info = Self.fileInfo(handle, caching)
+        info.noflush = flush ? 0 : 1
         fuse_reply_open(raw, &info)
         discard self
     }
@@ -79,8 +80,8 @@ struct Request: ~Copyable {
     }
 
     /// An open whose reads the kernel serves from a registered backing file.
-    consuming func open(handle: UInt64, backing: Int32) {
-        lake_reply_open_passthrough(raw, handle, backing)
+    consuming func open(handle: UInt64, backing: Int32, flush: Bool) {
+        lake_reply_open_passthrough(raw, handle, backing, flush ? 0 : 1)
         discard self
     }
 

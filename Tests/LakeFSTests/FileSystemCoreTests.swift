@@ -30,6 +30,7 @@ import Testing
         let fs = fs ?? self.fs
         let (entry, plan) = try fs.create(parent: parent, name: name, mode: 0o644, caller: caller)
         #expect(plan.caching == .direct && plan.backing == nil, "uploads are written through the daemon")
+        #expect(plan.needsFlush, "an upload is stored at its close, which must reach the daemon")
         try bytes.withUnsafeBytes { try fs.write(plan.handle, $0, at: 0) }
         try fs.flush(plan.handle, caller: caller)
         fs.release(plan.handle)
@@ -40,6 +41,7 @@ import Testing
         let fs = fs ?? self.fs
         let plan = try fs.open(node, flags: O_RDONLY)
         defer { fs.release(plan.handle) }
+        #expect(!plan.needsFlush, "closing a file opened to read has nothing to tell the daemon")
         switch try fs.read(plan.handle, offset: 0, count: 1 << 20) {
         case .bytes(let bytes), .checkedBytes(let bytes): return bytes
         case .file(let descriptor, let offset, let count):

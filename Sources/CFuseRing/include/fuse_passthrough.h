@@ -30,6 +30,6 @@ int lake_passthrough_register(int fd);
 void lake_passthrough_unregister(int backing_id);
 
 /// Answers an OPEN so that the kernel reads the file from `backing_id`.
-int lake_reply_open_passthrough(struct fuse_req *request, uint64_t handle, int backing_id);
+int lake_reply_open_passthrough(struct fuse_req *request, uint64_t handle, int backing_id, int noflush);
 
 #endif

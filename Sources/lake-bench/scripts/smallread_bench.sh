@@ -20,7 +20,7 @@ work=${1:?usage: smallread_bench.sh WORK [FILES] [ROUNDS]}
 files=${2:-2000}
 rounds=${3:-3}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-lake=$repo/.build/release/lake
+lake=${LAKE:-$repo/.build/release/lake}
 [ -x "$lake" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 mkdir -p "$work"
 work=$(cd "$work" && pwd)

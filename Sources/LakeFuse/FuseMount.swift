@@ -77,6 +77,7 @@ public final class FuseMount: @unchecked Sendable {
         if result != 0 { logger.warning("the FUSE loop ended with \(result)") }
         logger.info("FUSE transport served: \(Self.transport)")
         logger.info("FUSE passthrough served: \(passthrough.opens) opens; the daemon answered \(storedFileReads.load(ordering: .relaxed)) reads of stored files")
+        logger.info("FUSE passthrough backing files registered: \(passthrough.registrations)")
         watcher?.stop()
         fuse_remove_signal_handlers(session)
         fuse_session_unmount(session)

@@ -19,7 +19,11 @@ enum Operations {
         }
         ops.destroy = { userdata in if let userdata { Unmanaged<FuseMount>.fromOpaque(userdata).release() } }
         ops.lookup = { req, parent, name in Operations.lookup(Request(req!), parent, FileName(cString: name!)) }
-        ops.forget = { req, _, _ in Request(req!).none() }
+        ops.forget = { req, node, _ in
+            // Inode numbers are stable and need no lookup counts; only a kept backing goes.
+            FuseMount.from(req!).passthrough.forget(node)
+            Request(req!).none()
+        }
         ops.getattr = { req, node, _ in Operations.getattr(Request(req!), node) }
         ops.setattr = { req, node, attr, toSet, fi in Operations.setattr(Request(req!), node, attr!.pointee, toSet, fi?.pointee.fh) }
         ops.opendir = { req, node, fi in Operations.opendir(Request(req!), node, fi!) }

@@ -4,20 +4,36 @@ import Logging
 import Synchronization
 
 /// Kernel passthrough for stored files: the kernel reads them from the blob itself, so their
-/// reads never reach the daemon and share the blob's page cache. Each inode open for reading
-/// has one backing id, shared by all its open handles (the kernel refuses a second backing
-/// file for an inode that is open) and given back when its last handle is released — the
-/// kernel drops its own use of an open file before it sends the RELEASE.
+/// reads never reach the daemon and share the blob's page cache. Each inode read this way has
+/// one backing id, shared by all its open handles (the kernel refuses a second backing file for
+/// an inode that is open). An inode's backing stays registered after its last handle is
+/// released — reading many small files opens each again and again, and registering costs two
+/// `ioctl`s and a descriptor per open — until the kernel forgets the inode, its blob changes, or
+/// it is among the oldest of more than `idleLimit` unused ones.
 final class PassthroughFiles: Sendable {
+    private struct Backing {
+        var id: Int32
+        var handles: Int
+        /// The blob file registered (device, inode), so a node that now names another blob is
+        /// never given the old one.
+        var file: (dev: UInt64, ino: UInt64)
+    }
+
     private struct State {
-        var backings: [UInt64: (id: Int32, handles: Int)] = [:]
+        var backings: [UInt64: Backing] = [:]
         var nodeOfHandle: [UInt64: UInt64] = [:]
+        /// Nodes whose backing no handle uses, oldest first (entries go stale when a node is
+        /// opened again or forgotten; they are skipped).
+        var idle: [UInt64] = []
+        var idleCount = 0
         /// Why the kernel refused a backing file; from then on only inodes that already have
         /// one use passthrough, so no inode is ever open both ways.
         var refusal: Int32?
         var opens = 0
+        var registrations = 0
     }
 
+    static let idleLimit = 4096
     private let state = Mutex(State())
     private let logger: Logger
 
@@ -29,12 +45,24 @@ final class PassthroughFiles: Sendable {
     /// Opens served by passthrough so far.
     var opens: Int { state.withLock { $0.opens } }
 
+    /// Backing files registered so far (fewer than `opens` when inodes are opened again).
+    var registrations: Int { state.withLock { $0.registrations } }
+
     /// The backing id for a new open `handle` of `node`, registering `descriptor` when the inode
-    /// has none; nil when passthrough is off or the kernel refused (the daemon then serves
-    /// the reads).
+    /// has none (or had another blob); nil when passthrough is off or the kernel refused (the
+    /// daemon then serves the reads).
     func acquire(node: UInt64, handle: UInt64, descriptor: Int32) -> Int32? {
         guard enabled else { return nil }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        let file = (dev: UInt64(info.st_dev), ino: UInt64(info.st_ino))
         let (id, refused): (Int32?, Int32?) = state.withLock { state in
+            if let existing = state.backings[node], existing.handles == 0,
+               existing.file.dev != file.dev || existing.file.ino != file.ino {
+                state.backings.removeValue(forKey: node)
+                state.idleCount -= 1
+                lake_passthrough_unregister(existing.id)
+            }
             if state.backings[node] == nil {
                 guard state.refusal == nil else { return (nil, nil) }
                 let id = lake_passthrough_register(descriptor)
@@ -42,7 +70,9 @@ final class PassthroughFiles: Sendable {
                     state.refusal = -id
                     return (nil, -id)
                 }
-                state.backings[node] = (id, 0)
+                state.backings[node] = Backing(id: id, handles: 0, file: file)
+                state.idleCount += 1
+                state.registrations += 1
             }
             return (Self.join(&state, node: node, handle: handle), nil)
         }
@@ -54,23 +84,44 @@ final class PassthroughFiles: Sendable {
 
     /// Counts `handle` as a user of `node`'s backing id, if it has one.
     private static func join(_ state: inout State, node: UInt64, handle: UInt64) -> Int32? {
-        guard let backing = state.backings[node] else { return nil }
-        state.backings[node] = (backing.id, backing.handles + 1)
+        guard var backing = state.backings[node] else { return nil }
+        if backing.handles == 0 { state.idleCount -= 1 }
+        backing.handles += 1
+        state.backings[node] = backing
         state.nodeOfHandle[handle] = node
         state.opens += 1
         return backing.id
     }
 
-    /// The last close of `handle`; its inode's backing id goes once no handle uses it.
+    /// The last close of `handle`: its inode's backing is kept for the next open, within bounds.
     func release(_ handle: UInt64) {
         state.withLock { state in
-            guard let node = state.nodeOfHandle.removeValue(forKey: handle), let backing = state.backings[node] else { return }
-            if backing.handles > 1 {
-                state.backings[node] = (backing.id, backing.handles - 1)
-            } else {
-                state.backings.removeValue(forKey: node)
-                lake_passthrough_unregister(backing.id)
+            guard let node = state.nodeOfHandle.removeValue(forKey: handle), var backing = state.backings[node] else { return }
+            backing.handles -= 1
+            state.backings[node] = backing
+            guard backing.handles == 0 else { return }
+            state.idle.append(node)
+            state.idleCount += 1
+            while state.idleCount > Self.idleLimit, !state.idle.isEmpty {
+                let oldest = state.idle.removeFirst()
+                guard let candidate = state.backings[oldest], candidate.handles == 0 else { continue }
+                state.backings.removeValue(forKey: oldest)
+                state.idleCount -= 1
+                lake_passthrough_unregister(candidate.id)
             }
+            if state.idle.count > 4 * Self.idleLimit {
+                state.idle.removeAll { state.backings[$0]?.handles != 0 }
+            }
+        }
+    }
+
+    /// The kernel dropped the inode: its backing, if unused, goes.
+    func forget(_ node: UInt64) {
+        state.withLock { state in
+            guard let backing = state.backings[node], backing.handles == 0 else { return }
+            state.backings.removeValue(forKey: node)
+            state.idleCount -= 1
+            lake_passthrough_unregister(backing.id)
         }
     }
 }

@@ -76,6 +76,30 @@ import Testing
         }
     }
 
+    /// Reading many small files opens each again and again: an inode's backing file is kept
+    /// registered between opens, and registered anew once the kernel has forgotten the inode
+    /// (`drop_caches`); every read gives the file's bytes.
+    @Test(.enabled(if: kernelOffersPassthrough, "root on a kernel with FUSE passthrough"))
+    func anInodeKeepsItsBackingFileBetweenOpens() throws {
+        let mounted = try MountedLake()
+        var stored: [(path: String, sha: String)] = []
+        for i in 0..<3 {
+            let source = mounted.lake.directory.writeRandom("s\(i).bin", size: 5_000 + i, seed: UInt64(70 + i))
+            #expect(try Shell.run("cp '\(source)' '\(mounted.path("incoming/s\(i).bin"))'").status == 0)
+            stored.append((mounted.path("objects/\(try mounted.xattr("incoming/s\(i).bin", "user.lake.id"))/file"), try Shell.sha256(source)))
+        }
+        for _ in 0..<4 {
+            for file in stored { #expect(try Shell.sha256(file.path) == file.sha) }
+        }
+        #expect(try Shell.run("sync; echo 2 > /proc/sys/vm/drop_caches").status == 0)
+        for file in stored { #expect(try Shell.sha256(file.path) == file.sha) }
+        let log = try mounted.unmountAndReadLog()
+        let registered = Int(log.after("FUSE passthrough backing files registered: ")) ?? -1
+        #expect(served(log)?.opens == 15)
+        #expect(registered >= 3 && registered <= 6, "\(registered) registrations for 15 opens of 3 inodes")
+        #expect(served(log)?.reads == 0)
+    }
+
     @Test func theDaemonServesEverythingWithNoPassthrough() throws {
         let mounted = try MountedLake(options: ["no_passthrough"])
         _ = try exercise(mounted)

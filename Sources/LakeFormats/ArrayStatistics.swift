@@ -66,18 +66,22 @@ struct ArrayStatistics {
                       hasNaN: first.series.dropLast().contains { $0.nanCount > 0 })
     }
 
-    /// Largest decoded array kept in memory between the passes.
+    /// Most decoded bytes kept in memory between the passes, for all pieces of a field together
+    /// (a manifest's field unites the arrays of all its blocks).
     static let decodedOnceLimit: Int64 = 48 << 20
 
-    /// Compressed (or base64) arrays up to `decodedOnceLimit` are decoded once, their halves on
-    /// both cores, and both passes read the decoded bytes: decompressing costs more than a pass.
+    /// Compressed (or base64) arrays are decoded once while they fit in `decodedOnceLimit`, their
+    /// halves on both cores, and both passes read the decoded bytes: decompressing costs more
+    /// than a pass. The rest are decoded again in each pass.
     func decodedOnce(_ segments: [Segment]) throws -> [Segment] {
         var result = segments
         var jobs: [(segment: Segment, range: Range<Int64>, storage: MemoryPayload.Storage)] = []
+        var kept: Int64 = 0
         for (i, segment) in segments.enumerated() {
             let payload = segment.payload
             guard !(payload is RawPayload), payload.randomAccess, payload.byteCount > 0,
-                  payload.byteCount <= Self.decodedOnceLimit else { continue }
+                  kept + payload.byteCount <= Self.decodedOnceLimit else { continue }
+            kept += payload.byteCount
             let storage = MemoryPayload.Storage(count: Int(payload.byteCount))
             jobs += split(segment).map { (segment, $0, storage) }
             result[i].payload = MemoryPayload(storage: storage, byteCount: payload.byteCount, encodedEnd: payload.encodedEnd)

@@ -51,4 +51,37 @@ import Testing
         let magnitude = field["magnitude_stats"] as! [String: Any]
         #expect(magnitude["count"] as? Int == 99_999_744 && magnitude["max"] as? Double == 0)
     }
+
+    /// A manifest's field unites the arrays of all its blocks; the decoded bytes kept between the
+    /// passes are bounded for the field as a whole, not per block: 16 blocks of 8 MiB decoded
+    /// each (128 MiB in all) are processed well within the bound.
+    @Test func aManifestOfManyCompressedBlocksIsProcessedInBoundedMemory() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let folder = lake.directory.file("run")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let writer = Self.writer.replacingOccurrences(of: "n = 99_999_744", with: "n = 2_097_152")
+        var blocks = ""
+        for i in 0..<16 {
+            _ = try Process.output("/usr/bin/env", ["python3", "-c", writer, "\(folder)/b\(i).vtu"])
+            blocks += "<DataSet index=\"\(i)\" file=\"run/b\(i).vtu\"/>\n"
+        }
+        let manifest = lake.directory.write("run.vtm", """
+            <?xml version="1.0"?>
+            <VTKFile type="vtkMultiBlockDataSet" version="1.0" byte_order="LittleEndian">
+            <vtkMultiBlockDataSet>
+            \(blocks)</vtkMultiBlockDataSet>
+            </VTKFile>
+            """)
+        #expect(try lake.run(["upload", manifest, "--no-wait"]).succeeded)
+        let (status, peakKiB) = try measure(["process", "--store", lake.store])
+        #expect(status == 0)
+        #expect(peakKiB < 120 * 1024, "processing 16 blocks of 8 MiB decoded peaked at \(peakKiB / 1024) MiB")
+        let listed = try lake.json(try lake.run(["object", "ls", "--json", "--limit", "100"]))
+        let objects = try #require(listed["objects"] as? [[String: Any]])
+        #expect(objects.count == 17 && objects.allSatisfy { $0["status"] as? String == "READY" })
+        let vtm = try #require(objects.first { ($0["name"] as? String) == "run.vtm" })
+        let field = try #require((vtm["provisions"] as? [[String: Any]])?.first?["field"] as? [String: Any])
+        #expect(field["num_tuples"] as? Int == 16 * 2_097_152)
+    }
 }

@@ -20,6 +20,9 @@ public enum FSError: Error, Equatable, Sendable {
     case unsupported
     /// A namespace of xattrs the lake does not hold (security labels, ACLs).
     case namespaceUnsupported
+    /// An operation this mount never needs: the kernel stops asking for it (OPENDIR on a
+    /// dataset mount, whose folders never change).
+    case notNeeded
 
     public var errno: Int32 {
         switch self {
@@ -35,6 +38,7 @@ public enum FSError: Error, Equatable, Sendable {
         case .noSpace: ENOSPC
         case .io: EIO
         case .unsupported, .namespaceUnsupported: ENOTSUP
+        case .notNeeded: ENOSYS
         }
     }
 

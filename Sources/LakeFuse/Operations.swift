@@ -27,8 +27,8 @@ enum Operations {
         ops.getattr = { req, node, _ in Operations.getattr(Request(req!), node) }
         ops.setattr = { req, node, attr, toSet, fi in Operations.setattr(Request(req!), node, attr!.pointee, toSet, fi?.pointee.fh) }
         ops.opendir = { req, node, fi in Operations.opendir(Request(req!), node, fi!) }
-        ops.readdir = { req, _, size, offset, fi in Operations.readdir(Request(req!), size, offset, fi!.pointee.fh, plus: false) }
-        ops.readdirplus = { req, _, size, offset, fi in Operations.readdir(Request(req!), size, offset, fi!.pointee.fh, plus: true) }
+        ops.readdir = { req, node, size, offset, fi in Operations.readdir(Request(req!), node, size, offset, fi!.pointee.fh, plus: false) }
+        ops.readdirplus = { req, node, size, offset, fi in Operations.readdir(Request(req!), node, size, offset, fi!.pointee.fh, plus: true) }
         ops.releasedir = { req, _, fi in
             FuseMount.from(req!).directories.remove(fi!.pointee.fh)
             Request(req!).ok()
@@ -130,21 +130,38 @@ enum Operations {
 
     static func opendir(_ request: consuming Request, _ node: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let mount = FuseMount.from(request.raw)
+        // A dataset mount's folders never change: told so, the kernel stops sending OPENDIR
+        // and RELEASEDIR (two round trips per folder `find` walks) and keeps every listing;
+        // its READDIRs then come without a handle.
+        if mount.fs.datasetRoot != nil { return request.fail(.notNeeded) }
         do {
-            // The low-level protocol leaves `.` and `..` to the filesystem (`ls -a` shows them on
-            // every other one); the kernel resolves both itself, so the folder's own attributes do.
-            let own = try mount.fs.attributes(node)
-            let dots = [DirectoryEntry(name: ".", attributes: own, timeout: 0), DirectoryEntry(name: "..", attributes: own, timeout: 0)]
-            let handle = mount.directories.add(dots + (try mount.fs.list(node)))
+            let handle = mount.directories.add(try listing(mount, node))
             request.open(handle: handle, keepCache: true, cacheDirectory: mount.fs.listingIsStable(node))
         } catch {
             request.fail(error)
         }
     }
 
-    static func readdir(_ request: consuming Request, _ size: Int, _ offset: off_t, _ handle: UInt64, plus: Bool) {
+    /// The low-level protocol leaves `.` and `..` to the filesystem (`ls -a` shows them on
+    /// every other one); the kernel resolves both itself, so the folder's own attributes do.
+    static func listing(_ mount: FuseMount, _ node: fuse_ino_t) throws(FSError) -> [DirectoryEntry] {
+        let own = try mount.fs.attributes(node)
+        let dots = [DirectoryEntry(name: ".", attributes: own, timeout: 0), DirectoryEntry(name: "..", attributes: own, timeout: 0)]
+        return dots + (try mount.fs.list(node))
+    }
+
+    static func readdir(_ request: consuming Request, _ node: fuse_ino_t, _ size: Int, _ offset: off_t, _ handle: UInt64, plus: Bool) {
         let mount = FuseMount.from(request.raw)
-        guard let entries = mount.directories.get(handle) else { return request.fail(.invalid) }
+        let entries: [DirectoryEntry]
+        if handle == 0 {
+            // No OPENDIR came (a dataset mount): the listing of the folder itself, which never changes.
+            do { entries = try mount.directories.listing(of: node) { () throws(FSError) in try listing(mount, node) } } catch {
+                return request.fail(error)
+            }
+        } else {
+            guard let listed = mount.directories.get(handle) else { return request.fail(.invalid) }
+            entries = listed
+        }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
         defer { buffer.deallocate() }
         var used = 0

@@ -107,4 +107,35 @@ import Testing
         let write = try Shell.run("touch '\(directory)/x' 2>&1")
         #expect(write.status != 0 && write.output.contains("Read-only file system"), "\(write.output)")
     }
+
+    /// A dataset mount tells the kernel its folders need no OPENDIR (they never change): a folder
+    /// of 300 members, read in many READDIR buffers without a handle, lists every member, the
+    /// same on every walk, and `ls -a` still shows `.` and `..`.
+    @Test func aDatasetMountListsLargeFoldersWithoutOpeningThem() throws {
+        let mounted = try MountedLake()
+        let lake = mounted.lake
+        let files = (0..<300).map { lake.directory.write("m\($0).txt", "member \($0)") }
+        let uploaded = try lake.json(try lake.run(["upload"] + files + ["--json"]))
+        let stored = try #require(uploaded["succeeded"] as? [[String: Any]])
+        let idByName = Dictionary(uniqueKeysWithValues: stored.map { ($0["name"] as! String, $0["id"] as! String) })
+        let objects = try (0..<300).map { try #require(idByName["m\($0).txt"]) }
+        let created = try lake.json(try lake.run(["case", "create", "--name", "wide", "--json"]
+            + objects.enumerated().flatMap { ["--object", "\($0.element):m\($0.offset)"] }))
+        let caseID = try #require(created["id"] as? String)
+        let dataset = try #require(try lake.json(try lake.run(["dataset", "create", "--name", "wide", "--case", caseID, "--json"]))["id"] as? String)
+        #expect(try lake.run(["dataset", "freeze", dataset]).succeeded)
+        let directory = lake.directory.file("wide")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        #expect(try lake.run(["mount", "--dataset", dataset, directory]).succeeded)
+        defer { _ = try? lake.run(["unmount", directory], store: false) }
+        let folder = "\(directory)/cases/\(caseID)"
+        let expected = Set(["case.json"] + (0..<300).map { "m\($0)" })
+        #expect(try Set(FileManager.default.contentsOfDirectory(atPath: folder)) == expected)
+        let walks = try (0..<3).map { _ in try Shell.run("find '\(directory)' | sort").output }
+        #expect(walks[0] == walks[1] && walks[1] == walks[2])
+        #expect(walks[0].split(separator: "\n").count == 1 + 3 + 1 + 1 + 300 * 4, "\(walks[0].split(separator: "\n").count) paths")
+        #expect(try Shell.run("cat '\(folder)/m299/file'").output == "member 299")
+        let dots = try Shell.run("ls -a '\(folder)' | head -2").output
+        #expect(dots == ".\n..\n", "\(dots)")
+    }
 }

@@ -36,12 +36,7 @@ final class MountedLake: @unchecked Sendable {
 
     /// Waits until `condition` holds (polling), up to `seconds`.
     func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(50_000)
-        }
-        return try condition()
+        try LakeTestSupport.eventually(seconds, condition)
     }
 
     func xattr(_ relative: String, _ name: String) throws -> String {

@@ -70,6 +70,19 @@ public final class LocalBlobStore: BlobStore {
         }
     }
 
+    /// Gives the file at `path` the blob name `id` as a second link; false when the blob is
+    /// stored already. The folder is made only when the link finds it missing (once per folder
+    /// in a two-level store; never in a one-level one), not looked for before every link.
+    func link(_ path: String, as id: String) throws -> Bool {
+        let target = Path.join(folder(of: id), id)
+        do {
+            return try Syscall.link(path, target)
+        } catch let error as SystemError where error.errno == ENOENT && !Syscall.isDirectory(folder(of: id)) {
+            try makeFolder(folder(of: id))
+            return try Syscall.link(path, target)
+        }
+    }
+
     /// Makes `folder` (a blob's, missing) and records it durably in its parents.
     func makeFolder(_ folder: String) throws {
         try Syscall.makeDirectories(folder)

@@ -183,14 +183,11 @@ final class LocalBlobUpload: BlobUpload {
                 sha = again
             }
             let sha256 = Digest.hex(sha.finalize())
-            let folder = store.folder(of: sha256)
-            let target = Path.join(folder, sha256)
-            if !Syscall.isDirectory(folder) { try store.makeFolder(folder) }
             // The blob gets its name as a second link: the spool file keeps the session alive
             // (others' recovery sees its owner's lock) until `release`, after the catalog has
             // recorded the blob. When identical bytes are already stored, they are kept (if they
             // are themselves unsettled, their bytes wait in the catalog too).
-            if try Syscall.link(partPath, target), !unsettled { try Syscall.fsyncDirectory(folder) }
+            if try store.link(partPath, as: sha256), !unsettled { try Syscall.fsyncDirectory(store.folder(of: sha256)) }
             return StoredBlob(id: sha256, size: bytesWritten, unsettled: bytes)
         } catch {
             throw BlobStoreError.wrap(error)

@@ -142,7 +142,8 @@ struct FirstKernel {
 /// histogram, counted into four interleaved tables so consecutive values in one bin do not
 /// wait on each other's increment.
 final class SecondKernel {
-    private let binning: Binning
+    /// False when min or max is infinite: no histogram then.
+    private let binned: Bool
     private let mean: Double
     private let first: Double
     private let scale: Double
@@ -158,7 +159,7 @@ final class SecondKernel {
 
     init(binning: Binning, mean: Double, hasNaN: Bool = true) {
         self.hasNaN = hasNaN
-        self.binning = binning
+        binned = binning.valid
         self.mean = mean
         first = binning.first
         scale = Double(Binning.bins) / (binning.last - binning.first)
@@ -193,7 +194,7 @@ final class SecondKernel {
             if !v.isNaN { rest.add((v - mean) * (v - mean)) }
             i += 1
         }
-        guard binning.valid else { return }
+        guard binned else { return }
         if hasNaN {
             for t in 0..<n where !values[t].isNaN { count(values[t], lane: t & 3) }
         } else {

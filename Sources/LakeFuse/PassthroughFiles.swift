@@ -22,9 +22,11 @@ final class PassthroughFiles: Sendable {
     private struct State {
         var backings: [UInt64: Backing] = [:]
         var nodeOfHandle: [UInt64: UInt64] = [:]
-        /// Nodes whose backing no handle uses, oldest first (entries go stale when a node is
-        /// opened again or forgotten; they are skipped).
+        /// Nodes whose backing no handle uses, oldest first from `idleHead` (entries go stale
+        /// when a node is opened again or forgotten; they are skipped). A head index, not
+        /// `removeFirst`: every release of a file read may evict one.
         var idle: [UInt64] = []
+        var idleHead = 0
         var idleCount = 0
         /// Why the kernel refused a backing file; from then on only inodes that already have
         /// one use passthrough, so no inode is ever open both ways.
@@ -102,14 +104,17 @@ final class PassthroughFiles: Sendable {
             guard backing.handles == 0 else { return }
             state.idle.append(node)
             state.idleCount += 1
-            while state.idleCount > Self.idleLimit, !state.idle.isEmpty {
-                let oldest = state.idle.removeFirst()
+            while state.idleCount > Self.idleLimit, state.idleHead < state.idle.count {
+                let oldest = state.idle[state.idleHead]
+                state.idleHead += 1
                 guard let candidate = state.backings[oldest], candidate.handles == 0 else { continue }
                 state.backings.removeValue(forKey: oldest)
                 state.idleCount -= 1
                 lake_passthrough_unregister(candidate.id)
             }
-            if state.idle.count > 4 * Self.idleLimit {
+            if state.idle.count - state.idleHead > 4 * Self.idleLimit || state.idleHead > Self.idleLimit {
+                state.idle.removeFirst(state.idleHead)
+                state.idleHead = 0
                 state.idle.removeAll { state.backings[$0]?.handles != 0 }
             }
         }

@@ -2,6 +2,7 @@ import Foundation
 import LakeBlobStore
 import LakeCatalog
 import Logging
+import Synchronization
 
 /// Makes small blobs committed unsettled durable in batches (`BlobSettling`): an upload through
 /// the mount records a small blob's bytes in the catalog with its object, in the one synced
@@ -9,10 +10,18 @@ import Logging
 /// syncs the store's filesystem once for everything written meanwhile and forgets those bytes.
 /// After a crash, `restore` writes back any blob whose file did not reach the disk before the
 /// daemon serves it.
+///
+/// A second thread finishes stored uploads after their last close (`releaseLater`): removing a
+/// spool file's name and writing the log line kept the FUSE worker that answered the RELEASE
+/// busy, and the next request on that CPU's queue (the copier's next create) waited for them.
 public final class BlobSettler: Sendable {
     private let store: Store
     private let logger: Logger
     private let thread = BackgroundThread(name: "lake-settler")
+    private let releaser = BackgroundThread(name: "lake-releaser")
+    /// Stored uploads waiting for `releaser`; nil while it is not running (they are then
+    /// finished by the caller).
+    private let released = Mutex<[StreamingUpload]?>(nil)
     /// How long committed blobs may wait for their sync (`settle_seconds`): the longer, the more
     /// share one sync.
     var batchSeconds: Double { store.config.settleSeconds }
@@ -27,6 +36,11 @@ public final class BlobSettler: Sendable {
     /// log is written over from its start rather than grown (a sync of a file that grows must
     /// also write its size).
     public func start() {
+        released.withLock { $0 = [] }
+        releaser.start { [self] thread in
+            while thread.pause(1) { finishReleased() }
+            finishReleased()
+        }
         do { try store.catalog.deferCheckpoints() } catch {
             logger.warning("the catalog keeps checkpointing in commits: \(error)")
         }
@@ -62,8 +76,38 @@ public final class BlobSettler: Sendable {
         thread.wake()
     }
 
-    /// Stops the thread and settles what is left, so a clean unmount leaves nothing to restore.
+    /// Hands over a stored upload whose file was closed for the last time: its spool name is
+    /// removed and its storing logged on the settler's own thread. False when that thread is not
+    /// running; the caller then finishes the upload itself.
+    public func releaseLater(_ upload: StreamingUpload) -> Bool {
+        let queued = released.withLock { waiting in
+            guard waiting != nil else { return false }
+            waiting!.append(upload)
+            return true
+        }
+        if queued { releaser.wake() }
+        return queued
+    }
+
+    private func finishReleased() {
+        let batch = released.withLock { waiting -> [StreamingUpload] in
+            defer { if waiting != nil { waiting = [] } }
+            return waiting ?? []
+        }
+        for upload in batch { Self.finish(upload, logger: logger) }
+    }
+
+    /// Removes a stored upload's spool name and logs it.
+    static func finish(_ upload: StreamingUpload, logger: Logger) {
+        upload.releaseSpool()
+        logger.info("uploaded through incoming/", metadata: ["object": "\(upload.id)", "bytes": "\(upload.size)"])
+    }
+
+    /// Stops the threads and settles what is left, so a clean unmount leaves nothing to restore.
     public func stop() {
+        releaser.stop()
+        let left = released.withLock { waiting in defer { waiting = nil }; return waiting ?? [] }
+        for upload in left { Self.finish(upload, logger: logger) }
         thread.stop()
         settleNow()
         // A burst may have grown the log: its space goes back to the disk (which a full one needs).

@@ -332,6 +332,7 @@ public final class IncomingFiles: Sendable {
                 return receipt.map { (pending.id, $0, links) }
             }
             if let (id, receipt, links) = committed {
+                store.uploads.noteStored()
                 arrived(upload.node, object: id, receipt: receipt, links: links)
             }
         } catch {
@@ -344,9 +345,9 @@ public final class IncomingFiles: Sendable {
     /// a failed upload's node goes.
     public func released(_ upload: Upload) {
         if let name = state.withLock({ $0.nodes[upload.node]?.name }), !name.isHidden { try? commit(upload) }
-        if let stored = upload.storedSpool.withLock({ spool in defer { spool = nil }; return spool }) {
-            stored.releaseSpool()
-            logger.info("uploaded through incoming/", metadata: ["object": "\(stored.id)", "bytes": "\(stored.size)"])
+        if let stored = upload.storedSpool.withLock({ spool in defer { spool = nil }; return spool }),
+           settler?.releaseLater(stored) != true {
+            BlobSettler.finish(stored, logger: logger)
         }
         // The upload's lock is never taken inside the state's lock (commit takes them the other way).
         let over = upload.lock.withLock { $0 == nil }

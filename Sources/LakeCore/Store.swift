@@ -13,6 +13,8 @@ public final class Store: Sendable {
     public let catalog: any Catalog
     public let blobs: any BlobStore
     public let logger: Logger
+    /// Uploads stored through this process's mount, which its processing gives way to.
+    public let uploads = UploadActivity()
 
     static func configPath(_ root: String) -> String { Path.join(root, StoreConfig.fileName) }
     static func catalogPath(_ root: String) -> String { Path.join(root, "catalog.sqlite") }

@@ -31,6 +31,11 @@ final class BlobGuard: Sendable {
         damaged.withLock { _ = $0.insert(blob) }
     }
 
+    /// Whether the blob is known to be damaged (recorded by the catalog or found while serving).
+    func isDamaged(_ blob: String) -> Bool {
+        damaged.withLock { $0.contains(blob) }
+    }
+
     func check(_ blob: String, size: Int64) throws(FSError) {
         if damaged.withLock({ $0.contains(blob) }) { throw .io("blob \(blob) is damaged") }
         let check = store.blobPresence(blob, expectedSize: size)

@@ -14,8 +14,32 @@ extension LakeFileSystem {
         case bytes([UInt8])
     }
 
+    /// A mounted frozen dataset says opens are not needed (ENOSYS, once): it never changes, so
+    /// the kernel may keep every file's pages between opens, and a training loader's epochs
+    /// after the first read from the page cache without a round trip (`read(node:…)`).
     public func open(_ node: UInt64, flags: Int32) throws(FSError) -> OpenPlan {
-        try tree(node).open(node, flags: flags)
+        if datasetRoot != nil {
+            if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
+            throw .notNeeded
+        }
+        return try tree(node).open(node, flags: flags)
+    }
+
+    /// A read that came without an OPEN (a dataset mount): served from a handle kept for the
+    /// inode (`NodeHandles`). A blob found damaged since that handle was opened is not read.
+    public func read(node: UInt64, offset: Int64, count: Int) throws(FSError) -> ReadReply {
+        guard datasetRoot != nil else { throw .invalid }
+        let handle = try nodeHandles.handle(for: node, open: { () throws(FSError) in try tree(node).open(node, flags: O_RDONLY).handle },
+                                            close: { openFiles.remove($0) })
+        if case .blob(_, let check)? = openFiles.get(handle), blobGuard.isDamaged(check.blob) {
+            throw .io("blob \(check.blob) is damaged")
+        }
+        return try read(handle, offset: offset, count: count)
+    }
+
+    /// The kernel forgot an inode: a handle kept for it goes.
+    public func forget(_ node: UInt64) {
+        if let handle = nodeHandles.forget(node) { openFiles.remove(handle) }
     }
 
     /// How a handle of objects/, cases/ or datasets/ is served: a stored blob of a settled

@@ -15,6 +15,8 @@ public final class LakeFileSystem: Sendable {
     let views = ViewCache(capacity: 8192)
     let listing = Mutex<[ObjectSummary]?>(nil)
     let openFiles = OpenFiles()
+    /// Handles of a dataset mount's files, which are read without being opened.
+    let nodeHandles = NodeHandles()
     let incoming: IncomingTree
     let trees: EntityTrees
     /// Set when one frozen dataset is mounted as the root (`lake mount --dataset`).

@@ -20,8 +20,10 @@ enum Operations {
         ops.destroy = { userdata in if let userdata { Unmanaged<FuseMount>.fromOpaque(userdata).release() } }
         ops.lookup = { req, parent, name in Operations.lookup(Request(req!), parent, FileName(cString: name!)) }
         ops.forget = { req, node, _ in
-            // Inode numbers are stable and need no lookup counts; only a kept backing goes.
-            FuseMount.from(req!).passthrough.forget(node)
+            // Inode numbers are stable and need no lookup counts; only what is kept for reading goes.
+            let mount = FuseMount.from(req!)
+            mount.passthrough.forget(node)
+            mount.fs.forget(node)
             Request(req!).none()
         }
         ops.getattr = { req, node, _ in Operations.getattr(Request(req!), node) }
@@ -34,7 +36,7 @@ enum Operations {
             Request(req!).ok()
         }
         ops.open = { req, node, fi in Operations.open(Request(req!), node, fi!) }
-        ops.read = { req, _, size, offset, fi in Operations.read(Request(req!), fi!.pointee.fh, Int64(offset), size) }
+        ops.read = { req, node, size, offset, fi in Operations.read(Request(req!), node, fi!.pointee.fh, Int64(offset), size) }
         ops.write = { req, _, buffer, size, offset, fi in
             Operations.write(Request(req!), fi!.pointee.fh, UnsafeRawBufferPointer(start: buffer, count: size), Int64(offset))
         }
@@ -198,10 +200,13 @@ enum Operations {
         }
     }
 
-    static func read(_ request: consuming Request, _ handle: UInt64, _ offset: Int64, _ size: Int) {
+    static func read(_ request: consuming Request, _ node: fuse_ino_t, _ handle: UInt64, _ offset: Int64, _ size: Int) {
         let mount = FuseMount.from(request.raw)
         do {
-            switch try mount.fs.read(handle, offset: offset, count: size) {
+            // Handle 0: the file was never opened (a dataset mount answers OPEN with ENOSYS).
+            let reply = handle == 0 ? try mount.fs.read(node: node, offset: offset, count: size)
+                                    : try mount.fs.read(handle, offset: offset, count: size)
+            switch reply {
             case .file(let descriptor, let offset, let count):
                 mount.storedFileReads.add(1, ordering: .relaxed)
                 request.file(descriptor: descriptor, offset: offset, count: count)

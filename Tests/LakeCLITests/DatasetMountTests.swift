@@ -138,4 +138,49 @@ import Testing
         let dots = try Shell.run("ls -a '\(folder)' | head -2").output
         #expect(dots == ".\n..\n", "\(dots)")
     }
+
+    /// A dataset mount tells the kernel opens are not needed (it never changes): the kernel sends
+    /// no OPEN, FLUSH or RELEASE, keeps each file's pages between opens, and asks the daemon only
+    /// for bytes it has not cached. Three passes over 20 files: every byte right every time, and
+    /// the daemon answered reads in the first pass only (one or two per file). A blob damaged
+    /// before its first read fails with EIO, and so does every later read of it.
+    @Test func aDatasetMountReadsFilesFromThePageCacheAfterTheFirstRead() throws {
+        let mounted = try MountedLake(mount: false)
+        let lake = mounted.lake
+        let sources = (0..<21).map { lake.directory.writeRandom("s\($0).bin", size: 64 << 10, seed: UInt64(2 * $0 + 1)) }
+        let uploaded = try #require(try lake.json(try lake.run(["upload"] + sources + ["--json"]))["succeeded"] as? [[String: Any]])
+        let byName = Dictionary(uniqueKeysWithValues: uploaded.map { ($0["name"] as! String, $0) })
+        let objects = try (0..<21).map { try #require(byName["s\($0).bin"]) }
+        let ids = objects.map { $0["id"] as! String }
+        let created = try lake.json(try lake.run(["case", "create", "--name", "samples", "--json"]
+            + ids.enumerated().flatMap { ["--object", "\($0.element):s\($0.offset)"] }))
+        let caseID = try #require(created["id"] as? String)
+        let dataset = try #require(try lake.json(try lake.run(["dataset", "create", "--name", "samples", "--case", caseID, "--json"]))["id"] as? String)
+        #expect(try lake.run(["dataset", "freeze", dataset]).succeeded)
+        let damagedBlob = ((objects[20]["file"] as! [String: Any])["blob"] as! [String: Any])["id"] as! String
+        try Shell.run("f='\(BlobFiles.path(store: mounted.store, id: damagedBlob))'; chmod u+w \"$f\"; "
+                      + "printf '\\x5a' | dd of=\"$f\" bs=1 seek=100 conv=notrunc status=none; chmod 444 \"$f\"")
+
+        let directory = lake.directory.file("samples")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        #expect(try lake.run(["mount", "--dataset", dataset, directory]).succeeded)
+        var mountedDataset = true
+        defer { if mountedDataset { _ = try? lake.run(["unmount", directory], store: false) } }
+        let folder = "\(directory)/cases/\(caseID)"
+        for pass in 0..<3 {
+            for index in 0..<20 {
+                #expect(try Shell.sha256("\(folder)/s\(index)/file") == Shell.sha256(sources[index]), "pass \(pass), file \(index)")
+            }
+        }
+        for _ in 0..<2 {
+            let read = try Shell.run("cat '\(folder)/s20/file' > /dev/null 2>&1; echo $?")
+            #expect(read.output != "0\n", "a damaged blob was served")
+        }
+        #expect(try lake.run(["unmount", directory], store: false).succeeded)
+        mountedDataset = false
+        let log = try String(contentsOfFile: "\(mounted.store)/logs/mount.log", encoding: .utf8)
+        let line = try #require(log.split(separator: "\n").last { $0.contains("reads of stored files") })
+        let answered = Int(line.split(separator: "answered ").last?.split(separator: " ").first ?? "") ?? -1
+        #expect((20...40).contains(answered), "the daemon answered \(answered) reads: \(line)")
+    }
 }

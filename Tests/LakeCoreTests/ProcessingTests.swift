@@ -3,6 +3,7 @@ import LakeCatalog
 import LakeFormats
 import LakeModel
 import LakeTestSupport
+import Synchronization
 import Testing
 @testable import LakeCore
 
@@ -114,5 +115,41 @@ import Testing
         #expect(done.map(\.id) == [object.id])
         #expect(done.first?.status == .ready)
         #expect(done.first?.file.blob?.contentHash.md5 != nil)
+    }
+
+    /// The daemon's processing gives way to uploads through the mount: while files keep being
+    /// stored it waits (here at most 3 s), then takes a turn anyway, so an object is processed
+    /// even if uploads never stop; once they stop, what is queued is processed without delay.
+    /// (Uploads are noted every 10 ms and the loop waits for 1 s without one: only a machine that
+    /// stalls a thread for a whole second could make it look quiet early.)
+    @Test func processingGivesWayToUploadsButIsNeverStarved() throws {
+        let test = try TestStore()
+        let uploads = test.store.uploads
+        let noting = Atomic<Bool>(true)
+        let noter = Thread {
+            while noting.load(ordering: .relaxed) {
+                uploads.noteStored()
+                usleep(10_000)
+            }
+        }
+        noter.start()
+        defer { noting.store(false, ordering: .relaxed) }
+        #expect(eventually { !uploads.isQuiet(for: 1) })
+        #expect(!uploads.waitForQuiet(1, atMost: 0.1), "a wait that runs out says so")
+
+        let first = try upload(test, "first.stl", Data(Fixtures.asciiSTL().utf8))
+        let started = Date()
+        let loop = ProcessingLoop(store: test.store, logger: test.store.logger,
+                                  yielding: .init(quiet: 1, atMost: 3, turn: 0.5))
+        loop.start()
+        defer { loop.stop() }
+        let status = { (id: LakeID) in try test.store.catalog.object(id)?.status }
+        #expect(try eventually(60) { try status(first.id) == .ready }, "never processed while uploads kept arriving")
+        #expect(Date().timeIntervalSince(started) >= 2.9, "processed after \(Date().timeIntervalSince(started)) s, before giving way")
+
+        noting.store(false, ordering: .relaxed)
+        #expect(uploads.waitForQuiet(1, atMost: 60))
+        let second = try upload(test, "second.stl", Data(Fixtures.asciiSTL().utf8))
+        #expect(try eventually(30) { try status(second.id) == .ready })
     }
 }

@@ -29,7 +29,8 @@ public final class TemporaryDirectory: @unchecked Sendable {
         return target
     }
 
-    /// Writes `size` bytes of a repeatable pseudo-random pattern, in chunks.
+    /// Writes `size` bytes of a repeatable pseudo-random pattern, in chunks. Seeds that differ
+    /// only in their lowest bit give the same bytes (`seed | 1`).
     @discardableResult
     public func writeRandom(_ name: String, size: Int, seed: UInt64 = 1) -> String {
         let target = file(name)

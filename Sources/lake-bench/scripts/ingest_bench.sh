@@ -27,7 +27,7 @@ work=${1:?usage: ingest_bench.sh WORK [FILES] [ROUNDS]}
 files=${2:-10000}
 rounds=${3:-3}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-lake=$repo/.build/release/lake
+lake=${LAKE:-$repo/.build/release/lake}
 [ -x "$lake" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
@@ -106,10 +106,16 @@ PY
 }
 
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+# Waits until the lake has processed everything queued: its processing gives way to uploads and
+# catches up afterwards, and must not run during the next copy to disk.
+queue_empty() {
+    "$lake" object ls --store "$store" --status UPLOADED --status PROCESSING --limit 1 --json | tr -d ' \n' | grep -q '"objects":\[\]'
+}
+wait_processed() { until queue_empty; do sleep 0.2; done; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 printf "%-9s %7s %10s %10s %10s %12s %12s %7s %9s\n" shape files "lake s" "disk s" "lake f/s" "lake ms/file" "disk ms/file" ratio "RSS MiB"
-for shape in tree18k small6k files64k files1m; do
+for shape in ${SHAPES:-tree18k small6k files64k files1m}; do
     count=$(find "$src/$shape" -type f ! -name '.done*' | wc -l)
     lake_times=() disk_times=()
     for round in $(seq "$rounds"); do
@@ -130,9 +136,11 @@ PY
         disk_times+=("$(seconds fsync_copy "$src/$shape" "$disk/$shape-$round")")
         sync
         lake_times+=("$(seconds cp -r "$src/$shape" "$mnt/incoming/$shape-$round")")
+        caught_up=$(seconds wait_processed)
         echo "  $shape round $round: lake $(echo "1000 * ${lake_times[-1]} / $count" | bc -l | cut -c1-6) ms/file," \
              "disk $(echo "1000 * ${disk_times[-1]} / $count" | bc -l | cut -c1-6) ms/file," \
-             "ratio $(echo "${disk_times[-1]} / ${lake_times[-1]}" | bc -l | cut -c1-5)"
+             "ratio $(echo "${disk_times[-1]} / ${lake_times[-1]}" | bc -l | cut -c1-5);" \
+             "everything processed $(echo "$caught_up" | cut -c1-5) s after the copy"
     done
     lake_s=$(printf '%s\n' "${lake_times[@]}" | median)
     disk_s=$(printf '%s\n' "${disk_times[@]}" | median)
@@ -143,5 +151,8 @@ done
 rm -rf "${mnt:?}/incoming/"*
 sleep 2
 end_rss=$(rss)
-uploads=$(( $(find "$src" -type f ! -name '.done*' | wc -l) * rounds ))
+uploads=0
+for shape in ${SHAPES:-tree18k small6k files64k files1m}; do
+    uploads=$(( uploads + $(find "$src/$shape" -type f ! -name '.done*' | wc -l) * rounds ))
+done
 echo "daemon RSS: $start_rss MiB after mount, $end_rss MiB after $uploads uploads and removing the receipts (growth $(echo "$end_rss - $start_rss" | bc) MiB)"

@@ -1,0 +1,58 @@
+import Synchronization
+
+/// Handles for reads that come without an OPEN, by inode. A mounted frozen dataset answers OPEN
+/// with ENOSYS (`LakeFileSystem.open`): the kernel then sends no OPEN, FLUSH or RELEASE, keeps a
+/// file's pages between opens, and asks the daemon only for bytes it has not cached, naming the
+/// inode. Each inode read so gets one handle, kept until the kernel forgets the inode or it is
+/// among the oldest of more than `capacity` (its descriptor comes from `OpenFiles`, which shares
+/// and bounds them).
+final class NodeHandles: Sendable {
+    private struct State {
+        var handles: [UInt64: UInt64] = [:]
+        /// Handles in the order they were made, from `head` (stale once their node forgot them).
+        var order: [(node: UInt64, handle: UInt64)] = []
+        var head = 0
+    }
+
+    private let state = Mutex(State())
+    let capacity: Int
+
+    init(capacity: Int = 4096) {
+        self.capacity = capacity
+    }
+
+    var count: Int { state.withLock { $0.handles.count } }
+
+    /// The node's handle, opened with `open` when it has none. `close` is given the handles that
+    /// are no longer kept (one pushed out, or one opened twice by racing reads).
+    func handle(for node: UInt64, open: () throws(FSError) -> UInt64, close: (UInt64) -> Void) throws(FSError) -> UInt64 {
+        if let handle = state.withLock({ $0.handles[node] }) { return handle }
+        let opened = try open()
+        let (kept, dropped) = state.withLock { state -> (UInt64, [UInt64]) in
+            if let existing = state.handles[node] { return (existing, [opened]) }
+            state.handles[node] = opened
+            state.order.append((node, opened))
+            var dropped: [UInt64] = []
+            while state.handles.count > capacity, state.head < state.order.count {
+                let oldest = state.order[state.head]
+                state.head += 1
+                if state.handles[oldest.node] == oldest.handle {
+                    state.handles[oldest.node] = nil
+                    dropped.append(oldest.handle)
+                }
+            }
+            if state.head > 4096 && state.head * 2 > state.order.count {
+                state.order.removeFirst(state.head)
+                state.head = 0
+            }
+            return (opened, dropped)
+        }
+        dropped.forEach(close)
+        return kept
+    }
+
+    /// The kernel forgot `node`: its handle, if it had one, is no longer kept.
+    func forget(_ node: UInt64) -> UInt64? {
+        state.withLock { $0.handles.removeValue(forKey: node) }
+    }
+}

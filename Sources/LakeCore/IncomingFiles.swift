@@ -165,15 +165,16 @@ public final class IncomingFiles: Sendable {
         }
     }
 
-    /// Writing a stored receipt over (`O_TRUNC`): a new object under the same name. The node
-    /// keeps its number (the kernel keeps using it); its stored row changes only when the new
-    /// version is stored.
-    public func rewrite(_ node: Int64) throws(IncomingError) -> Upload {
+    /// Writing a stored receipt over (`O_TRUNC`): a new object under the same name, made by
+    /// `caller` (whoever owns the receipt: only its owner or root may write it, the kernel
+    /// checks). The node keeps its number (the kernel keeps using it); its stored row changes
+    /// only when the new version is stored.
+    public func rewrite(_ node: Int64, caller: Caller) throws(IncomingError) -> Upload {
         guard let current = state.withLock({ $0.nodes[node] }) else { throw .notFound }
         if current.isFolder { throw .isDirectory }
         let streaming: StreamingUpload
         do {
-            streaming = try StreamingUpload(store: store, fileName: current.name.lossless, createdBy: SystemUser.name(uid: current.live.uid))
+            streaming = try StreamingUpload(store: store, fileName: current.name.lossless, createdBy: SystemUser.name(uid: caller.uid))
         } catch {
             throw IncomingError.from(error)
         }

@@ -12,7 +12,8 @@ protocol FileTree: Sendable {
     func lookup(_ parent: UInt64, _ name: FileName) throws(FSError) -> Entry
     func attributes(_ node: UInt64) throws(FSError) -> Attributes
     func list(_ node: UInt64) throws(FSError) -> [DirectoryEntry]
-    func open(_ node: UInt64, flags: Int32) throws(FSError) -> OpenPlan
+    /// `caller` is who opens: rewriting a receipt uploads a new object made by them.
+    func open(_ node: UInt64, flags: Int32, caller: Caller) throws(FSError) -> OpenPlan
     func xattrs(_ node: UInt64) throws(FSError) -> [String: [UInt8]]
     /// How long the kernel may cache a node's attributes, and that a name is missing below it.
     func attributeTimeout(_ node: UInt64) -> Double
@@ -49,7 +50,7 @@ struct RootTree: FileTree {
         }
     }
 
-    func open(_ node: UInt64, flags: Int32) throws(FSError) -> OpenPlan { throw .isDirectory }
+    func open(_ node: UInt64, flags: Int32, caller: Caller) throws(FSError) -> OpenPlan { throw .isDirectory }
     func xattrs(_ node: UInt64) throws(FSError) -> [String: [UInt8]] { [:] }
     func attributeTimeout(_ node: UInt64) -> Double { LakeFileSystem.longTimeout }
     func negativeTimeout(_ parent: UInt64) -> Double { LakeFileSystem.longTimeout }
@@ -99,7 +100,7 @@ struct ObjectTree: FileTree {
         }
     }
 
-    func open(_ node: UInt64, flags: Int32) throws(FSError) -> OpenPlan {
+    func open(_ node: UInt64, flags: Int32, caller: Caller) throws(FSError) -> OpenPlan {
         guard let (seq, local) = NodeID.split(node) else { throw node == NodeID.objects ? .isDirectory : .notFound }
         if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
         let view = try fs.view(seq: seq)
@@ -183,7 +184,7 @@ struct EntityTree: FileTree {
         }
     }
 
-    func open(_ node: UInt64, flags: Int32) throws(FSError) -> OpenPlan {
+    func open(_ node: UInt64, flags: Int32, caller: Caller) throws(FSError) -> OpenPlan {
         guard let (id, local) = fs.treeNode(node) else { throw .isDirectory }
         if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
         return fs.plan(try fs.treeOpen(id, local), stable: contentIsStable(node))
@@ -219,7 +220,14 @@ extension IncomingTree: FileTree {
     }
 
     func attributes(_ node: UInt64) throws(FSError) -> Attributes {
-        if node == NodeID.incoming { return .directory(node, writable: true, modified: mountedAt) }
+        if node == NodeID.incoming {
+            // A drop box with the rule of /tmp: anyone may create here, and only a receipt's or
+            // folder's owner (or root) may write over, rename or remove it (the kernel checks,
+            // mounted with default_permissions).
+            var attributes = Attributes.directory(node, writable: true, modified: mountedAt)
+            attributes.mode = 0o1777
+            return attributes
+        }
         guard let attributes = receiptAttributes(node) else { throw .notFound }
         return attributes
     }
@@ -229,9 +237,9 @@ extension IncomingTree: FileTree {
         return entries
     }
 
-    func open(_ node: UInt64, flags: Int32) throws(FSError) -> OpenPlan {
+    func open(_ node: UInt64, flags: Int32, caller: Caller) throws(FSError) -> OpenPlan {
         guard node != NodeID.incoming else { throw .isDirectory }
-        guard let plan = try open(node, flags: flags, handles: handles) else { throw .notFound }
+        guard let plan = try open(node, flags: flags, caller: caller, handles: handles) else { throw .notFound }
         return plan
     }
 

@@ -128,7 +128,7 @@ final class IncomingTree: Sendable {
         }
     }
 
-    func open(_ node: UInt64, flags: Int32, handles: OpenFiles) throws(FSError) -> OpenPlan? {
+    func open(_ node: UInt64, flags: Int32, caller: Caller, handles: OpenFiles) throws(FSError) -> OpenPlan? {
         guard Self.owns(node) else { return nil }
         guard let current = files.entry(Self.row(node)) else { throw .notFound }
         if current.receipt.isFolder { throw .isDirectory }
@@ -146,7 +146,7 @@ final class IncomingTree: Sendable {
         // it or changing it in place cannot make a whole new file, so it is refused.
         guard flags & O_TRUNC != 0, flags & O_APPEND == 0 else { throw .unsupported }
         do {
-            return OpenPlan(handle: handles.add(.upload(try files.rewrite(Self.row(node)))), caching: .direct)
+            return OpenPlan(handle: handles.add(.upload(try files.rewrite(Self.row(node), caller: caller))), caching: .direct)
         } catch {
             throw FSError.from(error)
         }

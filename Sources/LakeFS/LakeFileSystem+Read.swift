@@ -17,19 +17,19 @@ extension LakeFileSystem {
     /// A mounted frozen dataset says opens are not needed (ENOSYS, once): it never changes, so
     /// the kernel may keep every file's pages between opens, and a training loader's epochs
     /// after the first read from the page cache without a round trip (`read(node:…)`).
-    public func open(_ node: UInt64, flags: Int32) throws(FSError) -> OpenPlan {
+    public func open(_ node: UInt64, flags: Int32, caller: Caller) throws(FSError) -> OpenPlan {
         if datasetRoot != nil {
             if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
             throw .notNeeded
         }
-        return try tree(node).open(node, flags: flags)
+        return try tree(node).open(node, flags: flags, caller: caller)
     }
 
     /// A read that came without an OPEN (a dataset mount): served from a handle kept for the
     /// inode (`NodeHandles`). A blob found damaged since that handle was opened is not read.
-    public func read(node: UInt64, offset: Int64, count: Int) throws(FSError) -> ReadReply {
+    public func read(node: UInt64, offset: Int64, count: Int, caller: Caller) throws(FSError) -> ReadReply {
         guard datasetRoot != nil else { throw .invalid }
-        let handle = try nodeHandles.handle(for: node, open: { () throws(FSError) in try tree(node).open(node, flags: O_RDONLY).handle },
+        let handle = try nodeHandles.handle(for: node, open: { () throws(FSError) in try tree(node).open(node, flags: O_RDONLY, caller: caller).handle },
                                             close: { openFiles.remove($0) })
         if case .blob(_, let check)? = openFiles.get(handle), blobGuard.isDamaged(check.blob) {
             throw .io("blob \(check.blob) is damaged")

@@ -189,7 +189,7 @@ enum Operations {
     static func open(_ request: consuming Request, _ node: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let mount = FuseMount.from(request.raw)
         do {
-            let plan = try mount.fs.open(node, flags: fi.pointee.flags)
+            let plan = try mount.fs.open(node, flags: fi.pointee.flags, caller: request.caller)
             if let descriptor = plan.backing, let backing = mount.passthrough.acquire(node: node, handle: plan.handle, descriptor: descriptor) {
                 request.open(handle: plan.handle, backing: backing, flush: plan.needsFlush)
             } else {
@@ -204,7 +204,7 @@ enum Operations {
         let mount = FuseMount.from(request.raw)
         do {
             // Handle 0: the file was never opened (a dataset mount answers OPEN with ENOSYS).
-            let reply = handle == 0 ? try mount.fs.read(node: node, offset: offset, count: size)
+            let reply = handle == 0 ? try mount.fs.read(node: node, offset: offset, count: size, caller: request.caller)
                                     : try mount.fs.read(handle, offset: offset, count: size)
             switch reply {
             case .file(let descriptor, let offset, let count):

@@ -40,6 +40,8 @@ struct MountCommand: ParsableCommand {
         var result = ["fsname=lake", "subtype=lake"]
         result += mountOptions.flatMap { $0.split(separator: ",").map(String.init) }
         if getuid() == 0 && !result.contains("allow_other") { result.append("allow_other") }
+        // The kernel checks every access against the modes and owners the lake reports.
+        if !result.contains("default_permissions") { result.append("default_permissions") }
         if dataset != nil && !result.contains("ro") { result.append("ro") }
         return result.filter { !["rw", "defaults", "noauto", "auto", "_netdev", "nofail", "user", "users"].contains($0) }
     }

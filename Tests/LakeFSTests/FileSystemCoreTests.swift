@@ -39,7 +39,7 @@ import Testing
 
     func contents(_ node: UInt64, on fs: LakeFileSystem? = nil) throws -> [UInt8] {
         let fs = fs ?? self.fs
-        let plan = try fs.open(node, flags: O_RDONLY)
+        let plan = try fs.open(node, flags: O_RDONLY, caller: caller)
         defer { fs.release(plan.handle) }
         #expect(!plan.needsFlush, "closing a file opened to read has nothing to tell the daemon")
         switch try fs.read(plan.handle, offset: 0, count: 1 << 20) {
@@ -65,7 +65,7 @@ import Testing
         #expect(throws: FSError.readOnly) { try fs.create(parent: folder.node, name: FileName("x"), mode: 0o644, caller: caller) }
         let file = try fs.lookup(parent: folder.node, name: FileName("file"))
         #expect(try contents(file.node) == Array("hello".utf8))
-        #expect(try fs.open(file.node, flags: O_RDONLY).backing != nil, "a stored blob may be read by the kernel itself")
+        #expect(try fs.open(file.node, flags: O_RDONLY, caller: caller).backing != nil, "a stored blob may be read by the kernel itself")
     }
 
     @Test func receiptsAndFoldersOutliveTheFilesystem() throws {
@@ -102,7 +102,7 @@ import Testing
         try fs.flush(plan.handle, caller: caller)
         fs.release(plan.handle)
         let pending = try fs.lookup(parent: NodeID.incoming, name: FileName(".part"))
-        #expect(throws: FSError.self) { try fs.open(pending.node, flags: O_RDONLY) }
+        #expect(throws: FSError.self) { try fs.open(pending.node, flags: O_RDONLY, caller: caller) }
         try fs.rename(parent: NodeID.incoming, name: FileName(".part"), to: NodeID.incoming, newName: FileName("final.bin"))
         let stored = try fs.lookup(parent: NodeID.incoming, name: FileName("final.bin"))
         #expect(stored.attributes.size == 10)
@@ -179,6 +179,6 @@ import Testing
         #expect(name(EntityTrees.base | 5 << EntityTrees.localBits) == "EntityTree")
         #expect(throws: FSError.notFound) { try fs.attributes(NodeID.object(42)) }
         #expect(throws: FSError.notFound) { try fs.attributes(NodeID.incomingBase + 999_999) }
-        #expect(throws: FSError.isDirectory) { try fs.open(NodeID.cases, flags: O_RDONLY) }
+        #expect(throws: FSError.isDirectory) { try fs.open(NodeID.cases, flags: O_RDONLY, caller: caller) }
     }
 }

@@ -1,0 +1,94 @@
+import Foundation
+import LakeTestSupport
+import Testing
+
+/// `incoming/` on a machine several people share: a drop box with the rule of /tmp, enforced by
+/// the kernel (the mount uses `default_permissions`), tried as real unprivileged accounts made
+/// with `useradd`. Anyone may drop files and make folders; only a receipt's or folder's owner, or
+/// root, may write over, rename, remove, chmod or touch it; `created_by` is whoever wrote the bytes.
+@Suite struct SharedIncomingTests {
+    /// An unprivileged account (made once per machine), and how to run a shell command as it.
+    struct Account {
+        let name: String
+        let uid: String
+        let gid: String
+        func run(_ command: String) throws -> Shell.Result {
+            let quoted = "'" + (command + " 2>&1").replacingOccurrences(of: "'", with: "'\\''") + "'"
+            return try Shell.run("setpriv --reuid=\(uid) --regid=\(gid) --clear-groups sh -c \(quoted)")
+        }
+    }
+
+    static func account(_ name: String) throws -> Account {
+        if try Shell.run("id -u \(name)").status != 0 {
+            // Two test processes may race to make it; whichever loses finds it made.
+            _ = try Shell.run("useradd --no-create-home --user-group --shell /usr/sbin/nologin \(name) 2>&1")
+        }
+        let uid = try Shell.run("id -u \(name)").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let gid = try Shell.run("id -g \(name)").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(Int(uid) != nil && Int(gid) != nil, "no account \(name)")
+        return Account(name: name, uid: uid, gid: gid)
+    }
+
+    func object(_ mounted: MountedLake, _ id: String) throws -> [String: Any] {
+        try mounted.lake.json(try mounted.lake.run(["object", "show", id, "--json"]))
+    }
+
+    @Test func anyoneDropsFilesButOnlyTheOwnerChangesThem() throws {
+        guard getuid() == 0 else { return }
+        let alice = try Self.account("lakeprobe1"), bob = try Self.account("lakeprobe2")
+        let mounted = try MountedLake()
+        _ = try Shell.run("chmod 755 '\(mounted.lake.directory.path)'")
+        let incoming = mounted.path("incoming")
+        #expect(try Shell.run("stat -c %a '\(incoming)'").output == "1777\n")
+
+        // Everyone drops a file; each is owned by its writer and made by them.
+        #expect(try Shell.run("echo root-bytes > '\(incoming)/root.txt'").status == 0)
+        let a = try alice.run("umask 022; echo alice-bytes > '\(incoming)/alice.txt'")
+        #expect(a.status == 0, "\(a.output)")
+        let b = try bob.run("umask 022; echo bob-bytes > '\(incoming)/bob.txt'")
+        #expect(b.status == 0, "\(b.output)")
+        #expect(try Shell.run("stat -c '%U %a' '\(incoming)/alice.txt'").output == "lakeprobe1 644\n")
+        let rootID = try mounted.xattr("incoming/root.txt", "user.lake.id")
+        let aliceID = try mounted.xattr("incoming/alice.txt", "user.lake.id")
+        #expect(try object(mounted, aliceID)["created_by"] as? String == "lakeprobe1")
+
+        // Alice cannot touch root's receipt or Bob's in any way; nothing changes.
+        for target in ["root.txt", "bob.txt"] {
+            let path = "\(incoming)/\(target)"
+            for (attempt, refusal) in [("echo forged > '\(path)'", "Permission denied"), ("rm -f '\(path)'", "Operation not permitted"),
+                                       ("mv '\(path)' '\(incoming)/moved.txt'", "Operation not permitted"),
+                                       ("chmod 666 '\(path)'", "Operation not permitted"),
+                                       ("touch -d 2001-01-01 '\(path)'", "Permission denied")] {
+                let result = try alice.run(attempt)
+                #expect(result.status != 0 && result.output.contains(refusal), "alice: \(attempt): \(result.output)")
+            }
+        }
+        #expect(try Shell.run("cat '\(incoming)/root.txt'; stat -c '%U %a' '\(incoming)/root.txt'").output == "root-bytes\nroot 644\n")
+        #expect(try mounted.xattr("incoming/root.txt", "user.lake.id") == rootID)
+        #expect(try Shell.run("cat '\(incoming)/bob.txt'").output == "bob-bytes\n")
+        #expect(!FileManager.default.fileExists(atPath: "\(incoming)/moved.txt"))
+
+        // Her own she may write over (a new object, made by her), chmod and remove.
+        #expect(try alice.run("echo again > '\(incoming)/alice.txt' && chmod 600 '\(incoming)/alice.txt'").status == 0)
+        let rewritten = try mounted.xattr("incoming/alice.txt", "user.lake.id")
+        #expect(try rewritten != aliceID && object(mounted, rewritten)["created_by"] as? String == "lakeprobe1")
+        let peek = try bob.run("cat '\(incoming)/alice.txt'")
+        #expect(peek.status != 0 && peek.output.contains("Permission denied"), "a 0600 receipt was readable by another account: \(peek.output)")
+        #expect(try alice.run("rm '\(incoming)/alice.txt'").status == 0)
+
+        // Root may write over Bob's receipt: the object is root's, the receipt stays Bob's.
+        #expect(try Shell.run("echo from-root > '\(incoming)/bob.txt'").status == 0)
+        let overwritten = try mounted.xattr("incoming/bob.txt", "user.lake.id")
+        #expect(try object(mounted, overwritten)["created_by"] as? String == "root")
+        #expect(try Shell.run("stat -c %U '\(incoming)/bob.txt'").output == "lakeprobe2\n")
+
+        // Folders likewise: Alice's is hers; Bob can neither write into it nor remove it.
+        #expect(try alice.run("umask 022; mkdir '\(incoming)/alice-runs'").status == 0)
+        let into = try bob.run("echo x > '\(incoming)/alice-runs/bob.txt'")
+        #expect(into.status != 0 && into.output.contains("Permission denied"), "\(into.output)")
+        let removal = try bob.run("rmdir '\(incoming)/alice-runs'")
+        #expect(removal.status != 0 && removal.output.contains("Operation not permitted"), "\(removal.output)")
+        #expect(try alice.run("echo run > '\(incoming)/alice-runs/r1.txt'").status == 0)
+        #expect(try Shell.run("stat -c '%U' '\(incoming)/alice-runs' '\(incoming)/alice-runs/r1.txt'").output == "lakeprobe1\nlakeprobe1\n")
+    }
+}

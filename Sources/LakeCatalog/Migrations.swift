@@ -191,6 +191,15 @@ enum Migrations {
                 );
                 """)
         }
+        // Each object's owner and permission bits (issue 14); NULL for objects made before:
+        // root's, readable by everyone, as they were.
+        migrator.registerMigration("2026-12-02-object-ownership") { db in
+            try db.execute(sql: """
+                ALTER TABLE objects ADD COLUMN owner_uid INTEGER;
+                ALTER TABLE objects ADD COLUMN owner_gid INTEGER;
+                ALTER TABLE objects ADD COLUMN mode INTEGER;
+                """)
+        }
         return migrator
     }
 }

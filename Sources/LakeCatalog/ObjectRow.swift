@@ -6,6 +6,7 @@ enum ObjectRow {
     static let columns = """
         seq, id, name, description, file_name, blob_id, format, status, failure_reason, tags, provisions,
         annotations, warnings, geometry_units, created_at, uploaded_at, processed_at, created_by,
+        owner_uid, owner_gid, mode,
         (SELECT size FROM blobs WHERE blobs.id = objects.blob_id) AS blob_size,
         (SELECT md5 FROM blobs WHERE blobs.id = objects.blob_id) AS blob_md5,
         (SELECT found_by FROM blob_damage WHERE blob_damage.blob_id = objects.blob_id) AS damage_found_by,
@@ -73,8 +74,13 @@ enum ObjectRow {
                 createdAt: Timestamp(microseconds: row["created_at"]),
                 uploadedAt: (row["uploaded_at"] as Int64?).map(Timestamp.init(microseconds:)),
                 processedAt: (row["processed_at"] as Int64?).map(Timestamp.init(microseconds:)),
-                createdBy: row["created_by"])
+                createdBy: row["created_by"], owner: ownership(row))
         }
+    }
+
+    static func ownership(_ row: Row) -> Ownership {
+        guard let uid: Int64 = row["owner_uid"], let gid: Int64 = row["owner_gid"], let mode: Int64 = row["mode"] else { return .legacy }
+        return Ownership(uid: UInt32(truncatingIfNeeded: uid), gid: UInt32(truncatingIfNeeded: gid), mode: UInt32(truncatingIfNeeded: mode))
     }
 
     static func damage(_ row: Row) -> BlobDamage? {

@@ -10,13 +10,15 @@ extension SQLiteCatalog {
             for object in objects {
                 try db.execute(sql: """
                     INSERT INTO objects (id, name, description, file_name, format, status, failure_reason, tags, provisions,
-                                         annotations, warnings, geometry_units, created_at, uploaded_at, processed_at, created_by)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                         annotations, warnings, geometry_units, created_at, uploaded_at, processed_at, created_by,
+                                         owner_uid, owner_gid, mode)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [object.id.rawValue, object.name, object.description, object.file.name, object.format.rawValue,
                                      object.status.rawValue, object.failureReason, ObjectRow.json(object.tags),
                                      ObjectRow.json(object.provisions), ObjectRow.json(object.annotations), ObjectRow.json(object.warnings),
                                      object.geometryUnits, object.createdAt.microseconds, object.uploadedAt?.microseconds,
-                                     object.processedAt?.microseconds, object.createdBy])
+                                     object.processedAt?.microseconds, object.createdBy, Int64(object.owner.uid),
+                                     Int64(object.owner.gid), Int64(object.owner.mode)])
                 let seq = db.lastInsertedRowID
                 for (key, param) in object.params { try insertParam(db, object.id, key, param) }
                 try FilterIndex.insert(db, seq: seq, tags: object.tags, provisions: object.provisions)

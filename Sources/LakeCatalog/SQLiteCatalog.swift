@@ -113,12 +113,12 @@ public final class SQLiteCatalog: Catalog {
         do {
             try db.run(sql: """
                 INSERT INTO objects (id, name, description, file_name, format, status, tags, annotations, warnings,
-                                     geometry_units, created_at, created_by)
-                VALUES (?, ?, ?, ?, ?, 'PENDING_UPLOAD', ?, ?, ?, ?, ?, ?)
+                                     geometry_units, created_at, created_by, owner_uid, owner_gid, mode)
+                VALUES (?, ?, ?, ?, ?, 'PENDING_UPLOAD', ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [object.id.rawValue, object.name, object.description, object.file.name,
                                  object.format.rawValue, ObjectRow.json(object.tags), ObjectRow.json(object.annotations),
                                  ObjectRow.json(object.warnings), object.geometryUnits, object.createdAt.microseconds,
-                                 object.createdBy])
+                                 object.createdBy, Int64(object.owner.uid), Int64(object.owner.gid), Int64(object.owner.mode)])
             let seq = db.lastInsertedRowID
             for (key, param) in object.params {
                 try insertParam(db, object.id, key, param)
@@ -509,13 +509,14 @@ public final class SQLiteCatalog: Catalog {
     public func objectSummaries() throws -> [ObjectSummary] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT seq, id, status, created_at, COALESCE(processed_at, uploaded_at, created_at) AS changed_at
+                SELECT seq, id, status, created_at, COALESCE(processed_at, uploaded_at, created_at) AS changed_at,
+                       owner_uid, owner_gid, mode
                 FROM objects ORDER BY seq
                 """).map { row in
                 ObjectSummary(seq: row["seq"], id: LakeID(unchecked: row["id"]),
                               status: ObjectStatus(rawValue: row["status"]) ?? .failed,
                               createdAt: Timestamp(microseconds: row["created_at"]),
-                              changedAt: Timestamp(microseconds: row["changed_at"]))
+                              changedAt: Timestamp(microseconds: row["changed_at"]), owner: ObjectRow.ownership(row))
             }
         }
     }

@@ -138,7 +138,8 @@ public final class IncomingFiles: Sendable {
         let row: Int64
         do {
             row = try nextNode()
-            streaming = try StreamingUpload(store: store, fileName: name.lossless, createdBy: SystemUser.name(uid: caller.uid))
+            streaming = try StreamingUpload(store: store, fileName: name.lossless, createdBy: SystemUser.name(uid: caller.uid),
+                                            owner: Ownership(uid: caller.uid, gid: caller.gid, mode: mode))
         } catch {
             throw IncomingError.from(error)
         }
@@ -174,7 +175,8 @@ public final class IncomingFiles: Sendable {
         if current.isFolder { throw .isDirectory }
         let streaming: StreamingUpload
         do {
-            streaming = try StreamingUpload(store: store, fileName: current.name.lossless, createdBy: SystemUser.name(uid: caller.uid))
+            streaming = try StreamingUpload(store: store, fileName: current.name.lossless, createdBy: SystemUser.name(uid: caller.uid),
+                                            owner: Ownership(uid: caller.uid, gid: caller.gid, mode: current.live.mode))
         } catch {
             throw IncomingError.from(error)
         }

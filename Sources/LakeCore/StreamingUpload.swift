@@ -35,12 +35,13 @@ public final class StreamingUpload: @unchecked Sendable {
     }
 
     /// An upload known only by its file name (a file written into incoming/), recorded at commit.
-    public convenience init(store: Store, fileName: String, createdBy: String) throws {
+    /// `owner` is the writer's: its mode is replaced at the commit by the receipt's then.
+    public convenience init(store: Store, fileName: String, createdBy: String, owner: Ownership) throws {
         let now = Timestamp.now
         try self.init(store: store, draft: LakeObject(
             id: LakeID.make(.object, at: now.milliseconds), name: fileName, description: "",
             file: ObjectFile(name: fileName, blob: nil), format: FileFormat(inferredFrom: fileName),
-            status: .pendingUpload, createdAt: now, createdBy: createdBy), recordedAtCommit: true)
+            status: .pendingUpload, createdAt: now, createdBy: createdBy, owner: owner), recordedAtCommit: true)
     }
 
     public var size: Int64 { session.bytesWritten }
@@ -88,8 +89,12 @@ public final class StreamingUpload: @unchecked Sendable {
             try store.blobs.withCommitGuard {
                 let stored = try settler == nil ? session.commit() : session.commitUnsettled()
                 let links = try linking.flatMap { link in link(try store.blobs.open(stored.id)) }
+                let receipt = receipt?(stored)
+                // The object keeps the mode its receipt has when it is stored (`cp -p` sets it
+                // before closing); it belongs to whoever wrote it.
+                if let receipt, draft != nil { draft!.owner.mode = receipt.mode & 0o777 }
                 try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil),
-                                                 at: .now, links: links, receipt: receipt?(stored), creating: draft,
+                                                 at: .now, links: links, receipt: receipt, creating: draft,
                                                  unsettled: stored.unsettled)
                 if stored.unsettled != nil { settler?.committed() }
                 blobID = stored.id

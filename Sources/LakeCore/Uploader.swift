@@ -17,6 +17,14 @@ public struct Uploader: Sendable {
         self.store = store
     }
 
+    /// The uploading account owns the object, with the permission bits of the file it came from
+    /// (a 0600 file stays private in the lake).
+    static func owner(of source: ReadableFile) -> Ownership {
+        var info = stat()
+        let mode = fstat(source.descriptor, &info) == 0 ? UInt32(info.st_mode) & 0o777 : 0o444
+        return Ownership(uid: getuid(), gid: getgid(), mode: mode)
+    }
+
     /// Uploads one file. `progress` is called with the bytes stored so far.
     public func upload(_ request: UploadRequest, progress: (Int64, Int64) -> Void = { _, _ in }) throws(UploadError) -> LakeObject {
         let path = request.path
@@ -33,7 +41,8 @@ public struct Uploader: Sendable {
             file: ObjectFile(name: fileName, blob: nil), format: format, status: .pendingUpload,
             params: request.params, tags: request.tags, contentReferences: request.contentReferences,
             annotations: request.annotations, warnings: request.warnings,
-            geometryUnits: request.geometryUnits, createdAt: now, createdBy: request.createdBy)
+            geometryUnits: request.geometryUnits, createdAt: now, createdBy: request.createdBy,
+            owner: Self.owner(of: source))
 
         var upload: StreamingUpload?
         do {

@@ -23,6 +23,17 @@ public struct Attributes: Sendable, Equatable {
     public static func file(_ node: UInt64, size: Int64, writable: Bool = false, modified: Timestamp) -> Attributes {
         Attributes(node: node, kind: .file, size: size, mode: writable ? 0o644 : 0o444, modified: modified)
     }
+
+    /// A stored node shown as its object's: that owner and group, the object's read bits (a
+    /// folder can be entered by whoever may read it; nothing stored is writable).
+    func owned(by owner: Ownership) -> Attributes {
+        var owned = self
+        owned.uid = owner.uid
+        owned.gid = owner.gid
+        let read = owner.mode & 0o444
+        owned.mode = kind == .directory ? read | (read >> 2) : read
+        return owned
+    }
 }
 
 /// A name found in a folder: its node, attributes and how long the kernel may cache them.

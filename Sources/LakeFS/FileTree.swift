@@ -88,7 +88,8 @@ struct ObjectTree: FileTree {
         if node == NodeID.objects {
             return try fs.summaries().map { summary in
                 DirectoryEntry(name: summary.id.rawValue,
-                               attributes: .directory(NodeID.object(summary.seq), modified: summary.changedAt),
+                               attributes: Attributes.directory(NodeID.object(summary.seq), modified: summary.changedAt)
+                                   .owned(by: summary.owner),
                                timeout: summary.status.isTerminal ? LakeFileSystem.longTimeout : LakeFileSystem.shortTimeout)
             }
         }

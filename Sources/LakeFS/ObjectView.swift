@@ -77,10 +77,12 @@ final class ObjectView: Sendable {
     func attributes(_ local: UInt64) -> Attributes? {
         guard let node = nodes[local] else { return nil }
         let id = NodeID.object(seq, local: local)
+        // Everything in the folder is the object's to grant, a manifest's blocks included: who
+        // may not enter the folder reads none of it.
         switch node.content {
-        case .folder: return .directory(id, modified: modified)
-        case .blob(_, let size): return .file(id, size: size, modified: modified)
-        case .json: return .file(id, size: Int64(json.bytes.count), modified: modified)
+        case .folder: return Attributes.directory(id, modified: modified).owned(by: object.owner)
+        case .blob(_, let size): return Attributes.file(id, size: size, modified: modified).owned(by: object.owner)
+        case .json: return Attributes.file(id, size: Int64(json.bytes.count), modified: modified).owned(by: object.owner)
         }
     }
 }

@@ -18,12 +18,15 @@ public struct LakeObject: Hashable, Sendable, Codable {
     public var uploadedAt: Timestamp?
     public var processedAt: Timestamp?
     public var createdBy: String
+    /// Its owner and permission bits (the creator's uid and gid; the mode of the file it came from).
+    public var owner: Ownership
 
     public init(id: LakeID, name: String, description: String, file: ObjectFile, format: FileFormat,
                 status: ObjectStatus, failureReason: String? = nil, params: [String: Param] = [:],
                 tags: [String: JSONValue] = [:], provisions: [Provision] = [], contentReferences: [FileRef] = [],
                 annotations: [FieldAnnotation] = [], warnings: [String] = [], geometryUnits: String? = nil,
-                createdAt: Timestamp, uploadedAt: Timestamp? = nil, processedAt: Timestamp? = nil, createdBy: String) {
+                createdAt: Timestamp, uploadedAt: Timestamp? = nil, processedAt: Timestamp? = nil, createdBy: String,
+                owner: Ownership = .legacy) {
         self.id = id
         self.name = name
         self.description = description
@@ -42,6 +45,7 @@ public struct LakeObject: Hashable, Sendable, Codable {
         self.uploadedAt = uploadedAt
         self.processedAt = processedAt
         self.createdBy = createdBy
+        self.owner = owner
     }
 
     /// Bytes stored for the object (0 until uploaded), as Luminary's `Object.size`.
@@ -56,6 +60,7 @@ public struct LakeObject: Hashable, Sendable, Codable {
         case uploadedAt = "uploaded_at"
         case processedAt = "processed_at"
         case createdBy = "created_by"
+        case owner
         case kind
     }
 
@@ -79,6 +84,7 @@ public struct LakeObject: Hashable, Sendable, Codable {
         uploadedAt = try c.decodeIfPresent(Timestamp.self, forKey: .uploadedAt)
         processedAt = try c.decodeIfPresent(Timestamp.self, forKey: .processedAt)
         createdBy = try c.decode(String.self, forKey: .createdBy)
+        owner = try c.decodeIfPresent(Ownership.self, forKey: .owner) ?? .legacy
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -103,5 +109,6 @@ public struct LakeObject: Hashable, Sendable, Codable {
         try c.encode(uploadedAt, forKey: .uploadedAt)
         try c.encode(processedAt, forKey: .processedAt)
         try c.encode(createdBy, forKey: .createdBy)
+        try c.encode(owner, forKey: .owner)
     }
 }

@@ -7,12 +7,15 @@ public struct ObjectSummary: Sendable, Hashable {
     public var status: ObjectStatus
     public var createdAt: Timestamp
     public var changedAt: Timestamp
-    public init(seq: Int64, id: LakeID, status: ObjectStatus, createdAt: Timestamp, changedAt: Timestamp) {
+    public var owner: Ownership
+    public init(seq: Int64, id: LakeID, status: ObjectStatus, createdAt: Timestamp, changedAt: Timestamp,
+                owner: Ownership = .legacy) {
         self.seq = seq
         self.id = id
         self.status = status
         self.createdAt = createdAt
         self.changedAt = changedAt
+        self.owner = owner
     }
 }
 

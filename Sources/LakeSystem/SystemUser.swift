@@ -35,3 +35,16 @@ public enum SystemUser {
 
     public static var current: String { name(uid: getuid()) }
 }
+
+/// A group's name, as `ls -l` shows it ("gid:N" when it has none).
+public enum SystemGroup {
+    public static func name(gid: gid_t) -> String {
+        var record = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        if getgrgid_r(gid, &record, &buffer, buffer.count, &result) == 0, let result, let name = result.pointee.gr_name {
+            return String(cString: name)
+        }
+        return "gid:\(gid)"
+    }
+}

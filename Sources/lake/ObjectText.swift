@@ -1,5 +1,6 @@
 import LakeCatalog
 import LakeModel
+import LakeSystem
 
 /// Human-readable views of objects.
 enum ObjectText {
@@ -57,6 +58,7 @@ enum ObjectText {
         add("status", object.status.rawValue)
         if let reason = object.failureReason { add("failure", reason) }
         add("created", "\(object.createdAt.rfc3339) by \(object.createdBy)")
+        add("owner", "\(SystemUser.name(uid: object.owner.uid)):\(SystemGroup.name(gid: object.owner.gid)), mode \(object.owner.octal)")
         if let uploaded = object.uploadedAt { add("uploaded", uploaded.rfc3339) }
         if let processed = object.processedAt { add("processed", processed.rfc3339) }
         if let units = object.geometryUnits { add("geometry", "units \(units)") }

@@ -91,4 +91,42 @@ import Testing
         #expect(try alice.run("echo run > '\(incoming)/alice-runs/r1.txt'").status == 0)
         #expect(try Shell.run("stat -c '%U' '\(incoming)/alice-runs' '\(incoming)/alice-runs/r1.txt'").output == "lakeprobe1\nlakeprobe1\n")
     }
+
+    /// Every object is owned by the account that made it, with the mode of the file it came from:
+    /// a 0600 file copied with `cp -p` (or uploaded with `lake upload`) stays private in
+    /// `objects/` too; a 0644 one is readable by everyone. The object's JSON says so.
+    @Test func objectsKeepTheirMakersAndModes() throws {
+        guard getuid() == 0 else { return }
+        let alice = try Self.account("lakeprobe1"), bob = try Self.account("lakeprobe2")
+        let mounted = try MountedLake()
+        let lake = mounted.lake
+        _ = try Shell.run("chmod 755 '\(lake.directory.path)'")
+        let secret = lake.directory.write("secret.txt", "alice only")
+        let shared = lake.directory.write("shared.txt", "for everyone")
+        _ = try Shell.run("chown \(alice.uid):\(alice.gid) '\(secret)' '\(shared)'; chmod 600 '\(secret)'; chmod 644 '\(shared)'")
+        let copy = try alice.run("cp -p '\(secret)' '\(shared)' '\(mounted.path("incoming"))/'")
+        #expect(copy.status == 0, "\(copy.output)")
+        let secretID = try mounted.xattr("incoming/secret.txt", "user.lake.id")
+        let sharedID = try mounted.xattr("incoming/shared.txt", "user.lake.id")
+        let owner = try object(mounted, secretID)["owner"] as? [String: Any]
+        #expect(owner?["uid"] as? Int == Int(alice.uid) && owner?["gid"] as? Int == Int(alice.gid) && owner?["mode"] as? String == "0600",
+                "\(String(describing: owner))")
+        #expect(mounted.eventually { FileManager.default.fileExists(atPath: mounted.path("objects/\(secretID)/file")) })
+        #expect(try Shell.run("stat -c '%U %a' '\(mounted.path("objects/\(secretID)"))' '\(mounted.path("objects/\(secretID)/file"))'").output
+                == "lakeprobe1 500\nlakeprobe1 400\n")
+        let peek = try bob.run("cat '\(mounted.path("objects/\(secretID)/file"))'")
+        #expect(peek.status != 0 && peek.output.contains("Permission denied"), "\(peek.output)")
+        let json = try bob.run("cat '\(mounted.path("objects/\(secretID)/object.json"))'")
+        #expect(json.status != 0 && json.output.contains("Permission denied"), "\(json.output)")
+        #expect(try alice.run("cat '\(mounted.path("objects/\(secretID)/file"))'").output == "alice only")
+        #expect(try Shell.run("cat '\(mounted.path("objects/\(secretID)/file"))'").output == "alice only")
+        #expect(try bob.run("cat '\(mounted.path("objects/\(sharedID)/file"))'").output == "for everyone")
+
+        // `lake upload` (here root's) records the uploader and the source file's mode.
+        let private0640 = lake.directory.write("root.txt", "root's")
+        _ = try Shell.run("chmod 640 '\(private0640)'")
+        let uploaded = try #require(try lake.json(try lake.run(["upload", private0640, "--json"]))["succeeded"] as? [[String: Any]])
+        let uploadedOwner = uploaded.first?["owner"] as? [String: Any]
+        #expect(uploadedOwner?["uid"] as? Int == 0 && uploadedOwner?["mode"] as? String == "0640", "\(String(describing: uploadedOwner))")
+    }
 }

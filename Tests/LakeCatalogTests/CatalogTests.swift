@@ -26,7 +26,7 @@ import Testing
     @Test func migratesAnEmptyDatabaseAndReopens() throws {
         let catalog = try open()
         let all = ["2026-11-01-objects", "2026-11-22-manifest-block-wait", "2026-11-22-cases-datasets-filters", "2026-11-30-blob-damage",
-                   "2026-11-30-receipts", "2026-12-01-unsettled-blobs"]
+                   "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership"]
         #expect(try catalog.appliedMigrations() == all)
         let again = try open()
         #expect(try again.appliedMigrations() == all)
@@ -39,7 +39,26 @@ import Testing
         #expect(throws: CatalogError.newerSchema(unknownMigrations: ["2099-01-01-future"])) { try open() }
         let names = try queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
         #expect(names == ["2026-11-01-objects", "2026-11-22-cases-datasets-filters", "2026-11-22-manifest-block-wait",
-                          "2026-11-30-blob-damage", "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2099-01-01-future"])
+                          "2026-11-30-blob-damage", "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership",
+                          "2099-01-01-future"])
+    }
+
+    /// An object keeps the owner and mode it was made with; one made before they were recorded
+    /// (NULL columns after the migration) is root's and readable by everyone, as it was.
+    @Test func objectsKeepTheirOwnerAndOlderOnesAreRoots() throws {
+        let catalog = try open()
+        var object = draft("private.stl")
+        object.owner = Ownership(uid: 1001, gid: 1002, mode: 0o600)
+        try catalog.createPendingObject(object)
+        #expect(try catalog.object(object.id)?.owner == Ownership(uid: 1001, gid: 1002, mode: 0o600))
+        let older = draft("older.stl", at: 1_800_000_000_001)
+        try catalog.createPendingObject(older)
+        let queue = try DatabaseQueue(path: directory.file("catalog.sqlite"))
+        try queue.write { db in
+            try db.execute(sql: "UPDATE objects SET owner_uid = NULL, owner_gid = NULL, mode = NULL WHERE id = ?", arguments: [older.id.rawValue])
+        }
+        #expect(try catalog.object(older.id)?.owner == .legacy)
+        #expect(try catalog.objectSummaries().map(\.owner) == [Ownership(uid: 1001, gid: 1002, mode: 0o600), .legacy])
     }
 
     @Test func objectLifecycleAndChangeSequence() throws {

@@ -12,7 +12,7 @@ import Testing
     /// Uploads `bytes` the way the mount does, leaving the blob unsettled.
     func uploadUnsettled(_ store: Store, _ bytes: [UInt8], name: String) throws -> (LakeID, String) {
         let settler = BlobSettler(store: store, logger: TestLogger.make())
-        let upload = try StreamingUpload(store: store, fileName: name, createdBy: "tester")
+        let upload = try StreamingUpload(store: store, fileName: name, createdBy: "tester", owner: .legacy)
         try bytes.withUnsafeBytes { try upload.write($0, at: 0) }
         try upload.commit(settler: settler)
         return (upload.id, try #require(upload.blobID))

@@ -227,13 +227,19 @@ public struct ObjectUpdate: Sendable {
     public var tags: [String: JSONValue]?
     /// Settable once, while unset; also rewrites the units of the object's Geometry provisions.
     public var geometryUnits: String?
+    /// New permission bits (`chmod`); the owner's or root's to change.
+    public var mode: UInt32?
+    /// A new group (`chgrp`).
+    public var gid: UInt32?
 
     public init(name: String? = nil, description: String? = nil, tags: [String: JSONValue]? = nil,
-                geometryUnits: String? = nil) {
+                geometryUnits: String? = nil, mode: UInt32? = nil, gid: UInt32? = nil) {
         self.name = name
         self.description = description
         self.tags = tags
         self.geometryUnits = geometryUnits
+        self.mode = mode
+        self.gid = gid
     }
 }
 

@@ -256,10 +256,14 @@ public final class SQLiteCatalog: Catalog {
                     return .geometry(geometry)
                 }
             }
+            if let mode = update.mode { object.owner.mode = mode & 0o777 }
+            if let gid = update.gid { object.owner.gid = gid }
             try db.run(sql: """
-                UPDATE objects SET name = ?, description = ?, tags = ?, geometry_units = ?, provisions = ? WHERE id = ?
+                UPDATE objects SET name = ?, description = ?, tags = ?, geometry_units = ?, provisions = ?,
+                                   owner_uid = ?, owner_gid = ?, mode = ? WHERE id = ?
                 """, arguments: [object.name, object.description, ObjectRow.json(object.tags), object.geometryUnits,
-                                 ObjectRow.json(object.provisions), id.rawValue])
+                                 ObjectRow.json(object.provisions), Int64(object.owner.uid), Int64(object.owner.gid),
+                                 Int64(object.owner.mode), id.rawValue])
             try FilterIndex.refresh(db, objectID: id.rawValue)
             try recordChange(db, id, at: time)
             return object

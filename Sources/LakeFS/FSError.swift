@@ -23,6 +23,8 @@ public enum FSError: Error, Equatable, Sendable {
     /// An operation this mount never needs: the kernel stops asking for it (OPENDIR on a
     /// dataset mount, whose folders never change).
     case notNeeded
+    /// Not allowed for anyone, root included (giving an object to another owner).
+    case notPermitted
 
     public var errno: Int32 {
         switch self {
@@ -39,6 +41,7 @@ public enum FSError: Error, Equatable, Sendable {
         case .io: EIO
         case .unsupported, .namespaceUnsupported: ENOTSUP
         case .notNeeded: ENOSYS
+        case .notPermitted: EPERM
         }
     }
 

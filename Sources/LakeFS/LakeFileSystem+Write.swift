@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LakeCore
+import LakeModel
 import LakeSystem
 
 /// Changes: only incoming/ accepts them; objects/, cases/ and datasets/ answer EROFS.
@@ -72,6 +73,9 @@ extension LakeFileSystem {
     /// upload); a stored receipt keeps its size, so truncating it to another one is refused and
     /// changes nothing.
     public func setAttributes(_ node: UInt64, _ change: AttributeChange, handle: UInt64?) throws(FSError) -> Attributes {
+        if tree(node) is ObjectTree, let (seq, _) = NodeID.split(node) {
+            return try changeOwnership(node, seq: seq, change)
+        }
         guard IncomingTree.owns(node), node != NodeID.incoming else { throw .readOnly }
         if let size = change.size {
             var upload: IncomingFiles.Upload?
@@ -86,6 +90,24 @@ extension LakeFileSystem {
             try incoming.setAttributes(node, mode: change.mode, uid: change.uid, gid: change.gid,
                                        modified: change.modified, accessed: change.accessed)
         }
+        return try attributes(node)
+    }
+
+    /// `chmod` and `chgrp` on an object's folder or anything in it change the object's mode and
+    /// group (the kernel has checked that the caller owns it, or is root, and belongs to the new
+    /// group). Its owner never changes (EPERM), nor do its bytes or times (EROFS).
+    func changeOwnership(_ node: UInt64, seq: Int64, _ change: AttributeChange) throws(FSError) -> Attributes {
+        guard change.size == nil, change.modified == nil, change.accessed == nil else { throw .readOnly }
+        let view = try view(seq: seq)
+        if let uid = change.uid, uid != view.object.owner.uid { throw .notPermitted }
+        guard change.mode != nil || change.gid != nil else { return try attributes(node) }
+        do {
+            try store.changeObjectAccess(view.object.id, mode: change.mode, gid: change.gid)
+        } catch {
+            throw FSError.from(error)
+        }
+        // The next look at the object reads it again; the kernel is told by the change watcher.
+        views.remove(seq)
         return try attributes(node)
     }
 }

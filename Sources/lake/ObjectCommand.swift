@@ -4,7 +4,8 @@ import LakeModel
 struct ObjectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "object", abstract: "List, show, update and download objects.",
-        subcommands: [ObjectList.self, ObjectShow.self, ObjectUpdateCommand.self, ObjectAnnotate.self, ObjectGet.self])
+        subcommands: [ObjectList.self, ObjectShow.self, ObjectUpdateCommand.self, ObjectAnnotate.self, ObjectGet.self,
+                      ObjectChmod.self, ObjectChgrp.self])
 }
 
 /// An object id argument, checked before anything runs.

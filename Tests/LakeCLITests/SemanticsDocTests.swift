@@ -24,7 +24,8 @@ import Testing
     }
 
     static let messages = ["EROFS": "Read-only file system", "ENODATA": "No such attribute", "EIO": "Input/output error",
-                           "ENOTSUP": "Operation not supported", "ENOENT": "No such file or directory"]
+                           "ENOTSUP": "Operation not supported", "ENOENT": "No such file or directory",
+                           "EPERM": "Operation not permitted"]
 
     func check(_ result: Shell.Result, _ expected: String, _ context: String) {
         if expected == "ok" {

@@ -129,4 +129,40 @@ import Testing
         let uploadedOwner = uploaded.first?["owner"] as? [String: Any]
         #expect(uploadedOwner?["uid"] as? Int == 0 && uploadedOwner?["mode"] as? String == "0640", "\(String(describing: uploadedOwner))")
     }
+
+    /// The owner (or root) changes who may read an object, with `chmod`/`chgrp` on its folder or
+    /// `lake object chmod|chgrp`; nobody else may, and nobody gives an object to another owner.
+    @Test func theOwnerChangesWhoMayReadAnObject() throws {
+        guard getuid() == 0 else { return }
+        let alice = try Self.account("lakeprobe1"), bob = try Self.account("lakeprobe2")
+        let mounted = try MountedLake()
+        let lake = mounted.lake
+        _ = try Shell.run("chmod 755 '\(lake.directory.path)'")
+        let source = lake.directory.write("result.txt", "alice's result")
+        _ = try Shell.run("chmod 644 '\(source)'")
+        #expect(try alice.run("cp '\(source)' '\(mounted.path("incoming"))/'").status == 0)
+        let id = try mounted.xattr("incoming/result.txt", "user.lake.id")
+        let folder = mounted.path("objects/\(id)")
+        #expect(mounted.eventually { FileManager.default.fileExists(atPath: "\(folder)/file") })
+        #expect(try bob.run("cat '\(folder)/file'").output == "alice's result")
+
+        let refused = try bob.run("chmod 644 '\(folder)'")
+        #expect(refused.status != 0 && refused.output.contains("Operation not permitted"), "\(refused.output)")
+        let given = try Shell.run("chown lakeprobe2 '\(folder)' 2>&1")
+        #expect(given.status != 0 && given.output.contains("Operation not permitted"), "\(given.output)")
+
+        #expect(try alice.run("chmod 600 '\(folder)'").status == 0)
+        let owner = try object(mounted, id)["owner"] as? [String: Any]
+        #expect(owner?["uid"] as? Int == Int(alice.uid) && owner?["mode"] as? String == "0600", "\(String(describing: owner))")
+        #expect(mounted.eventually { (try? bob.run("cat '\(folder)/file'").output.contains("Permission denied")) == true })
+        #expect(try alice.run("cat '\(folder)/file'").output == "alice's result")
+
+        // Root shares it with Bob's group through the CLI; Bob, in that group, reads it again.
+        #expect(try lake.run(["object", "chgrp", "lakeprobe2", id]).succeeded)
+        #expect(try lake.run(["object", "chmod", "640", id]).succeeded)
+        #expect(mounted.eventually { (try? bob.run("cat '\(folder)/file'").output) == "alice's result" })
+        #expect(try Shell.run("stat -c '%U %G %a' '\(folder)/file'").output == "lakeprobe1 lakeprobe2 440\n")
+        let bad = try lake.run(["object", "chmod", "9x", id])
+        #expect(!bad.succeeded && bad.stderr.contains("not octal"), "\(bad.stderr)")
+    }
 }

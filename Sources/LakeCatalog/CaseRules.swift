@@ -65,7 +65,8 @@ enum CaseRow {
     /// Cases and their members, the members read in batches rather than one query per case.
     static func fetch(_ db: Database, where clause: String, arguments: StatementArguments) throws -> [LakeCase] {
         let rows = try Row.fetchAll(db, sql: """
-            SELECT id, name, status, failure_reason, params, case_params, provisions, formats, tags, created_at, created_by
+            SELECT id, name, status, failure_reason, params, case_params, provisions, formats, tags, created_at, created_by,
+                   owner_uid, owner_gid, mode
             FROM cases c WHERE \(clause)
             """, arguments: arguments)
         var members: [String: [CaseMember]] = [:]
@@ -89,7 +90,8 @@ enum CaseRow {
                      provisions: try ObjectRow.decode([Provision].self, row["provisions"]),
                      formats: try ObjectRow.decode([String].self, row["formats"]),
                      tags: try ObjectRow.decode([String: JSONValue].self, row["tags"]),
-                     createdAt: Timestamp(microseconds: row["created_at"]), createdBy: row["created_by"])
+                     createdAt: Timestamp(microseconds: row["created_at"]), createdBy: row["created_by"],
+                     owner: ObjectRow.ownership(row))
         }
     }
 }

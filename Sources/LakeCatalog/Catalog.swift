@@ -56,6 +56,9 @@ public protocol Catalog: Sendable {
     func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject]
     func pendingUploadIDs() throws -> [LakeID]
     func updateObject(_ id: LakeID, _ update: ObjectUpdate, at time: Timestamp) throws -> LakeObject
+    /// `chmod`/`chgrp` of an object, case or dataset: new permission bits and/or group, recorded
+    /// as a change; returns the result. The owner never changes.
+    func changeAccess(_ id: LakeID, mode: UInt32?, gid: UInt32?, at time: Timestamp) throws -> Ownership
     /// Applies `change` to a READY object's annotations, provisions and warnings in one
     /// transaction; refuses an object that is not READY.
     func annotateObject(_ id: LakeID, at time: Timestamp,
@@ -227,19 +230,13 @@ public struct ObjectUpdate: Sendable {
     public var tags: [String: JSONValue]?
     /// Settable once, while unset; also rewrites the units of the object's Geometry provisions.
     public var geometryUnits: String?
-    /// New permission bits (`chmod`); the owner's or root's to change.
-    public var mode: UInt32?
-    /// A new group (`chgrp`).
-    public var gid: UInt32?
 
     public init(name: String? = nil, description: String? = nil, tags: [String: JSONValue]? = nil,
-                geometryUnits: String? = nil, mode: UInt32? = nil, gid: UInt32? = nil) {
+                geometryUnits: String? = nil) {
         self.name = name
         self.description = description
         self.tags = tags
         self.geometryUnits = geometryUnits
-        self.mode = mode
-        self.gid = gid
     }
 }
 

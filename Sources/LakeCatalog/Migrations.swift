@@ -191,13 +191,19 @@ enum Migrations {
                 );
                 """)
         }
-        // Each object's owner and permission bits (issue 14); NULL for objects made before:
-        // root's, readable by everyone, as they were.
+        // Each object's, case's and dataset's owner and permission bits (issue 14); NULL for
+        // those made before: root's, readable by everyone, as they were.
         migrator.registerMigration("2026-12-02-object-ownership") { db in
             try db.execute(sql: """
                 ALTER TABLE objects ADD COLUMN owner_uid INTEGER;
                 ALTER TABLE objects ADD COLUMN owner_gid INTEGER;
                 ALTER TABLE objects ADD COLUMN mode INTEGER;
+                ALTER TABLE cases ADD COLUMN owner_uid INTEGER;
+                ALTER TABLE cases ADD COLUMN owner_gid INTEGER;
+                ALTER TABLE cases ADD COLUMN mode INTEGER;
+                ALTER TABLE datasets ADD COLUMN owner_uid INTEGER;
+                ALTER TABLE datasets ADD COLUMN owner_gid INTEGER;
+                ALTER TABLE datasets ADD COLUMN mode INTEGER;
                 """)
         }
         return migrator

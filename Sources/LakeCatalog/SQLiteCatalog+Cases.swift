@@ -25,11 +25,13 @@ extension SQLiteCatalog {
             }
             let (status, reason, provisions, formats) = CaseRules.settle(pairs)
             try db.run(sql: """
-                INSERT INTO cases (id, name, status, failure_reason, params, case_params, provisions, formats, tags, created_at, created_by)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO cases (id, name, status, failure_reason, params, case_params, provisions, formats, tags, created_at, created_by,
+                                   owner_uid, owner_gid, mode)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [draft.id.rawValue, draft.name, status.rawValue, reason, ObjectRow.json(params),
                                  ObjectRow.json(draft.caseParams), ObjectRow.json(provisions), ObjectRow.json(formats),
-                                 ObjectRow.json(draft.tags), draft.createdAt.microseconds, draft.createdBy])
+                                 ObjectRow.json(draft.tags), draft.createdAt.microseconds, draft.createdBy,
+                                 Int64(draft.owner.uid), Int64(draft.owner.gid), Int64(draft.owner.mode)])
             for (position, member) in draft.members.enumerated() {
                 try db.run(sql: """
                     INSERT INTO case_members (case_id, position, object_id, label, param_mapping, field_mapping) VALUES (?, ?, ?, ?, ?, ?)
@@ -99,9 +101,9 @@ extension SQLiteCatalog {
 
     public func caseSummaries() throws -> [EntitySummary] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, seq, status, created_at FROM cases ORDER BY seq").map { row in
+            try Row.fetchAll(db, sql: "SELECT id, seq, status, created_at, owner_uid, owner_gid, mode FROM cases ORDER BY seq").map { row in
                 EntitySummary(id: LakeID(unchecked: row["id"]), seq: row["seq"], isSettled: row["status"] as String != CaseStatus.unsettled.rawValue,
-                              createdAt: Timestamp(microseconds: row["created_at"]))
+                              createdAt: Timestamp(microseconds: row["created_at"]), owner: ObjectRow.ownership(row))
             }
         }
     }

@@ -5,9 +5,11 @@ extension SQLiteCatalog {
     public func createDataset(_ draft: LakeDataset) throws -> LakeDataset {
         try write { db in
             try db.run(sql: """
-                INSERT INTO datasets (id, name, description, tags, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO datasets (id, name, description, tags, created_at, created_by, owner_uid, owner_gid, mode)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [draft.id.rawValue, draft.name, draft.description, ObjectRow.json(draft.tags),
-                                 draft.createdAt.microseconds, draft.createdBy])
+                                 draft.createdAt.microseconds, draft.createdBy, Int64(draft.owner.uid), Int64(draft.owner.gid),
+                                 Int64(draft.owner.mode)])
             try addCases(db, draft.caseIds, to: draft.id)
             try recordChange(db, draft.id, at: draft.createdAt)
             return try dataset(db, draft.id)!
@@ -121,8 +123,9 @@ extension SQLiteCatalog {
 
     public func frozenDatasetSummaries() throws -> [EntitySummary] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, seq, frozen_at FROM datasets WHERE frozen_at IS NOT NULL ORDER BY seq").map { row in
-                EntitySummary(id: LakeID(unchecked: row["id"]), seq: row["seq"], isSettled: true, createdAt: Timestamp(microseconds: row["frozen_at"]))
+            try Row.fetchAll(db, sql: "SELECT id, seq, frozen_at, owner_uid, owner_gid, mode FROM datasets WHERE frozen_at IS NOT NULL ORDER BY seq").map { row in
+                EntitySummary(id: LakeID(unchecked: row["id"]), seq: row["seq"], isSettled: true, createdAt: Timestamp(microseconds: row["frozen_at"]),
+                              owner: ObjectRow.ownership(row))
             }
         }
     }
@@ -160,7 +163,8 @@ extension SQLiteCatalog {
     /// the recorded ones when frozen, else computed from the cases (only once READY).
     func dataset(_ db: Database, _ id: LakeID) throws -> LakeDataset? {
         guard let row = try Row.fetchOne(db, sql: """
-            SELECT id, name, description, frozen_at, params_schema, provisions, formats, tags, created_at, created_by
+            SELECT id, name, description, frozen_at, params_schema, provisions, formats, tags, created_at, created_by,
+                   owner_uid, owner_gid, mode
             FROM datasets WHERE id = ?
             """, arguments: [id.rawValue]) else { return nil }
         let caseIds = try String.fetchAll(db, sql: "SELECT case_id FROM dataset_cases WHERE dataset_id = ? ORDER BY position",
@@ -168,7 +172,8 @@ extension SQLiteCatalog {
         var dataset = LakeDataset(id: id, name: row["name"], description: row["description"], status: .ready,
                                   frozenAt: (row["frozen_at"] as Int64?).map(Timestamp.init(microseconds:)), caseIds: caseIds,
                                   tags: try ObjectRow.decode([String: JSONValue].self, row["tags"]),
-                                  createdAt: Timestamp(microseconds: row["created_at"]), createdBy: row["created_by"])
+                                  createdAt: Timestamp(microseconds: row["created_at"]), createdBy: row["created_by"],
+                                  owner: ObjectRow.ownership(row))
         if dataset.isFrozen, let schema: String = row["params_schema"], let provisions: String = row["provisions"], let formats: String = row["formats"] {
             dataset.paramsSchema = try ObjectRow.decode([String: ParameterDef].self, schema)
             dataset.provisions = try ObjectRow.decode([Provision].self, provisions)

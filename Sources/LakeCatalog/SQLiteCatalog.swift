@@ -237,6 +237,28 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
+    public func changeAccess(_ id: LakeID, mode: UInt32?, gid: UInt32?, at time: Timestamp) throws -> Ownership {
+        let table: String
+        switch id.kind {
+        case .object?: table = "objects"
+        case .case?: table = "cases"
+        case .dataset?: table = "datasets"
+        case nil: throw CatalogError.notFound(id)
+        }
+        return try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT owner_uid, owner_gid, mode FROM \(table) WHERE id = ?", arguments: [id.rawValue]) else {
+                throw CatalogError.notFound(id)
+            }
+            var owner = ObjectRow.ownership(row)
+            if let mode { owner.mode = mode & 0o777 }
+            if let gid { owner.gid = gid }
+            try db.execute(sql: "UPDATE \(table) SET owner_uid = ?, owner_gid = ?, mode = ? WHERE id = ?",
+                           arguments: [Int64(owner.uid), Int64(owner.gid), Int64(owner.mode), id.rawValue])
+            try recordChange(db, id, at: time)
+            return owner
+        }
+    }
+
     public func updateObject(_ id: LakeID, _ update: ObjectUpdate, at time: Timestamp) throws -> LakeObject {
         try write { db in
             guard var object = try ObjectRow.fetch(db, id: id.rawValue, blobURI: blobURI) else {
@@ -256,14 +278,10 @@ public final class SQLiteCatalog: Catalog {
                     return .geometry(geometry)
                 }
             }
-            if let mode = update.mode { object.owner.mode = mode & 0o777 }
-            if let gid = update.gid { object.owner.gid = gid }
             try db.run(sql: """
-                UPDATE objects SET name = ?, description = ?, tags = ?, geometry_units = ?, provisions = ?,
-                                   owner_uid = ?, owner_gid = ?, mode = ? WHERE id = ?
+                UPDATE objects SET name = ?, description = ?, tags = ?, geometry_units = ?, provisions = ? WHERE id = ?
                 """, arguments: [object.name, object.description, ObjectRow.json(object.tags), object.geometryUnits,
-                                 ObjectRow.json(object.provisions), Int64(object.owner.uid), Int64(object.owner.gid),
-                                 Int64(object.owner.mode), id.rawValue])
+                                 ObjectRow.json(object.provisions), id.rawValue])
             try FilterIndex.refresh(db, objectID: id.rawValue)
             try recordChange(db, id, at: time)
             return object

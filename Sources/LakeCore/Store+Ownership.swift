@@ -2,11 +2,11 @@ import LakeCatalog
 import LakeModel
 
 extension Store {
-    /// `chmod`/`chgrp` of an object (through the mount or `lake object chmod|chgrp`): its new
+    /// `chmod`/`chgrp` of an object, case or dataset (through the mount or the CLI): its new
     /// permission bits and group, recorded as a change. Who may is checked by the caller (the
-    /// kernel, for the mount; the CLI runs as root or the object's owner).
+    /// kernel, for the mount; the CLI itself otherwise).
     @discardableResult
-    public func changeObjectAccess(_ id: LakeID, mode: UInt32?, gid: UInt32?) throws -> LakeObject {
-        try catalog.updateObject(id, ObjectUpdate(mode: mode, gid: gid), at: .now)
+    public func changeAccess(_ id: LakeID, mode: UInt32?, gid: UInt32?) throws -> Ownership {
+        try catalog.changeAccess(id, mode: mode, gid: gid, at: .now)
     }
 }

@@ -103,8 +103,9 @@ final class EntityTrees: Sendable {
 
     static func caseView(_ item: LakeCase, members: [ObjectView]) -> TreeView {
         var builder = TreeBuilder(rootXattrs: LazyXattrs { Xattrs.of(item) })
+        builder.membersShowTheirOwners = true
         _ = addCase(item, members: members, to: &builder, in: 0, entity: 0)
-        return TreeView(id: item.id, builder: builder, modified: item.createdAt, isSettled: item.status != .unsettled)
+        return TreeView(id: item.id, builder: builder, modified: item.createdAt, isSettled: item.status != .unsettled, owner: item.owner)
     }
 
     /// A frozen dataset's folder: `dataset.json`, `manifest.jsonl` and `cases/<case-id>/…`.
@@ -127,7 +128,7 @@ final class EntityTrees: Sendable {
         }
         var view = builder
         view.replaceContent(manifest, .bytes(Array(lines.map { $0 + "\n" }.joined().utf8)))
-        return TreeView(id: dataset.id, builder: view, modified: dataset.frozenAt ?? dataset.createdAt, isSettled: true)
+        return TreeView(id: dataset.id, builder: view, modified: dataset.frozenAt ?? dataset.createdAt, isSettled: true, owner: dataset.owner)
     }
 }
 

@@ -135,7 +135,8 @@ extension LakeFileSystem {
 
     func listingEntry(_ summary: EntitySummary) -> DirectoryEntry {
         trees.learn([summary])
-        return DirectoryEntry(name: summary.id.rawValue, attributes: .directory(treeInode(summary.id, 0), modified: summary.createdAt),
+        return DirectoryEntry(name: summary.id.rawValue,
+                              attributes: Attributes.directory(treeInode(summary.id, 0), modified: summary.createdAt).owned(by: summary.owner),
                        timeout: summary.isSettled ? Self.longTimeout : Self.shortTimeout)
     }
 }

@@ -102,7 +102,7 @@ extension LakeFileSystem {
         if let uid = change.uid, uid != view.object.owner.uid { throw .notPermitted }
         guard change.mode != nil || change.gid != nil else { return try attributes(node) }
         do {
-            try store.changeObjectAccess(view.object.id, mode: change.mode, gid: change.gid)
+            try store.changeAccess(view.object.id, mode: change.mode, gid: change.gid)
         } catch {
             throw FSError.from(error)
         }

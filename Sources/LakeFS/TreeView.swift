@@ -15,6 +15,8 @@ final class TreeView: Sendable {
         var content: Content
         /// Index into `xattrs`: whose attributes the node carries.
         var entity: Int
+        /// A case's member's nodes show the member object's owner and mode (nil: the view's).
+        var owner: Ownership? = nil
     }
 
     let id: LakeID
@@ -25,12 +27,20 @@ final class TreeView: Sendable {
     let isSettled: Bool
     /// Objects shown inside (a change to one rebuilds the view).
     let objectIDs: Set<LakeID>
+    /// The case's or dataset's owner and mode. Every node of a dataset shows it: the dataset is
+    /// the grant (its objects' own modes play no part there). In a case, the members' folders and
+    /// files show their objects' own: reading one takes both the case's leave (to enter its
+    /// folder) and the object's.
+    let owner: Ownership
 
-    init(id: LakeID, builder: TreeBuilder, modified: Timestamp, isSettled: Bool) {
+    init(id: LakeID, builder: TreeBuilder, modified: Timestamp, isSettled: Bool, owner: Ownership) {
         self.id = id
+        self.owner = owner
         nodes = builder.nodes.enumerated().map { local, node in
-            if case .folder = node.content { return Node(content: .folder(builder.entries[UInt32(local)] ?? [:]), entity: node.entity) }
-            return Node(content: node.content, entity: node.entity)
+            if case .folder = node.content {
+                return Node(content: .folder(builder.entries[UInt32(local)] ?? [:]), entity: node.entity, owner: node.owner)
+            }
+            return Node(content: node.content, entity: node.entity, owner: node.owner)
         }
         xattrs = builder.xattrs
         objectIDs = builder.objectIDs
@@ -40,12 +50,14 @@ final class TreeView: Sendable {
 
     func attributes(_ local: UInt32, inode: UInt64) -> Attributes? {
         guard Int(local) < nodes.count else { return nil }
+        let plain: Attributes
         switch nodes[Int(local)].content {
-        case .folder: return .directory(inode, modified: modified)
-        case .blob(_, let size): return .file(inode, size: size, modified: modified)
-        case .bytes(let bytes): return .file(inode, size: Int64(bytes.count), modified: modified)
-        case .lazy(let bytes): return .file(inode, size: Int64(bytes.bytes.count), modified: modified)
+        case .folder: plain = .directory(inode, modified: modified)
+        case .blob(_, let size): plain = .file(inode, size: size, modified: modified)
+        case .bytes(let bytes): plain = .file(inode, size: Int64(bytes.count), modified: modified)
+        case .lazy(let bytes): plain = .file(inode, size: Int64(bytes.bytes.count), modified: modified)
         }
+        return plain.owned(by: nodes[Int(local)].owner ?? owner)
     }
 }
 
@@ -54,9 +66,14 @@ struct TreeBuilder {
     struct Pending {
         var content: TreeView.Content
         var entity: Int
+        var owner: Ownership?
     }
 
-    private(set) var nodes: [Pending] = [Pending(content: .folder([:]), entity: 0)]
+    /// Whether members added from now on show their objects' owners (a case) or the view's (a
+    /// dataset, the grant).
+    var membersShowTheirOwners = false
+
+    private(set) var nodes: [Pending] = [Pending(content: .folder([:]), entity: 0, owner: nil)]
     /// Folder entries, kept apart from `nodes` so adding one never copies a whole folder.
     private(set) var entries: [UInt32: [String: UInt32]] = [:]
     private(set) var xattrs: [LazyXattrs]
@@ -70,9 +87,9 @@ struct TreeBuilder {
     }
 
     @discardableResult
-    mutating func add(_ name: String, _ content: TreeView.Content, in folder: UInt32, entity: Int) -> UInt32 {
+    mutating func add(_ name: String, _ content: TreeView.Content, in folder: UInt32, entity: Int, owner: Ownership? = nil) -> UInt32 {
         let local = UInt32(nodes.count)
-        nodes.append(Pending(content: content, entity: entity))
+        nodes.append(Pending(content: content, entity: entity, owner: owner))
         entries[folder, default: [:]][name] = local
         return local
     }
@@ -89,20 +106,21 @@ struct TreeBuilder {
         let firstEntity = xattrs.count
         for values in view.xattrs { xattrs.append(values) }
         var paths: [String] = []
+        let owner = membersShowTheirOwners ? view.object.owner : nil
         func copy(_ local: UInt64, named: String, into parent: UInt32, path: String) {
             guard let node = view.nodes[local] else { return }
             let entity = firstEntity + node.entity
             switch node.content {
             case .folder(let entries):
-                let copied = add(named, .folder([:]), in: parent, entity: entity)
+                let copied = add(named, .folder([:]), in: parent, entity: entity, owner: owner)
                 for (child, childLocal) in entries.sorted(by: { $0.key < $1.key }) {
                     copy(childLocal, named: child, into: copied, path: path.isEmpty ? child : path + "/" + child)
                 }
             case .blob(let id, let size):
-                add(named, .blob(id: id, size: size), in: parent, entity: entity)
+                add(named, .blob(id: id, size: size), in: parent, entity: entity, owner: owner)
                 if local >= NodeID.Local.firstReference || local == NodeID.Local.namedFile { paths.append(path) }
             case .json:
-                add(named, .lazy(view.json), in: parent, entity: entity)
+                add(named, .lazy(view.json), in: parent, entity: entity, owner: owner)
             }
         }
         copy(NodeID.Local.folder, named: name, into: folder, path: "")

@@ -70,10 +70,14 @@ public struct LakeCase: Hashable, Sendable, Codable {
     public var tags: [String: JSONValue]
     public var createdAt: Timestamp
     public var createdBy: String
+    /// Its owner and permission bits: who may read it (and, for a dataset, every file in it:
+    /// the dataset is the grant) through the mount.
+    public var owner: Ownership
 
     public init(id: LakeID, name: String, status: CaseStatus, failureReason: String? = nil, members: [CaseMember],
                 params: [String: Param], caseParams: [String: Param] = [:], provisions: [Provision] = [],
-                formats: [String] = [], tags: [String: JSONValue] = [:], createdAt: Timestamp, createdBy: String) {
+                formats: [String] = [], tags: [String: JSONValue] = [:], createdAt: Timestamp, createdBy: String,
+                owner: Ownership = .legacy) {
         self.id = id
         self.name = name
         self.status = status
@@ -86,6 +90,7 @@ public struct LakeCase: Hashable, Sendable, Codable {
         self.tags = tags
         self.createdAt = createdAt
         self.createdBy = createdBy
+        self.owner = owner
     }
 
     enum CodingKeys: String, CodingKey {
@@ -95,6 +100,7 @@ public struct LakeCase: Hashable, Sendable, Codable {
         case caseParams = "case_params"
         case createdAt = "created_at"
         case createdBy = "created_by"
+        case owner
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -112,6 +118,7 @@ public struct LakeCase: Hashable, Sendable, Codable {
         try c.encode(tags, forKey: .tags)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(createdBy, forKey: .createdBy)
+        try c.encode(owner, forKey: .owner)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -128,6 +135,7 @@ public struct LakeCase: Hashable, Sendable, Codable {
         tags = try c.decode([String: JSONValue].self, forKey: .tags)
         createdAt = try c.decode(Timestamp.self, forKey: .createdAt)
         createdBy = try c.decode(String.self, forKey: .createdBy)
+        owner = try c.decodeIfPresent(Ownership.self, forKey: .owner) ?? .legacy
     }
 
     /// Folder names for the members in the mount: the role label, else the object's file name,

@@ -56,10 +56,14 @@ public struct LakeDataset: Hashable, Sendable, Codable {
     public var tags: [String: JSONValue]
     public var createdAt: Timestamp
     public var createdBy: String
+    /// Its owner and permission bits: who may read it (and, for a dataset, every file in it:
+    /// the dataset is the grant) through the mount.
+    public var owner: Ownership
 
     public init(id: LakeID, name: String, description: String, status: DatasetStatus, frozenAt: Timestamp? = nil,
                 caseIds: [LakeID], paramsSchema: [String: ParameterDef] = [:], provisions: [Provision] = [],
-                formats: [String] = [], tags: [String: JSONValue] = [:], createdAt: Timestamp, createdBy: String) {
+                formats: [String] = [], tags: [String: JSONValue] = [:], createdAt: Timestamp, createdBy: String,
+                owner: Ownership = .legacy) {
         self.id = id
         self.name = name
         self.description = description
@@ -72,6 +76,7 @@ public struct LakeDataset: Hashable, Sendable, Codable {
         self.tags = tags
         self.createdAt = createdAt
         self.createdBy = createdBy
+        self.owner = owner
     }
 
     public var isFrozen: Bool { frozenAt != nil }
@@ -84,6 +89,7 @@ public struct LakeDataset: Hashable, Sendable, Codable {
         case paramsSchema = "params_schema"
         case createdAt = "created_at"
         case createdBy = "created_by"
+        case owner
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -102,6 +108,7 @@ public struct LakeDataset: Hashable, Sendable, Codable {
         try c.encode(tags, forKey: .tags)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(createdBy, forKey: .createdBy)
+        try c.encode(owner, forKey: .owner)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -119,5 +126,6 @@ public struct LakeDataset: Hashable, Sendable, Codable {
         tags = try c.decode([String: JSONValue].self, forKey: .tags)
         createdAt = try c.decode(Timestamp.self, forKey: .createdAt)
         createdBy = try c.decode(String.self, forKey: .createdBy)
+        owner = try c.decodeIfPresent(Ownership.self, forKey: .owner) ?? .legacy
     }
 }

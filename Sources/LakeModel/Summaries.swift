@@ -27,10 +27,12 @@ public struct EntitySummary: Sendable, Hashable {
     /// Settled cases and frozen datasets never change.
     public var isSettled: Bool
     public var createdAt: Timestamp
-    public init(id: LakeID, seq: Int64, isSettled: Bool, createdAt: Timestamp) {
+    public var owner: Ownership
+    public init(id: LakeID, seq: Int64, isSettled: Bool, createdAt: Timestamp, owner: Ownership = .legacy) {
         self.id = id
         self.seq = seq
         self.isSettled = isSettled
         self.createdAt = createdAt
+        self.owner = owner
     }
 }

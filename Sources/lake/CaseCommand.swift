@@ -6,7 +6,7 @@ import LakeSystem
 struct CaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "case", abstract: "Group objects into cases.",
-        subcommands: [CaseCreate.self, CaseShow.self, CaseList.self, CaseUpdate.self, CaseRemove.self])
+        subcommands: [CaseCreate.self, CaseShow.self, CaseList.self, CaseUpdate.self, CaseRemove.self, CaseChmod.self, CaseChgrp.self])
 }
 
 func caseID(_ text: String) throws -> LakeID {
@@ -48,11 +48,15 @@ struct CaseCreate: ParsableCommand {
     @Option(help: "The case's name.")
     var name: String?
 
+    @Option(help: "Who may read it (and its members' files) through the mount, in octal (default: 666 less the umask, so usually 644).")
+    var mode: String?
+
     @Flag(help: "Print the case as JSON.")
     var json = false
 
     func run() throws {
         guard !object.isEmpty else { throw usageFailure("a case needs at least one --object ID[:LABEL]") }
+        let owner = try AccessChange.creator(mode: mode)
         let now = Timestamp.now
         let draft = try parsing { () throws(InputError) -> LakeCase in
             var members: [CaseMember] = []
@@ -85,7 +89,8 @@ struct CaseCreate: ParsableCommand {
                 tags[key] = value
             }
             return LakeCase(id: LakeID.make(.case, at: now.milliseconds), name: name ?? "", status: .unsettled, members: members,
-                            params: [:], caseParams: caseParams, tags: tags, createdAt: now, createdBy: SystemUser.current)
+                            params: [:], caseParams: caseParams, tags: tags, createdAt: now, createdBy: SystemUser.current,
+                            owner: owner)
         }
         try reportingErrors {
             let created = try options.openStore().catalog.createCase(draft)

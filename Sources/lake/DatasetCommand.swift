@@ -7,7 +7,7 @@ struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataset", abstract: "Group cases into datasets; freeze them for training.",
         subcommands: [DatasetCreate.self, DatasetAdd.self, DatasetRemoveCases.self, DatasetUpdate.self, DatasetFreeze.self,
-                      DatasetShow.self, DatasetList.self, DatasetCases.self, DatasetRemove.self])
+                      DatasetShow.self, DatasetList.self, DatasetCases.self, DatasetRemove.self, DatasetChmod.self, DatasetChgrp.self])
 }
 
 func datasetID(_ text: String) throws -> LakeID {
@@ -27,9 +27,12 @@ struct DatasetCreate: ParsableCommand {
     @Option(help: "A case to include (repeatable).") var `case`: [String] = []
     @Option(help: "A file listing case ids, one per line (for large datasets).") var casesFrom: String?
     @Option(help: "A tag KEY=VALUE (repeatable).") var tag: [String] = []
+    @Option(help: "Who may read it (and every file in it) through the mount, in octal (default: 666 less the umask, so usually 644).")
+    var mode: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
+        let owner = try AccessChange.creator(mode: mode)
         var ids = try self.case.map(caseID)
         if let casesFrom {
             let text = try reportingErrors { try String(contentsOfFile: casesFrom, encoding: .utf8) }
@@ -45,7 +48,7 @@ struct DatasetCreate: ParsableCommand {
         }
         let now = Timestamp.now
         let draft = LakeDataset(id: LakeID.make(.dataset, at: now.milliseconds), name: name, description: description,
-                                status: .ready, caseIds: ids, tags: tags, createdAt: now, createdBy: SystemUser.current)
+                                status: .ready, caseIds: ids, tags: tags, createdAt: now, createdBy: SystemUser.current, owner: owner)
         try reportingErrors { printing(try options.openStore().catalog.createDataset(draft), json: json) }
     }
 }

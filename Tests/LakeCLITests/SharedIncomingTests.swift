@@ -165,4 +165,56 @@ import Testing
         let bad = try lake.run(["object", "chmod", "9x", id])
         #expect(!bad.succeeded && bad.stderr.contains("not octal"), "\(bad.stderr)")
     }
+
+    /// A case shows its members with their own owners and modes (reading one takes the case's
+    /// leave and the object's); a dataset is the grant: whoever its mode and group let in reads
+    /// every file in it, on the main mount and on `lake mount --dataset`, whatever the objects'
+    /// own modes. The owner (or root) changes that with `lake case|dataset chmod|chgrp`.
+    @Test func aDatasetIsTheGrantAndACaseNeedsTheObjectsLeaveToo() throws {
+        guard getuid() == 0 else { return }
+        let alice = try Self.account("lakeprobe1"), bob = try Self.account("lakeprobe2")
+        let mounted = try MountedLake()
+        let lake = mounted.lake
+        _ = try Shell.run("chmod 755 '\(lake.directory.path)'")
+        let source = lake.directory.write("sample.txt", "alice's sample")
+        _ = try Shell.run("chown \(alice.uid) '\(source)'; chmod 600 '\(source)'")
+        #expect(try alice.run("cp -p '\(source)' '\(mounted.path("incoming"))/'").status == 0)
+        let object = try mounted.xattr("incoming/sample.txt", "user.lake.id")
+        let created = try lake.json(try lake.run(["case", "create", "--object", "\(object):sample", "--mode", "644", "--json"]))
+        let caseID = try #require(created["id"] as? String)
+        #expect((created["owner"] as? [String: Any])?["mode"] as? String == "0644")
+        let dataset = try #require(try lake.json(try lake.run(["dataset", "create", "--name", "shared", "--case", caseID,
+                                                                "--mode", "640", "--json"]))["id"] as? String)
+        #expect(try lake.run(["dataset", "chgrp", "lakeprobe2", dataset]).succeeded)
+        // A dataset is frozen once its cases settle, which waits for the object's processing.
+        #expect(mounted.eventually(60) { (try? self.object(mounted, object)["status"] as? String) == "READY" })
+        #expect(try lake.run(["dataset", "freeze", dataset]).succeeded)
+
+        let inCase = mounted.path("cases/\(caseID)/sample/file")
+        #expect(mounted.eventually { FileManager.default.fileExists(atPath: inCase) })
+        let viaCase = try bob.run("cat '\(inCase)'")
+        #expect(viaCase.status != 0 && viaCase.output.contains("Permission denied"), "a case showed a private object: \(viaCase.output)")
+        #expect(try alice.run("cat '\(inCase)'").output == "alice's sample")
+        #expect(try bob.run("cat '\(mounted.path("cases/\(caseID)/case.json"))' > /dev/null").status == 0)
+
+        let inDataset = mounted.path("datasets/\(dataset)/cases/\(caseID)/sample/file")
+        #expect(mounted.eventually { FileManager.default.fileExists(atPath: inDataset) })
+        #expect(try bob.run("cat '\(inDataset)'").output == "alice's sample", "the dataset's group was not let in")
+        let outsider = try alice.run("cat '\(inDataset)'")
+        #expect(outsider.status != 0 && outsider.output.contains("Permission denied"), "\(outsider.output)")
+
+        let directory = lake.directory.file("shared")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        _ = try Shell.run("chmod 755 '\(directory)'")
+        #expect(try lake.run(["mount", "--dataset", dataset, directory]).succeeded)
+        defer { _ = try? lake.run(["unmount", directory], store: false) }
+        #expect(try Shell.run("stat -c '%U %G %a' '\(directory)'").output == "root lakeprobe2 550\n")
+        #expect(try bob.run("cat '\(directory)/cases/\(caseID)/sample/file'").output == "alice's sample")
+        #expect(try alice.run("ls '\(directory)'").output.contains("Permission denied"))
+
+        #expect(try lake.run(["dataset", "chmod", "600", dataset]).succeeded)
+        #expect(mounted.eventually { (try? bob.run("cat '\(inDataset)'").output.contains("Permission denied")) == true })
+        let notOwner = try Shell.run("setpriv --reuid=\(bob.uid) --regid=\(bob.gid) --clear-groups \(LakeBinary.executable) dataset chmod 644 \(dataset) --store '\(mounted.store)' 2>&1")
+        #expect(notOwner.status != 0, "\(notOwner.output)")
+    }
 }

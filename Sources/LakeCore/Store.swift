@@ -57,6 +57,9 @@ public final class Store: Sendable {
             }
         }
         try Syscall.makeDirectories(root)
+        // Blobs are plain files: an account that can read the store folder reads every object,
+        // whatever the modes the mount enforces (docs/security.md). Only its owner may enter.
+        try Syscall.chmod(root, 0o700)
         let config = StoreConfig.fresh()
         let blobs = try LocalBlobStore(root: root, layout: config.blobLayout)
         try blobs.makeFolders()

@@ -22,6 +22,15 @@ import Testing
         #expect(try String(contentsOfFile: root + "/lake.json", encoding: .utf8) == config)
     }
 
+    /// Blobs are plain files; only the store's owner may enter its folder (docs/security.md).
+    @Test func aNewStoreFolderIsItsOwnersAlone() throws {
+        let directory = TemporaryDirectory("store")
+        let root = directory.file("private")
+        _ = try Store.create(at: root, logger: TestLogger.make())
+        let mode = try FileManager.default.attributesOfItem(atPath: root)[.posixPermissions] as? Int
+        #expect(mode == 0o700)
+    }
+
     @Test func refusesFoldersThatAreNotStores() throws {
         let directory = TemporaryDirectory("store")
         directory.write("other/file.txt", "mine")

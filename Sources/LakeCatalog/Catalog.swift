@@ -59,6 +59,11 @@ public protocol Catalog: Sendable {
     /// `chmod`/`chgrp` of an object, case or dataset: new permission bits and/or group, recorded
     /// as a change; returns the result. The owner never changes.
     func changeAccess(_ id: LakeID, mode: UInt32?, gid: UInt32?, at time: Timestamp) throws -> Ownership
+    /// How many objects an account owns and their bytes (objects made before owners were
+    /// recorded are root's).
+    func usage(uid: UInt32) throws -> (objects: Int64, bytes: Int64)
+    /// The same for every account that owns objects, by uid.
+    func usageByOwner() throws -> [UInt32: (objects: Int64, bytes: Int64)]
     /// Applies `change` to a READY object's annotations, provisions and warnings in one
     /// transaction; refuses an object that is not READY.
     func annotateObject(_ id: LakeID, at time: Timestamp,

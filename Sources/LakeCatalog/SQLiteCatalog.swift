@@ -237,6 +237,29 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
+    public func usage(uid: UInt32) throws -> (objects: Int64, bytes: Int64) {
+        try read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT COUNT(*) AS objects, COALESCE(SUM(b.size), 0) AS bytes
+                FROM objects o LEFT JOIN blobs b ON b.id = o.blob_id WHERE COALESCE(o.owner_uid, 0) = ?
+                """, arguments: [Int64(uid)])
+            return (row?["objects"] ?? 0, row?["bytes"] ?? 0)
+        }
+    }
+
+    public func usageByOwner() throws -> [UInt32: (objects: Int64, bytes: Int64)] {
+        try read { db in
+            var result: [UInt32: (objects: Int64, bytes: Int64)] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT COALESCE(o.owner_uid, 0) AS uid, COUNT(*) AS objects, COALESCE(SUM(b.size), 0) AS bytes
+                FROM objects o LEFT JOIN blobs b ON b.id = o.blob_id GROUP BY 1
+                """) {
+                result[UInt32(truncatingIfNeeded: row["uid"] as Int64)] = (row["objects"], row["bytes"])
+            }
+            return result
+        }
+    }
+
     public func changeAccess(_ id: LakeID, mode: UInt32?, gid: UInt32?, at time: Timestamp) throws -> Ownership {
         let table: String
         switch id.kind {

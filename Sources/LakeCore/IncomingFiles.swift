@@ -26,6 +26,10 @@ public final class IncomingFiles: Sendable {
     let settler: BlobSettler?
     /// Node numbers reserved in the catalog for files created here (see `nextNode`).
     let numbers = Mutex<ClosedRange<Int64>?>(nil)
+    /// Each account's use, when lake.json sets quotas. Checked when a file is created and as it
+    /// is written, against what is stored: files written at once by one account may together
+    /// pass its limit by what they hold until stored.
+    let quotas: QuotaLedger?
 
     /// A file being written: its streaming upload, committed at most once. After a failed
     /// write the upload is abandoned and every later write and close fails too.
@@ -36,8 +40,11 @@ public final class IncomingFiles: Sendable {
         /// Stored, with its spool file's name left for the last close (`released`) to remove:
         /// the close that stored it need not wait for that.
         let storedSpool = Mutex<StreamingUpload?>(nil)
-        init(node: Int64, upload: StreamingUpload) {
+        /// The writer's account: the object's owner, whose quota it counts against.
+        let uid: UInt32
+        init(node: Int64, upload: StreamingUpload, uid: UInt32) {
             self.node = node
+            self.uid = uid
             lock.withLock { $0 = upload }
         }
     }
@@ -78,6 +85,7 @@ public final class IncomingFiles: Sendable {
         self.store = store
         self.logger = logger
         self.settler = settler
+        quotas = store.config.quotas == nil ? nil : QuotaLedger(store: store)
         var state = State()
         do {
             for receipt in try store.catalog.receipts() {
@@ -137,6 +145,7 @@ public final class IncomingFiles: Sendable {
         let streaming: StreamingUpload
         let row: Int64
         do {
+            try quotas?.checkNewObject(uid: caller.uid, pending: 0)
             row = try nextNode()
             streaming = try StreamingUpload(store: store, fileName: name.lossless, createdBy: SystemUser.name(uid: caller.uid),
                                             owner: Ownership(uid: caller.uid, gid: caller.gid, mode: mode))
@@ -145,7 +154,7 @@ public final class IncomingFiles: Sendable {
         }
         let stored = Receipt(node: row, parent: parent, name: name.bytes, isFolder: false, objectID: streaming.id,
                              mode: mode & 0o7777, uid: caller.uid, gid: caller.gid, modified: now, accessed: now)
-        let upload = Upload(node: row, upload: streaming)
+        let upload = Upload(node: row, upload: streaming, uid: caller.uid)
         let node = Node(stored: stored, live: stored, upload: upload)
         state.withLock { state in
             if let replaced, state.children[parent]?[name] == replaced { Self.drop(replaced, in: &state) }
@@ -175,12 +184,13 @@ public final class IncomingFiles: Sendable {
         if current.isFolder { throw .isDirectory }
         let streaming: StreamingUpload
         do {
+            try quotas?.checkNewObject(uid: caller.uid, pending: 0)
             streaming = try StreamingUpload(store: store, fileName: current.name.lossless, createdBy: SystemUser.name(uid: caller.uid),
                                             owner: Ownership(uid: caller.uid, gid: caller.gid, mode: current.live.mode))
         } catch {
             throw IncomingError.from(error)
         }
-        let upload = Upload(node: node, upload: streaming)
+        let upload = Upload(node: node, upload: streaming, uid: caller.uid)
         state.withLock { state in
             guard var changed = state.nodes[node] else { return }
             changed.upload = upload
@@ -199,6 +209,7 @@ public final class IncomingFiles: Sendable {
         do {
             open = try upload.lock.withLock { streaming in
                 guard let streaming else { return false }
+                if let quotas { try quotas.checkBytes(uid: upload.uid, writing: max(streaming.size, offset + Int64(bytes.count))) }
                 try streaming.write(bytes, at: offset)
                 return true
             }
@@ -281,6 +292,7 @@ public final class IncomingFiles: Sendable {
         do {
             try upload.lock.withLock { streaming in
                 guard let streaming else { throw IncomingError.unsupported }
+                if let quotas, size > streaming.size { try quotas.checkBytes(uid: upload.uid, writing: size) }
                 try streaming.truncate(to: size)
             }
         } catch {
@@ -336,6 +348,7 @@ public final class IncomingFiles: Sendable {
             }
             if let (id, receipt, links) = committed {
                 store.uploads.noteStored()
+                quotas?.stored(uid: upload.uid, bytes: receipt.size)
                 arrived(upload.node, object: id, receipt: receipt, links: links)
             }
         } catch {
@@ -508,10 +521,13 @@ public enum IncomingError: Error, Equatable, Sendable {
     /// Not possible on a receipt (appending, changing it in place, truncating a stored one).
     case unsupported
     case noSpace
+    /// The writer's account holds all its quota allows (`QuotaConfig`).
+    case quotaExceeded(String)
     case failed(String)
 
     static func from(_ error: any Error) -> IncomingError {
         if let error = error as? IncomingError { return error }
+        if let error = error as? QuotaExceeded { return .quotaExceeded(error.description) }
         switch StoreFailure.kind(of: error) {
         case .noSpace: return .noSpace
         case .notFound: return .notFound

@@ -23,6 +23,8 @@ public struct StoreConfig: Codable, Sendable {
     /// How long the mount waits to sync the files of small uploads in one batch (their bytes
     /// are durable in the catalog meanwhile; see `BlobSettler`).
     public var settleSeconds: Double
+    /// Per-account limits (`Quotas.swift`); nil: none.
+    public var quotas: QuotaConfig?
 
     enum CodingKeys: String, CodingKey {
         case format
@@ -34,6 +36,7 @@ public struct StoreConfig: Codable, Sendable {
         case scrubBytesPerSecond = "scrub_bytes_per_second"
         case scrubIntervalHours = "scrub_interval_hours"
         case settleSeconds = "settle_seconds"
+        case quotas
     }
 
     public static let defaultScrubBytesPerSecond = 32.0 * 1024 * 1024
@@ -65,6 +68,7 @@ public struct StoreConfig: Codable, Sendable {
                   scrubBytesPerSecond: try c.decodeIfPresent(Double.self, forKey: .scrubBytesPerSecond) ?? Self.defaultScrubBytesPerSecond,
                   scrubIntervalHours: try c.decodeIfPresent(Double.self, forKey: .scrubIntervalHours) ?? Self.defaultScrubIntervalHours,
                   settleSeconds: try c.decodeIfPresent(Double.self, forKey: .settleSeconds) ?? Self.defaultSettleSeconds)
+        quotas = try c.decodeIfPresent(QuotaConfig.self, forKey: .quotas)
     }
 
     public var blobLayout: BlobLayout { formatVersion >= 2 ? .oneLevel : .twoLevel }

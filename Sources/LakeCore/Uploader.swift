@@ -32,6 +32,15 @@ public struct Uploader: Sendable {
         do { source = try ReadableFile(path: path) } catch {
             throw UploadError(path: path, reason: Self.describeSourceError(error), isNoSpace: false)
         }
+        if store.config.quotas != nil {
+            let ledger = QuotaLedger(store: store)
+            do {
+                try ledger.checkNewObject(uid: getuid(), pending: 0)
+                try ledger.checkBytes(uid: getuid(), writing: source.size)
+            } catch {
+                throw UploadError(path: path, reason: "\(error)", isNoSpace: false)
+            }
+        }
         let fileName = Path.lastComponent(of: path)
         let format = FileFormat(inferredFrom: fileName)
         let now = Timestamp.now

@@ -25,6 +25,8 @@ public enum FSError: Error, Equatable, Sendable {
     case notNeeded
     /// Not allowed for anyone, root included (giving an object to another owner).
     case notPermitted
+    /// The account's quota is used up.
+    case quotaExceeded
 
     public var errno: Int32 {
         switch self {
@@ -42,6 +44,7 @@ public enum FSError: Error, Equatable, Sendable {
         case .unsupported, .namespaceUnsupported: ENOTSUP
         case .notNeeded: ENOSYS
         case .notPermitted: EPERM
+        case .quotaExceeded: EDQUOT
         }
     }
 
@@ -66,6 +69,7 @@ public enum FSError: Error, Equatable, Sendable {
         case .invalidName: .invalid
         case .unsupported: .unsupported
         case .noSpace: .noSpace
+        case .quotaExceeded: .quotaExceeded
         case .failed(let reason): .io(reason)
         }
     }

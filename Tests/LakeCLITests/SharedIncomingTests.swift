@@ -13,7 +13,8 @@ import Testing
         let uid: String
         let gid: String
         func run(_ command: String) throws -> Shell.Result {
-            let quoted = "'" + (command + " 2>&1").replacingOccurrences(of: "'", with: "'\\''") + "'"
+            // Braces, so a redirection inside the command does not take its errors along.
+            let quoted = "'" + ("{ " + command + "; } 2>&1").replacingOccurrences(of: "'", with: "'\\''") + "'"
             return try Shell.run("setpriv --reuid=\(uid) --regid=\(gid) --clear-groups sh -c \(quoted)")
         }
     }
@@ -216,5 +217,51 @@ import Testing
         #expect(mounted.eventually { (try? bob.run("cat '\(inDataset)'").output.contains("Permission denied")) == true })
         let notOwner = try Shell.run("setpriv --reuid=\(bob.uid) --regid=\(bob.gid) --clear-groups \(LakeBinary.executable) dataset chmod 644 \(dataset) --store '\(mounted.store)' 2>&1")
         #expect(notOwner.status != 0, "\(notOwner.output)")
+    }
+
+    /// Quotas in lake.json: an account at its object or byte limit gets EDQUOT in `incoming/`
+    /// (nothing stored, no receipt left), `lake upload` says why, other accounts go on, and
+    /// `lake quota` shows use and limits.
+    @Test func quotasStopAnAccountAtItsLimit() throws {
+        guard getuid() == 0 else { return }
+        let alice = try Self.account("lakeprobe1"), bob = try Self.account("lakeprobe2")
+        let mounted = try MountedLake(mount: false)
+        let lake = mounted.lake
+        func setQuotas(_ quotas: [String: Any]) throws {
+            let path = mounted.store + "/lake.json"
+            var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            config["quotas"] = quotas
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        }
+        try setQuotas(["users": ["lakeprobe1": ["objects": 2], "lakeprobe2": ["bytes": 10_000]]])
+        try mounted.mount()
+        _ = try Shell.run("chmod 755 '\(lake.directory.path)'")
+        let incoming = mounted.path("incoming")
+
+        #expect(try alice.run("echo one > '\(incoming)/a1.txt' && echo two > '\(incoming)/a2.txt'").status == 0)
+        let third = try alice.run("echo three > '\(incoming)/a3.txt'")
+        #expect(third.status != 0 && third.output.contains("Disk quota exceeded"), "\(third.output)")
+        #expect(!FileManager.default.fileExists(atPath: "\(incoming)/a3.txt"))
+
+        #expect(try bob.run("head -c 6000 /dev/zero > '\(incoming)/b1.bin'").status == 0)
+        let big = try bob.run("head -c 6000 /dev/zero > '\(incoming)/b2.bin'")
+        #expect(big.status != 0 && big.output.contains("Disk quota exceeded"), "\(big.output)")
+        #expect(!FileManager.default.fileExists(atPath: "\(incoming)/b2.bin"))
+        #expect(try bob.run("echo small > '\(incoming)/b3.txt'").status == 0, "bob is still under his byte limit")
+
+        #expect(try Shell.run("for i in 1 2 3 4; do echo root > '\(incoming)'/r$i.txt || exit 1; done").status == 0, "root has no quota")
+
+        let report = try lake.json(try lake.run(["quota", "--json"]))["accounts"] as? [[String: Any]] ?? []
+        let byUser = Dictionary(uniqueKeysWithValues: report.map { ($0["user"] as? String ?? "", $0) })
+        #expect(byUser["lakeprobe1"]?["objects"] as? Int == 2 && (byUser["lakeprobe1"]?["limit"] as? [String: Any])?["objects"] as? Int == 2,
+                "\(report)")
+        #expect(byUser["lakeprobe2"]?["bytes"] as? Int == 6006 && (byUser["lakeprobe2"]?["limit"] as? [String: Any])?["bytes"] as? Int == 10_000,
+                "\(report)")
+        #expect(byUser["root"]?["objects"] as? Int == 4)
+
+        // The CLI says the same to an account at its limit (here root, limited for the purpose).
+        try setQuotas(["users": ["root": ["objects": 4]]])
+        let refused = try lake.run(["upload", lake.directory.write("more.txt", "more")])
+        #expect(!refused.succeeded && refused.stderr.contains("quota is exceeded"), "\(refused.stderr)")
     }
 }

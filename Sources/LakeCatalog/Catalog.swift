@@ -58,7 +58,11 @@ public protocol Catalog: Sendable {
     func updateObject(_ id: LakeID, _ update: ObjectUpdate, at time: Timestamp) throws -> LakeObject
     /// `chmod`/`chgrp` of an object, case or dataset: new permission bits and/or group, recorded
     /// as a change; returns the result. The owner never changes.
-    func changeAccess(_ id: LakeID, mode: UInt32?, gid: UInt32?, at time: Timestamp) throws -> Ownership
+    func changeAccess(_ id: LakeID, mode: UInt32?, gid: UInt32?, by actor: Actor?, at time: Timestamp) throws -> Ownership
+    /// Appends to the audit trail (what the catalog's own changes do not record, e.g. a mount).
+    func recordAudit(_ action: String, id: LakeID?, details: [String: JSONValue], by actor: Actor?, at time: Timestamp) throws
+    /// The audit trail, newest first, optionally of one entity or one account, before `before`.
+    func auditLog(id: LakeID?, uid: UInt32?, limit: Int, before: Int64?) throws -> [AuditEntry]
     /// How many objects an account owns and their bytes (objects made before owners were
     /// recorded are root's).
     func usage(uid: UInt32) throws -> (objects: Int64, bytes: Int64)

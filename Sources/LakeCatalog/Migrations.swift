@@ -206,6 +206,25 @@ enum Migrations {
                 ALTER TABLE datasets ADD COLUMN mode INTEGER;
                 """)
         }
+        // The audit trail (`lake log`): append-only, enforced by the catalog itself.
+        migrator.registerMigration("2026-12-03-audit-log") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_log (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at INTEGER NOT NULL,
+                    uid INTEGER NOT NULL,
+                    user TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    entity_id TEXT,
+                    details TEXT NOT NULL
+                );
+                CREATE INDEX audit_log_by_entity ON audit_log(entity_id, seq);
+                CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                """)
+        }
         return migrator
     }
 }

@@ -39,6 +39,8 @@ extension SQLiteCatalog {
                                      CaseRules.mappingJSON(member.paramMapping), CaseRules.mappingJSON(member.fieldMapping)])
             }
             try recordChange(db, draft.id, at: draft.createdAt)
+            try audit(db, "case.create", draft.id, ["name": .string(draft.name), "objects": .array(draft.members.map { .string($0.objectId.rawValue) }),
+                                                    "mode": .string(draft.owner.octal)], at: draft.createdAt)
             return try CaseRow.fetch(db, where: "id = ?", arguments: [draft.id.rawValue])[0]
         }
     }
@@ -73,6 +75,10 @@ extension SQLiteCatalog {
             if let name { try db.run(sql: "UPDATE cases SET name = ? WHERE id = ?", arguments: [name, id.rawValue]) }
             if let tags { try db.run(sql: "UPDATE cases SET tags = ? WHERE id = ?", arguments: [ObjectRow.json(tags), id.rawValue]) }
             try recordChange(db, id, at: time)
+            var changed: [String: JSONValue] = [:]
+            if let name { changed["name"] = .string(name) }
+            if let tags { changed["tags"] = .object(tags) }
+            try audit(db, "case.update", id, changed, at: time)
             return try CaseRow.fetch(db, where: "id = ?", arguments: [id.rawValue])[0]
         }
     }
@@ -96,6 +102,7 @@ extension SQLiteCatalog {
             try db.run(sql: "DELETE FROM case_members WHERE case_id = ?", arguments: [id.rawValue])
             try db.run(sql: "DELETE FROM cases WHERE id = ?", arguments: [id.rawValue])
             try recordChange(db, id, at: time)
+            try audit(db, "case.delete", id, at: time)
         }
     }
 

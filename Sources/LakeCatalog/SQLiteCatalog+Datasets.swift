@@ -12,6 +12,8 @@ extension SQLiteCatalog {
                                  Int64(draft.owner.mode)])
             try addCases(db, draft.caseIds, to: draft.id)
             try recordChange(db, draft.id, at: draft.createdAt)
+            try audit(db, "dataset.create", draft.id, ["name": .string(draft.name), "cases": .array(draft.caseIds.map { .string($0.rawValue) }),
+                                                       "mode": .string(draft.owner.octal)], at: draft.createdAt)
             return try dataset(db, draft.id)!
         }
     }
@@ -56,7 +58,10 @@ extension SQLiteCatalog {
     }
 
     public func addCases(_ cases: [LakeID], to id: LakeID, at time: Timestamp) throws -> LakeDataset {
-        try changeUnfrozen(id, at: time) { db in try addCases(db, cases, to: id) }
+        try changeUnfrozen(id, at: time) { db in
+            try addCases(db, cases, to: id)
+            try audit(db, "dataset.add", id, ["cases": .array(cases.map { .string($0.rawValue) })], at: time)
+        }
     }
 
     public func removeCases(_ cases: [LakeID], from id: LakeID, at time: Timestamp) throws -> LakeDataset {
@@ -65,6 +70,7 @@ extension SQLiteCatalog {
                 try db.run(sql: "DELETE FROM dataset_cases WHERE dataset_id = ? AND case_id = ?", arguments: [id.rawValue, caseID.rawValue])
                 guard db.changesCount == 1 else { throw CatalogError.refused("case \(caseID) is not in dataset \(id)") }
             }
+            try audit(db, "dataset.remove", id, ["cases": .array(cases.map { .string($0.rawValue) })], at: time)
         }
     }
 
@@ -73,6 +79,11 @@ extension SQLiteCatalog {
             if let name { try db.run(sql: "UPDATE datasets SET name = ? WHERE id = ?", arguments: [name, id.rawValue]) }
             if let description { try db.run(sql: "UPDATE datasets SET description = ? WHERE id = ?", arguments: [description, id.rawValue]) }
             if let tags { try db.run(sql: "UPDATE datasets SET tags = ? WHERE id = ?", arguments: [ObjectRow.json(tags), id.rawValue]) }
+            var changed: [String: JSONValue] = [:]
+            if let name { changed["name"] = .string(name) }
+            if let description { changed["description"] = .string(description) }
+            if let tags { changed["tags"] = .object(tags) }
+            try audit(db, "dataset.update", id, changed, at: time)
         }
     }
 
@@ -104,6 +115,7 @@ extension SQLiteCatalog {
             try db.run(sql: "UPDATE datasets SET frozen_at = ?, params_schema = ?, provisions = ?, formats = ? WHERE id = ?",
                            arguments: [time.microseconds, ObjectRow.json(schema), ObjectRow.json(current.provisions),
                                        ObjectRow.json(current.formats), id.rawValue])
+            try audit(db, "dataset.freeze", id, ["cases": .number(Double(current.caseIds.count))], at: time)
         }
     }
 
@@ -118,6 +130,7 @@ extension SQLiteCatalog {
             try db.run(sql: "DELETE FROM dataset_cases WHERE dataset_id = ?", arguments: [id.rawValue])
             try db.run(sql: "DELETE FROM datasets WHERE id = ?", arguments: [id.rawValue])
             try recordChange(db, id, at: time)
+            try audit(db, "dataset.delete", id, ["was_frozen": .bool((frozen["frozen_at"] as Int64?) != nil)], at: time)
         }
     }
 

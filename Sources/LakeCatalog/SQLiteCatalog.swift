@@ -11,14 +11,18 @@ import Logging
 public final class SQLiteCatalog: Catalog {
     let pool: DatabasePool
     let logger: Logger
+    /// Who this process acts for, in the audit trail, unless a change names another account.
+    let actor: Actor
     let blobURI: @Sendable (String) -> String
     /// A filter axis admitting at most this many objects drives the search (see `objects(matching:)`).
     let smallArm: Int
 
     /// Opens (creating when missing) the catalog at `path`, applying the migrations this build
     /// knows and the file lacks. A catalog written by a newer build is refused unchanged.
-    public init(path: String, logger: Logger, blobURI: @escaping @Sendable (String) -> String, smallArm: Int = 50_000) throws {
+    public init(path: String, logger: Logger, blobURI: @escaping @Sendable (String) -> String, smallArm: Int = 50_000,
+                actor: Actor? = nil) throws {
         self.smallArm = smallArm
+        self.actor = actor ?? Actor(uid: getuid(), user: "uid:\(getuid())")
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
@@ -175,6 +179,11 @@ public final class SQLiteCatalog: Catalog {
                 throw CatalogError.refused("object \(id) is no longer waiting for its upload (it was reaped as interrupted)")
             }
             try recordChange(db, id, at: time)
+            // Made by its owner: the writer of a file in incoming/, or the caller of lake upload.
+            let made = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, owner_uid, created_by FROM objects WHERE id = ?"), arguments: [id.rawValue])
+            let uid = (made?["owner_uid"] as Int64?).map { UInt32(truncatingIfNeeded: $0) } ?? actor.uid
+            try audit(db, "object.create", id, ["name": .string(made?["name"] ?? ""), "bytes": .number(Double(blob.size)), "blob": .string(blob.id)],
+                      by: Actor(uid: uid, user: made?["created_by"] ?? actor.user), at: time)
         }
     }
 
@@ -237,6 +246,14 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
+    static func kindName(_ id: LakeID) -> String {
+        switch id.kind {
+        case .case?: "case"
+        case .dataset?: "dataset"
+        default: "object"
+        }
+    }
+
     public func usage(uid: UInt32) throws -> (objects: Int64, bytes: Int64) {
         try read { db in
             let row = try Row.fetchOne(db, sql: """
@@ -260,7 +277,7 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func changeAccess(_ id: LakeID, mode: UInt32?, gid: UInt32?, at time: Timestamp) throws -> Ownership {
+    public func changeAccess(_ id: LakeID, mode: UInt32?, gid: UInt32?, by actor: Actor?, at time: Timestamp) throws -> Ownership {
         let table: String
         switch id.kind {
         case .object?: table = "objects"
@@ -278,6 +295,10 @@ public final class SQLiteCatalog: Catalog {
             try db.execute(sql: "UPDATE \(table) SET owner_uid = ?, owner_gid = ?, mode = ? WHERE id = ?",
                            arguments: [Int64(owner.uid), Int64(owner.gid), Int64(owner.mode), id.rawValue])
             try recordChange(db, id, at: time)
+            var details: [String: JSONValue] = [:]
+            if mode != nil { details["mode"] = .string(owner.octal) }
+            if gid != nil { details["gid"] = .number(Double(owner.gid)) }
+            try audit(db, "\(Self.kindName(id)).chmod", id, details, by: actor, at: time)
             return owner
         }
     }
@@ -307,6 +328,12 @@ public final class SQLiteCatalog: Catalog {
                                  ObjectRow.json(object.provisions), id.rawValue])
             try FilterIndex.refresh(db, objectID: id.rawValue)
             try recordChange(db, id, at: time)
+            var changed: [String: JSONValue] = [:]
+            if let name = update.name { changed["name"] = .string(name) }
+            if let description = update.description { changed["description"] = .string(description) }
+            if let tags = update.tags { changed["tags"] = .object(tags) }
+            if let units = update.geometryUnits { changed["geometry_units"] = .string(units) }
+            try audit(db, "object.update", id, changed, at: time)
             return object
         }
     }
@@ -328,6 +355,8 @@ public final class SQLiteCatalog: Catalog {
                            arguments: [ObjectRow.json(annotations), ObjectRow.json(provisions), ObjectRow.json(warnings), id.rawValue])
             try FilterIndex.refresh(db, objectID: id.rawValue)
             try recordChange(db, id, at: time)
+            try audit(db, "object.annotate", id, ["annotations": .array(annotations.map { .string("\($0.label):\($0.elementAssoc.rawValue)=\($0.quantityType)") })],
+                      at: time)
             return object
         }
     }

@@ -39,7 +39,8 @@ public final class Store: Sendable {
         self.logger = logger
         let blobs = try LocalBlobStore(root: root, layout: config.blobLayout)
         self.blobs = blobs
-        catalog = try SQLiteCatalog(path: Self.catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) })
+        catalog = try SQLiteCatalog(path: Self.catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) },
+                                    actor: Actor(uid: getuid(), user: SystemUser.current))
     }
 
     public enum Creation { case created(Store), alreadyExists(Store) }

@@ -72,9 +72,9 @@ extension LakeFileSystem {
     /// file still being written (through `handle` when the kernel names one, else the node's open
     /// upload); a stored receipt keeps its size, so truncating it to another one is refused and
     /// changes nothing.
-    public func setAttributes(_ node: UInt64, _ change: AttributeChange, handle: UInt64?) throws(FSError) -> Attributes {
+    public func setAttributes(_ node: UInt64, _ change: AttributeChange, handle: UInt64?, caller: Caller) throws(FSError) -> Attributes {
         if tree(node) is ObjectTree, let (seq, _) = NodeID.split(node) {
-            return try changeOwnership(node, seq: seq, change)
+            return try changeOwnership(node, seq: seq, change, caller: caller)
         }
         guard IncomingTree.owns(node), node != NodeID.incoming else { throw .readOnly }
         if let size = change.size {
@@ -96,13 +96,13 @@ extension LakeFileSystem {
     /// `chmod` and `chgrp` on an object's folder or anything in it change the object's mode and
     /// group (the kernel has checked that the caller owns it, or is root, and belongs to the new
     /// group). Its owner never changes (EPERM), nor do its bytes or times (EROFS).
-    func changeOwnership(_ node: UInt64, seq: Int64, _ change: AttributeChange) throws(FSError) -> Attributes {
+    func changeOwnership(_ node: UInt64, seq: Int64, _ change: AttributeChange, caller: Caller) throws(FSError) -> Attributes {
         guard change.size == nil, change.modified == nil, change.accessed == nil else { throw .readOnly }
         let view = try view(seq: seq)
         if let uid = change.uid, uid != view.object.owner.uid { throw .notPermitted }
         guard change.mode != nil || change.gid != nil else { return try attributes(node) }
         do {
-            try store.changeAccess(view.object.id, mode: change.mode, gid: change.gid)
+            try store.changeAccess(view.object.id, mode: change.mode, gid: change.gid, by: caller.uid)
         } catch {
             throw FSError.from(error)
         }

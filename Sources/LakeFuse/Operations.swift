@@ -124,7 +124,7 @@ enum Operations {
             change.accessed = nanoseconds(attr.st_atim, now: FUSE_SET_ATTR_ATIME_NOW)
         }
         do {
-            request.attributes(try fs.setAttributes(node, change, handle: handle), timeout: 0)
+            request.attributes(try fs.setAttributes(node, change, handle: handle, caller: request.caller), timeout: 0)
         } catch {
             request.fail(error)
         }

@@ -10,5 +10,5 @@ struct Lake: ParsableCommand {
             ~/.local/share/lake (other users). Logging: --verbose or LAKE_LOG=debug.
             """,
         subcommands: [InitCommand.self, UploadCommand.self, ObjectCommand.self, CaseCommand.self, DatasetCommand.self, MountCommand.self, UnmountCommand.self, ProcessCommand.self,
-                      VerifyCommand.self, GCCommand.self, QuotaCommand.self])
+                      VerifyCommand.self, GCCommand.self, QuotaCommand.self, LogCommand.self])
 }

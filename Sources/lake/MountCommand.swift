@@ -106,6 +106,11 @@ struct MountCommand: ParsableCommand {
             throw ExitCode.failure
         }
         logger.info("mounted", metadata: ["mountpoint": "\(path)", "store": "\(store.root)"])
+        do {
+            try store.catalog.recordAudit("mount", id: try dataset.map(datasetID), details: ["mountpoint": .string(path)], by: nil, at: .now)
+        } catch {
+            logger.warning("the mount could not be recorded in the audit log: \(error)")
+        }
         services.start()
         Daemon.report(readyFd, "ready")
         mount.run()

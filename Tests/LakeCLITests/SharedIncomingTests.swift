@@ -264,4 +264,38 @@ import Testing
         let refused = try lake.run(["upload", lake.directory.write("more.txt", "more")])
         #expect(!refused.succeeded && refused.stderr.contains("quota is exceeded"), "\(refused.stderr)")
     }
+
+    /// `lake log`: every create, update, chmod, freeze and mount, with who did it — the account
+    /// whose process did, whether through the mount or the CLI — filtered by object or account.
+    @Test func theAuditTrailSaysWhoDidWhat() throws {
+        guard getuid() == 0 else { return }
+        let alice = try Self.account("lakeprobe1")
+        let mounted = try MountedLake()
+        let lake = mounted.lake
+        _ = try Shell.run("chmod 755 '\(lake.directory.path)'")
+        #expect(try alice.run("echo data > '\(mounted.path("incoming"))/a.txt'").status == 0)
+        let id = try mounted.xattr("incoming/a.txt", "user.lake.id")
+        #expect(mounted.eventually { FileManager.default.fileExists(atPath: mounted.path("objects/\(id)/file")) })
+        #expect(try alice.run("chmod 600 '\(mounted.path("objects/\(id)"))'").status == 0)
+        #expect(try lake.run(["object", "update", id, "--name", "renamed"]).succeeded)
+        #expect(mounted.eventually(60) { (try? lake.json(try lake.run(["object", "show", id, "--json"]))["status"] as? String) == "READY" })
+        let caseID = try #require(try lake.json(try lake.run(["case", "create", "--object", id, "--json"]))["id"] as? String)
+        let dataset = try #require(try lake.json(try lake.run(["dataset", "create", "--name", "d", "--case", caseID, "--json"]))["id"] as? String)
+        #expect(try lake.run(["dataset", "freeze", dataset]).succeeded)
+
+        func entries(_ arguments: [String]) throws -> [[String: Any]] {
+            try lake.json(try lake.run(["log", "--json"] + arguments))["entries"] as? [[String: Any]] ?? []
+        }
+        let all = try entries([])
+        let actions = all.map { "\($0["action"] ?? "")@\($0["user"] ?? "")" }
+        #expect(Array(actions.prefix(6)) == ["dataset.freeze@root", "dataset.create@root", "case.create@root", "object.update@root",
+                                             "object.chmod@lakeprobe1", "object.create@lakeprobe1"], "\(actions)")
+        #expect(actions.contains("mount@root"))
+        let ofObject = try entries(["--object", id]).map { $0["action"] as? String ?? "" }
+        #expect(ofObject == ["object.update", "object.chmod", "object.create"])
+        let byAlice = try entries(["--user", "lakeprobe1"]).map { $0["action"] as? String ?? "" }
+        #expect(byAlice == ["object.chmod", "object.create"])
+        let text = try lake.run(["log", "--limit", "1"])
+        #expect(text.succeeded && text.stdout.contains("dataset.freeze") && text.stdout.split(separator: "\n").count == 1, "\(text.stdout)")
+    }
 }

@@ -26,7 +26,7 @@ import Testing
     @Test func migratesAnEmptyDatabaseAndReopens() throws {
         let catalog = try open()
         let all = ["2026-11-01-objects", "2026-11-22-manifest-block-wait", "2026-11-22-cases-datasets-filters", "2026-11-30-blob-damage",
-                   "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership"]
+                   "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership", "2026-12-03-audit-log"]
         #expect(try catalog.appliedMigrations() == all)
         let again = try open()
         #expect(try again.appliedMigrations() == all)
@@ -40,7 +40,7 @@ import Testing
         let names = try queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
         #expect(names == ["2026-11-01-objects", "2026-11-22-cases-datasets-filters", "2026-11-22-manifest-block-wait",
                           "2026-11-30-blob-damage", "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership",
-                          "2099-01-01-future"])
+                          "2026-12-03-audit-log", "2099-01-01-future"])
     }
 
     /// An object keeps the owner and mode it was made with; one made before they were recorded
@@ -59,6 +59,30 @@ import Testing
         }
         #expect(try catalog.object(older.id)?.owner == .legacy)
         #expect(try catalog.objectSummaries().map(\.owner) == [Ownership(uid: 1001, gid: 1002, mode: 0o600), .legacy])
+    }
+
+    /// The audit trail records changes in their transactions and cannot be rewritten: the
+    /// catalog itself refuses to change or remove a line, whoever asks.
+    @Test func theAuditLogIsAppendOnly() throws {
+        let catalog = try open()
+        let object = draft("audited.stl")
+        try catalog.createPendingObject(object)
+        try catalog.completeUpload(object.id, blob: blob("a"), at: .now, links: nil, receipt: nil, creating: nil, unsettled: nil)
+        _ = try catalog.updateObject(object.id, ObjectUpdate(name: "renamed"), at: .now)
+        _ = try catalog.changeAccess(object.id, mode: 0o600, gid: nil, by: Actor(uid: 1001, user: "alice"), at: .now)
+        try catalog.recordAudit("mount", id: nil, details: ["mountpoint": .string("/lake")], by: nil, at: .now)
+        let entries = try catalog.auditLog(id: nil, uid: nil, limit: 10, before: nil)
+        #expect(entries.map(\.action) == ["mount", "object.chmod", "object.update", "object.create"])
+        #expect(entries[1].uid == 1001 && entries[1].user == "alice" && entries[1].details["mode"] == .string("0600"))
+        #expect(entries[2].details["name"] == .string("renamed"))
+        #expect(try catalog.auditLog(id: object.id, uid: nil, limit: 10, before: nil).count == 3)
+        #expect(try catalog.auditLog(id: nil, uid: 1001, limit: 10, before: nil).map(\.action) == ["object.chmod"])
+        #expect(try catalog.auditLog(id: nil, uid: nil, limit: 10, before: entries[1].seq).map(\.action) == ["object.update", "object.create"])
+        let queue = try DatabaseQueue(path: directory.file("catalog.sqlite"))
+        for statement in ["UPDATE audit_log SET user = 'someone else'", "DELETE FROM audit_log"] {
+            #expect(throws: (any Error).self, "\(statement)") { try queue.write { db in try db.execute(sql: statement) } }
+        }
+        #expect(try catalog.auditLog(id: nil, uid: nil, limit: 10, before: nil) == entries)
     }
 
     @Test func objectLifecycleAndChangeSequence() throws {

@@ -71,7 +71,7 @@ import Testing
     @Test func receiptsAndFoldersOutliveTheFilesystem() throws {
         let folder = try fs.makeDirectory(parent: NodeID.incoming, name: FileName("sub"), mode: 0o750, caller: caller)
         let node = try drop(FileName("a.bin"), [1, 2, 3], in: folder.node)
-        _ = try fs.setAttributes(node, .init(mode: 0o600, uid: 65534, modified: 981_173_106_123_456_789), handle: nil)
+        _ = try fs.setAttributes(node, .init(mode: 0o600, uid: 65534, modified: 981_173_106_123_456_789), handle: nil, caller: caller)
         let again = try remount()
         let sub = try again.lookup(parent: NodeID.incoming, name: FileName("sub"))
         #expect(sub.node == folder.node && sub.attributes.mode == 0o750)
@@ -98,7 +98,7 @@ import Testing
     @Test func dotFilesWaitForTheirRenameAndTruncationWorksWhileWriting() throws {
         let (_, plan) = try fs.create(parent: NodeID.incoming, name: FileName(".part"), mode: 0o644, caller: caller)
         try [UInt8](repeating: 7, count: 100).withUnsafeBytes { try fs.write(plan.handle, $0, at: 0) }
-        _ = try fs.setAttributes(try fs.lookup(parent: NodeID.incoming, name: FileName(".part")).node, .init(size: 10), handle: plan.handle)
+        _ = try fs.setAttributes(try fs.lookup(parent: NodeID.incoming, name: FileName(".part")).node, .init(size: 10), handle: plan.handle, caller: caller)
         try fs.flush(plan.handle, caller: caller)
         fs.release(plan.handle)
         let pending = try fs.lookup(parent: NodeID.incoming, name: FileName(".part"))
@@ -108,7 +108,7 @@ import Testing
         #expect(stored.attributes.size == 10)
         #expect(try contents(stored.node) == [UInt8](repeating: 7, count: 10))
         // A stored receipt keeps its size.
-        #expect(throws: FSError.unsupported) { try fs.setAttributes(stored.node, .init(size: 3), handle: nil) }
+        #expect(throws: FSError.unsupported) { try fs.setAttributes(stored.node, .init(size: 3), handle: nil, caller: caller) }
     }
 
     @Test func aWriteAfterTheCommittingCloseFailsAndTheReceiptStays() throws {

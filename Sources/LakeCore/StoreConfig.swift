@@ -25,6 +25,9 @@ public struct StoreConfig: Codable, Sendable {
     public var settleSeconds: Double
     /// Per-account limits (`Quotas.swift`); nil: none.
     public var quotas: QuotaConfig?
+    /// Whether root's mounts of this store let every account in (`allow_other`); false keeps
+    /// them root's alone (docs/security.md).
+    public var mountAllowOther: Bool = true
 
     enum CodingKeys: String, CodingKey {
         case format
@@ -37,6 +40,7 @@ public struct StoreConfig: Codable, Sendable {
         case scrubIntervalHours = "scrub_interval_hours"
         case settleSeconds = "settle_seconds"
         case quotas
+        case mountAllowOther = "mount_allow_other"
     }
 
     public static let defaultScrubBytesPerSecond = 32.0 * 1024 * 1024
@@ -69,6 +73,7 @@ public struct StoreConfig: Codable, Sendable {
                   scrubIntervalHours: try c.decodeIfPresent(Double.self, forKey: .scrubIntervalHours) ?? Self.defaultScrubIntervalHours,
                   settleSeconds: try c.decodeIfPresent(Double.self, forKey: .settleSeconds) ?? Self.defaultSettleSeconds)
         quotas = try c.decodeIfPresent(QuotaConfig.self, forKey: .quotas)
+        mountAllowOther = try c.decodeIfPresent(Bool.self, forKey: .mountAllowOther) ?? true
     }
 
     public var blobLayout: BlobLayout { formatVersion >= 2 ? .oneLevel : .twoLevel }

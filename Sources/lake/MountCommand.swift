@@ -36,10 +36,12 @@ struct MountCommand: ParsableCommand {
         return url.standardizedFileURL.path
     }
 
-    var fuseOptions: [String] {
+    /// `allowOther`: the store's `mount_allow_other` (lake.json; default true): root's mounts
+    /// let every account in unless the store says only root may use them.
+    func fuseOptions(allowOther: Bool) -> [String] {
         var result = ["fsname=lake", "subtype=lake"]
         result += mountOptions.flatMap { $0.split(separator: ",").map(String.init) }
-        if getuid() == 0 && !result.contains("allow_other") { result.append("allow_other") }
+        if getuid() == 0 && allowOther && !result.contains("allow_other") { result.append("allow_other") }
         // The kernel checks every access against the modes and owners the lake reports.
         if !result.contains("default_permissions") { result.append("default_permissions") }
         if dataset != nil && !result.contains("ro") { result.append("ro") }
@@ -99,7 +101,7 @@ struct MountCommand: ParsableCommand {
             services = try DaemonServices(store: store, logger: logger, readsOnly: dataset != nil)
             let fs = LakeFileSystem(store: store, logger: logger, datasetRoot: try dataset.map(datasetID), settler: services.settler)
             mount = FuseMount(fs: fs, mountpoint: path, logger: logger, watchesChanges: dataset == nil)
-            try mount.mount(options: fuseOptions)
+            try mount.mount(options: fuseOptions(allowOther: store.config.mountAllowOther))
         } catch {
             Daemon.report(readyFd, "lake: error: \(error)")
             printError("\(error)")

@@ -47,9 +47,9 @@ struct LakeBinary {
         try process.run()
         // Read both pipes concurrently so neither fills up and blocks the child.
         nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        let reader = Thread { errData = err.fileHandleForReading.readAllRetrying() }
         reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let outData = out.fileHandleForReading.readAllRetrying()
         process.waitUntilExit()
         while !reader.isFinished { usleep(1000) }
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),

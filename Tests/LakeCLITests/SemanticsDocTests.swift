@@ -13,9 +13,13 @@ import Testing
         var expected: [String]   // objects, cases/datasets, incoming
     }
 
-    static func rows() throws -> [Row] {
+    /// The rows of the table in the section under `heading` (up to the next heading).
+    static func rows(under heading: String) throws -> [Row] {
         let text = try String(contentsOfFile: document, encoding: .utf8)
-        return text.split(separator: "\n").compactMap { line -> Row? in
+        guard let start = text.range(of: "\n" + heading + "\n") else { return [] }
+        let rest = text[start.upperBound...]
+        let section = rest.range(of: "\n#").map { rest[..<$0.lowerBound] } ?? rest
+        return section.split(separator: "\n").compactMap { line -> Row? in
             let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             guard cells.count == 7, cells[2].hasPrefix("`"), cells[1] != "operation" else { return nil }
             return Row(operation: cells[1], command: cells[2].trimmingCharacters(in: CharacterSet(charactersIn: "`")),
@@ -25,7 +29,7 @@ import Testing
 
     static let messages = ["EROFS": "Read-only file system", "ENODATA": "No such attribute", "EIO": "Input/output error",
                            "ENOTSUP": "Operation not supported", "ENOENT": "No such file or directory",
-                           "EPERM": "Operation not permitted"]
+                           "EPERM": "Operation not permitted", "EACCES": "Permission denied"]
 
     func check(_ result: Shell.Result, _ expected: String, _ context: String) {
         if expected == "ok" {
@@ -37,14 +41,32 @@ import Testing
     }
 
     @Test func theTableIsTrue() throws {
-        let rows = try Self.rows()
+        let rows = try Self.rows(under: "## Operations")
         #expect(rows.count >= 18, "the table was not found in \(Self.document)")
+        try checkTable(rows, as: nil)
+    }
+
+    /// The second table: the same commands as an ordinary account, on its own receipts and on
+    /// objects, cases and datasets root made and left readable to everyone.
+    @Test func theTableForOtherAccountsIsTrue() throws {
+        guard getuid() == 0 else { return }
+        let rows = try Self.rows(under: "### As an account other than root")
+        #expect(rows.count >= 18, "the second table was not found in \(Self.document)")
+        try checkTable(rows, as: try Account.make("lakeprobe1"))
+    }
+
+    func checkTable(_ rows: [Row], as account: Account?) throws {
         let mounted = try MountedLake()
+        _ = try Shell.run("chmod 755 '\(mounted.lake.directory.path)'")
+        func run(_ command: String) throws -> Shell.Result {
+            try account.map { try $0.run(command) } ?? Shell.run(command + " 2>&1")
+        }
+        let who = account.map { " (as \($0.name))" } ?? ""
         let result = try mounted.lake.run(["upload", mounted.lake.directory.write("a.txt", "semantics"), "--json"])
         let id = (try mounted.lake.json(result)["succeeded"] as! [[String: Any]])[0]["id"] as! String
         _ = mounted.eventually { FileManager.default.fileExists(atPath: mounted.path("objects/\(id)/file")) }
-        let caseID = try mounted.lake.json(try mounted.lake.run(["case", "create", "--object", "\(id):only", "--json"]))["id"] as! String
-        let datasetID = try mounted.lake.json(try mounted.lake.run(["dataset", "create", "--name", "d", "--case", caseID, "--json"]))["id"] as! String
+        let caseID = try mounted.lake.json(try mounted.lake.run(["case", "create", "--object", "\(id):only", "--mode", "644", "--json"]))["id"] as! String
+        let datasetID = try mounted.lake.json(try mounted.lake.run(["dataset", "create", "--name", "d", "--case", caseID, "--mode", "644", "--json"]))["id"] as! String
         #expect(try mounted.lake.run(["dataset", "freeze", datasetID]).succeeded)
         _ = mounted.eventually { FileManager.default.fileExists(atPath: mounted.path("datasets/\(datasetID)/manifest.jsonl")) }
         let groups = [(file: "cases/\(caseID)/case.json", dir: "cases/\(caseID)", subdir: "cases/\(caseID)/only"),
@@ -55,25 +77,25 @@ import Testing
                 let command = row.command.replacingOccurrences(of: "FILE", with: "'\(mounted.path("objects/\(id)/file"))'")
                     .replacingOccurrences(of: "SUBDIR", with: "'\(mounted.path("objects/\(id)"))'")
                     .replacingOccurrences(of: "DIR", with: "'\(mounted.path("objects/\(id)"))'")
-                check(try Shell.run(command + " 2>&1"), row.expected[0], "objects/ \(row.operation)")
+                check(try run(command), row.expected[0], "objects/ \(row.operation)\(who)")
             }
             if row.expected[1] != "—" {
                 for group in groups {
                     let command = row.command.replacingOccurrences(of: "FILE", with: "'\(mounted.path(group.file))'")
                         .replacingOccurrences(of: "SUBDIR", with: "'\(mounted.path(group.subdir))'")
                         .replacingOccurrences(of: "DIR", with: "'\(mounted.path(group.dir))'")
-                    check(try Shell.run(command + " 2>&1"), row.expected[1], "\(group.dir) \(row.operation)")
+                    check(try run(command), row.expected[1], "\(group.dir) \(row.operation)\(who)")
                 }
             }
             if row.expected[2] != "—" {
-                // Each incoming/ row gets its own receipt (and folder for rmdir).
+                // Each incoming/ row gets its own receipt (and folder for rmdir), made by whoever runs it.
                 let name = "r-\(row.operation.replacingOccurrences(of: " ", with: "-"))"
-                _ = try Shell.run("echo receipt > '\(mounted.path("incoming/\(name)"))'")
-                if row.operation == "rmdir" { _ = try Shell.run("mkdir '\(mounted.path("incoming/d"))'") }
+                _ = try run("echo receipt > '\(mounted.path("incoming/\(name)"))'")
+                if row.operation == "rmdir" { _ = try run("mkdir '\(mounted.path("incoming/d"))'") }
                 let command = row.command.replacingOccurrences(of: "FILE", with: "'\(mounted.path("incoming/\(name)"))'")
                     .replacingOccurrences(of: "SUBDIR", with: "'\(mounted.path("incoming/d"))'")
                     .replacingOccurrences(of: "DIR", with: "'\(mounted.path("incoming"))'")
-                check(try Shell.run(command + " 2>&1"), row.expected[2], "incoming/ \(row.operation)")
+                check(try run(command), row.expected[2], "incoming/ \(row.operation)\(who)")
                 _ = try Shell.run("rm -f '\(mounted.path("incoming/moved"))' '\(mounted.path("incoming/new"))'")
             }
         }

@@ -7,36 +7,13 @@ import Testing
 /// with `useradd`. Anyone may drop files and make folders; only a receipt's or folder's owner, or
 /// root, may write over, rename, remove, chmod or touch it; `created_by` is whoever wrote the bytes.
 @Suite struct SharedIncomingTests {
-    /// An unprivileged account (made once per machine), and how to run a shell command as it.
-    struct Account {
-        let name: String
-        let uid: String
-        let gid: String
-        func run(_ command: String) throws -> Shell.Result {
-            // Braces, so a redirection inside the command does not take its errors along.
-            let quoted = "'" + ("{ " + command + "; } 2>&1").replacingOccurrences(of: "'", with: "'\\''") + "'"
-            return try Shell.run("setpriv --reuid=\(uid) --regid=\(gid) --clear-groups sh -c \(quoted)")
-        }
-    }
-
-    static func account(_ name: String) throws -> Account {
-        if try Shell.run("id -u \(name)").status != 0 {
-            // Two test processes may race to make it; whichever loses finds it made.
-            _ = try Shell.run("useradd --no-create-home --user-group --shell /usr/sbin/nologin \(name) 2>&1")
-        }
-        let uid = try Shell.run("id -u \(name)").output.trimmingCharacters(in: .whitespacesAndNewlines)
-        let gid = try Shell.run("id -g \(name)").output.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(Int(uid) != nil && Int(gid) != nil, "no account \(name)")
-        return Account(name: name, uid: uid, gid: gid)
-    }
-
     func object(_ mounted: MountedLake, _ id: String) throws -> [String: Any] {
         try mounted.lake.json(try mounted.lake.run(["object", "show", id, "--json"]))
     }
 
     @Test func anyoneDropsFilesButOnlyTheOwnerChangesThem() throws {
         guard getuid() == 0 else { return }
-        let alice = try Self.account("lakeprobe1"), bob = try Self.account("lakeprobe2")
+        let alice = try Account.make("lakeprobe1"), bob = try Account.make("lakeprobe2")
         let mounted = try MountedLake()
         _ = try Shell.run("chmod 755 '\(mounted.lake.directory.path)'")
         let incoming = mounted.path("incoming")
@@ -98,7 +75,7 @@ import Testing
     /// `objects/` too; a 0644 one is readable by everyone. The object's JSON says so.
     @Test func objectsKeepTheirMakersAndModes() throws {
         guard getuid() == 0 else { return }
-        let alice = try Self.account("lakeprobe1"), bob = try Self.account("lakeprobe2")
+        let alice = try Account.make("lakeprobe1"), bob = try Account.make("lakeprobe2")
         let mounted = try MountedLake()
         let lake = mounted.lake
         _ = try Shell.run("chmod 755 '\(lake.directory.path)'")
@@ -135,7 +112,7 @@ import Testing
     /// `lake object chmod|chgrp`; nobody else may, and nobody gives an object to another owner.
     @Test func theOwnerChangesWhoMayReadAnObject() throws {
         guard getuid() == 0 else { return }
-        let alice = try Self.account("lakeprobe1"), bob = try Self.account("lakeprobe2")
+        let alice = try Account.make("lakeprobe1"), bob = try Account.make("lakeprobe2")
         let mounted = try MountedLake()
         let lake = mounted.lake
         _ = try Shell.run("chmod 755 '\(lake.directory.path)'")
@@ -173,7 +150,7 @@ import Testing
     /// own modes. The owner (or root) changes that with `lake case|dataset chmod|chgrp`.
     @Test func aDatasetIsTheGrantAndACaseNeedsTheObjectsLeaveToo() throws {
         guard getuid() == 0 else { return }
-        let alice = try Self.account("lakeprobe1"), bob = try Self.account("lakeprobe2")
+        let alice = try Account.make("lakeprobe1"), bob = try Account.make("lakeprobe2")
         let mounted = try MountedLake()
         let lake = mounted.lake
         _ = try Shell.run("chmod 755 '\(lake.directory.path)'")
@@ -224,7 +201,7 @@ import Testing
     /// `lake quota` shows use and limits.
     @Test func quotasStopAnAccountAtItsLimit() throws {
         guard getuid() == 0 else { return }
-        let alice = try Self.account("lakeprobe1"), bob = try Self.account("lakeprobe2")
+        let alice = try Account.make("lakeprobe1"), bob = try Account.make("lakeprobe2")
         let mounted = try MountedLake(mount: false)
         let lake = mounted.lake
         func setQuotas(_ quotas: [String: Any]) throws {
@@ -269,7 +246,7 @@ import Testing
     /// whose process did, whether through the mount or the CLI — filtered by object or account.
     @Test func theAuditTrailSaysWhoDidWhat() throws {
         guard getuid() == 0 else { return }
-        let alice = try Self.account("lakeprobe1")
+        let alice = try Account.make("lakeprobe1")
         let mounted = try MountedLake()
         let lake = mounted.lake
         _ = try Shell.run("chmod 755 '\(lake.directory.path)'")
@@ -297,5 +274,24 @@ import Testing
         #expect(byAlice == ["object.chmod", "object.create"])
         let text = try lake.run(["log", "--limit", "1"])
         #expect(text.succeeded && text.stdout.contains("dataset.freeze") && text.stdout.split(separator: "\n").count == 1, "\(text.stdout)")
+    }
+
+    /// A store whose lake.json says `"mount_allow_other": false` is mounted for root alone:
+    /// another account cannot even look in.
+    @Test func aStoreCanKeepItsMountsToRoot() throws {
+        guard getuid() == 0 else { return }
+        let alice = try Account.make("lakeprobe1")
+        let mounted = try MountedLake(mount: false)
+        let path = mounted.store + "/lake.json"
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        config["mount_allow_other"] = false
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        try mounted.mount()
+        _ = try Shell.run("chmod 755 '\(mounted.lake.directory.path)'")
+        let options = try Shell.run("grep ' \(mounted.path("").dropLast()) ' /proc/mounts").output
+        #expect(!options.isEmpty && !options.contains("allow_other") && options.contains("default_permissions"), "\(options)")
+        let look = try alice.run("ls '\(mounted.path("incoming"))'")
+        #expect(look.status != 0 && look.output.contains("Permission denied"), "\(look.output)")
+        #expect(try Shell.run("ls '\(mounted.path(""))'").output.contains("incoming"))
     }
 }

@@ -9,7 +9,7 @@ extension Process {
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let data = pipe.fileHandleForReading.readAllRetrying()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
     }

@@ -85,74 +85,55 @@ enum AccessChange {
     }
 }
 
-struct ObjectChmod: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "chmod",
-        abstract: "Set who may read objects through the mount: octal permission bits (e.g. 640); owner or root only.")
+/// What `chmod`/`chgrp` change: objects, cases or datasets (one pair of commands for each).
+protocol AccessKind {
+    static var plural: String { get }
+    /// What reading one through the mount covers.
+    static var covers: String { get }
+    static func id(_ text: String) throws -> LakeID
+}
+
+enum ObjectAccess: AccessKind {
+    static let plural = "objects"
+    static let covers = ""
+    static func id(_ text: String) throws -> LakeID { try objectID(text) }
+}
+
+enum CaseAccess: AccessKind {
+    static let plural = "cases"
+    static let covers = " (and their members' files, with the members' own modes)"
+    static func id(_ text: String) throws -> LakeID { try caseID(text) }
+}
+
+enum DatasetAccess: AccessKind {
+    static let plural = "datasets"
+    static let covers = " (and every file in them)"
+    static func id(_ text: String) throws -> LakeID { try datasetID(text) }
+}
+
+struct AccessChmod<Kind: AccessKind>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "chmod",
+                             abstract: "Set who may read \(Kind.plural)\(Kind.covers) through the mount: octal permission bits (e.g. 640); owner or root only.")
+    }
     @OptionGroup var options: StoreOptions
     @Argument(help: "The permission bits, in octal.") var mode: String
-    @Argument(help: "The object ids.") var ids: [String]
-    @Flag(help: "Print one line of JSON per object.") var json = false
+    @Argument(help: "The ids.") var ids: [String]
+    @Flag(help: "Print one line of JSON per id.") var json = false
     func run() throws {
-        try AccessChange.apply(try ids.map(objectID), options: options, json: json, mode: try AccessChange.mode(mode), gid: nil)
+        try AccessChange.apply(try ids.map(Kind.id), options: options, json: json, mode: try AccessChange.mode(mode), gid: nil)
     }
 }
 
-struct ObjectChgrp: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "chgrp",
-        abstract: "Set the group of objects (a name or number); owner (a member of it) or root only.")
+struct AccessChgrp<Kind: AccessKind>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "chgrp", abstract: "Set the group of \(Kind.plural) (a name or number); owner (a member of it) or root only.")
+    }
     @OptionGroup var options: StoreOptions
     @Argument(help: "The group.") var group: String
-    @Argument(help: "The object ids.") var ids: [String]
-    @Flag(help: "Print one line of JSON per object.") var json = false
+    @Argument(help: "The ids.") var ids: [String]
+    @Flag(help: "Print one line of JSON per id.") var json = false
     func run() throws {
-        try AccessChange.apply(try ids.map(objectID), options: options, json: json, mode: nil, gid: try AccessChange.group(group))
-    }
-}
-
-struct CaseChmod: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "chmod",
-        abstract: "Set who may read cases (and their members' files) through the mount; owner or root only.")
-    @OptionGroup var options: StoreOptions
-    @Argument(help: "The permission bits, in octal.") var mode: String
-    @Argument(help: "The case ids.") var ids: [String]
-    @Flag(help: "Print one line of JSON per case.") var json = false
-    func run() throws {
-        try AccessChange.apply(try ids.map(caseID), options: options, json: json, mode: try AccessChange.mode(mode), gid: nil)
-    }
-}
-
-struct CaseChgrp: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "chgrp",
-        abstract: "Set the group of cases (a name or number); owner (a member of it) or root only.")
-    @OptionGroup var options: StoreOptions
-    @Argument(help: "The group.") var group: String
-    @Argument(help: "The case ids.") var ids: [String]
-    @Flag(help: "Print one line of JSON per case.") var json = false
-    func run() throws {
-        try AccessChange.apply(try ids.map(caseID), options: options, json: json, mode: nil, gid: try AccessChange.group(group))
-    }
-}
-
-struct DatasetChmod: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "chmod",
-        abstract: "Set who may read datasets (and every file in them) through the mount; owner or root only.")
-    @OptionGroup var options: StoreOptions
-    @Argument(help: "The permission bits, in octal.") var mode: String
-    @Argument(help: "The dataset ids.") var ids: [String]
-    @Flag(help: "Print one line of JSON per dataset.") var json = false
-    func run() throws {
-        try AccessChange.apply(try ids.map(datasetID), options: options, json: json, mode: try AccessChange.mode(mode), gid: nil)
-    }
-}
-
-struct DatasetChgrp: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "chgrp",
-        abstract: "Set the group of datasets (a name or number); owner (a member of it) or root only.")
-    @OptionGroup var options: StoreOptions
-    @Argument(help: "The group.") var group: String
-    @Argument(help: "The dataset ids.") var ids: [String]
-    @Flag(help: "Print one line of JSON per dataset.") var json = false
-    func run() throws {
-        try AccessChange.apply(try ids.map(datasetID), options: options, json: json, mode: nil, gid: try AccessChange.group(group))
+        try AccessChange.apply(try ids.map(Kind.id), options: options, json: json, mode: nil, gid: try AccessChange.group(group))
     }
 }

@@ -6,7 +6,7 @@ import LakeSystem
 struct CaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "case", abstract: "Group objects into cases.",
-        subcommands: [CaseCreate.self, CaseShow.self, CaseList.self, CaseUpdate.self, CaseRemove.self, CaseChmod.self, CaseChgrp.self])
+        subcommands: [CaseCreate.self, CaseShow.self, CaseList.self, CaseUpdate.self, CaseRemove.self, AccessChmod<CaseAccess>.self, AccessChgrp<CaseAccess>.self])
 }
 
 func caseID(_ text: String) throws -> LakeID {

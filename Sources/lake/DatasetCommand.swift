@@ -7,7 +7,7 @@ struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataset", abstract: "Group cases into datasets; freeze them for training.",
         subcommands: [DatasetCreate.self, DatasetAdd.self, DatasetRemoveCases.self, DatasetUpdate.self, DatasetFreeze.self,
-                      DatasetShow.self, DatasetList.self, DatasetCases.self, DatasetRemove.self, DatasetChmod.self, DatasetChgrp.self])
+                      DatasetShow.self, DatasetList.self, DatasetCases.self, DatasetRemove.self, AccessChmod<DatasetAccess>.self, AccessChgrp<DatasetAccess>.self])
 }
 
 func datasetID(_ text: String) throws -> LakeID {

@@ -5,7 +5,7 @@ struct ObjectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "object", abstract: "List, show, update and download objects.",
         subcommands: [ObjectList.self, ObjectShow.self, ObjectUpdateCommand.self, ObjectAnnotate.self, ObjectGet.self,
-                      ObjectChmod.self, ObjectChgrp.self])
+                      AccessChmod<ObjectAccess>.self, AccessChgrp<ObjectAccess>.self])
 }
 
 /// An object id argument, checked before anything runs.

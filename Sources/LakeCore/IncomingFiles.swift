@@ -145,7 +145,7 @@ public final class IncomingFiles: Sendable {
         let streaming: StreamingUpload
         let row: Int64
         do {
-            try quotas?.checkNewObject(uid: caller.uid, pending: 0)
+            try quotas?.checkNewObject(uid: caller.uid)
             row = try nextNode()
             streaming = try StreamingUpload(store: store, fileName: name.lossless, createdBy: SystemUser.name(uid: caller.uid),
                                             owner: Ownership(uid: caller.uid, gid: caller.gid, mode: mode))
@@ -184,7 +184,7 @@ public final class IncomingFiles: Sendable {
         if current.isFolder { throw .isDirectory }
         let streaming: StreamingUpload
         do {
-            try quotas?.checkNewObject(uid: caller.uid, pending: 0)
+            try quotas?.checkNewObject(uid: caller.uid)
             streaming = try StreamingUpload(store: store, fileName: current.name.lossless, createdBy: SystemUser.name(uid: caller.uid),
                                             owner: Ownership(uid: caller.uid, gid: caller.gid, mode: current.live.mode))
         } catch {

@@ -87,11 +87,10 @@ public final class QuotaLedger: Sendable {
         return usage
     }
 
-    /// Before a new object of `uid`'s: refused when the account holds as many as it may
-    /// (`pending` more are being written).
-    public func checkNewObject(uid: UInt32, pending: Int64) throws {
+    /// Before a new object of `uid`'s: refused when the account holds as many as it may.
+    public func checkNewObject(uid: UInt32) throws {
         guard let limit = config?.limit(for: uid), let most = limit.objects else { return }
-        let used = try usage(uid).objects + pending
+        let used = try usage(uid).objects
         if used >= most {
             throw QuotaExceeded(account: SystemUser.name(uid: uid), what: "\(used) objects of at most \(most)")
         }

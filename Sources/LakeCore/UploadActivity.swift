@@ -11,14 +11,17 @@ public final class UploadActivity: Sendable {
 
     public init() {}
 
-    public func noteStored() {
-        lastStored.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+    /// An upload was stored (`at` another instant: tests make uploads "arrive" until a time
+    /// to come, instead of running a thread that stores some every few milliseconds).
+    public func noteStored(at time: DispatchTime = .now()) {
+        lastStored.store(time.uptimeNanoseconds, ordering: .relaxed)
     }
 
     /// Whether no upload was stored in the last `seconds`.
     public func isQuiet(for seconds: Double) -> Bool {
         let last = lastStored.load(ordering: .relaxed)
-        return last == 0 || Double(DispatchTime.now().uptimeNanoseconds &- last) / 1e9 >= seconds
+        let now = DispatchTime.now().uptimeNanoseconds
+        return last == 0 || (now >= last && Double(now - last) / 1e9 >= seconds)
     }
 
     /// Waits until no upload has been stored for `seconds`, or until `limit` seconds passed;

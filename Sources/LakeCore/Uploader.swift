@@ -13,8 +13,12 @@ import Logging
 /// A failure at any point leaves no object and no partial blob.
 public struct Uploader: Sendable {
     public let store: Store
+    /// The caller's use, when lake.json sets quotas: read from the catalog once for all the
+    /// files of one `lake upload`, and kept up to date with each stored.
+    let quotas: QuotaLedger?
     public init(store: Store) {
         self.store = store
+        quotas = store.config.quotas == nil ? nil : QuotaLedger(store: store)
     }
 
     /// The uploading account owns the object, with the permission bits of the file it came from
@@ -32,11 +36,10 @@ public struct Uploader: Sendable {
         do { source = try ReadableFile(path: path) } catch {
             throw UploadError(path: path, reason: Self.describeSourceError(error), isNoSpace: false)
         }
-        if store.config.quotas != nil {
-            let ledger = QuotaLedger(store: store)
+        if let quotas {
             do {
-                try ledger.checkNewObject(uid: getuid(), pending: 0)
-                try ledger.checkBytes(uid: getuid(), writing: source.size)
+                try quotas.checkNewObject(uid: getuid())
+                try quotas.checkBytes(uid: getuid(), writing: source.size)
             } catch {
                 throw UploadError(path: path, reason: "\(error)", isNoSpace: false)
             }
@@ -63,6 +66,7 @@ public struct Uploader: Sendable {
                     + "at the start, \(started.size) read); upload it again once nothing writes to it", isNoSpace: false)
             }
             try started.commit()
+            quotas?.stored(uid: getuid(), bytes: source.size)
         } catch {
             upload?.abort()
             if let error = error as? UploadError { throw error }

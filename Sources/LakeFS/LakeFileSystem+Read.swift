@@ -31,10 +31,18 @@ extension LakeFileSystem {
         guard datasetRoot != nil else { throw .invalid }
         let handle = try nodeHandles.handle(for: node, open: { () throws(FSError) in try tree(node).open(node, flags: O_RDONLY, caller: caller).handle },
                                             close: { openFiles.remove($0) })
-        if case .blob(_, let check)? = openFiles.get(handle), blobGuard.isDamaged(check.blob) {
+        let source = openFiles.get(handle)
+        if case .blob(_, let check)? = source, blobGuard.isDamaged(check.blob) {
             throw .io("blob \(check.blob) is damaged")
         }
-        return try read(handle, offset: offset, count: count)
+        return try read(source, offset: offset, count: count)
+    }
+
+    /// Whether OPENDIR is needed: a dataset mount's folders never change, so told it is not
+    /// (ENOSYS, once), the kernel stops sending OPENDIR and RELEASEDIR (two round trips per
+    /// folder `find` walks) and keeps every listing; its READDIRs then come without a handle.
+    public func openDirectory(_ node: UInt64) throws(FSError) {
+        if datasetRoot != nil { throw .notNeeded }
     }
 
     /// The kernel forgot an inode: a handle kept for it goes.
@@ -53,7 +61,11 @@ extension LakeFileSystem {
     }
 
     public func read(_ handle: UInt64, offset: Int64, count: Int) throws(FSError) -> ReadReply {
-        switch openFiles.get(handle) {
+        try read(openFiles.get(handle), offset: offset, count: count)
+    }
+
+    func read(_ source: OpenFiles.Source?, offset: Int64, count: Int) throws(FSError) -> ReadReply {
+        switch source {
         case .blob(let file, let check)?:
             let available = max(0, min(Int64(count), file.size - offset))
             // A reader going through the blob in order from the start is given bytes read here,

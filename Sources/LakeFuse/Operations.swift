@@ -132,11 +132,8 @@ enum Operations {
 
     static func opendir(_ request: consuming Request, _ node: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let mount = FuseMount.from(request.raw)
-        // A dataset mount's folders never change: told so, the kernel stops sending OPENDIR
-        // and RELEASEDIR (two round trips per folder `find` walks) and keeps every listing;
-        // its READDIRs then come without a handle.
-        if mount.fs.datasetRoot != nil { return request.fail(.notNeeded) }
         do {
+            try mount.fs.openDirectory(node)
             let handle = mount.directories.add(try listing(mount, node))
             request.open(handle: handle, keepCache: true, cacheDirectory: mount.fs.listingIsStable(node))
         } catch {

@@ -3,7 +3,6 @@ import LakeCatalog
 import LakeFormats
 import LakeModel
 import LakeTestSupport
-import Synchronization
 import Testing
 @testable import LakeCore
 
@@ -120,21 +119,13 @@ import Testing
     /// The daemon's processing gives way to uploads through the mount: while files keep being
     /// stored it waits (here at most 3 s), then takes a turn anyway, so an object is processed
     /// even if uploads never stop; once they stop, what is queued is processed without delay.
-    /// (Uploads are noted every 10 ms and the loop waits for 1 s without one: only a machine that
-    /// stalls a thread for a whole second could make it look quiet early.)
+    /// (Uploads are made to "keep arriving" for an hour by noting one stored then, so no thread
+    /// and no timing of this test's own decides when the lake looks quiet.)
     @Test func processingGivesWayToUploadsButIsNeverStarved() throws {
         let test = try TestStore()
         let uploads = test.store.uploads
-        let noting = Atomic<Bool>(true)
-        let noter = Thread {
-            while noting.load(ordering: .relaxed) {
-                uploads.noteStored()
-                usleep(10_000)
-            }
-        }
-        noter.start()
-        defer { noting.store(false, ordering: .relaxed) }
-        #expect(eventually { !uploads.isQuiet(for: 1) })
+        uploads.noteStored(at: .now() + 3600)
+        #expect(!uploads.isQuiet(for: 1))
         #expect(!uploads.waitForQuiet(1, atMost: 0.1), "a wait that runs out says so")
 
         let first = try upload(test, "first.stl", Data(Fixtures.asciiSTL().utf8))
@@ -147,7 +138,7 @@ import Testing
         #expect(try eventually(60) { try status(first.id) == .ready }, "never processed while uploads kept arriving")
         #expect(Date().timeIntervalSince(started) >= 2.9, "processed after \(Date().timeIntervalSince(started)) s, before giving way")
 
-        noting.store(false, ordering: .relaxed)
+        uploads.noteStored()   // the last upload: from now on, none
         #expect(uploads.waitForQuiet(1, atMost: 60))
         let second = try upload(test, "second.stl", Data(Fixtures.asciiSTL().utf8))
         #expect(try eventually(30) { try status(second.id) == .ready })

@@ -96,5 +96,15 @@ enum ObjectRow {
         }
     }
 
-    static func json<T: Encodable>(_ value: T) -> String { LakeJSON.compactString(value) }
+    /// The JSON of a column. Tags, word lists and empty lists (what every new object has) are
+    /// written without the general encoder, which cost more than the rest of an upload's
+    /// transaction.
+    static func json<T: Encodable>(_ value: T) -> String {
+        switch value {
+        case let members as [String: JSONValue]: return JSONValue.object(members).compactText
+        case let words as [String]: return JSONValue.array(words.map(JSONValue.string)).compactText
+        case let list as any Collection where list.isEmpty && Mirror(reflecting: list).displayStyle == .collection: return "[]"
+        default: return LakeJSON.compactString(value)
+        }
+    }
 }

@@ -113,16 +113,21 @@ public final class SQLiteCatalog: Catalog {
         try writeLight { db in try insertPendingObject(db, object) }
     }
 
-    func insertPendingObject(_ db: Database, _ object: LakeObject) throws {
+    /// Inserts a new object waiting for its bytes, or, with `stored`, one whose bytes are
+    /// stored in the same transaction (UPLOADED at once: an upload's commit then writes each
+    /// index entry once instead of inserting and moving it).
+    func insertPendingObject(_ db: Database, _ object: LakeObject, stored: (blob: String, at: Timestamp)? = nil) throws {
         do {
             try db.run(sql: """
                 INSERT INTO objects (id, name, description, file_name, format, status, tags, annotations, warnings,
-                                     geometry_units, created_at, created_by, owner_uid, owner_gid, mode)
-                VALUES (?, ?, ?, ?, ?, 'PENDING_UPLOAD', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     geometry_units, created_at, created_by, owner_uid, owner_gid, mode, blob_id, uploaded_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [object.id.rawValue, object.name, object.description, object.file.name,
-                                 object.format.rawValue, ObjectRow.json(object.tags), ObjectRow.json(object.annotations),
+                                 object.format.rawValue, stored == nil ? "PENDING_UPLOAD" : "UPLOADED",
+                                 ObjectRow.json(object.tags), ObjectRow.json(object.annotations),
                                  ObjectRow.json(object.warnings), object.geometryUnits, object.createdAt.microseconds,
-                                 object.createdBy, Int64(object.owner.uid), Int64(object.owner.gid), Int64(object.owner.mode)])
+                                 object.createdBy, Int64(object.owner.uid), Int64(object.owner.gid), Int64(object.owner.mode),
+                                 stored?.blob, stored?.at.microseconds])
             let seq = db.lastInsertedRowID
             for (key, param) in object.params {
                 try insertParam(db, object.id, key, param)
@@ -133,7 +138,7 @@ public final class SQLiteCatalog: Catalog {
             }
             // A new object has no index rows yet, and no provisions until processed.
             try FilterIndex.insert(db, seq: seq, tags: object.tags, provisions: [])
-            try recordChange(db, object.id, at: object.createdAt)
+            try recordChange(db, object.id, at: stored?.at ?? object.createdAt)
         }
     }
 
@@ -154,7 +159,10 @@ public final class SQLiteCatalog: Catalog {
     public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?,
                                creating draft: LakeObject?, unsettled: [UInt8]?) throws {
         try write { db in
-            if let draft { try insertPendingObject(db, draft) }
+            // The blob row first: the object's row refers to it.
+            try db.run(sql: "INSERT OR IGNORE INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?)",
+                       arguments: [blob.id, blob.size, blob.md5, time.microseconds])
+            if let draft { try insertPendingObject(db, draft, stored: links == nil ? (blob.id, time) : nil) }
             if let receipt { try storeReceipt(db, receipt) }
             if let unsettled {
                 try db.run(sql: "INSERT INTO unsettled_blobs (blob_id, bytes) VALUES (?, ?)", arguments: [blob.id, Data(unsettled)])
@@ -169,21 +177,24 @@ public final class SQLiteCatalog: Catalog {
                 try db.run(sql: "UPDATE objects SET warnings = ?, refs_wait_until = ? WHERE id = ?",
                                arguments: [ObjectRow.json(warnings + links.warnings), links.waitUntil?.microseconds, id.rawValue])
             }
-            try db.run(sql: "INSERT OR IGNORE INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [blob.id, blob.size, blob.md5, time.microseconds])
-            try db.run(sql: """
-                UPDATE objects SET blob_id = ?, status = 'UPLOADED', uploaded_at = ?
-                WHERE id = ? AND status = 'PENDING_UPLOAD'
-                """, arguments: [blob.id, time.microseconds, id.rawValue])
-            guard db.changesCount == 1 else {
-                throw CatalogError.refused("object \(id) is no longer waiting for its upload (it was reaped as interrupted)")
+            let maker: (name: String, uid: UInt32?, user: String?)
+            if let draft, links == nil {
+                maker = (draft.name, draft.owner.uid, draft.createdBy)
+            } else {
+                try db.run(sql: """
+                    UPDATE objects SET blob_id = ?, status = 'UPLOADED', uploaded_at = ?
+                    WHERE id = ? AND status = 'PENDING_UPLOAD'
+                    """, arguments: [blob.id, time.microseconds, id.rawValue])
+                guard db.changesCount == 1 else {
+                    throw CatalogError.refused("object \(id) is no longer waiting for its upload (it was reaped as interrupted)")
+                }
+                try recordChange(db, id, at: time)
+                let made = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, owner_uid, created_by FROM objects WHERE id = ?"), arguments: [id.rawValue])
+                maker = (made?["name"] ?? "", (made?["owner_uid"] as Int64?).map { UInt32(truncatingIfNeeded: $0) }, made?["created_by"])
             }
-            try recordChange(db, id, at: time)
             // Made by its owner: the writer of a file in incoming/, or the caller of lake upload.
-            let made = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, owner_uid, created_by FROM objects WHERE id = ?"), arguments: [id.rawValue])
-            let uid = (made?["owner_uid"] as Int64?).map { UInt32(truncatingIfNeeded: $0) } ?? actor.uid
-            try audit(db, "object.create", id, ["name": .string(made?["name"] ?? ""), "bytes": .number(Double(blob.size)), "blob": .string(blob.id)],
-                      by: Actor(uid: uid, user: made?["created_by"] ?? actor.user), at: time)
+            try audit(db, "object.create", id, ["name": .string(maker.name), "bytes": .number(Double(blob.size)), "blob": .string(blob.id)],
+                      by: Actor(uid: maker.uid ?? actor.uid, user: maker.user ?? actor.user), at: time)
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// What the mount daemon runs beside the filesystem: recovery before it serves, then the
@@ -10,6 +11,9 @@ public final class DaemonServices: Sendable {
     public let settler: BlobSettler
     private let scrubber: BlobScrubber
     private let processing: ProcessingLoop
+    /// Runs other accounts' `lake` commands (a root daemon only: docs/security.md).
+    private let sessions: SessionServer
+    private let logger: Logger
     private let readsOnly: Bool
 
     /// Recovers what a crash left (interrupted uploads, unsettled blobs) before anything is served.
@@ -19,6 +23,8 @@ public final class DaemonServices: Sendable {
         settler = BlobSettler(store: store, logger: logger)
         scrubber = BlobScrubber(store: store, logger: logger)
         processing = ProcessingLoop(store: store, logger: logger)
+        sessions = SessionServer(storePath: store.root, logger: logger)
+        self.logger = logger
         _ = try Recovery(store: store).run()
     }
 
@@ -27,6 +33,11 @@ public final class DaemonServices: Sendable {
         processing.start()
         scrubber.start()
         settler.start()
+        if getuid() == 0 {
+            do { try sessions.start() } catch {
+                logger.warning("other accounts cannot run lake commands through this mount: \(error)")
+            }
+        }
     }
 
     /// Stops the scrubber and the settler (which settles what is left) and waits for them. The
@@ -34,6 +45,7 @@ public final class DaemonServices: Sendable {
     /// lease hands the object to the next worker if the process ends first.
     public func stop() {
         guard !readsOnly else { return }
+        sessions.stop()
         scrubber.stop()
         settler.stop()
     }

@@ -22,7 +22,7 @@ extension Uploader {
             return UploadedTree(root: object, descendants: [])
         }
         // A manifest that cannot be parsed is still stored; its processing reports why.
-        let references = (try? VTKManifest.references(of: ReadableFile(path: request.path))) ?? []
+        let references = (try? VTKManifest.references(of: UserFiles.openForReading(request.path))) ?? []
         let folder = Path.parent(of: request.path)
         var descendants: [LakeObject] = []
         var refs: [FileRef] = []

@@ -39,8 +39,11 @@ public final class Store: Sendable {
         self.logger = logger
         let blobs = try LocalBlobStore(root: root, layout: config.blobLayout)
         self.blobs = blobs
-        catalog = try SQLiteCatalog(path: Self.catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) },
-                                    actor: Actor(uid: getuid(), user: SystemUser.current))
+        let account = Account.current
+        let sqlite = try SQLiteCatalog(path: Self.catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) },
+                                       actor: account.actor)
+        // Acting for another account (a session of the mount daemon): the rules of the mount apply.
+        catalog = account.uid == getuid() ? sqlite : AccountCatalog(sqlite, account: account)
     }
 
     public enum Creation { case created(Store), alreadyExists(Store) }

@@ -26,20 +26,21 @@ public struct Uploader: Sendable {
     static func owner(of source: ReadableFile) -> Ownership {
         var info = stat()
         let mode = fstat(source.descriptor, &info) == 0 ? UInt32(info.st_mode) & 0o777 : 0o444
-        return Ownership(uid: getuid(), gid: getgid(), mode: mode)
+        let account = Account.current
+        return Ownership(uid: account.uid, gid: account.gid, mode: mode)
     }
 
     /// Uploads one file. `progress` is called with the bytes stored so far.
     public func upload(_ request: UploadRequest, progress: (Int64, Int64) -> Void = { _, _ in }) throws(UploadError) -> LakeObject {
         let path = request.path
         let source: ReadableFile
-        do { source = try ReadableFile(path: path) } catch {
+        do { source = try UserFiles.openForReading(path) } catch {
             throw UploadError(path: path, reason: Self.describeSourceError(error), isNoSpace: false)
         }
         if let quotas {
             do {
-                try quotas.checkNewObject(uid: getuid())
-                try quotas.checkBytes(uid: getuid(), writing: source.size)
+                try quotas.checkNewObject(uid: Account.current.uid)
+                try quotas.checkBytes(uid: Account.current.uid, writing: source.size)
             } catch {
                 throw UploadError(path: path, reason: "\(error)", isNoSpace: false)
             }
@@ -66,7 +67,7 @@ public struct Uploader: Sendable {
                     + "at the start, \(started.size) read); upload it again once nothing writes to it", isNoSpace: false)
             }
             try started.commit()
-            quotas?.stored(uid: getuid(), bytes: source.size)
+            quotas?.stored(uid: Account.current.uid, bytes: source.size)
         } catch {
             upload?.abort()
             if let error = error as? UploadError { throw error }

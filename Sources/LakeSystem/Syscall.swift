@@ -116,6 +116,14 @@ public enum Syscall {
         _ = try retrying("rename", from) { Glibc.rename(from, to) }
     }
 
+    /// The path with symbolic links, `.` and `..` resolved; the path itself when it cannot be
+    /// resolved (it does not exist, or a folder on the way is not searchable).
+    public static func canonicalPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// Removes a file; a missing file is not an error.
     public static func unlinkIfPresent(_ path: String) throws {
         if Glibc.unlink(path) != 0 && Glibc.errno != ENOENT {

@@ -25,7 +25,7 @@ enum AccessChange {
             let store = try options.openStore()
             for id in ids {
                 let current = try owner(of: id, in: store)
-                guard getuid() == 0 || current.uid == getuid() else {
+                guard current.allowsChanging(by: Account.current) else {
                     throw CatalogError.refused("\(id) belongs to \(SystemUser.name(uid: current.uid)); only its owner or root may change who can read it")
                 }
                 let changed = try store.changeAccess(id, mode: mode, gid: gid)
@@ -54,7 +54,8 @@ enum AccessChange {
             umask(mask)
             bits = 0o666 & ~UInt32(mask)
         }
-        return Ownership(uid: getuid(), gid: getgid(), mode: bits)
+        let account = Account.current
+        return Ownership(uid: account.uid, gid: account.gid, mode: bits)
     }
 
     static func mode(_ text: String) throws -> UInt32 {
@@ -74,12 +75,9 @@ enum AccessChange {
         } else {
             throw usageFailure("no group named '\(text)'")
         }
-        if getuid() != 0 {
-            var groups = [gid_t](repeating: 0, count: Int(max(0, getgroups(0, nil))))
-            let count = getgroups(Int32(groups.count), &groups)
-            guard gid == getgid() || groups.prefix(Int(max(0, count))).contains(gid) else {
-                throw usageFailure("you do not belong to group '\(text)'")
-            }
+        let account = Account.current
+        guard account.isRoot || account.belongs(to: gid) else {
+            throw usageFailure("\(account.name) does not belong to group '\(text)'")
         }
         return gid
     }

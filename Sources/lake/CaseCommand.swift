@@ -89,7 +89,7 @@ struct CaseCreate: ParsableCommand {
                 tags[key] = value
             }
             return LakeCase(id: LakeID.make(.case, at: now.milliseconds), name: name ?? "", status: .unsettled, members: members,
-                            params: [:], caseParams: caseParams, tags: tags, createdAt: now, createdBy: SystemUser.current,
+                            params: [:], caseParams: caseParams, tags: tags, createdAt: now, createdBy: Account.current.name,
                             owner: owner)
         }
         try reportingErrors {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LakeCatalog
+import LakeCore
 import LakeModel
 import LakeSystem
 
@@ -35,7 +36,11 @@ struct DatasetCreate: ParsableCommand {
         let owner = try AccessChange.creator(mode: mode)
         var ids = try self.case.map(caseID)
         if let casesFrom {
-            let text = try reportingErrors { try String(contentsOfFile: casesFrom, encoding: .utf8) }
+            // Opened with the caller's rights (through the client, in a session of the mount daemon).
+            let text = try reportingErrors { () throws -> String in
+                let file = try UserFiles.openForReading(casesFrom)
+                return String(decoding: try file.bytes(at: 0, count: Int(file.size)), as: UTF8.self)
+            }
             ids += try text.split(whereSeparator: \.isNewline).map { try caseID(String($0).trimmingCharacters(in: .whitespaces)) }
         }
         let tags = try parsing { () throws(InputError) -> [String: JSONValue] in
@@ -48,7 +53,7 @@ struct DatasetCreate: ParsableCommand {
         }
         let now = Timestamp.now
         let draft = LakeDataset(id: LakeID.make(.dataset, at: now.milliseconds), name: name, description: description,
-                                status: .ready, caseIds: ids, tags: tags, createdAt: now, createdBy: SystemUser.current, owner: owner)
+                                status: .ready, caseIds: ids, tags: tags, createdAt: now, createdBy: Account.current.name, owner: owner)
         try reportingErrors { printing(try options.openStore().catalog.createDataset(draft), json: json) }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 @main
 struct Lake: ParsableCommand {
@@ -11,4 +12,13 @@ struct Lake: ParsableCommand {
             """,
         subcommands: [InitCommand.self, UploadCommand.self, ObjectCommand.self, CaseCommand.self, DatasetCommand.self, MountCommand.self, UnmountCommand.self, ProcessCommand.self,
                       VerifyCommand.self, GCCommand.self, QuotaCommand.self, LogCommand.self])
+
+    /// An account that cannot open a shared store runs its command through the store's mount
+    /// daemon (`Session`); a child the daemon starts acts for that account.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        Session.enterIfSpawned(arguments)
+        if let status = Session.forwardIfNeeded(arguments) { Glibc.exit(status) }
+        main(nil)
+    }
 }

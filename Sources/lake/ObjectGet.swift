@@ -37,19 +37,19 @@ struct ObjectGet: ParsableCommand {
                 try BlobIntegrity(store: store).stream(blob) { try Syscall.writeAll(STDOUT_FILENO, $0, path: "stdout") }
                 return
             }
-            if !force, try Syscall.fileStatus(destination) != nil {
+            if !force, try UserFiles.exists(destination) {
                 throw CatalogError.refused("\(destination) already exists; use --force to overwrite it or -o to choose another path")
             }
             // All or nothing: a damaged blob never leaves a half-written file behind.
             let temporary = Path.join(Path.parent(of: destination), ".\(Path.lastComponent(of: destination)).lake-get-\(getpid())")
             do {
-                let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                let fd = try UserFiles.create(temporary, mode: 0o644)
                 defer { Syscall.close(fd) }
                 try BlobIntegrity(store: store).stream(blob) { try Syscall.writeAll(fd, $0, path: temporary) }
                 try Syscall.fsync(fd, path: temporary)
-                try Syscall.rename(temporary, destination)
+                try UserFiles.rename(temporary, to: destination)
             } catch {
-                try? Syscall.unlinkIfPresent(temporary)
+                try? UserFiles.unlinkIfPresent(temporary)
                 throw error
             }
             FileHandleOutput.status("Wrote \(ByteCount.text(blob.size)) to \(destination)")

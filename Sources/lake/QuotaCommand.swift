@@ -43,6 +43,12 @@ struct QuotaCommand: ParsableCommand {
                 }
                 uids = [uid]
             }
+            // Another account sees its own use and limits only.
+            let caller = LakeModel.Account.current
+            if !caller.isRoot {
+                if user != nil, uids != [caller.uid] { throw CatalogError.refused("\(caller.name) may see only its own use of the store") }
+                uids = [caller.uid]
+            }
             let accounts = uids.sorted().map { uid in
                 Account(uid: uid, user: SystemUser.name(uid: uid), objects: usage[uid]?.objects ?? 0, bytes: usage[uid]?.bytes ?? 0,
                         limit: quotas?.limit(for: uid))

@@ -68,7 +68,7 @@ struct UploadCommand: ParsableCommand {
         }
         let units = try geometryUnits.map { text in try parsing { () throws(InputError) in try GeometryUnits.parse(text) } }
         return UploadRequest(path: path, name: name, description: description, params: parsedParams, tags: parsedTags,
-                             geometryUnits: units, annotations: parsedAnnotations, createdBy: SystemUser.current)
+                             geometryUnits: units, annotations: parsedAnnotations, createdBy: Account.current.name)
     }
 
     func run() throws {

@@ -1,0 +1,91 @@
+import Foundation
+import LakeModel
+import LakeSystem
+
+/// The mount daemon's session socket (docs/security.md, "The CLI for every account"): an
+/// account that cannot open a shared store itself runs `lake` commands through the store's
+/// mount daemon. The client sends its arguments with its stdin, stdout and stderr; the daemon
+/// runs `lake` as a child that acts for the account the kernel names (SO_PEERCRED) and opens
+/// the account's own files only by asking the client (which opens them with its own rights);
+/// the daemon then sends the child's exit status.
+public enum SessionProtocol {
+    /// Where the daemon of the store at `store` listens: one socket per store, in a folder
+    /// every account can reach (the store itself is its owner's alone).
+    public static func socketPath(forStore store: String) -> String {
+        let canonical = Syscall.canonicalPath(store)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325   // FNV-1a: a stable name, not a secret
+        for byte in canonical.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return Path.join(socketFolder, String(hash, radix: 16) + ".sock")
+    }
+
+    public static let socketFolder = "/run/lake"
+
+    /// The environment variables that make a `lake` process a session's child.
+    public enum Environment {
+        public static let descriptor = "LAKE_SESSION_FD"
+        public static let account = "LAKE_SESSION_ACCOUNT"
+        public static let store = "LAKE_STORE"
+        /// The client's umask (octal): what a case or dataset made without --mode gets.
+        public static let umask = "LAKE_SESSION_UMASK"
+    }
+
+    /// Subcommands a session may run; everything else (init, mount, gc, verify, process) needs
+    /// the store itself.
+    public static let permittedCommands: Set<String> = ["upload", "object", "case", "dataset", "quota", "log"]
+
+    /// The client's environment variables a session's child sees (how to print, not what to do).
+    public static let passedEnvironment = ["TERM", "COLUMNS", "LINES", "LANG", "LC_ALL", "NO_COLOR", "LAKE_LOG", "TZ", Environment.umask]
+
+    /// Client → daemon, with stdin, stdout and stderr attached.
+    public struct Run: Codable, Sendable {
+        public var arguments: [String]
+        public var environment: [String: String]
+        public init(arguments: [String], environment: [String: String]) {
+            self.arguments = arguments
+            self.environment = environment
+        }
+    }
+
+    /// Child → client: a file operation on the account's own files, done by the client.
+    public struct FileRequest: Codable, Sendable {
+        public enum Operation: String, Codable, Sendable { case open, exists, rename, unlink }
+        public var operation: Operation
+        public var path: String
+        public var target: String?
+        public var flags: Int32?
+        public var mode: UInt32?
+        public init(operation: Operation, path: String, target: String? = nil, flags: Int32? = nil, mode: UInt32? = nil) {
+            self.operation = operation
+            self.path = path
+            self.target = target
+            self.flags = flags
+            self.mode = mode
+        }
+    }
+
+    /// Client → child (the answer to a `FileRequest`, with the opened descriptor), or daemon →
+    /// client (`exit`: the session is over).
+    public struct Reply: Codable, Sendable {
+        public var errno: Int32 = 0
+        public var exists: Bool?
+        public var exit: Int32?
+        public var message: String?
+        public init(errno: Int32 = 0, exists: Bool? = nil, exit: Int32? = nil, message: String? = nil) {
+            self.errno = errno
+            self.exists = exists
+            self.exit = exit
+            self.message = message
+        }
+    }
+
+    public static func encode<T: Encodable>(_ value: T) -> [UInt8] { Array(LakeJSON.data(value)) }
+
+    public static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
+        do { return try LakeJSON.decoder().decode(type, from: Data(bytes)) } catch {
+            throw SystemError("a malformed session message", path: "session socket", errno: EPROTO)
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import LakeModel
+import LakeSystem
+import Logging
+import Synchronization
+
+/// The mount daemon's side of the session socket (`SessionProtocol`): accepts connections, asks
+/// the kernel who connected, and runs each session's `lake` command as a child acting for that
+/// account, with the client's stdin/stdout/stderr and the connection (for file requests) as its
+/// descriptors 0-3. A session whose client goes away is ended (SIGTERM).
+public final class SessionServer: Sendable {
+    /// Sessions running at once; more wait for a moment and are then refused, so no account can
+    /// make the daemon spawn without bound.
+    public static let maximumSessions = 16
+
+    /// POLLRDHUP (not visible to Swift): the client closed its end.
+    static let peerClosed: Int32 = 0x2000
+
+    let storePath: String
+    let socketPath: String
+    let executable: String
+    let logger: Logger
+    private let listener = Atomic<Int32>(-1)
+    private let running = Atomic<Int>(0)
+    private let thread = BackgroundThread(name: "lake-sessions")
+
+    public init(storePath: String, logger: Logger) {
+        self.storePath = storePath
+        self.socketPath = SessionProtocol.socketPath(forStore: storePath)
+        self.executable = Syscall.canonicalPath("/proc/self/exe")
+        self.logger = logger
+    }
+
+    /// Listens at the store's socket (mode 0666: any account may ask; what it may do is decided
+    /// per session). A second daemon of the same store takes the socket over.
+    public func start() throws {
+        if mkdir(SessionProtocol.socketFolder, 0o755) != 0 && errno != EEXIST {
+            throw SystemError("mkdir", path: SessionProtocol.socketFolder, errno: errno)
+        }
+        let fd = try UnixSocket.listen(at: socketPath, mode: 0o666)
+        listener.store(fd, ordering: .relaxed)
+        thread.start { [self] thread in
+            while let connection = try? UnixSocket.accept(fd) {
+                guard running.add(1, ordering: .relaxed).newValue <= Self.maximumSessions else {
+                    running.subtract(1, ordering: .relaxed)
+                    refuse(connection, "the lake's mount daemon is running \(Self.maximumSessions) sessions already; try again")
+                    continue
+                }
+                Thread.detachNewThread { [self] in
+                    serve(connection)
+                    running.subtract(1, ordering: .relaxed)
+                }
+            }
+        }
+        logger.info("sessions for other accounts at \(socketPath)")
+    }
+
+    /// Stops accepting (running sessions finish) and removes the socket.
+    public func stop() {
+        let fd = listener.exchange(-1, ordering: .relaxed)
+        guard fd >= 0 else { return }
+        shutdown(fd, Int32(SHUT_RDWR))
+        thread.stop()
+        close(fd)
+        try? Syscall.unlinkIfPresent(socketPath)
+    }
+
+    private func refuse(_ connection: Int32, _ message: String) {
+        try? UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(exit: 1, message: message)))
+        close(connection)
+    }
+
+    private func serve(_ connection: Int32) {
+        var descriptors: [Int32] = []
+        defer {
+            descriptors.forEach { _ = close($0) }
+            close(connection)
+        }
+        do {
+            let peer = try UnixSocket.peer(connection)
+            guard let (payload, received) = try UnixSocket.receive(connection) else { return }
+            descriptors = received
+            let run = try SessionProtocol.decode(SessionProtocol.Run.self, payload)
+            guard descriptors.count == 3 else {
+                return refuse(connection, "a session needs stdin, stdout and stderr")
+            }
+            guard let command = run.arguments.first(where: { !$0.hasPrefix("-") }),
+                  SessionProtocol.permittedCommands.contains(command) else {
+                return refuse(connection, "only \(SessionProtocol.permittedCommands.sorted().joined(separator: ", ")) run through the mount daemon; "
+                              + "other commands need the store itself (root)")
+            }
+            let account = Account.of(pid: peer.pid, uid: peer.uid, gid: peer.gid)
+            var environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                               SessionProtocol.Environment.store: storePath,
+                               SessionProtocol.Environment.descriptor: "3",
+                               SessionProtocol.Environment.account: String(decoding: SessionProtocol.encode(account), as: UTF8.self)]
+            for key in SessionProtocol.passedEnvironment { if let value = run.environment[key] { environment[key] = value } }
+            let pid = try spawn(arguments: run.arguments, environment: environment,
+                                descriptors: [descriptors[0], descriptors[1], descriptors[2], connection])
+            logger.info("session for \(account.name) (uid \(account.uid)): lake \(run.arguments.prefix(3).joined(separator: " "))")
+            let status = wait(for: pid, while: connection)
+            try? UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(exit: status)))
+        } catch {
+            logger.warning("a session failed: \(error)")
+            refuse(connection, "the lake's mount daemon could not run the command: \(error)")
+        }
+    }
+
+    /// Starts `lake ARGUMENTS` with `descriptors` as its 0, 1, 2, 3 and nothing else open.
+    private func spawn(arguments: [String], environment: [String: String], descriptors: [Int32]) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        // Through numbers above 3 first: a descriptor may already be 0-3 in this process.
+        for (index, fd) in descriptors.enumerated() { posix_spawn_file_actions_adddup2(&actions, fd, Int32(100 + index)) }
+        for index in descriptors.indices { posix_spawn_file_actions_adddup2(&actions, Int32(100 + index), Int32(index)) }
+        for index in descriptors.indices { posix_spawn_file_actions_addclose(&actions, Int32(100 + index)) }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        // Default signal handling and nothing blocked (the daemon's threads block or ignore
+        // some), so that SIGTERM ends a session whose client went away.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else { throw SystemError("posix_spawn", path: executable, errno: result) }
+        return pid
+    }
+
+    /// Waits for the child; ends it if the client hangs up first. Its exit status, or 128 plus
+    /// the signal that ended it.
+    private func wait(for pid: pid_t, while connection: Int32) -> Int32 {
+        var terminated = false
+        while true {
+            var status: Int32 = 0
+            let done = waitpid(pid, &status, WNOHANG)
+            if done == pid {
+                let signal = status & 0x7f
+                return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+            }
+            if done < 0 && errno != EINTR { return 1 }
+            if terminated {
+                usleep(20_000)
+                continue
+            }
+            var watch = pollfd(fd: connection, events: Int16(Self.peerClosed), revents: 0)
+            if poll(&watch, 1, 100) > 0, watch.revents & Int16(Self.peerClosed | POLLHUP | POLLERR) != 0 {
+                kill(pid, SIGTERM)
+                terminated = true
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import LakeTestSupport
+import Testing
+
+/// `lake` run by accounts that cannot open a shared store (docs/security.md, "The CLI for every
+/// account"): the command runs in the store's mount daemon, acting for the account the kernel
+/// names, and reads and writes that account's files only with its own rights. Tried as real
+/// accounts made with `useradd` against a real root mount.
+@Suite struct SessionTests {
+    /// A mounted lake whose store other accounts can reach (but not read), and a folder of
+    /// Alice's own.
+    struct SharedLake {
+        let mounted: MountedLake
+        let home: String
+        let alice: Account, bob: Account
+
+        init() throws {
+            alice = try Account.make("lakeprobe1")
+            bob = try Account.make("lakeprobe2")
+            mounted = try MountedLake()
+            _ = try Shell.run("chmod 755 '\(mounted.lake.directory.path)'")
+            home = mounted.lake.directory.file("alice-home")
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+            _ = try Shell.run("chown \(alice.uid):\(alice.gid) '\(home)' && chmod 700 '\(home)'")
+        }
+
+        /// `lake ARGUMENTS --store STORE` as `account`, in `cwd`.
+        func lake(_ account: Account, _ arguments: String, cwd: String = "/") throws -> Shell.Result {
+            try account.run("cd '\(cwd)' && \(LakeBinary.executable) \(arguments) --store '\(mounted.store)'")
+        }
+
+        func object(_ id: String) throws -> [String: Any] {
+            try mounted.lake.json(try mounted.lake.run(["object", "show", id, "--json"]))
+        }
+
+        func objectCount() throws -> Int {
+            (try mounted.lake.json(try mounted.lake.run(["object", "ls", "--json"]))["objects"] as? [Any])?.count ?? -1
+        }
+    }
+
+    func id(in output: String) -> String? {
+        output.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" }).first { $0.hasPrefix("obj-") }.map(String.init)
+    }
+
+    @Test func anAccountUploadsAndReadsWhatItMayThroughTheDaemon() throws {
+        guard getuid() == 0 else { return }
+        let shared = try SharedLake()
+        let alice = shared.alice, bob = shared.bob
+        // Alice uploads a file of hers by a relative path: hers, made by her, with its mode.
+        #expect(try alice.run("cd '\(shared.home)' && umask 077 && echo alice-bytes > mine.txt").status == 0)
+        let upload = try shared.lake(alice, "upload mine.txt --no-wait", cwd: shared.home)
+        #expect(upload.status == 0, "\(upload.output)")
+        let mine = try #require(id(in: upload.output), "\(upload.output)")
+        let recorded = try shared.object(mine)
+        #expect(recorded["created_by"] as? String == "lakeprobe1")
+        let owner = recorded["owner"] as? [String: Any]
+        #expect(owner?["uid"] as? Int == Int(alice.uid) && owner?["mode"] as? String == "0600", "\(recorded)")
+
+        // A file she cannot read is not read for her, though the daemon is root: nothing is stored.
+        let secret = shared.mounted.lake.directory.file("root-secret.txt")
+        try "root's secret".write(toFile: secret, atomically: true, encoding: .utf8)
+        _ = try Shell.run("chmod 600 '\(secret)'")
+        let before = try shared.objectCount()
+        let stolen = try shared.lake(alice, "upload '\(secret)' --no-wait")
+        #expect(stolen.status != 0 && stolen.output.contains("ermission denied"), "\(stolen.output)")
+        #expect(try shared.objectCount() == before)
+
+        // Root's private and public objects: she sees and reads the public one only.
+        let rootPrivate = shared.mounted.lake.directory.file("private.txt"), rootPublic = shared.mounted.lake.directory.file("public.txt")
+        try "private".write(toFile: rootPrivate, atomically: true, encoding: .utf8)
+        try "public".write(toFile: rootPublic, atomically: true, encoding: .utf8)
+        _ = try Shell.run("chmod 600 '\(rootPrivate)'; chmod 644 '\(rootPublic)'")
+        let hidden = try #require(id(in: try shared.mounted.lake.run(["upload", rootPrivate, "--no-wait"]).stdout))
+        let open = try #require(id(in: try shared.mounted.lake.run(["upload", rootPublic, "--no-wait"]).stdout))
+        let listing = try shared.lake(alice, "object ls")
+        #expect(listing.status == 0 && listing.output.contains(open) && listing.output.contains(mine) && !listing.output.contains(hidden),
+                "\(listing.output)")
+        let peek = try shared.lake(alice, "object show \(hidden)")
+        #expect(peek.status != 0 && peek.output.contains("permission denied") && !peek.output.contains("private.txt"), "\(peek.output)")
+        let get = try shared.lake(alice, "object get \(open) -o copy.txt", cwd: shared.home)
+        #expect(get.status == 0, "\(get.output)")
+        #expect(try Shell.run("cat '\(shared.home)/copy.txt'; stat -c %U '\(shared.home)/copy.txt'").output == "publiclakeprobe1\n")
+        let bobGet = try shared.lake(bob, "object get \(mine) -o -")
+        #expect(bobGet.status != 0 && !bobGet.output.contains("alice-bytes"), "\(bobGet.output)")
+
+        // Only the owner changes an object or who may read it.
+        let chmodRoot = try shared.lake(alice, "object chmod 600 \(open)")
+        #expect(chmodRoot.status != 0, "\(chmodRoot.output)")
+        #expect((try shared.object(open)["owner"] as? [String: Any])?["mode"] as? String == "0644")
+        #expect(try shared.lake(alice, "object chmod 640 \(mine)").status == 0)
+        let update = try shared.lake(alice, "object update \(open) --description mine-now")
+        #expect(update.status != 0, "\(update.output)")
+
+        // Cases only of what she may read; hers.
+        let stolenCase = try shared.lake(alice, "case create --name peek --object \(hidden)")
+        #expect(stolenCase.status != 0 && stolenCase.output.contains("permission denied"), "\(stolenCase.output)")
+        let made = try shared.lake(alice, "case create --name mine --object \(mine) --object \(open) --json")
+        #expect(made.status == 0, "\(made.output)")
+
+        // A manifest and its blocks, by relative paths from her folder: the blocks are found
+        // where she is, opened by her.
+        let fixtures = IncomingTests.fixtures
+        #expect(try Shell.run("cp -r '\(fixtures)/run.vtm' '\(fixtures)/run' '\(shared.home)/' && chown -R \(alice.uid):\(alice.gid) '\(shared.home)'").status == 0)
+        let tree = try shared.lake(alice, "upload run.vtm --json", cwd: shared.home)
+        #expect(tree.status == 0 && tree.output.contains("\"READY\""), "\(tree.output)")
+        #expect(!tree.output.contains("could not be uploaded"), "\(tree.output)")
+
+        // A list of cases from a file she cannot read is not read for her.
+        let shadow = try shared.lake(alice, "dataset create --name d --cases-from '\(secret)'")
+        #expect(shadow.status != 0 && shadow.output.contains("Permission denied") && !shadow.output.contains("root's secret"), "\(shadow.output)")
+
+        // The audit trail and quotas: her own lines only.
+        let log = try shared.lake(alice, "log --json")
+        #expect(log.status == 0 && log.output.contains("lakeprobe1") && !log.output.contains("\"user\":\"root\""), "\(log.output)")
+        let othersLog = try shared.lake(alice, "log --user root")
+        #expect(othersLog.status != 0, "\(othersLog.output)")
+        let quota = try shared.lake(bob, "quota --json")
+        #expect(quota.status == 0 && quota.output.contains("lakeprobe2") && !quota.output.contains("lakeprobe1"), "\(quota.output)")
+    }
+
+    @Test func whatOnlyTheStoreMayDoIsRefused() throws {
+        guard getuid() == 0 else { return }
+        let shared = try SharedLake()
+        for command in ["gc", "verify", "process", "init"] {
+            let result = try shared.lake(shared.alice, command)
+            #expect(result.status != 0 && result.output.contains("needs the store itself"), "\(command): \(result.output)")
+        }
+        // A client that names another store on the daemon's socket is refused by the session.
+        let other = try TestStore()
+        let socket = try Shell.run("ls /run/lake/*.sock").output.split(separator: "\n").map(String.init)
+        let attempt = try shared.alice.run("""
+            for s in \(socket.joined(separator: " ")); do python3 -c '
+            import socket, sys, json, struct
+            s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+            run = json.dumps({"arguments": ["object", "ls", "--store", sys.argv[2]], "environment": {}}).encode()
+            socket.send_fds(s, [struct.pack(">I", len(run)) + run], [0, 1, 2])
+            while True:
+                head = s.recv(4)
+                if len(head) < 4: break
+                body = b""
+                while len(body) < struct.unpack(">I", head)[0]: body += s.recv(65536)
+                reply = json.loads(body)
+                if "exit" in reply: print("exit", reply["exit"]); break
+            ' "$s" '\(other.root)'; done
+            """)
+        #expect(attempt.output.contains("serves") && !attempt.output.contains("exit 0"), "\(attempt.output)")
+    }
+
+    @Test func withoutADaemonTheMessageSaysWhy() throws {
+        guard getuid() == 0 else { return }
+        let shared = try SharedLake()
+        #expect(try shared.mounted.lake.run(["unmount", shared.mounted.mountpoint], store: false).succeeded)
+        let result = try shared.lake(shared.alice, "object ls")
+        #expect(result.status != 0 && result.output.contains("no mount daemon serves it"), "\(result.output)")
+    }
+}

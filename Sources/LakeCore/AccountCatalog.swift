@@ -202,6 +202,13 @@ public struct AccountCatalog: Catalog {
         try base.deleteDataset(id, force: force, at: time)
     }
 
+    /// The whole catalog, once the account is found to be granted dataset `id`: a dataset is the
+    /// grant (security.md), so its mount shows every member, whatever the objects' own modes.
+    public func granted(dataset id: LakeID) throws -> any Catalog {
+        _ = try readable(id)
+        return base
+    }
+
     public func frozenDatasetSummaries() throws -> [EntitySummary] { try base.frozenDatasetSummaries().filter { mayRead($0.owner) } }
 
     // MARK: passed through (uploads, processing, receipts, blobs, changes)

@@ -66,6 +66,13 @@ public enum SessionProtocol {
         }
     }
 
+    /// An account's dataset mount → its session's child (`lake dataset serve`): open this blob
+    /// of the dataset; the answer is a `Reply` with the descriptor.
+    public struct BlobRequest: Codable, Sendable {
+        public var blob: String
+        public init(blob: String) { self.blob = blob }
+    }
+
     /// Client → child (the answer to a `FileRequest`, with the opened descriptor), or daemon →
     /// client (`exit`: the session is over).
     public struct Reply: Codable, Sendable {

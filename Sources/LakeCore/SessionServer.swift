@@ -9,9 +9,11 @@ import Synchronization
 /// account, with the client's stdin/stdout/stderr and the connection (for file requests) as its
 /// descriptors 0-3. A session whose client goes away is ended (SIGTERM).
 public final class SessionServer: Sendable {
-    /// Sessions running at once; more wait for a moment and are then refused, so no account can
-    /// make the daemon spawn without bound.
-    public static let maximumSessions = 16
+    /// Sessions running at once, in all and for one account (a dataset mount of an account's
+    /// own holds one for as long as it is mounted); more are refused, so no account can make the
+    /// daemon spawn without bound, nor keep others out.
+    public static let maximumSessions = 64
+    public static let maximumSessionsPerAccount = 8
 
     /// POLLRDHUP (not visible to Swift): the client closed its end.
     static let peerClosed: Int32 = 0x2000
@@ -21,7 +23,8 @@ public final class SessionServer: Sendable {
     let executable: String
     let logger: Logger
     private let listener = Atomic<Int32>(-1)
-    private let running = Atomic<Int>(0)
+    /// Sessions running, by account.
+    private let running = Mutex<[UInt32: Int]>([:])
     private let thread = BackgroundThread(name: "lake-sessions")
 
     public init(storePath: String, logger: Logger) {
@@ -41,14 +44,27 @@ public final class SessionServer: Sendable {
         listener.store(fd, ordering: .relaxed)
         thread.start { [self] thread in
             while let connection = try? UnixSocket.accept(fd) {
-                guard running.add(1, ordering: .relaxed).newValue <= Self.maximumSessions else {
-                    running.subtract(1, ordering: .relaxed)
-                    refuse(connection, "the lake's mount daemon is running \(Self.maximumSessions) sessions already; try again")
+                guard let peer = try? UnixSocket.peer(connection) else {
+                    close(connection)
+                    continue
+                }
+                let admitted = running.withLock { running -> Bool in
+                    guard running.values.reduce(0, +) < Self.maximumSessions,
+                          running[peer.uid, default: 0] < Self.maximumSessionsPerAccount else { return false }
+                    running[peer.uid, default: 0] += 1
+                    return true
+                }
+                guard admitted else {
+                    refuse(connection, "the lake's mount daemon is running as many sessions as it may (\(Self.maximumSessionsPerAccount) "
+                           + "for one account, \(Self.maximumSessions) in all); try again when one has ended")
                     continue
                 }
                 Thread.detachNewThread { [self] in
-                    serve(connection)
-                    running.subtract(1, ordering: .relaxed)
+                    serve(connection, peer: peer)
+                    running.withLock { running in
+                        running[peer.uid, default: 1] -= 1
+                        if running[peer.uid] == 0 { running[peer.uid] = nil }
+                    }
                 }
             }
         }
@@ -70,14 +86,13 @@ public final class SessionServer: Sendable {
         close(connection)
     }
 
-    private func serve(_ connection: Int32) {
+    private func serve(_ connection: Int32, peer: (pid: Int32, uid: UInt32, gid: UInt32)) {
         var descriptors: [Int32] = []
         defer {
             descriptors.forEach { _ = close($0) }
             close(connection)
         }
         do {
-            let peer = try UnixSocket.peer(connection)
             guard let (payload, received) = try UnixSocket.receive(connection) else { return }
             descriptors = received
             let run = try SessionProtocol.decode(SessionProtocol.Run.self, payload)

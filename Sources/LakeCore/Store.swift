@@ -46,6 +46,16 @@ public final class Store: Sendable {
         catalog = account.uid == getuid() ? sqlite : AccountCatalog(sqlite, account: account)
     }
 
+    /// A store that is one frozen dataset served to an account by the store's daemon (its own
+    /// dataset mount: security.md): the dataset's snapshot, and blobs the daemon opens for it.
+    public init(serving snapshot: DatasetSnapshot, from root: String, connection: Int32, logger: Logger) {
+        self.root = root
+        config = .fresh()
+        self.logger = logger
+        catalog = SnapshotCatalog(snapshot)
+        blobs = ServedBlobStore(connection: connection)
+    }
+
     public enum Creation { case created(Store), alreadyExists(Store) }
 
     /// Creates a store in `root` (made if missing). An existing store is left exactly as it is.

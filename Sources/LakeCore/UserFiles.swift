@@ -20,6 +20,9 @@ public enum UserFiles {
 
     public static var inSession: Bool { client.withLock { $0 != nil } }
 
+    /// The connection to the session's client (for `lake dataset serve`); nil outside a session.
+    public static var sessionConnection: Int32? { client.withLock { $0 } }
+
     public static func openForReading(_ path: String) throws -> ReadableFile {
         guard let fd = try ask(.init(operation: .open, path: path, flags: O_RDONLY)).descriptor else {
             return try ReadableFile(path: path)

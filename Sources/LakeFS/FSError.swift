@@ -5,7 +5,7 @@ import LakeCore
 
 /// What a filesystem operation can fail with. `errno` is the one place where Lake's errors
 /// become POSIX error numbers; the FUSE adapter only passes the number on.
-public enum FSError: Error, Equatable, Sendable {
+public enum FSError: Error, Equatable, Sendable, CustomStringConvertible {
     case notFound
     case readOnly
     case notDirectory
@@ -27,6 +27,12 @@ public enum FSError: Error, Equatable, Sendable {
     case notPermitted
     /// The account's quota is used up.
     case quotaExceeded
+
+    /// What a person reads: the message of an I/O failure, else the system's words for the errno.
+    public var description: String {
+        if case .io(let message) = self { return message }
+        return String(cString: strerror(errno))
+    }
 
     public var errno: Int32 {
         switch self {

@@ -55,7 +55,15 @@ public final class FuseMount: @unchecked Sendable {
             throw .io("libfuse refused the mount options \(options.joined(separator: ","))")
         }
         fuse_opt_free_args(&args)
-        guard fuse_session_mount(session, mountpoint) == 0 else {
+        // An account other than root mounts through fusermount3 and serves the descriptor it gets.
+        var target = mountpoint
+        if getuid() != 0 {
+            do throws(FSError) { target = "/dev/fd/\(try Fusermount.mount(mountpoint, options: fuseOptions))" } catch {
+                fuse_session_destroy(session)
+                throw error
+            }
+        }
+        guard fuse_session_mount(session, target) == 0 else {
             fuse_session_destroy(session)
             throw .io("cannot mount at \(mountpoint) (is it an empty folder, and is /dev/fuse available?)")
         }

@@ -136,6 +136,15 @@ public enum UnixSocket {
         return (payload, descriptors)
     }
 
+    /// Receives one descriptor sent without framing (a byte and SCM_RIGHTS, as fusermount3
+    /// sends the /dev/fuse descriptor it opened); nil when none came before the end.
+    public static func receiveDescriptor(_ fd: Int32) throws -> Int32? {
+        var byte: UInt8 = 0
+        let (count, descriptors) = try withUnsafeMutableBytes(of: &byte) { try receiveWithDescriptors(fd, $0) }
+        descriptors.dropFirst().forEach { _ = Glibc.close($0) }
+        return count > 0 ? descriptors.first : nil
+    }
+
     // MARK: - sendmsg/recvmsg with SCM_RIGHTS (the CMSG_* macros are not visible to Swift)
 
     /// sizeof(struct cmsghdr) on 64-bit Linux: size_t cmsg_len, int cmsg_level, int cmsg_type.

@@ -2,12 +2,29 @@ import Foundation
 import LakeSystem
 import Logging
 
-/// The mount daemon's log: <store>/logs/mount.log always, and stderr in the foreground. A
-/// background daemon's stderr already is that file.
+/// The mount daemon's log: <store>/logs/mount.log always (`path` for an account's own mount of
+/// a store it cannot open), and stderr in the foreground. A background daemon's stderr already
+/// is that file.
 enum DaemonLog {
+    static func path(store: String) -> String { Path.join(store, "logs/mount.log") }
+
+    /// Where an account's own dataset mount of a store it cannot open logs: its runtime folder,
+    /// else its cache, else nowhere.
+    static func ownPath() -> String {
+        let environment = ProcessInfo.processInfo.environment
+        for folder in [environment["XDG_RUNTIME_DIR"], environment["HOME"].map { Path.join($0, ".cache") }].compactMap({ $0 })
+        where !folder.isEmpty && access(folder, W_OK) == 0 {
+            return Path.join(folder, "lake-mount.log")
+        }
+        return "/dev/null"
+    }
+
     static func logger(store: String, verbose: Bool, toStderr: Bool) -> Logger {
-        let path = Path.join(store, "logs/mount.log")
-        try? Syscall.makeDirectories(Path.join(store, "logs"))
+        logger(path: path(store: store), verbose: verbose, toStderr: toStderr)
+    }
+
+    static func logger(path: String, verbose: Bool, toStderr: Bool) -> Logger {
+        try? Syscall.makeDirectories(Path.parent(of: path))
         if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
         let file = FileHandle(forWritingAtPath: path)
         var logger = Logger(label: "lake-mount") { label in

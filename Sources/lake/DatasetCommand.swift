@@ -8,7 +8,8 @@ struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataset", abstract: "Group cases into datasets; freeze them for training.",
         subcommands: [DatasetCreate.self, DatasetAdd.self, DatasetRemoveCases.self, DatasetUpdate.self, DatasetFreeze.self,
-                      DatasetShow.self, DatasetList.self, DatasetCases.self, DatasetRemove.self, AccessChmod<DatasetAccess>.self, AccessChgrp<DatasetAccess>.self])
+                      DatasetShow.self, DatasetList.self, DatasetCases.self, DatasetRemove.self, AccessChmod<DatasetAccess>.self, AccessChgrp<DatasetAccess>.self,
+                      DatasetServe.self])
 }
 
 func datasetID(_ text: String) throws -> LakeID {

@@ -48,11 +48,22 @@ struct MountCommand: ParsableCommand {
         return result.filter { !["rw", "defaults", "noauto", "auto", "_netdev", "nofail", "user", "users"].contains($0) }
     }
 
+    /// An account's own mount of a dataset of a store it cannot open: the store's mount daemon
+    /// serves it the dataset (security.md).
+    var servedByDaemon: Bool { dataset != nil && getuid() != 0 && Session.isNotOurs(options.storePath) }
+
+    var logPath: String { servedByDaemon ? DaemonLog.ownPath() : DaemonLog.path(store: options.storePath) }
+
     func run() throws {
         if readyFd != nil { Daemon.closeInheritedDescriptors() }
         let path = absoluteMountpoint
         let datasetRoot = try dataset.map(datasetID)
         try reportingErrors {
+            if servedByDaemon {
+                // The daemon checks the dataset (frozen, readable by this account) when asked.
+                if let problem = MountPoint.prepare(path) { throw MountError(message: problem) }
+                return
+            }
             let store = try options.openStore()   // fails early on a missing or newer store
             if let datasetRoot {
                 guard let found = try store.catalog.dataset(datasetRoot) else { throw CatalogError.notFound(datasetRoot) }
@@ -73,12 +84,12 @@ struct MountCommand: ParsableCommand {
     func daemonize(_ path: String) throws {
         let store = options.storePath
         try reportingErrors {
-            try Syscall.makeDirectories(Path.join(store, "logs"))
+            let log = logPath
+            if log != "/dev/null" { try Syscall.makeDirectories(Path.parent(of: log)) }
             var arguments = ["mount", path, "--store", store, "--ready-fd", "3"]
             if let dataset { arguments += ["--dataset", dataset] }
             for option in mountOptions { arguments += ["-o", option] }
             if options.verbose { arguments.append("--verbose") }
-            let log = Path.join(store, "logs/mount.log")
             switch try Daemon.spawn(arguments: arguments, log: log) {
             case .ready(let pid):
                 print("Mounted the lake at \(path) (daemon pid \(pid), log \(log)).")
@@ -92,7 +103,8 @@ struct MountCommand: ParsableCommand {
 
     /// Mounts and serves until unmounted or signalled.
     func serve(_ path: String) throws {
-        let logger = DaemonLog.logger(store: options.storePath, verbose: options.verbose, toStderr: readyFd == nil)
+        let logger = DaemonLog.logger(path: logPath, verbose: options.verbose, toStderr: readyFd == nil)
+        if servedByDaemon { return try serveFromDaemon(path, logger: logger) }
         let store: Store
         let services: DaemonServices
         let mount: FuseMount
@@ -117,6 +129,31 @@ struct MountCommand: ParsableCommand {
         Daemon.report(readyFd, "ready")
         mount.run()
         services.stop()
+        logger.info("unmounted", metadata: ["mountpoint": "\(path)"])
+    }
+
+    /// An account's own dataset mount: the snapshot and blob files come from the store's mount
+    /// daemon (which checks that this account may read the dataset); FUSE through fusermount3.
+    func serveFromDaemon(_ path: String, logger: Logger) throws {
+        let mount: FuseMount
+        let connection: Int32
+        do {
+            let id = try datasetID(dataset ?? "")
+            let (snapshot, opened) = try DatasetServing.request(id, storePath: options.storePath, mountpoint: path, log: STDERR_FILENO)
+            connection = opened
+            let store = Store(serving: snapshot, from: options.storePath, connection: connection, logger: logger)
+            let fs = LakeFileSystem(store: store, logger: logger, datasetRoot: id, settler: nil)
+            mount = FuseMount(fs: fs, mountpoint: path, logger: logger, watchesChanges: false)
+            try mount.mount(options: fuseOptions(allowOther: false))
+        } catch {
+            Daemon.report(readyFd, "lake: error: \(error)")
+            printError("\(error)")
+            throw ExitCode.failure
+        }
+        logger.info("mounted", metadata: ["mountpoint": "\(path)", "store": "\(options.storePath)", "served": "by its mount daemon"])
+        Daemon.report(readyFd, "ready")
+        mount.run()
+        close(connection)
         logger.info("unmounted", metadata: ["mountpoint": "\(path)"])
     }
 }

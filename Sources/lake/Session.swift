@@ -21,6 +21,11 @@ enum Session {
         return StoreLocation.resolve(explicit: explicit, environment: ProcessInfo.processInfo.environment)
     }
 
+    /// Whether `store` exists but is not this account's to open (a shared store of root's).
+    static func isNotOurs(_ store: String) -> Bool {
+        access(store, F_OK) == 0 && access(Path.join(store, "lake.json"), R_OK) != 0 && errno == EACCES
+    }
+
     // MARK: the client
 
     /// Runs the command through the store's mount daemon when this account cannot open the store
@@ -29,7 +34,9 @@ enum Session {
         guard getuid() != 0, let command = command(arguments), !arguments.contains("--help"), !arguments.contains("-h") else { return nil }
         let store = store(arguments)
         // Only a store that exists and is not ours to read goes through a daemon.
-        guard access(store, F_OK) == 0, access(Path.join(store, "lake.json"), R_OK) != 0, errno == EACCES else { return nil }
+        guard isNotOurs(store) else { return nil }
+        // An account's own dataset mount runs here, asking the daemon for the dataset itself.
+        if command == "mount", arguments.contains(where: { $0 == "--dataset" || $0.hasPrefix("--dataset=") }) { return nil }
         guard SessionProtocol.permittedCommands.contains(command) else {
             let permitted = SessionProtocol.permittedCommands.sorted().joined(separator: ", ")
             FileHandle.standardError.write(Data("lake: \(command) needs the store itself, and \(store) is not yours to open (\(permitted) run through its mount daemon)\n".utf8))
@@ -50,8 +57,17 @@ enum Session {
         var environment = ProcessInfo.processInfo.environment.filter { SessionProtocol.passedEnvironment.contains($0.key) }
         environment[SessionProtocol.Environment.umask] = String(mask, radix: 8)
         do {
-            try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Run(arguments: arguments, environment: environment)),
-                                descriptors: [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO])
+            do {
+                try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Run(arguments: arguments, environment: environment)),
+                                    descriptors: [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO])
+            } catch {
+                // A daemon that refuses at once (too many sessions) may close before the request is
+                // sent: its reason is still waiting to be read.
+                guard let (payload, _) = try? UnixSocket.receive(connection),
+                      let reply = try? SessionProtocol.decode(SessionProtocol.Reply.self, payload), let message = reply.message else { throw error }
+                FileHandle.standardError.write(Data("lake: \(message)\n".utf8))
+                return reply.exit ?? 1
+            }
             // Answer the child's file requests until the daemon says how the command ended.
             while let (payload, descriptors) = try UnixSocket.receive(connection) {
                 descriptors.forEach { close($0) }

@@ -29,6 +29,13 @@ import Testing
             try account.run("cd '\(cwd)' && \(LakeBinary.executable) \(arguments) --store '\(mounted.store)'")
         }
 
+        /// The daemon's session socket, as its log names it.
+        func socket() throws -> String {
+            let log = try String(contentsOfFile: mounted.store + "/logs/mount.log", encoding: .utf8)
+            let line = try #require(log.split(separator: "\n").last { $0.contains("sessions for other accounts at ") })
+            return String(line[line.range(of: "sessions for other accounts at ")!.upperBound...]).trimmingCharacters(in: .whitespaces)
+        }
+
         func object(_ id: String) throws -> [String: Any] {
             try mounted.lake.json(try mounted.lake.run(["object", "show", id, "--json"]))
         }
@@ -127,9 +134,9 @@ import Testing
         }
         // A client that names another store on the daemon's socket is refused by the session.
         let other = try TestStore()
-        let socket = try Shell.run("ls /run/lake/*.sock").output.split(separator: "\n").map(String.init)
+        let socket = [try shared.socket()]
         let attempt = try shared.alice.run("""
-            for s in \(socket.joined(separator: " ")); do python3 -c '
+            for s in \(socket.joined(separator: " ")); do /usr/bin/python3 -c '
             import socket, sys, json, struct
             s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
             run = json.dumps({"arguments": ["object", "ls", "--store", sys.argv[2]], "environment": {}}).encode()
@@ -144,6 +151,98 @@ import Testing
             ' "$s" '\(other.root)'; done
             """)
         #expect(attempt.output.contains("serves") && !attempt.output.contains("exit 0"), "\(attempt.output)")
+    }
+
+    /// An account mounts a dataset it is granted, itself, through fusermount3; the store's
+    /// daemon serves it the dataset's snapshot and blob files. This machine keeps /dev/fuse to
+    /// root (0600), so the account's commands run in a private mount namespace whose /dev/fuse
+    /// is 0666, as on a stock distribution; outside it the refusal says why.
+    @Test func anAccountMountsADatasetItIsGranted() throws {
+        guard getuid() == 0 else { return }
+        let shared = try SharedLake()
+        let lake = shared.mounted.lake
+        let sample = lake.directory.write("sample.txt", "granted bytes")
+        _ = try Shell.run("chmod 600 '\(sample)'")
+        let object = try #require(id(in: try lake.run(["upload", sample]).stdout))
+        let caseID = try #require(try lake.json(try lake.run(["case", "create", "--name", "c", "--object", object, "--json"]))["id"] as? String)
+        func dataset(_ group: String) throws -> String {
+            let made = try lake.json(try lake.run(["dataset", "create", "--name", "d", "--case", caseID, "--mode", "640", "--json"]))
+            let id = try #require(made["id"] as? String)
+            #expect(try lake.run(["dataset", "freeze", id]).succeeded)
+            #expect(try lake.run(["dataset", "chgrp", group, id]).succeeded)
+            return id
+        }
+        let granted = try dataset(shared.alice.name), other = try dataset("root")
+        let mountpoint = shared.home + "/train"
+        #expect(try shared.alice.run("mkdir '\(mountpoint)'").status == 0)
+
+        let device = lake.directory.file("fuse")
+        #expect(try Shell.run("mknod '\(device)' c 10 229 && chmod 666 '\(device)'").status == 0)
+        var scripts = 0
+        func inNamespace(_ account: Account, _ commands: String) throws -> Shell.Result {
+            scripts += 1
+            let script = lake.directory.write("as-account-\(scripts).sh", commands + "\n")
+            _ = try Shell.run("chmod 755 '\(script)'")
+            return try Shell.run("unshare -m sh -c \"mount --make-rprivate / && mount --bind '\(device)' /dev/fuse && "
+                                 + "setpriv --reuid=\(account.uid) --regid=\(account.gid) --clear-groups sh '\(script)'\" 2>&1")
+        }
+        let store = shared.mounted.store, lakePath = LakeBinary.executable
+        // Her object is root's and private (0600): the dataset is what grants her its bytes.
+        let session = try inNamespace(shared.alice, """
+            \(lakePath) mount --dataset \(granted) '\(mountpoint)' --store '\(store)' || exit 1
+            trap "\(lakePath) unmount '\(mountpoint)'" EXIT
+            cat '\(mountpoint)/cases/\(caseID)/sample.txt/file' && echo && stat -c '%U %G %a' '\(mountpoint)'
+            """)
+        #expect(session.status == 0 && session.output.contains("granted bytes\nroot lakeprobe1 550"), "\(session.output)")
+        #expect(try Shell.run("grep -c '\(mountpoint)' /proc/mounts").output == "0\n")
+        // The mount is recorded as hers, by the daemon that served it.
+        #expect(try lake.run(["log", "--object", granted]).stdout.contains("lakeprobe1"))
+
+        // A dataset not granted to her is refused, and nothing is mounted.
+        let refused = try inNamespace(shared.alice, "\(lakePath) mount --dataset \(other) '\(mountpoint)' --store '\(store)'")
+        #expect(refused.status != 0 && refused.output.contains("permission denied"), "\(refused.output)")
+        // Where /dev/fuse is root's alone, the message says so.
+        let here = try shared.lake(shared.alice, "mount --dataset \(granted) '\(mountpoint)'")
+        #expect(here.status != 0 && here.output.contains("lets only root use FUSE"), "\(here.output)")
+        // No session child outlives the mount it served.
+        #expect(shared.mounted.eventually { (try? Shell.run("pgrep -f '[l]ake dataset serve'").status) == 1 })
+    }
+
+    /// An account that opens sessions and never ends them holds at most its own share: its next
+    /// one is refused with a reason, another account's still runs, and its own runs again once
+    /// it lets go.
+    @Test func anAccountCannotHoldEveryoneElsesSessions() throws {
+        guard getuid() == 0 else { return }
+        let shared = try SharedLake()
+        let socket = [try shared.socket()]
+        let holder = shared.mounted.lake.directory.write("hold.py", """
+            import socket, sys, time
+            held = []
+            for path in sys.argv[1:]:
+                for _ in range(8):
+                    s = socket.socket(socket.AF_UNIX)
+                    try:
+                        s.connect(path); held.append(s)
+                    except OSError:
+                        pass
+            print("holding", len(held), flush=True)
+            sys.stdin.read()
+            """)
+        let holding = Process()
+        holding.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        holding.arguments = ["--reuid=\(shared.alice.uid)", "--regid=\(shared.alice.gid)", "--clear-groups", "/usr/bin/python3", holder] + socket
+        let input = Pipe(), output = Pipe()
+        holding.standardInput = input
+        holding.standardOutput = output
+        try holding.run()
+        _ = output.fileHandleForReading.availableData   // "holding N": the connections are made
+        let refused = try shared.lake(shared.alice, "object ls")
+        #expect(refused.status != 0 && refused.output.contains("as many sessions"), "\(refused.output)")
+        let other = try shared.lake(shared.bob, "object ls")
+        #expect(other.status == 0, "\(other.output)")
+        try input.fileHandleForWriting.close()
+        holding.waitUntilExit()
+        #expect(shared.mounted.eventually { (try? shared.lake(shared.alice, "object ls").status) == 0 })
     }
 
     @Test func withoutADaemonTheMessageSaysWhy() throws {

@@ -1,0 +1,68 @@
+import Foundation
+import LakeCatalog
+import LakeModel
+import LakeSystem
+
+/// The store's side of an account's own dataset mount (security.md): run in a session acting
+/// for the account, it takes the dataset's snapshot (refused when the account may not read the
+/// dataset, or it is not frozen), records the mount, sends the snapshot, then opens blob files
+/// for the mount — read-only, and only the dataset's — until the mount goes away.
+public enum DatasetServing {
+    public static func serve(_ id: LakeID, store: Store, connection: Int32, mountpoint: String) throws {
+        let snapshot: DatasetSnapshot
+        do {
+            // Refused unless the account may read the dataset; then all of it (the dataset is the grant).
+            let catalog = try (store.catalog as? AccountCatalog)?.granted(dataset: id) ?? store.catalog
+            snapshot = try DatasetSnapshot.take(id, from: catalog)
+        } catch {
+            // Said to the mount, which reports it to the account that asked.
+            try? UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(exit: 1, message: "\(error)")))
+            throw error
+        }
+        try store.catalog.recordAudit("mount", id: id, details: ["mountpoint": .string(mountpoint)], by: nil, at: .now)
+        try UnixSocket.send(connection, SessionProtocol.encode(snapshot))
+        let allowed = snapshot.blobIDs
+        while let (payload, descriptors) = try UnixSocket.receive(connection) {
+            descriptors.forEach { Syscall.close($0) }
+            let request = try SessionProtocol.decode(SessionProtocol.BlobRequest.self, payload)
+            guard allowed.contains(request.blob) else {
+                try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: EACCES)))
+                continue
+            }
+            // A blob found damaged since the snapshot is not handed out either.
+            if (try? store.catalog.damagedBlobIDs().contains(request.blob)) == true {
+                try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: EIO)))
+                continue
+            }
+            do {
+                let file = try store.blobs.open(request.blob)
+                try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply()), descriptors: [file.descriptor])
+            } catch {
+                try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: (error as? SystemError)?.errno ?? EIO)))
+            }
+        }
+    }
+
+    /// The mount's side: asks the daemon of the store at `storePath` to serve dataset `id`
+    /// mounted at `mountpoint`; the snapshot and the connection blobs are asked on.
+    public static func request(_ id: LakeID, storePath: String, mountpoint: String, log: Int32) throws -> (DatasetSnapshot, Int32) {
+        let connection = try UnixSocket.connect(to: SessionProtocol.socketPath(forStore: storePath))
+        do {
+            let devNull = (try? Syscall.open("/dev/null", O_RDWR)) ?? log
+            defer { if devNull != log { Syscall.close(devNull) } }
+            let run = SessionProtocol.Run(arguments: ["dataset", "serve", id.rawValue, "--mountpoint", mountpoint, "--store", storePath],
+                                          environment: [:])
+            try UnixSocket.send(connection, SessionProtocol.encode(run), descriptors: [devNull, devNull, log])
+            guard let (payload, descriptors) = try UnixSocket.receive(connection) else {
+                throw SystemError("the store's mount daemon ended the session", path: storePath, errno: ECONNRESET)
+            }
+            descriptors.forEach { Syscall.close($0) }
+            if let snapshot = try? SessionProtocol.decode(DatasetSnapshot.self, payload) { return (snapshot, connection) }
+            let reply = try SessionProtocol.decode(SessionProtocol.Reply.self, payload)
+            throw CatalogError.refused(reply.message ?? "the store's mount daemon refused to serve dataset \(id) (see the log)")
+        } catch {
+            Syscall.close(connection)
+            throw error
+        }
+    }
+}

@@ -28,6 +28,9 @@ public struct StoreConfig: Codable, Sendable {
     /// Whether root's mounts of this store let every account in (`allow_other`); false keeps
     /// them root's alone (docs/security.md).
     public var mountAllowOther: Bool = true
+    /// The most a new object's mode may allow, in octal (e.g. "0640"); nil: the mode of the file
+    /// it came from (docs/security.md). A 0600 file stays 0600 either way.
+    public var objectMode: String?
 
     enum CodingKeys: String, CodingKey {
         case format
@@ -41,6 +44,7 @@ public struct StoreConfig: Codable, Sendable {
         case settleSeconds = "settle_seconds"
         case quotas
         case mountAllowOther = "mount_allow_other"
+        case objectMode = "object_mode"
     }
 
     public static let defaultScrubBytesPerSecond = 32.0 * 1024 * 1024
@@ -74,6 +78,21 @@ public struct StoreConfig: Codable, Sendable {
                   settleSeconds: try c.decodeIfPresent(Double.self, forKey: .settleSeconds) ?? Self.defaultSettleSeconds)
         quotas = try c.decodeIfPresent(QuotaConfig.self, forKey: .quotas)
         mountAllowOther = try c.decodeIfPresent(Bool.self, forKey: .mountAllowOther) ?? true
+        objectMode = try c.decodeIfPresent(String.self, forKey: .objectMode)
+        if let objectMode, Self.permissionBits(objectMode) == nil {
+            throw DecodingError.dataCorruptedError(forKey: .objectMode, in: c,
+                                                   debugDescription: "object_mode '\(objectMode)' is not octal permission bits (e.g. \"0640\")")
+        }
+    }
+
+    static func permissionBits(_ text: String) -> UInt32? {
+        guard let bits = UInt32(text, radix: 8), bits <= 0o777 else { return nil }
+        return bits
+    }
+
+    /// A new object's mode from its file's: at most `object_mode` allows.
+    public func objectMode(from source: UInt32) -> UInt32 {
+        (objectMode.flatMap(Self.permissionBits) ?? 0o777) & source & 0o777
     }
 
     public var blobLayout: BlobLayout { formatVersion >= 2 ? .oneLevel : .twoLevel }

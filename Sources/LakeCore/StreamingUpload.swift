@@ -92,7 +92,7 @@ public final class StreamingUpload: @unchecked Sendable {
                 let receipt = receipt?(stored)
                 // The object keeps the mode its receipt has when it is stored (`cp -p` sets it
                 // before closing); it belongs to whoever wrote it.
-                if let receipt, draft != nil { draft!.owner.mode = receipt.mode & 0o777 }
+                if let receipt, draft != nil { draft!.owner.mode = store.config.objectMode(from: receipt.mode) }
                 try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil),
                                                  at: .now, links: links, receipt: receipt, creating: draft,
                                                  unsettled: stored.unsettled)

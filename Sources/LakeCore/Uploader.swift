@@ -23,11 +23,11 @@ public struct Uploader: Sendable {
 
     /// The uploading account owns the object, with the permission bits of the file it came from
     /// (a 0600 file stays private in the lake).
-    static func owner(of source: ReadableFile) -> Ownership {
+    func owner(of source: ReadableFile) -> Ownership {
         var info = stat()
         let mode = fstat(source.descriptor, &info) == 0 ? UInt32(info.st_mode) & 0o777 : 0o444
         let account = Account.current
-        return Ownership(uid: account.uid, gid: account.gid, mode: mode)
+        return Ownership(uid: account.uid, gid: account.gid, mode: store.config.objectMode(from: mode))
     }
 
     /// Uploads one file. `progress` is called with the bytes stored so far.
@@ -55,7 +55,7 @@ public struct Uploader: Sendable {
             params: request.params, tags: request.tags, contentReferences: request.contentReferences,
             annotations: request.annotations, warnings: request.warnings,
             geometryUnits: request.geometryUnits, createdAt: now, createdBy: request.createdBy,
-            owner: Self.owner(of: source))
+            owner: owner(of: source))
 
         var upload: StreamingUpload?
         do {

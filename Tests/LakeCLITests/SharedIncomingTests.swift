@@ -196,6 +196,31 @@ import Testing
         #expect(notOwner.status != 0, "\(notOwner.output)")
     }
 
+    /// `object_mode` in lake.json caps every new object's mode, through `incoming/` and `lake
+    /// upload` alike; a file more private than the cap stays as private; a cap that is not
+    /// permission bits is refused with the key named.
+    @Test func aStoreCapsTheModesOfNewObjects() throws {
+        guard getuid() == 0 else { return }
+        let mounted = try MountedLake(mount: false)
+        let lake = mounted.lake
+        try mounted.configure(["object_mode": "0640"])
+        try mounted.mount()
+        func mode(_ id: String) throws -> String? {
+            (try mounted.lake.json(try lake.run(["object", "show", id, "--json"]))["owner"] as? [String: Any])?["mode"] as? String
+        }
+        #expect(try Shell.run("umask 022; echo open > '\(mounted.path("incoming"))/open.txt'").status == 0)
+        #expect(try mode(try mounted.xattr("incoming/open.txt", "user.lake.id")) == "0640")
+        let secret = lake.directory.write("secret.txt", "secret")
+        _ = try Shell.run("chmod 600 '\(secret)'")
+        let uploaded = try lake.json(try lake.run(["upload", secret, "--json"]))
+        let id = try #require((uploaded["succeeded"] as? [[String: Any]])?.first?["id"] as? String)
+        #expect(try mode(id) == "0600")
+
+        try mounted.configure(["object_mode": "rwxr-x---"])
+        let refused = try lake.run(["object", "ls"])
+        #expect(!refused.succeeded && refused.stderr.contains("object_mode"), "\(refused.stderr)")
+    }
+
     /// Quotas in lake.json: an account at its object or byte limit gets EDQUOT in `incoming/`
     /// (nothing stored, no receipt left), `lake upload` says why, other accounts go on, and
     /// `lake quota` shows use and limits.
@@ -219,6 +244,11 @@ import Testing
         let third = try alice.run("echo three > '\(incoming)/a3.txt'")
         #expect(third.status != 0 && third.output.contains("Disk quota exceeded"), "\(third.output)")
         #expect(!FileManager.default.fileExists(atPath: "\(incoming)/a3.txt"))
+        // Her `lake upload`, which runs through the mount daemon, is held to the same limit.
+        let extra = lake.directory.write("alice-extra.txt", "extra")
+        _ = try Shell.run("chmod 644 '\(extra)'")
+        let viaCLI = try alice.run("\(LakeBinary.executable) upload '\(extra)' --no-wait --store '\(mounted.store)'")
+        #expect(viaCLI.status != 0 && viaCLI.output.contains("lakeprobe1's quota is exceeded"), "\(viaCLI.output)")
 
         #expect(try bob.run("head -c 6000 /dev/zero > '\(incoming)/b1.bin'").status == 0)
         let big = try bob.run("head -c 6000 /dev/zero > '\(incoming)/b2.bin'")

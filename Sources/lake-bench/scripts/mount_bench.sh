@@ -2,7 +2,7 @@
 # The mount's benchmark (docs/benchmarks.md): fuse-bench.sh against a fresh lake and the same
 # files on plain disk, in one run.
 #
-#   bash Sources/lake-bench/scripts/mount_bench.sh WORK [RUNS]
+#   bash Sources/lake-bench/scripts/mount_bench.sh WORK [RUNS]      # LAKE=PATH for another build
 #
 # WORK is a folder on the disk to measure (about 9 GiB free). It gets WORK/direct (the files on
 # plain disk, made once by fuse-bench.sh --setup), WORK/store and WORK/mnt (a lake mounted with
@@ -19,7 +19,7 @@ work=${1:?usage: mount_bench.sh WORK [RUNS]}
 runs=${2:-3}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 bench=${FUSE_BENCH:-$repo/../shared/scripts/fuse-bench.sh}
-lake=$repo/.build/release/lake
+lake=${LAKE:-$repo/.build/release/lake}
 [ -x "$lake" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 [ -f "$bench" ] || { echo "fuse-bench.sh not found at $bench (set FUSE_BENCH)" >&2; exit 1; }
 mkdir -p "$work"

@@ -14,6 +14,8 @@ struct Request: ~Copyable {
     deinit { fuse_reply_err(raw, EIO) }
 
     consuming func fail(_ error: FSError) {
+        // EIO is the one answer whose reason the caller cannot be told: the log keeps it.
+        if case .io(let reason) = error { FuseMount.from(raw).logger.warning("answered EIO: \(reason)") }
         fuse_reply_err(raw, error.errno)
         discard self
     }

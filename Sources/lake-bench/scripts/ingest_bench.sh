@@ -81,7 +81,8 @@ fi
 mkdir -p "$mnt" "$disk"
 "$lake" init --store "$store" >/dev/null
 "$lake" mount --store "$store" "$mnt" >/dev/null
-daemon=$(pgrep -n -f "lake mount.*$mnt" || pgrep -n -f "lake.*__serve.*$mnt")
+# By the binary's own name: LAKE= may point at a build named otherwise.
+daemon=$(pgrep -n -f "$(basename "$lake") mount $mnt ")
 rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$daemon/status"; }
 start_rss=$(rss)
 echo "daemon pid $daemon, RSS after mount: $start_rss MiB"

@@ -56,9 +56,16 @@ enum Session {
         umask(mask)
         var environment = ProcessInfo.processInfo.environment.filter { SessionProtocol.passedEnvironment.contains($0.key) }
         environment[SessionProtocol.Environment.umask] = String(mask, radix: 8)
+        // The child resolves nothing against this folder: the store goes as the absolute path
+        // the socket was found by.
+        var forwarded = arguments
+        for index in forwarded.indices {
+            if forwarded[index] == "--store", index + 1 < forwarded.count { forwarded[index + 1] = store }
+            if forwarded[index].hasPrefix("--store=") { forwarded[index] = "--store=" + store }
+        }
         do {
             do {
-                try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Run(arguments: arguments, environment: environment)),
+                try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Run(arguments: forwarded, environment: environment)),
                                     descriptors: [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO])
             } catch {
                 // A daemon that refuses at once (too many sessions) may close before the request is

@@ -63,6 +63,10 @@ import Testing
         let owner = recorded["owner"] as? [String: Any]
         #expect(owner?["uid"] as? Int == Int(alice.uid) && owner?["mode"] as? String == "0600", "\(recorded)")
 
+        // A store named by a relative path reaches the same daemon and store.
+        let relative = try alice.run("cd '\(shared.mounted.lake.directory.path)' && \(LakeBinary.executable) object show \(mine) --store store")
+        #expect(relative.status == 0 && relative.output.contains("mine.txt"), "\(relative.output)")
+
         // A file she cannot read is not read for her, though the daemon is root: nothing is stored.
         let secret = shared.mounted.lake.directory.file("root-secret.txt")
         try "root's secret".write(toFile: secret, atomically: true, encoding: .utf8)

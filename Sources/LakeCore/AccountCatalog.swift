@@ -51,6 +51,22 @@ public struct AccountCatalog: Catalog {
 
     func mine(_ draft: Ownership) -> Ownership { Ownership(uid: account.uid, gid: draft.gid, mode: draft.mode) }
 
+    /// Up to `limit` readable entities after `cursor`: pages of the catalog are read until that
+    /// many are found or none are left, so a page of what the account may read is as full, and
+    /// its cursor as right, as one of everything (others' private entities in between are skipped).
+    func readablePage<T>(limit: Int, after cursor: LakeID?, id: (T) -> LakeID, owner: (T) -> Ownership,
+                         _ page: (Int, LakeID?) throws -> [T]) throws -> [T] {
+        var found: [T] = []
+        var next = cursor
+        while found.count < limit {
+            let fetched = try page(limit, next)
+            found += fetched.filter { mayRead(owner($0)) }
+            guard fetched.count == limit, let last = fetched.last else { break }
+            next = id(last)
+        }
+        return Array(found.prefix(limit))
+    }
+
     // MARK: objects
 
     public func createPendingObject(_ object: LakeObject) throws {
@@ -73,11 +89,11 @@ public struct AccountCatalog: Catalog {
     }
 
     public func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
-        try base.objects(limit: limit, after: cursor).filter { mayRead($0.owner) }
+        try readablePage(limit: limit, after: cursor, id: \.id, owner: \.owner) { try base.objects(limit: $0, after: $1) }
     }
 
     public func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
-        try base.objects(matching: filter, limit: limit, after: cursor).filter { mayRead($0.owner) }
+        try readablePage(limit: limit, after: cursor, id: \.id, owner: \.owner) { try base.objects(matching: filter, limit: $0, after: $1) }
     }
 
     public func objects(ids: [LakeID]) throws -> [(seq: Int64, object: LakeObject)] {
@@ -137,7 +153,7 @@ public struct AccountCatalog: Catalog {
     }
 
     public func cases(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeCase] {
-        try base.cases(matching: filter, limit: limit, after: cursor).filter { mayRead($0.owner) }
+        try readablePage(limit: limit, after: cursor, id: \.id, owner: \.owner) { try base.cases(matching: filter, limit: $0, after: $1) }
     }
 
     public func updateCase(_ id: LakeID, name: String?, tags: [String: JSONValue]?, at time: Timestamp) throws -> LakeCase {
@@ -173,7 +189,7 @@ public struct AccountCatalog: Catalog {
     }
 
     public func datasets(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeDataset] {
-        try base.datasets(matching: filter, limit: limit, after: cursor).filter { mayRead($0.owner) }
+        try readablePage(limit: limit, after: cursor, id: \.id, owner: \.owner) { try base.datasets(matching: filter, limit: $0, after: $1) }
     }
 
     public func addCases(_ cases: [LakeID], to id: LakeID, at time: Timestamp) throws -> LakeDataset {

@@ -86,6 +86,16 @@ import Testing
         let listing = try shared.lake(alice, "object ls")
         #expect(listing.status == 0 && listing.output.contains(open) && listing.output.contains(mine) && !listing.output.contains(hidden),
                 "\(listing.output)")
+        // Pages of what she may read are full and lead on, whatever private objects lie between.
+        var paged: [String] = []
+        var cursor = ""
+        repeat {
+            let page = try shared.lake(alice, "object ls --limit 1 --json" + (cursor.isEmpty ? "" : " --after \(cursor)"))
+            let parsed = try JSONSerialization.jsonObject(with: Data(page.output.utf8)) as? [String: Any] ?? [:]
+            paged += (parsed["objects"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            cursor = parsed["next_cursor"] as? String ?? ""
+        } while !cursor.isEmpty && paged.count < 10
+        #expect(Set(paged) == [open, mine] && paged.count == 2, "\(paged)")
         let peek = try shared.lake(alice, "object show \(hidden)")
         #expect(peek.status != 0 && peek.output.contains("permission denied") && !peek.output.contains("private.txt"), "\(peek.output)")
         let get = try shared.lake(alice, "object get \(open) -o copy.txt", cwd: shared.home)

@@ -13,14 +13,14 @@ extension Account {
         actingFor.withLock { $0 } ?? own
     }
 
-    /// This process's own account.
-    public static var own: Account {
+    /// This process's own account (it never changes its ids or groups: looked up once).
+    public static let own: Account = {
         let count = max(0, getgroups(0, nil))
         var groups = [gid_t](repeating: 0, count: Int(count))
         let got = getgroups(count, &groups)
         let supplementary = groups.prefix(Int(max(0, got))).filter { $0 != getgid() }
         return Account(uid: getuid(), gid: getgid(), groups: Array(supplementary), name: SystemUser.name(uid: getuid()))
-    }
+    }()
 
     /// From now on this process acts for `account` (a session of the mount daemon).
     public static func actFor(_ account: Account) {

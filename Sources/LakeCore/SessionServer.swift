@@ -57,6 +57,7 @@ public final class SessionServer: Sendable {
                 guard admitted else {
                     refuse(connection, "the lake's mount daemon is running as many sessions as it may (\(Self.maximumSessionsPerAccount) "
                            + "for one account, \(Self.maximumSessions) in all); try again when one has ended")
+                    close(connection)
                     continue
                 }
                 Thread.detachNewThread { [self] in
@@ -81,9 +82,9 @@ public final class SessionServer: Sendable {
         try? Syscall.unlinkIfPresent(socketPath)
     }
 
+    /// Tells the client why it gets no session (the caller closes the connection, once).
     private func refuse(_ connection: Int32, _ message: String) {
         try? UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(exit: 1, message: message)))
-        close(connection)
     }
 
     private func serve(_ connection: Int32, peer: (pid: Int32, uid: UInt32, gid: UInt32)) {
@@ -110,10 +111,22 @@ public final class SessionServer: Sendable {
                                SessionProtocol.Environment.descriptor: "3",
                                SessionProtocol.Environment.account: String(decoding: SessionProtocol.encode(account), as: UTF8.self)]
             for key in SessionProtocol.passedEnvironment { if let value = run.environment[key] { environment[key] = value } }
-            let pid = try spawn(arguments: run.arguments, environment: environment,
-                                descriptors: [descriptors[0], descriptors[1], descriptors[2], connection])
+            // The child holds the write end of this pipe as its descriptor 4: when it ends, the
+            // read end says so, and the wait below sleeps on both that and the connection.
+            var ended: [Int32] = [-1, -1]
+            guard pipe(&ended) == 0 else { throw SystemError("pipe", path: "session", errno: errno) }
+            defer { close(ended[0]) }
+            let pid: pid_t
+            do {
+                pid = try spawn(arguments: run.arguments, environment: environment,
+                                descriptors: [descriptors[0], descriptors[1], descriptors[2], connection, ended[1]])
+                close(ended[1])
+            } catch {
+                close(ended[1])
+                throw error
+            }
             logger.info("session for \(account.name) (uid \(account.uid)): lake \(run.arguments.prefix(3).joined(separator: " "))")
-            let status = wait(for: pid, while: connection)
+            let status = wait(for: pid, ended: ended[0], while: connection)
             try? UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(exit: status)))
         } catch {
             logger.warning("a session failed: \(error)")
@@ -121,7 +134,7 @@ public final class SessionServer: Sendable {
         }
     }
 
-    /// Starts `lake ARGUMENTS` with `descriptors` as its 0, 1, 2, 3 and nothing else open.
+    /// Starts `lake ARGUMENTS` with `descriptors` as its 0, 1, 2, 3… and nothing else open.
     private func spawn(arguments: [String], environment: [String: String], descriptors: [Int32]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -152,27 +165,24 @@ public final class SessionServer: Sendable {
         return pid
     }
 
-    /// Waits for the child; ends it if the client hangs up first. Its exit status, or 128 plus
-    /// the signal that ended it.
-    private func wait(for pid: pid_t, while connection: Int32) -> Int32 {
-        var terminated = false
+    /// Waits for the child (`ended` hangs up when it exits); ends it if the client hangs up
+    /// first. Its exit status, or 128 plus the signal that ended it. Sleeps until one happens: a
+    /// dataset mount's session lasts as long as the mount.
+    private func wait(for pid: pid_t, ended: Int32, while connection: Int32) -> Int32 {
+        var watches = [pollfd(fd: ended, events: 0, revents: 0), pollfd(fd: connection, events: Int16(Self.peerClosed), revents: 0)]
         while true {
-            var status: Int32 = 0
-            let done = waitpid(pid, &status, WNOHANG)
-            if done == pid {
-                let signal = status & 0x7f
-                return signal == 0 ? (status >> 8) & 0xff : 128 + signal
-            }
-            if done < 0 && errno != EINTR { return 1 }
-            if terminated {
-                usleep(20_000)
-                continue
-            }
-            var watch = pollfd(fd: connection, events: Int16(Self.peerClosed), revents: 0)
-            if poll(&watch, 1, 100) > 0, watch.revents & Int16(Self.peerClosed | POLLHUP | POLLERR) != 0 {
+            if poll(&watches, nfds_t(watches.count), -1) < 0 && errno != EINTR { break }
+            if watches[0].revents != 0 { break }
+            if watches[1].revents & Int16(Self.peerClosed | POLLHUP | POLLERR) != 0 {
                 kill(pid, SIGTERM)
-                terminated = true
+                watches.removeLast()
             }
         }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return 1 }
+        }
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 }

@@ -8,6 +8,8 @@ public final class SnapshotCatalog: Catalog {
     let objectsByID: [LakeID: DatasetSnapshot.Member]
     let objectsBySeq: [Int64: LakeObject]
     let casesByID: [LakeID: LakeCase]
+    /// The dataset and its cases by their numbers (the mount's inodes are made from them).
+    let entitiesBySeq: [Int64: LakeID]
 
     static let readOnly = CatalogError.refused("a dataset mount only reads")
 
@@ -16,6 +18,7 @@ public final class SnapshotCatalog: Catalog {
         objectsByID = Dictionary(snapshot.objects.map { ($0.object.id, $0) }, uniquingKeysWith: { first, _ in first })
         objectsBySeq = Dictionary(snapshot.objects.map { ($0.seq, $0.object) }, uniquingKeysWith: { first, _ in first })
         casesByID = Dictionary(snapshot.cases.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        entitiesBySeq = Dictionary(snapshot.entitySeqs.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
     }
 
     public func object(_ id: LakeID) throws -> LakeObject? { objectsByID[id]?.object }
@@ -29,7 +32,7 @@ public final class SnapshotCatalog: Catalog {
     public func caseSummaries() throws -> [EntitySummary] { [] }
     public func entitySeq(_ id: LakeID) throws -> Int64? { snapshot.entitySeqs[id] }
     public func entity(seq: Int64, kind: LakeID.Kind) throws -> LakeID? {
-        snapshot.entitySeqs.first { $0.value == seq && $0.key.kind == kind }?.key
+        entitiesBySeq[seq].flatMap { $0.kind == kind ? $0 : nil }
     }
     public func dataset(_ id: LakeID) throws -> LakeDataset? { id == snapshot.dataset.id ? snapshot.dataset : nil }
     public func datasetCases(_ id: LakeID) throws -> [LakeCase] { id == snapshot.dataset.id ? snapshot.cases : [] }

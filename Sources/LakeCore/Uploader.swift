@@ -37,10 +37,11 @@ public struct Uploader: Sendable {
         do { source = try UserFiles.openForReading(path) } catch {
             throw UploadError(path: path, reason: Self.describeSourceError(error), isNoSpace: false)
         }
+        let uid = Account.current.uid
         if let quotas {
             do {
-                try quotas.checkNewObject(uid: Account.current.uid)
-                try quotas.checkBytes(uid: Account.current.uid, writing: source.size)
+                try quotas.checkNewObject(uid: uid)
+                try quotas.checkBytes(uid: uid, writing: source.size)
             } catch {
                 throw UploadError(path: path, reason: "\(error)", isNoSpace: false)
             }
@@ -67,7 +68,7 @@ public struct Uploader: Sendable {
                     + "at the start, \(started.size) read); upload it again once nothing writes to it", isNoSpace: false)
             }
             try started.commit()
-            quotas?.stored(uid: Account.current.uid, bytes: source.size)
+            quotas?.stored(uid: uid, bytes: source.size)
         } catch {
             upload?.abort()
             if let error = error as? UploadError { throw error }

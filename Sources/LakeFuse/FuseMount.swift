@@ -17,6 +17,8 @@ public final class FuseMount: @unchecked Sendable {
     let storedFileReads = Atomic<Int>(0)
     private var session: OpaquePointer?
     private var watcher: ChangeWatcher?
+    /// Mounted by fusermount3 (an account other than root), which alone can take it down.
+    private var throughFusermount = false
 
     /// Whether catalog changes are watched (a mounted frozen dataset never changes).
     let watchesChanges: Bool
@@ -62,8 +64,10 @@ public final class FuseMount: @unchecked Sendable {
                 fuse_session_destroy(session)
                 throw error
             }
+            throughFusermount = true
         }
         guard fuse_session_mount(session, target) == 0 else {
+            if throughFusermount { Fusermount.unmount(mountpoint) }
             fuse_session_destroy(session)
             throw .io("cannot mount at \(mountpoint) (is it an empty folder, and is /dev/fuse available?)")
         }
@@ -89,6 +93,8 @@ public final class FuseMount: @unchecked Sendable {
         watcher?.stop()
         fuse_remove_signal_handlers(session)
         fuse_session_unmount(session)
+        // Signalled rather than unmounted: libfuse cannot take down what fusermount3 mounted.
+        if throughFusermount { Fusermount.unmount(mountpoint) }
         lake_transport_stop()
         fuse_session_destroy(session)
         self.session = nil

@@ -47,4 +47,17 @@ enum Fusermount {
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         return fd
     }
+
+    /// Takes a mount made through fusermount3 down (lazily: a process may still be inside).
+    /// libfuse cannot: it knows the mount only as "/dev/fd/N". Nothing happens if it is gone.
+    static func unmount(_ mountpoint: String) {
+        guard let program = candidates.first(where: { access($0, X_OK) == 0 }) else { return }
+        let words: [String] = [program, "-u", "-z", "-q", "--", mountpoint]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, program, nil, nil, argv, environ) == 0 else { return }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
 }

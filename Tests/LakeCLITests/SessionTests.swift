@@ -212,6 +212,16 @@ import Testing
         // The mount is recorded as hers, by the daemon that served it.
         #expect(try lake.run(["log", "--object", granted]).stdout.contains("lakeprobe1"))
 
+        // Her mount's daemon, ended by a signal instead of an unmount, takes the mount down too.
+        let signalled = try inNamespace(shared.alice, """
+            out=$(\(lakePath) mount --dataset \(granted) '\(mountpoint)' --store '\(store)') || exit 1
+            pid=$(echo "$out" | sed -n 's/.*daemon pid \\([0-9]*\\).*/\\1/p')
+            kill -TERM "$pid"
+            while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+            grep -c ' \(mountpoint) ' /proc/self/mounts
+            """)
+        #expect(signalled.output.hasSuffix("0\n"), "\(signalled.output)")
+
         // A dataset not granted to her is refused, and nothing is mounted.
         let refused = try inNamespace(shared.alice, "\(lakePath) mount --dataset \(other) '\(mountpoint)' --store '\(store)'")
         #expect(refused.status != 0 && refused.output.contains("permission denied"), "\(refused.output)")
@@ -257,6 +267,31 @@ import Testing
         try input.fileHandleForWriting.close()
         holding.waitUntilExit()
         #expect(shared.mounted.eventually { (try? shared.lake(shared.alice, "object ls").status) == 0 })
+    }
+
+    /// A client killed mid-command takes its session's child with it: the daemon notices the
+    /// connection go and ends the child, which would otherwise wait for the client for ever.
+    @Test func aKilledClientLeavesNoSession() throws {
+        guard getuid() == 0 else { return }
+        let shared = try SharedLake()
+        // The child asks the client to open a FIFO nobody writes to: the client blocks in
+        // open(2), the child waits for its answer.
+        let fifo = shared.mounted.lake.directory.file("never-written")
+        #expect(try Shell.run("mkfifo '\(fifo)' && chmod 666 '\(fifo)'").status == 0)
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        client.arguments = ["--reuid=\(shared.alice.uid)", "--regid=\(shared.alice.gid)", "--clear-groups", LakeBinary.executable,
+                            "upload", fifo, "--no-wait", "--store", shared.mounted.store]
+        client.standardOutput = FileHandle.nullDevice
+        client.standardError = FileHandle.nullDevice
+        try client.run()
+        let sessions = "pgrep -f '[l]ake upload \(fifo)'"
+        #expect(shared.mounted.eventually { (try? Shell.run(sessions).output.split(separator: "\n").count) == 2 },
+                "the session's child did not start")
+        kill(client.processIdentifier, SIGKILL)
+        client.waitUntilExit()
+        #expect(shared.mounted.eventually { (try? Shell.run(sessions).status) == 1 }, "the session's child outlived its client")
+        #expect(try shared.objectCount() == 0)
     }
 
     @Test func withoutADaemonTheMessageSaysWhy() throws {

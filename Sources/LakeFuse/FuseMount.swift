@@ -76,15 +76,18 @@ public final class FuseMount: @unchecked Sendable {
             logger.warning("libfuse refused Lake's transport hooks; serving /dev/fuse through libfuse alone")
         }
         if lake_transport_busy_polls() != 0 { logger.info("idle CPUs poll while requests flow (-o \(Self.noBusyPollOption) turns this off)") }
+        // From here a signal ends the session instead of the process, so a daemon signalled as
+        // soon as it reports itself ready (before `run()`) still takes its mount down.
+        fuse_set_signal_handlers(session)
         guard watchesChanges else { return }
         watcher = ChangeWatcher(fs: fs) { [weak self] invalidations in self?.invalidate(invalidations) }
         watcher?.start()
     }
 
-    /// Serves requests until unmounted or signalled (SIGTERM, SIGINT, SIGHUP), then unmounts.
+    /// Serves requests until unmounted or signalled (SIGTERM, SIGINT, SIGHUP, also before it was
+    /// called), then unmounts.
     public func run(threads: UInt32 = 16) {
         guard let session else { return }
-        fuse_set_signal_handlers(session)
         let result = lake_fuse_loop(session, threads)
         if result != 0 { logger.warning("the FUSE loop ended with \(result)") }
         logger.info("FUSE transport served: \(Self.transport)")

@@ -34,7 +34,9 @@ public enum Daemon {
         posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
-        posix_spawnattr_setflags(&attributes, Int16(0x80))   // POSIX_SPAWN_SETSID: free of the terminal
+        // POSIX_SPAWN_SETSID: free of the terminal; and a clean signal state, so `lake unmount`'s
+        // or systemd's SIGTERM reaches it whatever `lake mount`'s parent blocked.
+        posix_spawnattr_setflags(&attributes, Int16(0x80 | SpawnSignals.reset(&attributes)))
         let cArgs = ([CommandLine.arguments[0]] + arguments).map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
         var pid: pid_t = 0

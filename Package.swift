@@ -20,10 +20,11 @@ let package = Package(
     targets: [
         .target(name: "LakeModel"),
         .target(name: "LakeSystem"),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        // Whole-buffer DEFLATE: VTK's zlib blocks declare their size, so they need no stream.
+        .systemLibrary(name: "CLibDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
-        .target(name: "LakeFormats", dependencies: ["LakeModel", "LakeSystem", "CZlib", "CLZ4", "CLZMA"]),
+        .target(name: "LakeFormats", dependencies: ["LakeModel", "LakeSystem", "CLibDeflate", "CLZ4", "CLZMA"]),
         // Gathers the catalog's WAL writes into one per commit (see its source for why).
         .target(name: "CWALBatching", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(

@@ -80,7 +80,20 @@ extension ObjectFilter {
     /// `--param 'mach>=0.8'`, `--param 'solver=rans'`, `--param 'converged=true'`.
     public static func param(parsing text: String) throws(InputError) -> ParamFilter {
         let (key, op, value) = try comparison(Substring(text), what: "--param")
-        if let number = Double(value) {
+        if let next = value.first, "<>=!".contains(next) {
+            // `mach=>0.8` would otherwise look for the string ">0.8" and find nothing.
+            let intended = ["=>": ">=", "=<": "<=", "==": "=", "=!": "!="][op + String(next)]
+            throw InputError("--param '\(text)': '\(op)' is followed by '\(next)'"
+                + (intended.map { "; did you mean '\(key)\($0)\(String(value.dropFirst()).trimmingSpaces)'?" } ?? "")
+                + " (operators: = != < <= > >=)")
+        }
+        if let quoted = Self.quoted(value) {
+            guard op == "=" else {
+                throw InputError("--param '\(text)': '\(op)' compares numbers, and \(value) is a string (strings take '=')")
+            }
+            return ParamFilter(key: key, matcher: .string(quoted))
+        }
+        if let number = PlainNumber.parse(value) {
             var range = RangeFilter()
             range.add(op, number)
             return ParamFilter(key: key, matcher: .number(range))
@@ -90,6 +103,14 @@ extension ObjectFilter {
         }
         if value == "true" || value == "false" { return ParamFilter(key: key, matcher: .bool(value == "true")) }
         return ParamFilter(key: key, matcher: .string(value))
+    }
+
+    /// The text between double quotes, when `value` is a JSON string (`"0.310"` is the string
+    /// 0.310, not the number).
+    static func quoted(_ value: String) -> String? {
+        guard value.count >= 2, value.first == "\"", value.last == "\"",
+              case .string(let text)? = try? JSONValue(parsing: value) else { return nil }
+        return text
     }
 
     /// `--provision 'quantity_type=PRESSURE,element_assoc=POINT,units=Pa,mag_max<=1e5'`.
@@ -104,7 +125,7 @@ extension ObjectFilter {
                 if key == "element_assoc" { filter.elementAssoc = try ElementAssoc(parsing: value) }
                 if key == "units" { filter.units = value }
             case "mag_min", "mag_max", "mag_mean":
-                guard let number = Double(value) else { throw InputError("--provision: '\(value)' in '\(part)' is not a number") }
+                guard let number = PlainNumber.parse(value) else { throw InputError("--provision: '\(value)' in '\(part)' is not a number") }
                 switch key {
                 case "mag_min": filter.magMin.add(op, number)
                 case "mag_max": filter.magMax.add(op, number)

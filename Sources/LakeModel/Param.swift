@@ -81,10 +81,12 @@ public enum Assignment {
         return (key, String(text[text.index(after: eq)...]))
     }
 
-    /// A value given on the command line: JSON when it parses as JSON, otherwise a plain string.
-    /// Text that starts like a JSON array, object or quoted string must be valid JSON.
+    /// A value given on the command line: a number as people write it (`0.8`, `.310`, `+5`,
+    /// `5.`, `1e3`), else JSON when it parses as JSON, otherwise a plain string. Text that starts
+    /// like a JSON array, object or quoted string must be valid JSON.
     public static func jsonOrString(_ text: String, what: String) throws(InputError) -> JSONValue {
         let trimmed = text.trimmingSpaces
+        if let number = PlainNumber.parse(trimmed) { return .number(number) }
         if let first = trimmed.first, "[{\"".contains(first) {
             do { return try JSONValue(parsing: trimmed) } catch {
                 throw InputError("\(what): '\(text)' starts like JSON but is not valid JSON")
@@ -106,7 +108,8 @@ extension Param {
         if let at = rest.lastIndex(of: "@") {
             let valueText = String(rest[..<at])
             let units = String(rest[rest.index(after: at)...]).trimmingSpaces
-            if let json = try? JSONValue(parsing: valueText.trimmingSpaces) {
+            let trimmedValue = valueText.trimmingSpaces
+            if let json = PlainNumber.parse(trimmedValue).map(JSONValue.number) ?? (try? JSONValue(parsing: trimmedValue)) {
                 guard !units.isEmpty else {
                     throw InputError("--param '\(text)' has an empty unit after '@'; write it as \(example)")
                 }

@@ -93,6 +93,37 @@ import Testing
         #expect(field(settled, "p") != nil)
     }
 
+    /// `--param mach=.310` (what `bc` prints), `+5` and `5.` are numbers: stored as numbers,
+    /// typed `scalar` in a dataset's schema, found by numeric filters. A quoted value stays a
+    /// string, and an operator after `=` is refused instead of matching nothing.
+    @Test func numbersAsPeopleWriteThemAreNumbers() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let a = try upload(lake, "run_0.vtu", ["--param", "mach=.310", "--param", "n=+5", "--param", "r=5.", "--param", "tag=\".5\""])
+        let params = try #require(a["params"] as? [String: [String: Any]])
+        #expect(params["mach"]?["value"] as? Double == 0.31 && params["n"]?["value"] as? Double == 5 && params["r"]?["value"] as? Double == 5)
+        #expect(params["tag"]?["value"] as? String == ".5")
+        let id = a["id"] as! String
+        func found(_ filter: String) throws -> [String] {
+            let listed = try lake.run(["object", "ls", "--param", filter, "--json"])
+            #expect(listed.succeeded, "\(filter): \(listed.stderr)")
+            return ((try lake.json(listed)["objects"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+        }
+        #expect(try found("mach=.310") == [id])
+        #expect(try found("mach=0.31") == [id])
+        #expect(try found("mach>.3") == [id])
+        #expect(try found("mach>0.4").isEmpty)
+        #expect(try found("tag=\".5\"") == [id])
+        #expect(try found("tag=0.5").isEmpty)
+        let mistake = try lake.run(["object", "ls", "--param", "mach=>0.3"])
+        #expect(mistake.status == 64 && mistake.stderr.contains("did you mean 'mach>=0.3'?"), "\(mistake.stderr)")
+
+        let c = try lake.json(try lake.run(["case", "create", "--object", id, "--name", "one", "--json"]))["id"] as! String
+        let dataset = try lake.json(try lake.run(["dataset", "create", "--name", "bc", "--case", c, "--json"]))
+        let schema = try #require(dataset["params_schema"] as? [String: [String: Any]])
+        #expect(schema["mach"]?["type"] as? String == "scalar" && schema["tag"]?["type"] as? String == "str", "\(schema)")
+    }
+
     @Test func datasetsFreezeOnlyWhenReadyAndNeverChangeAfterwards() throws {
         let lake = LakeBinary()
         try lake.initStore()

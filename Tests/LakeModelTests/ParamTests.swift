@@ -11,6 +11,20 @@ import Testing
         ("email=someone@example.com", "email", .string("someone@example.com"), nil),
         ("steady=true", "steady", .bool(true), nil),
         ("name=two words", "name", .string("two words"), nil),
+        // Numbers as people write them (bc prints .310), strings when quoted or not numeric.
+        ("mach=.310", "mach", .number(0.31), nil),
+        ("n=+5", "n", .number(5), nil),
+        ("r=5.", "r", .number(5), nil),
+        ("big=1e3", "big", .number(1000), nil),
+        ("neg=-0.5@m", "neg", .number(-0.5), "m"),
+        ("p=.5@bar", "p", .number(0.5), "bar"),
+        ("q=\".310\"", "q", .string(".310"), nil),
+        ("x=inf", "x", .string("inf"), nil),
+        ("y=nan", "y", .string("nan"), nil),
+        ("h=0x10", "h", .string("0x10"), nil),
+        ("v=1.2.3", "v", .string("1.2.3"), nil),
+        ("d=.", "d", .string("."), nil),
+        ("e=1e", "e", .string("1e"), nil),
     ])
     func parsesAssignments(text: String, key: String, value: ParamValue, units: String?) throws {
         let (parsedKey, param) = try Param.parse(assignment: text)
@@ -29,6 +43,39 @@ import Testing
         #expect(LakeJSON.compactString(param) == #"{"units":"m","value":[1,2]}"#)
         #expect(param.value.typeName == "vec-2")
         #expect(Param(value: .number(1800)).value.typeName == "scalar")
+    }
+}
+
+@Suite struct PlainNumberTests {
+    @Test(arguments: [(".310", 0.31), ("+5", 5), ("5.", 5), ("1e3", 1000), ("-0.5", -0.5), ("1E-2", 0.01), ("0", 0), ("-.5e+1", -5)])
+    func numbers(text: String, value: Double) {
+        #expect(PlainNumber.parse(text) == value)
+    }
+
+    @Test(arguments: ["", ".", "+", "-", "e5", "1e", "1e+", "inf", "-inf", "nan", "NaN", "0x1p3", "1_000", "1,5", " 1", "1 ", "++1", "1e999", "٣"])
+    func notNumbers(text: String) {
+        #expect(PlainNumber.parse(text) == nil)
+    }
+}
+
+@Suite struct ParamFilterTests {
+    @Test func numbersAsPeopleWriteThemCompareAsNumbers() throws {
+        #expect(try ObjectFilter.param(parsing: "mach=.310").matcher == .number({ var r = RangeFilter(); r.add("=", 0.31); return r }()))
+        #expect(try ObjectFilter.param(parsing: "n>+5").matcher == .number({ var r = RangeFilter(); r.add(">", 5); return r }()))
+        #expect(try ObjectFilter.param(parsing: "solver=rans").matcher == .string("rans"))
+        #expect(try ObjectFilter.param(parsing: "mach=\".310\"").matcher == .string(".310"))
+        #expect(try ObjectFilter.param(parsing: "ok=true").matcher == .bool(true))
+    }
+
+    @Test(arguments: [("mach=>0.8", "did you mean 'mach>=0.8'?"), ("mach=<0.8", "did you mean 'mach<=0.8'?"),
+                      ("mach==0.8", "did you mean 'mach=0.8'?"), ("mach=!0.8", "did you mean 'mach!=0.8'?"),
+                      ("mach>=>1", "'>=' is followed by '>'"), ("s>\"a\"", "strings take '='"), ("s>abc", "is not a number")])
+    func operatorMistakesAreRefused(text: String, message: String) {
+        #expect {
+            try ObjectFilter.param(parsing: text)
+        } throws: { error in
+            (error as? InputError)?.message.contains(message) == true
+        }
     }
 }
 

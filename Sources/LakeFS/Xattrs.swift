@@ -12,7 +12,7 @@ enum Xattrs {
             "user.lake.kind": Array("object".utf8),
             "user.lake.status": Array(object.status.rawValue.utf8),
             "user.lake.format": Array(object.format.rawValue.utf8),
-            "user.lake.provisions": provisions(object.provisions),
+            "user.lake.provisions": provisions(object.provisions, whole: "object.json"),
             "user.lake.params": Array(LakeJSON.compactString(object.params).utf8),
             "user.lake.tags": Array(LakeJSON.compactString(object.tags).utf8),
         ]
@@ -23,24 +23,24 @@ enum Xattrs {
 
     static func of(_ item: LakeCase) -> [String: [UInt8]] {
         group(id: item.id, kind: "case", status: item.status.rawValue, formats: item.formats, provisions: item.provisions,
-              params: LakeJSON.compactString(item.params), tags: item.tags, failureReason: item.failureReason)
+              params: LakeJSON.compactString(item.params), tags: item.tags, failureReason: item.failureReason, whole: "case.json")
     }
 
     /// A dataset's `params` attribute is its params_schema.
     static func of(_ item: LakeDataset) -> [String: [UInt8]] {
         group(id: item.id, kind: "dataset", status: item.status.rawValue, formats: item.formats, provisions: item.provisions,
-              params: LakeJSON.compactString(item.paramsSchema), tags: item.tags, failureReason: item.failureReason)
+              params: LakeJSON.compactString(item.paramsSchema), tags: item.tags, failureReason: item.failureReason, whole: "dataset.json")
     }
 
     /// The attributes of a case or dataset: like an object's, with its formats comma-separated.
     static func group(id: LakeID, kind: String, status: String, formats: [String], provisions items: [Provision], params: String,
-                      tags: [String: JSONValue], failureReason: String?) -> [String: [UInt8]] {
+                      tags: [String: JSONValue], failureReason: String?, whole: String) -> [String: [UInt8]] {
         var values: [String: [UInt8]] = [
             "user.lake.id": Array(id.rawValue.utf8),
             "user.lake.kind": Array(kind.utf8),
             "user.lake.status": Array(status.utf8),
             "user.lake.format": Array(formats.joined(separator: ",").utf8),
-            "user.lake.provisions": provisions(items),
+            "user.lake.provisions": provisions(items, whole: whole),
             "user.lake.params": Array(params.utf8),
             "user.lake.tags": Array(LakeJSON.compactString(tags).utf8),
         ]
@@ -56,18 +56,30 @@ enum Xattrs {
         return values
     }
 
-    /// Compact provisions; component statistics are dropped, then trailing fields, if the
-    /// result would not fit in an xattr.
-    static func provisions(_ provisions: [Provision]) -> [UInt8] {
+    /// Compact provisions. When they would not fit in an xattr, component statistics are dropped,
+    /// then trailing fields, and a last element says so — never silently:
+    /// `{"omitted": {"fields": N, "of": M, "component_stats": true, "whole": "object.json"}}`
+    /// (`whole` is the file beside it that has every provision).
+    static func provisions(_ provisions: [Provision], whole: String) -> [UInt8] {
         let compact = Array(LakeJSON.compactString(provisions.map(\.withoutHistograms)).utf8)
         if compact.count <= limit { return compact }
-        var summaries = provisions.map(\.summary)
-        while !summaries.isEmpty {
-            let text = Array(LakeJSON.compactString(summaries).utf8)
-            if text.count <= limit { return text }
-            summaries.removeLast(max(1, summaries.count / 8))
+        let summaries = provisions.map(\.summary)
+        let fields = provisions.filter { if case .field = $0 { true } else { false } }.count
+        var kept = summaries.count
+        while true {
+            let shown = Array(summaries[..<kept])
+            let dropped = fields - shown.filter { if case .field = $0 { true } else { false } }.count
+            let note = JSONValue.object(["omitted": .object([
+                "fields": .number(Double(dropped)), "of": .number(Double(fields)),
+                "component_stats": .bool(true), "whole": .string(whole),
+            ])])
+            var text = Array(LakeJSON.compactString(shown).utf8)
+            text.removeLast()   // "]"
+            if !shown.isEmpty { text.append(UInt8(ascii: ",")) }
+            text += Array(note.compactText.utf8) + [UInt8(ascii: "]")]
+            if text.count <= limit || kept == 0 { return text }
+            kept -= max(1, kept / 8)
         }
-        return Array("[]".utf8)
     }
 
     /// Names in the order `listxattr` reports them.

@@ -37,6 +37,22 @@ public struct Field: Hashable, Sendable, Codable {
         case magnitudeStats = "magnitude_stats"
         case quantityType = "quantity_type"
     }
+
+    /// `quantity_type` and `units` are written as `null` until annotated, never left out: json.md's
+    /// rule for absent values (a reader can tell "not annotated" from "not in this format").
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(label, forKey: .label)
+        try container.encode(elementAssoc, forKey: .elementAssoc)
+        try container.encode(numComponents, forKey: .numComponents)
+        try container.encode(numTuples, forKey: .numTuples)
+        try container.encode(dataType, forKey: .dataType)
+        try container.encode(hasNan, forKey: .hasNan)
+        try container.encode(componentStats, forKey: .componentStats)
+        try container.encode(magnitudeStats, forKey: .magnitudeStats)
+        try container.encode(quantityType, forKey: .quantityType)
+        try container.encode(units, forKey: .units)
+    }
 }
 
 /// Axis-aligned bounds of a geometry.

@@ -103,6 +103,11 @@ import Testing
         let labels = provisions.compactMap { ($0["field"] as? [String: Any])?["label"] as? String }
         #expect(Set(labels) == ["uv", "area", "Normals"] || Set(labels).isSuperset(of: ["uv", "area"]))
         #expect(!(try mounted.xattr(file, "user.lake.provisions")).contains("hist128"))
+        // Not annotated: quantity_type and units are null, not left out (json.md).
+        for case let field? in provisions.map({ $0["field"] as? [String: Any] }) {
+            #expect(field.keys.contains("quantity_type") && field["quantity_type"] is NSNull, "\(field.keys.sorted())")
+            #expect(field.keys.contains("units") && field["units"] is NSNull)
+        }
         let params = try JSONSerialization.jsonObject(with: Data(try mounted.xattr(file, "user.lake.params").utf8)) as! [String: Any]
         #expect((params["mach"] as? [String: Any])?["value"] as? Double == 0.8)
         #expect(try mounted.xattr(file, "security.selinux").contains("Operation not supported"))

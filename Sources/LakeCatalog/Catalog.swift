@@ -122,6 +122,9 @@ public protocol Catalog: Sendable {
     func objects(ids: [LakeID]) throws -> [(seq: Int64, object: LakeObject)]
     /// Object counts by status.
     func statusCounts() throws -> [ObjectStatus: Int]
+    /// How many blobs the catalog knows and their bytes (each stored once, however many objects
+    /// share it).
+    func blobTotals() throws -> (count: Int64, bytes: Int64)
     /// Objects UPLOADED or PROCESSING, oldest first, with what holds each back.
     func queuedObjects() throws -> [QueuedObject]
 

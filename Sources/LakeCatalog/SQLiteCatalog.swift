@@ -620,6 +620,13 @@ public final class SQLiteCatalog: Catalog {
         try read { db in try Int64.fetchOne(db, sql: "SELECT seq FROM objects WHERE id = ?", arguments: [id.rawValue]) }
     }
 
+    public func blobTotals() throws -> (count: Int64, bytes: Int64) {
+        try read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM blobs")
+            return (row?["n"] ?? 0, row?["bytes"] ?? 0)
+        }
+    }
+
     public func statusCounts() throws -> [ObjectStatus: Int] {
         try read { db in
             var counts: [ObjectStatus: Int] = [:]

@@ -282,6 +282,7 @@ public struct AccountCatalog: Catalog {
     public func changes(since sequence: Int64) throws -> (latest: Int64, ids: Set<LakeID>) { try base.changes(since: sequence) }
     public func seq(of id: LakeID) throws -> Int64? { try base.seq(of: id) }
     public func statusCounts() throws -> [ObjectStatus: Int] { try base.statusCounts() }
+    public func blobTotals() throws -> (count: Int64, bytes: Int64) { try base.blobTotals() }
     public func queuedObjects() throws -> [QueuedObject] { try base.queuedObjects() }
     public func entitySeq(_ id: LakeID) throws -> Int64? { try base.entitySeq(id) }
     public func entity(seq: Int64, kind: LakeID.Kind) throws -> LakeID? { try base.entity(seq: seq, kind: kind) }

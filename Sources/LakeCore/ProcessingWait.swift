@@ -16,9 +16,17 @@ public struct ProcessingWait: Sendable {
     }
 
     public func untilSettled(_ ids: [LakeID]) throws -> [LakeObject] {
+        try untilSettled(ids, timeoutSeconds: nil).settled
+    }
+
+    /// Waits at most `timeoutSeconds` (nil: for as long as it takes); returns the objects that
+    /// settled (in the order of `ids`) and the ids still waiting when the time ran out.
+    public func untilSettled(_ ids: [LakeID], timeoutSeconds: Double?) throws -> (settled: [LakeObject], waiting: [LakeID]) {
+        let deadline = timeoutSeconds.map { Timestamp.now.microseconds + Int64($0 * 1_000_000) }
         var waiting = ids
         var settled: [LakeID: LakeObject] = [:]
         while !waiting.isEmpty {
+            if let deadline, Timestamp.now.microseconds >= deadline { break }
             _ = try worker.drain(among: waiting)
             var stillWaiting: [LakeID] = []
             for id in waiting {
@@ -34,7 +42,7 @@ public struct ProcessingWait: Sendable {
             waiting = stillWaiting
             if !waiting.isEmpty { usleep(useconds_t(pollSeconds * 1_000_000)) }
         }
-        return ids.compactMap { settled[$0] }
+        return (ids.compactMap { settled[$0] }, waiting)
     }
 
     public func canProcess(_ object: LakeObject) -> Bool {

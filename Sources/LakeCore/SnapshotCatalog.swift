@@ -83,6 +83,7 @@ public final class SnapshotCatalog: Catalog {
     public func markBlobsChecked(_ blobs: [String], at time: Timestamp) throws { throw Self.readOnly }
     public func blobToScrub(checkedBefore before: Timestamp) throws -> BlobRecord? { throw Self.readOnly }
     public func statusCounts() throws -> [ObjectStatus: Int] { throw Self.readOnly }
+    public func blobTotals() throws -> (count: Int64, bytes: Int64) { throw Self.readOnly }
     public func queuedObjects() throws -> [QueuedObject] { throw Self.readOnly }
     public func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject] { throw Self.readOnly }
     public func createCase(_ draft: LakeCase) throws -> LakeCase { throw Self.readOnly }

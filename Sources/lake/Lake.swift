@@ -11,7 +11,7 @@ struct Lake: ParsableCommand {
             ~/.local/share/lake (other users). Logging: --verbose or LAKE_LOG=debug.
             """,
         subcommands: [InitCommand.self, UploadCommand.self, ObjectCommand.self, CaseCommand.self, DatasetCommand.self, MountCommand.self, UnmountCommand.self, ProcessCommand.self,
-                      VerifyCommand.self, GCCommand.self, QuotaCommand.self, LogCommand.self])
+                      WaitCommand.self, StatusCommand.self, VerifyCommand.self, GCCommand.self, QuotaCommand.self, LogCommand.self])
 
     /// An account that cannot open a shared store runs its command through the store's mount
     /// daemon (`Session`); a child the daemon starts acts for that account.

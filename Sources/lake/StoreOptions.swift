@@ -15,6 +15,13 @@ struct StoreOptions: ParsableArguments {
         StoreLocation.resolve(explicit: store, environment: ProcessInfo.processInfo.environment)
     }
 
+    /// How the store was chosen, for messages that name it.
+    var storeChosenBy: String {
+        if store != nil { return "--store" }
+        if let value = ProcessInfo.processInfo.environment["LAKE_STORE"], !value.isEmpty { return "$LAKE_STORE" }
+        return "the default for this account"
+    }
+
     var logger: Logger {
         var logger = Logger(label: "lake") { StreamLogHandler.standardError(label: $0) }
         let fromEnvironment = ProcessInfo.processInfo.environment["LAKE_LOG"].flatMap(Logger.Level.init(rawValue:))

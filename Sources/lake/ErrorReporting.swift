@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LakeCatalog
 import LakeModel
 
 /// The one place where errors become what the user sees: a message on stderr and exit status 1.
@@ -14,6 +15,15 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         throw error
     } catch let error as InputError {
         throw usageFailure(error.message)
+    } catch let error as CatalogError {
+        // "No object with id …" must say where it looked: a shell without $LAKE_STORE looks
+        // in the default store, which may not be the one meant.
+        if case .notFound = error, let store = OpenedStore.description.withLock({ $0 }) {
+            printError("\(error) in the store at \(store)")
+        } else {
+            printError("\(error)")
+        }
+        throw ExitCode.failure
     } catch {
         printError("\(error)")
         throw ExitCode.failure

@@ -103,7 +103,9 @@ struct MountCommand: ParsableCommand {
 
     /// Mounts and serves until unmounted or signalled.
     func serve(_ path: String) throws {
-        let logger = DaemonLog.logger(path: logPath, verbose: options.verbose, toStderr: readyFd == nil)
+        var logger = DaemonLog.logger(path: logPath, verbose: options.verbose, toStderr: readyFd == nil)
+        // Every mount of a store writes to one log: each line names its mount.
+        logger[metadataKey: "mount"] = "\(path)"
         if servedByDaemon { return try serveFromDaemon(path, logger: logger) }
         let store: Store
         let services: DaemonServices
@@ -175,7 +177,14 @@ struct UnmountCommand: ParsableCommand {
             guard MountPoint.isMounted(path) else { throw MountError(message: "\(path) is not mounted") }
             var (ok, message) = MountPoint.unmount(path, lazy: false)
             if !ok, message.contains("not connected") { (ok, message) = MountPoint.unmount(path, lazy: true) }
-            guard ok else { throw MountError(message: "cannot unmount \(path): \(message)") }
+            guard ok else {
+                // "Device or resource busy" alone does not say who: name the processes inside.
+                let users = message.contains("busy") ? MountUsers.of(path) : []
+                let who = users.prefix(10).map { "\n  \($0.command) (pid \($0.pid)): \($0.holds)" }.joined()
+                let more = users.count > 10 ? "\n  … and \(users.count - 10) more" : ""
+                let hint = users.isEmpty ? "" : "; it is in use by:\(who)\(more)\nclose those (or cd out of the mount) and unmount again, or take it down lazily with fusermount3 -uz \(path)"
+                throw MountError(message: "cannot unmount \(path): \(message)\(hint)")
+            }
             print("Unmounted \(path).")
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LakeCore
 import Logging
+import Synchronization
 
 /// Options every command that works on a store takes.
 struct StoreOptions: ParsableArguments {
@@ -30,6 +31,13 @@ struct StoreOptions: ParsableArguments {
     }
 
     func openStore() throws -> Store {
-        try Store(opening: storePath, logger: logger)
+        let store = try Store(opening: storePath, logger: logger)
+        OpenedStore.description.withLock { $0 = "\(store.root) (chosen by \(storeChosenBy))" }
+        return store
     }
+}
+
+/// The store this process opened, as messages name it.
+enum OpenedStore {
+    static let description = Mutex<String?>(nil)
 }

@@ -68,6 +68,40 @@ import Testing
         #expect(result.status == 0, "\(result.output)")
     }
 
+    /// "Device or resource busy" names who keeps the mount busy; the mount's log lines name the
+    /// mount (several mounts of a store share one log).
+    @Test func aBusyUnmountSaysWhoHoldsTheMount() throws {
+        let mounted = try MountedLake()
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        holder.arguments = ["-c", "cd '\(mounted.path("objects"))' && exec sleep 600"]
+        try holder.run()
+        // SIGKILL: the test runner blocks SIGTERM, and its children inherit that.
+        defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
+        #expect(mounted.eventually(30) { MountUsersProbe.cwd(of: holder.processIdentifier)?.hasPrefix(mounted.mountpoint) == true })
+        let busy = try mounted.lake.run(["unmount", mounted.mountpoint], store: false)
+        #expect(busy.status == 1, "\(busy.stderr)")
+        #expect(busy.stderr.contains("in use by") && busy.stderr.contains("sleep (pid \(holder.processIdentifier)): working directory"),
+                "\(busy.stderr)")
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        let log = try String(contentsOfFile: mounted.store + "/logs/mount.log", encoding: .utf8)
+        let lines = log.split(separator: "\n").filter { $0.contains(" info ") }
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.contains("mount=\(mounted.mountpoint)") }, "\(lines.prefix(3))")
+        #expect(try mounted.lake.run(["unmount", mounted.mountpoint], store: false).succeeded)
+    }
+
+    /// An unknown id is reported with the store that was looked in and how it was chosen.
+    @Test func notFoundNamesTheStoreItLookedIn() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let missing = "obj-01m8qmwbr86qevdatk1mt3q2th"
+        let byOption = try lake.run(["object", "show", missing])
+        #expect(byOption.status == 1 && byOption.stderr.contains("in the store at \(lake.store) (chosen by --store)"), "\(byOption.stderr)")
+        let byEnvironment = try lake.run(["object", "show", missing], store: false, environment: ["LAKE_STORE": lake.store])
+        #expect(byEnvironment.stderr.contains("in the store at \(lake.store) (chosen by $LAKE_STORE)"), "\(byEnvironment.stderr)")
+    }
+
     @Test func objectsShowTheirBytesJSONAndManifestBlocks() throws {
         let mounted = try MountedLake()
         let lake = mounted.lake
@@ -146,5 +180,12 @@ import Testing
         _ = mounted.eventually { FileManager.default.fileExists(atPath: mounted.path("objects/\(id)/run.vtm")) }
         let output = try VTKReader.blockPoints(mounted.path("objects/\(id)/run.vtm"))
         #expect(output == "2 30 40", "\(output)")
+    }
+}
+
+/// A process's working directory, as /proc shows it.
+enum MountUsersProbe {
+    static func cwd(of pid: Int32) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")
     }
 }

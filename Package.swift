@@ -65,7 +65,10 @@ let package = Package(
                 "LakeCore", "LakeFS", "LakeFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ],
+            plugins: ["CommitStamp"]),
+        // `lake --version` names the commit it was built from.
+        .plugin(name: "CommitStamp", capability: .buildTool()),
         .executableTarget(
             name: "lake-bench",
             dependencies: ["LakeCore", "LakeFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -10,8 +10,9 @@ struct Lake: ParsableCommand {
             The store is chosen by --store, else $LAKE_STORE, else /var/lib/lake (root) or
             ~/.local/share/lake (other users). Logging: --verbose or LAKE_LOG=debug.
             """,
+        version: LakeVersion.text,
         subcommands: [InitCommand.self, UploadCommand.self, ObjectCommand.self, CaseCommand.self, DatasetCommand.self, MountCommand.self, UnmountCommand.self, ProcessCommand.self,
-                      WaitCommand.self, StatusCommand.self, VerifyCommand.self, GCCommand.self, QuotaCommand.self, LogCommand.self])
+                      WaitCommand.self, StatusCommand.self, VerifyCommand.self, CompletionCommand.self, GCCommand.self, QuotaCommand.self, LogCommand.self])
 
     /// An account that cannot open a shared store runs its command through the store's mount
     /// daemon (`Session`); a child the daemon starts acts for that account.

@@ -17,6 +17,10 @@ struct LakeBinary {
         directory = TemporaryDirectory("lake-cli")
     }
 
+    /// The checkout these tests (and the binary) were built from.
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
     /// The `lake` executable built beside the test bundle.
     static let executable: String = {
         var url = Bundle.main.bundleURL

@@ -121,6 +121,8 @@ struct FilterSQL {
         for provision in filter.provisions {
             var conditions = ["f.object_seq = o.seq"]
             var values: [any DatabaseValueConvertible] = []
+            if let label = provision.label { conditions.append("f.label = ?"); values.append(label) }
+            if let text = provision.labelContains { conditions.append("instr(f.label, ?) > 0"); values.append(text) }
             if let type = provision.quantityType { conditions.append("f.quantity_type = ?"); values.append(type) }
             if let assoc = provision.elementAssoc { conditions.append("f.element_assoc = ?"); values.append(assoc.rawValue) }
             if let units = provision.units { conditions.append("f.units = ?"); values.append(units) }
@@ -147,6 +149,11 @@ struct FilterSQL {
                                 arguments: StatementArguments(values), ordered: false,
                                 estimate: "SELECT 1 FROM object_fields WHERE \(estimate.joined(separator: " AND "))",
                                 estimateArguments: StatementArguments(estimateValues)))
+            } else if let label = provision.label {
+                // A field's exact name has its own index (object_fields_by_label).
+                arms.append(Arm(select: "SELECT f.object_seq FROM object_fields f WHERE \(conditions.dropFirst().joined(separator: " AND "))",
+                                arguments: StatementArguments(values), ordered: false,
+                                estimate: "SELECT 1 FROM object_fields WHERE label = ?", estimateArguments: [label]))
             }
         }
     }

@@ -225,6 +225,10 @@ enum Migrations {
                     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
                 """)
         }
+        // Filters by a field's name (`--provision label=p`) walk this index.
+        migrator.registerMigration("2026-12-04-field-labels") { db in
+            try db.execute(sql: "CREATE INDEX object_fields_by_label ON object_fields(label)")
+        }
         return migrator
     }
 }

@@ -24,6 +24,9 @@ public struct RangeFilter: Hashable, Sendable {
 
 /// One provision must satisfy every set part (magnitude ranges apply to magnitude_stats).
 public struct ProvisionFilter: Hashable, Sendable {
+    /// A field of exactly this name, or whose name contains this text (case-sensitive).
+    public var label: String?
+    public var labelContains: String?
     public var quantityType: String?
     public var elementAssoc: ElementAssoc?
     public var units: String?
@@ -119,8 +122,10 @@ extension ObjectFilter {
         for part in text.split(separator: ",") {
             let (key, op, value) = try comparison(part, what: "--provision part")
             switch key {
-            case "quantity_type", "element_assoc", "units":
+            case "quantity_type", "element_assoc", "units", "label", "label_contains":
                 guard op == "=" else { throw InputError("--provision: \(key) takes '=', got '\(part)'") }
+                if key == "label" { filter.label = Self.quoted(value) ?? value }
+                if key == "label_contains" { filter.labelContains = Self.quoted(value) ?? value }
                 if key == "quantity_type" { filter.quantityType = try QuantityType.named(value).name }
                 if key == "element_assoc" { filter.elementAssoc = try ElementAssoc(parsing: value) }
                 if key == "units" { filter.units = value }
@@ -132,7 +137,8 @@ extension ObjectFilter {
                 default: filter.magMean.add(op, number)
                 }
             default:
-                throw InputError("--provision: unknown key '\(key)' (use quantity_type, element_assoc, units, mag_min, mag_max, mag_mean)")
+                let keys = ["label", "label_contains", "quantity_type", "element_assoc", "units", "mag_min", "mag_max", "mag_mean"]
+                throw InputError("--provision: unknown key '\(key)'\(Suggestions.phrase(for: key, among: keys)) (keys: \(keys.joined(separator: ", ")))")
             }
         }
         return filter

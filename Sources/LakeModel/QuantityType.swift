@@ -15,7 +15,10 @@ public struct QuantityType: Hashable, Sendable {
 
     public static func named(_ name: String) throws(InputError) -> QuantityType {
         if let found = byName[name.uppercased()] { return found }
-        throw InputError("unknown quantity type '\(name)'; valid names: \(all.map(\.name).joined(separator: ", "))")
+        let names = all.map(\.name)
+        let suggestion = Suggestions.phrase(for: name, among: names)
+        // A close name is what was meant; only without one is the whole list worth printing.
+        throw InputError("unknown quantity type '\(name)'" + (suggestion.isEmpty ? "; valid names: \(names.joined(separator: ", "))" : suggestion))
     }
 
     private static let table = """

@@ -124,6 +124,29 @@ import Testing
         #expect(schema["mach"]?["type"] as? String == "scalar" && schema["tag"]?["type"] as? String == "str", "\(schema)")
     }
 
+    /// Fields found by name, annotated or not; misspelt keys and quantity types get a suggestion.
+    @Test func fieldsAreFoundByName() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let a = try upload(lake, "run_0.vtu")["id"] as! String
+        let stl = try lake.run(["upload", lake.directory.write("t.stl", Fixtures.asciiSTL(triangles: 2)), "--geometry-units", "m"])
+        #expect(stl.succeeded)
+        func found(_ filter: String) throws -> [String] {
+            let listed = try lake.run(["object", "ls", "--provision", filter, "--json"])
+            #expect(listed.succeeded, "\(filter): \(listed.stderr)")
+            return ((try lake.json(listed)["objects"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+        }
+        #expect(try found("label=rank") == [a])
+        #expect(try found("label=ran").isEmpty)
+        #expect(try found("label_contains=an") == [a])
+        #expect(try found("label_contains=An").isEmpty)
+        #expect(try found("label=U,mag_max>=0") == [a])
+        let misspelt = try lake.run(["object", "ls", "--provision", "quantity_type=PRESURE"])
+        #expect(misspelt.status == 64 && misspelt.stderr.contains("did you mean PRESSURE?"), "\(misspelt.stderr)")
+        let key = try lake.run(["object", "ls", "--provision", "lable=p"])
+        #expect(key.status == 64 && key.stderr.contains("did you mean label?"), "\(key.stderr)")
+    }
+
     @Test func datasetsFreezeOnlyWhenReadyAndNeverChangeAfterwards() throws {
         let lake = LakeBinary()
         try lake.initStore()

@@ -26,7 +26,8 @@ import Testing
     @Test func migratesAnEmptyDatabaseAndReopens() throws {
         let catalog = try open()
         let all = ["2026-11-01-objects", "2026-11-22-manifest-block-wait", "2026-11-22-cases-datasets-filters", "2026-11-30-blob-damage",
-                   "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership", "2026-12-03-audit-log"]
+                   "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership", "2026-12-03-audit-log",
+                   "2026-12-04-field-labels"]
         #expect(try catalog.appliedMigrations() == all)
         let again = try open()
         #expect(try again.appliedMigrations() == all)
@@ -40,7 +41,7 @@ import Testing
         let names = try queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
         #expect(names == ["2026-11-01-objects", "2026-11-22-cases-datasets-filters", "2026-11-22-manifest-block-wait",
                           "2026-11-30-blob-damage", "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership",
-                          "2026-12-03-audit-log", "2099-01-01-future"])
+                          "2026-12-03-audit-log", "2026-12-04-field-labels", "2099-01-01-future"])
     }
 
     /// An object keeps the owner and mode it was made with; one made before they were recorded
@@ -192,7 +193,7 @@ import Testing
         let now = Timestamp.now
         let objects = (0..<400).map { i -> LakeObject in
             let stats = FieldStats(count: 1, nanCount: 0, min: Double(i % 50), max: Double(i % 97), mean: Double(i % 7), stdev: 0, hist128: [])
-            let field = Field(label: "p", elementAssoc: i % 3 == 0 ? .cell : .point, numComponents: 1, numTuples: 1, dataType: "Float64",
+            let field = Field(label: i % 3 == 1 ? "p_mean" : "p", elementAssoc: i % 3 == 0 ? .cell : .point, numComponents: 1, numTuples: 1, dataType: "Float64",
                               hasNan: false, componentStats: [], magnitudeStats: stats, quantityType: i % 2 == 0 ? "PRESSURE" : nil)
             return LakeObject(id: LakeID.make(.object, at: 1_800_000_000_000 + UInt64(i)), name: "n\(i)", description: "",
                               file: ObjectFile(name: "n\(i)", blob: nil), format: .vtu, status: i % 11 == 0 ? .failed : .ready,
@@ -211,6 +212,13 @@ import Testing
         f = ObjectFilter(); f.tags = [["list": .array([.number(1)])]]; f.statuses = [.ready]; filters.append(f)
         f = ObjectFilter(); f.params = [ParamFilter(key: "mach", matcher: .number(RangeFilter(gt: 0.2, ne: 0.7)))]; filters.append(f)
         f = ObjectFilter(); f.nameContains = "N1"; filters.append(f)
+        var byLabel = ProvisionFilter()
+        byLabel.label = "p_mean"
+        f = ObjectFilter(); f.provisions = [byLabel]; f.params = [ParamFilter(key: "solver", matcher: .string("les"))]; filters.append(f)
+        var labelled = ProvisionFilter()
+        labelled.labelContains = "_me"
+        labelled.quantityType = "PRESSURE"
+        f = ObjectFilter(); f.provisions = [labelled]; filters.append(f)
         func matches(_ o: LakeObject, _ filter: ObjectFilter) -> Bool {
             if !filter.statuses.isEmpty && !filter.statuses.contains(o.status) { return false }
             if let text = filter.nameContains, !o.name.lowercased().contains(text.lowercased()) { return false }
@@ -234,6 +242,8 @@ import Testing
                 let ok = o.provisions.contains { p in
                     guard case .field(let field) = p else { return false }
                     return (provision.quantityType == nil || field.quantityType == provision.quantityType)
+                        && (provision.label == nil || field.label == provision.label)
+                        && (provision.labelContains.map { field.label.contains($0) } ?? true)
                         && provision.magMax.bounds.allSatisfy { op, v in op == "<=" ? field.magnitudeStats.max! <= v : true }
                 }
                 if !ok { return false }

@@ -79,6 +79,29 @@ import Testing
     }
 }
 
+@Suite struct ProvisionFilterTests {
+    @Test func fieldsByName() throws {
+        let exact = try ObjectFilter.provision(parsing: "label=p,element_assoc=POINT")
+        #expect(exact.label == "p" && exact.elementAssoc == .point && exact.labelContains == nil)
+        #expect(try ObjectFilter.provision(parsing: "label_contains=vel").labelContains == "vel")
+        #expect(try ObjectFilter.provision(parsing: "label=\"a b\"").label == "a b")
+    }
+
+    @Test func misspeltNamesGetSuggestions() {
+        #expect { try ObjectFilter.provision(parsing: "lable=p") } throws: { error in
+            (error as? InputError)?.message.contains("did you mean label?") == true
+        }
+        #expect { try QuantityType.named("PRESURE") } throws: { error in
+            let message = (error as? InputError)?.message ?? ""
+            return message.contains("did you mean PRESSURE") && !message.contains("valid names")
+        }
+        // Nothing close: the list of valid names, as before.
+        #expect { try QuantityType.named("zzzzzzzzzzzz") } throws: { error in
+            (error as? InputError)?.message.contains("valid names: DIMENSIONLESS") == true
+        }
+    }
+}
+
 @Suite struct TagsTests {
     @Test func tagValuesAreJSONOrStrings() throws {
         #expect(try Tags.parse(assignment: "priority=3").value == .number(3))

@@ -333,6 +333,7 @@ public final class SQLiteCatalog: Catalog {
                     throw CatalogError.refused("object \(id) already has geometry units '\(existing)'; they are set once and never change")
                 }
                 object.geometryUnits = units
+                object.warnings.removeAll { $0.hasPrefix(GeometryUnits.missingWarningStart) }
                 object.provisions = object.provisions.map { provision in
                     guard case .geometry(var geometry) = provision else { return provision }
                     geometry.units = units
@@ -340,9 +341,9 @@ public final class SQLiteCatalog: Catalog {
                 }
             }
             try db.run(sql: """
-                UPDATE objects SET name = ?, description = ?, tags = ?, geometry_units = ?, provisions = ? WHERE id = ?
+                UPDATE objects SET name = ?, description = ?, tags = ?, geometry_units = ?, provisions = ?, warnings = ? WHERE id = ?
                 """, arguments: [object.name, object.description, ObjectRow.json(object.tags), object.geometryUnits,
-                                 ObjectRow.json(object.provisions), id.rawValue])
+                                 ObjectRow.json(object.provisions), ObjectRow.json(object.warnings), id.rawValue])
             try FilterIndex.refresh(db, objectID: id.rawValue)
             try recordChange(db, id, at: time)
             var changed: [String: JSONValue] = [:]

@@ -54,7 +54,7 @@ public struct Processors: Sendable {
 
     static func geometryWarnings(_ object: LakeObject) -> [String] {
         guard object.geometryUnits == nil else { return [] }
-        return ["no geometry units were declared; set them once with `lake object update \(object.id) --geometry-units mm` (valid: \(GeometryUnits.valid.joined(separator: ", ")))"]
+        return [GeometryUnits.missingWarning(object.id)]
     }
 }
 

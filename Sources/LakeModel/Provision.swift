@@ -113,6 +113,13 @@ public enum Provision: Hashable, Sendable, Codable {
 public enum GeometryUnits {
     public static let valid = ["m", "cm", "mm", "um", "in", "ft"]
 
+    /// The warning a geometry without declared units carries, until they are set (which removes
+    /// it: a warning must not outlive its cause).
+    public static let missingWarningStart = "no geometry units were declared"
+    public static func missingWarning(_ id: LakeID) -> String {
+        "\(missingWarningStart); set them once with `lake object update \(id) --geometry-units mm` (valid: \(valid.joined(separator: ", ")))"
+    }
+
     public static func parse(_ text: String) throws(InputError) -> String {
         guard valid.contains(text) else {
             throw InputError("'\(text)' is not a geometry unit; valid units: \(valid.joined(separator: ", "))")

@@ -18,6 +18,9 @@ struct ObjectAnnotate: ParsableCommand {
     @Flag(help: "Print the object as JSON.")
     var json = false
 
+    @Flag(help: "Record annotations that match no field (as warnings) instead of refusing them.")
+    var allowUnmatched = false
+
     func validate() throws {
         if annotations.isEmpty { throw ValidationError("give at least one annotation, e.g. p:POINT=PRESSURE") }
     }
@@ -28,9 +31,10 @@ struct ObjectAnnotate: ParsableCommand {
         try reportingErrors {
             let store = try options.openStore()
             let earlier = Set(try store.catalog.object(id)?.warnings ?? [])
-            let object = try Annotator(store: store).annotate(id, with: parsed)
+            let object = try Annotator(store: store).annotate(id, with: parsed, allowUnmatched: allowUnmatched)
             for warning in object.warnings where !earlier.contains(warning) { printWarning(warning) }
-            print(json ? LakeJSON.string(object, pretty: true) : ObjectText.details(object))
+            // One line (the whole object with --json, or `lake object show`).
+            print(json ? LakeJSON.string(object, pretty: true) : "Annotated \(parsed.count) field\(parsed.count == 1 ? "" : "s") of \(ObjectText.line(object))")
         }
     }
 }

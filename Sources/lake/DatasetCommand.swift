@@ -16,9 +16,11 @@ func datasetID(_ text: String) throws -> LakeID {
     try parsing { () throws(InputError) in try LakeID(validating: text, kind: .dataset) }
 }
 
-/// Runs a dataset change and prints the result.
-func printing(_ dataset: LakeDataset, json: Bool) {
-    print(json ? LakeJSON.string(dataset, pretty: true) : DatasetText.details(dataset))
+/// Prints a dataset: in full with --json or when shown; a change (`done`) as one line, since
+/// the fields of a large dataset run to a hundred lines (`lake dataset show` has them).
+func printing(_ dataset: LakeDataset, json: Bool, done: String? = nil) {
+    if json { return print(LakeJSON.string(dataset, pretty: true)) }
+    print(done.map { DatasetText.line(dataset, $0) } ?? DatasetText.details(dataset))
 }
 
 struct DatasetCreate: ParsableCommand {
@@ -55,7 +57,7 @@ struct DatasetCreate: ParsableCommand {
         let now = Timestamp.now
         let draft = LakeDataset(id: LakeID.make(.dataset, at: now.milliseconds), name: name, description: description,
                                 status: .ready, caseIds: ids, tags: tags, createdAt: now, createdBy: Account.current.name, owner: owner)
-        try reportingErrors { printing(try options.openStore().catalog.createDataset(draft), json: json) }
+        try reportingErrors { printing(try options.openStore().catalog.createDataset(draft), json: json, done: "Created") }
     }
 }
 
@@ -68,7 +70,7 @@ struct DatasetAdd: ParsableCommand {
 
     func run() throws {
         let id = try datasetID(id), cases = try cases.map(caseID)
-        try reportingErrors { printing(try options.openStore().catalog.addCases(cases, to: id, at: .now), json: json) }
+        try reportingErrors { printing(try options.openStore().catalog.addCases(cases, to: id, at: .now), json: json, done: "Added \(cases.count) case\(cases.count == 1 ? "" : "s") to") }
     }
 }
 
@@ -81,7 +83,7 @@ struct DatasetRemoveCases: ParsableCommand {
 
     func run() throws {
         let id = try datasetID(id), cases = try cases.map(caseID)
-        try reportingErrors { printing(try options.openStore().catalog.removeCases(cases, from: id, at: .now), json: json) }
+        try reportingErrors { printing(try options.openStore().catalog.removeCases(cases, from: id, at: .now), json: json, done: "Removed \(cases.count) case\(cases.count == 1 ? "" : "s") from") }
     }
 }
 
@@ -99,7 +101,7 @@ struct DatasetUpdate: ParsableCommand {
         guard name != nil || description != nil || tags != nil else { throw usageFailure("nothing to update: give --name, --description or --tags") }
         let newTags = try tags.map { text in try parsing { () throws(InputError) in try Tags.parse(object: text) } }
         try reportingErrors {
-            printing(try options.openStore().catalog.updateDataset(id, name: name, description: description, tags: newTags, at: .now), json: json)
+            printing(try options.openStore().catalog.updateDataset(id, name: name, description: description, tags: newTags, at: .now), json: json, done: "Updated")
         }
     }
 }
@@ -122,7 +124,7 @@ struct DatasetFreeze: ParsableCommand {
             }
             return result
         }
-        try reportingErrors { printing(try options.openStore().catalog.freezeDataset(id, augmentations: augmentations, at: .now), json: json) }
+        try reportingErrors { printing(try options.openStore().catalog.freezeDataset(id, augmentations: augmentations, at: .now), json: json, done: "Froze") }
     }
 }
 
@@ -231,6 +233,13 @@ struct DatasetRemove: ParsableCommand {
 }
 
 enum DatasetText {
+    /// "Froze ds-… (wing): READY, 12 cases, frozen at 2026-…"
+    static func line(_ item: LakeDataset, _ done: String) -> String {
+        let frozen = item.frozenAt.map { ", frozen at \(String($0.rfc3339.prefix(19)))Z" } ?? ""
+        let failure = item.failureReason.map { " (\($0))" } ?? ""
+        return "\(done) \(item.id) (\(item.name)): \(item.status.rawValue)\(failure), \(item.caseIds.count) case\(item.caseIds.count == 1 ? "" : "s")\(frozen)"
+    }
+
     static func details(_ item: LakeDataset) -> String {
         var lines = ["id:           \(item.id)", "name:         \(item.name)"]
         if !item.description.isEmpty { lines.append("description:  \(item.description)") }

@@ -147,6 +147,25 @@ import Testing
         #expect(key.status == 64 && key.stderr.contains("did you mean label?"), "\(key.stderr)")
     }
 
+    /// Changing a dataset prints one line (its fields were a hundred); `show` and --json print all.
+    @Test func datasetChangesPrintOneLine() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let a = try upload(lake, "run_0.vtu", ["--param", "mach=0.8"])["id"] as! String
+        let b = try upload(lake, "run_1.vtu", ["--param", "mach=0.7"])["id"] as! String
+        let c1 = try lake.json(try lake.run(["case", "create", "--object", a, "--json"]))["id"] as! String
+        let c2 = try lake.json(try lake.run(["case", "create", "--object", b, "--json"]))["id"] as! String
+        let created = try lake.run(["dataset", "create", "--name", "wing", "--case", c1])
+        let id = try #require(created.stdout.split(separator: " ").dropFirst().first.map(String.init), "\(created.stdout)")
+        #expect(created.stdout == "Created \(id) (wing): READY, 1 case\n", "\(created.stdout)")
+        let added = try lake.run(["dataset", "add", id, c2])
+        #expect(added.stdout == "Added 1 case to \(id) (wing): READY, 2 cases\n", "\(added.stdout)")
+        let frozen = try lake.run(["dataset", "freeze", id])
+        #expect(frozen.succeeded && frozen.stdout.split(separator: "\n").count == 1 && frozen.stdout.hasPrefix("Froze \(id) (wing): READY, 2 cases, frozen at "),
+                "\(frozen.stdout)")
+        #expect(try lake.run(["dataset", "show", id]).stdout.split(separator: "\n").count > 5)
+    }
+
     @Test func datasetsFreezeOnlyWhenReadyAndNeverChangeAfterwards() throws {
         let lake = LakeBinary()
         try lake.initStore()

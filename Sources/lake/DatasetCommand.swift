@@ -167,13 +167,14 @@ enum Augmentation {
 struct DatasetShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a dataset (status derived now).")
     @OptionGroup var options: StoreOptions
-    @Argument(help: "The dataset id.") var id: String
+    @Argument(help: "The dataset: an id, NAME@latest, NAME@N (the Nth frozen) or a NAME only one dataset has.") var id: String
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let id = try datasetID(id)
         try reportingErrors {
-            guard let found = try options.openStore().catalog.dataset(id) else { throw CatalogError.notFound(id) }
+            let catalog = try options.openStore().catalog
+            let id = try DatasetNames.resolve(id, in: catalog)
+            guard let found = try catalog.dataset(id) else { throw CatalogError.notFound(id) }
             printing(found, json: json)
         }
     }

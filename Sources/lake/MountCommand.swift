@@ -5,6 +5,7 @@ import LakeCatalog
 import LakeCore
 import LakeFS
 import LakeFuse
+import LakeModel
 import LakeSystem
 import Logging
 
@@ -57,7 +58,8 @@ struct MountCommand: ParsableCommand {
     func run() throws {
         if readyFd != nil { Daemon.closeInheritedDescriptors() }
         let path = absoluteMountpoint
-        let datasetRoot = try dataset.map(datasetID)
+        var datasetRoot: LakeID?
+        if servedByDaemon { datasetRoot = try dataset.map(datasetID) }
         try reportingErrors {
             if servedByDaemon {
                 // The daemon checks the dataset (frozen, readable by this account) when asked.
@@ -65,6 +67,8 @@ struct MountCommand: ParsableCommand {
                 return
             }
             let store = try options.openStore()   // fails early on a missing or newer store
+            // A name (wing@latest) is resolved now: the mount serves that version for good.
+            datasetRoot = try dataset.map { try DatasetNames.resolve($0, in: store.catalog) }
             if let datasetRoot {
                 guard let found = try store.catalog.dataset(datasetRoot) else { throw CatalogError.notFound(datasetRoot) }
                 guard found.isFrozen else {
@@ -76,12 +80,12 @@ struct MountCommand: ParsableCommand {
         if foreground || readyFd != nil {
             try serve(path)
         } else {
-            try daemonize(path)
+            try daemonize(path, dataset: datasetRoot?.rawValue)
         }
     }
 
     /// Starts `lake mount --foreground` detached, and waits until it says the mount works.
-    func daemonize(_ path: String) throws {
+    func daemonize(_ path: String, dataset: String?) throws {
         let store = options.storePath
         try reportingErrors {
             let log = logPath

@@ -147,6 +147,39 @@ import Testing
         #expect(key.status == 64 && key.stderr.contains("did you mean label?"), "\(key.stderr)")
     }
 
+    /// Training code names datasets `wing@latest` or `wing@3`, not by id.
+    @Test func datasetsByNameAndVersion() throws {
+        let mounted = try MountedLake(mount: false)
+        let lake = mounted.lake
+        let a = try upload(lake, "run_0.vtu")["id"] as! String
+        let c = try lake.json(try lake.run(["case", "create", "--object", a, "--json"]))["id"] as! String
+        func dataset(_ name: String, freeze: Bool) throws -> String {
+            let id = try lake.json(try lake.run(["dataset", "create", "--name", name, "--case", c, "--json"]))["id"] as! String
+            if freeze { #expect(try lake.run(["dataset", "freeze", id]).succeeded) }
+            return id
+        }
+        let v1 = try dataset("wing", freeze: true), v2 = try dataset("wing", freeze: true)
+        _ = try dataset("wing", freeze: false)
+        let solo = try dataset("solo", freeze: false)
+        func shown(_ ref: String) throws -> String? {
+            try lake.json(try lake.run(["dataset", "show", ref, "--json"]))["id"] as? String
+        }
+        #expect(try shown("wing@latest") == v2)
+        #expect(try shown("wing@1") == v1 && (try shown("wing@2")) == v2)
+        #expect(try shown("solo") == solo && (try shown(v1)) == v1)
+        let ambiguous = try lake.run(["dataset", "show", "wing"])
+        #expect(ambiguous.status == 1 && ambiguous.stderr.contains("'wing' names 3 datasets"), "\(ambiguous.stderr)")
+        let tooFar = try lake.run(["dataset", "show", "wing@3"])
+        #expect(tooFar.status == 1 && tooFar.stderr.contains("has 2 frozen versions"), "\(tooFar.stderr)")
+        #expect(try lake.run(["dataset", "show", "wing@0"]).status == 64)
+        #expect(try lake.run(["dataset", "show", "solo@latest"]).stderr.contains("no dataset named 'solo' is frozen"))
+
+        // A mount of wing@latest serves the version that was latest when it was mounted.
+        #expect(try lake.run(["mount", mounted.mountpoint, "--dataset", "wing@latest"]).succeeded)
+        let served = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: mounted.path("dataset.json")))) as? [String: Any]
+        #expect(served?["id"] as? String == v2)
+    }
+
     /// Changing a dataset prints one line (its fields were a hundred); `show` and --json print all.
     @Test func datasetChangesPrintOneLine() throws {
         let lake = LakeBinary()

@@ -18,7 +18,17 @@ enum Xattrs {
         ]
         if let reason = object.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
         if let damage = object.file.blob?.damage { values["user.lake.damage"] = Array(damage.reason.utf8) }
+        if let awaited = awaitedBlocks(object) { values["user.lake.awaiting_blocks"] = awaited }
         return values
+    }
+
+    /// The blocks a manifest still waits for (references without an object while it is not yet
+    /// processed), as a JSON array of its relative paths: what `getfattr` shows instead of
+    /// silence while a `cp` of the blocks is still to come.
+    static func awaitedBlocks(_ object: LakeObject) -> [UInt8]? {
+        guard object.status == .uploaded || object.status == .processing else { return nil }
+        let awaited = object.contentReferences.filter { $0.objectId == nil }.map { JSONValue.string($0.path) }
+        return awaited.isEmpty ? nil : Array(JSONValue.array(awaited).compactText.utf8)
     }
 
     static func of(_ item: LakeCase) -> [String: [UInt8]] {
@@ -51,6 +61,7 @@ enum Xattrs {
     /// What a receipt in incoming/ carries.
     static func receipt(_ object: LakeObject) -> [String: [UInt8]] {
         var values = ["user.lake.id": Array(object.id.rawValue.utf8), "user.lake.status": Array(object.status.rawValue.utf8)]
+        if let awaited = awaitedBlocks(object) { values["user.lake.awaiting_blocks"] = awaited }
         if let reason = object.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
         if let damage = object.file.blob?.damage { values["user.lake.damage"] = Array(damage.reason.utf8) }
         return values

@@ -101,4 +101,11 @@ public struct FileRef: Hashable, Sendable, Codable {
         case path
         case objectId = "object_id"
     }
+
+    /// `object_id` is null, not left out, while a reference has no object (json.md).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(path, forKey: .path)
+        try container.encode(objectId, forKey: .objectId)
+    }
 }

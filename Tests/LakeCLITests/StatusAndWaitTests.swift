@@ -38,6 +38,13 @@ import Testing
         #expect(try Shell.run("cp '\(manifest)' '\(mounted.path("incoming/"))'").status == 0)
         let vtm = try mounted.xattr("incoming/run.vtm", "user.lake.id")
 
+        // What it waits for is in its xattrs and JSON (object_id null: not arrived yet).
+        #expect(try mounted.xattr("incoming/run.vtm", "user.lake.awaiting_blocks") == #"["run/run_0.vtu","run/run_1.vtu"]"#)
+        #expect(try mounted.xattr("objects/\(vtm)", "user.lake.awaiting_blocks") == #"["run/run_0.vtu","run/run_1.vtu"]"#)
+        let waiting = try lake.json(try lake.run(["object", "show", vtm, "--json"]))
+        let references = try #require(waiting["content_references"] as? [[String: Any]])
+        #expect(references.count == 2 && references.allSatisfy { $0.keys.contains("object_id") && $0["object_id"] is NSNull }, "\(references)")
+
         let waited = try lake.run(["wait", vtm, "--timeout", "1"])
         #expect(waited.status == 124 && waited.stdout.contains("WAITING") && waited.stdout.contains(vtm), "\(waited.stdout)\(waited.stderr)")
 
@@ -58,6 +65,7 @@ import Testing
         #expect(try Shell.run("cp -r '\(folder)/run' '\(mounted.path("incoming/"))'").status == 0)
         let done = try lake.run(["wait", vtm, "--timeout", "120"])
         #expect(done.status == 0 && done.stdout.hasPrefix("READY"), "\(done.stdout)\(done.stderr)")
+        #expect(mounted.eventually(10) { (try? mounted.xattr("objects/\(vtm)", "user.lake.awaiting_blocks"))?.contains("No such attribute") == true })
         let text = try lake.run(["status"])
         #expect(text.succeeded && text.stdout.contains("Queue     empty") && text.stdout.contains("Mount     \(mounted.mountpoint)"), "\(text.stdout)")
     }

@@ -129,14 +129,20 @@ import Testing
         #expect(c.units == nil)
     }
 
-    @Test func unknownQuantityListsTheValidNames() {
+    /// A near miss gets the closest names; only a name close to none gets the whole list.
+    @Test func unknownQuantitySuggestsOrListsTheValidNames() {
         do {
             _ = try FieldAnnotation.parse("p:POINT=PRESURE")
             Issue.record("accepted an unknown quantity type")
         } catch {
-            #expect(error.message.contains("unknown quantity type 'PRESURE'"))
-            #expect(error.message.contains("PRESSURE"))
-            #expect(error.message.contains("WALL_SHEAR_STRESS"))
+            #expect(error.message.contains("unknown quantity type 'PRESURE'; did you mean PRESSURE?"), "\(error.message)")
+            #expect(!error.message.contains("WALL_SHEAR_STRESS"))
+        }
+        do {
+            _ = try FieldAnnotation.parse("p:POINT=NOTHINGLIKEIT")
+            Issue.record("accepted an unknown quantity type")
+        } catch {
+            #expect(error.message.contains("valid names:") && error.message.contains("WALL_SHEAR_STRESS"), "\(error.message)")
         }
     }
 

@@ -26,7 +26,6 @@ public struct ProcessingWait: Sendable {
         var waiting = ids
         var settled: [LakeID: LakeObject] = [:]
         while !waiting.isEmpty {
-            if let deadline, Timestamp.now.microseconds >= deadline { break }
             _ = try worker.drain(among: waiting)
             var stillWaiting: [LakeID] = []
             for id in waiting {
@@ -40,6 +39,8 @@ public struct ProcessingWait: Sendable {
                 }
             }
             waiting = stillWaiting
+            // Looked at least once, so `--timeout 0` reports what is already settled.
+            if let deadline, Timestamp.now.microseconds >= deadline { break }
             if !waiting.isEmpty { usleep(useconds_t(pollSeconds * 1_000_000)) }
         }
         return (ids.compactMap { settled[$0] }, waiting)

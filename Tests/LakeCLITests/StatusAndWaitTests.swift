@@ -17,6 +17,9 @@ import Testing
         // No daemon runs: waiting processes them here.
         let ready = try lake.run(["wait", goodID])
         #expect(ready.status == 0 && ready.stdout.hasPrefix("READY"), "\(ready.stdout)\(ready.stderr)")
+        // A zero timeout still reports what is settled already.
+        let atOnce = try lake.run(["wait", goodID, "--timeout", "0"])
+        #expect(atOnce.status == 0 && atOnce.stdout.hasPrefix("READY"), "\(atOnce.stdout)\(atOnce.stderr)")
         let failed = try lake.run(["wait", goodID, badID, "--json"])
         #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
         let statuses = (try lake.json(failed)["objects"] as? [[String: Any]])?.compactMap { $0["status"] as? String }

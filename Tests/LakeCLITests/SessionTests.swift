@@ -98,6 +98,11 @@ import Testing
         #expect(Set(paged) == [open, mine] && paged.count == 2, "\(paged)")
         let peek = try shared.lake(alice, "object show \(hidden)")
         #expect(peek.status != 0 && peek.output.contains("permission denied") && !peek.output.contains("private.txt"), "\(peek.output)")
+        // She waits for her upload to be processed; another's private object is refused, not waited for.
+        let waited = try shared.lake(alice, "wait \(mine) --timeout 120")
+        #expect(waited.status == 0 && waited.output.hasPrefix("READY"), "\(waited.output)")
+        let waitHidden = try shared.lake(alice, "wait \(hidden) --timeout 5")
+        #expect(waitHidden.status == 1 && waitHidden.output.contains("permission denied"), "\(waitHidden.output)")
         let get = try shared.lake(alice, "object get \(open) -o copy.txt", cwd: shared.home)
         #expect(get.status == 0, "\(get.output)")
         #expect(try Shell.run("cat '\(shared.home)/copy.txt'; stat -c %U '\(shared.home)/copy.txt'").output == "publiclakeprobe1\n")

@@ -80,6 +80,32 @@ import Testing
         #expect(try shell(Self.samples) == expected)
     }
 
+    /// A full disk when the gathered frames are written: the commit fails as a full disk, the
+    /// catalog stays intact and takes the same change once there is room again.
+    @Test func aFullDiskFailsTheCommitAndLosesNothing() throws {
+        guard getuid() == 0 else { return }
+        let disk = directory.file("small")
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        #expect(try Process.output("/usr/bin/env", ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", disk]).isEmpty)
+        defer { _ = try? Process.output("/usr/bin/env", ["umount", "-l", disk]) }
+        let path = disk + "/catalog.sqlite"
+        let catalog = try SQLiteCatalog(path: path, logger: TestLogger.make(), blobURI: { "file:///blobs/\($0)" })
+        let before = draft("before.stl", at: 1_800_000_200_000)
+        try catalog.createPendingObject(before)
+        // Fill the disk, leaving less than one commit's frames.
+        let filler = disk + "/filler"
+        _ = try? Process.output("/usr/bin/env", ["dd", "if=/dev/zero", "of=\(filler)", "bs=4096", "status=none"])
+        var big = draft("big.stl", at: 1_800_000_200_001)
+        big.description = String(repeating: "d", count: 300_000)
+        #expect(throws: CatalogError.self) { try catalog.createPendingObject(big) }
+        try FileManager.default.removeItem(atPath: filler)
+        try catalog.createPendingObject(big)
+        #expect(try catalog.object(big.id)?.description.count == 300_000)
+        #expect(try catalog.object(before.id)?.name == "before.stl")
+        let check = try Process.output("/usr/bin/env", ["sqlite3", path, "PRAGMA integrity_check; SELECT COUNT(*) FROM objects"])
+        #expect(check == "ok\n2\n", "\(check)")
+    }
+
     /// Pieces of the large value from every part of it (the log reaches the file in pieces).
     static let samples = "SELECT group_concat(hex(substr(x, p, 48)), '-') FROM big, "
         + "(SELECT 1 AS p UNION SELECT 126000 UNION SELECT 1000000 UNION SELECT 2100000 UNION SELECT 2999950) WHERE big.rowid = 1"

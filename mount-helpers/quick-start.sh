@@ -30,6 +30,10 @@ if [[ "$init_output" == Created* ]]; then
     "$lake" upload "$repo"/docs/examples/data/* --geometry-units mm --tag source=quick-start
 fi
 if [ -w /sbin ]; then install -m 0755 "$repo/mount-helpers/mount.fuse.lake" /sbin/mount.fuse.lake; fi
+# The man page, lake(1).
+if mkdir -p /usr/local/share/man/man1 2>/dev/null && [ -w /usr/local/share/man/man1 ]; then
+    "$lake" manual > /usr/local/share/man/man1/lake.1
+fi
 # Tab completion for bash (other shells: lake completion zsh|fish).
 if [ -d /etc/bash_completion.d ] && [ -w /etc/bash_completion.d ]; then
     "$lake" completion bash > /etc/bash_completion.d/lake

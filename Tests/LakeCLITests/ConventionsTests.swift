@@ -17,6 +17,24 @@ import Testing
         }
     }
 
+    /// lake(1) is generated from the command tree: every command is in it, and it is valid roff.
+    @Test func theManualCoversEveryCommand() throws {
+        let lake = LakeBinary()
+        let page = try lake.run(["manual"], store: false)
+        #expect(page.status == 0 && page.stdout.hasPrefix(".TH LAKE 1 "), "\(page.stdout.prefix(200))")
+        for command in ["lake init", "lake upload", "lake object annotate", "lake dataset freeze", "lake wait", "lake status",
+                        "lake mount", "lake completion", "lake manual"] {
+            #expect(page.stdout.contains(".SS \"\(command)\""), "\(command) missing")
+        }
+        #expect(page.stdout.contains("--allow-unmatched") && !page.stdout.contains(".SS \"lake dataset serve\""))
+        // No line may start a roff request by accident; groff (where installed) finds nothing wrong.
+        let file = lake.directory.write("lake.1", page.stdout)
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/groff") {
+            let check = try Shell.run("groff -k -man -Tutf8 -ww -z '\(file)' 2>&1")
+            #expect(check.status == 0 && check.output.isEmpty, "\(check.output)")
+        }
+    }
+
     @Test func completionScriptsCoverTheCommands() throws {
         let lake = LakeBinary()
         let bash = try lake.run(["completion", "bash"], store: false)

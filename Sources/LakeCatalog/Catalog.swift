@@ -153,6 +153,8 @@ public protocol Catalog: Sendable {
     func dataset(_ id: LakeID) throws -> LakeDataset?
     func datasetCases(_ id: LakeID) throws -> [LakeCase]
     func datasets(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeDataset]
+    /// The datasets named `name` (ids and when each was frozen, if it was), oldest first.
+    func datasetsNamed(_ name: String) throws -> [(id: LakeID, frozenAt: Timestamp?)]
     func addCases(_ cases: [LakeID], to id: LakeID, at time: Timestamp) throws -> LakeDataset
     func removeCases(_ cases: [LakeID], from id: LakeID, at time: Timestamp) throws -> LakeDataset
     func updateDataset(_ id: LakeID, name: String?, description: String?, tags: [String: JSONValue]?, at time: Timestamp) throws -> LakeDataset

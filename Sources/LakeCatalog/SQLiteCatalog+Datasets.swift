@@ -35,6 +35,14 @@ extension SQLiteCatalog {
     }
 
     /// Datasets newest first; with a filter, those with some member object of some case matching it.
+    public func datasetsNamed(_ name: String) throws -> [(id: LakeID, frozenAt: Timestamp?)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, frozen_at FROM datasets WHERE name = ? ORDER BY seq", arguments: [name]).map { row in
+                (LakeID(unchecked: row["id"]), (row["frozen_at"] as Int64?).map(Timestamp.init(microseconds:)))
+            }
+        }
+    }
+
     public func datasets(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeDataset] {
         try read { db in
             var clause = "1"

@@ -188,6 +188,10 @@ public struct AccountCatalog: Catalog {
         return try base.datasetCases(id)
     }
 
+    public func datasetsNamed(_ name: String) throws -> [(id: LakeID, frozenAt: Timestamp?)] {
+        try base.datasetsNamed(name).filter { found in (try base.dataset(found.id)).map { mayRead($0.owner) } ?? false }
+    }
+
     public func datasets(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeDataset] {
         try readablePage(limit: limit, after: cursor, id: \.id, owner: \.owner) { try base.datasets(matching: filter, limit: $0, after: $1) }
     }

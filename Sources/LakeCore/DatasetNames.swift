@@ -9,15 +9,11 @@ public enum DatasetNames {
         if let id = try? LakeID(validating: text, kind: .dataset) { return id }
         let (name, version) = split(text)
         guard !name.isEmpty else { throw InputError("'\(text)' is neither a dataset id nor NAME, NAME@latest or NAME@N") }
-        var named: [LakeDataset] = []
-        var cursor: LakeID?
-        repeat {
-            let page = try catalog.datasets(matching: ObjectFilter(), limit: 500, after: cursor)
-            named += page.filter { $0.name == name }
-            cursor = page.count == 500 ? page.last?.id : nil
-        } while cursor != nil
+        // The catalog's ids and freeze times of that name: nothing else of any dataset is read.
+        let named = try catalog.datasetsNamed(name)
         guard !named.isEmpty else { throw CatalogError.refused("no dataset is named '\(name)'") }
-        let frozen = named.filter(\.isFrozen).sorted { ($0.frozenAt!, $0.id.rawValue) < ($1.frozenAt!, $1.id.rawValue) }
+        let frozen = named.compactMap { found in found.frozenAt.map { (id: found.id, at: $0) } }
+            .sorted { ($0.at, $0.id.rawValue) < ($1.at, $1.id.rawValue) }
         switch version {
         case nil:
             guard named.count == 1 else {
@@ -43,11 +39,5 @@ public enum DatasetNames {
     static func split(_ text: String) -> (String, String?) {
         guard let at = text.lastIndex(of: "@") else { return (text, nil) }
         return (String(text[..<at]), String(text[text.index(after: at)...]))
-    }
-
-    /// A frozen dataset's version number among the frozen datasets of its name (1 the first).
-    public static func version(of dataset: LakeDataset, among all: [LakeDataset]) -> Int? {
-        guard let frozenAt = dataset.frozenAt else { return nil }
-        return all.filter { $0.name == dataset.name && $0.isFrozen && ($0.frozenAt!, $0.id.rawValue) <= (frozenAt, dataset.id.rawValue) }.count
     }
 }

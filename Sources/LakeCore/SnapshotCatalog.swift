@@ -92,6 +92,9 @@ public final class SnapshotCatalog: Catalog {
     public func deleteCase(_ id: LakeID, at time: Timestamp) throws { throw Self.readOnly }
     public func createDataset(_ draft: LakeDataset) throws -> LakeDataset { throw Self.readOnly }
     public func datasets(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeDataset] { throw Self.readOnly }
+    public func datasetsNamed(_ name: String) throws -> [(id: LakeID, frozenAt: Timestamp?)] {
+        snapshot.dataset.name == name ? [(snapshot.dataset.id, snapshot.dataset.frozenAt)] : []
+    }
     public func addCases(_ cases: [LakeID], to id: LakeID, at time: Timestamp) throws -> LakeDataset { throw Self.readOnly }
     public func removeCases(_ cases: [LakeID], from id: LakeID, at time: Timestamp) throws -> LakeDataset { throw Self.readOnly }
     public func updateDataset(_ id: LakeID, name: String?, description: String?, tags: [String: JSONValue]?, at time: Timestamp) throws -> LakeDataset { throw Self.readOnly }

@@ -130,6 +130,7 @@ struct BlockPayload: ArrayPayload {
         guard !range.isEmpty else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(blockSize), alignment: 16)
         defer { buffer.deallocate() }
+        let state = BlockDecoding()
         let first = Int(range.lowerBound / blockSize)
         let last = Int((range.upperBound - 1) / blockSize)
         for block in first...last {
@@ -137,7 +138,7 @@ struct BlockPayload: ArrayPayload {
             let compressed = try source.bytes(blockOffsets[block]..<blockOffsets[block + 1])
             let size = decodedSize(ofBlock: block)
             try compressed.withUnsafeBytes { input in
-                try compressor.decompress(input, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<size]))
+                try compressor.decompress(input, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<size]), state: state)
             }
             let blockStart = Int64(block) * blockSize
             let from = Int(max(range.lowerBound, blockStart) - blockStart)

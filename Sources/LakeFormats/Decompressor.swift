@@ -10,9 +10,10 @@ enum Compressor: String, Sendable {
     case lzma = "vtkLZMADataCompressor"
 
     /// Decompresses `input` into exactly `output.count` bytes; anything else is corruption.
-    func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(FormatError) {
+    /// `state` carries what decoding one block after another reuses (libdeflate's tables).
+    func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, state: BlockDecoding) throws(FormatError) {
         switch self {
-        case .zlib: try inflate(input, output)
+        case .zlib: try inflate(input, output, state)
         case .lz4: try unlz4(input, output)
         case .lzma: try unlzma(input, output)
         }
@@ -21,9 +22,8 @@ enum Compressor: String, Sendable {
     /// libdeflate rather than zlib's `uncompress`: a block's whole input and output are in
     /// memory, which is all libdeflate needs, and it decodes them in about half the time. It
     /// checks the stream's Adler-32 as zlib does.
-    private func inflate(_ input: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer) throws(FormatError) {
-        guard let decompressor = libdeflate_alloc_decompressor() else { throw FormatError("out of memory to decode a compressed block") }
-        defer { libdeflate_free_decompressor(decompressor) }
+    private func inflate(_ input: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer, _ state: BlockDecoding) throws(FormatError) {
+        let decompressor = try state.deflate()
         var produced = 0
         let status = libdeflate_zlib_decompress(decompressor, input.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, input.count,
                                                 output.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1)!, output.count, &produced)
@@ -58,5 +58,22 @@ enum Compressor: String, Sendable {
         guard status == LZMA_OK, outputPosition == output.count, inputPosition == input.count else {
             throw FormatError("a compressed block cannot be decoded: the LZMA data is corrupt or does not match its declared size (status \(status.rawValue))")
         }
+    }
+}
+
+/// What one reader reuses from block to block: libdeflate's decompressor (several KiB, set up
+/// once instead of allocated and freed for every 32 KiB block). One per reading thread.
+final class BlockDecoding {
+    private var decompressor: OpaquePointer?
+
+    func deflate() throws(FormatError) -> OpaquePointer {
+        if let decompressor { return decompressor }
+        guard let made = libdeflate_alloc_decompressor() else { throw FormatError("out of memory to decode a compressed block") }
+        decompressor = made
+        return made
+    }
+
+    deinit {
+        if let decompressor { libdeflate_free_decompressor(decompressor) }
     }
 }

@@ -86,14 +86,16 @@ public enum Assignment {
     /// like a JSON array, object or quoted string must be valid JSON.
     public static func jsonOrString(_ text: String, what: String) throws(InputError) -> JSONValue {
         let trimmed = text.trimmingSpaces
-        if let number = PlainNumber.parse(trimmed) { return .number(number) }
+        if let value = numberOrJSON(trimmed) { return value }
         if let first = trimmed.first, "[{\"".contains(first) {
-            do { return try JSONValue(parsing: trimmed) } catch {
-                throw InputError("\(what): '\(text)' starts like JSON but is not valid JSON")
-            }
+            throw InputError("\(what): '\(text)' starts like JSON but is not valid JSON")
         }
-        if let parsed = try? JSONValue(parsing: trimmed) { return parsed }
         return .string(text)
+    }
+
+    /// A number as people write it, else JSON, else nil.
+    static func numberOrJSON(_ trimmed: String) -> JSONValue? {
+        PlainNumber.parse(trimmed).map(JSONValue.number) ?? (try? JSONValue(parsing: trimmed))
     }
 }
 
@@ -108,8 +110,7 @@ extension Param {
         if let at = rest.lastIndex(of: "@") {
             let valueText = String(rest[..<at])
             let units = String(rest[rest.index(after: at)...]).trimmingSpaces
-            let trimmedValue = valueText.trimmingSpaces
-            if let json = PlainNumber.parse(trimmedValue).map(JSONValue.number) ?? (try? JSONValue(parsing: trimmedValue)) {
+            if let json = Assignment.numberOrJSON(valueText.trimmingSpaces) {
                 guard !units.isEmpty else {
                     throw InputError("--param '\(text)' has an empty unit after '@'; write it as \(example)")
                 }

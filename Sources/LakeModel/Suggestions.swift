@@ -2,6 +2,8 @@
 /// at most a third of the name's length), best first.
 public enum Suggestions {
     public static func closest(to text: String, among names: [String], limit: Int = 3) -> [String] {
+        // A name is short: a long text is no misspelling, and its table would cost length².
+        guard text.unicodeScalars.count <= 64 else { return [] }
         let wanted = Array(text.uppercased().unicodeScalars)
         let allowed = max(1, wanted.count / 3)
         let scored = names.compactMap { name -> (String, Int)? in
@@ -11,7 +13,7 @@ public enum Suggestions {
         return scored.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }.prefix(limit).map(\.0)
     }
 
-    /// " (did you mean A or B?)", or "" when nothing is close.
+    /// "; did you mean A or B?", or "" when nothing is close.
     public static func phrase(for text: String, among names: [String]) -> String {
         let found = closest(to: text, among: names)
         guard !found.isEmpty else { return "" }

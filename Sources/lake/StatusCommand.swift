@@ -111,17 +111,5 @@ struct StatusCommand: ParsableCommand {
             })
             mounts = status.daemons.map { Mount(pid: $0.pid, mountpoint: $0.mountpoint, dataset: $0.dataset, mounted: $0.mounted) }
         }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(store, forKey: .store)
-            try container.encode(storeChosenBy, forKey: .storeChosenBy)
-            try container.encode(catalogBytes, forKey: .catalogBytes)
-            try container.encode(blobs, forKey: .blobs)
-            try container.encode(disk, forKey: .disk)
-            try container.encode(objects, forKey: .objects)
-            try container.encode(queue, forKey: .queue)
-            try container.encode(mounts, forKey: .mounts)
-        }
     }
 }

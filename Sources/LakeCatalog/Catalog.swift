@@ -56,6 +56,20 @@ public protocol Catalog: Sendable {
     func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject]
     func pendingUploadIDs() throws -> [LakeID]
     func updateObject(_ id: LakeID, _ update: ObjectUpdate, at time: Timestamp) throws -> LakeObject
+    /// Moves objects to the trash in one transaction (refused, naming the user, while a case or
+    /// a manifest outside `ids` uses one); their receipts in incoming/ go. Listings, filters,
+    /// `object(seq:)`, `seq(of:)`, summaries and processing leave trashed objects out;
+    /// `object(_:)` shows them with `trash` set.
+    func trashObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject]
+    /// Takes objects out of the trash (a manifest only with its trashed blocks).
+    func restoreObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject]
+    /// Objects in the trash, oldest first.
+    func trashedObjects() throws -> [LakeObject]
+    /// Deletes trashed objects for good (a block only with the trashed manifest that uses it);
+    /// their blobs stay until `lake gc` finds nothing else uses them.
+    func purgeObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject]
+    /// How many objects the trash holds and the bytes of their blobs.
+    func trashTotals() throws -> (count: Int64, bytes: Int64)
     /// `chmod`/`chgrp` of an object, case or dataset: new permission bits and/or group, recorded
     /// as a change; returns the result. The owner never changes.
     func changeAccess(_ id: LakeID, mode: UInt32?, gid: UInt32?, by actor: Actor?, at time: Timestamp) throws -> Ownership

@@ -229,6 +229,15 @@ enum Migrations {
         migrator.registerMigration("2026-12-04-field-labels") { db in
             try db.execute(sql: "CREATE INDEX object_fields_by_label ON object_fields(label)")
         }
+        // The trash (`lake object rm`, `lake trash`): a trashed object keeps its row, its blob
+        // and its place in nothing else until it is restored or purged.
+        migrator.registerMigration("2026-12-05-trash") { db in
+            try db.execute(sql: """
+                ALTER TABLE objects ADD COLUMN trashed_at INTEGER;
+                ALTER TABLE objects ADD COLUMN trashed_by TEXT;
+                CREATE INDEX objects_in_trash ON objects(trashed_at) WHERE trashed_at IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

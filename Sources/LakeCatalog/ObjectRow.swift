@@ -6,7 +6,7 @@ enum ObjectRow {
     static let columns = """
         seq, id, name, description, file_name, blob_id, format, status, failure_reason, tags, provisions,
         annotations, warnings, geometry_units, created_at, uploaded_at, processed_at, created_by,
-        owner_uid, owner_gid, mode,
+        owner_uid, owner_gid, mode, trashed_at, trashed_by,
         (SELECT size FROM blobs WHERE blobs.id = objects.blob_id) AS blob_size,
         (SELECT md5 FROM blobs WHERE blobs.id = objects.blob_id) AS blob_md5,
         (SELECT found_by FROM blob_damage WHERE blob_damage.blob_id = objects.blob_id) AS damage_found_by,
@@ -38,6 +38,11 @@ enum ObjectRow {
         let refs = try Row.fetchAll(db.cachedStatement(sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id = ? ORDER BY position"),
                                     arguments: [id])
         return try objects([row], params: params, refs: refs, blobURI: blobURI).first
+    }
+
+    static func trash(_ row: Row) -> TrashEntry? {
+        guard let at: Int64 = row["trashed_at"] else { return nil }
+        return TrashEntry(trashedAt: Timestamp(microseconds: at), trashedBy: row["trashed_by"] ?? "")
     }
 
     static func objects(_ rows: [Row], params paramRows: [Row], refs refRows: [Row], blobURI: (String) -> String) throws -> [LakeObject] {
@@ -74,7 +79,7 @@ enum ObjectRow {
                 createdAt: Timestamp(microseconds: row["created_at"]),
                 uploadedAt: (row["uploaded_at"] as Int64?).map(Timestamp.init(microseconds:)),
                 processedAt: (row["processed_at"] as Int64?).map(Timestamp.init(microseconds:)),
-                createdBy: row["created_by"], owner: ownership(row))
+                createdBy: row["created_by"], owner: ownership(row), trash: trash(row))
         }
     }
 

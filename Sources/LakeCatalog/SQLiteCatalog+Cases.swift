@@ -14,6 +14,7 @@ extension SQLiteCatalog {
                 guard let object = try ObjectRow.fetch(db, id: member.objectId.rawValue, blobURI: blobURI) else {
                     throw CatalogError.notFound(member.objectId)
                 }
+                try Self.refuseTrashed(object)
                 pairs.append((member, object))
             }
             let params: [String: Param]
@@ -146,7 +147,7 @@ extension SQLiteCatalog {
     public func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
         try read { db in
             let sql = FilterSQL(filter)
-            var clause = sql.whereClause
+            var clause = sql.whereClause + " AND o.trashed_at IS NULL"
             var arguments = sql.arguments
             if let cursor {
                 clause += " AND o.seq < (SELECT seq FROM objects WHERE id = ?)"

@@ -249,10 +249,10 @@ public final class SQLiteCatalog: Catalog {
     public func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
         try read { db in
             if let cursor {
-                return try fetchObjects(db, where: "seq < (SELECT seq FROM objects WHERE id = ?) ORDER BY seq DESC LIMIT ?",
+                return try fetchObjects(db, where: "seq < (SELECT seq FROM objects WHERE id = ?) AND trashed_at IS NULL ORDER BY seq DESC LIMIT ?",
                                         [cursor.rawValue, limit])
             }
-            return try fetchObjects(db, where: "1 ORDER BY seq DESC LIMIT ?", [limit])
+            return try fetchObjects(db, where: "trashed_at IS NULL ORDER BY seq DESC LIMIT ?", [limit])
         }
     }
 
@@ -325,6 +325,7 @@ public final class SQLiteCatalog: Catalog {
             guard var object = try ObjectRow.fetch(db, id: id.rawValue, blobURI: blobURI) else {
                 throw CatalogError.notFound(id)
             }
+            try Self.refuseTrashed(object)
             if let name = update.name { object.name = name }
             if let description = update.description { object.description = description }
             if let tags = update.tags { object.tags = tags }
@@ -362,6 +363,7 @@ public final class SQLiteCatalog: Catalog {
             guard var object = try ObjectRow.fetch(db, id: id.rawValue, blobURI: blobURI) else {
                 throw CatalogError.notFound(id)
             }
+            try Self.refuseTrashed(object)
             guard object.status == .ready else {
                 throw CatalogError.refused("object \(id) is \(object.status.rawValue); fields can be annotated once it is READY")
             }
@@ -385,7 +387,7 @@ public final class SQLiteCatalog: Catalog {
     /// compiled once per connection (a claim per small file made compiling a large share of
     /// processing's cost).
     static let claimable = """
-        format IN (SELECT value FROM json_each(?1))
+        format IN (SELECT value FROM json_each(?1)) AND trashed_at IS NULL
         AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2)))
         AND NOT EXISTS (SELECT 1 FROM object_refs r JOIN objects c ON c.id = r.child_id
                         WHERE r.object_id = objects.id AND c.status NOT IN ('READY', 'FAILED'))
@@ -440,7 +442,7 @@ public final class SQLiteCatalog: Catalog {
                             THEN refs_wait_until END AS awaited_until,
                        (SELECT COUNT(*) FROM object_refs r JOIN objects c ON c.id = r.child_id
                         WHERE r.object_id = objects.id AND c.status NOT IN ('READY', 'FAILED')) AS unsettled
-                FROM objects WHERE status IN ('UPLOADED', 'PROCESSING') ORDER BY seq
+                FROM objects WHERE status IN ('UPLOADED', 'PROCESSING') AND trashed_at IS NULL ORDER BY seq
                 """).map { row in
                 QueuedObject(id: LakeID(unchecked: row["id"]), status: ObjectStatus(rawValue: row["status"]) ?? .uploaded,
                              leaseOwner: row["lease_owner"],
@@ -603,7 +605,7 @@ public final class SQLiteCatalog: Catalog {
             try Row.fetchAll(db, sql: """
                 SELECT seq, id, status, created_at, COALESCE(processed_at, uploaded_at, created_at) AS changed_at,
                        owner_uid, owner_gid, mode
-                FROM objects ORDER BY seq
+                FROM objects WHERE trashed_at IS NULL ORDER BY seq
                 """).map { row in
                 ObjectSummary(seq: row["seq"], id: LakeID(unchecked: row["id"]),
                               status: ObjectStatus(rawValue: row["status"]) ?? .failed,
@@ -614,11 +616,11 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func object(seq: Int64) throws -> LakeObject? {
-        try read { db in try fetchObjects(db, where: "seq = ?", [seq]).first }
+        try read { db in try fetchObjects(db, where: "seq = ? AND trashed_at IS NULL", [seq]).first }
     }
 
     public func seq(of id: LakeID) throws -> Int64? {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT seq FROM objects WHERE id = ?", arguments: [id.rawValue]) }
+        try read { db in try Int64.fetchOne(db, sql: "SELECT seq FROM objects WHERE id = ? AND trashed_at IS NULL", arguments: [id.rawValue]) }
     }
 
     public func blobTotals() throws -> (count: Int64, bytes: Int64) {
@@ -631,7 +633,7 @@ public final class SQLiteCatalog: Catalog {
     public func statusCounts() throws -> [ObjectStatus: Int] {
         try read { db in
             var counts: [ObjectStatus: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM objects GROUP BY status") {
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM objects WHERE trashed_at IS NULL GROUP BY status") {
                 if let status = ObjectStatus(rawValue: row["status"]) { counts[status] = row["n"] }
             }
             return counts

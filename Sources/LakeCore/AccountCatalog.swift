@@ -108,6 +108,28 @@ public struct AccountCatalog: Catalog {
         return try base.updateObject(id, update, at: time)
     }
 
+    public func trashObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] {
+        for id in ids { try changeable(id) }
+        return try base.trashObjects(ids, at: time)
+    }
+
+    public func restoreObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] {
+        for id in ids { try changeable(id) }
+        return try base.restoreObjects(ids, at: time)
+    }
+
+    /// Only what the account may change: the trash of others is theirs.
+    public func trashedObjects() throws -> [LakeObject] {
+        try base.trashedObjects().filter { $0.owner.allowsChanging(by: account) }
+    }
+
+    public func purgeObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] {
+        for id in ids { try changeable(id) }
+        return try base.purgeObjects(ids, at: time)
+    }
+
+    public func trashTotals() throws -> (count: Int64, bytes: Int64) { try base.trashTotals() }
+
     public func annotateObject(_ id: LakeID, at time: Timestamp,
                                _ change: (LakeObject) throws -> (annotations: [FieldAnnotation], provisions: [Provision], warnings: [String])) throws -> LakeObject {
         try changeable(id)

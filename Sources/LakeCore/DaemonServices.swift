@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 /// What the mount daemon runs beside the filesystem: recovery before it serves, then the
-/// processing worker, the blob scrubber and the settler of small uploads. A mount of one frozen
+/// processing worker, the blob scrubber, the settler of small uploads and the trash's purge. A mount of one frozen
 /// dataset only reads, so it runs only the recovery (its blobs may be ones a crash kept from
 /// the disk).
 public final class DaemonServices: Sendable {
@@ -11,6 +11,7 @@ public final class DaemonServices: Sendable {
     public let settler: BlobSettler
     private let scrubber: BlobScrubber
     private let processing: ProcessingLoop
+    private let trash: TrashPurger
     /// Runs other accounts' `lake` commands (a root daemon only: docs/security.md).
     private let sessions: SessionServer
     private let logger: Logger
@@ -23,6 +24,7 @@ public final class DaemonServices: Sendable {
         settler = BlobSettler(store: store, logger: logger)
         scrubber = BlobScrubber(store: store, logger: logger)
         processing = ProcessingLoop(store: store, logger: logger)
+        trash = TrashPurger(store: store)
         sessions = SessionServer(storePath: store.root, logger: logger)
         self.logger = logger
         _ = try Recovery(store: store).run()
@@ -33,6 +35,7 @@ public final class DaemonServices: Sendable {
         processing.start()
         scrubber.start()
         settler.start()
+        trash.start()
         if getuid() == 0 {
             do { try sessions.start() } catch {
                 logger.warning("other accounts cannot run lake commands through this mount: \(error)")
@@ -47,6 +50,7 @@ public final class DaemonServices: Sendable {
         guard !readsOnly else { return }
         sessions.stop()
         scrubber.stop()
+        trash.stop()
         settler.stop()
     }
 }

@@ -2,20 +2,23 @@ import LakeBlobStore
 import LakeCatalog
 import LakeModel
 
-/// Removes what nothing references: blob rows and files no object uses, and the leftovers of
-/// interrupted uploads. Runs under the blob store's sweep guard, so a blob committed by a
+/// Purges the trash of objects whose `trash_days` are over, then removes what nothing
+/// references: blob rows and files no object uses (a trashed object still uses its blob), and
+/// the leftovers of interrupted uploads. Runs under the blob store's sweep guard, so a blob committed by a
 /// concurrent upload is never removed before its catalog record lands.
 public struct GarbageCollector: Sendable {
     public let store: Store
     public init(store: Store) { self.store = store }
 
     public struct Report: Sendable, Codable, Equatable {
+        public var purgedObjects: [LakeID] = []
         public var reapedObjects: [LakeID] = []
         public var discardedUploads: [String] = []
         public var removedBlobs: [String] = []
         public var freedBytes: Int64 = 0
 
         enum CodingKeys: String, CodingKey {
+            case purgedObjects = "purged_objects"
             case reapedObjects = "reaped_objects"
             case discardedUploads = "discarded_uploads"
             case removedBlobs = "removed_blobs"
@@ -25,6 +28,7 @@ public struct GarbageCollector: Sendable {
 
     public func run() throws -> Report {
         var report = Report()
+        report.purgedObjects = try Trash(store: store).purgeExpired().map(\.id)
         let recovered = try Recovery(store: store).run()
         report.reapedObjects = recovered.reapedObjects
         report.discardedUploads = recovered.discardedSessions

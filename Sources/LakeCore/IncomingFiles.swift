@@ -454,6 +454,33 @@ public final class IncomingFiles: Sendable {
         }
     }
 
+    /// Receipts whose objects left the lake (moved to the trash or purged, by the CLI or another
+    /// mount; the catalog's rows went in the same transaction): their entries leave incoming/
+    /// too. A receipt being written over stays (its new version will be a new object).
+    public func dropReceipts(of ids: Set<LakeID>) -> [(parent: Int64, name: FileName)] {
+        guard !ids.isEmpty else { return [] }
+        let candidates = state.withLock { state in
+            state.nodes.compactMap { number, node -> (Int64, LakeID)? in
+                guard !node.isFolder, !node.orphan, node.upload == nil, let object = node.stored.objectID, ids.contains(object) else { return nil }
+                return (number, object)
+            }
+        }
+        // Most are this mount's own uploads, still in the lake: one indexed lookup each.
+        let gone = candidates.filter { _, object in
+            do { return try store.catalog.seq(of: object) == nil } catch { return false }
+        }
+        guard !gone.isEmpty else { return [] }
+        return state.withLock { state in
+            gone.compactMap { number, object -> (parent: Int64, name: FileName)? in
+                guard let node = state.nodes[number], node.upload == nil, node.stored.objectID == object else { return nil }
+                let parent = node.stored.parent
+                if state.children[parent]?[node.name] == number { state.children[parent]![node.name] = nil }
+                Self.drop(number, in: &state)
+                return (parent, node.name)
+            }
+        }
+    }
+
     static func drop(_ id: Int64, in state: inout State) {
         state.nodes[id] = nil
         state.children[id] = nil

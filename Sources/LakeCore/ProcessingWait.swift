@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LakeCatalog
 import LakeModel
 
 /// Brings freshly uploaded objects to a terminal status: processes them here, or waits while
@@ -30,7 +31,10 @@ public struct ProcessingWait: Sendable {
             var stillWaiting: [LakeID] = []
             for id in waiting {
                 guard let object = try worker.store.catalog.object(id) else {
-                    throw StoreError.unreadableConfig(path: worker.store.root, reason: "object \(id) vanished while processing")
+                    throw StoreError.unreadableConfig(path: worker.store.root, reason: "object \(id) vanished while processing (purged from the trash?)")
+                }
+                if !object.status.isTerminal, object.trash != nil {
+                    throw CatalogError.refused("object \(id) is in the trash, so it is not processed; lake trash restore \(id) queues it again")
                 }
                 if object.status.isTerminal || !canProcess(object) {
                     settled[id] = object

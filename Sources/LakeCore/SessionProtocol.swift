@@ -34,7 +34,7 @@ public enum SessionProtocol {
 
     /// Subcommands a session may run; everything else (init, mount, gc, verify, process) needs
     /// the store itself.
-    public static let permittedCommands: Set<String> = ["upload", "object", "case", "dataset", "quota", "log", "wait"]
+    public static let permittedCommands: Set<String> = ["upload", "object", "case", "dataset", "quota", "log", "wait", "trash"]
 
     /// The client's environment variables a session's child sees (how to print, not what to do).
     public static let passedEnvironment = ["TERM", "COLUMNS", "LINES", "LANG", "LC_ALL", "NO_COLOR", "LAKE_LOG", "TZ", Environment.umask]

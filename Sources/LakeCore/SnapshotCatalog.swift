@@ -58,6 +58,11 @@ public final class SnapshotCatalog: Catalog {
     public func updateReceipt(_ receipt: Receipt) throws { throw Self.readOnly }
     public func moveReceipt(_ node: Int64, to parent: Int64, name: [UInt8], replacing: Int64?) throws { throw Self.readOnly }
     public func deleteReceipt(_ node: Int64) throws { throw Self.readOnly }
+    public func trashObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] { throw Self.readOnly }
+    public func restoreObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] { throw Self.readOnly }
+    public func trashedObjects() throws -> [LakeObject] { [] }
+    public func purgeObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] { throw Self.readOnly }
+    public func trashTotals() throws -> (count: Int64, bytes: Int64) { (0, 0) }
     public func recordMD5(_ md5: String, forBlob id: String) throws { throw Self.readOnly }
     public func renamePendingObject(_ id: LakeID, fileName: String, format: FileFormat) throws { throw Self.readOnly }
     public func deletePendingObject(_ id: LakeID) throws -> Bool { throw Self.readOnly }

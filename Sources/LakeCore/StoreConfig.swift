@@ -31,6 +31,9 @@ public struct StoreConfig: Codable, Sendable {
     /// The most a new object's mode may allow, in octal (e.g. "0640"); nil: the mode of the file
     /// it came from (docs/security.md). A 0600 file stays 0600 either way.
     public var objectMode: String?
+    /// Days an object stays in the trash after `lake object rm` before `lake gc` (or a mount
+    /// daemon, hourly) purges it; 0 purges at the next of those.
+    public var trashDays: Double = Self.defaultTrashDays
 
     enum CodingKeys: String, CodingKey {
         case format
@@ -45,11 +48,13 @@ public struct StoreConfig: Codable, Sendable {
         case quotas
         case mountAllowOther = "mount_allow_other"
         case objectMode = "object_mode"
+        case trashDays = "trash_days"
     }
 
     public static let defaultScrubBytesPerSecond = 32.0 * 1024 * 1024
     public static let defaultScrubIntervalHours = 7.0 * 24
     public static let defaultSettleSeconds = 0.5
+    public static let defaultTrashDays = 7.0
 
     public init(format: String, formatVersion: Int, storeId: String, createdAt: Timestamp,
                 processingTimeLimitSeconds: Double, manifestBlockWaitSeconds: Double = 600,
@@ -79,6 +84,10 @@ public struct StoreConfig: Codable, Sendable {
         quotas = try c.decodeIfPresent(QuotaConfig.self, forKey: .quotas)
         mountAllowOther = try c.decodeIfPresent(Bool.self, forKey: .mountAllowOther) ?? true
         objectMode = try c.decodeIfPresent(String.self, forKey: .objectMode)
+        trashDays = try c.decodeIfPresent(Double.self, forKey: .trashDays) ?? Self.defaultTrashDays
+        guard trashDays >= 0, trashDays.isFinite else {
+            throw DecodingError.dataCorruptedError(forKey: .trashDays, in: c, debugDescription: "trash_days must be a number of days, 0 or more")
+        }
         if let objectMode, Self.permissionBits(objectMode) == nil {
             throw DecodingError.dataCorruptedError(forKey: .objectMode, in: c,
                                                    debugDescription: "object_mode '\(objectMode)' is not octal permission bits (e.g. \"0640\")")

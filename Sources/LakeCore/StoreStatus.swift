@@ -11,7 +11,10 @@ public struct StoreStatus: Sendable {
     public var blobs: (count: Int64, bytes: Int64)
     public var diskFree: Int64
     public var diskTotal: Int64
+    /// Objects outside the trash, by status.
     public var objects: [ObjectStatus: Int]
+    /// Objects in the trash and their blobs' bytes (freed by `lake gc` once purged).
+    public var trash: (count: Int64, bytes: Int64)
     /// UPLOADED and PROCESSING objects, oldest first.
     public var queue: [QueuedObject]
     /// The oldest queued object, with when it was made.
@@ -27,7 +30,7 @@ public struct StoreStatus: Sendable {
         return StoreStatus(
             root: store.root, catalogBytes: catalogBytes, blobs: try store.catalog.blobTotals(),
             diskFree: Int64(disk.f_bavail) * Int64(disk.f_frsize), diskTotal: Int64(disk.f_blocks) * Int64(disk.f_frsize),
-            objects: try store.catalog.statusCounts(), queue: queue,
+            objects: try store.catalog.statusCounts(), trash: try store.catalog.trashTotals(), queue: queue,
             oldest: try queue.first.flatMap { try store.catalog.object($0.id) },
             daemons: MountDaemons.of(store: store.root))
     }

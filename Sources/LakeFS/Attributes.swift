@@ -36,13 +36,17 @@ public struct Attributes: Sendable, Equatable {
     }
 }
 
-/// A name found in a folder: its node, attributes and how long the kernel may cache them.
+/// A name found in a folder: its node, attributes and how long the kernel may cache them (the
+/// name and the attributes separately: a file being written keeps its attributes for a moment
+/// but its name is asked again).
 public struct Entry: Sendable {
     public var attributes: Attributes
     public var timeout: Double
-    public init(attributes: Attributes, timeout: Double) {
+    public var attributeTimeout: Double
+    public init(attributes: Attributes, timeout: Double, attributeTimeout: Double? = nil) {
         self.attributes = attributes
         self.timeout = timeout
+        self.attributeTimeout = attributeTimeout ?? timeout
     }
     public var node: UInt64 { attributes.node }
 }

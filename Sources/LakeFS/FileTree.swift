@@ -245,7 +245,10 @@ extension IncomingTree: FileTree {
     }
 
     func xattrs(_ node: UInt64) throws(FSError) -> [String: [UInt8]] { receiptXattrs(node) ?? [:] }
-    func attributeTimeout(_ node: UInt64) -> Double { (isStable(node) ?? false) ? LakeFileSystem.longTimeout : 0 }
+    func attributeTimeout(_ node: UInt64) -> Double {
+        guard node >= NodeID.incomingBase else { return LakeFileSystem.longTimeout }
+        return files.entry(Self.row(node)).map(Self.attributeTimeout) ?? 0
+    }
     /// Every change to incoming/ goes through this mount, but a file being written appears at
     /// once: no negative entries.
     func negativeTimeout(_ parent: UInt64) -> Double { 0 }

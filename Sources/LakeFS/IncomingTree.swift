@@ -56,8 +56,20 @@ final class IncomingTree: Sendable {
         entry.isStable ? LakeFileSystem.longTimeout : 0
     }
 
+    /// How long the kernel may keep the attributes of a file being written. Only its writer,
+    /// through this kernel, changes them, and every write makes the kernel ask for size and
+    /// times again; meanwhile `fstat` and the kernel's permission checks (with
+    /// `default_permissions`, each check of an expired inode is a GETATTR: three round trips
+    /// per small file copied) are answered from the cache. Its name is still asked again, so a
+    /// failed upload's name is gone at once.
+    static let writingAttributeTimeout = LakeFileSystem.shortTimeout
+
+    static func attributeTimeout(_ entry: IncomingFiles.Entry) -> Double {
+        entry.isStable ? LakeFileSystem.longTimeout : writingAttributeTimeout
+    }
+
     static func dirEntry(_ entry: IncomingFiles.Entry) -> Entry {
-        Entry(attributes: attributes(entry), timeout: timeout(entry))
+        Entry(attributes: attributes(entry), timeout: timeout(entry), attributeTimeout: attributeTimeout(entry))
     }
 
     func receiptAttributes(_ node: UInt64) -> Attributes? {
@@ -107,10 +119,14 @@ final class IncomingTree: Sendable {
         return values
     }
 
-    /// Forgets what is cached of objects the catalog says changed.
-    func forget(_ ids: Set<LakeID>) {
+    /// Forgets what is cached of objects the catalog says changed, and the receipts of those
+    /// that left the lake (trashed or purged elsewhere); returns the entries the kernel must drop.
+    func forget(_ ids: Set<LakeID>) -> [LakeFileSystem.Invalidation] {
         xattrCache.withLock { cache in
             for id in ids { cache.removeValue(forKey: id) }
+        }
+        return files.dropReceipts(of: ids).flatMap { gone -> [LakeFileSystem.Invalidation] in
+            [.entry(parent: Self.inode(gone.parent), name: gone.name), .node(Self.inode(gone.parent))]
         }
     }
 
@@ -122,6 +138,7 @@ final class IncomingTree: Sendable {
             let (entry, upload) = try files.create(parent: Self.row(parent), name: name, mode: mode, caller: caller)
             var created = Self.dirEntry(entry)
             created.timeout = 0
+            created.attributeTimeout = Self.writingAttributeTimeout
             return (created, OpenPlan(handle: handles.add(.upload(upload)), caching: .direct))
         } catch {
             throw FSError.from(error)
@@ -157,6 +174,7 @@ final class IncomingTree: Sendable {
         do {
             var entry = Self.dirEntry(try files.makeFolder(parent: Self.row(parent), name: name, mode: mode, caller: caller))
             entry.timeout = 0
+            entry.attributeTimeout = 0
             return entry
         } catch {
             throw FSError.from(error)

@@ -125,18 +125,19 @@ public final class LakeFileSystem: Sendable {
     public func invalidate(_ ids: Set<LakeID>) -> [Invalidation] {
         listing.withLock { $0 = nil }
         blobGuard.refresh()
-        incoming.forget(ids)
         var result: [Invalidation] = [.node(NodeID.objects), .node(NodeID.cases), .node(NodeID.datasets)]
+        result += incoming.forget(ids)
         for view in trees.forget(ids) {
-            result.append(.entry(parent: view.id.kind == .case ? NodeID.cases : NodeID.datasets, name: view.id.rawValue))
+            result.append(.entry(parent: view.id.kind == .case ? NodeID.cases : NodeID.datasets, name: FileName(view.id.rawValue)))
             result += view.nodes.indices.compactMap { local in trees.inode(view.id, UInt32(local)).map { .node($0) } }
         }
         for id in ids where id.kind == .case || id.kind == .dataset {
-            result.append(.entry(parent: id.kind == .case ? NodeID.cases : NodeID.datasets, name: id.rawValue))
+            result.append(.entry(parent: id.kind == .case ? NodeID.cases : NodeID.datasets, name: FileName(id.rawValue)))
         }
         for id in ids where id.kind == .object {
-            result.append(.entry(parent: NodeID.objects, name: id.rawValue))
-            if let seq = try? store.seq(of: id) {
+            result.append(.entry(parent: NodeID.objects, name: FileName(id.rawValue)))
+            // By the view's own seq: a trashed object has none in the catalog's eyes any more.
+            if let seq = views.get(id: id)?.seq ?? ((try? store.seq(of: id)) ?? nil) {
                 if let old = views.remove(seq) {
                     result += old.nodes.keys.map { .node(NodeID.object(seq, local: $0)) }
                 }
@@ -152,7 +153,7 @@ public final class LakeFileSystem: Sendable {
 
     public enum Invalidation: Sendable, Equatable {
         case node(UInt64)
-        case entry(parent: UInt64, name: String)
+        case entry(parent: UInt64, name: FileName)
     }
 }
 

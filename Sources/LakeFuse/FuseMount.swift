@@ -110,7 +110,9 @@ public final class FuseMount: @unchecked Sendable {
             case .node(let node):
                 _ = fuse_lowlevel_notify_inval_inode(session, node, 0, 0)
             case .entry(let parent, let name):
-                _ = name.withCString { fuse_lowlevel_notify_inval_entry(session, parent, $0, name.utf8.count) }
+                _ = name.bytes.withUnsafeBufferPointer { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) { fuse_lowlevel_notify_inval_entry(session, parent, $0.baseAddress, bytes.count) }
+                }
             }
         }
     }

@@ -158,7 +158,7 @@ enum Stat {
         parameters.ino = entry.node
         parameters.generation = 1
         parameters.attr = make(entry.attributes)
-        parameters.attr_timeout = entry.timeout
+        parameters.attr_timeout = entry.attributeTimeout
         parameters.entry_timeout = entry.timeout
         return parameters
     }

@@ -20,13 +20,16 @@ public struct LakeObject: Hashable, Sendable, Codable {
     public var createdBy: String
     /// Its owner and permission bits (the creator's uid and gid; the mode of the file it came from).
     public var owner: Ownership
+    /// Set while the object is in the trash (`lake object rm`): hidden from listings, filters,
+    /// the mount and processing until restored or purged.
+    public var trash: TrashEntry?
 
     public init(id: LakeID, name: String, description: String, file: ObjectFile, format: FileFormat,
                 status: ObjectStatus, failureReason: String? = nil, params: [String: Param] = [:],
                 tags: [String: JSONValue] = [:], provisions: [Provision] = [], contentReferences: [FileRef] = [],
                 annotations: [FieldAnnotation] = [], warnings: [String] = [], geometryUnits: String? = nil,
                 createdAt: Timestamp, uploadedAt: Timestamp? = nil, processedAt: Timestamp? = nil, createdBy: String,
-                owner: Ownership = .legacy) {
+                owner: Ownership = .legacy, trash: TrashEntry? = nil) {
         self.id = id
         self.name = name
         self.description = description
@@ -46,6 +49,7 @@ public struct LakeObject: Hashable, Sendable, Codable {
         self.processedAt = processedAt
         self.createdBy = createdBy
         self.owner = owner
+        self.trash = trash
     }
 
     /// Bytes stored for the object (0 until uploaded), as Luminary's `Object.size`.
@@ -62,6 +66,7 @@ public struct LakeObject: Hashable, Sendable, Codable {
         case createdBy = "created_by"
         case owner
         case kind
+        case trash
     }
 
     public init(from decoder: any Decoder) throws {
@@ -85,6 +90,7 @@ public struct LakeObject: Hashable, Sendable, Codable {
         processedAt = try c.decodeIfPresent(Timestamp.self, forKey: .processedAt)
         createdBy = try c.decode(String.self, forKey: .createdBy)
         owner = try c.decodeIfPresent(Ownership.self, forKey: .owner) ?? .legacy
+        trash = try c.decodeIfPresent(TrashEntry.self, forKey: .trash)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -110,5 +116,24 @@ public struct LakeObject: Hashable, Sendable, Codable {
         try c.encode(processedAt, forKey: .processedAt)
         try c.encode(createdBy, forKey: .createdBy)
         try c.encode(owner, forKey: .owner)
+        // Only while trashed: a frozen dataset's object.json files never change, so objects
+        // outside the trash keep the keys they always had.
+        try c.encodeIfPresent(trash, forKey: .trash)
+    }
+}
+
+/// When and by whom an object was moved to the trash.
+public struct TrashEntry: Hashable, Sendable, Codable {
+    public var trashedAt: Timestamp
+    public var trashedBy: String
+
+    public init(trashedAt: Timestamp, trashedBy: String) {
+        self.trashedAt = trashedAt
+        self.trashedBy = trashedBy
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case trashedAt = "trashed_at"
+        case trashedBy = "trashed_by"
     }
 }

@@ -12,7 +12,7 @@ struct Lake: ParsableCommand {
             """,
         version: LakeVersion.text,
         subcommands: [InitCommand.self, UploadCommand.self, ObjectCommand.self, CaseCommand.self, DatasetCommand.self, MountCommand.self, UnmountCommand.self, ProcessCommand.self,
-                      WaitCommand.self, StatusCommand.self, VerifyCommand.self, CompletionCommand.self, ManualCommand.self, GCCommand.self, QuotaCommand.self, LogCommand.self])
+                      WaitCommand.self, StatusCommand.self, TrashCommand.self, VerifyCommand.self, CompletionCommand.self, ManualCommand.self, GCCommand.self, QuotaCommand.self, LogCommand.self])
 
     /// An account that cannot open a shared store runs its command through the store's mount
     /// daemon (`Session`); a child the daemon starts acts for that account.

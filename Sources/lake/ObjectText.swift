@@ -56,6 +56,9 @@ enum ObjectText {
         }
         add("format", object.format.rawValue)
         add("status", object.status.rawValue)
+        if let trash = object.trash {
+            add("TRASHED", "since \(trash.trashedAt.rfc3339) by \(trash.trashedBy); lake trash restore \(object.id) brings it back")
+        }
         if let reason = object.failureReason { add("failure", reason) }
         add("created", "\(object.createdAt.rfc3339) by \(object.createdBy)")
         add("owner", "\(SystemUser.name(uid: object.owner.uid)):\(SystemGroup.name(gid: object.owner.gid)), mode \(object.owner.octal)")

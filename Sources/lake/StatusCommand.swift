@@ -40,6 +40,8 @@ struct StatusCommand: ParsableCommand {
             print("Disk      \(ByteCount.text(status.diskFree)) free of \(ByteCount.text(status.diskTotal)) (\(percent) %)")
             let counts = ObjectStatus.allCases.map { "\($0.rawValue) \(status.objects[$0] ?? 0)" }.joined(separator: ", ")
             print("Objects   \(counts)")
+            print("Trash     \(TrashText.count(Int(status.trash.count))), \(ByteCount.text(status.trash.bytes)); "
+                  + "purged after \(TrashText.days(store.config.trashDays))")
             if let oldest = status.oldest, let why {
                 print("Queue     \(status.queue.count) waiting; the oldest since \(String(oldest.createdAt.rfc3339.prefix(19)))Z:")
                 print("          \(why)")
@@ -92,10 +94,11 @@ struct StatusCommand: ParsableCommand {
         var blobs: Size
         var disk: Disk
         var objects: [String: Int]
+        var trash: Size
         var queue: Queue
         var mounts: [Mount]
         enum CodingKeys: String, CodingKey {
-            case store, blobs, disk, objects, queue, mounts
+            case store, blobs, disk, objects, trash, queue, mounts
             case storeChosenBy = "store_chosen_by", catalogBytes = "catalog_bytes"
         }
 
@@ -106,6 +109,7 @@ struct StatusCommand: ParsableCommand {
             blobs = Size(count: status.blobs.count, bytes: status.blobs.bytes)
             disk = Disk(freeBytes: status.diskFree, totalBytes: status.diskTotal)
             objects = Dictionary(uniqueKeysWithValues: ObjectStatus.allCases.map { ($0.rawValue, status.objects[$0] ?? 0) })
+            trash = Size(count: status.trash.count, bytes: status.trash.bytes)
             queue = Queue(depth: status.queue.count, oldest: status.oldest.map {
                 Oldest(id: $0.id.rawValue, createdAt: $0.createdAt.rfc3339, why: oldestWhy ?? "")
             })

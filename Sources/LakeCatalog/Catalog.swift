@@ -56,6 +56,12 @@ public protocol Catalog: Sendable {
     func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject]
     func pendingUploadIDs() throws -> [LakeID]
     func updateObject(_ id: LakeID, _ update: ObjectUpdate, at time: Timestamp) throws -> LakeObject
+    /// Adds metadata given after the object was stored (incoming/'s sidecars and xattrs), with
+    /// `lake upload`'s set-once rules: params (not to a case's member), tags (replaced), geometry
+    /// units, annotations (`annotating` applies them to a READY object's fields; others keep them
+    /// for processing, and one being processed is queued again). One transaction.
+    func applyMetadata(_ id: LakeID, _ metadata: ObjectMetadata, at time: Timestamp,
+                       annotating: (LakeObject, [FieldAnnotation]) throws -> (annotations: [FieldAnnotation], provisions: [Provision], warnings: [String])) throws -> LakeObject
     /// Moves objects to the trash in one transaction (refused, naming the user, while a case or
     /// a manifest outside `ids` uses one); their receipts in incoming/ go. Listings, filters,
     /// `object(seq:)`, `seq(of:)`, summaries and processing leave trashed objects out;

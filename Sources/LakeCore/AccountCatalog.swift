@@ -108,6 +108,12 @@ public struct AccountCatalog: Catalog {
         return try base.updateObject(id, update, at: time)
     }
 
+    public func applyMetadata(_ id: LakeID, _ metadata: ObjectMetadata, at time: Timestamp,
+                              annotating: (LakeObject, [FieldAnnotation]) throws -> (annotations: [FieldAnnotation], provisions: [Provision], warnings: [String])) throws -> LakeObject {
+        try changeable(id)
+        return try base.applyMetadata(id, metadata, at: time, annotating: annotating)
+    }
+
     public func trashObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] {
         for id in ids { try changeable(id) }
         return try base.trashObjects(ids, at: time)

@@ -317,12 +317,22 @@ public final class IncomingFiles: Sendable {
 
     func commit(_ upload: Upload) throws(IncomingError) {
         if let failure = upload.failure.withLock({ $0 }) { throw failure }
-        let isManifest = state.withLock { state in
-            state.nodes[upload.node].map { FileFormat(inferredFrom: $0.name.display) == .vtm } ?? false
+        let (isManifest, place) = state.withLock { state in
+            (state.nodes[upload.node].map { FileFormat(inferredFrom: $0.name.display) == .vtm } ?? false,
+             state.nodes[upload.node].map { ($0.stored.parent, $0.name) })
         }
+        // A sidecar is checked (and given to its file if stored) before it is stored itself; a
+        // file takes its stored sidecar's metadata with it into the catalog.
+        let sidecarOf = place.flatMap { Self.sidecarTarget($0.1) }
+        let sidecar = place.flatMap { sidecarOf == nil ? storedSidecar(parent: $0.0, of: $0.1) : nil }
         do {
             let committed = try upload.lock.withLock { streaming -> (LakeID, Receipt, ManifestLinks?)? in
                 guard let pending = streaming else { return nil }
+                if let sidecar {
+                    do throws(InputError) { try pending.give(sidecar.metadata) } catch {
+                        logger.error("the metadata of \(sidecar.name.display) does not go with \(place!.1.display): \(error.message)")
+                    }
+                }
                 // A failed commit has dropped everything (commit aborts itself): the upload is
                 // over either way.
                 streaming = nil
@@ -342,7 +352,8 @@ public final class IncomingFiles: Sendable {
                         return live
                     }
                     return receipt
-                }, settler: settler, keepingSpoolName: true)
+                }, validating: sidecarOf.map { target in { file in try self.checkSidecar(file, givingTo: target, in: place!.0) } },
+                   settler: settler, keepingSpoolName: true)
                 upload.storedSpool.withLock { $0 = pending }
                 return receipt.map { (pending.id, $0, links) }
             }
@@ -550,11 +561,17 @@ public enum IncomingError: Error, Equatable, Sendable {
     case noSpace
     /// The writer's account holds all its quota allows (`QuotaConfig`).
     case quotaExceeded(String)
+    /// Metadata (a sidecar, a `user.lake.*` xattr) that does not parse.
+    case invalidMetadata(String)
+    /// Metadata refused by the set-once rules or by what uses the object.
+    case metadataRefused(String)
     case failed(String)
 
     static func from(_ error: any Error) -> IncomingError {
         if let error = error as? IncomingError { return error }
         if let error = error as? QuotaExceeded { return .quotaExceeded(error.description) }
+        if let error = error as? InputError { return .invalidMetadata(error.message) }
+        if case CatalogError.refused(let reason) = error { return .metadataRefused(reason) }
         switch StoreFailure.kind(of: error) {
         case .noSpace: return .noSpace
         case .notFound: return .notFound

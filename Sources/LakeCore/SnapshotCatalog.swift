@@ -58,6 +58,10 @@ public final class SnapshotCatalog: Catalog {
     public func updateReceipt(_ receipt: Receipt) throws { throw Self.readOnly }
     public func moveReceipt(_ node: Int64, to parent: Int64, name: [UInt8], replacing: Int64?) throws { throw Self.readOnly }
     public func deleteReceipt(_ node: Int64) throws { throw Self.readOnly }
+    public func applyMetadata(_ id: LakeID, _ metadata: ObjectMetadata, at time: Timestamp,
+                              annotating: (LakeObject, [FieldAnnotation]) throws -> (annotations: [FieldAnnotation], provisions: [Provision], warnings: [String])) throws -> LakeObject {
+        throw Self.readOnly
+    }
     public func trashObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] { throw Self.readOnly }
     public func restoreObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] { throw Self.readOnly }
     public func trashedObjects() throws -> [LakeObject] { [] }

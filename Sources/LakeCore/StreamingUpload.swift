@@ -74,6 +74,22 @@ public final class StreamingUpload: @unchecked Sendable {
         self.draft = draft
     }
 
+    /// Metadata given while the file is written (`setfattr` on it in incoming/, or a sidecar
+    /// stored before it), recorded with the object by the commit. False for an upload whose
+    /// object already has a row (`lake upload` gives its metadata up front).
+    @discardableResult
+    public func give(_ metadata: ObjectMetadata) throws(InputError) -> Bool {
+        guard var draft, !finished else { return false }
+        var merged = ObjectMetadata(params: draft.params, tags: nil, annotations: draft.annotations, geometryUnits: draft.geometryUnits)
+        try merged.merge(metadata)
+        draft.params = merged.params
+        if let tags = metadata.tags { draft.tags = tags }
+        draft.annotations = merged.annotations
+        draft.geometryUnits = merged.geometryUnits
+        self.draft = draft
+        return true
+    }
+
     /// Durable bytes and an UPLOADED object, or an error and nothing. `linking` reads the
     /// stored bytes of a manifest and says what its references point at; they are recorded in
     /// the same transaction that makes the object UPLOADED.
@@ -82,12 +98,16 @@ public final class StreamingUpload: @unchecked Sendable {
     /// and the settler makes the file durable later (`BlobSettler`).
     /// With `keepingSpoolName`, the spool file's name stays until `releaseSpool()` (the mount
     /// removes it after replying to the close; recovery removes it if that never comes).
+    /// `validating` reads the stored bytes first and may refuse them (a sidecar that is not valid
+    /// metadata): nothing is then stored.
     public func commit(linking: ((ReadableFile) -> ManifestLinks?)? = nil, receipt: ((StoredBlob) -> Receipt?)? = nil,
+                       validating: ((ReadableFile) throws -> Void)? = nil,
                        settler: BlobSettler? = nil, keepingSpoolName: Bool = false) throws {
         guard !finished else { return }
         do {
             try store.blobs.withCommitGuard {
                 let stored = try settler == nil ? session.commit() : session.commitUnsettled()
+                if let validating { try validating(try store.blobs.open(stored.id)) }
                 let links = try linking.flatMap { link in link(try store.blobs.open(stored.id)) }
                 let receipt = receipt?(stored)
                 // The object keeps the mode its receipt has when it is stored (`cp -p` sets it

@@ -76,6 +76,8 @@ public enum FSError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupported: .unsupported
         case .noSpace: .noSpace
         case .quotaExceeded: .quotaExceeded
+        case .invalidMetadata: .invalid
+        case .metadataRefused: .notPermitted
         case .failed(let reason): .io(reason)
         }
     }

@@ -97,8 +97,9 @@ final class IncomingTree: Sendable {
     }
 
     /// A receipt says which object it became and how it is doing: `user.lake.id` and a live
-    /// `user.lake.status` (and `user.lake.failure_reason`), kept in memory once the object has
-    /// settled. A receipt is not an entity, so it has no `user.lake.kind` (every name a
+    /// `user.lake.status` (and `user.lake.failure_reason`), and the metadata that may be set on
+    /// it (`user.lake.params`, `user.lake.tags`, `user.lake.geometry_units`), kept in memory once
+    /// the object has settled. A receipt is not an entity, so it has no `user.lake.kind` (every name a
     /// `getfattr -d` finds costs it two round trips); the object's full set is on
     /// `objects/<id>/file`.
     func receiptXattrs(_ node: UInt64) -> [String: [UInt8]]? {
@@ -179,6 +180,12 @@ final class IncomingTree: Sendable {
         } catch {
             throw FSError.from(error)
         }
+    }
+
+    func setMetadata(_ node: UInt64, name: String, value: [UInt8]) throws(FSError) {
+        do { try files.setMetadata(Self.row(node), name: name, value: value) } catch { throw FSError.from(error) }
+        // Its receipt's xattrs show the new values at once, not after the change watcher's poll.
+        if let id = files.entry(Self.row(node))?.receipt.objectID { _ = forget([id]) }
     }
 
     func remove(parent: UInt64, name: FileName, folder: Bool) throws(FSError) {

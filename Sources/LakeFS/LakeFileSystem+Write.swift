@@ -48,6 +48,14 @@ extension LakeFileSystem {
         IncomingTree.owns(node) ? .namespaceUnsupported : .readOnly
     }
 
+    /// setxattr: `user.lake.params|tags|annotations|geometry_units` on a file in `incoming/` give
+    /// its object metadata (the core's rules: set once, EINVAL for what does not parse, EPERM for
+    /// what the rules refuse); any other name is refused as `refuseXattrChange` says.
+    public func setXattr(_ node: UInt64, name: String, value: [UInt8]) throws(FSError) {
+        guard node >= NodeID.incomingBase, ObjectMetadata.xattrKeys[name] != nil else { throw refuseXattrChange(node, name: name) }
+        try incoming.setMetadata(node, name: name, value: value)
+    }
+
     /// What a setattr asks to change; nil leaves a value as it is. Times in nanoseconds.
     public struct AttributeChange: Sendable {
         public var size: Int64?

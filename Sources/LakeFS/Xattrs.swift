@@ -60,7 +60,10 @@ enum Xattrs {
 
     /// What a receipt in incoming/ carries.
     static func receipt(_ object: LakeObject) -> [String: [UInt8]] {
-        var values = ["user.lake.id": Array(object.id.rawValue.utf8), "user.lake.status": Array(object.status.rawValue.utf8)]
+        var values = ["user.lake.id": Array(object.id.rawValue.utf8), "user.lake.status": Array(object.status.rawValue.utf8),
+                      "user.lake.params": Array(LakeJSON.compactString(object.params).utf8),
+                      "user.lake.tags": Array(LakeJSON.compactString(object.tags).utf8)]
+        if let units = object.geometryUnits { values["user.lake.geometry_units"] = Array(units.utf8) }
         if let awaited = awaitedBlocks(object) { values["user.lake.awaiting_blocks"] = awaited }
         if let reason = object.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
         if let damage = object.file.blob?.damage { values["user.lake.damage"] = Array(damage.reason.utf8) }

@@ -59,8 +59,9 @@ enum Operations {
         ops.mknod = { req, _, _, _, _ in Request(req!).fail(.readOnly) }
         ops.symlink = { req, _, _, _ in Request(req!).fail(.readOnly) }
         ops.link = { req, _, _, _ in Request(req!).fail(.readOnly) }
-        ops.setxattr = { req, node, name, _, _, _ in
-            Request(req!).fail(FuseMount.from(req!).fs.refuseXattrChange(node, name: String(cString: name!)))
+        ops.setxattr = { req, node, name, value, size, _ in
+            let bytes = size > 0 && value != nil ? Array(UnsafeRawBufferPointer(start: value, count: size)) : []
+            Operations.setxattr(Request(req!), node, String(cString: name!), bytes)
         }
         ops.removexattr = { req, node, name in
             Request(req!).fail(FuseMount.from(req!).fs.refuseXattrChange(node, name: String(cString: name!)))
@@ -266,6 +267,15 @@ enum Operations {
     static func rename(_ request: consuming Request, _ parent: fuse_ino_t, _ name: FileName, _ newParent: fuse_ino_t, _ newName: FileName) {
         do {
             try FuseMount.from(request.raw).fs.rename(parent: parent, name: name, to: newParent, newName: newName)
+            request.ok()
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func setxattr(_ request: consuming Request, _ node: fuse_ino_t, _ name: String, _ value: [UInt8]) {
+        do {
+            try FuseMount.from(request.raw).fs.setXattr(node, name: name, value: value)
             request.ok()
         } catch {
             request.fail(error)

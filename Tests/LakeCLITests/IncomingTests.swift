@@ -22,7 +22,7 @@ import Testing
         #expect(mounted.eventually { (try? mounted.xattr("incoming/sphere.vtp", "user.lake.status")) == "READY" })
         #expect(try object(mounted, id)["status"] as? String == "READY")
         let names = try Shell.run("getfattr --absolute-names -d -m - '\(mounted.path("incoming/sphere.vtp"))' | grep = | cut -d= -f1").output
-        #expect(names.split(separator: "\n") == ["user.lake.id", "user.lake.status"])
+        #expect(names.split(separator: "\n") == ["user.lake.id", "user.lake.params", "user.lake.status", "user.lake.tags"])
         #expect(try Shell.sha256(mounted.path("objects/\(id)/sphere.vtp")) == Shell.sha256(Self.fixtures + "/sphere.vtp"))
         // rm removes the receipt only.
         #expect(try Shell.run("rm '\(mounted.path("incoming/sphere.vtp"))'").status == 0)

@@ -40,16 +40,7 @@ extension SQLiteCatalog {
 
             var requeue = false
             if let units = metadata.geometryUnits, object.geometryUnits != units {
-                if let existing = object.geometryUnits {
-                    throw CatalogError.refused("object \(id) already has geometry units '\(existing)'; they are set once and never change")
-                }
-                object.geometryUnits = units
-                object.warnings.removeAll { $0.hasPrefix(GeometryUnits.missingWarningStart) }
-                object.provisions = object.provisions.map { provision in
-                    guard case .geometry(var geometry) = provision else { return provision }
-                    geometry.units = units
-                    return .geometry(geometry)
-                }
+                try Self.setGeometryUnits(&object, units)
                 details["geometry_units"] = .string(units)
                 // Processing would finish with the warning it began with.
                 requeue = object.status == .processing

@@ -320,6 +320,21 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
+    /// Geometry units, set once: the warning that they were missing goes, and the geometry
+    /// provisions take them.
+    static func setGeometryUnits(_ object: inout LakeObject, _ units: String) throws {
+        if let existing = object.geometryUnits, existing != units {
+            throw CatalogError.refused("object \(object.id) already has geometry units '\(existing)'; they are set once and never change")
+        }
+        object.geometryUnits = units
+        object.warnings.removeAll { $0.hasPrefix(GeometryUnits.missingWarningStart) }
+        object.provisions = object.provisions.map { provision in
+            guard case .geometry(var geometry) = provision else { return provision }
+            geometry.units = units
+            return .geometry(geometry)
+        }
+    }
+
     public func updateObject(_ id: LakeID, _ update: ObjectUpdate, at time: Timestamp) throws -> LakeObject {
         try write { db in
             guard var object = try ObjectRow.fetch(db, id: id.rawValue, blobURI: blobURI) else {
@@ -329,18 +344,7 @@ public final class SQLiteCatalog: Catalog {
             if let name = update.name { object.name = name }
             if let description = update.description { object.description = description }
             if let tags = update.tags { object.tags = tags }
-            if let units = update.geometryUnits {
-                if let existing = object.geometryUnits, existing != units {
-                    throw CatalogError.refused("object \(id) already has geometry units '\(existing)'; they are set once and never change")
-                }
-                object.geometryUnits = units
-                object.warnings.removeAll { $0.hasPrefix(GeometryUnits.missingWarningStart) }
-                object.provisions = object.provisions.map { provision in
-                    guard case .geometry(var geometry) = provision else { return provision }
-                    geometry.units = units
-                    return .geometry(geometry)
-                }
-            }
+            if let units = update.geometryUnits { try Self.setGeometryUnits(&object, units) }
             try db.run(sql: """
                 UPDATE objects SET name = ?, description = ?, tags = ?, geometry_units = ?, provisions = ?, warnings = ? WHERE id = ?
                 """, arguments: [object.name, object.description, ObjectRow.json(object.tags), object.geometryUnits,

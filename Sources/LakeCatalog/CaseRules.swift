@@ -23,6 +23,12 @@ enum CaseRules {
     }
 
     /// Status, reason, provisions and formats of a case whose members are `objects`.
+    /// A READY case's members' meshes pooled, as JSON (nil when none has one).
+    static func mesh(_ status: CaseStatus, _ pairs: [CaseUnion.Member]) -> String? {
+        guard status == .ready else { return nil }
+        return MeshSummary.pooled(pairs.compactMap(\.object.mesh)).map { ObjectRow.json($0) }
+    }
+
     static func settle(_ pairs: [CaseUnion.Member]) -> (CaseStatus, String?, [Provision], [String]) {
         if let failed = pairs.first(where: { $0.object.status == .failed }) {
             return (.invalid, "member \(failed.object.id) FAILED: \(failed.object.failureReason ?? "no reason recorded")", [], [])
@@ -53,8 +59,9 @@ enum CaseRules {
             let pairs = members.compactMap { member in byID[member.objectId].map { (member: member, object: $0) } }
             let (status, reason, provisions, formats) = settle(pairs)
             guard status != .unsettled else { continue }
-            try db.run(sql: "UPDATE cases SET status = ?, failure_reason = ?, provisions = ?, formats = ? WHERE id = ?",
-                           arguments: [status.rawValue, reason, ObjectRow.json(provisions), ObjectRow.json(formats), id])
+            try db.run(sql: "UPDATE cases SET status = ?, failure_reason = ?, provisions = ?, formats = ?, mesh = ? WHERE id = ?",
+                           arguments: [status.rawValue, reason, ObjectRow.json(provisions), ObjectRow.json(formats),
+                                       mesh(status, pairs), id])
             try db.run(sql: "INSERT INTO changes (entity_id, at) VALUES (?, ?)", arguments: [id, time.microseconds])
         }
     }
@@ -66,7 +73,7 @@ enum CaseRow {
     static func fetch(_ db: Database, where clause: String, arguments: StatementArguments) throws -> [LakeCase] {
         let rows = try Row.fetchAll(db, sql: """
             SELECT id, name, status, failure_reason, params, case_params, provisions, formats, tags, created_at, created_by,
-                   owner_uid, owner_gid, mode
+                   owner_uid, owner_gid, mode, mesh
             FROM cases c WHERE \(clause)
             """, arguments: arguments)
         var members: [String: [CaseMember]] = [:]
@@ -83,7 +90,7 @@ enum CaseRow {
             }
         }
         return try rows.map { row in
-            LakeCase(id: LakeID(unchecked: row["id"]), name: row["name"], status: CaseStatus(rawValue: row["status"]) ?? .invalid,
+            var item = LakeCase(id: LakeID(unchecked: row["id"]), name: row["name"], status: CaseStatus(rawValue: row["status"]) ?? .invalid,
                      failureReason: row["failure_reason"], members: members[row["id"]] ?? [],
                      params: try ObjectRow.decode([String: Param].self, row["params"]),
                      caseParams: try ObjectRow.decode([String: Param].self, row["case_params"]),
@@ -92,6 +99,8 @@ enum CaseRow {
                      tags: try ObjectRow.decode([String: JSONValue].self, row["tags"]),
                      createdAt: Timestamp(microseconds: row["created_at"]), createdBy: row["created_by"],
                      owner: ObjectRow.ownership(row))
+            item.mesh = try (row["mesh"] as String?).map { try ObjectRow.decode(MeshSummary.self, $0) }
+            return item
         }
     }
 }

@@ -282,6 +282,7 @@ public struct ProcessingClaim: Sendable {
 }
 
 public enum ProcessingOutcome: Sendable, Equatable {
-    case ready(provisions: [Provision], warnings: [String])
+    /// `mesh`: a VTU's, VTP's or VTM's mesh summary (nil for other formats).
+    case ready(provisions: [Provision], warnings: [String], mesh: MeshSummary? = nil)
     case failed(reason: String)
 }

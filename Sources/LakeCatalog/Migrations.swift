@@ -238,6 +238,14 @@ enum Migrations {
                 CREATE INDEX objects_in_trash ON objects(trashed_at) WHERE trashed_at IS NOT NULL;
                 """)
         }
+        // A VTU's, VTP's or VTM's mesh summary (points, cells, bounds, cell types), and a case's
+        // pooled over its members.
+        migrator.registerMigration("2026-12-06-mesh-summary") { db in
+            try db.execute(sql: """
+                ALTER TABLE objects ADD COLUMN mesh TEXT;
+                ALTER TABLE cases ADD COLUMN mesh TEXT;
+                """)
+        }
         return migrator
     }
 }

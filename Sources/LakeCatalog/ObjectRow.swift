@@ -6,7 +6,7 @@ enum ObjectRow {
     static let columns = """
         seq, id, name, description, file_name, blob_id, format, status, failure_reason, tags, provisions,
         annotations, warnings, geometry_units, created_at, uploaded_at, processed_at, created_by,
-        owner_uid, owner_gid, mode, trashed_at, trashed_by,
+        owner_uid, owner_gid, mode, trashed_at, trashed_by, mesh,
         (SELECT size FROM blobs WHERE blobs.id = objects.blob_id) AS blob_size,
         (SELECT md5 FROM blobs WHERE blobs.id = objects.blob_id) AS blob_md5,
         (SELECT found_by FROM blob_damage WHERE blob_damage.blob_id = objects.blob_id) AS damage_found_by,
@@ -79,7 +79,8 @@ enum ObjectRow {
                 createdAt: Timestamp(microseconds: row["created_at"]),
                 uploadedAt: (row["uploaded_at"] as Int64?).map(Timestamp.init(microseconds:)),
                 processedAt: (row["processed_at"] as Int64?).map(Timestamp.init(microseconds:)),
-                createdBy: row["created_by"], owner: ownership(row), trash: trash(row))
+                createdBy: row["created_by"], owner: ownership(row), trash: trash(row),
+                mesh: try (row["mesh"] as String?).map { try decode(MeshSummary.self, $0) })
         }
     }
 

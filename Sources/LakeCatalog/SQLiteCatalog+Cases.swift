@@ -27,12 +27,13 @@ extension SQLiteCatalog {
             let (status, reason, provisions, formats) = CaseRules.settle(pairs)
             try db.run(sql: """
                 INSERT INTO cases (id, name, status, failure_reason, params, case_params, provisions, formats, tags, created_at, created_by,
-                                   owner_uid, owner_gid, mode)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   owner_uid, owner_gid, mode, mesh)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [draft.id.rawValue, draft.name, status.rawValue, reason, ObjectRow.json(params),
                                  ObjectRow.json(draft.caseParams), ObjectRow.json(provisions), ObjectRow.json(formats),
                                  ObjectRow.json(draft.tags), draft.createdAt.microseconds, draft.createdBy,
-                                 Int64(draft.owner.uid), Int64(draft.owner.gid), Int64(draft.owner.mode)])
+                                 Int64(draft.owner.uid), Int64(draft.owner.gid), Int64(draft.owner.mode),
+                                 CaseRules.mesh(status, pairs)])
             for (position, member) in draft.members.enumerated() {
                 try db.run(sql: """
                     INSERT INTO case_members (case_id, position, object_id, label, param_mapping, field_mapping) VALUES (?, ?, ?, ?, ?, ?)

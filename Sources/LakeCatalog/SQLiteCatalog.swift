@@ -477,12 +477,13 @@ public final class SQLiteCatalog: Catalog {
                 try db.run(sql: "UPDATE blobs SET md5 = ? WHERE id = ? AND md5 IS NULL", arguments: [md5.digest, md5.blob])
             }
             switch outcome {
-            case .ready(let provisions, let warnings):
+            case .ready(let provisions, let warnings, let mesh):
                 try db.run(sql: """
-                    UPDATE objects SET status = 'READY', failure_reason = NULL, provisions = ?, warnings = ?,
+                    UPDATE objects SET status = 'READY', failure_reason = NULL, provisions = ?, warnings = ?, mesh = ?,
                         processed_at = ?, lease_owner = NULL, lease_expires_at = NULL
                     WHERE id = ? AND status = 'PROCESSING' AND lease_owner = ?
-                    """, arguments: [ObjectRow.json(provisions), ObjectRow.json(warnings), time.microseconds, id.rawValue, owner])
+                    """, arguments: [ObjectRow.json(provisions), ObjectRow.json(warnings), mesh.map { ObjectRow.json($0) },
+                                     time.microseconds, id.rawValue, owner])
             case .failed(let reason):
                 try db.run(sql: """
                     UPDATE objects SET status = 'FAILED', failure_reason = ?, processed_at = ?,
@@ -491,7 +492,7 @@ public final class SQLiteCatalog: Catalog {
                     """, arguments: [reason, time.microseconds, id.rawValue, owner])
             }
             guard db.changesCount == 1 else { return false }
-            if case .ready(let provisions, _) = outcome { try FilterIndex.refresh(db, objectID: id.rawValue, provisions: provisions) }
+            if case .ready(let provisions, _, _) = outcome { try FilterIndex.refresh(db, objectID: id.rawValue, provisions: provisions) }
             try recordChange(db, id, at: time)
             // Cases waiting for this object may settle now, in the same transaction.
             try CaseRules.settleCases(db, containing: id, at: time, blobURI: blobURI)

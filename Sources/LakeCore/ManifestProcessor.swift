@@ -37,7 +37,9 @@ enum ManifestProcessor {
             }
             blocks.append(VTKDatasetReader.Block(file: file, format: object.format, name: path))
         }
-        let fields = try VTKDatasetReader.fields(of: blocks, budget: input.budget)
-        return Annotations.apply(input.object.annotations, to: fields)
+        let (fields, mesh) = try VTKDatasetReader.read(blocks, budget: input.budget)
+        var result = Annotations.apply(input.object.annotations, to: fields)
+        result.mesh = mesh
+        return result
     }
 }

@@ -89,7 +89,7 @@ public struct ProcessingWorker: Sendable {
             let result = Result { try processor(input) }
             if needsMD5 { md5 = (blob.id, try background?.wait() ?? store.blobs.md5(of: blob.id)) }
             let derived = try result.get()
-            return (.ready(provisions: derived.provisions, warnings: object.warnings + derived.warnings), md5)
+            return (.ready(provisions: derived.provisions, warnings: object.warnings + derived.warnings, mesh: derived.mesh), md5)
         } catch let error as FormatError {
             return (.failed(reason: error.message), md5)
         } catch {

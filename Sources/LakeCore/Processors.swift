@@ -48,8 +48,10 @@ public struct Processors: Sendable {
     ])
 
     static func dataset(_ input: ProcessingInput, _ format: FileFormat) throws -> ProcessingResult {
-        let fields = try VTKDatasetReader.fields(of: input.file, format: format, budget: input.budget)
-        return Annotations.apply(input.object.annotations, to: fields)
+        let (fields, mesh) = try VTKDatasetReader.read(input.file, format: format, budget: input.budget)
+        var result = Annotations.apply(input.object.annotations, to: fields)
+        result.mesh = mesh
+        return result
     }
 
     static func geometryWarnings(_ object: LakeObject) -> [String] {
@@ -61,8 +63,10 @@ public struct Processors: Sendable {
 public struct ProcessingResult: Sendable {
     public var provisions: [Provision]
     public var warnings: [String]
-    public init(provisions: [Provision], warnings: [String]) {
+    public var mesh: MeshSummary?
+    public init(provisions: [Provision], warnings: [String], mesh: MeshSummary? = nil) {
         self.provisions = provisions
         self.warnings = warnings
+        self.mesh = mesh
     }
 }

@@ -19,6 +19,7 @@ enum Xattrs {
         if let reason = object.failureReason { values["user.lake.failure_reason"] = Array(reason.utf8) }
         if let damage = object.file.blob?.damage { values["user.lake.damage"] = Array(damage.reason.utf8) }
         if let awaited = awaitedBlocks(object) { values["user.lake.awaiting_blocks"] = awaited }
+        if let mesh = object.mesh { values["user.lake.mesh"] = Array(LakeJSON.compactString(mesh).utf8) }
         return values
     }
 
@@ -32,8 +33,10 @@ enum Xattrs {
     }
 
     static func of(_ item: LakeCase) -> [String: [UInt8]] {
-        group(id: item.id, kind: "case", status: item.status.rawValue, formats: item.formats, provisions: item.provisions,
-              params: LakeJSON.compactString(item.params), tags: item.tags, failureReason: item.failureReason, whole: "case.json")
+        var values = group(id: item.id, kind: "case", status: item.status.rawValue, formats: item.formats, provisions: item.provisions,
+                           params: LakeJSON.compactString(item.params), tags: item.tags, failureReason: item.failureReason, whole: "case.json")
+        if let mesh = item.mesh { values["user.lake.mesh"] = Array(LakeJSON.compactString(mesh).utf8) }
+        return values
     }
 
     /// A dataset's `params` attribute is its params_schema.

@@ -7,6 +7,8 @@ struct ArrayIntegrity {
     let document: VTKDocument
     let locator: PayloadLocator
     let budget: ProcessingBudget
+    /// Fed the geometry and topology arrays as they are decoded, when given.
+    var mesh: MeshAccumulator?
 
     /// An appended array's encoded bytes, in file offsets.
     struct Extent {
@@ -21,6 +23,7 @@ struct ArrayIntegrity {
             extents += try verify(array, expectedValues: array.declaredTuples.map { try values($0, array) })
         }
         for (index, piece) in document.pieces.enumerated() {
+            mesh?.add(piece)
             for array in piece.pointData + piece.cellData {
                 if array.values == .numbers {
                     // Fields: their counts and streams are checked when their statistics are computed.
@@ -74,12 +77,17 @@ struct ArrayIntegrity {
             var bytes = payload.byteCount
             var zeros: Int64 = 0
             // Raw numbers need no decoding: their size header was checked against the file.
-            // Everything else is decoded once, which checks compressed streams and base64.
-            if !(payload is RawPayload) || array.values == .strings {
+            // Everything else is decoded once, which checks compressed streams and base64 (and
+            // feeds the mesh summary, which reads its arrays raw or not).
+            let feeding = piece != nil && mesh?.wants(array) == true ? mesh : nil
+            if !(payload is RawPayload) || array.values == .strings || feeding != nil {
                 var seen: Int64 = 0
+                feeding?.begin(array, swap: array.format != .ascii && document.bigEndian)
+                defer { feeding?.end() }
                 try payload.read(0..<(bytes >= 0 ? bytes : Int64.max), budget: budget) { chunk in
                     seen += Int64(chunk.count)
                     if array.values == .strings { zeros += Int64(chunk.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }) }
+                    feeding?.consume(chunk)
                 }
                 if bytes >= 0 && seen != bytes {
                     throw FormatError("its data decodes to \(seen) bytes, not the \(bytes) its header declares")

@@ -23,8 +23,19 @@ public enum VTKDatasetReader {
     /// The union of several datasets' fields: the same `(label, element_assoc)` in several blocks
     /// becomes one field whose statistics are computed over all of its values together.
     public static func fields(of blocks: [Block], budget: ProcessingBudget = .unlimited) throws -> [Field] {
+        try read(blocks, budget: budget).fields
+    }
+
+    /// One dataset's fields and mesh summary.
+    public static func read(_ file: ReadableFile, format: FileFormat, budget: ProcessingBudget = .unlimited) throws -> (fields: [Field], mesh: MeshSummary) {
+        try read([Block(file: file, format: format, name: Path.lastComponent(of: file.path))], budget: budget)
+    }
+
+    /// Several datasets' pooled fields (as `fields(of:)`) and their pooled mesh summary.
+    public static func read(_ blocks: [Block], budget: ProcessingBudget = .unlimited) throws -> (fields: [Field], mesh: MeshSummary) {
         var order: [String] = []
         var groups: [String: [Entry]] = [:]
+        var meshes: [MeshSummary] = []
         for block in blocks {
             let document = try VTKDocument.read(block.file, budget: budget)
             let expected = block.format == .vtp ? "PolyData" : "UnstructuredGrid"
@@ -32,7 +43,9 @@ public enum VTKDatasetReader {
                 throw FormatError("a .\(block.format.rawValue) file must hold \(expected), but \(block.name) holds \(document.type)")
             }
             let locator = PayloadLocator(file: block.file, document: document)
-            try ArrayIntegrity(document: document, locator: locator, budget: budget).check()
+            let mesh = MeshAccumulator()
+            try ArrayIntegrity(document: document, locator: locator, budget: budget, mesh: mesh).check()
+            meshes.append(mesh.summary)
             for assoc in [ElementAssoc.point, .cell] {
                 for entry in try entries(document, locator, assoc, block: block.name) {
                     let key = "\(assoc.rawValue)\u{0}\(entry.array.name)"
@@ -41,7 +54,8 @@ public enum VTKDatasetReader {
                 }
             }
         }
-        return try order.map { try field(groups[$0]!, budget: budget) }
+        let fields = try order.map { try field(groups[$0]!, budget: budget) }
+        return (fields, MeshSummary.pooled(meshes) ?? MeshSummary(points: 0, cells: 0, bounds: nil, cellTypes: [:]))
     }
 
     struct Entry {

@@ -73,6 +73,8 @@ public struct LakeCase: Hashable, Sendable, Codable {
     /// Its owner and permission bits: who may read it (and, for a dataset, every file in it:
     /// the dataset is the grant) through the mount.
     public var owner: Ownership
+    /// The members' mesh summaries pooled, once the case is READY and any member has one.
+    public var mesh: MeshSummary?
 
     public init(id: LakeID, name: String, status: CaseStatus, failureReason: String? = nil, members: [CaseMember],
                 params: [String: Param], caseParams: [String: Param] = [:], provisions: [Provision] = [],
@@ -101,6 +103,7 @@ public struct LakeCase: Hashable, Sendable, Codable {
         case createdAt = "created_at"
         case createdBy = "created_by"
         case owner
+        case mesh
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -119,6 +122,8 @@ public struct LakeCase: Hashable, Sendable, Codable {
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(createdBy, forKey: .createdBy)
         try c.encode(owner, forKey: .owner)
+        // Only where there is one: the JSON of cases settled before is what it was.
+        try c.encodeIfPresent(mesh, forKey: .mesh)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -136,6 +141,7 @@ public struct LakeCase: Hashable, Sendable, Codable {
         createdAt = try c.decode(Timestamp.self, forKey: .createdAt)
         createdBy = try c.decode(String.self, forKey: .createdBy)
         owner = try c.decodeIfPresent(Ownership.self, forKey: .owner) ?? .legacy
+        mesh = try c.decodeIfPresent(MeshSummary.self, forKey: .mesh)
     }
 
     /// Folder names for the members in the mount: the role label, else the object's file name,

@@ -23,13 +23,16 @@ public struct LakeObject: Hashable, Sendable, Codable {
     /// Set while the object is in the trash (`lake object rm`): hidden from listings, filters,
     /// the mount and processing until restored or purged.
     public var trash: TrashEntry?
+    /// A processed VTU's, VTP's or VTM's mesh summary; nil otherwise (and for objects processed
+    /// before Lake made one).
+    public var mesh: MeshSummary?
 
     public init(id: LakeID, name: String, description: String, file: ObjectFile, format: FileFormat,
                 status: ObjectStatus, failureReason: String? = nil, params: [String: Param] = [:],
                 tags: [String: JSONValue] = [:], provisions: [Provision] = [], contentReferences: [FileRef] = [],
                 annotations: [FieldAnnotation] = [], warnings: [String] = [], geometryUnits: String? = nil,
                 createdAt: Timestamp, uploadedAt: Timestamp? = nil, processedAt: Timestamp? = nil, createdBy: String,
-                owner: Ownership = .legacy, trash: TrashEntry? = nil) {
+                owner: Ownership = .legacy, trash: TrashEntry? = nil, mesh: MeshSummary? = nil) {
         self.id = id
         self.name = name
         self.description = description
@@ -50,6 +53,7 @@ public struct LakeObject: Hashable, Sendable, Codable {
         self.createdBy = createdBy
         self.owner = owner
         self.trash = trash
+        self.mesh = mesh
     }
 
     /// Bytes stored for the object (0 until uploaded), as Luminary's `Object.size`.
@@ -67,6 +71,7 @@ public struct LakeObject: Hashable, Sendable, Codable {
         case owner
         case kind
         case trash
+        case mesh
     }
 
     public init(from decoder: any Decoder) throws {
@@ -91,6 +96,7 @@ public struct LakeObject: Hashable, Sendable, Codable {
         createdBy = try c.decode(String.self, forKey: .createdBy)
         owner = try c.decodeIfPresent(Ownership.self, forKey: .owner) ?? .legacy
         trash = try c.decodeIfPresent(TrashEntry.self, forKey: .trash)
+        mesh = try c.decodeIfPresent(MeshSummary.self, forKey: .mesh)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -119,6 +125,9 @@ public struct LakeObject: Hashable, Sendable, Codable {
         // Only while trashed: a frozen dataset's object.json files never change, so objects
         // outside the trash keep the keys they always had.
         try c.encodeIfPresent(trash, forKey: .trash)
+        // Only where there is one (a processed VTU, VTP or VTM): the JSON of every other object,
+        // and of every object processed before, is what it was.
+        try c.encodeIfPresent(mesh, forKey: .mesh)
     }
 }
 

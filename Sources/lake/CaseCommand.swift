@@ -188,6 +188,7 @@ enum CaseText {
         }
         if !item.tags.isEmpty { lines.append("tags:         \(LakeJSON.compactString(item.tags))") }
         if !item.formats.isEmpty { lines.append("formats:      \(item.formats.joined(separator: ", "))") }
+        if let mesh = item.mesh { lines.append("mesh:         \(ObjectText.meshLine(mesh))") }
         return (lines + fieldLines(item.provisions)).joined(separator: "\n")
     }
 

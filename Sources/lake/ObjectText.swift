@@ -39,6 +39,29 @@ enum ObjectText {
         return lines.joined(separator: "\n")
     }
 
+    /// `3,442,951 points, 3,375,000 cells (HEXAHEDRON 3,375,000); bounds [-10 -10 -10]..[10 10 10]`
+    static func meshLine(_ mesh: MeshSummary) -> String {
+        let types = mesh.cellTypes.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \(grouped($0.value))" }
+        var line = "\(grouped(mesh.points)) points, \(grouped(mesh.cells)) cells"
+        if !types.isEmpty { line += " (" + types.joined(separator: ", ") + ")" }
+        if let bounds = mesh.bounds {
+            func vector(_ values: [Double]) -> String { "[" + values.map { JSONValue.number($0).compactText }.joined(separator: " ") + "]" }
+            line += "; bounds \(vector(bounds.min))..\(vector(bounds.max))"
+        }
+        return line
+    }
+
+    /// 3442951 as 3,442,951.
+    static func grouped(_ n: Int64) -> String {
+        let digits = Array(String(n.magnitude))
+        var text = ""
+        for (i, digit) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { text += "," }
+            text.append(digit)
+        }
+        return (n < 0 ? "-" : "") + text
+    }
+
     static func details(_ object: LakeObject) -> String {
         var lines: [String] = []
         func add(_ key: String, _ value: String) { lines.append("\((key + ":").padding(14)) \(value)") }
@@ -65,6 +88,7 @@ enum ObjectText {
         if let uploaded = object.uploadedAt { add("uploaded", uploaded.rfc3339) }
         if let processed = object.processedAt { add("processed", processed.rfc3339) }
         if let units = object.geometryUnits { add("geometry", "units \(units)") }
+        if let mesh = object.mesh { add("mesh", meshLine(mesh)) }
         if !object.params.isEmpty {
             lines.append("params:")
             for key in object.params.keys.sorted() {

@@ -27,7 +27,7 @@ import Testing
         let catalog = try open()
         let all = ["2026-11-01-objects", "2026-11-22-manifest-block-wait", "2026-11-22-cases-datasets-filters", "2026-11-30-blob-damage",
                    "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership", "2026-12-03-audit-log",
-                   "2026-12-04-field-labels", "2026-12-05-trash"]
+                   "2026-12-04-field-labels", "2026-12-05-trash", "2026-12-06-mesh-summary"]
         #expect(try catalog.appliedMigrations() == all)
         let again = try open()
         #expect(try again.appliedMigrations() == all)
@@ -41,7 +41,7 @@ import Testing
         let names = try queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
         #expect(names == ["2026-11-01-objects", "2026-11-22-cases-datasets-filters", "2026-11-22-manifest-block-wait",
                           "2026-11-30-blob-damage", "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership",
-                          "2026-12-03-audit-log", "2026-12-04-field-labels", "2026-12-05-trash", "2099-01-01-future"])
+                          "2026-12-03-audit-log", "2026-12-04-field-labels", "2026-12-05-trash", "2026-12-06-mesh-summary", "2099-01-01-future"])
     }
 
     /// An object keeps the owner and mode it was made with; one made before they were recorded

@@ -181,6 +181,7 @@ public protocol Catalog: Sendable {
     func freezeDataset(_ id: LakeID, augmentations: [String: ParameterDef], at time: Timestamp) throws -> LakeDataset
     func deleteDataset(_ id: LakeID, force: Bool, at time: Timestamp) throws
     /// Frozen datasets, oldest first: what the mount's `datasets/` lists.
+    /// Frozen datasets, with their names (`datasets/by-name/` in the mount).
     func frozenDatasetSummaries() throws -> [EntitySummary]
 }
 

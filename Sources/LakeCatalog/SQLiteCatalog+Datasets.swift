@@ -144,9 +144,9 @@ extension SQLiteCatalog {
 
     public func frozenDatasetSummaries() throws -> [EntitySummary] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, seq, frozen_at, owner_uid, owner_gid, mode FROM datasets WHERE frozen_at IS NOT NULL ORDER BY seq").map { row in
+            try Row.fetchAll(db, sql: "SELECT id, seq, name, frozen_at, owner_uid, owner_gid, mode FROM datasets WHERE frozen_at IS NOT NULL ORDER BY seq").map { row in
                 EntitySummary(id: LakeID(unchecked: row["id"]), seq: row["seq"], isSettled: true, createdAt: Timestamp(microseconds: row["frozen_at"]),
-                              owner: ObjectRow.ownership(row))
+                              owner: ObjectRow.ownership(row), name: row["name"])
             }
         }
     }

@@ -2,7 +2,7 @@ import LakeSystem
 
 /// What `stat` says about a node.
 public struct Attributes: Sendable, Equatable {
-    public enum Kind: Sendable { case directory, file }
+    public enum Kind: Sendable { case directory, file, symlink }
     public var node: UInt64
     public var kind: Kind
     public var size: Int64
@@ -18,6 +18,11 @@ public struct Attributes: Sendable, Equatable {
 
     public static func directory(_ node: UInt64, writable: Bool = false, modified: Timestamp) -> Attributes {
         Attributes(node: node, kind: .directory, size: 4096, mode: writable ? 0o755 : 0o555, modified: modified)
+    }
+
+    /// A symbolic link to `target` (its size is the target's length, as lstat reports).
+    public static func symlink(_ node: UInt64, to target: String, modified: Timestamp) -> Attributes {
+        Attributes(node: node, kind: .symlink, size: Int64(target.utf8.count), mode: 0o777, modified: modified)
     }
 
     public static func file(_ node: UInt64, size: Int64, writable: Bool = false, modified: Timestamp) -> Attributes {

@@ -21,6 +21,13 @@ protocol FileTree: Sendable {
     /// Whether the kernel may keep a folder's listing, and an open file's pages across opens.
     func listingIsStable(_ node: UInt64) -> Bool
     func contentIsStable(_ node: UInt64) -> Bool
+    /// A symbolic link's target.
+    func readlink(_ node: UInt64) throws(FSError) -> String
+}
+
+extension FileTree {
+    /// Only `datasets/by-name/` has links; anything else is not one (EINVAL, as readlink(2) says).
+    func readlink(_ node: UInt64) throws(FSError) -> String { throw .invalid }
 }
 
 extension LakeFileSystem {
@@ -28,6 +35,7 @@ extension LakeFileSystem {
     func tree(_ node: UInt64) -> any FileTree {
         if node == NodeID.root { return datasetRoot == nil ? RootTree(fs: self) as any FileTree : EntityTree(fs: self) }
         if IncomingTree.owns(node) { return incoming }
+        if datasetRoot == nil, DatasetNameTree.owns(node) { return DatasetNameTree(fs: self) }
         if node == NodeID.cases || node == NodeID.datasets || EntityTrees.owns(node) { return EntityTree(fs: self) }
         return ObjectTree(fs: self)
     }
@@ -159,6 +167,7 @@ struct EntityTree: FileTree {
             guard let id = try? LakeID(validating: name, kind: .case) else { throw .notFound }
             return try fs.treeEntry(id)
         case NodeID.datasets where fs.datasetRoot == nil:
+            if name == DatasetNameTree.folderName { return Entry(attributes: try DatasetNameTree(fs: fs).attributes(NodeID.datasetNames), timeout: LakeFileSystem.shortTimeout) }
             guard let id = try? LakeID(validating: name, kind: .dataset) else { throw .notFound }
             return try fs.treeEntry(id)
         default:
@@ -180,7 +189,11 @@ struct EntityTree: FileTree {
         if let (id, local) = fs.treeNode(node) { return try fs.treeList(id, local) }
         switch node {
         case NodeID.cases: return try fs.entitySummaries(fs.trees.caseListing) { try fs.store.caseSummaries() }.map(fs.listingEntry)
-        case NodeID.datasets: return try fs.entitySummaries(fs.trees.datasetListing) { try fs.store.frozenDatasetSummaries() }.map(fs.listingEntry)
+        case NodeID.datasets:
+            let names = fs.datasetRoot == nil
+                ? [DirectoryEntry(name: DatasetNameTree.folderName, attributes: try DatasetNameTree(fs: fs).attributes(NodeID.datasetNames),
+                                  timeout: LakeFileSystem.shortTimeout)] : []
+            return try names + fs.entitySummaries(fs.trees.datasetListing) { try fs.store.frozenDatasetSummaries() }.map(fs.listingEntry)
         default: throw .notFound
         }
     }

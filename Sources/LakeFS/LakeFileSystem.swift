@@ -77,6 +77,11 @@ public final class LakeFileSystem: Sendable {
 
     // MARK: listings
 
+    /// A symbolic link's target (`datasets/by-name/`); EINVAL for anything else.
+    public func readlink(_ node: UInt64) throws(FSError) -> String {
+        try tree(node).readlink(node)
+    }
+
     public func list(_ node: UInt64) throws(FSError) -> [DirectoryEntry] {
         try tree(node).list(node)
     }
@@ -125,11 +130,15 @@ public final class LakeFileSystem: Sendable {
     public func invalidate(_ ids: Set<LakeID>) -> [Invalidation] {
         listing.withLock { $0 = nil }
         blobGuard.refresh()
-        var result: [Invalidation] = [.node(NodeID.objects), .node(NodeID.cases), .node(NodeID.datasets)]
+        var result: [Invalidation] = [.node(NodeID.objects), .node(NodeID.cases), .node(NodeID.datasets), .node(NodeID.datasetNames)]
         result += incoming.forget(ids)
         for view in trees.forget(ids) {
             result.append(.entry(parent: view.id.kind == .case ? NodeID.cases : NodeID.datasets, name: FileName(view.id.rawValue)))
             result += view.nodes.indices.compactMap { local in trees.inode(view.id, UInt32(local)).map { .node($0) } }
+        }
+        if datasetRoot == nil, ids.contains(where: { $0.kind == .dataset }) {
+            // (`trees.forget` above has dropped the cached listing the names come from.)
+            result += DatasetNameTree(fs: self).invalidations()
         }
         for id in ids where id.kind == .case || id.kind == .dataset {
             result.append(.entry(parent: id.kind == .case ? NodeID.cases : NodeID.datasets, name: FileName(id.rawValue)))

@@ -6,6 +6,8 @@ public enum NodeID {
     public static let objects: UInt64 = 3
     public static let cases: UInt64 = 4
     public static let datasets: UInt64 = 5
+    /// `datasets/by-name/`.
+    public static let datasetNames: UInt64 = 6
 
     static let localBits: UInt64 = 24
     static let localMask: UInt64 = (1 << 24) - 1

@@ -66,6 +66,7 @@ enum Operations {
         ops.removexattr = { req, node, name in
             Request(req!).fail(FuseMount.from(req!).fs.refuseXattrChange(node, name: String(cString: name!)))
         }
+        ops.readlink = { req, node in Operations.readlink(Request(req!), node) }
         ops.getxattr = { req, node, name, size in Operations.getxattr(Request(req!), node, String(cString: name!), size) }
         ops.listxattr = { req, node, size in Operations.listxattr(Request(req!), node, size) }
         ops.statfs = { req, _ in Operations.statfs(Request(req!)) }
@@ -268,6 +269,14 @@ enum Operations {
         do {
             try FuseMount.from(request.raw).fs.rename(parent: parent, name: name, to: newParent, newName: newName)
             request.ok()
+        } catch {
+            request.fail(error)
+        }
+    }
+
+    static func readlink(_ request: consuming Request, _ node: fuse_ino_t) {
+        do {
+            request.link(try FuseMount.from(request.raw).fs.readlink(node))
         } catch {
             request.fail(error)
         }

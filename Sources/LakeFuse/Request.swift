@@ -25,6 +25,12 @@ struct Request: ~Copyable {
         discard self
     }
 
+    /// A symbolic link's target.
+    consuming func link(_ target: String) {
+        _ = target.withCString { fuse_reply_readlink(raw, $0) }
+        discard self
+    }
+
     consuming func none() {
         fuse_reply_none(raw)
         discard self
@@ -135,7 +141,7 @@ enum Stat {
     static func make(_ a: Attributes) -> stat {
         var info = stat()
         info.st_ino = __ino_t(a.node)
-        info.st_mode = (a.kind == .directory ? S_IFDIR : S_IFREG) | mode_t(a.mode)
+        info.st_mode = (a.kind == .directory ? S_IFDIR : a.kind == .symlink ? S_IFLNK : S_IFREG) | mode_t(a.mode)
         info.st_nlink = nlink_t(a.links)
         info.st_size = off_t(a.size)
         info.st_blocks = blkcnt_t((a.size + 511) / 512)

@@ -28,10 +28,13 @@ public struct EntitySummary: Sendable, Hashable {
     public var isSettled: Bool
     public var createdAt: Timestamp
     public var owner: Ownership
-    public init(id: LakeID, seq: Int64, isSettled: Bool, createdAt: Timestamp, owner: Ownership = .legacy) {
+    /// A frozen dataset's name (`frozenDatasetSummaries`); nil otherwise.
+    public var name: String?
+    public init(id: LakeID, seq: Int64, isSettled: Bool, createdAt: Timestamp, owner: Ownership = .legacy, name: String? = nil) {
         self.id = id
         self.seq = seq
         self.isSettled = isSettled
+        self.name = name
         self.createdAt = createdAt
         self.owner = owner
     }

@@ -21,9 +21,13 @@ public struct ProcessingWorker: Sendable {
     /// Renews the leases of the objects being processed (one timer per worker, not per object:
     /// a small file is processed in well under a millisecond).
     private let leases: LeaseRenewer
+    /// Told which object this worker processes and how far it is (`lake upload`'s progress).
+    public let watch: ProcessingWatch?
 
-    public init(store: Store, processors: Processors = .standard, leaseSeconds: Double = 60, maxAttempts: Int = 3) {
+    public init(store: Store, processors: Processors = .standard, leaseSeconds: Double = 60, maxAttempts: Int = 3,
+                watch: ProcessingWatch? = nil) {
         self.store = store
+        self.watch = watch
         self.processors = processors
         self.leaseSeconds = leaseSeconds
         self.maxAttempts = maxAttempts
@@ -78,7 +82,10 @@ public struct ProcessingWorker: Sendable {
         do { file = try store.blobs.open(blob.id) } catch {
             return (.failed(reason: "the stored bytes could not be opened (\(error)); run `lake verify`"), nil)
         }
-        let budget = ProcessingBudget(limitSeconds: store.config.processingTimeLimitSeconds)
+        let progress = watch.map { _ in ProcessingProgress() }
+        let budget = ProcessingBudget(limitSeconds: store.config.processingTimeLimitSeconds, progress: progress)
+        if let progress { watch?.began(object, progress) }
+        defer { watch?.ended(object) }
         var md5: (blob: String, digest: String)?
         do {
             // A large blob's MD5 is computed beside the processor, on its own thread, so it costs

@@ -141,8 +141,10 @@ struct ArrayStatistics {
         var carry = [UInt8]()
         var total: Int64 = 0
         let size = components * segment.type.size
+        let progress = budget.progress
         try segment.payload.read(range, budget: budget) { piece in
             total += Int64(piece.count)
+            progress?.advance(Int64(piece.count))
             var offset = 0
             if !carry.isEmpty {
                 let need = min(size - carry.count, piece.count)

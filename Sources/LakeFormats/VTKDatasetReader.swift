@@ -54,6 +54,10 @@ public enum VTKDatasetReader {
                 }
             }
         }
+        // Both passes read every field's decoded bytes.
+        budget.progress?.expect(groups.values.joined().reduce(Int64(0)) { total, entry in
+            total + 2 * entry.tuples * Int64(entry.array.components * entry.array.type.size)
+        })
         let fields = try order.map { try field(groups[$0]!, budget: budget) }
         return (fields, MeshSummary.pooled(meshes) ?? MeshSummary(points: 0, cells: 0, bounds: nil, cellTypes: [:]))
     }

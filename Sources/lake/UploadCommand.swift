@@ -101,7 +101,9 @@ struct UploadCommand: ParsableCommand {
                 for object in tree.descendants + [tree.root] { settled[object.id] = object }
             }
             if !noWait && !trees.isEmpty {
-                let wait = ProcessingWait(worker: ProcessingWorker(store: store))
+                let display = ProcessingDisplay(sizes: settled.values.map(\.size))
+                let wait = ProcessingWait(worker: ProcessingWorker(store: store, watch: display.watch))
+                defer { display.stop() }
                 for object in try wait.untilSettled(trees.flatMap(\.allIDs)) { settled[object.id] = object }
                 outcome.queued = settled.values.filter { !$0.status.isTerminal && !wait.canProcess($0) }.map(\.id)
             }

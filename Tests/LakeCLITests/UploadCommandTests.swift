@@ -145,3 +145,35 @@ import Testing
         #expect(screen.contains("ETA"))
     }
 }
+
+/// `lake upload` on a terminal shows how processing of a large file goes; piped, it prints
+/// nothing of the kind.
+@Suite struct UploadProgressTests {
+    static let writer = #"""
+        import sys
+        import numpy as np
+        n = 6_000_000
+        v = np.sin(np.arange(n, dtype=np.float64) * 1e-4).astype(np.float32)
+        head = ('<?xml version="1.0"?>\n<VTKFile type="UnstructuredGrid" version="1.0" byte_order="LittleEndian" header_type="UInt64">\n<UnstructuredGrid>\n'
+                '<Piece NumberOfPoints="%d" NumberOfCells="0"><PointData><DataArray type="Float32" Name="p" format="appended" offset="0"/></PointData></Piece>\n'
+                '</UnstructuredGrid>\n<AppendedData encoding="raw">\n_') % n
+        with open(sys.argv[1], "wb") as f:
+            f.write(head.encode()); f.write(np.uint64(v.nbytes).tobytes()); f.write(v.tobytes()); f.write(b"\n</AppendedData>\n</VTKFile>\n")
+        """#
+
+    @Test func processingProgressOnATerminal() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let file = lake.directory.file("big.vtu")
+        _ = try Process.output("/usr/bin/env", ["python3", "-c", Self.writer, file])
+        let command = "'\(LakeBinary.executable)' upload '\(file)' --store '\(lake.store)'"
+        let shown = try Shell.run("script -qfec \"\(command)\" /dev/null")
+        #expect(shown.status == 0, "\(shown.output)")
+        #expect(shown.output.contains("Processing big.vtu [") && shown.output.contains(" %"), "\(shown.output)")
+        #expect(shown.output.contains("READY"), "\(shown.output)")
+        let second = lake.directory.file("again.vtu")
+        _ = try Process.output("/usr/bin/env", ["python3", "-c", Self.writer, second])
+        let piped = try lake.run(["upload", second])
+        #expect(piped.succeeded && !piped.stderr.contains("Processing"), "\(piped.stderr)")
+    }
+}

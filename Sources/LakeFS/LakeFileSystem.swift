@@ -13,6 +13,10 @@ public final class LakeFileSystem: Sendable {
     public let store: Store
     let logger: Logger
     let views = ViewCache(capacity: 8192)
+    /// Views of objects that left the lake (trashed or purged) while cached: a process that has
+    /// one of their files open still gets its attributes (`fstat`), as on a disk a file removed
+    /// while open keeps its inode; names no longer lead to them.
+    let departed = ViewCache(capacity: 1024)
     let listing = Mutex<[ObjectSummary]?>(nil)
     let openFiles = OpenFiles()
     /// Handles of a dataset mount's files, which are read without being opened.
@@ -113,7 +117,10 @@ public final class LakeFileSystem: Sendable {
     func view(seq: Int64) throws(FSError) -> ObjectView {
         if let cached = views.get(seq) { return cached }
         do {
-            guard let object = try store.object(seq: seq) else { throw FSError.notFound }
+            guard let object = try store.object(seq: seq) else {
+                if let gone = departed.get(seq) { return gone }
+                throw FSError.notFound
+            }
             var referenced: [LakeID: LakeObject] = [:]
             for reference in object.contentReferences {
                 if let id = reference.objectId, let child = try store.object(id) { referenced[id] = child }
@@ -148,6 +155,7 @@ public final class LakeFileSystem: Sendable {
             // By the view's own seq: a trashed object has none in the catalog's eyes any more.
             if let seq = views.get(id: id)?.seq ?? ((try? store.seq(of: id)) ?? nil) {
                 if let old = views.remove(seq) {
+                    if ((try? store.seq(of: id)) ?? nil) == nil { departed.put(seq, old) }
                     result += old.nodes.keys.map { .node(NodeID.object(seq, local: $0)) }
                 }
             }

@@ -12,19 +12,24 @@ import LakeSystem
 ///         -Xswiftc -parse-as-library -Xswiftc -use-ld=lld
 ///     LAKE_FUZZ_FORMAT=vtu .build/release/lake-fuzz CORPUS_DIR Tests/Fixtures/vtk -max_total_time=600
 ///
-/// LAKE_FUZZ_FORMAT picks the reader: vtu (default), vtp, vtm or stl. Every input must be read or
+/// LAKE_FUZZ_FORMAT picks the reader: vtu (default), vtp, vtm, stl, or sidecar (the metadata of
+/// a file dropped into incoming/: a `.lake.json` sidecar and each `user.lake.*` xattr). Every input must be read or
 /// refused with an error; a crash, a trap or an AddressSanitizer report is a bug (libFuzzer
 /// writes the input to crash-…; it becomes a fixture). An ordinary build says how to build it.
 enum Target {
-    static let format: FileFormat = {
-        guard let name = getenv("LAKE_FUZZ_FORMAT").map({ String(cString: $0) }) else { return .vtu }
-        return FileFormat(rawValue: name) ?? .vtu
-    }()
+    static let name = getenv("LAKE_FUZZ_FORMAT").map { String(cString: $0) }
+    static let format: FileFormat = name.flatMap(FileFormat.init(rawValue:)) ?? .vtu
 
     /// One unnamed file rewritten for every input (in /dev/shm: memory): the readers take files.
     static let descriptor: Int32 = (try? Syscall.openUnnamed(in: "/dev/shm")) ?? (try? Syscall.openUnnamed(in: "/tmp")) ?? -1
 
     static func run(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        if name == "sidecar" {
+            let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+            _ = try? ObjectMetadata(sidecar: bytes)
+            for key in ObjectMetadata.xattrKeys.keys { _ = try? ObjectMetadata(xattr: key, value: bytes) }
+            return 0
+        }
         guard descriptor >= 0 else { return 0 }
         _ = ftruncate(descriptor, 0)
         if let data, size > 0 { _ = pwrite(descriptor, data, size, 0) }

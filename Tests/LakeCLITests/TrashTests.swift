@@ -202,6 +202,35 @@ import Testing
         #expect(log.contains("object.trash") && log.contains("lakeprobe1"))
     }
 
+    /// Content-addressed blobs are shared: purging one of two objects with the same bytes frees
+    /// nothing, and a reader that opened a file before its object was removed reads it whole.
+    @Test func sharedBytesAndOpenFilesSurviveRemoval() throws {
+        let mounted = try MountedLake()
+        let lake = mounted.lake
+        let bytes = lake.directory.writeRandom("big.bin", size: 3 << 20, seed: 7)
+        let first = try upload(lake, bytes)
+        let twin = lake.directory.file("twin.bin")
+        try FileManager.default.copyItem(atPath: bytes, toPath: twin)
+        let second = try upload(lake, twin)
+        #expect(mounted.eventually { FileManager.default.fileExists(atPath: mounted.path("objects/\(first)/big.bin")) })
+
+        // A reader opens the first object's file, then the object goes to the trash and is purged.
+        let reader = try FileHandle(forReadingFrom: URL(fileURLWithPath: mounted.path("objects/\(first)/big.bin")))
+        let head = try reader.read(upToCount: 1 << 20) ?? Data()
+        #expect(try lake.run(["object", "rm", first]).succeeded)
+        #expect(try lake.run(["trash", "purge", first]).succeeded)
+        let gc = try lake.json(try lake.run(["gc", "--json"]))
+        #expect((gc["removed_blobs"] as? [String])?.isEmpty == true, "the twin still uses the blob: \(gc)")
+        // FileHandle's readToEnd asks fstat first: the kernel asks the daemon, which still knows
+        // the departed object's file (it answered ENOENT before).
+        let rest = try reader.readToEnd() ?? Data()
+        try reader.close()
+        #expect(head + rest == (try Data(contentsOf: URL(fileURLWithPath: bytes))))
+        #expect(mounted.eventually { !FileManager.default.fileExists(atPath: mounted.path("objects/\(first)")) })
+        #expect(try Shell.sha256(mounted.path("objects/\(second)/twin.bin")) == Shell.sha256(bytes))
+        #expect(try lake.run(["verify"]).succeeded)
+    }
+
     static func date(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

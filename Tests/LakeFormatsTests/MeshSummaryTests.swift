@@ -39,6 +39,30 @@ import Testing
         #expect(Set(Self.expected["mixed-cells.vtp"]?.cell_types.keys ?? [:].keys).count == 8)
     }
 
+    /// Points' bounds skip NaN and infinities, whatever chunk boundaries split the values, in the
+    /// vector loop (whole Float32 points) and the general one (anything else) alike.
+    @Test func boundsSkipNonFiniteCoordinatesAcrossChunks() {
+        var coordinates: [Float] = []
+        for i in 0..<1000 { coordinates += [Float(i) * 0.5 - 100, Float(i % 7), -Float(i) * 0.25] }
+        coordinates[30] = .nan; coordinates[31] = .infinity; coordinates[2999] = -.infinity; coordinates[0] = .nan
+        let finite = { (axis: Int) in stride(from: axis, to: coordinates.count, by: 3).map { coordinates[$0] }.filter(\.isFinite) }
+        let want = Bounds(min: (0..<3).map { Double(finite($0).min()!) }, max: (0..<3).map { Double(finite($0).max()!) })
+        let bytes = coordinates.withUnsafeBytes { Array($0) }
+        for type in [VTKScalarType.float32, .float64] {
+            let data = type == .float32 ? bytes : coordinates.map(Double.init).withUnsafeBytes { Array($0) }
+            for chunk in [data.count, 4096, 1001, 7] {
+                let mesh = MeshAccumulator()
+                mesh.begin(VTKDocument.DataArray(name: "Points", type: type, components: 3, section: "Points",
+                                                 componentNames: [], format: .appended), swap: false)
+                for start in stride(from: 0, to: data.count, by: chunk) {
+                    data[start..<min(data.count, start + chunk)].withUnsafeBytes { mesh.consume($0) }
+                }
+                mesh.end()
+                #expect(mesh.summary.bounds == want, "\(type) in chunks of \(chunk)")
+            }
+        }
+    }
+
     @Test func pooledAddsCountsAndUnitesBounds() {
         let a = MeshSummary(points: 4, cells: 1, bounds: Bounds(min: [0, 0, 0], max: [1, 1, 1]), cellTypes: ["TETRA": 1])
         let b = MeshSummary(points: 8, cells: 2, bounds: Bounds(min: [-1, 0.5, 0], max: [0.5, 2, 1]), cellTypes: ["TETRA": 1, "QUAD": 1])

@@ -176,6 +176,24 @@ import Testing
         try mounted.configure(["trash_days": 7])
     }
 
+    /// An object removed before it was processed is not processed (nor waited for) while in the
+    /// trash; restored, it is queued again and processed.
+    @Test func removedBeforeProcessingWaitsForRestore() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let uploaded = try lake.json(try lake.run(["upload", "--no-wait", lake.directory.write("late.stl", Fixtures.asciiSTL(triangles: 3)), "--json"]))
+        let id = try #require((uploaded["succeeded"] as? [[String: Any]])?.first?["id"] as? String)
+        #expect(try lake.run(["object", "rm", id]).succeeded)
+        #expect(try lake.run(["process"]).succeeded)
+        #expect(try lake.json(try lake.run(["object", "show", id, "--json"]))["status"] as? String == "UPLOADED")
+        let waited = try lake.run(["wait", id, "--timeout", "5"])
+        #expect(waited.status != 0 && waited.stderr.contains("in the trash"), "\(waited.stdout)\(waited.stderr)")
+        #expect((try lake.json(try lake.run(["status", "--json"]))["queue"] as? [String: Any])?["depth"] as? Int == 0)
+        #expect(try lake.run(["trash", "restore", id]).succeeded)
+        let ready = try lake.run(["wait", id, "--timeout", "120"])
+        #expect(ready.succeeded && ready.stdout.hasPrefix("READY"), "\(ready.stdout)\(ready.stderr)")
+    }
+
     /// Another account removes, restores and purges only what it may change, and its trash
     /// list shows only its own.
     @Test func onlyTheOwnerRemovesAnObject() throws {

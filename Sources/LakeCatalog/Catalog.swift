@@ -69,6 +69,8 @@ public protocol Catalog: Sendable {
     func trashObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject]
     /// Takes objects out of the trash (a manifest only with its trashed blocks).
     func restoreObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject]
+    /// Which of `ids` are objects in the lake (not trashed, not purged), in one query per 500.
+    func liveObjectIDs(among ids: [LakeID]) throws -> Set<LakeID>
     /// Objects in the trash, oldest first.
     func trashedObjects() throws -> [LakeObject]
     /// Deletes trashed objects for good (a block only with the trashed manifest that uses it);

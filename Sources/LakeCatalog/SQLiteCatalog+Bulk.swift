@@ -45,6 +45,18 @@ extension SQLiteCatalog {
         }
     }
 
+    public func liveObjectIDs(among ids: [LakeID]) throws -> Set<LakeID> {
+        try read { db in
+            var live = Set<LakeID>()
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = ids[start..<min(ids.count, start + 500)].map(\.rawValue)
+                let sql = "SELECT id FROM objects WHERE id IN (\(databaseQuestionMarks(count: chunk.count))) AND trashed_at IS NULL"
+                for id in try String.fetchAll(db, sql: sql, arguments: StatementArguments(chunk)) { live.insert(LakeID(unchecked: id)) }
+            }
+            return live
+        }
+    }
+
     /// Refreshes the query planner's statistics (worth it after a large import).
     public func analyze() throws {
         // A sample per index is enough for the planner, and keeps this quick on a large catalog.

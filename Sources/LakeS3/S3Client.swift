@@ -1,0 +1,212 @@
+import Crypto
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import LakeSystem
+
+/// A small, blocking S3 client for one bucket, path-style (`endpoint/bucket/key`), signing its
+/// own requests (`S3Signer`): what the S3 blob store needs and no more — put (once, with
+/// `If-None-Match: *`; multipart above `multipartThreshold`), get (whole or a range, into memory
+/// or a file), head, delete and list. Requests that fail with a 5xx, 429 or a transport error are
+/// retried with backoff. Foundation's URLSession carries the requests (libcurl on Linux, so
+/// https works as well as http), which costs no build time.
+public final class S3Client: Sendable {
+    public let endpoint: String
+    public let bucket: String
+    let signer: S3Signer
+    let host: String
+    let attempts = 4
+    public static let partSize = 8 << 20
+    public static let multipartThreshold: Int64 = 16 << 20
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var status: Int
+        public var method: String
+        public var key: String
+        public var body: String
+        public var description: String {
+            let code = Self.element("Code", in: body) ?? ""
+            return "S3 \(method) \(key): HTTP \(status)\(code.isEmpty ? "" : " \(code)")\(Self.element("Message", in: body).map { ": \($0)" } ?? "")"
+        }
+        static func element(_ name: String, in xml: String) -> String? { S3Client.elements(name, in: xml).first }
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: Data
+        public var headers: [String: String]
+    }
+
+    /// `endpoint` is `scheme://host[:port]` (no path).
+    public init(endpoint: String, bucket: String, signer: S3Signer) {
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.bucket = bucket
+        self.signer = signer
+        host = URL(string: endpoint).map { url in url.host.map { $0 + (url.port.map { ":\($0)" } ?? "") } ?? "" } ?? ""
+    }
+
+    // MARK: operations
+
+    /// Makes the bucket; one that exists already (ours) is fine.
+    public func createBucket() throws {
+        let response = try request("PUT", path: "/\(bucket)")
+        guard response.status == 200 || response.status == 409 else { throw failure(response, "PUT", bucket) }
+    }
+
+    /// Stores `data` at `key` unless something is there already: false then (content-addressed
+    /// keys never change, so what is there is the same).
+    @discardableResult
+    public func put(_ key: String, data: Data) throws -> Bool {
+        let response = try request("PUT", path: path(key), body: data, headers: ["If-None-Match": "*"])
+        if response.status == 412 { return false }
+        guard response.status == 200 else { throw failure(response, "PUT", key) }
+        return true
+    }
+
+    /// Stores a file at `key` (in parts of `partSize` above `multipartThreshold`), unless
+    /// something is there already: false then.
+    @discardableResult
+    public func put(_ key: String, file: ReadableFile) throws -> Bool {
+        if file.size <= Self.multipartThreshold {
+            return try put(key, data: Data(try file.bytes(at: 0, count: Int(file.size))))
+        }
+        if try head(key) != nil { return false }
+        let created = try request("POST", path: path(key), query: [("uploads", "")])
+        guard created.status == 200, let upload = Self.elements("UploadId", in: String(decoding: created.body, as: UTF8.self)).first else {
+            throw failure(created, "POST ?uploads", key)
+        }
+        do {
+            var etags: [String] = []
+            var offset: Int64 = 0
+            while offset < file.size {
+                let count = Int(min(Int64(Self.partSize), file.size - offset))
+                let part = Data(try file.bytes(at: offset, count: count))
+                let response = try request("PUT", path: path(key), query: [("partNumber", String(etags.count + 1)), ("uploadId", upload)], body: part)
+                guard response.status == 200, let etag = response.headers["etag"] else { throw failure(response, "PUT part", key) }
+                etags.append(etag)
+                offset += Int64(count)
+            }
+            let parts = etags.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>" }.joined()
+            let done = try request("POST", path: path(key), query: [("uploadId", upload)],
+                                   body: Data("<CompleteMultipartUpload>\(parts)</CompleteMultipartUpload>".utf8))
+            // A completion can fail inside a 200 (S3 says so in the body).
+            guard done.status == 200, !String(decoding: done.body, as: UTF8.self).contains("<Error>") else { throw failure(done, "POST complete", key) }
+            return true
+        } catch {
+            _ = try? request("DELETE", path: path(key), query: [("uploadId", upload)])
+            throw error
+        }
+    }
+
+    /// The object's bytes (those in `range` when given), or nil when there is none.
+    public func get(_ key: String, range: Range<Int64>? = nil) throws -> Data? {
+        let headers = range.map { ["Range": "bytes=\($0.lowerBound)-\($0.upperBound - 1)"] } ?? [:]
+        let response = try request("GET", path: path(key), headers: headers)
+        if response.status == 404 { return nil }
+        guard response.status == (range == nil ? 200 : 206) else { throw failure(response, "GET", key) }
+        return response.body
+    }
+
+    /// The object's size, or nil when there is none.
+    public func head(_ key: String) throws -> Int64? {
+        let response = try request("HEAD", path: path(key))
+        if response.status == 404 { return nil }
+        guard response.status == 200 else { throw failure(response, "HEAD", key) }
+        return response.headers["content-length"].flatMap { Int64($0) }
+    }
+
+    public func delete(_ key: String) throws {
+        let response = try request("DELETE", path: path(key))
+        guard response.status == 204 || response.status == 200 || response.status == 404 else { throw failure(response, "DELETE", key) }
+    }
+
+    /// Every key under `prefix` with its size, a thousand per request.
+    public func list(prefix: String) throws -> [(key: String, size: Int64)] {
+        var found: [(key: String, size: Int64)] = []
+        var token: String?
+        repeat {
+            var query = [("list-type", "2"), ("prefix", prefix)]
+            if let token { query.append(("continuation-token", token)) }
+            let response = try request("GET", path: "/\(bucket)", query: query)
+            guard response.status == 200 else { throw failure(response, "GET ?list-type=2", prefix) }
+            let xml = String(decoding: response.body, as: UTF8.self)
+            for item in Self.elements("Contents", in: xml) {
+                guard let key = Self.elements("Key", in: item).first, let size = Self.elements("Size", in: item).first.flatMap({ Int64($0) }) else { continue }
+                found.append((key, size))
+            }
+            token = Self.elements("IsTruncated", in: xml).first == "true" ? Self.elements("NextContinuationToken", in: xml).first : nil
+        } while token != nil
+        return found
+    }
+
+    // MARK: requests
+
+    func path(_ key: String) -> String { "/\(bucket)/\(key)" }
+
+    func failure(_ response: Response, _ method: String, _ key: String) -> Failure {
+        Failure(status: response.status, method: method, key: key, body: String(decoding: response.body, as: UTF8.self))
+    }
+
+    /// One signed request, retried with backoff on what may pass (5xx, 429, a transport error).
+    public func request(_ method: String, path: String, query: [(String, String)] = [], body: Data = Data(),
+                        headers: [String: String] = [:]) throws -> Response {
+        var delay = 0.1
+        var lastError: (any Error)?
+        for attempt in 1...attempts {
+            do {
+                let response = try once(method, path: path, query: query, body: body, headers: headers)
+                if response.status >= 500 || response.status == 429, attempt < attempts {
+                    lastError = failure(response, method, path)
+                } else {
+                    return response
+                }
+            } catch {
+                lastError = error
+                if attempt == attempts { break }
+            }
+            usleep(useconds_t(delay * 1_000_000))
+            delay *= 4
+        }
+        throw lastError!
+    }
+
+    private func once(_ method: String, path: String, query: [(String, String)], body: Data, headers: [String: String]) throws -> Response {
+        let signed = signer.sign(method: method, path: path, query: query, headers: headers.merging(["host": host]) { $1 },
+                                 payloadHash: S3Signer.hex(SHA256.hash(data: body)))
+        guard let url = URL(string: endpoint + signed.target) else { throw Failure(status: 0, method: method, key: path, body: "not a URL") }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.timeoutInterval = 60
+        for (name, value) in signed.headers where name != "host" { request.setValue(value, forHTTPHeaderField: name) }
+        if !body.isEmpty { request.httpBody = body }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<Response, any Error> = .failure(URLError(.unknown))
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let error {
+                result = .failure(error)
+            } else {
+                let http = response as? HTTPURLResponse
+                var fields: [String: String] = [:]
+                for (name, value) in http?.allHeaderFields ?? [:] { fields[String(describing: name).lowercased()] = String(describing: value) }
+                result = .success(Response(status: http?.statusCode ?? 0, body: data ?? Data(), headers: fields))
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        return try result.get()
+    }
+
+    /// The texts of every `<name>…</name>` in `xml`, entities decoded.
+    static func elements(_ name: String, in xml: String) -> [String] {
+        var found: [String] = []
+        var rest = xml[...]
+        while let open = rest.range(of: "<\(name)>"), let close = rest.range(of: "</\(name)>", range: open.upperBound..<rest.endIndex) {
+            found.append(String(rest[open.upperBound..<close.lowerBound]).replacingOccurrences(of: "&lt;", with: "<")
+                .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&quot;", with: "\"")
+                .replacingOccurrences(of: "&apos;", with: "'").replacingOccurrences(of: "&amp;", with: "&"))
+            rest = rest[close.upperBound...]
+        }
+        return found
+    }
+}

@@ -80,8 +80,8 @@ final class SeaweedS3: @unchecked Sendable {
     let accessKey = "lake-test-key"
     let secretKey = "lake-test-secret/+="
     let folder = TemporaryDirectory("seaweed")
-    let port: Int
-    private let process = Process()
+    private(set) var port = 0
+    private var process = Process()
 
     struct Response {
         var status: Int
@@ -92,22 +92,25 @@ final class SeaweedS3: @unchecked Sendable {
     init() throws {
         let config = #"{"identities":[{"name":"test","credentials":[{"accessKey":"\#(accessKey)","secretKey":"\#(secretKey)"}],"actions":["Admin","Read","List","Tagging","Write"]}]}"#
         folder.write("s3.json", config)
-        // Ports P…P+4 and their gRPC ports P+10000…: a free-looking block, chosen at random.
-        port = 20_000 + 5 * Int.random(in: 0..<5_000)
         let weed = try Process.output("/bin/sh", ["-c", "command -v weed"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        process.executableURL = URL(fileURLWithPath: weed)
-        process.arguments = ["mini", "-dir=\(folder.path)", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.port=\(port)",
-                             "-master.port=\(port + 1)", "-volume.port=\(port + 2)", "-filer.port=\(port + 3)", "-admin.port=\(port + 4)",
-                             "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.config=\(folder.path)/s3.json"]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        // Ready when the S3 port answers and a bucket can be listed (the filer is up behind it).
         let signer = S3Signer(accessKey: accessKey, secretKey: secretKey)
-        guard eventually(60, { (try? self.send(signer, "GET", "/"))?.status == 200 }) else {
+        // Ports P…P+4 and their gRPC ports P+10000…: a block chosen at random, another if that
+        // one was taken (the server then exits, or never answers).
+        for _ in 0..<3 {
+            port = 20_000 + 5 * Int.random(in: 0..<5_000)
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: weed)
+            process.arguments = ["mini", "-dir=\(folder.path)", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.port=\(port)",
+                                 "-master.port=\(port + 1)", "-volume.port=\(port + 2)", "-filer.port=\(port + 3)", "-admin.port=\(port + 4)",
+                                 "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.config=\(folder.path)/s3.json"]
+            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+            // Ready when a signed listing of buckets succeeds (the filer is up behind the S3 port).
+            if eventually(30, { !self.process.isRunning || (try? self.send(signer, "GET", "/"))?.status == 200 }), process.isRunning { return }
             stop()
-            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "weed mini did not start on port \(port)"])
         }
+        throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "weed mini did not start (last port \(port))"])
     }
 
     func stop() {

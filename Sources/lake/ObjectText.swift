@@ -45,7 +45,8 @@ enum ObjectText {
         var line = "\(grouped(mesh.points)) points, \(grouped(mesh.cells)) cells"
         if !types.isEmpty { line += " (" + types.joined(separator: ", ") + ")" }
         if let bounds = mesh.bounds {
-            func vector(_ values: [Double]) -> String { "[" + values.map { JSONValue.number($0).compactText }.joined(separator: " ") + "]" }
+            // (+ 0 turns a coordinate of -0 into 0: "-0" reads as a typo.)
+            func vector(_ values: [Double]) -> String { "[" + values.map { JSONValue.number($0 + 0).compactText }.joined(separator: " ") + "]" }
             line += "; bounds \(vector(bounds.min))..\(vector(bounds.max))"
         }
         return line

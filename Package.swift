@@ -3,7 +3,7 @@ import PackageDescription
 
 // One-way module dependencies (docs/architecture.md):
 // LakeModel, LakeSystem <- LakeFormats, LakeCatalog, LakeBlobStore <- LakeCore <- LakeFS <- LakeFuse <- lake
-// LakeSystem <- LakeS3 (not yet used by lake)
+// LakeBlobStore <- LakeS3 (not yet used by lake)
 let package = Package(
     name: "Lake",
     platforms: [.macOS(.v13)],
@@ -44,7 +44,7 @@ let package = Package(
             ]),
         // S3 for the blob store on many machines (issue 16): kept out of LakeBlobStore so that
         // nothing links FoundationNetworking (libcurl) until a store uses it.
-        .target(name: "LakeS3", dependencies: ["LakeSystem", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "LakeS3", dependencies: ["LakeBlobStore", "LakeSystem", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "LakeCore",
             dependencies: [

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LakeBlobStore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -173,7 +174,7 @@ public final class S3Client: Sendable {
 
     private func once(_ method: String, path: String, query: [(String, String)], body: Data, headers: [String: String]) throws -> Response {
         let signed = signer.sign(method: method, path: path, query: query, headers: headers.merging(["host": host]) { $1 },
-                                 payloadHash: S3Signer.hex(SHA256.hash(data: body)))
+                                 payloadHash: Digest.hex(SHA256.hash(data: body)))
         guard let url = URL(string: endpoint + signed.target) else { throw Failure(status: 0, method: method, key: path, body: "not a URL") }
         var request = URLRequest(url: url)
         request.httpMethod = method

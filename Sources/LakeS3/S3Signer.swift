@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LakeBlobStore
 
 /// AWS Signature Version 4 for S3 requests with path-style URLs (`http://host:port/bucket/key`),
 /// the groundwork of the S3 blob store (issue 16). It encodes the path and query itself — every
@@ -51,12 +52,12 @@ public struct S3Signer: Sendable {
         let parts: [String] = [method, canonicalURI, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash]
         let canonicalRequest = parts.joined(separator: "\n")
         let scope = "\(day)/\(region)/s3/aws4_request"
-        let toSign = ["AWS4-HMAC-SHA256", stamp, scope, Self.hex(SHA256.hash(data: Data(canonicalRequest.utf8)))].joined(separator: "\n")
+        let toSign = ["AWS4-HMAC-SHA256", stamp, scope, Digest.hex(SHA256.hash(data: Data(canonicalRequest.utf8)))].joined(separator: "\n")
         var key = SymmetricKey(data: Data("AWS4\(secretKey)".utf8))
         for part in [day, region, "s3", "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
         }
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(toSign.utf8), using: key))
+        let signature = Digest.hex(HMAC<SHA256>.authenticationCode(for: Data(toSign.utf8), using: key))
         all["authorization"] = "AWS4-HMAC-SHA256 Credential=\(accessKey)/\(scope),SignedHeaders=\(signedHeaders),Signature=\(signature)"
         return Signed(target: canonicalURI + (canonicalQuery.isEmpty ? "" : "?" + canonicalQuery), headers: all,
                       canonicalRequest: canonicalRequest, signature: signature)
@@ -92,9 +93,6 @@ public struct S3Signer: Sendable {
                       parts.tm_hour, parts.tm_min, parts.tm_sec)
     }
 
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
-    }
 }
 
 private extension String {

@@ -1,8 +1,4 @@
-import Crypto
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import LakeSystem
 import LakeTestSupport
 import Testing
@@ -119,26 +115,12 @@ final class SeaweedS3: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// One signed request through the client under test's own transport.
     func send(_ signer: S3Signer, _ method: String, _ path: String, query: [(String, String)] = [], body: Data = Data(),
               headers: [String: String] = [:]) throws -> Response {
-        let host = "127.0.0.1:\(port)"
-        let hash = S3Signer.hex(SHA256.hash(data: body))
-        let signed = signer.sign(method: method, path: path, query: query, headers: headers.merging(["host": host]) { $1 },
-                                 payloadHash: hash)
-        var request = URLRequest(url: URL(string: "http://\(host)\(signed.target)")!)
-        request.httpMethod = method
-        for (name, value) in signed.headers where name != "host" { request.setValue(value, forHTTPHeaderField: name) }
-        if !body.isEmpty { request.httpBody = body }
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<Response, any Error> = .failure(URLError(.unknown))
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error { result = .failure(error) } else {
-                result = .success(Response(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data ?? Data()))
-            }
-            done.signal()
-        }.resume()
-        done.wait()
-        return try result.get()
+        let client = S3Client(endpoint: "http://127.0.0.1:\(port)", bucket: "", signer: signer)
+        let response = try client.request(method, path: path, query: query, body: body, headers: headers)
+        return Response(status: response.status, body: response.body)
     }
 }
 

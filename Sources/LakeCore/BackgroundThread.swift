@@ -8,6 +8,10 @@ public final class BackgroundThread: Sendable {
     nonisolated(unsafe) private var stopping = false
     nonisolated(unsafe) private var woken = false
     nonisolated(unsafe) private var running = false
+    /// Whether the thread is in a `pause` that a wake ends: only then is it signalled. A wake
+    /// during a pause that ignores wakes (a batch being gathered) used to wake the thread anyway,
+    /// and it preempted the waker (a FUSE worker answering a close) just to sleep again.
+    nonisolated(unsafe) private var listening = false
     private let name: String
 
     public init(name: String) {
@@ -45,7 +49,7 @@ public final class BackgroundThread: Sendable {
     public func wake() {
         state.lock()
         woken = true
-        state.broadcast()
+        if listening { state.broadcast() }
         state.unlock()
     }
 
@@ -55,7 +59,9 @@ public final class BackgroundThread: Sendable {
         state.lock()
         defer { state.unlock() }
         let until = Date().addingTimeInterval(seconds)
+        listening = wakeable
         while !stopping && !(wakeable && woken) && Date() < until { _ = state.wait(until: until) }
+        listening = false
         if wakeable { woken = false }
         return !stopping
     }

@@ -38,7 +38,9 @@ public final class BlobSettler: Sendable {
     public func start() {
         released.withLock { $0 = [] }
         releaser.start { [self] thread in
-            while thread.pause(1) { finishReleased() }
+            // Woken by the first upload of a burst, it lets the burst gather for 50 ms and then
+            // finishes all of it: one wake per batch instead of a thread switch per closed file.
+            while thread.pause(1), thread.pause(0.05, wakeable: false) { finishReleased() }
             finishReleased()
         }
         do { try store.catalog.deferCheckpoints() } catch {
@@ -80,13 +82,13 @@ public final class BlobSettler: Sendable {
     /// removed and its storing logged on the settler's own thread. False when that thread is not
     /// running; the caller then finishes the upload itself.
     public func releaseLater(_ upload: StreamingUpload) -> Bool {
-        let queued = released.withLock { waiting in
-            guard waiting != nil else { return false }
+        let queued = released.withLock { waiting -> Bool? in
+            guard waiting != nil else { return nil }
             waiting!.append(upload)
-            return true
+            return waiting!.count == 1
         }
-        if queued { releaser.wake() }
-        return queued
+        if queued == true { releaser.wake() }
+        return queued != nil
     }
 
     private func finishReleased() {

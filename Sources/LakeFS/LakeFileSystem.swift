@@ -152,12 +152,12 @@ public final class LakeFileSystem: Sendable {
         }
         for id in ids where id.kind == .object {
             result.append(.entry(parent: NodeID.objects, name: FileName(id.rawValue)))
-            // By the view's own seq: a trashed object has none in the catalog's eyes any more.
-            if let seq = views.get(id: id)?.seq ?? ((try? store.seq(of: id)) ?? nil) {
-                if let old = views.remove(seq) {
-                    if ((try? store.seq(of: id)) ?? nil) == nil { departed.put(seq, old) }
-                    result += old.nodes.keys.map { .node(NodeID.object(seq, local: $0)) }
-                }
+            // Only a cached view has nodes the kernel may hold; a new object (every file stored
+            // through incoming/) has none, and asking the catalog for its seq cost a read per
+            // stored file. By the view's own seq: a trashed object has none in the catalog's eyes.
+            if let seq = views.get(id: id)?.seq, let old = views.remove(seq) {
+                if ((try? store.seq(of: id)) ?? nil) == nil { departed.put(seq, old) }
+                result += old.nodes.keys.map { .node(NodeID.object(seq, local: $0)) }
             }
         }
         // A manifest shows its children's files: drop views that reference a changed object.

@@ -18,8 +18,10 @@
 # Nothing is deleted while copies are timed: on ext4 without a journal (this machine's disk), a
 # new inode is not given a number freed in the last 60-300 s, and finding one past thousands of
 # freshly freed numbers cost either side up to a millisecond per file, depending on where the
-# allocator looked. Each round copies into a new folder; the previous run's files are removed
-# first, and timing starts 65 s after that.
+# allocator looked. The window is 60 s only while the freed inode's table block is clean: new
+# inodes written into the same blocks make it dirty again and the window 300 s (the kernel's
+# `recently_deleted`), which every create in that group of inodes then pays. Each round copies
+# into a new folder; the previous run's files are removed first, and timing starts 305 s after.
 # Needs root and `swift build -c release` done.
 set -euo pipefail
 
@@ -75,7 +77,7 @@ PY
 
 sync
 if [ "$deleted_at" -gt 0 ]; then
-    wait_s=$(( deleted_at + 65 - $(date +%s) ))
+    wait_s=$(( deleted_at + 305 - $(date +%s) ))
     [ "$wait_s" -gt 0 ] && { echo "waiting ${wait_s} s for the freed inode numbers to age"; sleep "$wait_s"; }
 fi
 mkdir -p "$mnt" "$disk"

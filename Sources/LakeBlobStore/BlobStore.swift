@@ -37,12 +37,14 @@ public protocol BlobStore: Sendable {
     func check(_ id: String, expectedSize: Int64) -> BlobCheck
     func withCommitGuard<T>(_ body: () throws -> T) throws -> T
     func withSweepGuard<T>(_ body: () throws -> T) throws -> T
-    /// Makes every blob file written so far durable (blobs committed unsettled among them).
-    func settle() throws
     /// Makes the blob `id` durable with exactly `bytes`: kept when the file is intact (and synced),
-    /// else written again atomically (true). After a crash this restores blobs committed unsettled.
+    /// else written again atomically (true). After a crash this restores the small blobs that
+    /// versions before 0.12 kept in the catalog until their files were synced.
     @discardableResult
     func restore(_ id: String, bytes: [UInt8]) throws -> Bool
+    /// Makes an intact blob's file and name durable (a blob committed unsynced by a process that
+    /// died before its syncs ended, found intact in the page cache).
+    func syncStored(_ id: String) throws
 }
 
 /// An upload in progress.
@@ -62,11 +64,12 @@ public protocol BlobUpload: AnyObject {
     /// fsyncs the bytes, moves them under their content name and fsyncs the folder. Identical
     /// content already stored is kept and the new copy dropped. Call inside `withCommitGuard`.
     func commit() throws -> StoredBlob
-    /// As `commit()`, but a blob of at most `BlobSettling.maximumBytes` is moved into place
-    /// without syncing and its bytes are handed back (`StoredBlob.unsettled`): the caller records
-    /// them durably in the catalog, and `settle` later makes the file durable (one `syncfs` for
-    /// many blobs). One sync per small file instead of three.
-    func commitUnsettled() throws -> StoredBlob
+    /// As `commit()`, but the syncs that make the blob durable — its bytes, and its name in its
+    /// folder — are started on other threads rather than waited for (`StoredBlob.sync`): the
+    /// caller records the blob in the catalog meanwhile, as not yet known to be durable, and
+    /// waits for them before saying the blob is stored. The waits of the three syncs overlap
+    /// instead of following each other. Call inside `withCommitGuard`.
+    func commitUnsynced() throws -> StoredBlob
     /// Ends the session after the catalog recorded the blob (or after `abort`).
     func release()
     /// Drops everything written; the blob store is as before the upload.
@@ -74,24 +77,18 @@ public protocol BlobUpload: AnyObject {
 }
 
 /// A blob that is durably stored, named by the SHA-256 of its bytes.
-public struct StoredBlob: Hashable, Sendable {
+public struct StoredBlob: Sendable, Equatable {
     public let id: String
     public let size: Int64
-    /// The bytes of a blob whose file is not yet known to be durable (`commitUnsettled`).
-    public var unsettled: [UInt8]?
-    public init(id: String, size: Int64, unsettled: [UInt8]? = nil) {
+    /// The syncs still running for a blob committed unsynced; nil when it is durable.
+    public let sync: BlobSync?
+    public init(id: String, size: Int64, sync: BlobSync? = nil) {
         self.id = id
         self.size = size
-        self.unsettled = unsettled
+        self.sync = sync
     }
-}
 
-/// Small blobs committed without syncing: their bytes wait in the catalog until one `syncfs`
-/// has made many blob files durable at once (or are written again after a crash).
-public enum BlobSettling {
-    /// The largest blob kept in the catalog until settled. Larger ones are synced at commit:
-    /// their write dominates, and the catalog's log would carry them twice.
-    public static let maximumBytes: Int64 = 256 * 1024
+    public static func == (a: StoredBlob, b: StoredBlob) -> Bool { a.id == b.id && a.size == b.size }
 }
 
 /// Errors of the blob store, typed so callers can tell a full disk from other failures.

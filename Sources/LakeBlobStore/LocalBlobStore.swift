@@ -304,8 +304,16 @@ public final class LocalBlobStore: BlobStore {
         return nil
     }
 
-    public func settle() throws {
-        do { try Syscall.syncFilesystem(blobsDirectory) } catch { throw BlobStoreError.wrap(error) }
+    public func syncStored(_ id: String) throws {
+        let target = try path(of: id)
+        do {
+            let fd = try Syscall.open(target, O_RDONLY)
+            defer { Syscall.close(fd) }
+            try Syscall.fdatasync(fd, path: target)
+            try Syscall.fsyncDirectory(folder(of: id))
+        } catch {
+            throw BlobStoreError.wrap(error)
+        }
     }
 
     public func restore(_ id: String, bytes: [UInt8]) throws -> Bool {

@@ -149,63 +149,53 @@ final class LocalBlobUpload: BlobUpload {
     }
 
     func commit() throws -> StoredBlob {
-        try commit(settled: true)
+        try commit(waiting: true)
     }
 
-    func commitUnsettled() throws -> StoredBlob {
-        try commit(settled: false)
+    func commitUnsynced() throws -> StoredBlob {
+        try commit(waiting: false)
     }
 
-    private func commit(settled: Bool) throws -> StoredBlob {
+    private func commit(waiting: Bool) throws -> StoredBlob {
         do {
             try closeWriter()
             if rehash { bytesWritten = try Syscall.fileStatus(partPath).map { Int64($0.st_size) } ?? bytesWritten }
-            let unsettled = !settled && bytesWritten <= BlobSettling.maximumBytes
-            var bytes: [UInt8]?
-            if unsettled {
-                bytes = try readBack()
-            } else {
-                try Syscall.fsync(partFD, path: partPath)
-            }
+            if waiting { try Syscall.fsync(partFD, path: partPath) }
             // Read-only before it gets its content name (on the descriptor: no path lookup).
             try Syscall.chmod(partFD, 0o444, path: partPath)
-            Syscall.close(partFD)
-            partFD = -1
-            closeDirect()
             if rehash {
                 var again = SHA256()
-                if let bytes {
-                    again.update(data: bytes)
-                } else {
-                    let spooled = try ReadableFile(path: partPath)
-                    try spooled.forEachChunk(chunkSize: 4 << 20) { again.update(bufferPointer: $0) }
-                }
+                let spooled = try ReadableFile(path: partPath)
+                try spooled.forEachChunk(chunkSize: 4 << 20) { again.update(bufferPointer: $0) }
                 sha = again
             }
             let sha256 = Digest.hex(sha.finalize())
             // The blob gets its name as a second link: the spool file keeps the session alive
             // (others' recovery sees its owner's lock) until `release`, after the catalog has
-            // recorded the blob. When identical bytes are already stored, they are kept (if they
-            // are themselves unsettled, their bytes wait in the catalog too).
-            if try store.link(partPath, as: sha256), !unsettled { try Syscall.fsyncDirectory(store.folder(of: sha256)) }
-            return StoredBlob(id: sha256, size: bytesWritten, unsettled: bytes)
+            // recorded the blob. When identical bytes are already stored, they are kept.
+            let fresh = try store.link(partPath, as: sha256)
+            let folder = store.folder(of: sha256)
+            if waiting {
+                Syscall.close(partFD)
+                partFD = -1
+                closeDirect()
+                if fresh { try Syscall.fsyncDirectory(folder) }
+                return StoredBlob(id: sha256, size: bytesWritten)
+            }
+            // Identical bytes stored already may be another upload's, still unsynced: synced
+            // here too, so that this upload never counts on a sync it did not wait for.
+            let data: Int32 = fresh ? partFD : try Syscall.open(try store.path(of: sha256), O_RDONLY)
+            if !fresh { Syscall.close(partFD) }
+            partFD = -1
+            closeDirect()
+            let path = partPath
+            let sync = BlobSync([
+                { defer { Syscall.close(data) }; try Syscall.fdatasync(data, path: path) },
+                { try Syscall.fsyncDirectory(folder) },
+            ])
+            return StoredBlob(id: sha256, size: bytesWritten, sync: sync)
         } catch {
             throw BlobStoreError.wrap(error)
-        }
-    }
-
-    /// The spool file's bytes (a small one's, still in the page cache).
-    private func readBack() throws -> [UInt8] {
-        let count = Int(bytesWritten)
-        return try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var done = 0
-            while done < count {
-                let n = try Syscall.pread(partFD, into: UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[done...]),
-                                          offset: Int64(done), path: partPath)
-                guard n > 0 else { throw SystemError("read back", path: partPath, errno: EIO) }
-                done += n
-            }
-            initialized = count
         }
     }
 

@@ -10,10 +10,10 @@ public protocol Catalog: Sendable {
     /// (a manifest copied into the mount's incoming/); `receipt` is the mount's entry for the
     /// file, stored (inserted or updated) with it. `draft` is an object that has no pending row
     /// (a file written into incoming/ becomes an object only once stored): it is inserted first.
-    /// `unsettled` are the bytes of a small blob whose file is not yet synced, kept until
-    /// `forgetUnsettledBlobs` (see `BlobSettling`).
+    /// `unsynced`: the blob's file is still being synced (`BlobUpload.commitUnsynced`); it is
+    /// recorded as such until `forgetUnsyncedBlobs`.
     func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?,
-                        creating draft: LakeObject?, unsettled: [UInt8]?) throws
+                        creating draft: LakeObject?, unsynced: Bool) throws
     /// Stops this process's commits from copying the log into the database when it has grown
     /// (SQLite's automatic checkpoint, which made an unlucky upload's close wait for it): the
     /// caller runs `checkpoint()` in the background instead.
@@ -21,12 +21,21 @@ public protocol Catalog: Sendable {
     /// Copies what the log holds into the database, without waiting for readers; `truncating`
     /// also empties the log file (and gives its space back), waiting for readers if need be.
     func checkpoint(truncating: Bool) throws
-    /// Small blobs whose files may not be durable yet, oldest first.
+    /// Small blobs that versions before 0.12 kept in the catalog until their files were synced,
+    /// oldest first (a store last mounted by one of them may still hold some).
     func unsettledBlobs() throws -> [UnsettledBlob]
-    /// The newest unsettled blob's number, 0 when there is none.
-    func lastUnsettledBlob() throws -> Int64
     /// Forgets the unsettled blobs up to `seq`, once their files are durable.
     func forgetUnsettledBlobs(through seq: Int64) throws
+    /// Blobs recorded while their files' syncs were running, oldest first.
+    func unsyncedBlobs() throws -> [UnsyncedBlob]
+    /// Forgets the unsynced records of `objects` (their syncs ended) or with the numbers `seqs`.
+    func forgetUnsyncedBlobs(of objects: [LakeID], seqs: [Int64]) throws
+    /// Removes the object an unsynced blob was stored for, with its receipt and (when nothing
+    /// else uses it) the blob's record, because the blob's bytes never reached the disk: the
+    /// close that stored it did not report success. Manifests that found it as a block wait for
+    /// that block again. False when the object is gone or uses another blob now.
+    @discardableResult
+    func discardUnsynced(_ blob: UnsyncedBlob, reason: String, at time: Timestamp) throws -> Bool
     /// Points the references `paths` of a manifest still waiting for its blocks at `child`;
     /// false when none of them was waiting (or the manifest no longer waits).
     @discardableResult
@@ -190,15 +199,27 @@ public protocol Catalog: Sendable {
 
 extension Catalog {
     public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp) throws {
-        try completeUpload(id, blob: blob, at: time, links: nil, receipt: nil, creating: nil, unsettled: nil)
+        try completeUpload(id, blob: blob, at: time, links: nil, receipt: nil, creating: nil, unsynced: false)
     }
 
     public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?) throws {
-        try completeUpload(id, blob: blob, at: time, links: links, receipt: nil, creating: nil, unsettled: nil)
+        try completeUpload(id, blob: blob, at: time, links: links, receipt: nil, creating: nil, unsynced: false)
     }
 }
 
-/// A small blob's bytes, kept in the catalog until its file is known to be durable.
+/// A blob recorded while its file's syncs were running, and the object it was stored for.
+public struct UnsyncedBlob: Sendable, Equatable {
+    public var seq: Int64
+    public var id: String
+    public var objectID: LakeID
+    public init(seq: Int64, id: String, objectID: LakeID) {
+        self.seq = seq
+        self.id = id
+        self.objectID = objectID
+    }
+}
+
+/// A small blob's bytes, kept in the catalog until its file is known to be durable (before 0.12).
 public struct UnsettledBlob: Sendable, Equatable {
     public var seq: Int64
     public var id: String

@@ -180,7 +180,7 @@ enum Migrations {
                 CREATE INDEX receipts_by_object ON receipts(object_id);
                 """)
         }
-        // Small blobs committed without syncing their files (BlobSettling): their bytes, until
+        // Small blobs committed without syncing their files (versions before 0.12): their bytes, until
         // the mount daemon's settler has synced the files, or a start after a crash restored them.
         migrator.registerMigration("2026-12-01-unsettled-blobs") { db in
             try db.execute(sql: """
@@ -244,6 +244,19 @@ enum Migrations {
             try db.execute(sql: """
                 ALTER TABLE objects ADD COLUMN mesh TEXT;
                 ALTER TABLE cases ADD COLUMN mesh TEXT;
+                """)
+        }
+        // Blobs committed by incoming/ while their files' syncs were still running (BlobSync):
+        // a row lives until those syncs have ended. One found at a start means its process died
+        // before they did; a blob that did not reach the disk then takes its object with it,
+        // since the close that stored it never reported success.
+        migrator.registerMigration("2026-12-08-unsynced-blobs") { db in
+            try db.execute(sql: """
+                CREATE TABLE unsynced_blobs (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    blob_id TEXT NOT NULL,
+                    object_id TEXT NOT NULL
+                );
                 """)
         }
         return migrator

@@ -1,15 +1,16 @@
 import Foundation
 import LakeBlobStore
 import LakeCatalog
+import LakeModel
 import Logging
 import Synchronization
 
-/// Makes small blobs committed unsettled durable in batches (`BlobSettling`): an upload through
-/// the mount records a small blob's bytes in the catalog with its object, in the one synced
-/// commit that stores it, and renames its file into place without syncing. This thread then
-/// syncs the store's filesystem once for everything written meanwhile and forgets those bytes.
-/// After a crash, `restore` writes back any blob whose file did not reach the disk before the
-/// daemon serves it.
+/// Finishes what the mount's uploads leave behind once their closes have returned. An upload
+/// through incoming/ records its blob while the blob file's syncs run (`commitUnsynced`), marked
+/// as not yet known to be durable; the close returns once the syncs have ended, and this thread
+/// forgets the marks in batches (`settle_seconds`), one light transaction for many files. A mark
+/// found at a start means its process died first: `recover` checks the blob, and a blob that did
+/// not reach the disk takes its object with it (its close never reported success).
 ///
 /// A second thread finishes stored uploads after their last close (`releaseLater`): removing a
 /// spool file's name and writing the log line kept the FUSE worker that answered the RELEASE
@@ -22,8 +23,9 @@ public final class BlobSettler: Sendable {
     /// Stored uploads waiting for `releaser`; nil while it is not running (they are then
     /// finished by the caller).
     private let released = Mutex<[StreamingUpload]?>(nil)
-    /// How long committed blobs may wait for their sync (`settle_seconds`): the longer, the more
-    /// share one sync.
+    /// Objects whose blobs' syncs have ended, whose marks are not yet forgotten.
+    private let synced = Mutex<[LakeID]>([])
+    /// How long marks wait to be forgotten together (`settle_seconds`).
     var batchSeconds: Double { store.config.settleSeconds }
 
     public init(store: Store, logger: Logger) {
@@ -31,10 +33,10 @@ public final class BlobSettler: Sendable {
         self.logger = logger
     }
 
-    /// Starts the thread. It also takes over the catalog's checkpoints (copying its log into the
-    /// database, about once a second), so that no upload's close waits for one, and so that the
-    /// log is written over from its start rather than grown (a sync of a file that grows must
-    /// also write its size).
+    /// Starts the threads. The first also takes over the catalog's checkpoints (copying its log
+    /// into the database, about once a second), so that no upload's close waits for one, and so
+    /// that the log is written over from its start rather than grown (a sync of a file that grows
+    /// must also write its size).
     public func start() {
         released.withLock { $0 = [] }
         releaser.start { [self] thread in
@@ -47,17 +49,11 @@ public final class BlobSettler: Sendable {
             logger.warning("the catalog keeps checkpointing in commits: \(error)")
         }
         thread.start { [self] thread in
-            var lastCheckpoint = Date()
-            /// When the oldest blob waiting for the next sync was committed.
-            var batchStarted: Date?
-            while true {
-                // Woken by a commit when nothing waits; otherwise commits join the batch.
-                let slice = batchStarted.map { min(1, max(0, batchSeconds - Date().timeIntervalSince($0))) } ?? 1
-                guard thread.pause(slice, wakeable: batchStarted == nil) else { return }
-                if batchStarted == nil, ((try? store.catalog.lastUnsettledBlob()) ?? 0) > 0 { batchStarted = Date() }
-                if let started = batchStarted, Date().timeIntervalSince(started) >= batchSeconds {
-                    settleNow()
-                    batchStarted = nil
+            var lastCheckpoint = Date(), lastForget = Date()
+            while thread.pause(min(1, batchSeconds), wakeable: false) {
+                if Date().timeIntervalSince(lastForget) >= batchSeconds {
+                    forgetSynced()
+                    lastForget = Date()
                 }
                 if Date().timeIntervalSince(lastCheckpoint) >= 1 {
                     checkpoint(truncating: false)
@@ -73,9 +69,9 @@ public final class BlobSettler: Sendable {
         }
     }
 
-    /// Called after a commit that left a blob unsettled.
-    public func committed() {
-        thread.wake()
+    /// Called once the syncs of a blob recorded unsynced for `object` have ended.
+    public func synced(_ object: LakeID) {
+        synced.withLock { $0.append(object) }
     }
 
     /// Hands over a stored upload whose file was closed for the last time: its spool name is
@@ -105,35 +101,70 @@ public final class BlobSettler: Sendable {
         logger.info("uploaded through incoming/", metadata: ["object": "\(upload.id)", "bytes": "\(upload.size)"])
     }
 
-    /// Stops the threads and settles what is left, so a clean unmount leaves nothing to restore.
+    /// Stops the threads and forgets the marks of what has been synced, so a clean unmount
+    /// leaves nothing to check.
     public func stop() {
         releaser.stop()
         let left = released.withLock { waiting in defer { waiting = nil }; return waiting ?? [] }
         for upload in left { Self.finish(upload, logger: logger) }
         thread.stop()
-        settleNow()
+        forgetSynced()
         // A burst may have grown the log: its space goes back to the disk (which a full one needs).
         checkpoint(truncating: true)
     }
 
-    /// One sync for every blob committed so far.
-    public func settleNow() {
-        do {
-            let last = try store.catalog.lastUnsettledBlob()
-            guard last > 0 else { return }
-            try store.blobs.settle()
-            try store.catalog.forgetUnsettledBlobs(through: last)
-        } catch {
-            // The bytes stay in the catalog; the next batch (or the next start) settles them.
-            logger.error("cannot make recently stored blobs durable yet: \(error)")
+    /// Forgets the marks of every blob whose syncs have ended so far.
+    public func forgetSynced() {
+        let batch = synced.withLock { objects in defer { objects = [] }; return objects }
+        guard !batch.isEmpty else { return }
+        do { try store.catalog.forgetUnsyncedBlobs(of: batch, seqs: []) } catch {
+            // They stay marked; the next start checks those blobs again (and finds them intact).
+            logger.error("cannot forget that recently stored blobs were being synced: \(error)")
         }
     }
 
-    /// Writes back, durably, every unsettled blob whose file is missing or differs from its
-    /// bytes (a crash came before the sync), and forgets them. Safe beside a live daemon: an
-    /// intact file is only synced again.
+    /// What a start finds of uploads whose process died: small blobs written back from the
+    /// catalog (versions before 0.12), and objects removed because their blobs, recorded while
+    /// being synced, never reached the disk.
+    public struct Recovered: Sendable, Equatable {
+        public var restoredBlobs: [String] = []
+        public var discardedObjects: [LakeID] = []
+    }
+
+    /// Checks the marks of blobs recorded while being synced by processes that are gone (a live
+    /// upload's session is left alone): an intact blob is synced again and its mark forgotten;
+    /// one missing or damaged loses its object, and a damaged file that nothing else records is
+    /// removed. Also writes back the small blobs versions before 0.12 kept in the catalog.
     @discardableResult
-    public static func restore(_ store: Store) throws -> [String] {
+    public static func recover(_ store: Store) throws -> Recovered {
+        var recovered = Recovered()
+        recovered.restoredBlobs = try restoreUnsettled(store)
+        var forget: [Int64] = []
+        for mark in try store.catalog.unsyncedBlobs() where !store.blobs.isUploadAlive(session: mark.objectID.rawValue) {
+            let size = try store.catalog.object(mark.objectID)?.file.blob?.size ?? 0
+            let check = store.blobs.check(mark.id, expectedSize: size)
+            if check == .intact {
+                try store.blobs.syncStored(mark.id)
+                forget.append(mark.seq)
+                continue
+            }
+            let reason = check == .missing ? "its blob file was missing" : "its blob file did not hold its bytes"
+            if try store.catalog.discardUnsynced(mark, reason: "\(reason) after a crash: the close that stored it never returned", at: .now) {
+                recovered.discardedObjects.append(mark.objectID)
+                store.logger.warning("removed object \(mark.objectID): \(reason) after a crash, before its close returned")
+            }
+            try store.blobs.withSweepGuard {
+                if try !store.catalog.isBlobRecorded(mark.id), store.blobs.contains(mark.id) { try store.blobs.delete(mark.id) }
+            }
+        }
+        try store.catalog.forgetUnsyncedBlobs(of: [], seqs: forget)
+        return recovered
+    }
+
+    /// Writes back, durably, every unsettled blob (a version before 0.12 kept a small blob's
+    /// bytes in the catalog until its file was synced) whose file is missing or differs from its
+    /// bytes, and forgets them. Safe beside a live daemon: an intact file is only synced again.
+    static func restoreUnsettled(_ store: Store) throws -> [String] {
         let waiting = try store.catalog.unsettledBlobs()
         guard let last = waiting.last?.seq else { return [] }
         var restored: [String] = []

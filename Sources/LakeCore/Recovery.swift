@@ -1,7 +1,8 @@
 import LakeModel
 
 /// Cleans up after processes that died mid-upload: their `PENDING_UPLOAD` rows and spool files,
-/// and small blobs whose files a crash kept from the disk (written back from the catalog).
+/// and objects stored through incoming/ whose blobs a crash kept from the disk before their
+/// closes returned (`BlobSettler.recover`).
 /// Safe to run at any time, beside live uploads: a session whose writer still holds its lock
 /// is left alone.
 public struct Recovery: Sendable {
@@ -15,8 +16,12 @@ public struct Recovery: Sendable {
         /// Blob files of uploads whose writer died after naming the blob and before the catalog
         /// recorded it: removed, as nothing refers to them.
         public var removedBlobs: [String] = []
-        /// Small blobs written back from the catalog: a crash came before their files were synced.
+        /// Small blobs written back from the catalog (kept there by versions before 0.12): a
+        /// crash came before their files were synced.
         public var restoredBlobs: [String] = []
+        /// Objects removed because their blobs never reached the disk: a crash came before the
+        /// close that stored them returned.
+        public var discardedObjects: [LakeID] = []
     }
 
     /// Objects whose upload was interrupted (writer gone), without changing anything.
@@ -31,7 +36,9 @@ public struct Recovery: Sendable {
 
     public func run() throws -> Report {
         var report = Report()
-        report.restoredBlobs = try BlobSettler.restore(store)
+        let recovered = try BlobSettler.recover(store)
+        report.restoredBlobs = recovered.restoredBlobs
+        report.discardedObjects = recovered.discardedObjects
         for id in try interruptedUploads() where try store.catalog.deletePendingObject(id) {
             store.logger.info("removed an interrupted upload", metadata: ["object": "\(id)"])
             report.reapedObjects.append(id)

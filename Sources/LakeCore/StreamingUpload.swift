@@ -94,8 +94,9 @@ public final class StreamingUpload: @unchecked Sendable {
     /// stored bytes of a manifest and says what its references point at; they are recorded in
     /// the same transaction that makes the object UPLOADED.
     /// `receipt` gives the mount's receipt for the stored blob, recorded in the same transaction.
-    /// With a `settler`, a small blob's file is not synced: its bytes are recorded with the object
-    /// and the settler makes the file durable later (`BlobSettler`).
+    /// With a `settler`, the blob's syncs run while the catalog records it (`commitUnsynced`):
+    /// the commit returns once both are done, and the settler later forgets that the blob was
+    /// recorded before its syncs ended (`BlobSettler`).
     /// With `keepingSpoolName`, the spool file's name stays until `releaseSpool()` (the mount
     /// removes it after replying to the close; recovery removes it if that never comes).
     /// `validating` reads the stored bytes first and may refuse them (a sidecar that is not valid
@@ -106,17 +107,34 @@ public final class StreamingUpload: @unchecked Sendable {
         guard !finished else { return }
         do {
             try store.blobs.withCommitGuard {
-                let stored = try settler == nil ? session.commit() : session.commitUnsettled()
-                if let validating { try validating(try store.blobs.open(stored.id)) }
-                let links = try linking.flatMap { link in link(try store.blobs.open(stored.id)) }
-                let receipt = receipt?(stored)
-                // The object keeps the mode its receipt has when it is stored (`cp -p` sets it
-                // before closing); it belongs to whoever wrote it.
-                if let receipt, draft != nil { draft!.owner.mode = store.config.objectMode(from: receipt.mode) }
-                try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil),
-                                                 at: .now, links: links, receipt: receipt, creating: draft,
-                                                 unsettled: stored.unsettled)
-                if stored.unsettled != nil { settler?.committed() }
+                let stored = try settler == nil ? session.commit() : session.commitUnsynced()
+                do {
+                    if let validating { try validating(try store.blobs.open(stored.id)) }
+                    let links = try linking.flatMap { link in link(try store.blobs.open(stored.id)) }
+                    let receipt = receipt?(stored)
+                    // The object keeps the mode its receipt has when it is stored (`cp -p` sets it
+                    // before closing); it belongs to whoever wrote it.
+                    if let receipt, draft != nil { draft!.owner.mode = store.config.objectMode(from: receipt.mode) }
+                    try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil),
+                                                     at: .now, links: links, receipt: receipt, creating: draft,
+                                                     unsynced: stored.sync != nil)
+                } catch {
+                    // Nothing is left to the syncs still running on the spool file's descriptor.
+                    try? stored.sync?.wait()
+                    throw error
+                }
+                if let sync = stored.sync {
+                    do {
+                        try sync.wait()
+                    } catch {
+                        // Recorded, but its bytes may never reach the disk: the close reports the
+                        // failure and the object goes (recovery removes it if this cannot).
+                        _ = try? store.catalog.discardUnsynced(UnsyncedBlob(seq: 0, id: stored.id, objectID: id),
+                                                               reason: "its bytes could not be made durable: \(error)", at: .now)
+                        throw error
+                    }
+                    settler?.synced(id)
+                }
                 blobID = stored.id
             }
             finished = true

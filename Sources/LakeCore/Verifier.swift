@@ -74,7 +74,7 @@ public struct Verifier: Sendable {
 
     public func run() throws -> Report {
         var report = Report()
-        report.restoredBlobs = try BlobSettler.restore(store)
+        report.restoredBlobs = try BlobSettler.restoreUnsettled(store)
         let records = try store.catalog.blobRecords()
         // Blobs are re-hashed on both cores; each result lands in its own slot.
         let results = Mutex([BlobCheck?](repeating: nil, count: records.count))

@@ -86,19 +86,16 @@ public enum Syscall {
         _ = try retrying("fsync", path) { Glibc.fsync(fd) }
     }
 
+    /// Makes a file's bytes durable, and what finding them needs (its size and blocks), not its times.
+    public static func fdatasync(_ fd: Int32, path: String) throws {
+        _ = try retrying("fdatasync", path) { Glibc.fdatasync(fd) }
+    }
+
     /// fsyncs a directory so that a rename or unlink inside it is durable.
     public static func fsyncDirectory(_ path: String) throws {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
         try fsync(fd, path: path)
-    }
-
-    /// Writes out everything dirty on the filesystem holding `path` (data and metadata of every
-    /// file), as `sync` does for one filesystem.
-    public static func syncFilesystem(_ path: String) throws {
-        let fd = try open(path, O_RDONLY | O_DIRECTORY)
-        defer { close(fd) }
-        _ = try retrying("syncfs", path) { GNUFunctions.syncfs(fd) }
     }
 
     /// A second name for a file; false when `to` exists already.

@@ -27,7 +27,7 @@ import Testing
         let catalog = try open()
         let all = ["2026-11-01-objects", "2026-11-22-manifest-block-wait", "2026-11-22-cases-datasets-filters", "2026-11-30-blob-damage",
                    "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership", "2026-12-03-audit-log",
-                   "2026-12-04-field-labels", "2026-12-05-trash", "2026-12-06-mesh-summary"]
+                   "2026-12-04-field-labels", "2026-12-05-trash", "2026-12-06-mesh-summary", "2026-12-08-unsynced-blobs"]
         #expect(try catalog.appliedMigrations() == all)
         let again = try open()
         #expect(try again.appliedMigrations() == all)
@@ -41,7 +41,8 @@ import Testing
         let names = try queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
         #expect(names == ["2026-11-01-objects", "2026-11-22-cases-datasets-filters", "2026-11-22-manifest-block-wait",
                           "2026-11-30-blob-damage", "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership",
-                          "2026-12-03-audit-log", "2026-12-04-field-labels", "2026-12-05-trash", "2026-12-06-mesh-summary", "2099-01-01-future"])
+                          "2026-12-03-audit-log", "2026-12-04-field-labels", "2026-12-05-trash", "2026-12-06-mesh-summary", "2026-12-08-unsynced-blobs",
+                          "2099-01-01-future"])
     }
 
     /// An object keeps the owner and mode it was made with; one made before they were recorded
@@ -62,13 +63,41 @@ import Testing
         #expect(try catalog.objectSummaries().map(\.owner) == [Ownership(uid: 1001, gid: 1002, mode: 0o600), .legacy])
     }
 
+    /// A blob recorded while its syncs ran, that never reached the disk: its object goes with its
+    /// receipt, and the blob's record unless another object uses the same bytes.
+    @Test func discardingAnUnsyncedBlobRemovesItsObjectAndReceipt() throws {
+        let catalog = try open()
+        let lost = draft("lost.stl"), twin = draft("twin.stl", at: 1_800_000_000_001), other = draft("other.stl", at: 1_800_000_000_002)
+        func receipt(_ object: LakeObject, _ node: Int64, _ blob: String) -> Receipt {
+            Receipt(node: node, parent: 0, name: Array(object.name.utf8), isFolder: false, objectID: object.id, blobID: blob, size: 10,
+                    mode: 0o644, uid: 0, gid: 0, modified: 1, accessed: 1)
+        }
+        for (node, (object, seed)) in [(lost, Character("a")), (twin, "a"), (other, "b")].enumerated() {
+            try catalog.completeUpload(object.id, blob: blob(seed), at: .now, links: nil, receipt: receipt(object, Int64(node + 1), blob(seed).id),
+                                       creating: object, unsynced: true)
+        }
+        let marks = try catalog.unsyncedBlobs()
+        #expect(marks.map(\.objectID) == [lost.id, twin.id, other.id])
+        #expect(try catalog.discardUnsynced(marks[0], reason: "test", at: .now))
+        #expect(try catalog.object(lost.id) == nil)
+        #expect(try catalog.receipts().map(\.node) == [2, 3])
+        #expect(try catalog.isBlobRecorded(blob("a").id), "the twin still uses the bytes")
+        #expect(try catalog.discardUnsynced(marks[1], reason: "test", at: .now))
+        #expect(try !catalog.isBlobRecorded(blob("a").id))
+        #expect(try !catalog.discardUnsynced(marks[1], reason: "again", at: .now), "already gone")
+        #expect(try catalog.auditLog(id: lost.id, uid: nil, limit: 5, before: nil).first?.action == "object.discard")
+        try catalog.forgetUnsyncedBlobs(of: [other.id], seqs: [])
+        #expect(try catalog.unsyncedBlobs().isEmpty)
+        #expect(try catalog.object(other.id)?.status == .uploaded)
+    }
+
     /// The audit trail records changes in their transactions and cannot be rewritten: the
     /// catalog itself refuses to change or remove a line, whoever asks.
     @Test func theAuditLogIsAppendOnly() throws {
         let catalog = try open()
         let object = draft("audited.stl")
         try catalog.createPendingObject(object)
-        try catalog.completeUpload(object.id, blob: blob("a"), at: .now, links: nil, receipt: nil, creating: nil, unsettled: nil)
+        try catalog.completeUpload(object.id, blob: blob("a"), at: .now, links: nil, receipt: nil, creating: nil, unsynced: false)
         _ = try catalog.updateObject(object.id, ObjectUpdate(name: "renamed"), at: .now)
         _ = try catalog.changeAccess(object.id, mode: 0o600, gid: nil, by: Actor(uid: 1001, user: "alice"), at: .now)
         try catalog.recordAudit("mount", id: nil, details: ["mountpoint": .string("/lake")], by: nil, at: .now)

@@ -1,53 +1,63 @@
 import Foundation
 import LakeBlobStore
+import LakeCatalog
 import LakeModel
 import LakeSystem
 import LakeTestSupport
 import Testing
 @testable import LakeCore
 
-/// Small uploads committed unsettled: their bytes are in the catalog until one sync has made
-/// their files durable; after a crash that came first, recovery writes them back.
+/// Uploads through incoming/ record their blobs while the blob files' syncs run (marked as such
+/// until the syncs have ended); recovery checks the marks a dead process left.
 @Suite struct SettlingTests {
-    /// Uploads `bytes` the way the mount does, leaving the blob unsettled.
-    func uploadUnsettled(_ store: Store, _ bytes: [UInt8], name: String) throws -> (LakeID, String) {
+    /// Uploads `bytes` the way the mount does; with `keepingSpoolName` the session stays alive
+    /// (as while the mount has not yet answered the close).
+    func uploadUnsynced(_ store: Store, _ bytes: [UInt8], name: String, keepingSpoolName: Bool = false) throws -> (StreamingUpload, String) {
         let settler = BlobSettler(store: store, logger: TestLogger.make())
         let upload = try StreamingUpload(store: store, fileName: name, createdBy: "tester", owner: .legacy)
         try bytes.withUnsafeBytes { try upload.write($0, at: 0) }
-        try upload.commit(settler: settler)
-        return (upload.id, try #require(upload.blobID))
+        try upload.commit(settler: settler, keepingSpoolName: keepingSpoolName)
+        return (upload, try #require(upload.blobID))
     }
 
     func blobPath(_ test: TestStore, _ id: String) -> String {
         BlobFiles.path(store: test.root, id: id)
     }
 
-    @Test func aSmallUploadKeepsItsBytesInTheCatalogUntilSettled() throws {
+    @Test(arguments: [0, 20_000, 3_000_000])
+    func anUploadIsMarkedUntilItsSyncsEndAndTheSettlerForgetsIt(size: Int) throws {
         let test = try TestStore()
-        let bytes = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        let (id, blob) = try uploadUnsettled(test.store, bytes, name: "a.bin")
-        #expect(try test.store.catalog.unsettledBlobs().map(\.id) == [blob])
-        #expect(try test.store.catalog.unsettledBlobs().first?.bytes == bytes)
-        #expect(try test.store.catalog.object(id)?.status == .uploaded)
-        BlobSettler(store: test.store, logger: TestLogger.make()).settleNow()
-        #expect(try test.store.catalog.unsettledBlobs().isEmpty)
-        #expect(try test.store.catalog.lastUnsettledBlob() == 0)
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let (upload, blob) = try uploadUnsynced(test.store, bytes, name: "a.bin")
+        #expect(try test.store.catalog.unsyncedBlobs().map { [$0.id, $0.objectID.rawValue] } == [[blob, upload.id.rawValue]])
+        #expect(try test.store.catalog.object(upload.id)?.status == .uploaded)
+        #expect(test.store.blobs.check(blob, expectedSize: Int64(size)) == .intact)
+        let settler = BlobSettler(store: test.store, logger: TestLogger.make())
+        settler.synced(upload.id)
+        settler.forgetSynced()
+        #expect(try test.store.catalog.unsyncedBlobs().isEmpty)
     }
 
-    @Test func aLargeUploadIsSyncedAtCommitAndNotKept() throws {
+    /// The same bytes stored twice: the second upload keeps the first file (and syncs it too).
+    @Test func identicalBytesAreStoredOnceAndBothMarked() throws {
         let test = try TestStore()
-        let bytes = [UInt8](repeating: 7, count: Int(BlobSettling.maximumBytes) + 1)
-        _ = try uploadUnsettled(test.store, bytes, name: "big.bin")
-        #expect(try test.store.catalog.unsettledBlobs().isEmpty)
+        let bytes = [UInt8](repeating: 5, count: 9_000)
+        let (first, blob) = try uploadUnsynced(test.store, bytes, name: "one.bin")
+        let (second, again) = try uploadUnsynced(test.store, bytes, name: "two.bin")
+        #expect(again == blob)
+        #expect(try Set(test.store.catalog.unsyncedBlobs().map(\.objectID)) == [first.id, second.id])
+        #expect(try Recovery(store: test.store).run().discardedObjects.isEmpty)
+        #expect(try test.store.catalog.unsyncedBlobs().isEmpty)
     }
 
-    /// What a power failure before the sync leaves: the file missing, empty, or with other bytes.
+    /// What a power failure before the syncs ended leaves: the file missing, empty, or holding
+    /// other bytes. The object goes (its close never returned); the other upload stays.
     @Test(arguments: ["missing", "empty", "garbage"])
-    func recoveryWritesBackWhatACrashKeptFromTheDisk(how: String) throws {
+    func recoveryRemovesAnObjectWhoseBlobNeverReachedTheDisk(how: String) throws {
         let test = try TestStore()
         let bytes = (0..<5_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
-        let (id, blob) = try uploadUnsettled(test.store, bytes, name: "lost.bin")
-        let (_, intact) = try uploadUnsettled(test.store, [1, 2, 3], name: "kept.bin")
+        let (lost, blob) = try uploadUnsynced(test.store, bytes, name: "lost.bin")
+        let (kept, intact) = try uploadUnsynced(test.store, [1, 2, 3], name: "kept.bin")
         let path = blobPath(test, blob)
         try Syscall.unlinkIfPresent(path)
         switch how {
@@ -56,12 +66,50 @@ import Testing
         default: break
         }
         let report = try Recovery(store: test.store).run()
+        #expect(report.discardedObjects == [lost.id])
+        #expect(try test.store.catalog.object(lost.id) == nil)
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(try !test.store.catalog.isBlobRecorded(blob))
+        #expect(try test.store.catalog.object(kept.id)?.file.blob?.id == intact)
+        #expect(test.store.blobs.check(intact, expectedSize: 3) == .intact)
+        #expect(try test.store.catalog.unsyncedBlobs().isEmpty)
+        #expect(try test.store.catalog.auditLog(id: lost.id, uid: nil, limit: 10, before: nil).map(\.action).contains("object.discard"))
+        #expect(try Verifier(store: test.store).run().isClean)
+    }
+
+    /// A mark whose upload is still alive (its close not yet answered) is left alone, whatever
+    /// its file looks like at that instant.
+    @Test func recoveryLeavesALiveUploadsMarkAlone() throws {
+        let test = try TestStore()
+        let (upload, blob) = try uploadUnsynced(test.store, [9, 9, 9, 9], name: "live.bin", keepingSpoolName: true)
+        try Syscall.unlinkIfPresent(blobPath(test, blob))
+        #expect(try Recovery(store: test.store).run().discardedObjects.isEmpty)
+        #expect(try test.store.catalog.object(upload.id) != nil)
+        #expect(try test.store.catalog.unsyncedBlobs().count == 1)
+        upload.releaseSpool()
+        #expect(try Recovery(store: test.store).run().discardedObjects == [upload.id])
+    }
+
+    /// A store last mounted by a version before 0.12 may hold small blobs' bytes in the catalog
+    /// (`unsettled_blobs`): a start writes back a file a crash kept from the disk.
+    @Test func anOlderVersionsUnsettledBytesAreWrittenBack() throws {
+        let test = try TestStore()
+        let bytes = (0..<3_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let (upload, blob) = try uploadUnsynced(test.store, bytes, name: "old.bin")
+        try test.store.catalog.forgetUnsyncedBlobs(of: [upload.id], seqs: [])
+        let insert = "import sqlite3; c = sqlite3.connect('\(test.root)/catalog.sqlite'); "
+            + "c.execute('INSERT INTO unsettled_blobs (blob_id, bytes) VALUES (?, ?)', ('\(blob)', bytes([\(bytes.map(String.init).joined(separator: ","))]))); c.commit()"
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        python.arguments = ["-c", insert]
+        try python.run()
+        python.waitUntilExit()
+        #expect(python.terminationStatus == 0)
+        try Syscall.unlinkIfPresent(blobPath(test, blob))
+        let report = try Recovery(store: test.store).run()
         #expect(report.restoredBlobs == [blob])
-        #expect(try test.store.blobs.check(blob, expectedSize: Int64(bytes.count)) == .intact)
-        #expect(try test.store.blobs.check(intact, expectedSize: 3) == .intact)
+        #expect(test.store.blobs.check(blob, expectedSize: Int64(bytes.count)) == .intact)
         #expect(try test.store.catalog.unsettledBlobs().isEmpty)
-        let object = try #require(try test.store.catalog.object(id))
-        #expect(object.file.blob?.id == blob)
         #expect(try Verifier(store: test.store).run().isClean)
     }
 }

@@ -1,0 +1,87 @@
+import Foundation
+import Synchronization
+
+/// Threads that run blocking syncs beside the caller (`BlobSync`). A sync blocks its thread for
+/// as long as the disk takes, so the pool grows whenever every thread is busy (Dispatch's
+/// global queues keep about one thread per core and add more only after a delay, which would
+/// queue one writer's syncs behind another's), and a thread idle for a minute ends.
+final class SyncThreads: Sendable {
+    static let shared = SyncThreads()
+
+    private let state = NSCondition()
+    // Read and written only with `state` locked.
+    nonisolated(unsafe) private var queue: [@Sendable () -> Void] = []
+    nonisolated(unsafe) private var idle = 0
+    nonisolated(unsafe) private var threads = 0
+
+    func run(_ task: @escaping @Sendable () -> Void) {
+        state.lock()
+        queue.append(task)
+        if idle > queue.count - 1 {
+            state.signal()
+        } else {
+            threads += 1
+            let thread = Thread { [self] in work() }
+            thread.name = "lake-sync"
+            thread.start()
+        }
+        state.unlock()
+    }
+
+    private func work() {
+        state.lock()
+        while true {
+            if queue.isEmpty {
+                idle += 1
+                let woken = state.wait(until: Date().addingTimeInterval(60))
+                idle -= 1
+                if !woken && queue.isEmpty {
+                    threads -= 1
+                    state.unlock()
+                    return
+                }
+                continue
+            }
+            let task = queue.removeFirst()
+            state.unlock()
+            task()
+            state.lock()
+        }
+    }
+}
+
+/// Syncs started by `BlobUpload.commitUnsynced`, each on a thread of its own so that their waits
+/// overlap with each other and with the caller's catalog commit. `wait()` returns once all have
+/// ended and throws the first failure.
+public final class BlobSync: Sendable {
+    private let state = Mutex<(left: Int, failure: (any Error)?)>((0, nil))
+    private let done = NSCondition()
+
+    init(_ steps: [@Sendable () throws -> Void]) {
+        state.withLock { $0.left = steps.count }
+        for step in steps {
+            SyncThreads.shared.run { [self] in
+                var failure: (any Error)?
+                do { try step() } catch { failure = BlobStoreError.wrap(error) }
+                let last = state.withLock { state -> Bool in
+                    if state.failure == nil { state.failure = failure }
+                    state.left -= 1
+                    return state.left == 0
+                }
+                if last {
+                    done.lock()
+                    done.broadcast()
+                    done.unlock()
+                }
+            }
+        }
+    }
+
+    /// Waits for every sync; throws the first that failed.
+    public func wait() throws {
+        done.lock()
+        while state.withLock({ $0.left }) > 0 { done.wait() }
+        done.unlock()
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+}

@@ -137,7 +137,7 @@ public protocol Catalog: Sendable {
     /// Notes that blobs were re-hashed and found intact (one transaction).
     func markBlobsChecked(_ blobs: [String], at time: Timestamp) throws
     /// The referenced, undamaged blob re-hashed longest ago (never first), if that was before `before`.
-    func blobToScrub(checkedBefore before: Timestamp) throws -> BlobRecord?
+    func blobsToScrub(checkedBefore before: Timestamp, limit: Int) throws -> [BlobRecord]
     /// The change sequence: grows with every change to the catalog.
     func changeSequence() throws -> Int64
     /// Entities changed after `sequence`, and the sequence they bring the reader to.

@@ -314,7 +314,7 @@ public struct AccountCatalog: Catalog {
     public func clearBlobDamage(_ blob: String, at time: Timestamp) throws -> Bool { try base.clearBlobDamage(blob, at: time) }
     public func damagedBlobIDs() throws -> Set<String> { try base.damagedBlobIDs() }
     public func markBlobsChecked(_ blobs: [String], at time: Timestamp) throws { try base.markBlobsChecked(blobs, at: time) }
-    public func blobToScrub(checkedBefore before: Timestamp) throws -> BlobRecord? { try base.blobToScrub(checkedBefore: before) }
+    public func blobsToScrub(checkedBefore before: Timestamp, limit: Int) throws -> [BlobRecord] { try base.blobsToScrub(checkedBefore: before, limit: limit) }
     public func changeSequence() throws -> Int64 { try base.changeSequence() }
     public func changes(since sequence: Int64) throws -> (latest: Int64, ids: Set<LakeID>) { try base.changes(since: sequence) }
     public func seq(of id: LakeID) throws -> Int64? { try base.seq(of: id) }

@@ -5,7 +5,8 @@ import LakeModel
 import Logging
 
 /// The mount daemon's scrubber: re-hashes stored blobs in the background, the longest unchecked
-/// first, at `scrub_bytes_per_second` on average, and records what it finds (`BlobIntegrity`).
+/// first, at `scrub_bytes_per_second` on average (a small blob counts as 64 KiB), pausing while
+/// files are being stored, and records what it finds (`BlobIntegrity`).
 /// A blob found intact is trusted for `scrub_interval_hours`, then checked again. Reads through
 /// kernel passthrough never reach the daemon, so this (with `lake verify`) is what finds a byte
 /// flipped inside a blob that keeps its size.
@@ -29,25 +30,45 @@ public final class BlobScrubber: Sendable {
         thread.stop()
     }
 
+    /// Blobs taken per catalog query, and recorded as checked per transaction.
+    static let batch = 64
+    /// What a blob costs the rate at least: a small blob's open and catalog work cost more than
+    /// its bytes, and at the bytes' rate alone the scrubber never paused on small files.
+    static let minimumCharge: Double = 64 * 1024
+
     private func run(_ thread: BackgroundThread) {
         let integrity = BlobIntegrity(store: store)
         let rate = store.config.scrubBytesPerSecond
         while thread.pause(0) {
+            // Gives way to uploads, as processing does: its reads and catalog writes would take
+            // the disk and the catalog's writer from the closes of a `cp -r`.
+            if !store.uploads.isQuiet(for: 1) {
+                if !thread.pause(1) { return }
+                continue
+            }
             do {
                 let trusted = Timestamp.now.adding(seconds: -store.config.scrubIntervalHours * 3600)
-                guard let blob = try store.catalog.blobToScrub(checkedBefore: trusted) else {
+                let blobs = try store.catalog.blobsToScrub(checkedBefore: trusted, limit: Self.batch)
+                guard !blobs.isEmpty else {
                     // Everything was checked recently: look again when the oldest check may expire.
                     if !thread.pause(min(30, max(0.05, store.config.scrubIntervalHours * 3600 / 4))) { return }
                     continue
                 }
-                let started = Date()
-                let check = store.blobs.check(blob.id, expectedSize: blob.size)
-                if let damage = try integrity.record(blob.id, check, foundBy: "scrub", rehashed: true) {
-                    logger.error("scrubber: blob \(blob.id) is damaged: \(damage.reason); its objects are no longer served")
+                var intact: [String] = []
+                for blob in blobs {
+                    let started = Date()
+                    let check = store.blobs.check(blob.id, expectedSize: blob.size)
+                    if check == .intact {
+                        intact.append(blob.id)
+                    } else if let damage = try integrity.record(blob.id, check, foundBy: "scrub", rehashed: true) {
+                        logger.error("scrubber: blob \(blob.id) is damaged: \(damage.reason); its objects are no longer served")
+                    }
+                    // Sleep off the time the bytes would have taken at the configured rate.
+                    let owed = max(Double(blob.size), Self.minimumCharge) / rate - Date().timeIntervalSince(started)
+                    if owed > 0 && !thread.pause(owed) { break }
                 }
-                // Sleep off the time the bytes would have taken at the configured rate.
-                let owed = Double(blob.size) / rate - Date().timeIntervalSince(started)
-                if owed > 0 && !thread.pause(owed) { return }
+                // Scrubbed blobs are never damaged ones (the query leaves those out): nothing to clear.
+                try store.catalog.markBlobsChecked(intact, at: .now)
             } catch {
                 logger.error("scrubber: \(error)")
                 if !thread.pause(5) { return }

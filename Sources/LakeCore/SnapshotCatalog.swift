@@ -93,7 +93,7 @@ public final class SnapshotCatalog: Catalog {
     public func recordBlobDamage(_ blob: String, _ damage: BlobDamage) throws -> Bool { throw Self.readOnly }
     public func clearBlobDamage(_ blob: String, at time: Timestamp) throws -> Bool { throw Self.readOnly }
     public func markBlobsChecked(_ blobs: [String], at time: Timestamp) throws { throw Self.readOnly }
-    public func blobToScrub(checkedBefore before: Timestamp) throws -> BlobRecord? { throw Self.readOnly }
+    public func blobsToScrub(checkedBefore before: Timestamp, limit: Int) throws -> [BlobRecord] { throw Self.readOnly }
     public func statusCounts() throws -> [ObjectStatus: Int] { throw Self.readOnly }
     public func blobTotals() throws -> (count: Int64, bytes: Int64) { throw Self.readOnly }
     public func queuedObjects() throws -> [QueuedObject] { throw Self.readOnly }

@@ -304,6 +304,10 @@ public final class LocalBlobStore: BlobStore {
         return nil
     }
 
+    public func settle() throws {
+        do { try Syscall.syncFilesystem(blobsDirectory) } catch { throw BlobStoreError.wrap(error) }
+    }
+
     public func syncStored(_ id: String) throws {
         let target = try path(of: id)
         do {

@@ -160,27 +160,34 @@ final class LocalBlobUpload: BlobUpload {
         do {
             try closeWriter()
             if rehash { bytesWritten = try Syscall.fileStatus(partPath).map { Int64($0.st_size) } ?? bytesWritten }
+            let unsettled = !waiting && bytesWritten <= BlobSettling.maximumBytes
+            let bytes = unsettled ? try readBack() : nil
             if waiting { try Syscall.fsync(partFD, path: partPath) }
             // Read-only before it gets its content name (on the descriptor: no path lookup).
             try Syscall.chmod(partFD, 0o444, path: partPath)
             if rehash {
                 var again = SHA256()
-                let spooled = try ReadableFile(path: partPath)
-                try spooled.forEachChunk(chunkSize: 4 << 20) { again.update(bufferPointer: $0) }
+                if let bytes {
+                    again.update(data: bytes)
+                } else {
+                    let spooled = try ReadableFile(path: partPath)
+                    try spooled.forEachChunk(chunkSize: 4 << 20) { again.update(bufferPointer: $0) }
+                }
                 sha = again
             }
             let sha256 = Digest.hex(sha.finalize())
             // The blob gets its name as a second link: the spool file keeps the session alive
             // (others' recovery sees its owner's lock) until `release`, after the catalog has
-            // recorded the blob. When identical bytes are already stored, they are kept.
+            // recorded the blob. When identical bytes are already stored, they are kept (if they
+            // are themselves unsettled, their bytes wait in the catalog too).
             let fresh = try store.link(partPath, as: sha256)
             let folder = store.folder(of: sha256)
-            if waiting {
+            if waiting || unsettled {
                 Syscall.close(partFD)
                 partFD = -1
                 closeDirect()
-                if fresh { try Syscall.fsyncDirectory(folder) }
-                return StoredBlob(id: sha256, size: bytesWritten)
+                if waiting && fresh { try Syscall.fsyncDirectory(folder) }
+                return StoredBlob(id: sha256, size: bytesWritten, unsettled: bytes)
             }
             // Identical bytes stored already may be another upload's, still unsynced: synced
             // here too, so that this upload never counts on a sync it did not wait for.
@@ -196,6 +203,21 @@ final class LocalBlobUpload: BlobUpload {
             return StoredBlob(id: sha256, size: bytesWritten, sync: sync)
         } catch {
             throw BlobStoreError.wrap(error)
+        }
+    }
+
+    /// The spool file's bytes (a small one's, still in the page cache).
+    private func readBack() throws -> [UInt8] {
+        let count = Int(bytesWritten)
+        return try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count {
+                let n = try Syscall.pread(partFD, into: UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[done...]),
+                                          offset: Int64(done), path: partPath)
+                guard n > 0 else { throw SystemError("read back", path: partPath, errno: EIO) }
+                done += n
+            }
+            initialized = count
         }
     }
 

@@ -10,10 +10,11 @@ public protocol Catalog: Sendable {
     /// (a manifest copied into the mount's incoming/); `receipt` is the mount's entry for the
     /// file, stored (inserted or updated) with it. `draft` is an object that has no pending row
     /// (a file written into incoming/ becomes an object only once stored): it is inserted first.
-    /// `unsynced`: the blob's file is still being synced (`BlobUpload.commitUnsynced`); it is
-    /// recorded as such until `forgetUnsyncedBlobs`.
+    /// `unsettled` are the bytes of a small blob whose file is not yet synced, kept until
+    /// `forgetUnsettledBlobs` (see `BlobSettling`); `unsynced`: a larger blob's file is still being
+    /// synced (`BlobSync`), which is recorded until `forgetUnsyncedBlobs`.
     func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?,
-                        creating draft: LakeObject?, unsynced: Bool) throws
+                        creating draft: LakeObject?, unsettled: [UInt8]?, unsynced: Bool) throws
     /// Stops this process's commits from copying the log into the database when it has grown
     /// (SQLite's automatic checkpoint, which made an unlucky upload's close wait for it): the
     /// caller runs `checkpoint()` in the background instead.
@@ -21,9 +22,10 @@ public protocol Catalog: Sendable {
     /// Copies what the log holds into the database, without waiting for readers; `truncating`
     /// also empties the log file (and gives its space back), waiting for readers if need be.
     func checkpoint(truncating: Bool) throws
-    /// Small blobs that versions before 0.12 kept in the catalog until their files were synced,
-    /// oldest first (a store last mounted by one of them may still hold some).
+    /// Small blobs whose files may not be durable yet, oldest first.
     func unsettledBlobs() throws -> [UnsettledBlob]
+    /// The newest unsettled blob's number, 0 when there is none.
+    func lastUnsettledBlob() throws -> Int64
     /// Forgets the unsettled blobs up to `seq`, once their files are durable.
     func forgetUnsettledBlobs(through seq: Int64) throws
     /// Blobs recorded while their files' syncs were running, oldest first.
@@ -199,11 +201,11 @@ public protocol Catalog: Sendable {
 
 extension Catalog {
     public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp) throws {
-        try completeUpload(id, blob: blob, at: time, links: nil, receipt: nil, creating: nil, unsynced: false)
+        try completeUpload(id, blob: blob, at: time, links: nil, receipt: nil, creating: nil, unsettled: nil, unsynced: false)
     }
 
     public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?) throws {
-        try completeUpload(id, blob: blob, at: time, links: links, receipt: nil, creating: nil, unsynced: false)
+        try completeUpload(id, blob: blob, at: time, links: links, receipt: nil, creating: nil, unsettled: nil, unsynced: false)
     }
 }
 
@@ -219,7 +221,7 @@ public struct UnsyncedBlob: Sendable, Equatable {
     }
 }
 
-/// A small blob's bytes, kept in the catalog until its file is known to be durable (before 0.12).
+/// A small blob's bytes, kept in the catalog until its file is known to be durable.
 public struct UnsettledBlob: Sendable, Equatable {
     public var seq: Int64
     public var id: String

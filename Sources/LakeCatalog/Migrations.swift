@@ -180,7 +180,7 @@ enum Migrations {
                 CREATE INDEX receipts_by_object ON receipts(object_id);
                 """)
         }
-        // Small blobs committed without syncing their files (versions before 0.12): their bytes, until
+        // Small blobs committed without syncing their files (BlobSettling): their bytes, until
         // the mount daemon's settler has synced the files, or a start after a crash restored them.
         migrator.registerMigration("2026-12-01-unsettled-blobs") { db in
             try db.execute(sql: """

@@ -91,6 +91,10 @@ extension SQLiteCatalog {
     }
 
 
+    public func lastUnsettledBlob() throws -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM unsettled_blobs") ?? 0 }
+    }
+
     public func forgetUnsettledBlobs(through seq: Int64) throws {
         // Lost in a power failure, the rows are settled again at the next start: harmless.
         try writeLight { db in try db.run(sql: "DELETE FROM unsettled_blobs WHERE seq <= ?", arguments: [seq]) }

@@ -169,13 +169,16 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?,
-                               creating draft: LakeObject?, unsynced: Bool) throws {
+                               creating draft: LakeObject?, unsettled: [UInt8]?, unsynced: Bool) throws {
         try write { db in
             // The blob row first: the object's row refers to it.
             try db.run(sql: "INSERT OR IGNORE INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?)",
                        arguments: [blob.id, blob.size, blob.md5, time.microseconds])
             if let draft { try insertPendingObject(db, draft, stored: links == nil ? (blob.id, time) : nil) }
             if let receipt { try storeReceipt(db, receipt) }
+            if let unsettled {
+                try db.run(sql: "INSERT INTO unsettled_blobs (blob_id, bytes) VALUES (?, ?)", arguments: [blob.id, Data(unsettled)])
+            }
             if unsynced {
                 try db.run(sql: "INSERT INTO unsynced_blobs (blob_id, object_id) VALUES (?, ?)", arguments: [blob.id, id.rawValue])
             }

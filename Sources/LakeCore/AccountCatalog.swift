@@ -76,10 +76,10 @@ public struct AccountCatalog: Catalog {
     }
 
     public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?,
-                               creating draft: LakeObject?, unsynced: Bool) throws {
+                               creating draft: LakeObject?, unsettled: [UInt8]?, unsynced: Bool) throws {
         var draft = draft
         if let made = draft { draft?.owner = mine(made.owner) }
-        try base.completeUpload(id, blob: blob, at: time, links: links, receipt: receipt, creating: draft, unsynced: unsynced)
+        try base.completeUpload(id, blob: blob, at: time, links: links, receipt: receipt, creating: draft, unsettled: unsettled, unsynced: unsynced)
     }
 
     public func object(_ id: LakeID) throws -> LakeObject? {
@@ -265,6 +265,7 @@ public struct AccountCatalog: Catalog {
     public func deferCheckpoints() throws { try base.deferCheckpoints() }
     public func checkpoint(truncating: Bool) throws { try base.checkpoint(truncating: truncating) }
     public func unsettledBlobs() throws -> [UnsettledBlob] { try base.unsettledBlobs() }
+    public func lastUnsettledBlob() throws -> Int64 { try base.lastUnsettledBlob() }
     public func unsyncedBlobs() throws -> [UnsyncedBlob] { try base.unsyncedBlobs() }
     public func forgetUnsyncedBlobs(of objects: [LakeID], seqs: [Int64]) throws { try base.forgetUnsyncedBlobs(of: objects, seqs: seqs) }
     public func discardUnsynced(_ blob: UnsyncedBlob, reason: String, at time: Timestamp) throws -> Bool {

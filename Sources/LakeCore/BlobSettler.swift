@@ -5,12 +5,15 @@ import LakeModel
 import Logging
 import Synchronization
 
-/// Finishes what the mount's uploads leave behind once their closes have returned. An upload
-/// through incoming/ records its blob while the blob file's syncs run (`commitUnsynced`), marked
-/// as not yet known to be durable; the close returns once the syncs have ended, and this thread
-/// forgets the marks in batches (`settle_seconds`), one light transaction for many files. A mark
-/// found at a start means its process died first: `recover` checks the blob, and a blob that did
-/// not reach the disk takes its object with it (its close never reported success).
+/// Finishes what the mount's uploads leave behind once their closes have returned
+/// (`commitUnsynced`). A small file's blob is recorded with its bytes in the catalog, in the one
+/// synced commit that stores it, and renamed into place without syncing: this thread syncs the
+/// store's filesystem once for everything written meanwhile and forgets those bytes. A larger
+/// file's blob is recorded while its file's syncs run, marked as not yet known to be durable;
+/// its close returns once the syncs have ended, and this thread forgets the marks. Both in
+/// batches (`settle_seconds`). After a crash, `recover` writes back any small blob whose file did
+/// not reach the disk, and a marked blob that did not reach it takes its object with it (its
+/// close never reported success).
 ///
 /// A second thread finishes stored uploads after their last close (`releaseLater`): removing a
 /// spool file's name and writing the log line kept the FUSE worker that answered the RELEASE
@@ -50,7 +53,17 @@ public final class BlobSettler: Sendable {
         }
         thread.start { [self] thread in
             var lastCheckpoint = Date(), lastForget = Date()
-            while thread.pause(min(1, batchSeconds), wakeable: false) {
+            /// When the oldest small blob waiting for the next sync was committed.
+            var batchStarted: Date?
+            while true {
+                // Woken by a small blob's commit when nothing waits; otherwise commits join the batch.
+                let slice = batchStarted.map { min(1, max(0, batchSeconds - Date().timeIntervalSince($0))) } ?? min(1, batchSeconds)
+                guard thread.pause(slice, wakeable: batchStarted == nil) else { return }
+                if batchStarted == nil, ((try? store.catalog.lastUnsettledBlob()) ?? 0) > 0 { batchStarted = Date() }
+                if let started = batchStarted, Date().timeIntervalSince(started) >= batchSeconds {
+                    settleNow()
+                    batchStarted = nil
+                }
                 if Date().timeIntervalSince(lastForget) >= batchSeconds {
                     forgetSynced()
                     lastForget = Date()
@@ -67,6 +80,11 @@ public final class BlobSettler: Sendable {
         do { try store.catalog.checkpoint(truncating: truncating) } catch {
             logger.error("cannot checkpoint the catalog: \(error)")
         }
+    }
+
+    /// Called after a commit that left a small blob unsettled.
+    public func committed() {
+        thread.wake()
     }
 
     /// Called once the syncs of a blob recorded unsynced for `object` have ended.
@@ -101,16 +119,30 @@ public final class BlobSettler: Sendable {
         logger.info("uploaded through incoming/", metadata: ["object": "\(upload.id)", "bytes": "\(upload.size)"])
     }
 
-    /// Stops the threads and forgets the marks of what has been synced, so a clean unmount
-    /// leaves nothing to check.
+    /// Stops the threads, settles what is left and forgets the marks of what has been synced, so
+    /// a clean unmount leaves nothing to restore or check.
     public func stop() {
         releaser.stop()
         let left = released.withLock { waiting in defer { waiting = nil }; return waiting ?? [] }
         for upload in left { Self.finish(upload, logger: logger) }
         thread.stop()
+        settleNow()
         forgetSynced()
         // A burst may have grown the log: its space goes back to the disk (which a full one needs).
         checkpoint(truncating: true)
+    }
+
+    /// One sync for every small blob committed so far.
+    public func settleNow() {
+        do {
+            let last = try store.catalog.lastUnsettledBlob()
+            guard last > 0 else { return }
+            try store.blobs.settle()
+            try store.catalog.forgetUnsettledBlobs(through: last)
+        } catch {
+            // The bytes stay in the catalog; the next batch (or the next start) settles them.
+            logger.error("cannot make recently stored blobs durable yet: \(error)")
+        }
     }
 
     /// Forgets the marks of every blob whose syncs have ended so far.
@@ -124,8 +156,8 @@ public final class BlobSettler: Sendable {
     }
 
     /// What a start finds of uploads whose process died: small blobs written back from the
-    /// catalog (versions before 0.12), and objects removed because their blobs, recorded while
-    /// being synced, never reached the disk.
+    /// catalog, and objects removed because their blobs, recorded while being synced, never
+    /// reached the disk.
     public struct Recovered: Sendable, Equatable {
         public var restoredBlobs: [String] = []
         public var discardedObjects: [LakeID] = []
@@ -134,7 +166,7 @@ public final class BlobSettler: Sendable {
     /// Checks the marks of blobs recorded while being synced by processes that are gone (a live
     /// upload's session is left alone): an intact blob is synced again and its mark forgotten;
     /// one missing or damaged loses its object, and a damaged file that nothing else records is
-    /// removed. Also writes back the small blobs versions before 0.12 kept in the catalog.
+    /// removed. Also writes back small blobs whose files a crash kept from the disk.
     @discardableResult
     public static func recover(_ store: Store) throws -> Recovered {
         var recovered = Recovered()
@@ -161,9 +193,9 @@ public final class BlobSettler: Sendable {
         return recovered
     }
 
-    /// Writes back, durably, every unsettled blob (a version before 0.12 kept a small blob's
-    /// bytes in the catalog until its file was synced) whose file is missing or differs from its
-    /// bytes, and forgets them. Safe beside a live daemon: an intact file is only synced again.
+    /// Writes back, durably, every unsettled blob whose file is missing or differs from its
+    /// bytes (a crash came before the sync), and forgets them. Safe beside a live daemon: an
+    /// intact file is only synced again.
     static func restoreUnsettled(_ store: Store) throws -> [String] {
         let waiting = try store.catalog.unsettledBlobs()
         guard let last = waiting.last?.seq else { return [] }

@@ -1,8 +1,9 @@
 import LakeModel
 
 /// Cleans up after processes that died mid-upload: their `PENDING_UPLOAD` rows and spool files,
-/// and objects stored through incoming/ whose blobs a crash kept from the disk before their
-/// closes returned (`BlobSettler.recover`).
+/// small blobs whose files a crash kept from the disk (written back from the catalog), and
+/// objects stored through incoming/ whose blobs a crash kept from the disk before their closes
+/// returned (`BlobSettler.recover`).
 /// Safe to run at any time, beside live uploads: a session whose writer still holds its lock
 /// is left alone.
 public struct Recovery: Sendable {
@@ -16,8 +17,7 @@ public struct Recovery: Sendable {
         /// Blob files of uploads whose writer died after naming the blob and before the catalog
         /// recorded it: removed, as nothing refers to them.
         public var removedBlobs: [String] = []
-        /// Small blobs written back from the catalog (kept there by versions before 0.12): a
-        /// crash came before their files were synced.
+        /// Small blobs written back from the catalog: a crash came before their files were synced.
         public var restoredBlobs: [String] = []
         /// Objects removed because their blobs never reached the disk: a crash came before the
         /// close that stored them returned.

@@ -62,6 +62,7 @@ public final class ServedBlobStore: BlobStore {
     public func blobStored(byAbandoned session: String) -> String? { nil }
     public func withCommitGuard<T>(_ body: () throws -> T) throws -> T { throw Self.readOnly }
     public func withSweepGuard<T>(_ body: () throws -> T) throws -> T { throw Self.readOnly }
+    public func settle() throws {}
     public func syncStored(_ id: String) throws { throw Self.readOnly }
     public func restore(_ id: String, bytes: [UInt8]) throws -> Bool { throw Self.readOnly }
 }

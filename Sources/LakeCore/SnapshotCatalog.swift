@@ -45,10 +45,11 @@ public final class SnapshotCatalog: Catalog {
 
     // MARK: refused
     public func createPendingObject(_ object: LakeObject) throws { throw Self.readOnly }
-    public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?, creating draft: LakeObject?, unsynced: Bool) throws { throw Self.readOnly }
+    public func completeUpload(_ id: LakeID, blob: BlobRecord, at time: Timestamp, links: ManifestLinks?, receipt: Receipt?, creating draft: LakeObject?, unsettled: [UInt8]?, unsynced: Bool) throws { throw Self.readOnly }
     public func deferCheckpoints() throws { throw Self.readOnly }
     public func checkpoint(truncating: Bool) throws { throw Self.readOnly }
     public func unsettledBlobs() throws -> [UnsettledBlob] { throw Self.readOnly }
+    public func lastUnsettledBlob() throws -> Int64 { throw Self.readOnly }
     public func unsyncedBlobs() throws -> [UnsyncedBlob] { [] }
     public func forgetUnsyncedBlobs(of objects: [LakeID], seqs: [Int64]) throws { throw Self.readOnly }
     public func discardUnsynced(_ blob: UnsyncedBlob, reason: String, at time: Timestamp) throws -> Bool { throw Self.readOnly }

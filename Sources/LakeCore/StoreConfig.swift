@@ -20,8 +20,9 @@ public struct StoreConfig: Codable, Sendable {
     public var scrubBytesPerSecond: Double
     /// How long a blob found intact stays trusted before the scrubber re-hashes it.
     public var scrubIntervalHours: Double
-    /// How often the mount forgets, in one transaction, the marks of blobs whose syncs have
-    /// ended (`BlobSettler`); a mark left by a crash costs only a re-check at the next start.
+    /// How long the mount waits to sync the files of small uploads in one batch (their bytes
+    /// are durable in the catalog meanwhile), and to forget the marks of larger blobs whose syncs
+    /// have ended (see `BlobSettler`).
     public var settleSeconds: Double
     /// Per-account limits (`Quotas.swift`); nil: none.
     public var quotas: QuotaConfig?

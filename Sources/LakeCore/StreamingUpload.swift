@@ -94,9 +94,10 @@ public final class StreamingUpload: @unchecked Sendable {
     /// stored bytes of a manifest and says what its references point at; they are recorded in
     /// the same transaction that makes the object UPLOADED.
     /// `receipt` gives the mount's receipt for the stored blob, recorded in the same transaction.
-    /// With a `settler`, the blob's syncs run while the catalog records it (`commitUnsynced`):
-    /// the commit returns once both are done, and the settler later forgets that the blob was
-    /// recorded before its syncs ended (`BlobSettler`).
+    /// With a `settler`, the blob is committed unsynced (`commitUnsynced`): a small blob's bytes
+    /// are recorded with the object and the settler makes its file durable later; a larger
+    /// blob's syncs run while the catalog records it, the commit returns once both are done, and
+    /// the settler later forgets that the blob was recorded before its syncs ended (`BlobSettler`).
     /// With `keepingSpoolName`, the spool file's name stays until `releaseSpool()` (the mount
     /// removes it after replying to the close; recovery removes it if that never comes).
     /// `validating` reads the stored bytes first and may refuse them (a sidecar that is not valid
@@ -117,7 +118,7 @@ public final class StreamingUpload: @unchecked Sendable {
                     if let receipt, draft != nil { draft!.owner.mode = store.config.objectMode(from: receipt.mode) }
                     try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil),
                                                      at: .now, links: links, receipt: receipt, creating: draft,
-                                                     unsynced: stored.sync != nil)
+                                                     unsettled: stored.unsettled, unsynced: stored.sync != nil)
                 } catch {
                     // Nothing is left to the syncs still running on the spool file's descriptor.
                     try? stored.sync?.wait()
@@ -135,6 +136,7 @@ public final class StreamingUpload: @unchecked Sendable {
                     }
                     settler?.synced(id)
                 }
+                if stored.unsettled != nil { settler?.committed() }
                 blobID = stored.id
             }
             finished = true

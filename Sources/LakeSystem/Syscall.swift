@@ -98,6 +98,14 @@ public enum Syscall {
         try fsync(fd, path: path)
     }
 
+    /// Writes out everything dirty on the filesystem holding `path` (data and metadata of every
+    /// file), as `sync` does for one filesystem.
+    public static func syncFilesystem(_ path: String) throws {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        _ = try retrying("syncfs", path) { GNUFunctions.syncfs(fd) }
+    }
+
     /// A second name for a file; false when `to` exists already.
     public static func link(_ from: String, _ to: String) throws -> Bool {
         while true {

@@ -74,7 +74,7 @@ import Testing
         }
         for (node, (object, seed)) in [(lost, Character("a")), (twin, "a"), (other, "b")].enumerated() {
             try catalog.completeUpload(object.id, blob: blob(seed), at: .now, links: nil, receipt: receipt(object, Int64(node + 1), blob(seed).id),
-                                       creating: object, unsynced: true)
+                                       creating: object, unsettled: nil, unsynced: true)
         }
         let marks = try catalog.unsyncedBlobs()
         #expect(marks.map(\.objectID) == [lost.id, twin.id, other.id])
@@ -97,7 +97,7 @@ import Testing
         let catalog = try open()
         let object = draft("audited.stl")
         try catalog.createPendingObject(object)
-        try catalog.completeUpload(object.id, blob: blob("a"), at: .now, links: nil, receipt: nil, creating: nil, unsynced: false)
+        try catalog.completeUpload(object.id, blob: blob("a"), at: .now, links: nil, receipt: nil, creating: nil, unsettled: nil, unsynced: false)
         _ = try catalog.updateObject(object.id, ObjectUpdate(name: "renamed"), at: .now)
         _ = try catalog.changeAccess(object.id, mode: 0o600, gid: nil, by: Actor(uid: 1001, user: "alice"), at: .now)
         try catalog.recordAudit("mount", id: nil, details: ["mountpoint": .string("/lake")], by: nil, at: .now)

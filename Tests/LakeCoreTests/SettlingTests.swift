@@ -7,8 +7,10 @@ import LakeTestSupport
 import Testing
 @testable import LakeCore
 
-/// Uploads through incoming/ record their blobs while the blob files' syncs run (marked as such
-/// until the syncs have ended); recovery checks the marks a dead process left.
+/// Uploads through incoming/: a small file's bytes are in the catalog until one sync has made its
+/// blob file durable (after a crash that came first, recovery writes them back); a larger file's
+/// blob is recorded while its syncs run, marked until they have ended (recovery checks the marks
+/// a dead process left).
 @Suite struct SettlingTests {
     /// Uploads `bytes` the way the mount does; with `keepingSpoolName` the session stays alive
     /// (as while the mount has not yet answered the close).
@@ -24,12 +26,26 @@ import Testing
         BlobFiles.path(store: test.root, id: id)
     }
 
-    @Test(arguments: [0, 20_000, 3_000_000])
+    @Test func aSmallUploadKeepsItsBytesInTheCatalogUntilSettled() throws {
+        let test = try TestStore()
+        let bytes = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let (upload, blob) = try uploadUnsynced(test.store, bytes, name: "a.bin")
+        #expect(try test.store.catalog.unsettledBlobs().map(\.id) == [blob])
+        #expect(try test.store.catalog.unsettledBlobs().first?.bytes == bytes)
+        #expect(try test.store.catalog.unsyncedBlobs().isEmpty)
+        #expect(try test.store.catalog.object(upload.id)?.status == .uploaded)
+        BlobSettler(store: test.store, logger: TestLogger.make()).settleNow()
+        #expect(try test.store.catalog.unsettledBlobs().isEmpty)
+        #expect(try test.store.catalog.lastUnsettledBlob() == 0)
+    }
+
+    @Test(arguments: [Int(BlobSettling.maximumBytes) + 1, 3_000_000])
     func anUploadIsMarkedUntilItsSyncsEndAndTheSettlerForgetsIt(size: Int) throws {
         let test = try TestStore()
         let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         let (upload, blob) = try uploadUnsynced(test.store, bytes, name: "a.bin")
         #expect(try test.store.catalog.unsyncedBlobs().map { [$0.id, $0.objectID.rawValue] } == [[blob, upload.id.rawValue]])
+        #expect(try test.store.catalog.unsettledBlobs().isEmpty)
         #expect(try test.store.catalog.object(upload.id)?.status == .uploaded)
         #expect(test.store.blobs.check(blob, expectedSize: Int64(size)) == .intact)
         let settler = BlobSettler(store: test.store, logger: TestLogger.make())
@@ -41,7 +57,7 @@ import Testing
     /// The same bytes stored twice: the second upload keeps the first file (and syncs it too).
     @Test func identicalBytesAreStoredOnceAndBothMarked() throws {
         let test = try TestStore()
-        let bytes = [UInt8](repeating: 5, count: 9_000)
+        let bytes = [UInt8](repeating: 5, count: 50_000)
         let (first, blob) = try uploadUnsynced(test.store, bytes, name: "one.bin")
         let (second, again) = try uploadUnsynced(test.store, bytes, name: "two.bin")
         #expect(again == blob)
@@ -55,7 +71,7 @@ import Testing
     @Test(arguments: ["missing", "empty", "garbage"])
     func recoveryRemovesAnObjectWhoseBlobNeverReachedTheDisk(how: String) throws {
         let test = try TestStore()
-        let bytes = (0..<5_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+        let bytes = (0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
         let (lost, blob) = try uploadUnsynced(test.store, bytes, name: "lost.bin")
         let (kept, intact) = try uploadUnsynced(test.store, [1, 2, 3], name: "kept.bin")
         let path = blobPath(test, blob)
@@ -81,7 +97,7 @@ import Testing
     /// its file looks like at that instant.
     @Test func recoveryLeavesALiveUploadsMarkAlone() throws {
         let test = try TestStore()
-        let (upload, blob) = try uploadUnsynced(test.store, [9, 9, 9, 9], name: "live.bin", keepingSpoolName: true)
+        let (upload, blob) = try uploadUnsynced(test.store, [UInt8](repeating: 9, count: 40_000), name: "live.bin", keepingSpoolName: true)
         try Syscall.unlinkIfPresent(blobPath(test, blob))
         #expect(try Recovery(store: test.store).run().discardedObjects.isEmpty)
         #expect(try test.store.catalog.object(upload.id) != nil)
@@ -90,26 +106,28 @@ import Testing
         #expect(try Recovery(store: test.store).run().discardedObjects == [upload.id])
     }
 
-    /// A store last mounted by a version before 0.12 may hold small blobs' bytes in the catalog
-    /// (`unsettled_blobs`): a start writes back a file a crash kept from the disk.
-    @Test func anOlderVersionsUnsettledBytesAreWrittenBack() throws {
+    /// What a power failure before the batched sync leaves of a small file: its blob file
+    /// missing, empty, or with other bytes. Recovery writes it back from the catalog.
+    @Test(arguments: ["missing", "empty", "garbage"])
+    func recoveryWritesBackASmallBlobACrashKeptFromTheDisk(how: String) throws {
         let test = try TestStore()
-        let bytes = (0..<3_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
-        let (upload, blob) = try uploadUnsynced(test.store, bytes, name: "old.bin")
-        try test.store.catalog.forgetUnsyncedBlobs(of: [upload.id], seqs: [])
-        let insert = "import sqlite3; c = sqlite3.connect('\(test.root)/catalog.sqlite'); "
-            + "c.execute('INSERT INTO unsettled_blobs (blob_id, bytes) VALUES (?, ?)', ('\(blob)', bytes([\(bytes.map(String.init).joined(separator: ","))]))); c.commit()"
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        python.arguments = ["-c", insert]
-        try python.run()
-        python.waitUntilExit()
-        #expect(python.terminationStatus == 0)
-        try Syscall.unlinkIfPresent(blobPath(test, blob))
+        let bytes = (0..<5_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+        let (upload, blob) = try uploadUnsynced(test.store, bytes, name: "lost.bin")
+        let (_, intact) = try uploadUnsynced(test.store, [1, 2, 3], name: "kept.bin")
+        let path = blobPath(test, blob)
+        try Syscall.unlinkIfPresent(path)
+        switch how {
+        case "empty": FileManager.default.createFile(atPath: path, contents: Data())
+        case "garbage": FileManager.default.createFile(atPath: path, contents: Data(repeating: 0, count: bytes.count))
+        default: break
+        }
         let report = try Recovery(store: test.store).run()
         #expect(report.restoredBlobs == [blob])
+        #expect(report.discardedObjects.isEmpty)
         #expect(test.store.blobs.check(blob, expectedSize: Int64(bytes.count)) == .intact)
+        #expect(test.store.blobs.check(intact, expectedSize: 3) == .intact)
         #expect(try test.store.catalog.unsettledBlobs().isEmpty)
+        #expect(try test.store.catalog.object(upload.id)?.file.blob?.id == blob)
         #expect(try Verifier(store: test.store).run().isClean)
     }
 }

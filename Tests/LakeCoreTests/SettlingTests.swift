@@ -26,6 +26,17 @@ import Testing
         BlobFiles.path(store: test.root, id: id)
     }
 
+    /// What a power failure can leave of a file written but not synced: nothing, an empty file,
+    /// or one of the right size holding other bytes.
+    func loseInACrash(_ path: String, how: String, size: Int) throws {
+        try Syscall.unlinkIfPresent(path)
+        switch how {
+        case "empty": FileManager.default.createFile(atPath: path, contents: Data())
+        case "garbage": FileManager.default.createFile(atPath: path, contents: Data(repeating: 0, count: size))
+        default: break
+        }
+    }
+
     @Test func aSmallUploadKeepsItsBytesInTheCatalogUntilSettled() throws {
         let test = try TestStore()
         let bytes = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
@@ -75,12 +86,7 @@ import Testing
         let (lost, blob) = try uploadUnsynced(test.store, bytes, name: "lost.bin")
         let (kept, intact) = try uploadUnsynced(test.store, [1, 2, 3], name: "kept.bin")
         let path = blobPath(test, blob)
-        try Syscall.unlinkIfPresent(path)
-        switch how {
-        case "empty": FileManager.default.createFile(atPath: path, contents: Data())
-        case "garbage": FileManager.default.createFile(atPath: path, contents: Data(repeating: 0, count: bytes.count))
-        default: break
-        }
+        try loseInACrash(path, how: how, size: bytes.count)
         let report = try Recovery(store: test.store).run()
         #expect(report.discardedObjects == [lost.id])
         #expect(try test.store.catalog.object(lost.id) == nil)
@@ -115,12 +121,7 @@ import Testing
         let (upload, blob) = try uploadUnsynced(test.store, bytes, name: "lost.bin")
         let (_, intact) = try uploadUnsynced(test.store, [1, 2, 3], name: "kept.bin")
         let path = blobPath(test, blob)
-        try Syscall.unlinkIfPresent(path)
-        switch how {
-        case "empty": FileManager.default.createFile(atPath: path, contents: Data())
-        case "garbage": FileManager.default.createFile(atPath: path, contents: Data(repeating: 0, count: bytes.count))
-        default: break
-        }
+        try loseInACrash(path, how: how, size: bytes.count)
         let report = try Recovery(store: test.store).run()
         #expect(report.restoredBlobs == [blob])
         #expect(report.discardedObjects.isEmpty)

@@ -469,16 +469,21 @@ public final class IncomingFiles: Sendable {
     /// mount; the catalog's rows went in the same transaction): their entries leave incoming/
     /// too. A receipt being written over stays (its new version will be a new object).
     public func dropReceipts(of ids: Set<LakeID>) -> [(parent: Int64, name: FileName)] {
-        guard !ids.isEmpty else { return [] }
-        let candidates = state.withLock { state in
+        let objects = ids.filter { $0.kind == .object }
+        guard !objects.isEmpty else { return [] }
+        // Most are objects still in the lake (this mount's own uploads among them): one query for
+        // the whole batch, and the receipts are walked only when an object has left (trashed,
+        // purged, discarded). Walking them for every batch cost a daemon that had stored 100,000
+        // files a scan of every receipt a few times a second while it stored more.
+        guard let live = try? store.catalog.liveObjectIDs(among: Array(objects)) else { return [] }
+        let left = objects.subtracting(live)
+        guard !left.isEmpty else { return [] }
+        let gone = state.withLock { state in
             state.nodes.compactMap { number, node -> (Int64, LakeID)? in
-                guard !node.isFolder, !node.orphan, node.upload == nil, let object = node.stored.objectID, ids.contains(object) else { return nil }
+                guard !node.isFolder, !node.orphan, node.upload == nil, let object = node.stored.objectID, left.contains(object) else { return nil }
                 return (number, object)
             }
         }
-        // Most are this mount's own uploads, still in the lake: one query for the whole batch.
-        guard let live = try? store.catalog.liveObjectIDs(among: candidates.map(\.1)) else { return [] }
-        let gone = candidates.filter { !live.contains($0.1) }
         guard !gone.isEmpty else { return [] }
         return state.withLock { state in
             gone.compactMap { number, object -> (parent: Int64, name: FileName)? in

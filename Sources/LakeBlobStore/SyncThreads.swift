@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Threads that run blocking syncs beside the caller (`BlobSync`). A sync blocks its thread for
 /// as long as the disk takes, so the pool grows whenever every thread is busy (Dispatch's
@@ -54,34 +53,31 @@ final class SyncThreads: Sendable {
 /// overlap with each other and with the caller's catalog commit. `wait()` returns once all have
 /// ended and throws the first failure.
 public final class BlobSync: Sendable {
-    private let state = Mutex<(left: Int, failure: (any Error)?)>((0, nil))
-    private let done = NSCondition()
+    private let state = NSCondition()
+    // Read and written only with `state` locked.
+    nonisolated(unsafe) private var left: Int
+    nonisolated(unsafe) private var failure: (any Error)?
 
     init(_ steps: [@Sendable () throws -> Void]) {
-        state.withLock { $0.left = steps.count }
+        left = steps.count
         for step in steps {
             SyncThreads.shared.run { [self] in
-                var failure: (any Error)?
-                do { try step() } catch { failure = BlobStoreError.wrap(error) }
-                let last = state.withLock { state -> Bool in
-                    if state.failure == nil { state.failure = failure }
-                    state.left -= 1
-                    return state.left == 0
-                }
-                if last {
-                    done.lock()
-                    done.broadcast()
-                    done.unlock()
-                }
+                var failed: (any Error)?
+                do { try step() } catch { failed = BlobStoreError.wrap(error) }
+                state.lock()
+                if failure == nil { failure = failed }
+                left -= 1
+                if left == 0 { state.broadcast() }
+                state.unlock()
             }
         }
     }
 
     /// Waits for every sync; throws the first that failed.
     public func wait() throws {
-        done.lock()
-        while state.withLock({ $0.left }) > 0 { done.wait() }
-        done.unlock()
-        if let failure = state.withLock({ $0.failure }) { throw failure }
+        state.lock()
+        defer { state.unlock() }
+        while left > 0 { state.wait() }
+        if let failure { throw failure }
     }
 }

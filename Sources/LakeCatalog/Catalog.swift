@@ -30,14 +30,14 @@ public protocol Catalog: Sendable {
     func forgetUnsettledBlobs(through seq: Int64) throws
     /// Blobs recorded while their files' syncs were running, oldest first.
     func unsyncedBlobs() throws -> [UnsyncedBlob]
-    /// Forgets the unsynced records of `objects` (their syncs ended) or with the numbers `seqs`.
-    func forgetUnsyncedBlobs(of objects: [LakeID], seqs: [Int64]) throws
+    /// Forgets the unsynced records of `objects` (their syncs ended, or their blobs were checked).
+    func forgetUnsyncedBlobs(of objects: [LakeID]) throws
     /// Removes the object an unsynced blob was stored for, with its receipt and (when nothing
     /// else uses it) the blob's record, because the blob's bytes never reached the disk: the
     /// close that stored it did not report success. Manifests that found it as a block wait for
     /// that block again. False when the object is gone or uses another blob now.
     @discardableResult
-    func discardUnsynced(_ blob: UnsyncedBlob, reason: String, at time: Timestamp) throws -> Bool
+    func discardUnsynced(object: LakeID, blob: String, reason: String, at time: Timestamp) throws -> Bool
     /// Points the references `paths` of a manifest still waiting for its blocks at `child`;
     /// false when none of them was waiting (or the manifest no longer waits).
     @discardableResult
@@ -209,15 +209,16 @@ extension Catalog {
     }
 }
 
-/// A blob recorded while its file's syncs were running, and the object it was stored for.
+/// A blob recorded while its file's syncs were running, the object it was stored for, and its
+/// recorded size (nil once the blob has no record any more).
 public struct UnsyncedBlob: Sendable, Equatable {
-    public var seq: Int64
     public var id: String
     public var objectID: LakeID
-    public init(seq: Int64, id: String, objectID: LakeID) {
-        self.seq = seq
+    public var size: Int64?
+    public init(id: String, objectID: LakeID, size: Int64?) {
         self.id = id
         self.objectID = objectID
+        self.size = size
     }
 }
 

@@ -90,7 +90,6 @@ extension SQLiteCatalog {
         }
     }
 
-
     public func lastUnsettledBlob() throws -> Int64 {
         try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM unsettled_blobs") ?? 0 }
     }
@@ -102,33 +101,30 @@ extension SQLiteCatalog {
 
     public func unsyncedBlobs() throws -> [UnsyncedBlob] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, blob_id, object_id FROM unsynced_blobs ORDER BY seq").map { row in
-                UnsyncedBlob(seq: row["seq"], id: row["blob_id"], objectID: LakeID(unchecked: row["object_id"]))
+            try Row.fetchAll(db, sql: """
+                SELECT u.blob_id, u.object_id, b.size FROM unsynced_blobs u LEFT JOIN blobs b ON b.id = u.blob_id ORDER BY u.seq
+                """).map { row in
+                UnsyncedBlob(id: row["blob_id"], objectID: LakeID(unchecked: row["object_id"]), size: row["size"])
             }
         }
     }
 
-    public func forgetUnsyncedBlobs(of objects: [LakeID], seqs: [Int64]) throws {
-        guard !objects.isEmpty || !seqs.isEmpty else { return }
+    public func forgetUnsyncedBlobs(of objects: [LakeID]) throws {
+        guard !objects.isEmpty else { return }
         // Light: rows a power failure brings back are checked again at the next start.
         try writeLight { db in
-            for chunk in stride(from: 0, to: objects.count, by: 500).map({ objects[$0..<min($0 + 500, objects.count)] }) {
+            for start in stride(from: 0, to: objects.count, by: 500) {
+                let chunk = objects[start..<min(objects.count, start + 500)].map(\.rawValue)
                 try db.execute(sql: "DELETE FROM unsynced_blobs WHERE object_id IN (\(databaseQuestionMarks(count: chunk.count)))",
-                               arguments: StatementArguments(chunk.map(\.rawValue)))
-            }
-            for chunk in stride(from: 0, to: seqs.count, by: 500).map({ seqs[$0..<min($0 + 500, seqs.count)] }) {
-                try db.execute(sql: "DELETE FROM unsynced_blobs WHERE seq IN (\(databaseQuestionMarks(count: chunk.count)))",
-                               arguments: StatementArguments(Array(chunk)))
+                               arguments: StatementArguments(chunk))
             }
         }
     }
 
-    public func discardUnsynced(_ blob: UnsyncedBlob, reason: String, at time: Timestamp) throws -> Bool {
+    public func discardUnsynced(object id: LakeID, blob: String, reason: String, at time: Timestamp) throws -> Bool {
         try write { db in
-            try db.run(sql: "DELETE FROM unsynced_blobs WHERE seq = ? OR (object_id = ? AND blob_id = ?)",
-                       arguments: [blob.seq, blob.objectID.rawValue, blob.id])
-            guard let object = try ObjectRow.fetch(db, id: blob.objectID.rawValue, blobURI: blobURI),
-                  object.file.blob?.id == blob.id else { return false }
+            try db.run(sql: "DELETE FROM unsynced_blobs WHERE object_id = ?", arguments: [id.rawValue])
+            guard let object = try ObjectRow.fetch(db, id: id.rawValue, blobURI: blobURI), object.file.blob?.id == blob else { return false }
             // Manifests that found it as a block wait for it again (a reference must name a row).
             for manifest in try String.fetchAll(db, sql: "SELECT DISTINCT object_id FROM object_refs WHERE child_id = ?",
                                                 arguments: [object.id.rawValue]) {
@@ -138,9 +134,9 @@ extension SQLiteCatalog {
             }
             try db.run(sql: "DELETE FROM objects WHERE id = ?", arguments: [object.id.rawValue])
             try db.execute(sql: "DELETE FROM blobs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM objects WHERE blob_id = ?)",
-                           arguments: [blob.id, blob.id])
+                           arguments: [blob, blob])
             try recordChange(db, object.id, at: time)
-            try audit(db, "object.discard", object.id, ["name": .string(object.name), "blob": .string(blob.id), "reason": .string(reason)],
+            try audit(db, "object.discard", object.id, ["name": .string(object.name), "blob": .string(blob), "reason": .string(reason)],
                       by: Actor(uid: object.owner.uid, user: object.createdBy), at: time)
             return true
         }

@@ -267,9 +267,9 @@ public struct AccountCatalog: Catalog {
     public func unsettledBlobs() throws -> [UnsettledBlob] { try base.unsettledBlobs() }
     public func lastUnsettledBlob() throws -> Int64 { try base.lastUnsettledBlob() }
     public func unsyncedBlobs() throws -> [UnsyncedBlob] { try base.unsyncedBlobs() }
-    public func forgetUnsyncedBlobs(of objects: [LakeID], seqs: [Int64]) throws { try base.forgetUnsyncedBlobs(of: objects, seqs: seqs) }
-    public func discardUnsynced(_ blob: UnsyncedBlob, reason: String, at time: Timestamp) throws -> Bool {
-        try base.discardUnsynced(blob, reason: reason, at: time)
+    public func forgetUnsyncedBlobs(of objects: [LakeID]) throws { try base.forgetUnsyncedBlobs(of: objects) }
+    public func discardUnsynced(object: LakeID, blob: String, reason: String, at time: Timestamp) throws -> Bool {
+        try base.discardUnsynced(object: object, blob: blob, reason: reason, at: time)
     }
     public func forgetUnsettledBlobs(through seq: Int64) throws { try base.forgetUnsettledBlobs(through: seq) }
     public func attachBlock(_ child: LakeID, to manifest: LakeID, paths: [String], at time: Timestamp) throws -> Bool {

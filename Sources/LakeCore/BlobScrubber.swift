@@ -6,7 +6,8 @@ import Logging
 
 /// The mount daemon's scrubber: re-hashes stored blobs in the background, the longest unchecked
 /// first, at `scrub_bytes_per_second` on average (a small blob counts as 64 KiB), pausing while
-/// files are being stored, and records what it finds (`BlobIntegrity`).
+/// files are being stored (for at most 9 s before a batch of 64), and records what it finds
+/// (`BlobIntegrity`).
 /// A blob found intact is trusted for `scrub_interval_hours`, then checked again. Reads through
 /// kernel passthrough never reach the daemon, so this (with `lake verify`) is what finds a byte
 /// flipped inside a blob that keeps its size.
@@ -35,17 +36,26 @@ public final class BlobScrubber: Sendable {
     /// What a blob costs the rate at least: a small blob's open and catalog work cost more than
     /// its bytes, and at the bytes' rate alone the scrubber never paused on small files.
     static let minimumCharge: Double = 64 * 1024
+    /// The longest the scrubber waits for uploads to pause before it checks a batch anyway (as
+    /// processing takes a turn): a lake that receives files without pause is still scrubbed.
+    static let longestWait: Double = 9
 
     private func run(_ thread: BackgroundThread) {
         let integrity = BlobIntegrity(store: store)
         let rate = store.config.scrubBytesPerSecond
+        var waitingSince: Date?
         while thread.pause(0) {
             // Gives way to uploads, as processing does: its reads and catalog writes would take
             // the disk and the catalog's writer from the closes of a `cp -r`.
             if !store.uploads.isQuiet(for: 1) {
-                if !thread.pause(1) { return }
-                continue
+                let since = waitingSince ?? Date()
+                waitingSince = since
+                if Date().timeIntervalSince(since) < Self.longestWait {
+                    if !thread.pause(1) { return }
+                    continue
+                }
             }
+            waitingSince = nil
             do {
                 let trusted = Timestamp.now.adding(seconds: -store.config.scrubIntervalHours * 3600)
                 let blobs = try store.catalog.blobsToScrub(checkedBefore: trusted, limit: Self.batch)

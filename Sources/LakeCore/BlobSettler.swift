@@ -149,8 +149,10 @@ public final class BlobSettler: Sendable {
     public func forgetSynced() {
         let batch = synced.withLock { objects in defer { objects = [] }; return objects }
         guard !batch.isEmpty else { return }
-        do { try store.catalog.forgetUnsyncedBlobs(of: batch, seqs: []) } catch {
-            // They stay marked; the next start checks those blobs again (and finds them intact).
+        do { try store.catalog.forgetUnsyncedBlobs(of: batch) } catch {
+            // Tried again with the next batch (a full disk refuses even light writes); a crash
+            // meanwhile only makes the next start check those blobs again.
+            synced.withLock { $0.insert(contentsOf: batch, at: 0) }
             logger.error("cannot forget that recently stored blobs were being synced: \(error)")
         }
     }
@@ -171,17 +173,22 @@ public final class BlobSettler: Sendable {
     public static func recover(_ store: Store) throws -> Recovered {
         var recovered = Recovered()
         recovered.restoredBlobs = try restoreUnsettled(store)
-        var forget: [Int64] = []
+        var forget: [LakeID] = []
         for mark in try store.catalog.unsyncedBlobs() where !store.blobs.isUploadAlive(session: mark.objectID.rawValue) {
-            let size = try store.catalog.object(mark.objectID)?.file.blob?.size ?? 0
+            // A blob no longer recorded went with its object (purged, or discarded already).
+            guard let size = mark.size else {
+                forget.append(mark.objectID)
+                continue
+            }
             let check = store.blobs.check(mark.id, expectedSize: size)
             if check == .intact {
                 try store.blobs.syncStored(mark.id)
-                forget.append(mark.seq)
+                forget.append(mark.objectID)
                 continue
             }
             let reason = check == .missing ? "its blob file was missing" : "its blob file did not hold its bytes"
-            if try store.catalog.discardUnsynced(mark, reason: "\(reason) after a crash: the close that stored it never returned", at: .now) {
+            if try store.catalog.discardUnsynced(object: mark.objectID, blob: mark.id,
+                                                 reason: "\(reason) after a crash: the close that stored it never returned", at: .now) {
                 recovered.discardedObjects.append(mark.objectID)
                 store.logger.warning("removed object \(mark.objectID): \(reason) after a crash, before its close returned")
             }
@@ -189,7 +196,7 @@ public final class BlobSettler: Sendable {
                 if try !store.catalog.isBlobRecorded(mark.id), store.blobs.contains(mark.id) { try store.blobs.delete(mark.id) }
             }
         }
-        try store.catalog.forgetUnsyncedBlobs(of: [], seqs: forget)
+        try store.catalog.forgetUnsyncedBlobs(of: forget)
         return recovered
     }
 

@@ -51,8 +51,8 @@ public final class SnapshotCatalog: Catalog {
     public func unsettledBlobs() throws -> [UnsettledBlob] { throw Self.readOnly }
     public func lastUnsettledBlob() throws -> Int64 { throw Self.readOnly }
     public func unsyncedBlobs() throws -> [UnsyncedBlob] { [] }
-    public func forgetUnsyncedBlobs(of objects: [LakeID], seqs: [Int64]) throws { throw Self.readOnly }
-    public func discardUnsynced(_ blob: UnsyncedBlob, reason: String, at time: Timestamp) throws -> Bool { throw Self.readOnly }
+    public func forgetUnsyncedBlobs(of objects: [LakeID]) throws { throw Self.readOnly }
+    public func discardUnsynced(object: LakeID, blob: String, reason: String, at time: Timestamp) throws -> Bool { throw Self.readOnly }
     public func forgetUnsettledBlobs(through seq: Int64) throws { throw Self.readOnly }
     public func attachBlock(_ child: LakeID, to manifest: LakeID, paths: [String], at time: Timestamp) throws -> Bool { throw Self.readOnly }
     public func receipts() throws -> [Receipt] { throw Self.readOnly }

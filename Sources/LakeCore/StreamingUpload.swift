@@ -130,7 +130,7 @@ public final class StreamingUpload: @unchecked Sendable {
                     } catch {
                         // Recorded, but its bytes may never reach the disk: the close reports the
                         // failure and the object goes (recovery removes it if this cannot).
-                        _ = try? store.catalog.discardUnsynced(UnsyncedBlob(seq: 0, id: stored.id, objectID: id),
+                        _ = try? store.catalog.discardUnsynced(object: id, blob: stored.id,
                                                                reason: "its bytes could not be made durable: \(error)", at: .now)
                         throw error
                     }

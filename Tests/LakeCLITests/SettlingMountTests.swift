@@ -21,6 +21,15 @@ import Testing
         BlobFiles.path(store: mounted.store, id: sha)
     }
 
+    /// A mount that settles and forgets marks only once an hour: what a commit leaves stays
+    /// visible until the test looks (or kills the daemon).
+    func mountedSettlingHourly() throws -> MountedLake {
+        let mounted = try MountedLake(mount: false)
+        try mounted.configure(["settle_seconds": 3600])
+        try mounted.mount()
+        return mounted
+    }
+
     func killDaemon(_ mounted: MountedLake) throws {
         #expect(try Shell.run("pkill -9 -f '[l]ake mount \(mounted.mountpoint) ' ; fusermount3 -uz '\(mounted.mountpoint)'").status == 0)
     }
@@ -38,9 +47,7 @@ import Testing
     /// `lake verify`) writes it back.
     @Test(arguments: ["remount", "verify"])
     func aCrashBeforeTheSyncLosesNoSmallFile(then: String) throws {
-        let mounted = try MountedLake(mount: false)
-        try mounted.configure(["settle_seconds": 3600])
-        try mounted.mount()
+        let mounted = try mountedSettlingHourly()
         let source = mounted.lake.directory.writeRandom("small.bin", size: 20_000, seed: 95)
         #expect(try Shell.run("cp '\(source)' '\(mounted.path("incoming/"))'").status == 0)
         let id = try mounted.xattr("incoming/small.bin", "user.lake.id")
@@ -63,9 +70,7 @@ import Testing
     /// intact, so the next start (a mount, or `lake gc`) syncs it again and keeps its object.
     @Test(arguments: ["remount", "gc"])
     func aCrashBeforeTheMarkIsForgottenLosesNothing(then: String) throws {
-        let mounted = try MountedLake(mount: false)
-        try mounted.configure(["settle_seconds": 3600])
-        try mounted.mount()
+        let mounted = try mountedSettlingHourly()
         let source = mounted.lake.directory.writeRandom("small.bin", size: 40_000, seed: 91)
         #expect(try Shell.run("cp '\(source)' '\(mounted.path("incoming/"))'").status == 0)
         let id = try mounted.xattr("incoming/small.bin", "user.lake.id")
@@ -89,9 +94,7 @@ import Testing
     /// its receipt, records why, and the store verifies clean; another file is untouched.
     @Test(arguments: ["missing", "empty", "garbage"])
     func aBlobThatNeverReachedTheDiskTakesItsObjectWithIt(how: String) throws {
-        let mounted = try MountedLake(mount: false)
-        try mounted.configure(["settle_seconds": 3600])
-        try mounted.mount()
+        let mounted = try mountedSettlingHourly()
         let lost = mounted.lake.directory.writeRandom("lost.bin", size: 70_000, seed: 93)
         let kept = mounted.lake.directory.writeRandom("kept.bin", size: 900, seed: 94)
         #expect(try Shell.run("cp '\(lost)' '\(kept)' '\(mounted.path("incoming/"))'").status == 0)
@@ -119,9 +122,7 @@ import Testing
     }
 
     @Test func aCleanUnmountSettlesAndForgetsEverything() throws {
-        let mounted = try MountedLake(mount: false)
-        try mounted.configure(["settle_seconds": 3600])
-        try mounted.mount()
+        let mounted = try mountedSettlingHourly()
         let small = mounted.lake.directory.writeRandom("s.bin", size: 1_000, seed: 92)
         let large = mounted.lake.directory.writeRandom("l.bin", size: 50_000, seed: 96)
         #expect(try Shell.run("cp '\(small)' '\(large)' '\(mounted.path("incoming/"))'").status == 0)

@@ -25,4 +25,22 @@ import Testing
         #expect(try test.store.catalog.blobsToScrub(checkedBefore: started.adding(seconds: 2.9), limit: 10).isEmpty,
                 "not while they arrived")
     }
+
+    /// A lake that receives files without pause is still scrubbed: after 9 s of waiting the
+    /// scrubber checks a batch anyway.
+    @Test func aLakeThatNeverStopsReceivingFilesIsStillScrubbed() throws {
+        let test = try TestStore()
+        let upload = try StreamingUpload(store: test.store, fileName: "b.bin", createdBy: "tester", owner: .legacy)
+        try [UInt8](repeating: 2, count: 1_000).withUnsafeBytes { try upload.write($0, at: 0) }
+        try upload.commit()
+        let started = Timestamp.now
+        test.store.uploads.noteStored(at: .now() + .seconds(120))
+        let scrubber = BlobScrubber(store: test.store, logger: TestLogger.make())
+        scrubber.start()
+        defer { scrubber.stop() }
+        #expect(try eventually(60) { try test.store.catalog.blobsToScrub(checkedBefore: started, limit: 10).isEmpty },
+                "checked while uploads never stopped")
+        #expect(try test.store.catalog.blobsToScrub(checkedBefore: started.adding(seconds: 8.5), limit: 10).isEmpty,
+                "after waiting for a pause first")
+    }
 }

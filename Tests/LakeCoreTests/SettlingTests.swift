@@ -112,6 +112,21 @@ import Testing
         #expect(try Recovery(store: test.store).run().discardedObjects == [upload.id])
     }
 
+    /// A mark left by a dead process for an object purged since (and whose blob's record `lake
+    /// gc` removed, the file too): nothing to check or remove, the mark is just forgotten.
+    @Test func aMarkWhoseObjectWasPurgedIsForgotten() throws {
+        let test = try TestStore()
+        let (upload, blob) = try uploadUnsynced(test.store, [UInt8](repeating: 4, count: 40_000), name: "gone.bin")
+        _ = try test.store.catalog.trashObjects([upload.id], at: .now)
+        _ = try test.store.catalog.purgeObjects([upload.id], at: .now)
+        #expect(try test.store.catalog.deleteUnreferencedBlobRecords() == [blob])
+        try test.store.blobs.delete(blob)
+        let report = try Recovery(store: test.store).run()
+        #expect(report.discardedObjects.isEmpty)
+        #expect(try test.store.catalog.unsyncedBlobs().isEmpty)
+        #expect(try Verifier(store: test.store).run().isClean)
+    }
+
     /// What a power failure before the batched sync leaves of a small file: its blob file
     /// missing, empty, or with other bytes. Recovery writes it back from the catalog.
     @Test(arguments: ["missing", "empty", "garbage"])

@@ -24,7 +24,9 @@ extension IncomingFiles {
     func storedSidecar(parent: Int64, of name: FileName) -> (name: FileName, metadata: ObjectMetadata)? {
         let sidecarName = FileName(bytes: name.bytes + Self.sidecarSuffix)
         let blob = state.withLock { state -> String? in
-            guard let number = state.children[parent]?[sidecarName], let node = state.nodes[number], node.upload == nil else { return nil }
+            // Stored is enough: the kernel sends a file's RELEASE after its close has returned,
+            // so the next file's copy may arrive while the sidecar's upload is still held open.
+            guard let number = state.children[parent]?[sidecarName], let node = state.nodes[number], node.committed else { return nil }
             return node.stored.blobID
         }
         guard let blob, let file = try? store.openBlob(blob), file.size <= Int64(ObjectMetadata.maximumSidecarBytes),

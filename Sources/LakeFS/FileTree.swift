@@ -117,12 +117,12 @@ struct ObjectTree: FileTree {
         case .blob(let id, let size)?:
             try fs.blobGuard.check(id, size: size)
             do {
-                return fs.plan(fs.openFiles.add(try fs.openFiles.blobSource(id) { try fs.store.openBlob(id) }), stable: true)
+                return fs.plan(fs.openFiles.add(try fs.openFiles.blobSource(id) { try fs.store.openBlob(id) }, keeping: view), stable: true)
             } catch {
                 throw FSError.from(error)
             }
         case .json?:
-            return fs.plan(fs.openFiles.add(.bytes(view.json.bytes)), stable: true)
+            return fs.plan(fs.openFiles.add(.bytes(view.json.bytes), keeping: view), stable: true)
         case .folder?:
             throw .isDirectory
         case nil:

@@ -118,7 +118,8 @@ public final class LakeFileSystem: Sendable {
         if let cached = views.get(seq) { return cached }
         do {
             guard let object = try store.object(seq: seq) else {
-                if let gone = departed.get(seq) { return gone }
+                // Gone from the catalog: what a file still open, or a recent removal, saw of it.
+                if let gone = openFiles.openView(seq) ?? departed.get(seq) { return gone }
                 throw FSError.notFound
             }
             var referenced: [LakeID: LakeObject] = [:]

@@ -13,14 +13,29 @@ public final class OpenFiles: Sendable {
         case upload(IncomingFiles.Upload)
     }
 
-    private let state = Mutex<(next: UInt64, handles: [UInt64: Source], recent: [String: ReadableFile], order: [String])>((1, [:], [:], []))
+    private struct State {
+        var next: UInt64 = 1
+        var handles: [UInt64: Source] = [:]
+        var recent: [String: ReadableFile] = [:]
+        var order: [String] = []
+        /// The views of objects with a file open, by seq, and how many handles hold each.
+        var views: [Int64: (view: ObjectView, handles: Int)] = [:]
+        var viewOf: [UInt64: Int64] = [:]
+    }
+
+    private let state = Mutex(State())
     static let cachedDescriptors = 256
 
-    func add(_ source: Source) -> UInt64 {
+    /// A new handle; `view` is the object it opened a file of, kept while the handle is open.
+    func add(_ source: Source, keeping view: ObjectView? = nil) -> UInt64 {
         state.withLock { state in
             let handle = state.next
             state.next += 1
             state.handles[handle] = source
+            if let view {
+                state.views[view.seq, default: (view, 0)].handles += 1
+                state.viewOf[handle] = view.seq
+            }
             return handle
         }
     }
@@ -28,7 +43,18 @@ public final class OpenFiles: Sendable {
     func get(_ handle: UInt64) -> Source? { state.withLock { $0.handles[handle] } }
 
     @discardableResult
-    func remove(_ handle: UInt64) -> Source? { state.withLock { $0.handles.removeValue(forKey: handle) } }
+    func remove(_ handle: UInt64) -> Source? {
+        state.withLock { state in
+            if let seq = state.viewOf.removeValue(forKey: handle), let kept = state.views[seq] {
+                state.views[seq] = kept.handles > 1 ? (kept.view, kept.handles - 1) : nil
+            }
+            return state.handles.removeValue(forKey: handle)
+        }
+    }
+
+    /// The view of an object one of whose files is open (`fstat` of a file whose object has
+    /// left the lake since it was opened still answers).
+    func openView(_ seq: Int64) -> ObjectView? { state.withLock { $0.views[seq]?.view } }
 
     /// A handle's source for a blob: a descriptor from the cache or newly opened, and a check of
     /// its own.

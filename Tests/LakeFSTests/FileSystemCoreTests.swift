@@ -120,6 +120,38 @@ import Testing
         #expect(try contents(entry.node) == Array("first".utf8))
     }
 
+    /// The kernel sends RELEASE after close(2) has returned, so `cp` of the next file can arrive
+    /// while a sidecar copied just before is still held open: its metadata goes with the file
+    /// all the same (a busy CI machine lost it).
+    @Test func aSidecarWhoseReleaseIsLateStillGivesItsMetadata() throws {
+        let (_, plan) = try fs.create(parent: NodeID.incoming, name: FileName("run.stl.lake.json"), mode: 0o644, caller: caller)
+        try Array(#"{"params": {"mach": 0.8}}"#.utf8).withUnsafeBytes { try fs.write(plan.handle, $0, at: 0) }
+        try fs.flush(plan.handle, caller: caller)
+        let file = try drop(FileName("run.stl"), Array(Fixtures.asciiSTL(triangles: 2).utf8))
+        fs.release(plan.handle)
+        let id = String(decoding: try fs.xattr(file, name: "user.lake.id"), as: UTF8.self)
+        let object = try #require(try test.store.catalog.object(LakeID(unchecked: id)))
+        #expect(object.params["mach"]?.value == .number(0.8), "\(object.params.keys)")
+    }
+
+    /// A file opened in objects/ answers `fstat` until it is closed, even when its object was
+    /// changed (processed) and then removed and purged meanwhile: the daemon's cached view went
+    /// at the change, so the removal found none to keep (a busy CI machine saw ENOENT).
+    @Test func anOpenFileOfARemovedObjectStillHasAttributes() throws {
+        let node = try drop(FileName("run.bin"), [UInt8](repeating: 7, count: 100))
+        let id = LakeID(unchecked: String(decoding: try fs.xattr(node, name: "user.lake.id"), as: UTF8.self))
+        let folder = try fs.lookup(parent: NodeID.objects, name: FileName(id.rawValue))
+        let file = try fs.lookup(parent: folder.node, name: FileName("run.bin"))
+        let plan = try fs.open(file.node, flags: O_RDONLY, caller: caller)
+        _ = fs.invalidate([id])
+        _ = try test.store.catalog.trashObjects([id], at: .now)
+        _ = try test.store.catalog.purgeObjects([id], at: .now)
+        _ = fs.invalidate([id])
+        #expect(try fs.attributes(file.node).size == 100)
+        fs.release(plan.handle)
+        #expect(throws: FSError.notFound) { try fs.attributes(file.node) }
+    }
+
     /// Renames a hostile script tries: a folder into itself, a file over a folder, a folder over a
     /// non-empty one. Each is refused and changes nothing, here and after a remount.
     @Test func impossibleRenamesAreRefused() throws {

@@ -3,7 +3,7 @@ import PackageDescription
 
 // One-way module dependencies (docs/architecture.md):
 // LakeModel, LakeSystem <- LakeFormats, LakeCatalog, LakeBlobStore <- LakeCore <- LakeFS <- LakeFuse <- lake
-// LakeBlobStore <- LakeS3 (not yet used by lake)
+// LakeBlobStore <- LakeS3 <- LakeCore (blobs in a bucket, issue 16)
 let package = Package(
     name: "Lake",
     platforms: [.macOS(.v13)],
@@ -42,13 +42,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        // S3 for the blob store on many machines (issue 16): kept out of LakeBlobStore so that
-        // nothing links FoundationNetworking (libcurl) until a store uses it.
-        .target(name: "LakeS3", dependencies: ["LakeBlobStore", "LakeSystem", .product(name: "Crypto", package: "swift-crypto")]),
+        // S3 for the blob store on many machines (issue 16), with each node's cache: kept out
+        // of LakeBlobStore, whose tests and tools need no HTTP.
+        .target(name: "LakeS3", dependencies: ["LakeModel", "LakeBlobStore", "LakeSystem", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "LakeCore",
             dependencies: [
-                "LakeModel", "LakeSystem", "LakeFormats", "LakeCatalog", "LakeBlobStore",
+                "LakeModel", "LakeSystem", "LakeFormats", "LakeCatalog", "LakeBlobStore", "LakeS3",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -84,7 +84,7 @@ let package = Package(
         .target(name: "CFuzzDriver"),
         .executableTarget(name: "lake-fuzz", dependencies: ["LakeFormats", "CFuzzDriver"]),
 
-        .target(name: "LakeTestSupport", dependencies: ["LakeCore"], path: "Tests/LakeTestSupport"),
+        .target(name: "LakeTestSupport", dependencies: ["LakeCore", "LakeS3"], path: "Tests/LakeTestSupport"),
         .testTarget(name: "LakeModelTests", dependencies: ["LakeModel"]),
         .testTarget(name: "LakeFormatsTests", dependencies: ["LakeFormats", "LakeTestSupport"]),
         .testTarget(name: "LakeCatalogTests", dependencies: ["LakeCatalog", "CWALBatching", "LakeTestSupport"]),

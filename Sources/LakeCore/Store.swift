@@ -2,6 +2,7 @@ import Foundation
 import LakeBlobStore
 import LakeCatalog
 import LakeModel
+import LakeS3
 import LakeSystem
 import Logging
 
@@ -37,7 +38,7 @@ public final class Store: Sendable {
         self.root = root
         self.config = config
         self.logger = logger
-        let blobs = try LocalBlobStore(root: root, layout: config.blobLayout)
+        let blobs = try Self.blobStore(root: root, config: config)
         self.blobs = blobs
         let account = Account.current
         let sqlite = try SQLiteCatalog(path: Self.catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) },
@@ -58,10 +59,36 @@ public final class Store: Sendable {
 
     public enum Creation { case created(Store), alreadyExists(Store) }
 
-    /// Creates a store in `root` (made if missing). An existing store is left exactly as it is.
-    public static func create(at root: String, logger: Logger) throws -> Creation {
+    /// The store folder's blobs, or the bucket's through this node's cache.
+    static func blobStore(root: String, config: StoreConfig) throws -> any BlobStore {
+        guard let bucket = config.bucket else { return try LocalBlobStore(root: root, layout: config.blobLayout) }
+        return S3BlobStore(client: try client(bucket), prefix: try location(bucket).prefix,
+                           cache: try NodeCache(root: bucket.cache, maximumBytes: bucket.cacheBytes))
+    }
+
+    static func location(_ bucket: BucketConfig) throws -> S3Location {
+        do { return try S3Location(url: bucket.url) } catch { throw StoreError.bucket(url: bucket.url, reason: error.description) }
+    }
+
+    static func client(_ bucket: BucketConfig) throws -> S3Client {
+        do { return try location(bucket).client() } catch let error as S3Location.Invalid {
+            throw StoreError.bucket(url: bucket.url, reason: error.description)
+        }
+    }
+
+    /// Creates a store in `root` (made if missing); with `bucket`, its blobs go to that bucket
+    /// (made when missing) through a cache on this node. An existing store is left exactly as it is.
+    public static func create(at root: String, logger: Logger, bucket: BucketConfig? = nil) throws -> Creation {
         if try Syscall.fileStatus(configPath(root)) != nil {
             return .alreadyExists(try Store(opening: root, logger: logger))
+        }
+        // The bucket is made (or found) first: a wrong address or key fails `lake init` before
+        // anything is made here.
+        if let bucket {
+            let client = try client(bucket)
+            do { try client.createBucket() } catch {
+                throw StoreError.bucket(url: bucket.url, reason: "\(error)")
+            }
         }
         if Syscall.isDirectory(root) {
             let unexpected = try Syscall.listDirectory(root).filter { !$0.hasPrefix(".") }
@@ -74,9 +101,10 @@ public final class Store: Sendable {
         // Blobs are plain files: an account that can read the store folder reads every object,
         // whatever the modes the mount enforces (docs/security.md). Only its owner may enter.
         try Syscall.chmod(root, 0o700)
-        let config = StoreConfig.fresh()
-        let blobs = try LocalBlobStore(root: root, layout: config.blobLayout)
-        try blobs.makeFolders()
+        var config = StoreConfig.fresh()
+        config.bucket = bucket
+        let blobs = try blobStore(root: root, config: config)
+        if let local = blobs as? LocalBlobStore { try local.makeFolders() }
         _ = try SQLiteCatalog(path: catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) })
         // lake.json is written last and atomically: it is what makes the folder a store.
         try AtomicFile.write(LakeJSON.data(config, pretty: true), to: configPath(root))

@@ -35,6 +35,8 @@ public struct StoreConfig: Codable, Sendable {
     /// Days an object stays in the trash after `lake object rm` before `lake gc` (or a mount
     /// daemon, hourly) purges it; 0 purges at the next of those.
     public var trashDays: Double = Self.defaultTrashDays
+    /// Blobs kept in an S3 bucket, with a cache on this node, instead of in the store folder.
+    public var bucket: BucketConfig?
 
     enum CodingKeys: String, CodingKey {
         case format
@@ -50,6 +52,7 @@ public struct StoreConfig: Codable, Sendable {
         case mountAllowOther = "mount_allow_other"
         case objectMode = "object_mode"
         case trashDays = "trash_days"
+        case bucket
     }
 
     public static let defaultScrubBytesPerSecond = 32.0 * 1024 * 1024
@@ -86,6 +89,7 @@ public struct StoreConfig: Codable, Sendable {
         mountAllowOther = try c.decodeIfPresent(Bool.self, forKey: .mountAllowOther) ?? true
         objectMode = try c.decodeIfPresent(String.self, forKey: .objectMode)
         trashDays = try c.decodeIfPresent(Double.self, forKey: .trashDays) ?? Self.defaultTrashDays
+        bucket = try c.decodeIfPresent(BucketConfig.self, forKey: .bucket)
         guard trashDays >= 0, trashDays.isFinite else {
             throw DecodingError.dataCorruptedError(forKey: .trashDays, in: c, debugDescription: "trash_days must be a number of days, 0 or more")
         }
@@ -112,5 +116,28 @@ public struct StoreConfig: Codable, Sendable {
         let id = String(LakeID.make(.object, at: now.milliseconds).rawValue.dropFirst(4))
         return StoreConfig(format: "lake-store", formatVersion: currentFormatVersion, storeId: "store-" + id,
                            createdAt: now, processingTimeLimitSeconds: 600)
+    }
+}
+
+/// A store's blobs in S3 (`lake init --blobs s3://…`): the bucket's address (no credentials: they
+/// come from the environment) and this node's cache of whole, verified blobs.
+public struct BucketConfig: Codable, Sendable, Equatable {
+    /// `s3://BUCKET[/PREFIX]?endpoint=URL&region=REGION`
+    public var url: String
+    /// The cache folder (absolute); it also spools uploads.
+    public var cache: String
+    /// The most the cache holds; it also leaves 5 % of its disk free.
+    public var cacheBytes: Int64
+
+    public init(url: String, cache: String, cacheBytes: Int64) {
+        self.url = url
+        self.cache = cache
+        self.cacheBytes = cacheBytes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case url
+        case cache
+        case cacheBytes = "cache_bytes"
     }
 }

@@ -6,6 +6,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case notAStore(path: String)
     case unsupportedStoreVersion(path: String, version: Int, supported: Int)
     case unreadableConfig(path: String, reason: String)
+    /// The store's bucket cannot be used (address, credentials, or the server's answer).
+    case bucket(url: String, reason: String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "the store at \(path) has format version \(version), newer than this lake supports (\(supported)); upgrade lake to use it"
         case .unreadableConfig(let path, let reason):
             "cannot read the store configuration \(path): \(reason)"
+        case .bucket(let url, let reason):
+            "the store's blobs are in \(url), which cannot be used: \(reason)"
         }
     }
 }

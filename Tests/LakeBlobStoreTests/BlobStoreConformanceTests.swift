@@ -4,17 +4,22 @@ import LakeSystem
 import LakeTestSupport
 import Testing
 @testable import LakeBlobStore
+@testable import LakeS3
 
-/// One suite every BlobStore implementation must pass (the local one today, S3 later).
+/// One suite every BlobStore implementation must pass: the local one in both layouts, and the
+/// S3 one (a real SeaweedFS on loopback, with a node cache in the temporary folder).
 @Suite struct BlobStoreConformanceTests {
-    /// The local store in both layouts (stores made before format version 2 keep two levels).
-    static func makeStores() throws -> [(TemporaryDirectory, any BlobStore)] {
-        try [BlobLayout.oneLevel, .twoLevel].map { layout in
+    static func makeStores() throws -> [(TemporaryDirectory, any BlobStore, SeaweedS3?)] {
+        var stores: [(TemporaryDirectory, any BlobStore, SeaweedS3?)] = try [BlobLayout.oneLevel, .twoLevel].map { layout in
             let directory = TemporaryDirectory("blobs")
             let store = try LocalBlobStore(root: directory.path, layout: layout)
             try store.makeFolders()
-            return (directory, store)
+            return (directory, store, nil)
         }
+        let server = try SeaweedS3()
+        let directory = TemporaryDirectory("s3-cache")
+        stores.append((directory, try server.blobStore(cache: directory.path), server))
+        return stores
     }
 
     func put(_ store: any BlobStore, _ bytes: [UInt8], session: String) throws -> StoredBlob {
@@ -38,7 +43,7 @@ import Testing
     }
 
     @Test func storesByContentWithCorrectDigests() throws {
-        for (_, store) in try Self.makeStores() {
+        for (_, store, _) in try Self.makeStores() {
             let bytes = randomBytes(1_000_003)
             let stored = try put(store, bytes, session: "s1")
             let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
@@ -55,7 +60,7 @@ import Testing
     }
 
     @Test func identicalBytesAreStoredOnce() throws {
-        for (_, store) in try Self.makeStores() {
+        for (_, store, _) in try Self.makeStores() {
             let bytes = randomBytes(5000)
             let first = try put(store, bytes, session: "a")
             let second = try put(store, bytes, session: "b")
@@ -65,7 +70,7 @@ import Testing
     }
 
     @Test func wholeFileWritesMatchChunkedWrites() throws {
-        for (directory, store) in try Self.makeStores() {
+        for (directory, store, _) in try Self.makeStores() {
             let bytes = randomBytes(3 << 20 + 17)
             FileManager.default.createFile(atPath: directory.path + "/source", contents: Data(bytes))
             let upload = try store.beginUpload(session: "whole")
@@ -81,7 +86,7 @@ import Testing
     }
 
     @Test func abortLeavesNothing() throws {
-        for (_, store) in try Self.makeStores() {
+        for (_, store, _) in try Self.makeStores() {
             let upload = try store.beginUpload(session: "gone")
             try [UInt8](repeating: 7, count: 4096).withUnsafeBytes { try upload.write($0) }
             #expect(store.isUploadAlive(session: "gone"))
@@ -93,7 +98,7 @@ import Testing
     }
 
     @Test func emptyBlobIsValid() throws {
-        for (_, store) in try Self.makeStores() {
+        for (_, store, _) in try Self.makeStores() {
             let stored = try put(store, [], session: "empty")
             #expect(stored.id == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
             #expect(try store.md5(of: stored.id) == "d41d8cd98f00b204e9800998ecf8427e")
@@ -101,13 +106,20 @@ import Testing
     }
 
     @Test func checkFindsMissingAndCorruptBlobs() throws {
-        for (directory, store) in try Self.makeStores() {
+        for (directory, store, _) in try Self.makeStores() {
             let stored = try put(store, randomBytes(100), session: "x")
             #expect(store.check(stored.id, expectedSize: 99) != .intact)
-            let path = try (store as! LocalBlobStore).path(of: stored.id)
-            #expect(path.hasPrefix(directory.path + "/blobs/"))
-            try Syscall.chmod(path, 0o644)
-            try Data(randomBytes(100)).write(to: URL(fileURLWithPath: path))
+            if let s3 = store as? S3BlobStore {
+                // Other bytes under the blob's key in the bucket, and no copy on this node.
+                try s3.client.delete(s3.key(stored.id))
+                try s3.client.put(s3.key(stored.id), data: Data(randomBytes(100)))
+                s3.cache.drop(stored.id)
+            } else {
+                let path = try (store as! LocalBlobStore).path(of: stored.id)
+                #expect(path.hasPrefix(directory.path + "/blobs/"))
+                try Syscall.chmod(path, 0o644)
+                try Data(randomBytes(100)).write(to: URL(fileURLWithPath: path))
+            }
             guard case .corrupt = store.check(stored.id, expectedSize: 100) else {
                 Issue.record("a rewritten blob was not reported corrupt")
                 continue
@@ -119,7 +131,7 @@ import Testing
     }
 
     @Test func sessionsOfDeadWritersAreDiscardedButLiveOnesKept() throws {
-        for (directory, store) in try Self.makeStores() {
+        for (directory, store, _) in try Self.makeStores() {
             let live = try store.beginUpload(session: "live")
             // A dead writer's leftovers: files present, nobody holding the lock.
             FileManager.default.createFile(atPath: directory.path + "/spool/dead.part", contents: Data([1, 2, 3]))
@@ -134,7 +146,7 @@ import Testing
     }
 
     @Test func rejectsIDsThatAreNotHashes() throws {
-        for (_, store) in try Self.makeStores() {
+        for (_, store, _) in try Self.makeStores() {
             #expect(throws: BlobStoreError.self) { try store.open("../../etc/passwd") }
             #expect(!store.contains("abc"))
         }
@@ -144,7 +156,7 @@ import Testing
     /// as blobs: a file where a folder belongs, a name that is no hash, a hash in the wrong folder,
     /// a folder of the other layout's shape.
     @Test func strayFilesAreFoundInEitherLayout() throws {
-        for (directory, store) in try Self.makeStores() {
+        for (directory, store, _) in try Self.makeStores() where store is LocalBlobStore {
             let local = store as! LocalBlobStore
             let kept = try put(store, randomBytes(10), session: "k")
             let blobs = directory.path + "/blobs"

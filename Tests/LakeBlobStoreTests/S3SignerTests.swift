@@ -70,60 +70,6 @@ import Testing
     }
 }
 
-/// SeaweedFS's `weed mini` (master, volume, filer and S3 in one process) on loopback ports, in a
-/// temporary folder, with one identity; killed at the end.
-final class SeaweedS3: @unchecked Sendable {
-    let accessKey = "lake-test-key"
-    let secretKey = "lake-test-secret/+="
-    let folder = TemporaryDirectory("seaweed")
-    private(set) var port = 0
-    private var process = Process()
-
-    struct Response {
-        var status: Int
-        var body: Data
-        var text: String { String(decoding: body, as: UTF8.self) }
-    }
-
-    init() throws {
-        let config = #"{"identities":[{"name":"test","credentials":[{"accessKey":"\#(accessKey)","secretKey":"\#(secretKey)"}],"actions":["Admin","Read","List","Tagging","Write"]}]}"#
-        folder.write("s3.json", config)
-        let weed = try Process.output("/bin/sh", ["-c", "command -v weed"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let signer = S3Signer(accessKey: accessKey, secretKey: secretKey)
-        // Ports P…P+4 and their gRPC ports P+10000…: a block chosen at random, another if that
-        // one was taken (the server then exits, or never answers).
-        for _ in 0..<3 {
-            port = 20_000 + 5 * Int.random(in: 0..<5_000)
-            process = Process()
-            process.executableURL = URL(fileURLWithPath: weed)
-            process.arguments = ["mini", "-dir=\(folder.path)", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.port=\(port)",
-                                 "-master.port=\(port + 1)", "-volume.port=\(port + 2)", "-filer.port=\(port + 3)", "-admin.port=\(port + 4)",
-                                 "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.config=\(folder.path)/s3.json"]
-            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-            try process.run()
-            // Ready when a signed listing of buckets succeeds (the filer is up behind the S3 port).
-            if eventually(30, { !self.process.isRunning || (try? self.send(signer, "GET", "/"))?.status == 200 }), process.isRunning { return }
-            stop()
-        }
-        throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "weed mini did not start (last port \(port))"])
-    }
-
-    func stop() {
-        // The test runner blocks SIGTERM for its children: SIGKILL, then reap.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
-    /// One signed request through the client under test's own transport.
-    func send(_ signer: S3Signer, _ method: String, _ path: String, query: [(String, String)] = [], body: Data = Data(),
-              headers: [String: String] = [:]) throws -> Response {
-        let client = S3Client(endpoint: "http://127.0.0.1:\(port)", bucket: "", signer: signer)
-        let response = try client.request(method, path: path, query: query, body: body, headers: headers)
-        return Response(status: response.status, body: response.body)
-    }
-}
-
 /// The S3 client against the real server: put once (small and multipart), head, whole and ranged
 /// get, list with pagination, delete, and errors that say what S3 said.
 @Suite struct S3ClientTests {

@@ -1,0 +1,179 @@
+import Crypto
+import Foundation
+import LakeBlobStore
+import LakeModel
+import LakeSystem
+
+/// Blobs in an S3 bucket, `<prefix>blobs/<sha256>`, with a folder on this node that spools
+/// uploads and keeps whole blobs read from the bucket (`NodeCache`).
+///
+/// A blob is stored once the bucket has it: `commit` writes the spool file into the cache (so
+/// the node that uploaded a file reads it from its own disk) and then puts it with
+/// `If-None-Match: *` (content-addressed keys never change, so a 412 means the same bytes are
+/// there already). A read of a blob the cache lacks fetches it in ranges into a hidden file,
+/// hashing on the way; only bytes whose SHA-256 is the blob's name are given the blob's name
+/// in the cache, so damaged bytes are never served, and a damaged cache file is dropped and
+/// fetched again (`dropCached`). The bucket is the truth: `check`, `contains`, `size(of:)` and
+/// `allBlobIDs` ask it.
+public final class S3BlobStore: BlobStore {
+    public let client: S3Client
+    /// Key prefix inside the bucket (empty, or ending in "/").
+    public let prefix: String
+    public let cache: NodeCache
+    /// Bytes per ranged GET of a blob being fetched.
+    static let fetchChunk = 8 << 20
+
+    public init(client: S3Client, prefix: String, cache: NodeCache) {
+        self.client = client
+        self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+        self.cache = cache
+    }
+
+    func key(_ id: String) -> String { prefix + "blobs/" + id }
+
+    static func isValidID(_ id: String) -> Bool {
+        id.utf8.count == 64 && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+
+    func validated(_ id: String) throws -> String {
+        guard Self.isValidID(id) else { throw BlobStoreError.invalidID(id) }
+        return id
+    }
+
+    // MARK: BlobStore
+
+    public func beginUpload(session: String) throws -> any BlobUpload {
+        S3BlobUpload(store: self, inner: try cache.local.beginUpload(session: session))
+    }
+
+    public func open(_ id: String) throws -> ReadableFile {
+        let id = try validated(id)
+        if let cached = cache.open(id) { return cached }
+        try fetch(id)
+        guard let cached = cache.open(id) else { throw BlobStoreError.damaged(id: id, reason: "it left the node's cache as it arrived") }
+        return cached
+    }
+
+    /// Brings a blob into the cache (nothing when it is there), verified; `progress` gets the
+    /// bytes fetched so far.
+    public func fetch(_ id: String, progress: (Int64) -> Void = { _ in }) throws {
+        let id = try validated(id)
+        if cache.contains(id) { return }
+        guard let size = try client.head(key(id)) else {
+            throw BlobStoreError.io(SystemError("S3 GET", path: key(id), errno: ENOENT))
+        }
+        try cache.admit(id, size: size) { file in
+            var sha = SHA256()
+            var offset: Int64 = 0
+            while offset < size {
+                let end = min(size, offset + Int64(Self.fetchChunk))
+                guard let part = try client.get(key(id), range: offset..<end), part.count == Int(end - offset) else {
+                    throw BlobStoreError.io(SystemError("S3 GET (a range came back short or the blob went)", path: key(id), errno: EIO))
+                }
+                try part.withUnsafeBytes { raw in
+                    sha.update(bufferPointer: raw)
+                    try Syscall.pwriteAll(file.descriptor, raw, offset: offset, path: file.path)
+                }
+                offset = end
+                progress(offset)
+            }
+            let actual = Digest.hex(sha.finalize())
+            guard actual == id else { throw BlobStoreError.corruptBlob(id: id, actual: actual) }
+        }
+    }
+
+    /// Hashes this node's cached copy; a damaged one is dropped (the next read fetches the blob
+    /// again). `.missing` when the cache does not hold it.
+    public func checkCached(_ id: String) -> BlobCheck {
+        guard let file = cache.open(id) else { return .missing }
+        var sha = SHA256()
+        do {
+            try file.forEachChunk(chunkSize: 4 << 20) { sha.update(bufferPointer: $0) }
+        } catch {
+            cache.drop(id)
+            return .corrupt("the cached copy cannot be read: \(error)")
+        }
+        let digest = Digest.hex(sha.finalize())
+        guard digest == id else {
+            cache.drop(id)
+            return .corrupt("the cached copy hashes to \(digest)")
+        }
+        return .intact
+    }
+
+    public func contains(_ id: String) -> Bool {
+        guard Self.isValidID(id) else { return false }
+        return ((try? client.head(key(id))) ?? nil) != nil
+    }
+
+    public func size(of id: String) throws -> Int64? {
+        try client.head(key(try validated(id)))
+    }
+
+    public func delete(_ id: String) throws {
+        let id = try validated(id)
+        try client.delete(key(id))
+        cache.drop(id)
+    }
+
+    public func allBlobIDs() throws -> [String] {
+        let folder = prefix + "blobs/"
+        return try client.list(prefix: folder).compactMap { item in
+            let id = String(item.key.dropFirst(folder.count))
+            return Self.isValidID(id) ? id : nil
+        }.sorted()
+    }
+
+    public func uri(for id: String) -> String { "s3://\(client.bucket)/\(key(id))" }
+
+    public func isUploadAlive(session: String) -> Bool { cache.local.isUploadAlive(session: session) }
+    public func uploadSessions() throws -> [String] { try cache.local.uploadSessions() }
+    public func discardUpload(session: String) throws -> Bool { try cache.local.discardUpload(session: session) }
+
+    /// A dead writer's part linked into the cache counts only once the bucket has it too (the
+    /// writer may have died between the two).
+    public func blobStored(byAbandoned session: String) -> String? {
+        guard let id = cache.local.blobStored(byAbandoned: session) else { return nil }
+        if contains(id) { return id }
+        // Put it now: its bytes are whole (`blobStored` hashed them), and the catalog may record them.
+        guard let file = cache.open(id), (try? client.put(key(id), file: file)) != nil else { return nil }
+        return id
+    }
+
+    /// Reads the bucket's copy whole and hashes it.
+    public func check(_ id: String, expectedSize: Int64) -> BlobCheck {
+        guard Self.isValidID(id) else { return .corrupt("'\(id)' is not a blob id") }
+        do {
+            guard let size = try client.head(key(id)) else { return .missing }
+            guard size == expectedSize else { return .corrupt("size is \(size) bytes, the catalog recorded \(expectedSize)") }
+            var sha = SHA256()
+            var offset: Int64 = 0
+            while offset < size {
+                let end = min(size, offset + Int64(Self.fetchChunk))
+                guard let part = try client.get(key(id), range: offset..<end) else { return .missing }
+                part.withUnsafeBytes { sha.update(bufferPointer: $0) }
+                offset = end
+            }
+            let digest = Digest.hex(sha.finalize())
+            return digest == id ? .intact : .corrupt("content hashes to \(digest), not to its name")
+        } catch {
+            return .corrupt("cannot be read from the bucket: \(error)")
+        }
+    }
+
+    /// Node-local: a commit and a sweep on this node exclude each other; other nodes' uploads
+    /// are protected by the catalog (gc removes only blobs unreferenced for a grace period).
+    public func withCommitGuard<T>(_ body: () throws -> T) throws -> T { try cache.local.withCommitGuard(body) }
+    public func withSweepGuard<T>(_ body: () throws -> T) throws -> T { try cache.local.withSweepGuard(body) }
+
+    /// Nothing to do: a blob is stored when the bucket answered its PUT.
+    public func settle() throws {}
+
+    public func restore(_ id: String, bytes: [UInt8]) throws -> Bool {
+        let id = try validated(id)
+        if try client.head(key(id)) == Int64(bytes.count) { return false }
+        return try client.put(key(id), data: Data(bytes))
+    }
+
+    public func syncStored(_ id: String) throws {}
+}

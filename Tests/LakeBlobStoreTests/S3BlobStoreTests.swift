@@ -1,0 +1,108 @@
+import Crypto
+import Foundation
+import LakeSystem
+import LakeTestSupport
+import Testing
+@testable import LakeBlobStore
+@testable import LakeS3
+
+/// What the S3 blob store adds to the conformance suite: two nodes (two caches) on one bucket of
+/// a real SeaweedFS, bytes verified on their way into a cache, the cache's limit, and what a node
+/// can still read when the server is gone.
+@Suite struct S3BlobStoreTests {
+    func put(_ store: any BlobStore, _ bytes: [UInt8], session: String) throws -> StoredBlob {
+        let upload = try store.beginUpload(session: session)
+        try bytes.withUnsafeBytes { try upload.write($0) }
+        let stored = try store.withCommitGuard { try upload.commit() }
+        upload.release()
+        return stored
+    }
+
+    func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    /// Node B fetches what node A stored once, verified, and then reads it from its own disk,
+    /// even with the server gone; what it never fetched then fails with an error, never bytes.
+    @Test func aBlobStoredOnOneNodeIsFetchedOnceByAnother() throws {
+        let server = try SeaweedS3()
+        let folder = TemporaryDirectory("s3-nodes")
+        let a = try server.blobStore(cache: folder.file("a")), b = try server.blobStore(cache: folder.file("b"))
+        let bytes = randomBytes(9 << 20 + 3)   // two ranged GETs
+        let stored = try put(a, bytes, session: "one")
+        let other = try put(a, randomBytes(1000), session: "two")
+        #expect(a.cache.contains(stored.id) && !b.cache.contains(stored.id))
+        #expect(try b.contains(stored.id) && b.size(of: stored.id) == Int64(bytes.count))
+        var reported: [Int64] = []
+        try b.fetch(stored.id) { reported.append($0) }
+        #expect(reported == [8 << 20, Int64(bytes.count)])
+        #expect(b.cache.contains(stored.id) && b.cache.bytes == Int64(bytes.count))
+        #expect(try Syscall.listDirectory(folder.file("b/fetching")).isEmpty)
+        server.stop()
+        #expect(try b.open(stored.id).bytes(at: 0, count: bytes.count) == bytes)
+        #expect(throws: (any Error).self) { try b.open(other.id) }
+        #expect(!b.cache.contains(other.id))
+    }
+
+    /// Bytes in the bucket that are not the blob's are refused on the way in: nothing is cached,
+    /// the read fails saying so, and `check` reports the damage.
+    @Test func damagedBytesInTheBucketAreNeverCached() throws {
+        let server = try SeaweedS3()
+        let folder = TemporaryDirectory("s3-damage")
+        let a = try server.blobStore(cache: folder.file("a")), b = try server.blobStore(cache: folder.file("b"))
+        let stored = try put(a, randomBytes(5000), session: "x")
+        try a.client.delete(a.key(stored.id))
+        try a.client.put(a.key(stored.id), data: Data(randomBytes(5000)))
+        #expect(throws: BlobStoreError.self) { try b.open(stored.id) }
+        do { _ = try b.open(stored.id) } catch { #expect("\(error)".contains("damaged"), "\(error)") }
+        #expect(try b.cache.count == 0 && Syscall.listDirectory(folder.file("b/fetching")).isEmpty)
+        guard case .corrupt = b.check(stored.id, expectedSize: 5000) else {
+            Issue.record("other bytes under the blob's key were not reported")
+            return
+        }
+    }
+
+    /// A cache file damaged on disk is found by `checkCached`, dropped, and fetched again whole.
+    @Test func aDamagedCacheFileIsDroppedAndFetchedAgain() throws {
+        let server = try SeaweedS3()
+        let folder = TemporaryDirectory("s3-cached")
+        let a = try server.blobStore(cache: folder.file("a")), b = try server.blobStore(cache: folder.file("b"))
+        let bytes = randomBytes(70_000)
+        let stored = try put(a, bytes, session: "x")
+        try b.fetch(stored.id)
+        #expect(b.checkCached(stored.id) == .intact)
+        let path = try b.cache.local.filePath(of: stored.id)
+        try Syscall.chmod(path, 0o644)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seek(toOffset: 12_345)
+        handle.write(Data([~bytes[12_345]]))
+        try handle.close()
+        guard case .corrupt = b.checkCached(stored.id) else {
+            Issue.record("a flipped byte in the cache was not found")
+            return
+        }
+        #expect(!b.cache.contains(stored.id))
+        #expect(try b.open(stored.id).bytes(at: 0, count: bytes.count) == bytes)
+        #expect(b.checkCached(stored.id) == .intact)
+    }
+
+    /// The cache stays under its limit by dropping the least recently used blob, remembers what
+    /// it holds across a restart, and an evicted blob is simply fetched again.
+    @Test func theCacheKeepsItsLimitAndSurvivesARestart() throws {
+        let server = try SeaweedS3()
+        let folder = TemporaryDirectory("s3-limit")
+        let a = try server.blobStore(cache: folder.file("a"))
+        let b = try server.blobStore(cache: folder.file("b"), maximumBytes: 250_000)
+        let blobs = try (0..<3).map { i in (try put(a, randomBytes(100_000), session: "s\(i)")) }
+        try b.fetch(blobs[0].id)
+        try b.fetch(blobs[1].id)
+        #expect(b.cache.count == 2)
+        try b.fetch(blobs[2].id)
+        #expect(b.cache.count == 2 && b.cache.bytes <= 250_000 && !b.cache.contains(blobs[0].id))
+        let restarted = try NodeCache(root: folder.file("b"), maximumBytes: 250_000)
+        #expect(restarted.count == 2 && restarted.contains(blobs[1].id) && restarted.contains(blobs[2].id))
+        #expect(try b.open(blobs[0].id).size == 100_000)
+        #expect(b.cache.count == 2 && b.cache.contains(blobs[0].id))
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import LakeS3
+import LakeTestSupport
+import Testing
+
+/// A store whose blobs live in an S3 bucket (a real SeaweedFS on loopback), end to end through
+/// the CLI and the mount: `lake init --blobs s3://…`, upload, processing, reads from this node's
+/// cache and, once the cache lost a blob, from the bucket again.
+@Suite struct BucketStoreTests {
+    @Test func aStoreWithItsBlobsInABucket() throws {
+        let server = try SeaweedS3()
+        let lake = LakeBinary()
+        let url = "s3://lake-e2e/team-a?endpoint=\(server.endpoint)&region=us-east-1"
+        let anonymous = ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""]
+
+        // No credentials, or wrong ones: `lake init` says so and makes no store.
+        let refused = try lake.run(["init", "--blobs", url], environment: anonymous)
+        #expect(refused.status != 0 && refused.stderr.contains("AWS_ACCESS_KEY_ID"), "\(refused.stderr)")
+        let forged = try lake.run(["init", "--blobs", url], environment: ["AWS_ACCESS_KEY_ID": server.accessKey, "AWS_SECRET_ACCESS_KEY": "wrong"])
+        #expect(forged.status != 0 && forged.stderr.contains("403"), "\(forged.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: lake.store + "/lake.json"))
+        #expect(try lake.run(["init", "--blobs", "s3://Bad_Bucket"], environment: server.credentials).stderr.contains("names no bucket"))
+
+        let made = try lake.run(["init", "--blobs", url, "--cache-size", "1G"], environment: server.credentials)
+        #expect(made.succeeded, "\(made.stderr)")
+        let config = try String(contentsOfFile: lake.store + "/lake.json", encoding: .utf8)
+        #expect(config.contains("lake-e2e") && !config.contains(server.secretKey), "credentials never go into lake.json")
+
+        let source = lake.directory.write("part.stl", Fixtures.asciiSTL(triangles: 12))
+        let uploaded = try lake.json(try lake.run(["upload", source, "--json"], environment: server.credentials))
+        let id = try #require((uploaded["succeeded"] as? [[String: Any]])?.first?["id"] as? String, "\(uploaded)")
+        let ready = try lake.run(["wait", id, "--timeout", "120"], environment: server.credentials)
+        #expect(ready.succeeded && ready.stdout.hasPrefix("READY"), "\(ready.stdout)\(ready.stderr)")
+
+        // The bytes are in the bucket, under the store's prefix, named by their SHA-256.
+        let client = try S3Location(url: url).client(environment: server.credentials)
+        let keys = try client.list(prefix: "team-a/blobs/").map(\.key)
+        let sha = try Shell.sha256(source)
+        #expect(keys == ["team-a/blobs/\(sha)"], "\(keys)")
+
+        // Read back from this node's cache, then from the bucket once the cache has lost it.
+        #expect(try lake.run(["object", "get", id, "-o", lake.directory.file("one.stl")], environment: server.credentials).succeeded)
+        #expect(try Shell.sha256(lake.directory.file("one.stl")) == sha)
+        _ = try Shell.run("rm -f '\(lake.store)'/cache/blobs/*/*")
+        #expect(try lake.run(["object", "get", id, "-o", lake.directory.file("two.stl")], environment: server.credentials).succeeded)
+        #expect(try Shell.sha256(lake.directory.file("two.stl")) == sha)
+        let verified = try lake.run(["verify"], environment: server.credentials)
+        #expect(verified.succeeded, "\(verified.stdout)\(verified.stderr)")
+
+        // Without credentials the store does not open, and says why.
+        let locked = try lake.run(["object", "ls"], environment: anonymous)
+        #expect(locked.status != 0 && locked.stderr.contains("AWS_SECRET_ACCESS_KEY"), "\(locked.stderr)")
+
+        // Through the mount: the daemon reads the blob from the cache (fetched again: removed above).
+        _ = try Shell.run("rm -f '\(lake.store)'/cache/blobs/*/*")
+        let mountpoint = lake.directory.file("mnt")
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        let mounted = try lake.run(["mount", mountpoint], environment: server.credentials)
+        #expect(mounted.succeeded, "\(mounted.stderr)")
+        defer {
+            _ = try? lake.run(["unmount", mountpoint], store: false)
+            _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mountpoint) ' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
+        }
+        #expect(try Shell.sha256(mountpoint + "/objects/\(id)/part.stl") == sha)
+        let dropped = lake.directory.write("dropped.bin", String(repeating: "lake ", count: 20_000))
+        #expect(try Shell.run("cp '\(dropped)' '\(mountpoint)/incoming/'").status == 0)
+        #expect(try client.list(prefix: "team-a/blobs/").count == 2)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import LakeBlobStore
+import LakeS3
+import LakeSystem
+
+/// SeaweedFS's `weed mini` (master, volume, filer and S3 in one process) on loopback ports, in a
+/// temporary folder, with one identity; killed at the end.
+public final class SeaweedS3: @unchecked Sendable {
+    public let accessKey = "lake-test-key"
+    public let secretKey = "lake-test-secret/+="
+    public let folder = TemporaryDirectory("seaweed")
+    public private(set) var port = 0
+    private var process = Process()
+    private var launched = false
+
+    public struct Response {
+        public var status: Int
+        public var body: Data
+        public var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    public init() throws {
+        let config = #"{"identities":[{"name":"test","credentials":[{"accessKey":"\#(accessKey)","secretKey":"\#(secretKey)"}],"actions":["Admin","Read","List","Tagging","Write"]}]}"#
+        folder.write("s3.json", config)
+        let weed = try Process.output("/bin/sh", ["-c", "command -v weed"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let signer = S3Signer(accessKey: accessKey, secretKey: secretKey)
+        // Ports P…P+4 and their gRPC ports P+10000…: a block chosen at random, another if that
+        // one was taken (the server then exits, or never answers).
+        for _ in 0..<3 {
+            port = 20_000 + 5 * Int.random(in: 0..<5_000)
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: weed)
+            process.arguments = ["mini", "-dir=\(folder.path)", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.port=\(port)",
+                                 "-master.port=\(port + 1)", "-volume.port=\(port + 2)", "-filer.port=\(port + 3)", "-admin.port=\(port + 4)",
+                                 "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.config=\(folder.path)/s3.json"]
+            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+            launched = true
+            // Ready when a signed listing of buckets succeeds (the filer is up behind the S3 port).
+            if eventually(30, { !self.process.isRunning || (try? self.send(signer, "GET", "/"))?.status == 200 }), process.isRunning { return }
+            stop()
+        }
+        throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "weed mini did not start (last port \(port))"])
+    }
+
+    /// An S3 blob store on a new bucket of this server, its node cache in `cache`.
+    public func blobStore(cache: String, bucket: String = "lake-blobs", maximumBytes: Int64 = 1 << 40) throws -> S3BlobStore {
+        let client = S3Client(endpoint: "http://127.0.0.1:\(port)", bucket: bucket, signer: S3Signer(accessKey: accessKey, secretKey: secretKey))
+        try client.createBucket()
+        return S3BlobStore(client: client, prefix: "lake/", cache: try NodeCache(root: cache, maximumBytes: maximumBytes))
+    }
+
+    deinit { stop() }
+
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    /// The environment a `lake` process needs to use this server's buckets.
+    public var credentials: [String: String] { ["AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey] }
+
+    public func stop() {
+        // The test runner blocks SIGTERM for its children: SIGKILL, then reap.
+        guard launched else { return }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// One signed request through the client under test's own transport.
+    public func send(_ signer: S3Signer, _ method: String, _ path: String, query: [(String, String)] = [], body: Data = Data(),
+              headers: [String: String] = [:]) throws -> Response {
+        let client = S3Client(endpoint: "http://127.0.0.1:\(port)", bucket: "", signer: signer)
+        let response = try client.request(method, path: path, query: query, body: body, headers: headers)
+        return Response(status: response.status, body: response.body)
+    }
+}

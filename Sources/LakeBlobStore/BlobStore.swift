@@ -35,6 +35,9 @@ public protocol BlobStore: Sendable {
     func blobStored(byAbandoned session: String) -> String?
     /// Re-reads a blob and checks its size and SHA-256 against its name.
     func check(_ id: String, expectedSize: Int64) -> BlobCheck
+    /// A cheap look without re-hashing, made at every open of a stored file through the mount:
+    /// the blob is there with its recorded size (by default from `size(of:)`).
+    func presence(_ id: String, expectedSize: Int64) -> BlobCheck
     func withCommitGuard<T>(_ body: () throws -> T) throws -> T
     func withSweepGuard<T>(_ body: () throws -> T) throws -> T
     /// Makes every blob file written so far durable (small blobs committed unsettled among them).
@@ -162,7 +165,6 @@ extension BlobStore {
 }
 
 extension BlobStore {
-    /// A cheap look without re-hashing: the blob is there with its recorded size.
     public func presence(_ id: String, expectedSize: Int64) -> BlobCheck {
         do {
             guard let size = try size(of: id) else { return .missing }

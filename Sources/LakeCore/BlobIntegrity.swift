@@ -31,6 +31,8 @@ public struct BlobIntegrity: Sendable {
             let damage = BlobDamage(foundBy: foundBy, foundAt: now, reason: reason)
             _ = try store.catalog.recordBlobDamage(blob, damage)
             return damage
+        case .unavailable:
+            return nil
         }
     }
 

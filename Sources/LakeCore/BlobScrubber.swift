@@ -65,11 +65,17 @@ public final class BlobScrubber: Sendable {
                     continue
                 }
                 var intact: [String] = []
+                var unreachable = false
                 for blob in blobs {
                     let started = Date()
                     let check = store.blobs.check(blob.id, expectedSize: blob.size)
                     if check == .intact {
                         intact.append(blob.id)
+                    } else if case .unavailable(let why) = check {
+                        // The store did not answer: the rest of the batch waits for the next turn.
+                        logger.warning("scrubber: blob \(blob.id) cannot be checked now: \(why)")
+                        unreachable = true
+                        break
                     } else if let damage = try integrity.record(blob.id, check, foundBy: "scrub", rehashed: true) {
                         logger.error("scrubber: blob \(blob.id) is damaged: \(damage.reason); its objects are no longer served")
                     }
@@ -79,6 +85,7 @@ public final class BlobScrubber: Sendable {
                 }
                 // Scrubbed blobs are never damaged ones (the query leaves those out): nothing to clear.
                 try store.catalog.markBlobsChecked(intact, at: .now)
+                if unreachable && !thread.pause(30) { return }
             } catch {
                 logger.error("scrubber: \(error)")
                 if !thread.pause(5) { return }

@@ -181,6 +181,8 @@ public final class BlobSettler: Sendable {
                 continue
             }
             let check = store.blobs.check(mark.id, expectedSize: size)
+            // Unknown now: the mark stays for the next start.
+            if case .unavailable = check { continue }
             if check == .intact {
                 try store.blobs.syncStored(mark.id)
                 forget.append(mark.objectID)

@@ -62,16 +62,16 @@ public final class Store: Sendable {
     /// The store folder's blobs, or the bucket's through this node's cache.
     static func blobStore(root: String, config: StoreConfig) throws -> any BlobStore {
         guard let bucket = config.bucket else { return try LocalBlobStore(root: root, layout: config.blobLayout) }
-        return S3BlobStore(client: try client(bucket), prefix: try location(bucket).prefix,
-                           cache: try NodeCache(root: bucket.cache, maximumBytes: bucket.cacheBytes))
+        let (location, client) = try connect(bucket)
+        return S3BlobStore(client: client, prefix: location.prefix, cache: try NodeCache(root: bucket.cache, maximumBytes: bucket.cacheBytes))
     }
 
-    static func location(_ bucket: BucketConfig) throws -> S3Location {
-        do { return try S3Location(url: bucket.url) } catch { throw StoreError.bucket(url: bucket.url, reason: error.description) }
-    }
-
-    static func client(_ bucket: BucketConfig) throws -> S3Client {
-        do { return try location(bucket).client() } catch let error as S3Location.Invalid {
+    /// The bucket's address and a client with the environment's credentials.
+    static func connect(_ bucket: BucketConfig) throws -> (S3Location, S3Client) {
+        do {
+            let location = try S3Location(url: bucket.url)
+            return (location, try location.client())
+        } catch {
             throw StoreError.bucket(url: bucket.url, reason: error.description)
         }
     }
@@ -82,19 +82,19 @@ public final class Store: Sendable {
         if try Syscall.fileStatus(configPath(root)) != nil {
             return .alreadyExists(try Store(opening: root, logger: logger))
         }
-        // The bucket is made (or found) first: a wrong address or key fails `lake init` before
-        // anything is made here.
-        if let bucket {
-            let client = try client(bucket)
-            do { try client.createBucket() } catch {
-                throw StoreError.bucket(url: bucket.url, reason: "\(error)")
-            }
-        }
         if Syscall.isDirectory(root) {
             let unexpected = try Syscall.listDirectory(root).filter { !$0.hasPrefix(".") }
             if !unexpected.isEmpty {
                 throw StoreError.unreadableConfig(path: root, reason: "the folder is not empty and is not a Lake store "
                     + "(it holds \(unexpected.prefix(3).joined(separator: ", "))\(unexpected.count > 3 ? ", …" : "")); choose an empty or new folder")
+            }
+        }
+        // The bucket is made (or found) before anything here: a wrong address or key fails
+        // `lake init` and leaves no folder behind.
+        if let bucket {
+            let (_, client) = try connect(bucket)
+            do { try client.createBucket() } catch {
+                throw StoreError.bucket(url: bucket.url, reason: "\(error)")
             }
         }
         try Syscall.makeDirectories(root)

@@ -25,6 +25,9 @@ public struct Verifier: Sendable {
         public var missing: [Problem] = []
         /// Blobs whose bytes do not match their name or recorded size.
         public var corrupt: [Problem] = []
+        /// Blobs that could not be read now (a bucket that did not answer): nothing is known of
+        /// them, nothing was recorded, and the report is not clean.
+        public var unchecked: [Problem] = []
         /// Blob files the catalog does not record.
         public var orphanedFiles: [String] = []
         /// Blob rows no object references.
@@ -38,12 +41,12 @@ public struct Verifier: Sendable {
         public var restoredBlobs: [String] = []
 
         public var isClean: Bool {
-            missing.isEmpty && corrupt.isEmpty && orphanedFiles.isEmpty && unreferencedBlobs.isEmpty
+            missing.isEmpty && corrupt.isEmpty && unchecked.isEmpty && orphanedFiles.isEmpty && unreferencedBlobs.isEmpty
                 && interruptedUploads.isEmpty && abandonedSpool.isEmpty && strayFiles.isEmpty
         }
 
         enum CodingKeys: String, CodingKey {
-            case missing, corrupt
+            case missing, corrupt, unchecked
             case checkedBlobs = "checked_blobs"
             case checkedBytes = "checked_bytes"
             case orphanedFiles = "orphaned_files"
@@ -100,6 +103,9 @@ public struct Verifier: Sendable {
             case .corrupt(let reason):
                 report.corrupt.append(Problem(blob: record.id, objects: try store.catalog.objectIDs(referencingBlob: record.id),
                                               reason: reason))
+            case .unavailable(let reason):
+                report.unchecked.append(Problem(blob: record.id, objects: try store.catalog.objectIDs(referencingBlob: record.id),
+                                                reason: reason))
             }
         }
         let recorded = Set(records.map(\.id))

@@ -39,6 +39,7 @@ final class BlobGuard: Sendable {
     func check(_ blob: String, size: Int64) throws(FSError) {
         if damaged.withLock({ $0.contains(blob) }) { throw .io("blob \(blob) is damaged") }
         let check = store.blobPresence(blob, expectedSize: size)
+        if case .unavailable(let why) = check { throw .io("blob \(blob) cannot be reached: \(why)") }
         guard check == .intact else {
             record(blob, check, foundBy: "open")
             throw .io("blob \(blob) is damaged")

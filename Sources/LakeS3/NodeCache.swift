@@ -9,55 +9,100 @@ import Synchronization
 /// least recently used blobs first (a dropped file a reader still has open stays readable: Linux
 /// frees it at the last close). What it holds survives restarts: its index is rebuilt from the
 /// folder, the last use from each file's modification time, which a use sets again at most once
-/// a minute.
+/// a minute. Several processes share the folder (the mount daemon, `lake` commands): a blob
+/// another one cached is found on disk and taken into this one's index.
+///
+/// The folder is its owner's alone (0700), as a local store's is: its files are every object's
+/// bytes, readable by anyone who can enter it, whatever the mount's modes say.
 public final class NodeCache: Sendable {
     public let local: LocalBlobStore
     public let maximumBytes: Int64
     public let minimumFreeFraction: Double
     let fetching: String
+    /// A file in `fetching/` left alone for this long belongs to no live fetch (a live one writes
+    /// to it as its ranges arrive): the next index build removes it.
+    static let abandonedAfter: Int64 = 15 * 60
 
     /// `lastUse` in nanoseconds (distinct for uses in one second); `persisted` is when the
     /// file's modification time last recorded a use, in seconds.
     private struct Entry { var size: Int64; var lastUse: Int64; var persisted: Int64 }
-    private struct State {
+    private struct Index {
         var entries: [String: Entry] = [:]
         var bytes: Int64 = 0
     }
-    private let state = Mutex(State())
+    /// Built at the first use: a command that reads no blob (most of them) never scans the folder.
+    private let state = Mutex<Index?>(nil)
 
     public init(root: String, maximumBytes: Int64, minimumFreeFraction: Double = 0.05) throws {
+        let isNew = !Syscall.isDirectory(Path.join(root, "blobs"))
         local = try LocalBlobStore(root: root, layout: .oneLevel)
-        try local.makeFolders()
+        try Syscall.chmod(root, 0o700)
+        if isNew { try local.makeFolders() }
         self.maximumBytes = maximumBytes
         self.minimumFreeFraction = minimumFreeFraction
         fetching = Path.join(root, "fetching")
         try Syscall.makeDirectories(fetching)
-        // Half-fetched files of a process that died.
-        for name in (try? Syscall.listDirectory(fetching)) ?? [] { try? Syscall.unlinkIfPresent(Path.join(fetching, name)) }
-        var found = State()
-        for id in try local.allBlobIDs() {
-            guard let info = try Syscall.fileStatus(try local.filePath(of: id)) else { continue }
-            found.entries[id] = Entry(size: Int64(info.st_size), lastUse: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-                                      persisted: Int64(info.st_mtim.tv_sec))
-            found.bytes += Int64(info.st_size)
-        }
-        state.withLock { $0 = found }
     }
 
-    public var bytes: Int64 { state.withLock { $0.bytes } }
-    public var count: Int { state.withLock { $0.entries.count } }
+    /// Runs `body` on the index, building it first if needed.
+    private func withIndex<T>(_ body: (inout Index) -> T) -> T {
+        state.withLock { index in
+            if index == nil { index = scan() }
+            return body(&index!)
+        }
+    }
 
-    public func contains(_ id: String) -> Bool { state.withLock { $0.entries[id] != nil } }
+    private func scan() -> Index {
+        let now = Int64(Date().timeIntervalSince1970)
+        for name in (try? Syscall.listDirectory(fetching)) ?? [] {
+            let path = Path.join(fetching, name)
+            if let info = try? Syscall.fileStatus(path), now - Int64(info.st_mtim.tv_sec) > Self.abandonedAfter {
+                try? Syscall.unlinkIfPresent(path)
+            }
+        }
+        var found = Index()
+        for id in (try? local.allBlobIDs()) ?? [] {
+            guard let path = try? local.filePath(of: id), let info = try? Syscall.fileStatus(path) else { continue }
+            found.entries[id] = Self.entry(info)
+            found.bytes += Int64(info.st_size)
+        }
+        return found
+    }
+
+    private static func entry(_ info: stat) -> Entry {
+        Entry(size: Int64(info.st_size), lastUse: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+              persisted: Int64(info.st_mtim.tv_sec))
+    }
+
+    public var bytes: Int64 { withIndex { $0.bytes } }
+    public var count: Int { withIndex { $0.entries.count } }
+
+    public func contains(_ id: String) -> Bool { withIndex { $0.entries[id] != nil } }
 
     /// The cached file, or nil when the cache does not hold it.
     public func open(_ id: String) -> ReadableFile? {
-        guard contains(id), let path = try? local.filePath(of: id) else { return nil }
+        guard let path = try? local.filePath(of: id) else { return nil }
         guard let file = try? ReadableFile(path: path) else {
-            // Gone from the folder behind the cache's back.
+            // Not there, or gone from the folder behind the index's back.
             forget(id)
             return nil
         }
-        touch(id, path: path)
+        let now = Self.now()
+        // Known, or cached by another process sharing the folder since the index was built.
+        let stale = withIndex { index -> Bool in
+            guard var entry = index.entries[id] else {
+                index.entries[id] = Entry(size: file.size, lastUse: now, persisted: now / 1_000_000_000)
+                index.bytes += file.size
+                return false
+            }
+            entry.lastUse = now
+            let stale = now / 1_000_000_000 - entry.persisted >= 60
+            if stale { entry.persisted = now / 1_000_000_000 }
+            index.entries[id] = entry
+            return stale
+        }
+        // The order survives a restart; the file's bytes do not change.
+        if stale { _ = utimensat(AT_FDCWD, path, nil, 0) }
         return file
     }
 
@@ -86,10 +131,10 @@ public final class NodeCache: Sendable {
     /// Records a blob given its name in the cache's folder by an upload on this node.
     public func noteAdmitted(_ id: String, size: Int64) {
         let now = Self.now()
-        let added = state.withLock { state -> Bool in
-            guard state.entries[id] == nil else { return false }
-            state.entries[id] = Entry(size: size, lastUse: now, persisted: now / 1_000_000_000)
-            state.bytes += size
+        let added = withIndex { index -> Bool in
+            guard index.entries[id] == nil else { return false }
+            index.entries[id] = Entry(size: size, lastUse: now, persisted: now / 1_000_000_000)
+            index.bytes += size
             return true
         }
         if added { makeRoom(for: 0, keeping: id) }
@@ -102,23 +147,9 @@ public final class NodeCache: Sendable {
     }
 
     private func forget(_ id: String) {
-        state.withLock { state in
-            if let gone = state.entries.removeValue(forKey: id) { state.bytes -= gone.size }
+        withIndex { index in
+            if let gone = index.entries.removeValue(forKey: id) { index.bytes -= gone.size }
         }
-    }
-
-    private func touch(_ id: String, path: String) {
-        let now = Self.now()
-        let stale = state.withLock { state -> Bool in
-            guard var entry = state.entries[id] else { return false }
-            entry.lastUse = now
-            let stale = now / 1_000_000_000 - entry.persisted >= 60
-            if stale { entry.persisted = now / 1_000_000_000 }
-            state.entries[id] = entry
-            return stale
-        }
-        // The order survives a restart; the file's bytes do not change.
-        if stale { _ = utimensat(AT_FDCWD, path, nil, 0) }
     }
 
     private static func now() -> Int64 {
@@ -127,25 +158,24 @@ public final class NodeCache: Sendable {
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 
-    private func freeFraction() -> Double {
-        guard let info = try? Syscall.fileSystemStatus(local.root), info.f_blocks > 0 else { return 1 }
-        return Double(info.f_bavail) / Double(info.f_blocks)
-    }
-
-    private func freeBytes() -> Int64 {
-        guard let info = try? Syscall.fileSystemStatus(local.root) else { return .max }
-        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    /// Whether the cache's disk has less than its free share left, or less than `incoming` bytes.
+    private func isCrowded(for incoming: Int64) -> Bool {
+        guard let info = try? Syscall.fileSystemStatus(local.root), info.f_blocks > 0 else { return false }
+        let free = Int64(info.f_bavail) * Int64(info.f_frsize)
+        return Double(info.f_bavail) / Double(info.f_blocks) < minimumFreeFraction || free < incoming
     }
 
     /// Drops least recently used blobs until `incoming` more bytes fit under the limit and the
     /// disk keeps its free share (never `keeping`, the blob just added).
     private func makeRoom(for incoming: Int64, keeping: String? = nil) {
         while true {
-            let over = state.withLock { $0.bytes + incoming > maximumBytes }
-            let crowded = freeFraction() < minimumFreeFraction || freeBytes() < incoming
-            guard over || crowded else { return }
-            let victim = state.withLock { state in
-                state.entries.filter { $0.key != keeping }.min { $0.value.lastUse < $1.value.lastUse }?.key
+            let over = withIndex { $0.bytes + incoming > maximumBytes }
+            guard over || isCrowded(for: incoming) else { return }
+            let victim = withIndex { index in
+                index.entries.min { a, b in
+                    // The blob just added sorts last: it is never the one dropped.
+                    a.key == keeping ? false : b.key == keeping ? true : a.value.lastUse < b.value.lastUse
+                }.flatMap { $0.key == keeping ? nil : $0.key }
             }
             guard let victim else { return }
             drop(victim)

@@ -3,6 +3,7 @@ import Foundation
 import LakeBlobStore
 import LakeModel
 import LakeSystem
+import Synchronization
 
 /// Blobs in an S3 bucket, `<prefix>blobs/<sha256>`, with a folder on this node that spools
 /// uploads and keeps whole blobs read from the bucket (`NodeCache`).
@@ -22,6 +23,11 @@ public final class S3BlobStore: BlobStore {
     public let cache: NodeCache
     /// Bytes per ranged GET of a blob being fetched.
     static let fetchChunk = 8 << 20
+    /// Fetches under way, by blob: a reader of a blob being fetched waits for that fetch (a
+    /// loader's workers opening one file at once download it once).
+    private let fetches = Mutex<[String: FetchInProgress]>([:])
+    /// Blobs this process downloaded (for tests).
+    let downloads = Atomic<Int>(0)
 
     public init(client: S3Client, prefix: String, cache: NodeCache) {
         self.client = client
@@ -55,10 +61,26 @@ public final class S3BlobStore: BlobStore {
     }
 
     /// Brings a blob into the cache (nothing when it is there), verified; `progress` gets the
-    /// bytes fetched so far.
+    /// bytes fetched so far (by the caller whose fetch it is; another waits for that one).
     public func fetch(_ id: String, progress: (Int64) -> Void = { _ in }) throws {
         let id = try validated(id)
-        if cache.contains(id) { return }
+        if cache.open(id) != nil { return }
+        let (flight, isOurs) = fetches.withLock { fetches -> (FetchInProgress, Bool) in
+            if let running = fetches[id] { return (running, false) }
+            let started = FetchInProgress()
+            fetches[id] = started
+            return (started, true)
+        }
+        guard isOurs else { return try flight.wait() }
+        var failure: (any Error)?
+        do { try download(id, progress: progress) } catch { failure = error }
+        fetches.withLock { $0[id] = nil }
+        flight.finish(failure)
+        if let failure { throw failure }
+    }
+
+    private func download(_ id: String, progress: (Int64) -> Void) throws {
+        downloads.add(1, ordering: .relaxed)
         guard let size = try client.head(key(id)) else {
             throw BlobStoreError.io(SystemError("S3 GET", path: key(id), errno: ENOENT))
         }
@@ -140,7 +162,16 @@ public final class S3BlobStore: BlobStore {
         return id
     }
 
-    /// Reads the bucket's copy whole and hashes it.
+    /// At every open through the mount, without asking the bucket (a request per open, and
+    /// every open failing while the bucket is away): a cached copy of another size is dropped,
+    /// and the open fetches the blob again, verified, as it does one not cached.
+    public func presence(_ id: String, expectedSize: Int64) -> BlobCheck {
+        if let cached = cache.open(id), cached.size != expectedSize { cache.drop(id) }
+        return .intact
+    }
+
+    /// Reads the bucket's copy whole and hashes it. A bucket that does not answer (down,
+    /// refusing the key) says nothing of the bytes: `.unavailable`, never damage.
     public func check(_ id: String, expectedSize: Int64) -> BlobCheck {
         guard Self.isValidID(id) else { return .corrupt("'\(id)' is not a blob id") }
         do {
@@ -157,7 +188,7 @@ public final class S3BlobStore: BlobStore {
             let digest = Digest.hex(sha.finalize())
             return digest == id ? .intact : .corrupt("content hashes to \(digest), not to its name")
         } catch {
-            return .corrupt("cannot be read from the bucket: \(error)")
+            return .unavailable("the bucket did not answer: \(error)")
         }
     }
 
@@ -176,4 +207,27 @@ public final class S3BlobStore: BlobStore {
     }
 
     public func syncStored(_ id: String) throws {}
+}
+
+/// One fetch that other readers of the same blob wait for.
+final class FetchInProgress: Sendable {
+    private let state = NSCondition()
+    // Read and written only with `state` locked.
+    nonisolated(unsafe) private var done = false
+    nonisolated(unsafe) private var failure: (any Error)?
+
+    func finish(_ failure: (any Error)?) {
+        state.lock()
+        done = true
+        self.failure = failure
+        state.broadcast()
+        state.unlock()
+    }
+
+    func wait() throws {
+        state.lock()
+        defer { state.unlock() }
+        while !done { state.wait() }
+        if let failure { throw failure }
+    }
 }

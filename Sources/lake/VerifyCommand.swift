@@ -27,6 +27,9 @@ struct VerifyCommand: ParsableCommand {
             for problem in report.corrupt {
                 print("CORRUPT   blob \(problem.blob) used by \(problem.objects.map(\.rawValue).joined(separator: ", ")): \(problem.reason)")
             }
+            for problem in report.unchecked {
+                print("UNCHECKED blob \(problem.blob) used by \(problem.objects.map(\.rawValue).joined(separator: ", ")): \(problem.reason)")
+            }
             for blob in report.orphanedFiles { print("ORPHANED  blob file \(blob) is not in the catalog (lake gc removes it)") }
             for blob in report.unreferencedBlobs { print("UNUSED    blob \(blob) is used by no object (lake gc removes it)") }
             for id in report.interruptedUploads { print("LEFTOVER  object \(id) is an interrupted upload (lake gc removes it)") }

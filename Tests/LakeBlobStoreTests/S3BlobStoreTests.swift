@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import LakeSystem
 import LakeTestSupport
 import Testing
@@ -30,6 +31,47 @@ import Testing
         #expect(try b.open(stored.id).bytes(at: 0, count: bytes.count) == bytes)
         #expect(throws: (any Error).self) { try b.open(other.id) }
         #expect(!b.cache.contains(other.id))
+        // A bucket that does not answer says nothing of the bytes: not damage (the scrubber and
+        // `lake verify` record nothing), and opens through the mount do not ask it.
+        guard case .unavailable = b.check(other.id, expectedSize: 1000) else {
+            Issue.record("an unreachable bucket was reported as \(b.check(other.id, expectedSize: 1000))")
+            return
+        }
+        #expect(b.presence(stored.id, expectedSize: Int64(bytes.count)) == .intact)
+        #expect(b.presence(other.id, expectedSize: 1000) == .intact)
+    }
+
+    /// Readers of one blob at once download it once; a blob another process put in the shared
+    /// cache folder is read from there; the folder is its owner's alone; a half-fetched file is
+    /// removed only once nobody has written to it for a long time (a `lake` command opening the
+    /// store beside a daemon's fetch must not take its file away).
+    @Test func readersShareOneFetchAndOneFolder() throws {
+        let server = try SeaweedS3()
+        let folder = TemporaryDirectory("s3-share")
+        let a = try server.blobStore(cache: folder.file("a")), b = try server.blobStore(cache: folder.file("b"))
+        let bytes = randomBytes(12 << 20)
+        let stored = try put(a, bytes, session: "one")
+        // Another process on the same folder, its index built before the blob arrives.
+        let neighbour = try server.blobStore(cache: folder.file("b"))
+        #expect(neighbour.cache.count == 0)
+        let results = Mutex<[[UInt8]]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            let read = (try? b.open(stored.id).bytes(at: 0, count: bytes.count)) ?? []
+            results.withLock { $0.append(read) }
+        }
+        #expect(results.withLock { $0 }.allSatisfy { $0 == bytes })
+        #expect(b.downloads.load(ordering: .relaxed) == 1)
+        #expect(try neighbour.open(stored.id).size == Int64(bytes.count))
+        #expect(neighbour.downloads.load(ordering: .relaxed) == 0)
+        #expect(try #require(try Syscall.fileStatus(folder.file("b"))).st_mode & 0o777 == 0o700)
+
+        let live = folder.file("b/fetching/\(stored.id).1"), old = folder.file("b/fetching/\(stored.id).2")
+        FileManager.default.createFile(atPath: live, contents: Data([1]))
+        FileManager.default.createFile(atPath: old, contents: Data([2]))
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)], ofItemAtPath: old)
+        let another = try server.blobStore(cache: folder.file("b"))
+        _ = another.cache.count
+        #expect(FileManager.default.fileExists(atPath: live) && !FileManager.default.fileExists(atPath: old))
     }
 
     /// Bytes in the bucket that are not the blob's are refused on the way in: nothing is cached,

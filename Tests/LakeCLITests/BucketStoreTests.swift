@@ -65,5 +65,14 @@ import Testing
         let dropped = lake.directory.write("dropped.bin", String(repeating: "lake ", count: 20_000))
         #expect(try Shell.run("cp '\(dropped)' '\(mountpoint)/incoming/'").status == 0)
         #expect(try client.list(prefix: "team-a/blobs/").count == 2)
+
+        // The bucket goes away: `lake verify` fails, and records no damage (nothing is known of
+        // the bytes); the file already cached still reads through the mount.
+        server.stop()
+        let unreachable = try lake.run(["verify"], environment: server.credentials)
+        #expect(unreachable.status != 0, "\(unreachable.stdout)")
+        let shown = try lake.json(try lake.run(["object", "show", id, "--json"], environment: server.credentials))
+        #expect(((shown["file"] as? [String: Any])?["blob"] as? [String: Any])?["damage"] is NSNull, "\(shown["file"] ?? "")")
+        #expect(try Shell.sha256(mountpoint + "/objects/\(id)/part.stl") == sha)
     }
 }

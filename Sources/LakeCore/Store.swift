@@ -63,7 +63,8 @@ public final class Store: Sendable {
     static func blobStore(root: String, config: StoreConfig) throws -> any BlobStore {
         guard let bucket = config.bucket else { return try LocalBlobStore(root: root, layout: config.blobLayout) }
         let (location, client) = try connect(bucket)
-        return S3BlobStore(client: client, prefix: location.prefix, cache: try NodeCache(root: bucket.cache, maximumBytes: bucket.cacheBytes))
+        return S3BlobStore(client: client, prefix: location.prefix, cache: try NodeCache(root: bucket.cache, maximumBytes: bucket.cacheBytes),
+                           storeID: config.storeId)
     }
 
     /// The bucket's address and a client with the environment's credentials.
@@ -89,11 +90,17 @@ public final class Store: Sendable {
                     + "(it holds \(unexpected.prefix(3).joined(separator: ", "))\(unexpected.count > 3 ? ", …" : "")); choose an empty or new folder")
             }
         }
-        // The bucket is made (or found) before anything here: a wrong address or key fails
-        // `lake init` and leaves no folder behind.
+        var config = StoreConfig.fresh()
+        config.bucket = bucket
+        // The bucket is made (or found) and its prefix claimed for this store before anything
+        // here: a wrong address or key, or a prefix another store uses, fails `lake init` and
+        // leaves no folder behind.
         if let bucket {
-            let (_, client) = try connect(bucket)
-            do { try client.createBucket() } catch {
+            let (location, client) = try connect(bucket)
+            do {
+                try client.createBucket()
+                try S3BlobStore.claim(client, prefix: location.prefix, storeID: config.storeId)
+            } catch {
                 throw StoreError.bucket(url: bucket.url, reason: "\(error)")
             }
         }
@@ -101,8 +108,6 @@ public final class Store: Sendable {
         // Blobs are plain files: an account that can read the store folder reads every object,
         // whatever the modes the mount enforces (docs/security.md). Only its owner may enter.
         try Syscall.chmod(root, 0o700)
-        var config = StoreConfig.fresh()
-        config.bucket = bucket
         let blobs = try blobStore(root: root, config: config)
         if let local = blobs as? LocalBlobStore { try local.makeFolders() }
         _ = try SQLiteCatalog(path: catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) })

@@ -29,10 +29,39 @@ public final class S3BlobStore: BlobStore {
     /// Blobs this process downloaded (for tests).
     let downloads = Atomic<Int>(0)
 
-    public init(client: S3Client, prefix: String, cache: NodeCache) {
+    /// The store whose blobs these are: `PREFIX/lake-store.json` names it, and nothing is
+    /// deleted under a prefix that names another (`claim`).
+    public let storeID: String
+    /// Whether the prefix was found to be this store's (checked once, before the first delete).
+    private let confirmed = Atomic<Bool>(false)
+
+    public init(client: S3Client, prefix: String, cache: NodeCache, storeID: String) {
         self.client = client
-        self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+        self.prefix = Self.normalized(prefix)
         self.cache = cache
+        self.storeID = storeID
+    }
+
+    static func normalized(_ prefix: String) -> String { prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/" }
+
+    /// A prefix holding another store's blobs.
+    public struct NotOurs: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Makes `prefix` store `storeID`'s (`PREFIX/lake-store.json`, put once), or finds it is
+    /// already. Two stores on one prefix would each take the other's blobs for unused ones and
+    /// let `lake gc` delete them: a prefix that names another store is refused.
+    public static func claim(_ client: S3Client, prefix: String, storeID: String) throws {
+        let key = normalized(prefix) + "lake-store.json"
+        let marker = Data(#"{"store_id": "\#(storeID)"}"#.utf8)
+        if try client.put(key, data: marker) { return }
+        guard let found = try client.get(key) else { return try claim(client, prefix: prefix, storeID: storeID) }
+        let owner = (try? JSONSerialization.jsonObject(with: found) as? [String: Any])?["store_id"] as? String
+        guard owner == storeID else {
+            throw NotOurs(description: "s3://\(client.bucket)/\(normalized(prefix)) holds the blobs of \(owner.map { "store \($0)" } ?? "something that is not a Lake store"); "
+                + "give this store a prefix of its own (s3://\(client.bucket)/OTHER-PREFIX?…)")
+        }
     }
 
     func key(_ id: String) -> String { prefix + "blobs/" + id }
@@ -134,6 +163,10 @@ public final class S3BlobStore: BlobStore {
 
     public func delete(_ id: String) throws {
         let id = try validated(id)
+        if !confirmed.load(ordering: .relaxed) {
+            try Self.claim(client, prefix: prefix, storeID: storeID)
+            confirmed.store(true, ordering: .relaxed)
+        }
         try client.delete(key(id))
         cache.drop(id)
     }

@@ -21,10 +21,10 @@ final class S3BlobUpload: BlobUpload {
     /// never leaves a torn file under a blob's name) serves this node's reads.
     func commit() throws -> StoredBlob {
         let local = try inner.commit()
+        // Opened before the cache counts it: making room for it can then drop its name, never
+        // the bytes this PUT reads.
+        let file = try ReadableFile(path: try store.cache.local.filePath(of: local.id))
         store.cache.noteAdmitted(local.id, size: local.size)
-        guard let file = store.cache.open(local.id) else {
-            throw BlobStoreError.damaged(id: local.id, reason: "it left the node's cache before it was put")
-        }
         try store.client.put(store.key(local.id), file: file)
         return StoredBlob(id: local.id, size: local.size)
     }

@@ -116,6 +116,23 @@ import Testing
         #expect(b.checkCached(stored.id) == .intact)
     }
 
+    /// A prefix belongs to one store: another store on it (its own catalog, to which these blobs
+    /// look unused) cannot delete anything there, and claiming it is refused.
+    @Test func anotherStoreOnThePrefixDeletesNothing() throws {
+        let server = try SeaweedS3()
+        let folder = TemporaryDirectory("s3-owner")
+        let ours = try server.blobStore(cache: folder.file("a"))
+        try S3BlobStore.claim(ours.client, prefix: ours.prefix, storeID: ours.storeID)
+        try S3BlobStore.claim(ours.client, prefix: ours.prefix, storeID: ours.storeID)   // ours already: fine
+        let stored = try put(ours, randomBytes(3000), session: "x")
+        let intruder = try server.blobStore(cache: folder.file("b"), storeID: "store-other")
+        #expect(throws: S3BlobStore.NotOurs.self) { try intruder.delete(stored.id) }
+        #expect(throws: S3BlobStore.NotOurs.self) { try S3BlobStore.claim(intruder.client, prefix: intruder.prefix, storeID: intruder.storeID) }
+        #expect(ours.contains(stored.id))
+        try ours.delete(stored.id)
+        #expect(!ours.contains(stored.id))
+    }
+
     /// The cache stays under its limit by dropping the least recently used blob, remembers what
     /// it holds across a restart, and an evicted blob is simply fetched again.
     @Test func theCacheKeepsItsLimitAndSurvivesARestart() throws {

@@ -25,6 +25,11 @@ import Testing
         #expect(made.succeeded, "\(made.stderr)")
         let config = try String(contentsOfFile: lake.store + "/lake.json", encoding: .utf8)
         #expect(config.contains("lake-e2e") && !config.contains(server.secretKey), "credentials never go into lake.json")
+        // A second store on the same prefix would find these blobs unused and gc them: refused.
+        let second = LakeBinary()
+        let shared = try second.run(["init", "--blobs", url], environment: server.credentials)
+        #expect(shared.status != 0 && shared.stderr.contains("holds the blobs of store"), "\(shared.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: second.store))
 
         let source = lake.directory.write("part.stl", Fixtures.asciiSTL(triangles: 12))
         let uploaded = try lake.json(try lake.run(["upload", source, "--json"], environment: server.credentials))

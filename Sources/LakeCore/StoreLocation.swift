@@ -18,7 +18,8 @@ public enum StoreLocation {
         return Path.join(environment["HOME"] ?? "/tmp", ".local/share/lake")
     }
 
-    static func absolute(_ path: String) -> String {
+    /// `path` from the working folder when it is relative.
+    public static func absolute(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
         guard getcwd(&buffer, buffer.count) != nil else { return path }

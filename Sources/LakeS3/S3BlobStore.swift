@@ -21,7 +21,9 @@ public final class S3BlobStore: BlobStore {
     /// Key prefix inside the bucket (empty, or ending in "/").
     public let prefix: String
     public let cache: NodeCache
-    /// Bytes per ranged GET of a blob being fetched.
+    /// Bytes per ranged GET of a blob being fetched, one request at a time. Four in flight at
+    /// once (hashed and written in order as they came) were measured slower, not faster: 256 MiB
+    /// cold through the mount 4.2–4.4 s against 1.6–1.9 s (URLSession's requests on Linux, two cores).
     static let fetchChunk = 8 << 20
     /// Fetches under way, by blob: a reader of a blob being fetched waits for that fetch (a
     /// loader's workers opening one file at once download it once).

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import LakeCore
 import LakeSystem
 
@@ -39,7 +38,7 @@ struct InitCommand: ParsableCommand {
         try reportingErrors {
             let root = options.storePath
             let bucket = blobs.map { url in
-                BucketConfig(url: url, cache: URL(fileURLWithPath: cache ?? Path.join(root, "cache")).standardizedFileURL.path,
+                BucketConfig(url: url, cache: StoreLocation.absolute(cache ?? Path.join(root, "cache")),
                              cacheBytes: cacheSize.flatMap(Self.bytes) ?? 10 << 30)
             }
             switch try Store.create(at: root, logger: options.logger, bucket: bucket) {

@@ -44,7 +44,9 @@ let package = Package(
             ]),
         // S3 for the blob store on many machines (issue 16), with each node's cache: kept out
         // of LakeBlobStore, whose tests and tools need no HTTP.
-        .target(name: "LakeS3", dependencies: ["LakeModel", "LakeBlobStore", "LakeSystem", .product(name: "Crypto", package: "swift-crypto")]),
+        // libcurl for LakeS3, loaded at its first request (see its source for why).
+        .target(name: "CCurlLoader", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "LakeS3", dependencies: ["LakeModel", "LakeBlobStore", "LakeSystem", "CCurlLoader", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "LakeCore",
             dependencies: [

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Lake needs to build, run and test, when any is missing.
 # Sourced by quick-start.sh and run-tests.sh.
-lake_system_packages=(libfuse3-dev fuse3 libsqlite3-dev sqlite3 libxml2-dev libdeflate-dev liblz4-dev liblzma-dev
+lake_system_packages=(libfuse3-dev fuse3 libsqlite3-dev sqlite3 libxml2-dev libdeflate-dev liblz4-dev liblzma-dev libcurl4
                       pkg-config attr util-linux rsync)
 
 lake_install_system_packages() {

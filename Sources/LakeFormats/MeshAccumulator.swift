@@ -69,7 +69,12 @@ final class MeshAccumulator {
         switch (kind, type) {
         // The two arrays with a value per point or cell, in the types VTK writes them: loops
         // without a dispatch per value.
-        case (.points?, .float32) where !swap && index % 3 == 0: float32Bounds(base, whole)
+        case (.points?, .float32) where !swap:
+            // A chunk may start inside a point (chunks are not cut at multiples of 12 bytes):
+            // its first coordinates go through the general loop, the rest through the fast one.
+            let lead = min(whole, Int((3 - index % 3) % 3) * 4)
+            if lead > 0 { pointBounds(LoadFloat32.self, base, lead) }
+            float32Bounds(base + lead, whole - lead)
         case (.points?, .float32): pointBounds(LoadFloat32.self, base, whole)
         case (.points?, .float64): pointBounds(LoadFloat64.self, base, whole)
         case (.cellTypes?, .uint8):
@@ -92,9 +97,10 @@ final class MeshAccumulator {
             let v = SIMD4<Float>(p.loadUnaligned(as: Float.self), p.loadUnaligned(fromByteOffset: 4, as: Float.self),
                                  p.loadUnaligned(fromByteOffset: 8, as: Float.self), p.loadUnaligned(fromByteOffset: 8, as: Float.self))
             // NaN and ±inf fail one of these comparisons; they then change neither bound.
+            // Compare and select: the stdlib's pointwiseMin/Max compile to calls here.
             let finite = (v .< SIMD4<Float>(repeating: .infinity)) .& (v .> SIMD4<Float>(repeating: -.infinity))
-            lo = pointwiseMin(lo, v.replacing(with: .infinity, where: .!finite))
-            hi = pointwiseMax(hi, v.replacing(with: -.infinity, where: .!finite))
+            lo.replace(with: v, where: finite .& (v .< lo))
+            hi.replace(with: v, where: finite .& (v .> hi))
         }
         for axis in 0..<3 {
             if lo[axis] <= hi[axis] {

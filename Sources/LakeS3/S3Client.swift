@@ -1,17 +1,14 @@
 import Crypto
 import Foundation
 import LakeBlobStore
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import LakeSystem
 
 /// A small, blocking S3 client for one bucket, path-style (`endpoint/bucket/key`), signing its
 /// own requests (`S3Signer`): what the S3 blob store needs and no more — put (once, with
 /// `If-None-Match: *`; multipart above `multipartThreshold`), get (whole or a range, into memory
 /// or a file), head, delete and list. Requests that fail with a 5xx, 429 or a transport error are
-/// retried with backoff. Foundation's URLSession carries the requests (libcurl on Linux, so
-/// https works as well as http), which costs no build time.
+/// retried with backoff. libcurl carries the requests (`HTTPTransport`: http and https, loaded
+/// only when a request is made), which costs no build time.
 public final class S3Client: Sendable {
     public let endpoint: String
     public let bucket: String
@@ -27,6 +24,8 @@ public final class S3Client: Sendable {
         public var key: String
         public var body: String
         public var description: String {
+            // Status 0: no HTTP response came (the body says why).
+            if status == 0 { return "S3 \(method) \(key): \(body)" }
             let code = Self.element("Code", in: body) ?? ""
             return "S3 \(method) \(key): HTTP \(status)\(code.isEmpty ? "" : " \(code)")\(Self.element("Message", in: body).map { ": \($0)" } ?? "")"
         }
@@ -175,27 +174,12 @@ public final class S3Client: Sendable {
     private func once(_ method: String, path: String, query: [(String, String)], body: Data, headers: [String: String]) throws -> Response {
         let signed = signer.sign(method: method, path: path, query: query, headers: headers.merging(["host": host]) { $1 },
                                  payloadHash: Digest.hex(SHA256.hash(data: body)))
-        guard let url = URL(string: endpoint + signed.target) else { throw Failure(status: 0, method: method, key: path, body: "not a URL") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = 60
-        for (name, value) in signed.headers where name != "host" { request.setValue(value, forHTTPHeaderField: name) }
-        if !body.isEmpty { request.httpBody = body }
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<Response, any Error> = .failure(URLError(.unknown))
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error {
-                result = .failure(error)
-            } else {
-                let http = response as? HTTPURLResponse
-                var fields: [String: String] = [:]
-                for (name, value) in http?.allHeaderFields ?? [:] { fields[String(describing: name).lowercased()] = String(describing: value) }
-                result = .success(Response(status: http?.statusCode ?? 0, body: data ?? Data(), headers: fields))
-            }
-            done.signal()
-        }.resume()
-        done.wait()
-        return try result.get()
+        let fields = signed.headers.filter { $0.key != "host" }.map { "\($0.key): \($0.value)" }
+        do {
+            return try HTTPTransport.perform(method: method, url: endpoint + signed.target, headers: fields, body: body, timeoutSeconds: 60)
+        } catch let error as HTTPTransport.Failure {
+            throw Failure(status: 0, method: method, key: path, body: error.message)
+        }
     }
 
     /// The texts of every `<name>…</name>` in `xml`, entities decoded.

@@ -45,6 +45,9 @@ import Testing
         var coordinates: [Float] = []
         for i in 0..<1000 { coordinates += [Float(i) * 0.5 - 100, Float(i % 7), -Float(i) * 0.25] }
         coordinates[30] = .nan; coordinates[31] = .infinity; coordinates[2999] = -.infinity; coordinates[0] = .nan
+        // Extremes in the coordinates a chunk of 4,096 bytes starts with before its first whole
+        // point (floats 1024 and 1025: a point's y and z).
+        coordinates[1024] = 1e6; coordinates[1025] = -1e6
         let finite = { (axis: Int) in stride(from: axis, to: coordinates.count, by: 3).map { coordinates[$0] }.filter(\.isFinite) }
         let want = Bounds(min: (0..<3).map { Double(finite($0).min()!) }, max: (0..<3).map { Double(finite($0).max()!) })
         let bytes = coordinates.withUnsafeBytes { Array($0) }

@@ -14,6 +14,11 @@
 # dataset mount's cases/<case>/<label>/file; the disk's files in the same order. Warm: read once
 # before timing. Cold: `drop_caches` before each timed pass (both sides). Medians of ROUNDS
 # (default 3); ratio = disk time ÷ Lake time (goal ≥ 0.8). Needs root, cc, and the release build.
+#
+# The reference FUSE filesystem: libfuse's own low-level example `passthrough_ll` (Debian ships its
+# source with libfuse3-dev; built here), run with `-o cache=always` (day-long entry and attribute
+# timeouts, kept pages and listings) over the same disk files (rows "libfuse"), and over a copy of
+# each Lake tree's shape for `find` (the copy holds every folder and name, files without bytes).
 set -euo pipefail
 
 work=${1:?usage: smallread_bench.sh WORK [FILES] [ROUNDS]}
@@ -27,14 +32,19 @@ work=$(cd "$work" && pwd)
 store=$work/store mnt=$work/mnt ds=$work/ds disk=$work/disk lists=$work/lists
 export LAKE_STORE=$store
 
+pt=$work/pt ptc=$work/ptc copies=$work/copies
 cleanup() {
+    for m in "$pt" "$ptc"; do fusermount3 -uz "$m" 2>/dev/null || true; done
     for m in "$ds" "$mnt"; do "$lake" unmount "$m" >/dev/null 2>&1 || fusermount3 -uz "$m" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 cleanup
 rm -rf "$store" "$lists"
-mkdir -p "$mnt" "$ds" "$lists"
+mkdir -p "$mnt" "$ds" "$lists" "$pt" "$ptc"
 cc -O2 -o "$work/readall" "$repo/Sources/lake-bench/scripts/readall.c"
+examples=/usr/share/doc/libfuse3-dev/examples
+[ -f "$examples/passthrough_ll.c" ] || { echo "libfuse3-dev's examples are missing ($examples)" >&2; exit 1; }
+cc -O2 -I"$examples" -o "$work/passthrough_ll" "$examples/passthrough_ll.c" $(pkg-config --cflags --libs fuse3)
 
 python3 - "$disk" "$files" <<'PY'
 import os, sys
@@ -103,6 +113,10 @@ PY
 dataset=$(cat "$lists/dataset")
 "$lake" mount "$mnt" >/dev/null
 "$lake" mount --dataset "$dataset" "$ds" >/dev/null
+# passthrough_ll holds a descriptor per inode the kernel knows: as many as this account may, and
+# a tree with more inodes than that fails there with EMFILE (printed as "failed").
+ptll() { (ulimit -n "$(ulimit -Hn)" && exec "$work/passthrough_ll" "$@"); }
+ptll -o source="$disk",cache=always "$pt"
 
 # One timed pass: prints seconds for the list of paths on stdin.
 pass() { "$work/readall" "$@" | cut -d' ' -f1; }
@@ -116,8 +130,9 @@ for shape in 4k 64k 1m; do
     sed "s|^|$mnt/|" "$lists/$shape.members" > "$lists/$shape.lake-cases"
     sed "s|^|$mnt/datasets/$dataset/|" "$lists/$shape.members" > "$lists/$shape.lake-datasets"
     sed "s|^|$ds/|" "$lists/$shape.members" > "$lists/$shape.lake-mount"
+    sed "s|^\./|$pt/$shape/|" "$lists/$shape.rel" > "$lists/$shape.lake-libfuse"
     count=$(wc -l < "$lists/$shape.disk")
-    for tree in objects cases datasets mount; do
+    for tree in objects cases datasets mount libfuse; do
         for cache in warm cold stat; do
             lake_t=() disk_t=()
             flag=(); [ "$cache" = stat ] && flag=(-s)
@@ -135,18 +150,33 @@ for shape in 4k 64k 1m; do
     done
 done
 
-# find over whole trees, warm: names only (-name that matches nothing) and with stat (-size).
+# find over whole trees, warm: names only (-name that matches nothing) and with a stat of every
+# entry (-size), through each Lake tree, through passthrough_ll over a copy of that tree's shape,
+# and on the copy itself.
+quietly() { "$@" 2>/dev/null || true; }
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+rm -rf "$copies"; mkdir -p "$copies"
+trees=("incoming:$mnt/incoming" "objects:$mnt/objects" "cases:$mnt/cases" "datasets:$mnt/datasets/$dataset" "dataset-mount:$ds")
+for pair in "${trees[@]}"; do
+    cp -r --attributes-only "${pair#*:}" "$copies/${pair%%:*}"
+done
+ptll -o source="$copies",cache=always "$ptc"
+printf "%-16s %-14s %9s %9s %9s %9s\n" find tree "lake s" "libfuse s" "disk s" "libfuse÷lake"
 for what in "-name nomatch" "-size +1000000k"; do
-    for pair in "incoming:$mnt/incoming" "dataset:$ds" ; do
+    for pair in "${trees[@]}"; do
         name=${pair%%:*} dir=${pair#*:}
-        find "$dir" $what >/dev/null; find "$disk" $what >/dev/null
-        lake_t=() disk_t=()
+        lake_t=() ref_t=() disk_t=()
+        find "$dir" $what >/dev/null; find "$ptc/$name" $what >/dev/null 2>&1 || true; find "$copies/$name" $what >/dev/null
         for _ in $(seq "$rounds"); do
-            disk_t+=("$(seconds find "$disk" $what)")
+            disk_t+=("$(seconds find "$copies/$name" $what)")
+            ref_t+=("$(seconds quietly find "$ptc/$name" $what)")
             lake_t+=("$(seconds find "$dir" $what)")
         done
-        l=$(printf '%s\n' "${lake_t[@]}" | median) d=$(printf '%s\n' "${disk_t[@]}" | median)
-        printf "find %-16s %-9s lake %.3f s, disk %.3f s, ratio %.2f\n" "$what" "$name" "$l" "$d" "$(echo "$d / $l" | bc -l)"
+        l=$(printf '%s\n' "${lake_t[@]}" | median) r=$(printf '%s\n' "${ref_t[@]}" | median) d=$(printf '%s\n' "${disk_t[@]}" | median)
+        if find "$ptc/$name" $what >/dev/null 2>&1; then
+            printf "%-16s %-14s %9.4f %9.4f %9.4f %9.2f\n" "$what" "$name" "$l" "$r" "$d" "$(echo "$r / $l" | bc -l)"
+        else
+            printf "%-16s %-14s %9.4f %9s %9.4f %9s\n" "$what" "$name" "$l" failed "$d" "-"
+        fi
     done
 done

@@ -1,0 +1,78 @@
+import CCurlLoader
+import Foundation
+
+/// Makes one HTTP request on the calling thread through libcurl, loaded at the first request
+/// (`CCurlLoader`): a store without a bucket never loads it, and no `lake` command pays for
+/// loading it at start. Each thread keeps its own connections between requests.
+enum HTTPTransport {
+    struct Failure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    /// What a response has delivered so far; the callbacks fill it.
+    private final class Reception {
+        var headers: [String: String] = [:]
+        var body = Data()
+
+        /// One header line; a status line starts a new set (after a redirect or an interim reply).
+        func header(_ line: String) {
+            let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.hasPrefix("HTTP/") {
+                headers = [:]
+                return
+            }
+            guard let colon = text.firstIndex(of: ":") else { return }
+            let name = text[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+            let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[name] = value
+            if name == "content-length", let size = Int(value), size > 0, size <= 1 << 30 { body.reserveCapacity(size) }
+        }
+    }
+
+    static func perform(method: String, url: String, headers: [String], body: Data, timeoutSeconds: Int) throws -> S3Client.Response {
+        let reception = Reception()
+        var status = 0
+        var message = [CChar](repeating: 0, count: 512)
+        let code: Int32 = method.withCString { method in
+            url.withCString { url in
+                withCStrings(headers) { headerPointers in
+                    body.withUnsafeBytes { bytes in
+                        headerPointers.withUnsafeBufferPointer { headerList in
+                            var request = lake_http_request(
+                                method: method, url: url, headers: headerList.baseAddress, header_count: headerList.count,
+                                body: bytes.baseAddress, body_length: bytes.count, timeout_seconds: timeoutSeconds,
+                                on_body: { bytes, count, context in
+                                    let reception = Unmanaged<Reception>.fromOpaque(context!).takeUnretainedValue()
+                                    if let bytes { reception.body.append(UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self), count: count) }
+                                    return count
+                                },
+                                on_header: { bytes, count, context in
+                                    let reception = Unmanaged<Reception>.fromOpaque(context!).takeUnretainedValue()
+                                    guard let bytes else { return count }
+                                    reception.header(String(decoding: UnsafeRawBufferPointer(start: bytes, count: count), as: UTF8.self))
+                                    return count
+                                },
+                                context: Unmanaged.passUnretained(reception).toOpaque())
+                            return message.withUnsafeMutableBufferPointer { buffer in
+                                lake_curl_perform(&request, &status, buffer.baseAddress, buffer.count)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        withExtendedLifetime(reception) {}
+        guard code == 0 else {
+            throw Failure(message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return S3Client.Response(status: status, body: reception.body, headers: reception.headers)
+    }
+
+    /// `body` with the C strings of `strings`, valid only inside it.
+    private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+        let copies = strings.map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        return body(copies.map { UnsafePointer($0) })
+    }
+}

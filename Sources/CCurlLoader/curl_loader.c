@@ -28,6 +28,8 @@ enum {
     OPT_HEADERDATA = 10029,
     OPT_CUSTOMREQUEST = 10036,
     OPT_TIMEOUT = 13,
+    OPT_LOW_SPEED_LIMIT = 19,
+    OPT_LOW_SPEED_TIME = 20,
     OPT_NOBODY = 44,
     OPT_CONNECTTIMEOUT = 78,
     OPT_HTTPGET = 80,
@@ -128,7 +130,11 @@ int lake_curl_perform(const lake_http_request *request, long *status, char *erro
     curl.easy_setopt(handle, OPT_URL, request->url);
     curl.easy_setopt(handle, OPT_NOSIGNAL, 1L);
     curl.easy_setopt(handle, OPT_ERRORBUFFER, message);
-    curl.easy_setopt(handle, OPT_TIMEOUT, request->timeout_seconds);
+    if (request->timeout_seconds > 0) curl.easy_setopt(handle, OPT_TIMEOUT, request->timeout_seconds);
+    // A transfer that stalls (under 1 KiB/s for 30 s) ends, whatever its length: a whole blob
+    // streamed in one request has no total time limit to end it.
+    curl.easy_setopt(handle, OPT_LOW_SPEED_LIMIT, 1024L);
+    curl.easy_setopt(handle, OPT_LOW_SPEED_TIME, 30L);
     curl.easy_setopt(handle, OPT_CONNECTTIMEOUT, 10L);
     curl.easy_setopt(handle, OPT_BUFFERSIZE, 512L * 1024);
     curl.easy_setopt(handle, OPT_HTTPHEADER, headers);

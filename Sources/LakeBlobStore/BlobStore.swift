@@ -35,9 +35,15 @@ public protocol BlobStore: Sendable {
     func blobStored(byAbandoned session: String) -> String?
     /// Re-reads a blob and checks its size and SHA-256 against its name.
     func check(_ id: String, expectedSize: Int64) -> BlobCheck
+    /// The scrubber's check: what this machine serves of the blob, re-hashed (by default the
+    /// blob itself, `check`).
+    func scrub(_ id: String, expectedSize: Int64) -> BlobCheck
     /// A cheap look without re-hashing, made at every open of a stored file through the mount:
     /// the blob is there with its recorded size (by default from `size(of:)`).
     func presence(_ id: String, expectedSize: Int64) -> BlobCheck
+    /// Whether a reader is waiting for blob bytes to arrive from elsewhere (a bucket): background
+    /// work (the scrubber) gives way while it is. False for a store whose blobs are all local.
+    var isFetching: Bool { get }
     func withCommitGuard<T>(_ body: () throws -> T) throws -> T
     func withSweepGuard<T>(_ body: () throws -> T) throws -> T
     /// Makes every blob file written so far durable (small blobs committed unsettled among them).
@@ -165,6 +171,10 @@ extension BlobStore {
 }
 
 extension BlobStore {
+    public var isFetching: Bool { false }
+
+    public func scrub(_ id: String, expectedSize: Int64) -> BlobCheck { check(id, expectedSize: expectedSize) }
+
     public func presence(_ id: String, expectedSize: Int64) -> BlobCheck {
         do {
             guard let size = try size(of: id) else { return .missing }

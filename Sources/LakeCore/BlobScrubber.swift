@@ -8,6 +8,8 @@ import Logging
 /// first, at `scrub_bytes_per_second` on average (a small blob counts as 64 KiB), pausing while
 /// files are being stored (for at most 9 s before a batch of 64), and records what it finds
 /// (`BlobIntegrity`).
+/// A store whose blobs are in a bucket has its node's cached copies checked (`BlobStore.scrub`;
+/// the bucket's own copies are `lake verify`'s to check).
 /// A blob found intact is trusted for `scrub_interval_hours`, then checked again. Reads through
 /// kernel passthrough never reach the daemon, so this (with `lake verify`) is what finds a byte
 /// flipped inside a blob that keeps its size.
@@ -46,8 +48,9 @@ public final class BlobScrubber: Sendable {
         var waitingSince: Date?
         while thread.pause(0) {
             // Gives way to uploads, as processing does: its reads and catalog writes would take
-            // the disk and the catalog's writer from the closes of a `cp -r`.
-            if !store.uploads.isQuiet(for: 1) {
+            // the disk and the catalog's writer from the closes of a `cp -r`. And to a reader
+            // waiting for a blob from a bucket: re-hashing took both cores from that fetch.
+            if !store.uploads.isQuiet(for: 1) || store.blobs.isFetching {
                 let since = waitingSince ?? Date()
                 waitingSince = since
                 if Date().timeIntervalSince(since) < Self.longestWait {
@@ -68,7 +71,7 @@ public final class BlobScrubber: Sendable {
                 var unreachable = false
                 for blob in blobs {
                     let started = Date()
-                    let check = store.blobs.check(blob.id, expectedSize: blob.size)
+                    let check = store.blobs.scrub(blob.id, expectedSize: blob.size)
                     if check == .intact {
                         intact.append(blob.id)
                     } else if case .unavailable(let why) = check {

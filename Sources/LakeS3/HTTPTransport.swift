@@ -10,28 +10,64 @@ enum HTTPTransport {
         var description: String { message }
     }
 
+    /// Takes a response body's bytes as they arrive.
+    typealias Sink = (UnsafeRawBufferPointer) throws -> Void
+
     /// What a response has delivered so far; the callbacks fill it.
     private final class Reception {
+        var status = 0
         var headers: [String: String] = [:]
         var body = Data()
+        /// Given the body of a response whose status is `sinkStatus`; any other body is kept in
+        /// `body` (an error's text).
+        let sink: Sink?
+        let sinkStatus: Int
+        var sinkFailure: (any Error)?
+
+        init(sink: Sink?, sinkStatus: Int) {
+            self.sink = sink
+            self.sinkStatus = sinkStatus
+        }
+
+        /// Whether the transfer goes on.
+        func take(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            guard let sink, status == sinkStatus else {
+                body.append(contentsOf: bytes)
+                return true
+            }
+            do { try sink(bytes) } catch {
+                sinkFailure = error
+                return false
+            }
+            return true
+        }
 
         /// One header line; a status line starts a new set (after a redirect or an interim reply).
         func header(_ line: String) {
             let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if text.hasPrefix("HTTP/") {
                 headers = [:]
+                status = text.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
                 return
             }
             guard let colon = text.firstIndex(of: ":") else { return }
             let name = text[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
             let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             headers[name] = value
-            if name == "content-length", let size = Int(value), size > 0, size <= 1 << 30 { body.reserveCapacity(size) }
+            if sink == nil, name == "content-length", let size = Int(value), size > 0, size <= 1 << 30 { body.reserveCapacity(size) }
         }
     }
 
-    static func perform(method: String, url: String, headers: [String], body: Data, timeoutSeconds: Int) throws -> S3Client.Response {
-        let reception = Reception()
+    /// The response; with a `sink`, the body of a response with status `sinkStatus` goes to it
+    /// as it arrives instead (an error the sink throws ends the transfer and is thrown).
+    static func perform(method: String, url: String, headers: [String], body: Data, timeoutSeconds: Int,
+                        sink: Sink? = nil, sinkStatus: Int = 0) throws -> S3Client.Response {
+        try perform(method: method, url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds,
+                    reception: Reception(sink: sink, sinkStatus: sinkStatus))
+    }
+
+    private static func perform(method: String, url: String, headers: [String], body: Data, timeoutSeconds: Int,
+                                reception: Reception) throws -> S3Client.Response {
         var status = 0
         var message = [CChar](repeating: 0, count: 512)
         let code: Int32 = method.withCString { method in
@@ -44,8 +80,8 @@ enum HTTPTransport {
                                 body: bytes.baseAddress, body_length: bytes.count, timeout_seconds: timeoutSeconds,
                                 on_body: { bytes, count, context in
                                     let reception = Unmanaged<Reception>.fromOpaque(context!).takeUnretainedValue()
-                                    if let bytes { reception.body.append(UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self), count: count) }
-                                    return count
+                                    guard let bytes else { return count }
+                                    return reception.take(UnsafeRawBufferPointer(start: bytes, count: count)) ? count : 0
                                 },
                                 on_header: { bytes, count, context in
                                     let reception = Unmanaged<Reception>.fromOpaque(context!).takeUnretainedValue()
@@ -63,6 +99,7 @@ enum HTTPTransport {
             }
         }
         withExtendedLifetime(reception) {}
+        if let failure = reception.sinkFailure { throw failure }
         guard code == 0 else {
             throw Failure(message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }

@@ -23,6 +23,9 @@ public final class S3Client: Sendable {
         public var method: String
         public var key: String
         public var body: String
+        /// Whether trying again may succeed: no response came, the server failed, or it is busy.
+        public var mayPass: Bool { status == 0 || status >= 500 || status == 429 }
+
         public var description: String {
             // Status 0: no HTTP response came (the body says why).
             if status == 0 { return "S3 \(method) \(key): \(body)" }
@@ -108,6 +111,20 @@ public final class S3Client: Sendable {
         return response.body
     }
 
+    /// Gives the bytes in `range` of `key` to `sink` as they arrive, in one request and one
+    /// attempt (the sink has taken bytes: the caller decides how to try again, see
+    /// `Failure.mayPass`); false when there is no such object.
+    public func stream(_ key: String, range: Range<Int64>, into sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        let headers = ["Range": "bytes=\(range.lowerBound)-\(range.upperBound - 1)"]
+        // Only a 206 is the range: a 200 would be the whole object from its first byte.
+        let response = try withoutActuallyEscaping(sink) { sink in
+            try once("GET", path: path(key), query: [], body: Data(), headers: headers, timeoutSeconds: 0, sink: sink, sinkStatus: 206)
+        }
+        if response.status == 404 { return false }
+        guard response.status == 206 else { throw failure(response, "GET", key) }
+        return true
+    }
+
     /// The object's size, or nil when there is none.
     public func head(_ key: String) throws -> Int64? {
         let response = try request("HEAD", path: path(key))
@@ -156,7 +173,7 @@ public final class S3Client: Sendable {
         for attempt in 1...attempts {
             do {
                 let response = try once(method, path: path, query: query, body: body, headers: headers)
-                if response.status >= 500 || response.status == 429, attempt < attempts {
+                if failure(response, method, path).mayPass, attempt < attempts {
                     lastError = failure(response, method, path)
                 } else {
                     return response
@@ -171,12 +188,14 @@ public final class S3Client: Sendable {
         throw lastError!
     }
 
-    private func once(_ method: String, path: String, query: [(String, String)], body: Data, headers: [String: String]) throws -> Response {
+    private func once(_ method: String, path: String, query: [(String, String)], body: Data, headers: [String: String],
+                      timeoutSeconds: Int = 60, sink: HTTPTransport.Sink? = nil, sinkStatus: Int = 0) throws -> Response {
         let signed = signer.sign(method: method, path: path, query: query, headers: headers.merging(["host": host]) { $1 },
                                  payloadHash: Digest.hex(SHA256.hash(data: body)))
         let fields = signed.headers.filter { $0.key != "host" }.map { "\($0.key): \($0.value)" }
         do {
-            return try HTTPTransport.perform(method: method, url: endpoint + signed.target, headers: fields, body: body, timeoutSeconds: 60)
+            return try HTTPTransport.perform(method: method, url: endpoint + signed.target, headers: fields, body: body, timeoutSeconds: timeoutSeconds,
+                                             sink: sink, sinkStatus: sinkStatus)
         } catch let error as HTTPTransport.Failure {
             throw Failure(status: 0, method: method, key: path, body: error.message)
         }

@@ -117,4 +117,36 @@ import Testing
             #expect("\(error)".contains("NoSuchBucket") && "\(error)".contains("404"), "\(error)")
         }
     }
+
+    /// A loopback port nothing listens on: one the kernel gave a socket that is closed again.
+    static func closedPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket", path: "", errno: errno) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw SystemError("bind", path: "127.0.0.1", errno: errno) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// No server at the address: the request fails after its retries with libcurl's reason and
+    /// the request it was, not a bare status (the transport says why no response came).
+    @Test func noServerFailsWithTheTransportsReason() throws {
+        let port = try Self.closedPort()
+        let client = S3Client(endpoint: "http://127.0.0.1:\(port)", bucket: "lake-blobs",
+                              signer: S3Signer(accessKey: "a", secretKey: "b"))
+        do {
+            _ = try client.get("blobs/ab/x")
+            Issue.record("a GET with no server answered")
+        } catch let failure as S3Client.Failure {
+            #expect(failure.status == 0)
+            let text = "\(failure)"
+            #expect(text.hasPrefix("S3 GET /lake-blobs/blobs/ab/x: ") && text.lowercased().contains("connect"), "\(text)")
+        }
+    }
 }

@@ -45,9 +45,10 @@ public final class SeaweedS3: @unchecked Sendable {
     }
 
     /// An S3 blob store on a new bucket of this server, its node cache in `cache`.
+    /// A blob store on this server; `endpoint` reaches it another way (through a proxy).
     public func blobStore(cache: String, bucket: String = "lake-blobs", maximumBytes: Int64 = 1 << 40,
-                          storeID: String = "store-test") throws -> S3BlobStore {
-        let client = S3Client(endpoint: "http://127.0.0.1:\(port)", bucket: bucket, signer: S3Signer(accessKey: accessKey, secretKey: secretKey))
+                          storeID: String = "store-test", endpoint: String? = nil) throws -> S3BlobStore {
+        let client = S3Client(endpoint: endpoint ?? self.endpoint, bucket: bucket, signer: S3Signer(accessKey: accessKey, secretKey: secretKey))
         try client.createBucket()
         return S3BlobStore(client: client, prefix: "lake/", cache: try NodeCache(root: cache, maximumBytes: maximumBytes), storeID: storeID)
     }

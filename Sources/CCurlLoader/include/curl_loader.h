@@ -15,7 +15,7 @@ typedef struct {
     size_t header_count;
     const void *body;              // sent for PUT and POST (may be empty)
     size_t body_length;
-    long timeout_seconds;          // the whole transfer
+    long timeout_seconds;          // the whole transfer; 0: none (a stalled one still ends)
     lake_http_sink on_body;
     lake_http_sink on_header;
     void *context;

@@ -1,0 +1,91 @@
+import Foundation
+
+/// A TCP proxy on loopback in front of a server that cuts connections: the first `cuts`
+/// connections whose replies pass `after` bytes have the reply cut there and both sides closed,
+/// as a network that drops a transfer midway does. Real sockets and a real server behind them;
+/// only the cut is made on purpose. Runs as a small Python process (python3 is on every machine
+/// the tests run on: the S3 server comes from pip).
+public final class CuttingProxy: @unchecked Sendable {
+    public private(set) var port = 0
+    private let process = Process()
+    private let output = Pipe()
+
+    public init(to targetPort: Int, after: Int, cuts: Int) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", Self.script, String(targetPort), String(after), String(cuts), cutLog]
+        process.standardOutput = output
+        try process.run()
+        // The first line is the port it listens on.
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            guard !byte.isEmpty else { throw CocoaError(.fileReadUnknown) }
+            line.append(byte)
+        }
+        port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    /// How many connections it has cut so far (it notes each in a file).
+    public func cutsMade() -> Int {
+        let text = (try? String(contentsOfFile: cutLog, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").count
+    }
+    private let cutLog = NSTemporaryDirectory() + "lake-proxy-cuts-\(UUID().uuidString)"
+
+    public func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: cutLog)
+    }
+
+    deinit { stop() }
+
+    static let script = """
+    import socket, sys, threading
+    target, after, cuts, log = int(sys.argv[1]), int(sys.argv[2]), [int(sys.argv[3])], sys.argv[4]
+    lock = threading.Lock()
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    print(server.getsockname()[1], flush=True)
+    def close(*sockets):
+        for s in sockets:
+            try: s.shutdown(socket.SHUT_RDWR)
+            except OSError: pass
+            s.close()
+    def upstream(client, origin):
+        try:
+            while True:
+                data = client.recv(65536)
+                if not data: break
+                origin.sendall(data)
+        except OSError: pass
+        close(client, origin)
+    def downstream(client, origin):
+        sent, cut = 0, False
+        try:
+            while True:
+                data = origin.recv(65536)
+                if not data: break
+                if not cut and sent + len(data) > after:
+                    with lock:
+                        cut = cuts[0] > 0
+                        if cut: cuts[0] -= 1
+                    if cut:
+                        client.sendall(data[:after - sent])
+                        with open(log, "a") as f: f.write("cut\\n")
+                        break
+                client.sendall(data)
+                sent += len(data)
+        except OSError: pass
+        close(client, origin)
+    while True:
+        client, _ = server.accept()
+        origin = socket.create_connection(("127.0.0.1", target))
+        threading.Thread(target=upstream, args=(client, origin), daemon=True).start()
+        threading.Thread(target=downstream, args=(client, origin), daemon=True).start()
+    """
+}

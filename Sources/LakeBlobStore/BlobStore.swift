@@ -41,6 +41,10 @@ public protocol BlobStore: Sendable {
     /// A cheap look without re-hashing, made at every open of a stored file through the mount:
     /// the blob is there with its recorded size (by default from `size(of:)`).
     func presence(_ id: String, expectedSize: Int64) -> BlobCheck
+    /// A copy of the blob this machine served was found damaged (by a read's re-hash): drops that
+    /// copy if the blob's bytes are kept elsewhere too and can be fetched again, verified (true:
+    /// the blob itself is not known to be damaged). False for a store whose copy is the only one.
+    func discardServedCopy(_ id: String) -> Bool
     /// Whether a reader is waiting for blob bytes to arrive from elsewhere (a bucket): background
     /// work (the scrubber) gives way while it is. False for a store whose blobs are all local.
     var isFetching: Bool { get }
@@ -172,6 +176,8 @@ extension BlobStore {
 
 extension BlobStore {
     public var isFetching: Bool { false }
+
+    public func discardServedCopy(_ id: String) -> Bool { false }
 
     public func scrub(_ id: String, expectedSize: Int64) -> BlobCheck { check(id, expectedSize: expectedSize) }
 

@@ -28,11 +28,25 @@ enum ObjectRow {
     }
 
     static let byID = "SELECT \(columns) FROM objects WHERE id = ?"
+    static let bySeq = "SELECT \(columns) FROM objects WHERE seq = ? AND trashed_at IS NULL"
 
     /// One object by id, with statements compiled once per connection: processing and the mount
     /// ask for single objects all the time, and compiling costs more than running the queries.
     static func fetch(_ db: Database, id: String, blobURI: (String) -> String) throws -> LakeObject? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: byID), arguments: [id]) else { return nil }
+        return try withParamsAndRefs(db, row, blobURI: blobURI)
+    }
+
+    /// One object by its change sequence number (not trashed), statements compiled once per
+    /// connection: the mount builds an object's view this way, once per folder a walk enters
+    /// whose view is not cached (compiling three statements each time was most of it).
+    static func fetch(_ db: Database, seq: Int64, blobURI: (String) -> String) throws -> LakeObject? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: bySeq), arguments: [seq]) else { return nil }
+        return try withParamsAndRefs(db, row, blobURI: blobURI)
+    }
+
+    private static func withParamsAndRefs(_ db: Database, _ row: Row, blobURI: (String) -> String) throws -> LakeObject? {
+        let id: String = row["id"]
         let params = try Row.fetchAll(db.cachedStatement(sql: "SELECT object_id, key, value, units FROM object_params WHERE object_id = ?"),
                                       arguments: [id])
         let refs = try Row.fetchAll(db.cachedStatement(sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id = ? ORDER BY position"),

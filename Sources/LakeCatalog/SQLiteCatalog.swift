@@ -640,7 +640,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func object(seq: Int64) throws -> LakeObject? {
-        try read { db in try fetchObjects(db, where: "seq = ? AND trashed_at IS NULL", [seq]).first }
+        try read { db in try ObjectRow.fetch(db, seq: seq, blobURI: blobURI) }
     }
 
     public func seq(of id: LakeID) throws -> Int64? {

@@ -36,6 +36,17 @@ public struct BlobIntegrity: Sendable {
         }
     }
 
+    /// Damage found in the copy of a blob this machine served (a read's re-hash, an open's size
+    /// check): recorded, unless that copy is one of several and was dropped to be fetched again
+    /// (a bucket store's cached copy, `BlobStore.discardServedCopy`). Whether it was recorded.
+    public func recordServed(_ blob: String, _ check: BlobCheck, foundBy: String) throws -> Bool {
+        switch check {
+        case .corrupt, .missing: if store.blobs.discardServedCopy(blob) { return false }
+        case .intact, .unavailable: break
+        }
+        return try record(blob, check, foundBy: foundBy, rehashed: false) != nil
+    }
+
     /// Streams a blob to `sink`, re-hashing it; damage found on the way is recorded before the
     /// error is thrown, and damage recorded earlier refuses the read at once.
     public func stream(_ blob: BlobInfo, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {

@@ -24,10 +24,16 @@ final class BlobGuard: Sendable {
         if let fresh = try? store.damagedBlobIDs() { damaged.withLock { $0 = fresh } }
     }
 
-    /// Records damage found while serving a read or an open; every later open of the blob fails.
+    /// Records damage found while serving a read or an open; every later open of the blob fails
+    /// — unless the damaged copy was this node's cache of a blob kept in a bucket, which the
+    /// core drops: the next open fetches the blob again, verified.
     func record(_ blob: String, _ check: BlobCheck, foundBy: String) {
+        let recorded = (try? BlobIntegrity(store: store).recordServed(blob, check, foundBy: foundBy)) ?? true
+        guard recorded else {
+            logger.warning("this node's copy of blob \(blob) was damaged (\(check)) and is dropped; the next open fetches it again")
+            return
+        }
         logger.error("blob \(blob) is damaged (\(check)); its objects are no longer served")
-        _ = try? BlobIntegrity(store: store).record(blob, check, foundBy: foundBy, rehashed: false)
         damaged.withLock { _ = $0.insert(blob) }
     }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LakeCore
 import LakeSystem
 import Synchronization
@@ -63,9 +66,21 @@ public final class OpenFiles: Sendable {
         return .blob(file, SequentialHash(blob: id, size: file.size))
     }
 
-    /// A descriptor for a blob, from the cache or newly opened.
+    /// A descriptor for a blob, from the cache or newly opened. A cached descriptor whose file
+    /// has been removed since is not handed out again: a bucket store drops a damaged cached copy
+    /// so that the next open fetches the blob again, and the old descriptor would still read the
+    /// damaged bytes (one `fstat` per open).
     func blob(_ id: String, open: () throws -> ReadableFile) throws -> ReadableFile {
-        if let cached = state.withLock({ $0.recent[id] }) { return cached }
+        if let cached = state.withLock({ $0.recent[id] }) {
+            var info = stat()
+            if fstat(cached.descriptor, &info) == 0, info.st_nlink > 0 { return cached }
+            state.withLock { state in
+                if state.recent[id] === cached {
+                    state.recent.removeValue(forKey: id)
+                    state.order.removeAll { $0 == id }
+                }
+            }
+        }
         let file = try open()
         state.withLock { state in
             if state.recent[id] == nil {

@@ -93,6 +93,14 @@ public final class S3BlobStore: BlobStore {
 
     public var isFetching: Bool { fetches.withLock { !$0.isEmpty } }
 
+    /// The node's cached copy went bad (a read's re-hash found it): it goes, and the next read
+    /// fetches the blob again from the bucket, verified; the bucket's copy is not in question.
+    public func discardServedCopy(_ id: String) -> Bool {
+        guard Self.isValidID(id) else { return false }
+        cache.drop(id)
+        return true
+    }
+
     /// Brings a blob into the cache (nothing when it is there), verified; `progress` gets the
     /// bytes fetched so far (by the caller whose fetch it is; another waits for that one).
     public func fetch(_ id: String, progress: (Int64) -> Void = { _ in }) throws {

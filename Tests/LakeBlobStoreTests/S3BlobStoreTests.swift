@@ -102,12 +102,7 @@ import Testing
         let stored = try put(a, bytes, session: "x")
         try b.fetch(stored.id)
         #expect(b.checkCached(stored.id) == .intact)
-        let path = try b.cache.local.filePath(of: stored.id)
-        try Syscall.chmod(path, 0o644)
-        let handle = try #require(FileHandle(forWritingAtPath: path))
-        try handle.seek(toOffset: 12_345)
-        handle.write(Data([~bytes[12_345]]))
-        try handle.close()
+        try flipByte(try b.cache.local.filePath(of: stored.id), at: 12_345)
         guard case .corrupt = b.checkCached(stored.id) else {
             Issue.record("a flipped byte in the cache was not found")
             return
@@ -147,12 +142,7 @@ import Testing
         #expect(b.downloads.load(ordering: .relaxed) == 0 && !b.cache.contains(stored.id))
 
         try b.fetch(stored.id)
-        let path = try b.cache.local.filePath(of: stored.id)
-        try Syscall.chmod(path, 0o644)
-        let handle = try #require(FileHandle(forWritingAtPath: path))
-        try handle.seek(toOffset: 4_321)
-        handle.write(Data([~bytes[4_321]]))
-        try handle.close()
+        try flipByte(try b.cache.local.filePath(of: stored.id), at: 4_321)
         #expect(b.scrub(stored.id, expectedSize: stored.size) == .intact)
         #expect(!b.cache.contains(stored.id), "the damaged copy stayed in the cache")
         #expect(try b.open(stored.id).bytes(at: 0, count: bytes.count) == bytes)

@@ -80,4 +80,41 @@ import Testing
         #expect(((shown["file"] as? [String: Any])?["blob"] as? [String: Any])?["damage"] is NSNull, "\(shown["file"] ?? "")")
         #expect(try Shell.sha256(mountpoint + "/objects/\(id)/part.stl") == sha)
     }
+
+    /// A byte flipped in this node's cached copy is found by a read the daemon re-hashes (a
+    /// receipt's, read in order): that read fails with EIO, the copy is dropped and nothing is
+    /// recorded against the blob — the bucket's copy is not in question — and the next read
+    /// fetches it again, verified, and gives the file's bytes.
+    @Test func aDamagedCachedCopyIsFetchedAgainNotRecordedAsDamage() throws {
+        let server = try SeaweedS3()
+        let lake = LakeBinary()
+        let url = "s3://lake-cached/n?endpoint=\(server.endpoint)&region=us-east-1"
+        let made = try lake.run(["init", "--blobs", url], environment: server.credentials)
+        #expect(made.succeeded, "\(made.stderr)")
+        let mountpoint = lake.directory.file("mnt")
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        let mounted = try lake.run(["mount", mountpoint], environment: server.credentials)
+        #expect(mounted.succeeded, "\(mounted.stderr)")
+        defer {
+            _ = try? lake.run(["unmount", mountpoint], store: false)
+            _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mountpoint) ' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
+        }
+        let source = lake.directory.writeRandom("r.bin", size: 2 << 20, seed: 91)
+        let sha = try Shell.sha256(source)
+        #expect(try Shell.run("cp '\(source)' '\(mountpoint)/incoming/'").status == 0)
+        let cached = lake.store + "/cache/blobs/\(sha.prefix(2))/\(sha)"
+        #expect(FileManager.default.fileExists(atPath: cached))
+        try flipByte(cached, at: 1_500_000)
+
+        #expect(try Shell.run("cat '\(mountpoint)/incoming/r.bin' > /dev/null").status != 0, "damaged bytes were served whole")
+        #expect(!FileManager.default.fileExists(atPath: cached), "the damaged copy stayed in the cache")
+        let id = try Shell.run("getfattr --only-values -n user.lake.id '\(mountpoint)/incoming/r.bin' 2>/dev/null").output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let show = try lake.run(["object", "show", id, "--json"], environment: server.credentials)
+        #expect(show.succeeded, "\(id): \(show.stderr)")
+        let shown = try lake.json(show)
+        #expect(((shown["file"] as? [String: Any])?["blob"] as? [String: Any])?["damage"] is NSNull, "\(shown["file"] ?? "")")
+        #expect(try Shell.sha256(mountpoint + "/incoming/r.bin") == sha)
+        #expect(FileManager.default.fileExists(atPath: cached), "the read did not fetch the blob again")
+    }
 }

@@ -17,8 +17,8 @@ import Testing
         return (object["id"] as! String, blob, source)
     }
 
-    func flipByte(_ path: String, at offset: Int = 1_000_000) throws {
-        try Shell.run("chmod u+w '\(path)'; printf '\\x5a' | dd of='\(path)' bs=1 seek=\(offset) conv=notrunc status=none; chmod 444 '\(path)'")
+    func flipByte(_ path: String, at offset: UInt64 = 1_000_000) throws {
+        try LakeTestSupport.flipByte(path, at: offset)
     }
 
     func damage(_ mounted: MountedLake, _ id: String) throws -> [String: Any]? {

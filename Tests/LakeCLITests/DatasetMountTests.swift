@@ -158,8 +158,7 @@ import Testing
         let dataset = try #require(try lake.json(try lake.run(["dataset", "create", "--name", "samples", "--case", caseID, "--json"]))["id"] as? String)
         #expect(try lake.run(["dataset", "freeze", dataset]).succeeded)
         let damagedBlob = ((objects[20]["file"] as! [String: Any])["blob"] as! [String: Any])["id"] as! String
-        try Shell.run("f='\(BlobFiles.path(store: mounted.store, id: damagedBlob))'; chmod u+w \"$f\"; "
-                      + "printf '\\x5a' | dd of=\"$f\" bs=1 seek=100 conv=notrunc status=none; chmod 444 \"$f\"")
+        try flipByte(BlobFiles.path(store: mounted.store, id: damagedBlob), at: 100)
 
         let directory = lake.directory.file("samples")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

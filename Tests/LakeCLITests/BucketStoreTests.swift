@@ -58,14 +58,8 @@ import Testing
 
         // Through the mount: the daemon reads the blob from the cache (fetched again: removed above).
         _ = try Shell.run("rm -f '\(lake.store)'/cache/blobs/*/*")
-        let mountpoint = lake.directory.file("mnt")
-        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
-        let mounted = try lake.run(["mount", mountpoint], environment: server.credentials)
-        #expect(mounted.succeeded, "\(mounted.stderr)")
-        defer {
-            _ = try? lake.run(["unmount", mountpoint], store: false)
-            _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mountpoint) ' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
-        }
+        let (mountpoint, unmount) = try Self.mount(lake, server)
+        defer { unmount() }
         #expect(try Shell.sha256(mountpoint + "/objects/\(id)/part.stl") == sha)
         let dropped = lake.directory.write("dropped.bin", String(repeating: "lake ", count: 20_000))
         #expect(try Shell.run("cp '\(dropped)' '\(mountpoint)/incoming/'").status == 0)
@@ -91,14 +85,8 @@ import Testing
         let url = "s3://lake-cached/n?endpoint=\(server.endpoint)&region=us-east-1"
         let made = try lake.run(["init", "--blobs", url], environment: server.credentials)
         #expect(made.succeeded, "\(made.stderr)")
-        let mountpoint = lake.directory.file("mnt")
-        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
-        let mounted = try lake.run(["mount", mountpoint], environment: server.credentials)
-        #expect(mounted.succeeded, "\(mounted.stderr)")
-        defer {
-            _ = try? lake.run(["unmount", mountpoint], store: false)
-            _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mountpoint) ' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
-        }
+        let (mountpoint, unmount) = try Self.mount(lake, server)
+        defer { unmount() }
         let source = lake.directory.writeRandom("r.bin", size: 2 << 20, seed: 91)
         let sha = try Shell.sha256(source)
         #expect(try Shell.run("cp '\(source)' '\(mountpoint)/incoming/'").status == 0)
@@ -116,5 +104,18 @@ import Testing
         #expect(((shown["file"] as? [String: Any])?["blob"] as? [String: Any])?["damage"] is NSNull, "\(shown["file"] ?? "")")
         #expect(try Shell.sha256(mountpoint + "/incoming/r.bin") == sha)
         #expect(FileManager.default.fileExists(atPath: cached), "the read did not fetch the blob again")
+    }
+
+    /// Mounts the store with the server's credentials at `mnt` in the test's folder; the closure
+    /// takes it down (killing the daemon if it does not go).
+    static func mount(_ lake: LakeBinary, _ server: SeaweedS3) throws -> (String, () -> Void) {
+        let mountpoint = lake.directory.file("mnt")
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        let mounted = try lake.run(["mount", mountpoint], environment: server.credentials)
+        #expect(mounted.succeeded, "\(mounted.stderr)")
+        return (mountpoint, {
+            _ = try? lake.run(["unmount", mountpoint], store: false)
+            _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mountpoint) ' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
+        })
     }
 }

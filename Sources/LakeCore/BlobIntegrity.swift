@@ -40,10 +40,7 @@ public struct BlobIntegrity: Sendable {
     /// check): recorded, unless that copy is one of several and was dropped to be fetched again
     /// (a bucket store's cached copy, `BlobStore.discardServedCopy`). Whether it was recorded.
     public func recordServed(_ blob: String, _ check: BlobCheck, foundBy: String) throws -> Bool {
-        switch check {
-        case .corrupt, .missing: if store.blobs.discardServedCopy(blob) { return false }
-        case .intact, .unavailable: break
-        }
+        if store.blobs.discardServedCopy(blob) { return false }
         return try record(blob, check, foundBy: foundBy, rehashed: false) != nil
     }
 

@@ -23,7 +23,7 @@ public enum StoreLocation {
         if path.hasPrefix("/") { return path }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
         guard getcwd(&buffer, buffer.count) != nil else { return path }
-        let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let cwd = String(nulTerminated: buffer)
         return Path.join(cwd, path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
     }
 }

@@ -1,5 +1,6 @@
 import CCurlLoader
 import Foundation
+import LakeSystem
 
 /// Makes one HTTP request on the calling thread through libcurl, loaded at the first request
 /// (`CCurlLoader`): a store without a bucket never loads it, and no `lake` command pays for
@@ -62,12 +63,7 @@ enum HTTPTransport {
     /// as it arrives instead (an error the sink throws ends the transfer and is thrown).
     static func perform(method: String, url: String, headers: [String], body: Data, timeoutSeconds: Int,
                         sink: Sink? = nil, sinkStatus: Int = 0) throws -> S3Client.Response {
-        try perform(method: method, url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds,
-                    reception: Reception(sink: sink, sinkStatus: sinkStatus))
-    }
-
-    private static func perform(method: String, url: String, headers: [String], body: Data, timeoutSeconds: Int,
-                                reception: Reception) throws -> S3Client.Response {
+        let reception = Reception(sink: sink, sinkStatus: sinkStatus)
         var status = 0
         var message = [CChar](repeating: 0, count: 512)
         let code: Int32 = method.withCString { method in
@@ -101,7 +97,7 @@ enum HTTPTransport {
         withExtendedLifetime(reception) {}
         if let failure = reception.sinkFailure { throw failure }
         guard code == 0 else {
-            throw Failure(message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw Failure(message: String(nulTerminated: message))
         }
         return S3Client.Response(status: status, body: reception.body, headers: reception.headers)
     }

@@ -38,7 +38,7 @@ public enum MountUsers {
         var buffer = [CChar](repeating: 0, count: 4097)
         let n = readlink(path, &buffer, 4096)
         guard n > 0 else { return nil }
-        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(nulTerminated: Array(buffer[..<n]))
     }
 
     static func readFile(_ path: String) throws -> [UInt8] {

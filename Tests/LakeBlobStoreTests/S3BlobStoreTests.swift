@@ -129,6 +129,28 @@ import Testing
         #expect(b.checkCached(stored.id) == .intact && b.downloads.load(ordering: .relaxed) == 1)
     }
 
+    /// A cache disk that fills up mid-fetch: the fetch fails with the disk's error, leaves no
+    /// part of the blob behind (nothing in `fetching/`, nothing cached), and the cache goes on
+    /// working for what fits.
+    @Test func aFullCacheDiskFailsTheFetchAndLeavesNothing() throws {
+        let server = try SeaweedS3()
+        let folder = TemporaryDirectory("s3-full")
+        let disk = folder.file("disk")
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        _ = try Process.output("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "lake-test-cache", disk])
+        defer { _ = try? Process.output("/bin/umount", ["-l", disk]) }
+        #expect(try Process.output("/bin/findmnt", ["-n", "-o", "FSTYPE", disk]).hasPrefix("tmpfs"))
+        let a = try server.blobStore(cache: folder.file("a"))
+        let b = try server.blobStore(cache: disk + "/cache")
+        let big = try put(a, randomBytes(6 << 20), session: "big")
+        let small = randomBytes(100_000)
+        let fits = try put(a, small, session: "small")
+        #expect(throws: (any Error).self) { try b.fetch(big.id) }
+        #expect(try Syscall.listDirectory(disk + "/cache/fetching").isEmpty)
+        #expect(!b.cache.contains(big.id))
+        #expect(try b.open(fits.id).bytes(at: 0, count: small.count) == small)
+    }
+
     /// The scrubber checks what this node serves, not the bucket: a blob the node does not hold
     /// is fetched for nobody, and a damaged cached copy is dropped (the blob is fine: the next
     /// read fetches it again, verified).

@@ -77,7 +77,7 @@ let package = Package(
         .plugin(name: "CommitStamp", capability: .buildTool()),
         .executableTarget(
             name: "lake-bench",
-            dependencies: ["LakeCore", "LakeFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["LakeCore", "LakeFS", "LakeFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["scripts"]),
 

@@ -153,6 +153,12 @@ public protocol Catalog: Sendable {
     /// Objects by id with their sequence numbers, read in a few batched queries (ids not found
     /// are left out): what a large case or dataset folder needs at once.
     func objects(ids: [LakeID]) throws -> [(seq: Int64, object: LakeObject)]
+    /// What the mount shows of an object (not trashed) by its sequence number, read without its
+    /// provisions, params or tags: the mount builds a folder's view from this, once per folder a
+    /// walk enters, and decoding a processed object's fields cost most of a millisecond.
+    func objectOutline(seq: Int64) throws -> ObjectOutline?
+    /// Outlines by id with their sequence numbers (ids not found are left out), in batches.
+    func objectOutlines(ids: [LakeID]) throws -> [(seq: Int64, outline: ObjectOutline)]
     /// Object counts by status.
     func statusCounts() throws -> [ObjectStatus: Int]
     /// How many blobs the catalog knows and their bytes (each stored once, however many objects
@@ -312,4 +318,13 @@ public enum ProcessingOutcome: Sendable, Equatable {
     /// `mesh`: a VTU's, VTP's or VTM's mesh summary (nil for other formats).
     case ready(provisions: [Provision], warnings: [String], mesh: MeshSummary? = nil)
     case failed(reason: String)
+}
+
+extension Catalog {
+    /// From the whole object, for catalogs that hold objects in memory anyway.
+    public func objectOutline(seq: Int64) throws -> ObjectOutline? { try object(seq: seq).map(ObjectOutline.init) }
+
+    public func objectOutlines(ids: [LakeID]) throws -> [(seq: Int64, outline: ObjectOutline)] {
+        try objects(ids: ids).map { ($0.seq, ObjectOutline($0.object)) }
+    }
 }

@@ -8,12 +8,16 @@ extension SQLiteCatalog {
     public func insertSettledObjects(_ objects: [LakeObject]) throws {
         try write { db in
             for object in objects {
+                if let blob = object.file.blob {
+                    try db.execute(sql: "INSERT OR IGNORE INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?)",
+                                   arguments: [blob.id, blob.size, blob.contentHash.md5, object.createdAt.microseconds])
+                }
                 try db.execute(sql: """
-                    INSERT INTO objects (id, name, description, file_name, format, status, failure_reason, tags, provisions,
+                    INSERT INTO objects (id, name, description, file_name, blob_id, format, status, failure_reason, tags, provisions,
                                          annotations, warnings, geometry_units, created_at, uploaded_at, processed_at, created_by,
                                          owner_uid, owner_gid, mode)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [object.id.rawValue, object.name, object.description, object.file.name, object.format.rawValue,
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [object.id.rawValue, object.name, object.description, object.file.name, object.file.blob?.id, object.format.rawValue,
                                      object.status.rawValue, object.failureReason, ObjectRow.json(object.tags),
                                      ObjectRow.json(object.provisions), ObjectRow.json(object.annotations), ObjectRow.json(object.warnings),
                                      object.geometryUnits, object.createdAt.microseconds, object.uploadedAt?.microseconds,

@@ -643,8 +643,18 @@ public final class SQLiteCatalog: Catalog {
         try read { db in try ObjectRow.fetch(db, seq: seq, blobURI: blobURI) }
     }
 
+    public func objectOutline(seq: Int64) throws -> ObjectOutline? {
+        try read { db in try OutlineRow.fetch(db, seq: seq) }
+    }
+
+    public func objectOutlines(ids: [LakeID]) throws -> [(seq: Int64, outline: ObjectOutline)] {
+        try read { db in try OutlineRow.fetch(db, ids: ids) }
+    }
+
     public func seq(of id: LakeID) throws -> Int64? {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT seq FROM objects WHERE id = ? AND trashed_at IS NULL", arguments: [id.rawValue]) }
+        try read { db in
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM objects WHERE id = ? AND trashed_at IS NULL"), arguments: [id.rawValue])
+        }
     }
 
     public func blobTotals() throws -> (count: Int64, bytes: Int64) {

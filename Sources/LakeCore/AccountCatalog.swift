@@ -101,6 +101,10 @@ public struct AccountCatalog: Catalog {
     }
 
     public func object(seq: Int64) throws -> LakeObject? { visible(try base.object(seq: seq), \.owner) }
+    public func objectOutline(seq: Int64) throws -> ObjectOutline? { visible(try base.objectOutline(seq: seq), \.owner) }
+    public func objectOutlines(ids: [LakeID]) throws -> [(seq: Int64, outline: ObjectOutline)] {
+        try base.objectOutlines(ids: ids).filter { mayRead($0.outline.owner) }
+    }
     public func objectSummaries() throws -> [ObjectSummary] { try base.objectSummaries().filter { mayRead($0.owner) } }
 
     public func updateObject(_ id: LakeID, _ update: ObjectUpdate, at time: Timestamp) throws -> LakeObject {

@@ -9,6 +9,8 @@ extension Store {
     public func object(_ id: LakeID) throws -> LakeObject? { try catalog.object(id) }
     public func object(seq: Int64) throws -> LakeObject? { try catalog.object(seq: seq) }
     public func seq(of id: LakeID) throws -> Int64? { try catalog.seq(of: id) }
+    public func objectOutline(seq: Int64) throws -> ObjectOutline? { try catalog.objectOutline(seq: seq) }
+    public func objectOutlines(ids: [LakeID]) throws -> [(seq: Int64, outline: ObjectOutline)] { try catalog.objectOutlines(ids: ids) }
     public func objects(ids: [LakeID]) throws -> [(seq: Int64, object: LakeObject)] { try catalog.objects(ids: ids) }
     public func objectSummaries() throws -> [ObjectSummary] { try catalog.objectSummaries() }
 

@@ -61,15 +61,20 @@ public struct DirectoryEntry: Sendable {
     public var name: FileName
     public var attributes: Attributes
     public var timeout: Double
+    /// False when only the node and its kind are known: the size would cost work nobody may
+    /// want (an `object.json` not yet made). A listing then hands the kernel the name alone
+    /// and the kernel looks the file up if someone stats it; `find -name` never does.
+    public var isDescribed: Bool
 
-    public init(name: FileName, attributes: Attributes, timeout: Double) {
+    public init(name: FileName, attributes: Attributes, timeout: Double, isDescribed: Bool = true) {
         self.name = name
         self.attributes = attributes
         self.timeout = timeout
+        self.isDescribed = isDescribed
     }
 
-    public init(name: String, attributes: Attributes, timeout: Double) {
-        self.init(name: FileName(name), attributes: attributes, timeout: timeout)
+    public init(name: String, attributes: Attributes, timeout: Double, isDescribed: Bool = true) {
+        self.init(name: FileName(name), attributes: attributes, timeout: timeout, isDescribed: isDescribed)
     }
 }
 

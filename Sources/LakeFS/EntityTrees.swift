@@ -92,11 +92,11 @@ final class EntityTrees: Sendable {
     static func addCase(_ item: LakeCase, members: [ObjectView], to builder: inout TreeBuilder, in folder: UInt32,
                         entity: Int) -> [(member: CaseMember, name: String, format: String, files: [String])] {
         builder.add("case.json", .lazy(LazyBytes.json(item)), in: folder, entity: entity)
-        let names = item.memberFolderNames(fileNames: Dictionary(members.map { ($0.object.id, $0.object.file.name) }, uniquingKeysWith: { a, _ in a }))
+        let names = item.memberFolderNames(fileNames: Dictionary(members.map { ($0.outline.id, $0.outline.fileName) }, uniquingKeysWith: { a, _ in a }))
         var result: [(CaseMember, String, String, [String])] = []
         for (index, view) in members.enumerated() {
             let files = builder.addObject(view, as: names[index], in: folder)
-            result.append((item.members[index], names[index], view.object.format.rawValue, files.map { names[index] + "/" + $0 }))
+            result.append((item.members[index], names[index], view.outline.format.rawValue, files.map { names[index] + "/" + $0 }))
         }
         return result
     }

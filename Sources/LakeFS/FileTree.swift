@@ -105,7 +105,7 @@ struct ObjectTree: FileTree {
         let view = try fs.view(seq: seq)
         guard case .folder(let entries)? = view.nodes[local]?.content else { throw .notDirectory }
         return entries.sorted { $0.key < $1.key }.compactMap { name, child in
-            view.attributes(child).map { DirectoryEntry(name: name, attributes: $0, timeout: fs.timeout(view)) }
+            view.listed(child).map { DirectoryEntry(name: name, attributes: $0.attributes, timeout: fs.timeout(view), isDescribed: $0.isDescribed) }
         }
     }
 
@@ -137,8 +137,10 @@ struct ObjectTree: FileTree {
         return view.xattrs[entity].value
     }
 
+    /// (A view dropped from the cache is built again: from one narrow read, cheaper than the
+    /// kernel asking again every second.)
     func attributeTimeout(_ node: UInt64) -> Double {
-        guard let (seq, _) = NodeID.split(node), let view = fs.views.get(seq) else { return LakeFileSystem.shortTimeout }
+        guard let (seq, _) = NodeID.split(node), let view = try? fs.view(seq: seq) else { return LakeFileSystem.shortTimeout }
         return fs.timeout(view)
     }
 
@@ -146,7 +148,7 @@ struct ObjectTree: FileTree {
     func negativeTimeout(_ parent: UInt64) -> Double { parent == NodeID.objects ? 0 : attributeTimeout(parent) }
 
     func listingIsStable(_ node: UInt64) -> Bool {
-        guard let (seq, _) = NodeID.split(node), let view = fs.views.get(seq) else { return false }
+        guard let (seq, _) = NodeID.split(node), let view = try? fs.view(seq: seq) else { return false }
         return view.isSettled
     }
 

@@ -58,14 +58,14 @@ extension LakeFileSystem {
         }
         guard !missing.isEmpty else { return result }
         do {
-            let fetched = try store.objects(ids: missing)
-            let childIDs = Set(fetched.flatMap { $0.object.contentReferences.compactMap(\.objectId) })
-            var children: [LakeID: LakeObject] = [:]
-            for (_, child) in try store.objects(ids: Array(childIDs)) { children[child.id] = child }
-            for (seq, object) in fetched {
-                let view = ObjectView(seq: seq, object: object, referenced: children)
+            let fetched = try store.objectOutlines(ids: missing)
+            let childIDs = Set(fetched.flatMap { $0.outline.contentReferences.compactMap(\.objectId) })
+            var children: [LakeID: ObjectOutline] = [:]
+            if !childIDs.isEmpty { for (_, child) in try store.objectOutlines(ids: Array(childIDs)) { children[child.id] = child } }
+            for (seq, outline) in fetched {
+                let view = ObjectView(seq: seq, outline: outline, referenced: children, meter: views.meter, load: loadObject)
                 views.put(seq, view)
-                result[object.id] = view
+                result[outline.id] = view
             }
             return result
         } catch {
@@ -91,7 +91,9 @@ extension LakeFileSystem {
         guard Int(local) < view.nodes.count else { throw .notFound }
         guard case .folder(let entries) = view.nodes[Int(local)].content else { throw .notDirectory }
         return entries.sorted { $0.key < $1.key }.compactMap { name, child in
-            view.attributes(child, inode: treeInode(id, child)).map { DirectoryEntry(name: name, attributes: $0, timeout: timeout(view)) }
+            view.listed(child, inode: treeInode(id, child)).map {
+                DirectoryEntry(name: name, attributes: $0.attributes, timeout: timeout(view), isDescribed: $0.isDescribed)
+            }
         }
     }
 

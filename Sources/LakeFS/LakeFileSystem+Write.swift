@@ -107,10 +107,10 @@ extension LakeFileSystem {
     func changeOwnership(_ node: UInt64, seq: Int64, _ change: AttributeChange, caller: Caller) throws(FSError) -> Attributes {
         guard change.size == nil, change.modified == nil, change.accessed == nil else { throw .readOnly }
         let view = try view(seq: seq)
-        if let uid = change.uid, uid != view.object.owner.uid { throw .notPermitted }
+        if let uid = change.uid, uid != view.outline.owner.uid { throw .notPermitted }
         guard change.mode != nil || change.gid != nil else { return try attributes(node) }
         do {
-            try store.changeAccess(view.object.id, mode: change.mode, gid: change.gid, by: caller.uid)
+            try store.changeAccess(view.outline.id, mode: change.mode, gid: change.gid, by: caller.uid)
         } catch {
             throw FSError.from(error)
         }

@@ -12,11 +12,12 @@ import Synchronization
 public final class LakeFileSystem: Sendable {
     public let store: Store
     let logger: Logger
-    let views = ViewCache(capacity: 8192)
+    /// Object views: 65,536 of them or 64 MiB (its meter counts every view alive, wherever kept).
+    let views = ViewCache(capacity: 65_536, budget: 64 << 20, meter: ByteMeter())
     /// Views of objects that left the lake (trashed or purged) while cached: a process that has
     /// one of their files open still gets its attributes (`fstat`), as on a disk a file removed
     /// while open keeps its inode; names no longer lead to them.
-    let departed = ViewCache(capacity: 1024)
+    let departed = ViewCache(capacity: 1024, budget: .max, meter: ByteMeter())
     let listing = Mutex<[ObjectSummary]?>(nil)
     let openFiles = OpenFiles()
     /// Handles of a dataset mount's files, which are read without being opened.
@@ -117,21 +118,25 @@ public final class LakeFileSystem: Sendable {
     func view(seq: Int64) throws(FSError) -> ObjectView {
         if let cached = views.get(seq) { return cached }
         do {
-            guard let object = try store.object(seq: seq) else {
+            guard let outline = try store.objectOutline(seq: seq) else {
                 // Gone from the catalog: what a file still open, or a recent removal, saw of it.
                 if let gone = openFiles.openView(seq) ?? departed.get(seq) { return gone }
                 throw FSError.notFound
             }
-            var referenced: [LakeID: LakeObject] = [:]
-            for reference in object.contentReferences {
-                if let id = reference.objectId, let child = try store.object(id) { referenced[id] = child }
-            }
-            let view = ObjectView(seq: seq, object: object, referenced: referenced)
+            let childIDs = outline.contentReferences.compactMap(\.objectId)
+            let referenced = childIDs.isEmpty ? [:] : Dictionary(try store.objectOutlines(ids: childIDs).map { ($0.outline.id, $0.outline) },
+                                                                 uniquingKeysWith: { first, _ in first })
+            let view = ObjectView(seq: seq, outline: outline, referenced: referenced, meter: views.meter, load: loadObject)
             views.put(seq, view)
             return view
         } catch {
             throw FSError.from(error)
         }
+    }
+
+    /// The whole object, for a view's `object.json` and xattrs (nil when gone or not readable).
+    var loadObject: @Sendable (LakeID) -> LakeObject? {
+        { [store] id in (try? store.object(id)) ?? nil }
     }
 
     /// Forgets what the catalog changed; returns the nodes whose kernel caches must go.
@@ -162,9 +167,8 @@ public final class LakeFileSystem: Sendable {
             }
         }
         // A manifest shows its children's files: drop views that reference a changed object.
-        for (seq, view) in views.all() where view.object.contentReferences.contains(where: { $0.objectId.map(ids.contains) == true }) {
-            views.remove(seq)
-            result += view.nodes.keys.map { .node(NodeID.object(seq, local: $0)) }
+        for view in views.removeReferencing(ids) {
+            result += view.nodes.keys.map { .node(NodeID.object(view.seq, local: $0)) }
         }
         return result
     }

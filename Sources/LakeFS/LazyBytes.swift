@@ -5,15 +5,28 @@ import Synchronization
 /// thousands of `.json` files and xattr sets that are never read.
 final class Lazy<Value: Sendable>: Sendable {
     private let make: @Sendable () -> Value
+    private let onMade: (@Sendable (Value) -> Void)?
     private let made = Mutex<Value?>(nil)
 
-    init(_ make: @escaping @Sendable () -> Value) { self.make = make }
+    /// `onMade` is told of the value kept, exactly once (two threads may both make it; the first
+    /// kept wins and both get it).
+    init(_ make: @escaping @Sendable () -> Value, onMade: (@Sendable (Value) -> Void)? = nil) {
+        self.make = make
+        self.onMade = onMade
+    }
+
+    /// The value if it was made, without making it.
+    var madeValue: Value? { made.withLock { $0 } }
 
     var value: Value {
         if let value = made.withLock({ $0 }) { return value }
         let value = make()
-        made.withLock { $0 = value }
-        return value
+        return made.withLock { kept in
+            if let earlier = kept { return earlier }
+            kept = value
+            onMade?(value)
+            return value
+        }
     }
 }
 
@@ -23,8 +36,19 @@ typealias LazyXattrs = Lazy<[String: [UInt8]]>
 extension Lazy where Value == [UInt8] {
     /// The pretty JSON of `value` and a final newline, as the mount's `.json` files hold it.
     static func json<T: Encodable & Sendable>(_ value: T) -> LazyBytes {
-        LazyBytes { Array((LakeJSON.string(value, pretty: true) + "\n").utf8) }
+        json { value }
+    }
+
+    /// The same, of a value read the first time the bytes are wanted.
+    static func json<T: Encodable & Sendable>(_ make: @escaping @Sendable () -> T,
+                                              onMade: (@Sendable ([UInt8]) -> Void)? = nil) -> LazyBytes {
+        LazyBytes({ Array((LakeJSON.string(make(), pretty: true) + "\n").utf8) }, onMade: onMade)
     }
 
     var bytes: [UInt8] { value }
+}
+
+extension Lazy where Value == [String: [UInt8]] {
+    /// Bytes held by a made set of xattrs.
+    static func weight(_ values: [String: [UInt8]]) -> Int { values.reduce(0) { $0 + $1.key.utf8.count + $1.value.count } }
 }

@@ -1,8 +1,10 @@
 import LakeModel
 
-/// Everything the mount shows of one object, built once from the catalog and then answered from
-/// memory: its folder (`file`, `<file-name>`, `object.json`, a manifest's referenced files at
-/// their relative paths) and the xattrs of the object and of each referenced object.
+/// Everything the mount shows of one object, built once from its outline and then answered
+/// from memory: its folder (`file`, `<file-name>`, `object.json`, a manifest's referenced files
+/// at their relative paths) and the xattrs of the object and of each referenced object. The
+/// whole object (provisions, params, tags) is read only when its `object.json` or xattrs are
+/// wanted: a walk over thousands of folders needs neither.
 final class ObjectView: Sendable {
     enum Content: Sendable {
         case folder([String: UInt64])           // name → local index
@@ -17,37 +19,45 @@ final class ObjectView: Sendable {
     }
 
     let seq: Int64
-    let object: LakeObject
+    let outline: ObjectOutline
     let nodes: [UInt64: Node]
     let xattrs: [LazyXattrs]
     let json: LazyBytes
-    let modified: Timestamp
+    var modified: Timestamp { outline.modified }
 
     /// Terminal objects never change their content, so the kernel may cache them for long.
-    var isSettled: Bool { object.status.isTerminal }
+    var isSettled: Bool { outline.status.isTerminal }
 
-    init(seq: Int64, object: LakeObject, referenced: [LakeID: LakeObject]) {
+    /// `load` reads a whole object by id when its JSON or xattrs are first wanted; an object
+    /// gone from the catalog since (purged while a file of it was open) shows what its outline
+    /// knows.
+    ///
+    /// `meter` counts the bytes views hold, alive anywhere (the cache's budget reads it): a few
+    /// hundred each, and tens of KiB for a processed file's made `object.json` and xattrs.
+    init(seq: Int64, outline: ObjectOutline, referenced: [LakeID: ObjectOutline], meter: ByteMeter,
+         load: @escaping @Sendable (LakeID) -> LakeObject?) {
         self.seq = seq
-        self.object = object
-        modified = object.processedAt ?? object.uploadedAt ?? object.createdAt
-        json = LazyBytes.json(object)
+        self.outline = outline
+        self.meter = meter
+        json = LazyBytes.json({ load(outline.id) ?? LakeObject(remembering: outline) }, onMade: { meter.add($0.count) })
         var nodes: [UInt64: Node] = [:]
         var top: [String: UInt64] = ["object.json": NodeID.Local.json]
         nodes[NodeID.Local.json] = Node(content: .json, entity: 0)
-        if let blob = object.file.blob {
+        if let blob = outline.blob {
             top["file"] = NodeID.Local.file
             nodes[NodeID.Local.file] = Node(content: .blob(id: blob.id, size: blob.size), entity: 0)
-            let name = object.file.name
+            let name = outline.fileName
             if name != "file" && name != "object.json" && !name.isEmpty && !name.contains("/") {
                 top[name] = NodeID.Local.namedFile
                 nodes[NodeID.Local.namedFile] = Node(content: .blob(id: blob.id, size: blob.size), entity: 0)
             }
         }
-        var xattrs = [LazyXattrs { Xattrs.of(object) }]
+        let madeXattrs: @Sendable ([String: [UInt8]]) -> Void = { meter.add(LazyXattrs.weight($0)) }
+        var xattrs = [LazyXattrs({ Xattrs.of(load(outline.id) ?? LakeObject(remembering: outline)) }, onMade: madeXattrs)]
         var folders: [UInt64: [String: UInt64]] = [NodeID.Local.folder: top]
         var next = NodeID.Local.firstReference
-        for reference in object.contentReferences {
-            guard let id = reference.objectId, let child = referenced[id], let blob = child.file.blob,
+        for reference in outline.contentReferences {
+            guard let id = reference.objectId, let child = referenced[id], let blob = child.blob,
                   case .inside(let path) = ManifestReference.resolve(reference.path) else { continue }
             let parts = path.split(separator: "/").map(String.init)
             var folder = NodeID.Local.folder
@@ -64,7 +74,7 @@ final class ObjectView: Sendable {
                 }
             }
             guard !blocked, folders[folder]?[parts.last!] == nil else { continue }
-            xattrs.append(LazyXattrs { Xattrs.of(child) })
+            xattrs.append(LazyXattrs({ Xattrs.of(load(id) ?? LakeObject(remembering: child)) }, onMade: madeXattrs))
             folders[folder]![parts.last!] = next
             nodes[next] = Node(content: .blob(id: blob.id, size: blob.size), entity: xattrs.count - 1)
             next += 1
@@ -72,7 +82,12 @@ final class ObjectView: Sendable {
         for (local, entries) in folders { nodes[local] = Node(content: .folder(entries), entity: 0) }
         self.nodes = nodes
         self.xattrs = xattrs
+        meter.add(baseWeight)
     }
+
+    deinit { meter.add(-weight) }
+
+    private let meter: ByteMeter
 
     func attributes(_ local: UInt64) -> Attributes? {
         guard let node = nodes[local] else { return nil }
@@ -80,10 +95,37 @@ final class ObjectView: Sendable {
         // Everything in the folder is the object's to grant, a manifest's blocks included: who
         // may not enter the folder reads none of it.
         switch node.content {
-        case .folder: return Attributes.directory(id, modified: modified).owned(by: object.owner)
-        case .blob(_, let size): return Attributes.file(id, size: size, modified: modified).owned(by: object.owner)
-        case .json: return Attributes.file(id, size: Int64(json.bytes.count), modified: modified).owned(by: object.owner)
+        case .folder: return Attributes.directory(id, modified: modified).owned(by: outline.owner)
+        case .blob(_, let size): return Attributes.file(id, size: size, modified: modified).owned(by: outline.owner)
+        case .json: return Attributes.file(id, size: Int64(json.bytes.count), modified: modified).owned(by: outline.owner)
         }
     }
+
+    /// A node's attributes for a listing, and whether they are complete: an `object.json` not
+    /// yet made is listed by name and kind only (making it means reading the whole object).
+    func listed(_ local: UInt64) -> (attributes: Attributes, isDescribed: Bool)? {
+        guard let node = nodes[local] else { return nil }
+        if case .json = node.content, json.madeValue == nil {
+            return (Attributes.file(NodeID.object(seq, local: local), size: 0, modified: modified).owned(by: outline.owner), false)
+        }
+        return attributes(local).map { ($0, true) }
+    }
+
+    /// A rough count of the bytes the view holds (what it added to its meter): a made
+    /// `object.json` of a processed file is tens of KiB, the rest a few hundred bytes.
+    var weight: Int {
+        baseWeight + (json.madeValue?.count ?? 0) + xattrs.reduce(0) { $0 + ($1.madeValue.map(LazyXattrs.weight) ?? 0) }
+    }
+
+    private var baseWeight: Int { 1024 + nodes.count * 128 + xattrs.count * 64 }
 }
 
+extension LakeObject {
+    /// What an outline knows of an object, for one no longer in the catalog.
+    init(remembering outline: ObjectOutline) {
+        self.init(id: outline.id, name: outline.fileName, description: "", file: ObjectFile(name: outline.fileName, blob: nil),
+                  format: outline.format, status: outline.status, contentReferences: outline.contentReferences,
+                  createdAt: outline.createdAt, uploadedAt: outline.uploadedAt, processedAt: outline.processedAt, createdBy: "",
+                  owner: outline.owner)
+    }
+}

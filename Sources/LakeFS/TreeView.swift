@@ -59,6 +59,16 @@ final class TreeView: Sendable {
         }
         return plain.owned(by: nodes[Int(local)].owner ?? owner)
     }
+
+    /// A node's attributes for a listing, and whether they are complete: a member's
+    /// `object.json` not yet made is listed by name and kind only (see `ObjectView.listed`).
+    func listed(_ local: UInt32, inode: UInt64) -> (attributes: Attributes, isDescribed: Bool)? {
+        guard Int(local) < nodes.count else { return nil }
+        if case .lazy(let bytes) = nodes[Int(local)].content, bytes.madeValue == nil {
+            return (Attributes.file(inode, size: 0, modified: modified).owned(by: nodes[Int(local)].owner ?? owner), false)
+        }
+        return attributes(local, inode: inode).map { ($0, true) }
+    }
 }
 
 /// Assembles a `TreeView`'s nodes.
@@ -101,12 +111,12 @@ struct TreeBuilder {
     /// An object's folder (as `objects/<id>/` shows it) under `name`; returns the paths of its
     /// files relative to that folder, the primary file first.
     mutating func addObject(_ view: ObjectView, as name: String, in folder: UInt32) -> [String] {
-        objectIDs.insert(view.object.id)
-        for reference in view.object.contentReferences { if let child = reference.objectId { objectIDs.insert(child) } }
+        objectIDs.insert(view.outline.id)
+        for reference in view.outline.contentReferences { if let child = reference.objectId { objectIDs.insert(child) } }
         let firstEntity = xattrs.count
         for values in view.xattrs { xattrs.append(values) }
         var paths: [String] = []
-        let owner = membersShowTheirOwners ? view.object.owner : nil
+        let owner = membersShowTheirOwners ? view.outline.owner : nil
         func copy(_ local: UInt64, named: String, into parent: UInt32, path: String) {
             guard let node = view.nodes[local] else { return }
             let entity = firstEntity + node.entity
@@ -126,6 +136,6 @@ struct TreeBuilder {
         copy(NodeID.Local.folder, named: name, into: folder, path: "")
         // The file under its uploaded name first, then a manifest's blocks.
         if view.nodes[NodeID.Local.namedFile] == nil, view.nodes[NodeID.Local.file] != nil { paths.insert("file", at: 0) }
-        return paths.sorted { a, b in (a == view.object.file.name || a == "file") && !(b == view.object.file.name || b == "file") }
+        return paths.sorted { a, b in (a == view.outline.fileName || a == "file") && !(b == view.outline.fileName || b == "file") }
     }
 }

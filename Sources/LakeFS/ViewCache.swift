@@ -1,30 +1,71 @@
 import LakeModel
 import Synchronization
 
-/// Object views by seq (and by id, so a lookup by name needs no catalog query), bounded: when
-/// full, the oldest half is dropped (views are cheap to rebuild).
+/// Object views by seq (and by id, so a lookup by name needs no catalog query), bounded by a
+/// count and by the bytes views hold: past the count the oldest half goes, past the budget the
+/// oldest until half of it is left (views are rebuilt from one narrow catalog read). A view is a
+/// few hundred bytes until its `object.json` or xattrs are made, which for a processed file run
+/// to tens of KiB; the views themselves tell the meter as they grow.
 final class ViewCache: Sendable {
-    private let state = Mutex<(views: [Int64: ObjectView], byID: [LakeID: Int64], order: [Int64])>(([:], [:], []))
+    private struct State {
+        var views: [Int64: (view: ObjectView, stamp: UInt64)] = [:]
+        var byID: [LakeID: Int64] = [:]
+        /// Oldest first; an entry whose stamp no longer matches was removed or put again.
+        var order: [(seq: Int64, stamp: UInt64)] = []
+        var orderStart = 0
+        var nextStamp: UInt64 = 0
+        /// Views of manifests by the objects they show files of.
+        var referencing: [LakeID: Set<Int64>] = [:]
+    }
+
+    private let state = Mutex(State())
     let capacity: Int
+    let budget: Int
+    /// The bytes held by views alive anywhere (this cache, open files, case and dataset trees).
+    let meter: ByteMeter
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int, budget: Int, meter: ByteMeter) {
+        self.capacity = capacity
+        self.budget = budget
+        self.meter = meter
+    }
 
-    func get(_ seq: Int64) -> ObjectView? { state.withLock { $0.views[seq] } }
+    func get(_ seq: Int64) -> ObjectView? { state.withLock { $0.views[seq]?.view } }
 
     func get(id: LakeID) -> ObjectView? {
-        state.withLock { state in state.byID[id].flatMap { state.views[$0] } }
+        state.withLock { state in state.byID[id].flatMap { state.views[$0]?.view } }
     }
+
+    var count: Int { state.withLock { $0.views.count } }
+    /// Entries in the eviction order, live or dead (tests check it stays bounded).
+    var entriesKept: Int { state.withLock { $0.order.count - $0.orderStart } }
 
     func put(_ seq: Int64, _ view: ObjectView) {
         state.withLock { state in
-            if state.views.updateValue(view, forKey: seq) == nil { state.order.append(seq) }
-            state.byID[view.object.id] = seq
-            if state.order.count > capacity {
-                let dropped = state.order.prefix(capacity / 2)
-                for seq in dropped {
-                    if let old = state.views.removeValue(forKey: seq) { state.byID.removeValue(forKey: old.object.id) }
+            if let old = state.views[seq]?.view { Self.unlink(&state, seq, old) }
+            state.nextStamp += 1
+            state.views[seq] = (view, state.nextStamp)
+            state.order.append((seq, state.nextStamp))
+            state.byID[view.outline.id] = seq
+            for child in view.outline.contentReferences.compactMap(\.objectId) { state.referencing[child, default: []].insert(seq) }
+            if state.views.count > capacity {
+                let count = state.views.count / 2
+                Self.dropOldest(&state) { dropped, _ in dropped < count }
+            } else if meter.bytes > budget {
+                // Counted down by the views dropped, not read again: views others still hold
+                // keep their bytes, and waiting for those would empty the cache.
+                var bytes = meter.bytes
+                Self.dropOldest(&state) { _, view in
+                    guard bytes > budget / 2 else { return false }
+                    bytes -= view.weight
+                    return true
                 }
-                state.order.removeFirst(dropped.count)
+            }
+            // Views removed by invalidations leave dead entries in the order: a daemon that runs
+            // for weeks re-putting the same few views must not grow it without end.
+            if state.order.count - state.orderStart > 2 * max(state.views.count, 1024) {
+                state.order = state.order[state.orderStart...].filter { state.views[$0.seq]?.stamp == $0.stamp }
+                state.orderStart = 0
             }
         }
     }
@@ -32,12 +73,51 @@ final class ViewCache: Sendable {
     @discardableResult
     func remove(_ seq: Int64) -> ObjectView? {
         state.withLock { state in
-            guard let view = state.views.removeValue(forKey: seq) else { return nil }
-            state.byID.removeValue(forKey: view.object.id)
-            state.order.removeAll { $0 == seq }
+            guard let view = state.views.removeValue(forKey: seq)?.view else { return nil }
+            Self.unlink(&state, seq, view)
             return view
         }
     }
 
-    func all() -> [(Int64, ObjectView)] { state.withLock { Array($0.views.map { ($0.key, $0.value) }) } }
+    /// Removes and returns the views that show files of any of `ids` (manifests).
+    func removeReferencing(_ ids: Set<LakeID>) -> [ObjectView] {
+        state.withLock { state in
+            let seqs = Set(ids.flatMap { state.referencing[$0] ?? [] })
+            return seqs.compactMap { seq in
+                guard let view = state.views.removeValue(forKey: seq)?.view else { return nil }
+                Self.unlink(&state, seq, view)
+                return view
+            }
+        }
+    }
+
+    private static func unlink(_ state: inout State, _ seq: Int64, _ view: ObjectView) {
+        if state.byID[view.outline.id] == seq { state.byID.removeValue(forKey: view.outline.id) }
+        for child in view.outline.contentReferences.compactMap(\.objectId) {
+            state.referencing[child]?.remove(seq)
+            if state.referencing[child]?.isEmpty == true { state.referencing.removeValue(forKey: child) }
+        }
+    }
+
+    /// Drops views oldest first while `more(droppedSoFar, next)` says so.
+    private static func dropOldest(_ state: inout State, while more: (Int, ObjectView) -> Bool) {
+        var dropped = 0
+        while state.orderStart < state.order.count {
+            let (seq, stamp) = state.order[state.orderStart]
+            guard let entry = state.views[seq], entry.stamp == stamp else {
+                state.orderStart += 1
+                continue
+            }
+            guard more(dropped, entry.view) else { break }
+            state.orderStart += 1
+            state.views.removeValue(forKey: seq)
+            unlink(&state, seq, entry.view)
+            dropped += 1
+        }
+        // Compact the order once its dead prefix outweighs what is live.
+        if state.orderStart > state.order.count / 2 {
+            state.order.removeFirst(state.orderStart)
+            state.orderStart = 0
+        }
+    }
 }

@@ -1,10 +1,12 @@
 import LakeFS
 import Synchronization
 
-/// Listings taken at opendir, paged out by readdir from that snapshot; and, where no OPENDIR
-/// comes (a dataset mount), the listings of the folders read last, by inode.
+/// Listings of open folders, taken at the first readdir and paged out by the next ones from
+/// that snapshot; and, where no OPENDIR comes (a dataset mount), the listings of the folders
+/// read last, by inode. Not at opendir: a folder whose listing the kernel keeps is opened
+/// but never read (a second `find` over thousands of object folders made each listing anew).
 final class DirectoryHandles: Sendable {
-    private let state = Mutex<(next: UInt64, listings: [UInt64: [DirectoryEntry]])>((1, [:]))
+    private let state = Mutex<(next: UInt64, listings: [UInt64: [DirectoryEntry]?])>((1, [:]))
     /// A folder is read in several READDIRs, one buffer each: its listing is made once for them.
     private let byNode = Mutex<(listings: [UInt64: [DirectoryEntry]], order: [UInt64])>(([:], []))
     static let listingsKept = 64
@@ -21,15 +23,29 @@ final class DirectoryHandles: Sendable {
         return made
     }
 
-    func add(_ entries: [DirectoryEntry]) -> UInt64 {
+    /// A handle for an opened folder, its listing not yet taken.
+    func add() -> UInt64 {
         state.withLock { state in
             let handle = state.next
             state.next += 1
-            state.listings[handle] = entries
+            state.listings[handle] = .some(nil)
             return handle
         }
     }
 
-    func get(_ handle: UInt64) -> [DirectoryEntry]? { state.withLock { $0.listings[handle] } }
+    /// The handle's listing, taken now if this is its first readdir; nil for an unknown handle.
+    func listing(_ handle: UInt64, make: () throws(FSError) -> [DirectoryEntry]) throws(FSError) -> [DirectoryEntry]? {
+        guard let taken = state.withLock({ $0.listings[handle] }) else { return nil }
+        if let taken { return taken }
+        let made = try make()
+        // Two readdirs of one handle at once (the kernel serialises them; a stray one may not):
+        // the first listing kept wins, so every page comes from one snapshot.
+        return state.withLock { state in
+            guard let slot = state.listings[handle] else { return made }
+            if let kept = slot { return kept }
+            state.listings[handle] = made
+            return made
+        }
+    }
     func remove(_ handle: UInt64) { state.withLock { _ = $0.listings.removeValue(forKey: handle) } }
 }

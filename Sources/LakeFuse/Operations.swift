@@ -134,10 +134,11 @@ enum Operations {
 
     static func opendir(_ request: consuming Request, _ node: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let mount = FuseMount.from(request.raw)
-        do {
+        do throws(FSError) {
             try mount.fs.openDirectory(node)
-            let handle = mount.directories.add(try listing(mount, node))
-            request.open(handle: handle, keepCache: true, cacheDirectory: mount.fs.listingIsStable(node))
+            // The folder must exist (and be a folder); its listing waits for the first readdir.
+            guard try mount.fs.attributes(node).kind == .directory else { throw .notDirectory }
+            request.open(handle: mount.directories.add(), keepCache: true, cacheDirectory: mount.fs.listingIsStable(node))
         } catch {
             request.fail(error)
         }
@@ -160,8 +161,14 @@ enum Operations {
                 return request.fail(error)
             }
         } else {
-            guard let listed = mount.directories.get(handle) else { return request.fail(.invalid) }
-            entries = listed
+            do {
+                guard let listed = try mount.directories.listing(handle, make: { () throws(FSError) in try listing(mount, node) }) else {
+                    return request.fail(.invalid)
+                }
+                entries = listed
+            } catch {
+                return request.fail(error)
+            }
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
         defer { buffer.deallocate() }
@@ -173,6 +180,9 @@ enum Operations {
             let needed: Int
             if plus {
                 var parameters = Stat.entry(Entry(attributes: entry.attributes, timeout: entry.timeout))
+                // Node 0: the kernel takes the name and kind only (no lookup counted), and asks
+                // LOOKUP for the rest if anyone wants it.
+                if !entry.isDescribed { parameters.ino = 0 }
                 needed = entry.name.withCString { fuse_add_direntry_plus(request.raw, base, size - used, $0, &parameters, off_t(index + 1)) }
             } else {
                 var info = Stat.make(entry.attributes)

@@ -6,6 +6,7 @@ import Foundation
 //   swift run -c release lake-bench vtk [--points 10000000] [--rounds 3] [--work DIR]   (needs pip vtk numpy)
 //   swift run -c release lake-bench filters [--objects 1000000] [--cases 10000] [--queries 200] [--work DIR]
 //   swift run -c release lake-bench kernels [--tuples 4000000] [--rounds 5]
+//   swift run -c release lake-bench views [--objects 100000] [--shape file|vtk] [--work DIR]
 //
 // Rounds alternate baseline and Lake so both see the same disk weather; medians are reported.
 
@@ -15,6 +16,7 @@ guard let command = arguments.first else {
     print("       lake-bench vtk [--points N] [--rounds N] [--work DIR] [--lake PATH] [--python PATH]")
     print("       lake-bench filters [--objects N] [--cases N] [--queries N] [--work DIR] [--lake PATH]")
     print("       lake-bench kernels [--tuples N] [--rounds N]")
+    print("       lake-bench views [--objects N] [--shape file|vtk] [--work DIR] [--lake PATH]")
     exit(2)
 }
 
@@ -44,6 +46,11 @@ case "filters":
                         lake: option("--lake", default: Bench.siblingLake())).run()
 case "kernels":
     KernelBenchmark(tuples: Int(option("--tuples", default: "4000000"))!, rounds: Int(option("--rounds", default: "5"))!).run()
+case "views":
+    guard let shape = ViewBenchmark.Shape(rawValue: option("--shape", default: "file")) else { print("--shape: file or vtk"); exit(2) }
+    try ViewBenchmark(objects: Int(option("--objects", default: "100000"))!, shape: shape,
+                      work: option("--work", default: FileManager.default.currentDirectoryPath + "/bench-work"),
+                      lake: option("--lake", default: Bench.siblingLake())).run()
 default:
     print("unknown benchmark '\(command)'")
     exit(2)

@@ -120,6 +120,11 @@ import Testing
         #expect(NSDictionary(dictionary: json).isEqual(to: shown))
         let listing = try Shell.run("ls -l '\(mounted.path(base))'").output
         #expect(listing.contains("r--r--r--"))
+        // A listing names object.json without sizing it (that reads the whole object); a stat
+        // afterwards asks for it and gets the size a read gives.
+        let read = try Data(contentsOf: URL(fileURLWithPath: mounted.path(base + "/object.json"))).count
+        #expect(try Shell.run("stat -c %s '\(mounted.path(base + "/object.json"))'").output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(read)")
+        #expect(listing.split(separator: "\n").contains { $0.hasSuffix(" object.json") && $0.contains(" \(read) ") }, "\(listing)")
     }
 
     @Test func xattrsAnswerWhatAFileProvides() throws {

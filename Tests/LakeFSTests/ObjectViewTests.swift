@@ -1,0 +1,142 @@
+import Foundation
+import Glibc
+import LakeCatalog
+import LakeCore
+import LakeModel
+import LakeSystem
+import LakeTestSupport
+import Testing
+@testable import LakeFS
+
+/// Object folders are built from outlines (no provisions, params or tags) and their
+/// `object.json` made only when someone wants it; the cache of views stays bounded by count and
+/// by bytes whatever a walk does.
+@Suite struct ObjectViewTests {
+    let test: TestStore
+    let fs: LakeFileSystem
+    let caller = Caller(uid: 0, gid: 0, pid: getpid())
+
+    init() throws {
+        test = try TestStore()
+        fs = LakeFileSystem(store: test.store, logger: TestLogger.make())
+    }
+
+    func upload(_ name: String, _ bytes: [UInt8]) throws -> LakeID {
+        let (entry, plan) = try fs.create(parent: NodeID.incoming, name: FileName(name), mode: 0o644, caller: caller)
+        try bytes.withUnsafeBytes { try fs.write(plan.handle, $0, at: 0) }
+        try fs.flush(plan.handle, caller: caller)
+        fs.release(plan.handle)
+        return LakeID(unchecked: String(decoding: try fs.xattr(entry.node, name: "user.lake.id"), as: UTF8.self))
+    }
+
+    func read(_ node: UInt64) throws -> [UInt8] {
+        let plan = try fs.open(node, flags: O_RDONLY, caller: caller)
+        defer { fs.release(plan.handle) }
+        guard case .bytes(let bytes) = try fs.read(plan.handle, offset: 0, count: 1 << 20) else {
+            Issue.record("object.json is served from memory")
+            return []
+        }
+        return bytes
+    }
+
+    @Test func aListingNamesObjectJSONWithoutMakingItAndAStatMakesItWhole() throws {
+        let id = try upload("run.bin", Array("some bytes".utf8))
+        _ = try test.store.catalog.updateObject(id, ObjectUpdate(description: String(repeating: "long words ", count: 300)), at: .now)
+        _ = fs.invalidate([id])
+        let folder = try fs.lookup(parent: NodeID.objects, name: FileName(id.rawValue))
+        let listed = try fs.list(folder.node)
+        #expect(listed.map(\.name) == ["file", "object.json", "run.bin"].map { FileName($0) })
+        let json = try #require(listed.first { $0.name == FileName("object.json") })
+        #expect(!json.isDescribed, "a listing does not read the whole object to size its object.json")
+        #expect(listed.filter { $0.name != FileName("object.json") }.allSatisfy { $0.isDescribed })
+        let view = try #require(fs.views.get(id: id))
+        #expect(view.json.madeValue == nil && view.xattrs[0].madeValue == nil)
+
+        // A stat (the kernel's LOOKUP) sizes it from the whole object, and the read gives as much.
+        let entry = try fs.lookup(parent: folder.node, name: FileName("object.json"))
+        let object = try #require(try test.store.object(id))
+        let expected = Array((LakeJSON.string(object, pretty: true) + "\n").utf8)
+        #expect(entry.attributes.size == Int64(expected.count) && entry.attributes.size > 3300)
+        #expect(try read(entry.node) == expected)
+        #expect(try fs.list(folder.node).first { $0.name == FileName("object.json") }?.isDescribed == true,
+                "once made, its size is listed")
+    }
+
+    @Test func aManifestsFolderIsBuiltFromOutlinesOfItsChildren() throws {
+        let child = try upload("part.vtu", Array("<VTKFile/>".utf8))
+        let manifest = try upload("run.vtm", Array("""
+            <VTKFile type="vtkMultiBlockDataSet"><vtkMultiBlockDataSet><DataSet index="0" file="part.vtu"/></vtkMultiBlockDataSet></VTKFile>
+            """.utf8))
+        let object = try #require(try test.store.object(manifest))
+        try #require(object.contentReferences.first?.objectId == child, "the manifest links the file uploaded beside it")
+        let folder = try fs.lookup(parent: NodeID.objects, name: FileName(manifest.rawValue))
+        let part = try fs.lookup(parent: folder.node, name: FileName("part.vtu"))
+        #expect(part.attributes.size == 10)
+        #expect(String(decoding: try fs.xattr(part.node, name: "user.lake.id"), as: UTF8.self) == child.rawValue,
+                "the block carries its own object's xattrs")
+        // A change to the child drops the manifest's view (and only views that show it).
+        let other = try upload("other.bin", [1, 2, 3])
+        _ = try fs.lookup(parent: NodeID.objects, name: FileName(other.rawValue))
+        let invalidated = fs.invalidate([child])
+        #expect(fs.views.get(id: manifest) == nil && fs.views.get(id: other) != nil)
+        #expect(invalidated.contains(.node(part.node)))
+    }
+
+    // MARK: the cache itself
+
+    static func outline(_ index: Int, references: [LakeID] = []) -> ObjectOutline {
+        ObjectOutline(id: LakeID.make(.object, at: UInt64(index)), fileName: "f\(index)", blob: (String(repeating: "a", count: 64), 1),
+                      format: .unknown, status: .ready, owner: .legacy,
+                      contentReferences: references.map { FileRef(path: "p/\($0.rawValue)", objectId: $0) },
+                      createdAt: Timestamp(microseconds: 1), uploadedAt: nil, processedAt: nil)
+    }
+
+    static func view(_ seq: Int64, _ outline: ObjectOutline, description: String = "", meter: ByteMeter = ByteMeter()) -> ObjectView {
+        ObjectView(seq: seq, outline: outline, referenced: [:], meter: meter, load: { _ in
+            var object = LakeObject(remembering: outline)
+            object.description = description
+            return object
+        })
+    }
+
+    @Test func theCacheDropsItsOldestHalfWhenFull() {
+        let cache = ViewCache(capacity: 8, budget: 1 << 30, meter: ByteMeter())
+        let outlines = (0..<9).map { Self.outline($0) }
+        for (index, outline) in outlines.enumerated() { cache.put(Int64(index), Self.view(Int64(index), outline, meter: cache.meter)) }
+        #expect(cache.count == 5, "nine views in room for eight: the oldest four go")
+        #expect((0..<4).allSatisfy { cache.get(Int64($0)) == nil && cache.get(id: outlines[$0].id) == nil })
+        #expect((4..<9).allSatisfy { cache.get(Int64($0)) != nil && cache.get(id: outlines[$0].id)?.seq == Int64($0) })
+    }
+
+    @Test func viewsPutAndRemovedForAWeekLeaveNothingBehind() {
+        let cache = ViewCache(capacity: 65_536, budget: 1 << 30, meter: ByteMeter())
+        let child = LakeID.make(.object, at: 5)
+        let manifest = Self.outline(1, references: [child])
+        for _ in 0..<100_000 {
+            cache.put(1, Self.view(1, manifest, meter: cache.meter))
+            cache.remove(1)
+        }
+        #expect(cache.count == 0 && cache.entriesKept <= 2 * 1024 + 1, "kept \(cache.entriesKept) order entries for no view")
+        #expect(cache.meter.bytes == 0, "every view gone took its bytes back")
+        #expect(cache.removeReferencing([child]).isEmpty)
+        cache.put(1, Self.view(1, manifest, meter: cache.meter))
+        cache.put(1, Self.view(1, manifest, meter: cache.meter))
+        #expect(cache.removeReferencing([child]).map(\.seq) == [1] && cache.count == 0)
+    }
+
+    @Test func madeJSONCountsAgainstTheBudget() {
+        let budget = 4 << 20
+        let cache = ViewCache(capacity: 65_536, budget: budget, meter: ByteMeter())
+        var highest = 0
+        for index in 0..<2000 {
+            let view = Self.view(Int64(index), Self.outline(index), description: String(repeating: "x", count: 32 << 10), meter: cache.meter)
+            cache.put(Int64(index), view)
+            // Made after it was put, as a stat of object.json does.
+            #expect(view.json.bytes.count > 32 << 10)
+            _ = view.xattrs[0].value
+            highest = max(highest, cache.meter.bytes)
+        }
+        #expect(highest <= budget + 2 * (40 << 10), "views held \(highest) bytes against a budget of \(budget)")
+        #expect(cache.count < 2000 && cache.get(1999) != nil, "the newest stay")
+    }
+}

@@ -46,6 +46,9 @@ let package = Package(
         // of LakeBlobStore, whose tests and tools need no HTTP.
         // libcurl for LakeS3, loaded at its first request (see its source for why).
         .target(name: "CCurlLoader", linkerSettings: [.linkedLibrary("dl")]),
+        // PostgreSQL's client library, loaded at the first connection (docs/architecture.md).
+        .target(name: "CLibPQLoader", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "LakePostgres", dependencies: ["CLibPQLoader"]),
         .target(name: "LakeS3", dependencies: ["LakeModel", "LakeBlobStore", "LakeSystem", "CCurlLoader", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "LakeCore",
@@ -86,10 +89,11 @@ let package = Package(
         .target(name: "CFuzzDriver"),
         .executableTarget(name: "lake-fuzz", dependencies: ["LakeFormats", "CFuzzDriver"]),
 
-        .target(name: "LakeTestSupport", dependencies: ["LakeCore", "LakeS3"], path: "Tests/LakeTestSupport"),
+        .target(name: "LakeTestSupport", dependencies: ["LakeCore", "LakeS3", "LakePostgres"], path: "Tests/LakeTestSupport"),
         .testTarget(name: "LakeModelTests", dependencies: ["LakeModel"]),
         .testTarget(name: "LakeFormatsTests", dependencies: ["LakeFormats", "LakeTestSupport"]),
         .testTarget(name: "LakeCatalogTests", dependencies: ["LakeCatalog", "CWALBatching", "LakeTestSupport"]),
+        .testTarget(name: "LakePostgresTests", dependencies: ["LakePostgres", "LakeTestSupport"]),
         .testTarget(name: "LakeBlobStoreTests", dependencies: ["LakeBlobStore", "LakeS3", "LakeTestSupport"]),
         .testTarget(name: "LakeCoreTests", dependencies: ["LakeCore", "LakeTestSupport"]),
         .testTarget(name: "LakeFSTests", dependencies: ["LakeFS", "LakeTestSupport"]),

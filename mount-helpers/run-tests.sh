@@ -4,7 +4,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=system-packages.sh
 . "$repo/mount-helpers/system-packages.sh"
-lake_install_system_packages
+# The PostgreSQL server: the tests start their own throwaway cluster (Tests/LakeTestSupport/
+# PostgresServer.swift); nothing of the system's is started or configured.
+lake_install_system_packages postgresql
 # The suite mounts through FUSE over io_uring where the kernel has it (TransportTests also
 # mounts with -o no_io_uring to cover /dev/fuse).
 # shellcheck source=fuse-io-uring.sh

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Lake needs to build, run and test, when any is missing.
 # Sourced by quick-start.sh and run-tests.sh.
+# libcurl4 and libpq5 are loaded only by stores whose blobs are in a bucket or whose catalog is
+# PostgreSQL. Arguments add packages (the test suite adds the PostgreSQL server it starts).
 lake_system_packages=(libfuse3-dev fuse3 libsqlite3-dev sqlite3 libxml2-dev libdeflate-dev liblz4-dev liblzma-dev libcurl4
-                      pkg-config attr util-linux rsync)
+                      libpq5 pkg-config attr util-linux rsync)
 
 lake_install_system_packages() {
     local missing=()
-    for package in "${lake_system_packages[@]}"; do
+    for package in "${lake_system_packages[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
     done
     if [ ${#missing[@]} -eq 0 ]; then

@@ -31,7 +31,7 @@ let package = Package(
         .target(
             name: "LakeCatalog",
             dependencies: [
-                "LakeModel", "CWALBatching",
+                "LakeModel", "CWALBatching", "LakePostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

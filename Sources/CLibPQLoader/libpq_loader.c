@@ -23,6 +23,7 @@ static struct {
     void (*finish)(lake_pg_conn *);
     int (*socket)(const lake_pg_conn *);
     int (*backendPID)(const lake_pg_conn *);
+    lake_pg_result *(*exec)(lake_pg_conn *, const char *);
     lake_pg_result *(*execParams)(lake_pg_conn *, const char *, int, const Oid *, const char *const *, const int *, const int *, int);
     lake_pg_result *(*prepare)(lake_pg_conn *, const char *, const char *, int, const Oid *);
     lake_pg_result *(*execPrepared)(lake_pg_conn *, const char *, int, const char *const *, const int *, const int *, int);
@@ -62,6 +63,7 @@ static void load(void) {
     FIND(finish, "PQfinish")
     FIND(socket, "PQsocket")
     FIND(backendPID, "PQbackendPID")
+    FIND(exec, "PQexec")
     FIND(execParams, "PQexecParams")
     FIND(prepare, "PQprepare")
     FIND(execPrepared, "PQexecPrepared")
@@ -94,6 +96,8 @@ const char *lake_PQerrorMessage(const lake_pg_conn *conn) { return pq.errorMessa
 void lake_PQfinish(lake_pg_conn *conn) { pq.finish(conn); }
 int lake_PQsocket(const lake_pg_conn *conn) { return pq.socket(conn); }
 int lake_PQbackendPID(const lake_pg_conn *conn) { return pq.backendPID(conn); }
+
+lake_pg_result *lake_PQexec(lake_pg_conn *conn, const char *command) { return pq.exec(conn, command); }
 
 lake_pg_result *lake_PQexecParams(lake_pg_conn *conn, const char *command, int count, const char *const *values) {
     return pq.execParams(conn, command, count, NULL, values, NULL, NULL, 0);

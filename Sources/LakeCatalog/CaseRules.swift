@@ -3,8 +3,8 @@ import LakeModel
 
 /// Creating and settling cases inside catalog transactions, with the rules of `CaseUnion`.
 enum CaseRules {
-    static func members(_ db: Database, caseID: String) throws -> [CaseMember] {
-        try Row.fetchAll(db, sql: "SELECT object_id, label, param_mapping, field_mapping FROM case_members WHERE case_id = ? ORDER BY position",
+    static func members(_ db: any SQLDatabase, caseID: String) throws -> [CaseMember] {
+        try db.fetchAll(sql: "SELECT object_id, label, param_mapping, field_mapping FROM case_members WHERE case_id = ? ORDER BY position",
                          arguments: [caseID]).map { row in
             CaseMember(objectId: LakeID(unchecked: row["object_id"]), label: row["label"],
                        paramMapping: try mapping(row["param_mapping"]), fieldMapping: try mapping(row["field_mapping"]))
@@ -46,15 +46,15 @@ enum CaseRules {
     }
 
     /// Settles every UNSETTLED case that has `object` as a member and whose members are all terminal.
-    static func settleCases(_ db: Database, containing object: LakeID, at time: Timestamp, blobURI: (String) -> String) throws {
-        let ids = try String.fetchAll(db.cachedStatement(sql: """
+    static func settleCases(_ db: any SQLDatabase, containing object: LakeID, at time: Timestamp, blobURI: (String) -> String) throws {
+        let ids = try db.values(String.self, sql: """
             SELECT DISTINCT c.id FROM case_members m JOIN cases c ON c.id = m.case_id
             WHERE m.object_id = ? AND c.status = 'UNSETTLED'
-            """), arguments: [object.rawValue])
+            """, arguments: [object.rawValue])
         for id in ids {
             let members = try members(db, caseID: id)
-            let objects = try ObjectRow.fetch(db, where: "id IN (\(databaseQuestionMarks(count: members.count)))",
-                                              arguments: StatementArguments(members.map(\.objectId.rawValue)), blobURI: blobURI)
+            let objects = try ObjectRow.fetch(db, where: "id IN (\(sqlMarks(members.count)))",
+                                              arguments: SQLArguments(members.map(\.objectId.rawValue)), blobURI: blobURI)
             let byID = Dictionary(uniqueKeysWithValues: objects.map { ($0.id, $0) })
             let pairs = members.compactMap { member in byID[member.objectId].map { (member: member, object: $0) } }
             let (status, reason, provisions, formats) = settle(pairs)
@@ -70,8 +70,8 @@ enum CaseRules {
 /// Reading cases from rows.
 enum CaseRow {
     /// Cases and their members, the members read in batches rather than one query per case.
-    static func fetch(_ db: Database, where clause: String, arguments: StatementArguments) throws -> [LakeCase] {
-        let rows = try Row.fetchAll(db, sql: """
+    static func fetch(_ db: any SQLDatabase, where clause: String, arguments: SQLArguments) throws -> [LakeCase] {
+        let rows = try db.fetchAll(sql: """
             SELECT id, name, status, failure_reason, params, case_params, provisions, formats, tags, created_at, created_by,
                    owner_uid, owner_gid, mode, mesh
             FROM cases c WHERE \(clause)
@@ -80,10 +80,10 @@ enum CaseRow {
         let ids: [String] = rows.map { $0["id"] }
         for start in stride(from: 0, to: ids.count, by: 500) {
             let chunk = Array(ids[start..<min(ids.count, start + 500)])
-            for row in try Row.fetchAll(db, sql: """
+            for row in try db.fetchAll(sql: """
                 SELECT case_id, object_id, label, param_mapping, field_mapping FROM case_members
-                WHERE case_id IN (\(databaseQuestionMarks(count: chunk.count))) ORDER BY case_id, position
-                """, arguments: StatementArguments(chunk)) {
+                WHERE case_id IN (\(sqlMarks(chunk.count))) ORDER BY case_id, position
+                """, arguments: SQLArguments(chunk)) {
                 members[row["case_id"], default: []].append(CaseMember(
                     objectId: LakeID(unchecked: row["object_id"]), label: row["label"],
                     paramMapping: try CaseRules.mapping(row["param_mapping"]), fieldMapping: try CaseRules.mapping(row["field_mapping"])))

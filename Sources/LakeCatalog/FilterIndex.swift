@@ -4,39 +4,39 @@ import LakeModel
 /// `object_fields` and `object_tags`: an object's provisions and tags in the shape indexed
 /// filters need. Rewritten in the transaction that changes the object.
 enum FilterIndex {
-    static func refresh(_ db: Database, objectID: String) throws {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, tags, provisions FROM objects WHERE id = ?"), arguments: [objectID]) else { return }
+    static func refresh(_ db: any SQLDatabase, objectID: String) throws {
+        guard let row = try db.row(sql: "SELECT seq, tags, provisions FROM objects WHERE id = ?", arguments: [objectID]) else { return }
         try write(db, seq: row["seq"], tags: row["tags"], provisions: row["provisions"])
     }
 
     /// The same, when the caller has just written `provisions` (processing): they are not read
     /// back and decoded again — with histograms they are the largest column by far.
-    static func refresh(_ db: Database, objectID: String, provisions: [Provision]) throws {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, tags FROM objects WHERE id = ?"), arguments: [objectID]) else { return }
+    static func refresh(_ db: any SQLDatabase, objectID: String, provisions: [Provision]) throws {
+        guard let row = try db.row(sql: "SELECT seq, tags FROM objects WHERE id = ?", arguments: [objectID]) else { return }
         let seq: Int64 = row["seq"]
         try clear(db, seq: seq)
         try insert(db, seq: seq, tags: try ObjectRow.decode([String: JSONValue].self, row["tags"]), provisions: provisions)
     }
 
-    static func rebuildAll(_ db: Database) throws {
-        for row in try Row.fetchAll(db, sql: "SELECT seq, tags, provisions FROM objects") {
+    static func rebuildAll(_ db: any SQLDatabase) throws {
+        for row in try db.fetchAll(sql: "SELECT seq, tags, provisions FROM objects") {
             try write(db, seq: row["seq"], tags: row["tags"], provisions: row["provisions"])
         }
     }
 
-    static func write(_ db: Database, seq: Int64, tags: String, provisions: String) throws {
+    static func write(_ db: any SQLDatabase, seq: Int64, tags: String, provisions: String) throws {
         try clear(db, seq: seq)
         try insert(db, seq: seq, tags: try ObjectRow.decode([String: JSONValue].self, tags),
                    provisions: try ObjectRow.decode([Provision].self, provisions))
     }
 
-    static func clear(_ db: Database, seq: Int64) throws {
+    static func clear(_ db: any SQLDatabase, seq: Int64) throws {
         try db.run(sql: "DELETE FROM object_fields WHERE object_seq = ?", arguments: [seq])
         try db.run(sql: "DELETE FROM object_tags WHERE object_seq = ?", arguments: [seq])
     }
 
     /// The rows of an object that has none yet.
-    static func insert(_ db: Database, seq: Int64, tags: [String: JSONValue], provisions: [Provision]) throws {
+    static func insert(_ db: any SQLDatabase, seq: Int64, tags: [String: JSONValue], provisions: [Provision]) throws {
         for (position, provision) in provisions.enumerated() {
             guard case .field(let field) = provision else { continue }
             try db.run(sql: """
@@ -46,7 +46,7 @@ enum FilterIndex {
                                  field.magnitudeStats.min, field.magnitudeStats.max, field.magnitudeStats.mean])
         }
         for leaf in TagLeaves.of(tags) {
-            try db.run(sql: "INSERT OR IGNORE INTO object_tags (object_seq, path, value) VALUES (?, ?, ?)",
+            try db.run(sql: "INSERT INTO object_tags (object_seq, path, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                            arguments: [seq, leaf.path, leaf.value])
         }
     }
@@ -55,14 +55,14 @@ enum FilterIndex {
 /// An ObjectFilter as SQL over `objects` (aliased `o`): every axis is an indexed lookup.
 struct FilterSQL {
     var clauses: [String] = []
-    var arguments = StatementArguments()
+    var arguments = SQLArguments()
     /// Each indexed axis on its own, as a query for the seqs it admits: one of them can drive
     /// the search (see `SQLiteCatalog.objects(matching:)`).
     var arms: [Arm] = []
 
     struct Arm {
         var select: String
-        var arguments: StatementArguments
+        var arguments: SQLArguments
         /// Its index yields seqs in order, so it can be walked newest first without sorting:
         /// the conditions on the table aliased `d`, whose `object_seq` is the order.
         var ordered: Bool
@@ -70,22 +70,23 @@ struct FilterSQL {
         /// A query whose rows bound the axis's size from above using an index alone (nil: the
         /// select itself is index-only).
         var estimate: String?
-        var estimateArguments = StatementArguments()
+        var estimateArguments = SQLArguments()
     }
 
-    init(_ filter: ObjectFilter) {
+    init(_ filter: ObjectFilter, dialect: SQLDialect) {
         if !filter.statuses.isEmpty {
-            clauses.append("o.status IN (\(databaseQuestionMarks(count: filter.statuses.count)))")
-            arguments += StatementArguments(filter.statuses.map(\.rawValue))
+            clauses.append("o.status IN (\(sqlMarks(filter.statuses.count)))")
+            arguments += SQLArguments(filter.statuses.map(\.rawValue))
         }
         if !filter.formats.isEmpty {
-            clauses.append("o.format IN (\(databaseQuestionMarks(count: filter.formats.count)))")
-            arguments += StatementArguments(filter.formats.map(\.rawValue))
+            clauses.append("o.format IN (\(sqlMarks(filter.formats.count)))")
+            arguments += SQLArguments(filter.formats.map(\.rawValue))
         }
         if let text = filter.nameContains, !text.isEmpty {
             let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_")
-            clauses.append("o.name LIKE ? ESCAPE '\\'")
+            // Case folded (ASCII) in both: SQLite's LIKE does, PostgreSQL's ILIKE does.
+            clauses.append(dialect == .sqlite ? "o.name LIKE ? ESCAPE '\\'" : "o.name ILIKE ? ESCAPE '\\'")
             arguments += ["%" + escaped + "%"]
         }
         for contained in filter.tags {
@@ -98,7 +99,7 @@ struct FilterSQL {
         }
         for param in filter.params {
             var conditions = ["p.object_id = o.id", "p.key = ?"]
-            var values: [any DatabaseValueConvertible] = [param.key]
+            var values: [any SQLBindable] = [param.key]
             switch param.matcher {
             case .number(let range):
                 for (op, value) in range.bounds {
@@ -114,15 +115,15 @@ struct FilterSQL {
                 values.append(flag ? 1 : 0)
             }
             clauses.append("EXISTS (SELECT 1 FROM object_params p WHERE \(conditions.joined(separator: " AND ")))")
-            arguments += StatementArguments(values)
+            arguments += SQLArguments(values)
             arms.append(Arm(select: "SELECT p.object_seq FROM object_params p WHERE \(conditions.dropFirst().joined(separator: " AND "))",
-                            arguments: StatementArguments(values), ordered: false))
+                            arguments: SQLArguments(values), ordered: false))
         }
         for provision in filter.provisions {
             var conditions = ["f.object_seq = o.seq"]
-            var values: [any DatabaseValueConvertible] = []
+            var values: [any SQLBindable] = []
             if let label = provision.label { conditions.append("f.label = ?"); values.append(label) }
-            if let text = provision.labelContains { conditions.append("instr(f.label, ?) > 0"); values.append(text) }
+            if let text = provision.labelContains { conditions.append(dialect == .sqlite ? "instr(f.label, ?) > 0" : "strpos(f.label, ?) > 0"); values.append(text) }
             if let type = provision.quantityType { conditions.append("f.quantity_type = ?"); values.append(type) }
             if let assoc = provision.elementAssoc { conditions.append("f.element_assoc = ?"); values.append(assoc.rawValue) }
             if let units = provision.units { conditions.append("f.units = ?"); values.append(units) }
@@ -133,11 +134,11 @@ struct FilterSQL {
                 }
             }
             clauses.append("EXISTS (SELECT 1 FROM object_fields f WHERE \(conditions.joined(separator: " AND ")))")
-            arguments += StatementArguments(values)
+            arguments += SQLArguments(values)
             // Only a quantity type (with one magnitude range) has an index to size and walk the axis by.
             if let type = provision.quantityType {
                 var estimate = ["quantity_type = ?"]
-                var estimateValues: [any DatabaseValueConvertible] = [type]
+                var estimateValues: [any SQLBindable] = [type]
                 if let (column, range) = [("mag_max", provision.magMax), ("mag_min", provision.magMin), ("mag_mean", provision.magMean)]
                     .first(where: { !$0.1.bounds.isEmpty }) {
                     for (op, value) in range.bounds where op != "!=" {
@@ -146,13 +147,13 @@ struct FilterSQL {
                     }
                 }
                 arms.append(Arm(select: "SELECT f.object_seq FROM object_fields f WHERE \(conditions.dropFirst().joined(separator: " AND "))",
-                                arguments: StatementArguments(values), ordered: false,
+                                arguments: SQLArguments(values), ordered: false,
                                 estimate: "SELECT 1 FROM object_fields WHERE \(estimate.joined(separator: " AND "))",
-                                estimateArguments: StatementArguments(estimateValues)))
+                                estimateArguments: SQLArguments(estimateValues)))
             } else if let label = provision.label {
                 // A field's exact name has its own index (object_fields_by_label).
                 arms.append(Arm(select: "SELECT f.object_seq FROM object_fields f WHERE \(conditions.dropFirst().joined(separator: " AND "))",
-                                arguments: StatementArguments(values), ordered: false,
+                                arguments: SQLArguments(values), ordered: false,
                                 estimate: "SELECT 1 FROM object_fields WHERE label = ?", estimateArguments: [label]))
             }
         }

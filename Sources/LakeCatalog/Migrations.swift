@@ -143,7 +143,7 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 CREATE INDEX dataset_cases_by_case ON dataset_cases(case_id);
                 """)
-            try FilterIndex.rebuildAll(db)
+            try FilterIndex.rebuildAll(GRDBConnection(db))
         }
         // Blobs found missing or damaged (never served again until verified intact), and when
         // each blob was last re-hashed intact, so the scrubber checks the longest unchecked first.

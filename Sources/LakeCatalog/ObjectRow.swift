@@ -14,16 +14,16 @@ enum ObjectRow {
         (SELECT reason FROM blob_damage WHERE blob_damage.blob_id = objects.blob_id) AS damage_reason
         """
 
-    static func fetch(_ db: Database, where clause: String, arguments: StatementArguments,
+    static func fetch(_ db: any SQLDatabase, where clause: String, arguments: SQLArguments,
                       blobURI: (String) -> String) throws -> [LakeObject] {
-        let rows = try Row.fetchAll(db, sql: "SELECT \(columns) FROM objects WHERE \(clause)", arguments: arguments)
+        let rows = try db.fetchAll(sql: "SELECT \(columns) FROM objects WHERE \(clause)", arguments: arguments)
         if rows.isEmpty { return [] }
         let ids: [String] = rows.map { $0["id"] }
-        let placeholders = databaseQuestionMarks(count: ids.count)
-        let params = try Row.fetchAll(db, sql: "SELECT object_id, key, value, units FROM object_params WHERE object_id IN (\(placeholders))",
-                                      arguments: StatementArguments(ids))
-        let refs = try Row.fetchAll(db, sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id IN (\(placeholders)) ORDER BY object_id, position",
-                                    arguments: StatementArguments(ids))
+        let placeholders = sqlMarks(ids.count)
+        let params = try db.fetchAll(sql: "SELECT object_id, key, value, units FROM object_params WHERE object_id IN (\(placeholders))",
+                                      arguments: SQLArguments(ids))
+        let refs = try db.fetchAll(sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id IN (\(placeholders)) ORDER BY object_id, position",
+                                    arguments: SQLArguments(ids))
         return try objects(rows, params: params, refs: refs, blobURI: blobURI)
     }
 
@@ -32,34 +32,34 @@ enum ObjectRow {
 
     /// One object by id, with statements compiled once per connection: processing and the mount
     /// ask for single objects all the time, and compiling costs more than running the queries.
-    static func fetch(_ db: Database, id: String, blobURI: (String) -> String) throws -> LakeObject? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: byID), arguments: [id]) else { return nil }
+    static func fetch(_ db: any SQLDatabase, id: String, blobURI: (String) -> String) throws -> LakeObject? {
+        guard let row = try db.row(sql: byID, arguments: [id]) else { return nil }
         return try withParamsAndRefs(db, row, blobURI: blobURI)
     }
 
     /// One object by its change sequence number (not trashed), statements compiled once per
     /// connection: the mount builds an object's view this way, once per folder a walk enters
     /// whose view is not cached (compiling three statements each time was most of it).
-    static func fetch(_ db: Database, seq: Int64, blobURI: (String) -> String) throws -> LakeObject? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: bySeq), arguments: [seq]) else { return nil }
+    static func fetch(_ db: any SQLDatabase, seq: Int64, blobURI: (String) -> String) throws -> LakeObject? {
+        guard let row = try db.row(sql: bySeq, arguments: [seq]) else { return nil }
         return try withParamsAndRefs(db, row, blobURI: blobURI)
     }
 
-    private static func withParamsAndRefs(_ db: Database, _ row: Row, blobURI: (String) -> String) throws -> LakeObject? {
+    private static func withParamsAndRefs(_ db: any SQLDatabase, _ row: SQLRow, blobURI: (String) -> String) throws -> LakeObject? {
         let id: String = row["id"]
-        let params = try Row.fetchAll(db.cachedStatement(sql: "SELECT object_id, key, value, units FROM object_params WHERE object_id = ?"),
+        let params = try db.rows(sql: "SELECT object_id, key, value, units FROM object_params WHERE object_id = ?",
                                       arguments: [id])
-        let refs = try Row.fetchAll(db.cachedStatement(sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id = ? ORDER BY position"),
+        let refs = try db.rows(sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id = ? ORDER BY position",
                                     arguments: [id])
         return try objects([row], params: params, refs: refs, blobURI: blobURI).first
     }
 
-    static func trash(_ row: Row) -> TrashEntry? {
+    static func trash(_ row: SQLRow) -> TrashEntry? {
         guard let at: Int64 = row["trashed_at"] else { return nil }
         return TrashEntry(trashedAt: Timestamp(microseconds: at), trashedBy: row["trashed_by"] ?? "")
     }
 
-    static func objects(_ rows: [Row], params paramRows: [Row], refs refRows: [Row], blobURI: (String) -> String) throws -> [LakeObject] {
+    static func objects(_ rows: [SQLRow], params paramRows: [SQLRow], refs refRows: [SQLRow], blobURI: (String) -> String) throws -> [LakeObject] {
         var params: [String: [String: Param]] = [:]
         for row in paramRows {
             let value = try ParamValue(json: decode(JSONValue.self, row["value"]))
@@ -98,12 +98,12 @@ enum ObjectRow {
         }
     }
 
-    static func ownership(_ row: Row) -> Ownership {
+    static func ownership(_ row: SQLRow) -> Ownership {
         guard let uid: Int64 = row["owner_uid"], let gid: Int64 = row["owner_gid"], let mode: Int64 = row["mode"] else { return .legacy }
         return Ownership(uid: UInt32(truncatingIfNeeded: uid), gid: UInt32(truncatingIfNeeded: gid), mode: UInt32(truncatingIfNeeded: mode))
     }
 
-    static func damage(_ row: Row) -> BlobDamage? {
+    static func damage(_ row: SQLRow) -> BlobDamage? {
         guard let by: String = row["damage_found_by"], let at: Int64 = row["damage_found_at"], let reason: String = row["damage_reason"] else {
             return nil
         }

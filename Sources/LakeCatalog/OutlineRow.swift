@@ -12,24 +12,24 @@ enum OutlineRow {
     static let refsOfOne = "SELECT path, child_id FROM object_refs WHERE object_id = ? ORDER BY position"
 
     /// One outline, statements compiled once per connection.
-    static func fetch(_ db: Database, seq: Int64) throws -> ObjectOutline? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: bySeq), arguments: [seq]) else { return nil }
+    static func fetch(_ db: any SQLDatabase, seq: Int64) throws -> ObjectOutline? {
+        guard let row = try db.row(sql: bySeq, arguments: [seq]) else { return nil }
         let id: String = row[1]
-        let refs = try Row.fetchAll(db.cachedStatement(sql: refsOfOne), arguments: [id]).map { FileRef(path: $0[0], objectId: ($0[1] as String?).map(LakeID.init(unchecked:))) }
+        let refs = try db.rows(sql: refsOfOne, arguments: [id]).map { FileRef(path: $0[0], objectId: ($0[1] as String?).map(LakeID.init(unchecked:))) }
         return outline(row, references: refs)
     }
 
     /// Outlines by id in batches of 500, with their sequence numbers.
-    static func fetch(_ db: Database, ids: [LakeID]) throws -> [(seq: Int64, outline: ObjectOutline)] {
+    static func fetch(_ db: any SQLDatabase, ids: [LakeID]) throws -> [(seq: Int64, outline: ObjectOutline)] {
         var result: [(seq: Int64, outline: ObjectOutline)] = []
         result.reserveCapacity(ids.count)
         for start in stride(from: 0, to: ids.count, by: 500) {
             let chunk = ids[start..<min(ids.count, start + 500)].map(\.rawValue)
-            let marks = databaseQuestionMarks(count: chunk.count)
-            let rows = try Row.fetchAll(db, sql: "SELECT \(columns) FROM objects WHERE id IN (\(marks))", arguments: StatementArguments(chunk))
+            let marks = sqlMarks(chunk.count)
+            let rows = try db.fetchAll(sql: "SELECT \(columns) FROM objects WHERE id IN (\(marks))", arguments: SQLArguments(chunk))
             var refs: [String: [FileRef]] = [:]
-            let refRows = try Row.fetchAll(db, sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id IN (\(marks)) ORDER BY object_id, position",
-                                           arguments: StatementArguments(chunk))
+            let refRows = try db.fetchAll(sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id IN (\(marks)) ORDER BY object_id, position",
+                                           arguments: SQLArguments(chunk))
             for row in refRows { refs[row[0], default: []].append(FileRef(path: row[1], objectId: (row[2] as String?).map(LakeID.init(unchecked:)))) }
             for row in rows {
                 let id: String = row[1]
@@ -41,7 +41,7 @@ enum OutlineRow {
 
     /// By column position (as `columns` lists them): GRDB matches a name case-insensitively,
     /// lowercasing it on every access, which showed in a walk's profile.
-    static func outline(_ row: Row, references: [FileRef]) -> ObjectOutline {
+    static func outline(_ row: SQLRow, references: [FileRef]) -> ObjectOutline {
         let blobID: String? = row[3]
         let uid: Int64? = row[6], gid: Int64? = row[7], mode: Int64? = row[8]
         let owner = uid.flatMap { uid in gid.flatMap { gid in mode.map { mode in

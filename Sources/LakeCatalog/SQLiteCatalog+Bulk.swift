@@ -9,7 +9,7 @@ extension SQLiteCatalog {
         try write { db in
             for object in objects {
                 if let blob = object.file.blob {
-                    try db.execute(sql: "INSERT OR IGNORE INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?)",
+                    try db.execute(sql: "INSERT INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                                    arguments: [blob.id, blob.size, blob.contentHash.md5, object.createdAt.microseconds])
                 }
                 try db.execute(sql: """
@@ -23,7 +23,7 @@ extension SQLiteCatalog {
                                      object.geometryUnits, object.createdAt.microseconds, object.uploadedAt?.microseconds,
                                      object.processedAt?.microseconds, object.createdBy, Int64(object.owner.uid),
                                      Int64(object.owner.gid), Int64(object.owner.mode)])
-                let seq = db.lastInsertedRowID
+                let seq = try db.lastInsertedRowID()
                 for (key, param) in object.params { try insertParam(db, object.id, key, param) }
                 try FilterIndex.insert(db, seq: seq, tags: object.tags, provisions: object.provisions)
             }
@@ -36,12 +36,12 @@ extension SQLiteCatalog {
             var result: [(seq: Int64, object: LakeObject)] = []
             for start in stride(from: 0, to: ids.count, by: 500) {
                 let chunk = ids[start..<min(ids.count, start + 500)].map(\.rawValue)
-                let marks = databaseQuestionMarks(count: chunk.count)
+                let marks = sqlMarks(chunk.count)
                 var seqs: [String: Int64] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT id, seq FROM objects WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) {
+                for row in try db.fetchAll(sql: "SELECT id, seq FROM objects WHERE id IN (\(marks))", arguments: SQLArguments(chunk)) {
                     seqs[row["id"]] = row["seq"]
                 }
-                for object in try fetchObjects(db, where: "id IN (\(marks))", StatementArguments(chunk)) {
+                for object in try fetchObjects(db, where: "id IN (\(marks))", SQLArguments(chunk)) {
                     if let seq = seqs[object.id.rawValue] { result.append((seq, object)) }
                 }
             }
@@ -54,8 +54,8 @@ extension SQLiteCatalog {
             var live = Set<LakeID>()
             for start in stride(from: 0, to: ids.count, by: 500) {
                 let chunk = ids[start..<min(ids.count, start + 500)].map(\.rawValue)
-                let sql = "SELECT id FROM objects WHERE id IN (\(databaseQuestionMarks(count: chunk.count))) AND trashed_at IS NULL"
-                for id in try String.fetchAll(db, sql: sql, arguments: StatementArguments(chunk)) { live.insert(LakeID(unchecked: id)) }
+                let sql = "SELECT id FROM objects WHERE id IN (\(sqlMarks(chunk.count))) AND trashed_at IS NULL"
+                for id in try db.fetchValues(String.self, sql: sql, arguments: SQLArguments(chunk)) { live.insert(LakeID(unchecked: id)) }
             }
             return live
         }
@@ -64,6 +64,11 @@ extension SQLiteCatalog {
     /// Refreshes the query planner's statistics (worth it after a large import).
     public func analyze() throws {
         // A sample per index is enough for the planner, and keeps this quick on a large catalog.
-        try write { db in try db.execute(sql: "PRAGMA analysis_limit = 1000; ANALYZE") }
+        try write { db in
+            switch db.dialect {
+            case .sqlite: try (db as! GRDBConnection).executeScript("PRAGMA analysis_limit = 1000; ANALYZE")
+            case .postgres: try db.execute(sql: "ANALYZE")
+            }
+        }
     }
 }

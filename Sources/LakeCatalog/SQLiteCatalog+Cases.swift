@@ -55,9 +55,9 @@ extension SQLiteCatalog {
     public func cases(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeCase] {
         try read { db in
             var clause = "1"
-            var arguments = StatementArguments()
+            var arguments = SQLArguments()
             if !filter.isEmpty {
-                let sql = FilterSQL(filter)
+                let sql = FilterSQL(filter, dialect: db.dialect)
                 clause = "EXISTS (SELECT 1 FROM case_members m JOIN objects o ON o.id = m.object_id WHERE m.case_id = c.id AND \(sql.whereClause))"
                 arguments += sql.arguments
             }
@@ -71,7 +71,7 @@ extension SQLiteCatalog {
 
     public func updateCase(_ id: LakeID, name: String?, tags: [String: JSONValue]?, at time: Timestamp) throws -> LakeCase {
         try write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM cases WHERE id = ?", arguments: [id.rawValue]) != nil else {
+            guard try db.fetchValue(Bool.self, sql: "SELECT 1 FROM cases WHERE id = ?", arguments: [id.rawValue]) != nil else {
                 throw CatalogError.notFound(id)
             }
             if let name { try db.run(sql: "UPDATE cases SET name = ? WHERE id = ?", arguments: [name, id.rawValue]) }
@@ -89,16 +89,16 @@ extension SQLiteCatalog {
     /// datasets that hold it lose it.
     public func deleteCase(_ id: LakeID, at time: Timestamp) throws {
         try write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM cases WHERE id = ?", arguments: [id.rawValue]) != nil else {
+            guard try db.fetchValue(Bool.self, sql: "SELECT 1 FROM cases WHERE id = ?", arguments: [id.rawValue]) != nil else {
                 throw CatalogError.notFound(id)
             }
-            if let frozen = try String.fetchOne(db, sql: """
+            if let frozen = try db.fetchValue(String.self, sql: """
                 SELECT d.id FROM dataset_cases dc JOIN datasets d ON d.id = dc.dataset_id
                 WHERE dc.case_id = ? AND d.frozen_at IS NOT NULL LIMIT 1
                 """, arguments: [id.rawValue]) {
                 throw CatalogError.refused("case \(id) belongs to frozen dataset \(frozen); a frozen dataset never changes, so its cases stay")
             }
-            for dataset in try String.fetchAll(db, sql: "DELETE FROM dataset_cases WHERE case_id = ? RETURNING dataset_id", arguments: [id.rawValue]) {
+            for dataset in try db.fetchValues(String.self, sql: "DELETE FROM dataset_cases WHERE case_id = ? RETURNING dataset_id", arguments: [id.rawValue]) {
                 try recordChange(db, LakeID(unchecked: dataset), at: time)
             }
             try db.run(sql: "DELETE FROM case_members WHERE case_id = ?", arguments: [id.rawValue])
@@ -110,7 +110,7 @@ extension SQLiteCatalog {
 
     public func caseSummaries() throws -> [EntitySummary] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, seq, status, created_at, owner_uid, owner_gid, mode FROM cases ORDER BY seq").map { row in
+            try db.fetchAll(sql: "SELECT id, seq, status, created_at, owner_uid, owner_gid, mode FROM cases ORDER BY seq").map { row in
                 EntitySummary(id: LakeID(unchecked: row["id"]), seq: row["seq"], isSettled: row["status"] as String != CaseStatus.unsettled.rawValue,
                               createdAt: Timestamp(microseconds: row["created_at"]), owner: ObjectRow.ownership(row))
             }
@@ -120,8 +120,8 @@ extension SQLiteCatalog {
     public func entitySeq(_ id: LakeID) throws -> Int64? {
         try read { db in
             switch id.kind {
-            case .case?: try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM cases WHERE id = ?"), arguments: [id.rawValue])
-            case .dataset?: try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM datasets WHERE id = ?"), arguments: [id.rawValue])
+            case .case?: try db.value(Int64.self, sql: "SELECT seq FROM cases WHERE id = ?", arguments: [id.rawValue])
+            case .dataset?: try db.value(Int64.self, sql: "SELECT seq FROM datasets WHERE id = ?", arguments: [id.rawValue])
             default: nil
             }
         }
@@ -130,8 +130,8 @@ extension SQLiteCatalog {
     public func entity(seq: Int64, kind: LakeID.Kind) throws -> LakeID? {
         try read { db in
             let id: String? = switch kind {
-            case .case: try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM cases WHERE seq = ?"), arguments: [seq])
-            case .dataset: try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM datasets WHERE seq = ?"), arguments: [seq])
+            case .case: try db.value(String.self, sql: "SELECT id FROM cases WHERE seq = ?", arguments: [seq])
+            case .dataset: try db.value(String.self, sql: "SELECT id FROM datasets WHERE seq = ?", arguments: [seq])
             default: nil
             }
             return id.map(LakeID.init(unchecked:))
@@ -147,7 +147,7 @@ extension SQLiteCatalog {
     /// the first page fills quickly.
     public func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
         try read { db in
-            let sql = FilterSQL(filter)
+            let sql = FilterSQL(filter, dialect: db.dialect)
             var clause = sql.whereClause + " AND o.trashed_at IS NULL"
             var arguments = sql.arguments
             if let cursor {
@@ -156,19 +156,21 @@ extension SQLiteCatalog {
             }
             var driver: (arm: FilterSQL.Arm, count: Int)?
             for arm in sql.arms {
-                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(arm.estimate ?? arm.select) LIMIT \(smallArm + 1))",
+                let count = try db.fetchValue(Int.self, sql: "SELECT count(*) FROM (\(arm.estimate ?? arm.select) LIMIT \(smallArm + 1)) AS bounded",
                                              arguments: arm.estimate == nil ? arm.arguments : arm.estimateArguments) ?? 0
                 if driver == nil || count < driver!.count { driver = (arm, count) }
             }
             let seqs: String
+            // SQLite's CROSS JOIN keeps the driving axis first; PostgreSQL's planner orders joins itself.
+            let join = db.dialect == .sqlite ? "CROSS JOIN" : "JOIN"
             if let (arm, count) = driver, count <= smallArm || arm.ordered {
                 if arm.ordered {
                     seqs = """
-                        SELECT o.seq FROM object_tags d CROSS JOIN objects o ON o.seq = d.object_seq
+                        SELECT o.seq FROM object_tags d \(join) objects o ON o.seq = d.object_seq
                         WHERE \(arm.orderedWhere) AND \(clause) ORDER BY d.object_seq DESC LIMIT ?
                         """
                 } else {
-                    seqs = "SELECT o.seq FROM (SELECT DISTINCT object_seq FROM (\(arm.select))) d CROSS JOIN objects o ON o.seq = d.object_seq WHERE \(clause) ORDER BY o.seq DESC LIMIT ?"
+                    seqs = "SELECT o.seq FROM (SELECT DISTINCT object_seq FROM (\(arm.select)) AS a) d \(join) objects o ON o.seq = d.object_seq WHERE \(clause) ORDER BY o.seq DESC LIMIT ?"
                 }
                 arguments = arm.arguments + arguments
             } else {
@@ -176,10 +178,10 @@ extension SQLiteCatalog {
             }
             // The page's seqs first, then their rows: asked in one statement, SQLite may walk
             // the whole objects table to keep the order instead of looking the page up.
-            let page = try Int64.fetchAll(db, sql: seqs, arguments: arguments + [limit])
+            let page = try db.fetchValues(Int64.self, sql: seqs, arguments: arguments + [limit])
             guard !page.isEmpty else { return [] }
-            return try fetchObjects(db, where: "seq IN (\(databaseQuestionMarks(count: page.count))) ORDER BY seq DESC",
-                                    StatementArguments(page))
+            return try fetchObjects(db, where: "seq IN (\(sqlMarks(page.count))) ORDER BY seq DESC",
+                                    SQLArguments(page))
         }
     }
 

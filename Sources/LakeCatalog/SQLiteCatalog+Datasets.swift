@@ -24,7 +24,7 @@ extension SQLiteCatalog {
 
     public func datasetCases(_ id: LakeID) throws -> [LakeCase] {
         try read { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM datasets WHERE id = ?", arguments: [id.rawValue]) != nil else {
+            guard try db.fetchValue(Bool.self, sql: "SELECT 1 FROM datasets WHERE id = ?", arguments: [id.rawValue]) != nil else {
                 throw CatalogError.notFound(id)
             }
             return try CaseRow.fetch(db, where: """
@@ -37,7 +37,7 @@ extension SQLiteCatalog {
     /// Datasets newest first; with a filter, those with some member object of some case matching it.
     public func datasetsNamed(_ name: String) throws -> [(id: LakeID, frozenAt: Timestamp?)] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, frozen_at FROM datasets WHERE name = ? ORDER BY seq", arguments: [name]).map { row in
+            try db.fetchAll(sql: "SELECT id, frozen_at FROM datasets WHERE name = ? ORDER BY seq", arguments: [name]).map { row in
                 (LakeID(unchecked: row["id"]), (row["frozen_at"] as Int64?).map(Timestamp.init(microseconds:)))
             }
         }
@@ -46,9 +46,9 @@ extension SQLiteCatalog {
     public func datasets(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeDataset] {
         try read { db in
             var clause = "1"
-            var arguments = StatementArguments()
+            var arguments = SQLArguments()
             if !filter.isEmpty {
-                let sql = FilterSQL(filter)
+                let sql = FilterSQL(filter, dialect: db.dialect)
                 clause = """
                     EXISTS (SELECT 1 FROM dataset_cases dc JOIN case_members m ON m.case_id = dc.case_id JOIN objects o ON o.id = m.object_id
                             WHERE dc.dataset_id = d.id AND \(sql.whereClause))
@@ -59,7 +59,7 @@ extension SQLiteCatalog {
                 clause += " AND d.seq < (SELECT seq FROM datasets WHERE id = ?)"
                 arguments += [cursor.rawValue]
             }
-            let ids = try String.fetchAll(db, sql: "SELECT d.id FROM datasets d WHERE \(clause) ORDER BY d.seq DESC LIMIT ?",
+            let ids = try db.fetchValues(String.self, sql: "SELECT d.id FROM datasets d WHERE \(clause) ORDER BY d.seq DESC LIMIT ?",
                                           arguments: arguments + [limit])
             return try ids.compactMap { try dataset(db, LakeID(unchecked: $0)) }
         }
@@ -129,7 +129,7 @@ extension SQLiteCatalog {
 
     public func deleteDataset(_ id: LakeID, force: Bool, at time: Timestamp) throws {
         try write { db in
-            guard let frozen = try Row.fetchOne(db, sql: "SELECT frozen_at FROM datasets WHERE id = ?", arguments: [id.rawValue]) else {
+            guard let frozen = try db.fetchOne(sql: "SELECT frozen_at FROM datasets WHERE id = ?", arguments: [id.rawValue]) else {
                 throw CatalogError.notFound(id)
             }
             if (frozen["frozen_at"] as Int64?) != nil && !force {
@@ -144,7 +144,7 @@ extension SQLiteCatalog {
 
     public func frozenDatasetSummaries() throws -> [EntitySummary] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, seq, name, frozen_at, owner_uid, owner_gid, mode FROM datasets WHERE frozen_at IS NOT NULL ORDER BY seq").map { row in
+            try db.fetchAll(sql: "SELECT id, seq, name, frozen_at, owner_uid, owner_gid, mode FROM datasets WHERE frozen_at IS NOT NULL ORDER BY seq").map { row in
                 EntitySummary(id: LakeID(unchecked: row["id"]), seq: row["seq"], isSettled: true, createdAt: Timestamp(microseconds: row["frozen_at"]),
                               owner: ObjectRow.ownership(row), name: row["name"])
             }
@@ -153,9 +153,9 @@ extension SQLiteCatalog {
 
     // MARK: helpers
 
-    func changeUnfrozen(_ id: LakeID, at time: Timestamp, _ body: (Database) throws -> Void) throws -> LakeDataset {
+    func changeUnfrozen(_ id: LakeID, at time: Timestamp, _ body: (any SQLDatabase) throws -> Void) throws -> LakeDataset {
         try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT frozen_at FROM datasets WHERE id = ?", arguments: [id.rawValue]) else {
+            guard let row = try db.fetchOne(sql: "SELECT frozen_at FROM datasets WHERE id = ?", arguments: [id.rawValue]) else {
                 throw CatalogError.notFound(id)
             }
             if (row["frozen_at"] as Int64?) != nil {
@@ -167,14 +167,14 @@ extension SQLiteCatalog {
         }
     }
 
-    func addCases(_ db: Database, _ cases: [LakeID], to id: LakeID) throws {
-        var position = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(position) + 1, 0) FROM dataset_cases WHERE dataset_id = ?",
+    func addCases(_ db: any SQLDatabase, _ cases: [LakeID], to id: LakeID) throws {
+        var position = try db.fetchValue(Int.self, sql: "SELECT COALESCE(MAX(position) + 1, 0) FROM dataset_cases WHERE dataset_id = ?",
                                         arguments: [id.rawValue]) ?? 0
         for caseID in cases {
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM cases WHERE id = ?", arguments: [caseID.rawValue]) != nil else {
+            guard try db.fetchValue(Bool.self, sql: "SELECT 1 FROM cases WHERE id = ?", arguments: [caseID.rawValue]) != nil else {
                 throw CatalogError.notFound(caseID)
             }
-            try db.run(sql: "INSERT OR IGNORE INTO dataset_cases (dataset_id, case_id, position) VALUES (?, ?, ?)",
+            try db.run(sql: "INSERT INTO dataset_cases (dataset_id, case_id, position) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                            arguments: [id.rawValue, caseID.rawValue, position])
             position += 1
         }
@@ -182,13 +182,13 @@ extension SQLiteCatalog {
 
     /// A dataset as stored, with its status derived now; schema, provisions and formats are
     /// the recorded ones when frozen, else computed from the cases (only once READY).
-    func dataset(_ db: Database, _ id: LakeID) throws -> LakeDataset? {
-        guard let row = try Row.fetchOne(db, sql: """
+    func dataset(_ db: any SQLDatabase, _ id: LakeID) throws -> LakeDataset? {
+        guard let row = try db.fetchOne(sql: """
             SELECT id, name, description, frozen_at, params_schema, provisions, formats, tags, created_at, created_by,
                    owner_uid, owner_gid, mode
             FROM datasets WHERE id = ?
             """, arguments: [id.rawValue]) else { return nil }
-        let caseIds = try String.fetchAll(db, sql: "SELECT case_id FROM dataset_cases WHERE dataset_id = ? ORDER BY position",
+        let caseIds = try db.fetchValues(String.self, sql: "SELECT case_id FROM dataset_cases WHERE dataset_id = ? ORDER BY position",
                                           arguments: [id.rawValue]).map(LakeID.init(unchecked:))
         var dataset = LakeDataset(id: id, name: row["name"], description: row["description"], status: .ready,
                                   frozenAt: (row["frozen_at"] as Int64?).map(Timestamp.init(microseconds:)), caseIds: caseIds,
@@ -201,11 +201,11 @@ extension SQLiteCatalog {
             dataset.formats = try ObjectRow.decode([String].self, formats)
             return dataset
         }
-        let statuses = try String.fetchAll(db, sql: """
+        let statuses = try db.fetchValues(String.self, sql: """
             SELECT DISTINCT c.status FROM dataset_cases dc JOIN cases c ON c.id = dc.case_id WHERE dc.dataset_id = ?
             """, arguments: [id.rawValue]).compactMap(CaseStatus.init(rawValue:))
         dataset.status = DatasetStatus.derived(from: statuses)
-        if dataset.status == .invalid, let row = try Row.fetchOne(db, sql: """
+        if dataset.status == .invalid, let row = try db.fetchOne(sql: """
             SELECT c.id, c.failure_reason FROM dataset_cases dc JOIN cases c ON c.id = dc.case_id
             WHERE dc.dataset_id = ? AND c.status = 'INVALID' ORDER BY dc.position LIMIT 1
             """, arguments: [id.rawValue]) {

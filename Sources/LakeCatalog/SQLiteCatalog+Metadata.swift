@@ -22,7 +22,7 @@ extension SQLiteCatalog {
                 }
                 added[key] = param
             }
-            if !added.isEmpty, let caseID = try String.fetchOne(db, sql: "SELECT case_id FROM case_members WHERE object_id = ? LIMIT 1",
+            if !added.isEmpty, let caseID = try db.fetchValue(String.self, sql: "SELECT case_id FROM case_members WHERE object_id = ? LIMIT 1",
                                                                  arguments: [id.rawValue]) {
                 throw CatalogError.refused("object \(id) is a member of case \(caseID), whose params were united when it was made; "
                                            + "params cannot be added to it any more")
@@ -75,7 +75,7 @@ extension SQLiteCatalog {
                                  ObjectRow.json(object.warnings), ObjectRow.json(object.annotations), id.rawValue])
             if requeue {
                 // The worker's finish then finds its lease gone and keeps nothing it computed.
-                try db.run(sql: "UPDATE objects SET status = 'UPLOADED', lease_owner = NULL, lease_expires_at = NULL, attempts = MAX(attempts - 1, 0) WHERE id = ?",
+                try db.run(sql: "UPDATE objects SET status = 'UPLOADED', lease_owner = NULL, lease_expires_at = NULL, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = ?",
                            arguments: [id.rawValue])
                 object.status = .uploaded
             }

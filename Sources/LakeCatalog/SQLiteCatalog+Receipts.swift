@@ -4,10 +4,10 @@ import LakeModel
 
 extension SQLiteCatalog {
     public func receipts() throws -> [Receipt] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM receipts ORDER BY node").map(Self.receipt) }
+        try read { db in try db.fetchAll(sql: "SELECT * FROM receipts ORDER BY node").map(Self.receipt) }
     }
 
-    static func receipt(_ row: Row) -> Receipt {
+    static func receipt(_ row: SQLRow) -> Receipt {
         let object: String? = row["object_id"]
         let name: Data = row["name"]
         return Receipt(node: row["node"], parent: row["parent"], name: Array(name), isFolder: row["is_folder"],
@@ -23,9 +23,9 @@ extension SQLiteCatalog {
     /// Several mounts of one store each keep their own view of incoming/: an entry another mount
     /// made under the same name is replaced (the last writer's receipt wins), except that a
     /// folder made twice is one folder.
-    func insertReceipt(_ db: Database, _ receipt: Receipt, replacing: Int64?) throws -> Int64 {
+    func insertReceipt(_ db: any SQLDatabase, _ receipt: Receipt, replacing: Int64?) throws -> Int64 {
         if let replacing { try db.run(sql: "DELETE FROM receipts WHERE node = ?", arguments: [replacing]) }
-        if let existing = try Row.fetchOne(db, sql: "SELECT node, is_folder FROM receipts WHERE parent = ? AND name = ?",
+        if let existing = try db.fetchOne(sql: "SELECT node, is_folder FROM receipts WHERE parent = ? AND name = ?",
                                            arguments: [receipt.parent, Data(receipt.name)]) {
             if receipt.isFolder && (existing["is_folder"] as Bool) { return existing["node"] }
             try db.run(sql: "DELETE FROM receipts WHERE node = ?", arguments: [existing["node"] as Int64])
@@ -36,15 +36,24 @@ extension SQLiteCatalog {
             """, arguments: [receipt.parent, Data(receipt.name), receipt.isFolder, receipt.objectID?.rawValue, receipt.blobID,
                              receipt.size, Int64(receipt.mode), Int64(receipt.uid), Int64(receipt.gid), receipt.modified,
                              receipt.accessed])
-        return db.lastInsertedRowID
+        return try db.lastInsertedRowID()
     }
 
     public func reserveReceiptNodes(_ count: Int) throws -> ClosedRange<Int64> {
         // A reservation lost in a power failure is harmless: a receipt using one of its numbers
         // is stored with a synced commit, which carries the reservation before it.
         try writeLight { db in
-            let recorded = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'receipts'")
-            let used = max(recorded ?? 0, try Int64.fetchOne(db, sql: "SELECT MAX(node) FROM receipts") ?? 0)
+            if db.dialect == .postgres {
+                // The identity's sequence moved past the block: nextval never hands its numbers out.
+                let last = try db.fetchValue(Int64.self, sql: """
+                    SELECT setval(pg_get_serial_sequence('receipts', 'node'),
+                                  GREATEST(nextval(pg_get_serial_sequence('receipts', 'node')), COALESCE((SELECT MAX(node) FROM receipts), 0) + 1)
+                                  + ? - 1)
+                    """, arguments: [max(1, count)])!
+                return (last - Int64(max(1, count)) + 1)...last
+            }
+            let recorded = try db.fetchValue(Int64.self, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'receipts'")
+            let used = max(recorded ?? 0, try db.fetchValue(Int64.self, sql: "SELECT MAX(node) FROM receipts") ?? 0)
             let last = used + Int64(max(1, count))
             if recorded == nil {
                 try db.run(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('receipts', ?)", arguments: [last])
@@ -57,7 +66,7 @@ extension SQLiteCatalog {
 
     /// A stored upload's receipt: its row is inserted or brought up to date, and an entry of
     /// another mount (or an older version) under the same name goes.
-    func storeReceipt(_ db: Database, _ receipt: Receipt) throws {
+    func storeReceipt(_ db: any SQLDatabase, _ receipt: Receipt) throws {
         try db.run(sql: "DELETE FROM receipts WHERE parent = ? AND name = ? AND node <> ?",
                        arguments: [receipt.parent, Data(receipt.name), receipt.node])
         try db.run(sql: """
@@ -73,17 +82,20 @@ extension SQLiteCatalog {
 
     // MARK: unsettled blobs and checkpoints
 
+    /// (SQLite's log only: PostgreSQL keeps its own.)
     public func deferCheckpoints() throws {
+        guard case .sqlite(let pool) = engine else { return }
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
     }
 
     public func checkpoint(truncating: Bool) throws {
+        guard case .sqlite(let pool) = engine else { return }
         try pool.writeWithoutTransaction { db in _ = try db.checkpoint(truncating ? .truncate : .passive) }
     }
 
     public func unsettledBlobs() throws -> [UnsettledBlob] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, blob_id, bytes FROM unsettled_blobs ORDER BY seq").map { row in
+            try db.fetchAll(sql: "SELECT seq, blob_id, bytes FROM unsettled_blobs ORDER BY seq").map { row in
                 let bytes: Data = row["bytes"]
                 return UnsettledBlob(seq: row["seq"], id: row["blob_id"], bytes: Array(bytes))
             }
@@ -91,7 +103,7 @@ extension SQLiteCatalog {
     }
 
     public func lastUnsettledBlob() throws -> Int64 {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM unsettled_blobs") ?? 0 }
+        try read { db in try db.fetchValue(Int64.self, sql: "SELECT MAX(seq) FROM unsettled_blobs") ?? 0 }
     }
 
     public func forgetUnsettledBlobs(through seq: Int64) throws {
@@ -101,7 +113,7 @@ extension SQLiteCatalog {
 
     public func unsyncedBlobs() throws -> [UnsyncedBlob] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll(sql: """
                 SELECT u.blob_id, u.object_id, b.size FROM unsynced_blobs u LEFT JOIN blobs b ON b.id = u.blob_id ORDER BY u.seq
                 """).map { row in
                 UnsyncedBlob(id: row["blob_id"], objectID: LakeID(unchecked: row["object_id"]), size: row["size"])
@@ -115,8 +127,8 @@ extension SQLiteCatalog {
         try writeLight { db in
             for start in stride(from: 0, to: objects.count, by: 500) {
                 let chunk = objects[start..<min(objects.count, start + 500)].map(\.rawValue)
-                try db.execute(sql: "DELETE FROM unsynced_blobs WHERE object_id IN (\(databaseQuestionMarks(count: chunk.count)))",
-                               arguments: StatementArguments(chunk))
+                try db.execute(sql: "DELETE FROM unsynced_blobs WHERE object_id IN (\(sqlMarks(chunk.count)))",
+                               arguments: SQLArguments(chunk))
             }
         }
     }
@@ -126,7 +138,7 @@ extension SQLiteCatalog {
             try db.run(sql: "DELETE FROM unsynced_blobs WHERE object_id = ?", arguments: [id.rawValue])
             guard let object = try ObjectRow.fetch(db, id: id.rawValue, blobURI: blobURI), object.file.blob?.id == blob else { return false }
             // Manifests that found it as a block wait for it again (a reference must name a row).
-            for manifest in try String.fetchAll(db, sql: "SELECT DISTINCT object_id FROM object_refs WHERE child_id = ?",
+            for manifest in try db.fetchValues(String.self, sql: "SELECT DISTINCT object_id FROM object_refs WHERE child_id = ?",
                                                 arguments: [object.id.rawValue]) {
                 try db.run(sql: "UPDATE object_refs SET child_id = NULL WHERE object_id = ? AND child_id = ?",
                            arguments: [manifest, object.id.rawValue])
@@ -146,7 +158,7 @@ extension SQLiteCatalog {
         try writeLight { db in try updateReceipt(db, receipt) }
     }
 
-    func updateReceipt(_ db: Database, _ receipt: Receipt) throws {
+    func updateReceipt(_ db: any SQLDatabase, _ receipt: Receipt) throws {
         try db.run(sql: """
             UPDATE receipts SET parent = ?, name = ?, object_id = ?, blob_id = ?, size = ?, mode = ?, uid = ?, gid = ?,
                                 modified_at = ?, accessed_at = ?

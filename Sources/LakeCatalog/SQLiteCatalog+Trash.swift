@@ -39,8 +39,8 @@ extension SQLiteCatalog {
 
     /// Refuses to trash an object something still uses: a case (and through it a dataset), or a
     /// manifest that is not itself leaving.
-    private func refuseIfUsed(_ db: Database, _ id: LakeID, leaving: Set<String>) throws {
-        if let row = try Row.fetchOne(db, sql: """
+    private func refuseIfUsed(_ db: any SQLDatabase, _ id: LakeID, leaving: Set<String>) throws {
+        if let row = try db.fetchOne(sql: """
             SELECT c.id, c.name,
                    (SELECT d.id FROM dataset_cases dc JOIN datasets d ON d.id = dc.dataset_id
                     WHERE dc.case_id = c.id ORDER BY d.frozen_at IS NULL LIMIT 1) AS dataset,
@@ -61,7 +61,7 @@ extension SQLiteCatalog {
             }
             throw CatalogError.refused(message)
         }
-        for row in try Row.fetchAll(db, sql: """
+        for row in try db.fetchAll(sql: """
             SELECT r.object_id, r.path FROM object_refs r JOIN objects m ON m.id = r.object_id
             WHERE r.child_id = ? AND m.trashed_at IS NULL ORDER BY m.seq
             """, arguments: [id.rawValue]) {
@@ -83,7 +83,7 @@ extension SQLiteCatalog {
                 }
                 guard object.trash != nil else { throw CatalogError.refused("object \(id) is not in the trash") }
                 // A manifest comes back only with its blocks: the mount and processing read them.
-                if let row = try Row.fetchOne(db, sql: """
+                if let row = try db.fetchOne(sql: """
                     SELECT r.child_id, r.path FROM object_refs r JOIN objects c ON c.id = r.child_id
                     WHERE r.object_id = ? AND c.trashed_at IS NOT NULL ORDER BY r.position
                     """, arguments: [id.rawValue]), !returning.contains(row["child_id"] as String) {
@@ -114,7 +114,7 @@ extension SQLiteCatalog {
                 guard object.trash != nil else {
                     throw CatalogError.refused("object \(id) is not in the trash; only trashed objects are purged (lake object rm \(id) first)")
                 }
-                if let row = try Row.fetchOne(db, sql: "SELECT object_id, path FROM object_refs WHERE child_id = ? ORDER BY object_id",
+                if let row = try db.fetchOne(sql: "SELECT object_id, path FROM object_refs WHERE child_id = ? ORDER BY object_id",
                                               arguments: [id.rawValue]), !leaving.contains(row["object_id"] as String) {
                     let manifest: String = row["object_id"], path: String = row["path"]
                     throw CatalogError.refused("object \(id) is block '\(path)' of manifest \(manifest), also in the trash; purge them together: lake trash purge \(manifest) \(id)")
@@ -137,7 +137,7 @@ extension SQLiteCatalog {
 
     public func trashTotals() throws -> (count: Int64, bytes: Int64) {
         try read { db in
-            let row = try Row.fetchOne(db, sql: """
+            let row = try db.fetchOne(sql: """
                 SELECT COUNT(*) AS n, COALESCE(SUM(b.size), 0) AS bytes
                 FROM objects o LEFT JOIN blobs b ON b.id = o.blob_id WHERE o.trashed_at IS NOT NULL
                 """)

@@ -10,7 +10,20 @@ import Logging
 /// power failure is harmless (a pending upload's row, a processing lease, derived state): the
 /// WAL is append-only, so the next durable commit makes every light one before it durable too.
 public final class SQLiteCatalog: Catalog {
-    let pool: DatabasePool
+    /// Where the transactions run: the embedded SQLite file, or a PostgreSQL server shared by
+    /// many machines (`init(postgres:)`). The catalog's statements are the same on both.
+    enum Engine: Sendable {
+        case sqlite(DatabasePool)
+        case postgres(PostgresPool)
+    }
+
+    let engine: Engine
+
+    /// The SQLite file's connections (what only SQLite has: its checkpoints, its pragmas).
+    var pool: DatabasePool {
+        guard case .sqlite(let pool) = engine else { preconditionFailure("the catalog is not SQLite") }
+        return pool
+    }
     let logger: Logger
     /// Who this process acts for, in the audit trail, unless a change names another account.
     let actor: Actor
@@ -20,11 +33,9 @@ public final class SQLiteCatalog: Catalog {
 
     /// Opens (creating when missing) the catalog at `path`, applying the migrations this build
     /// knows and the file lacks. A catalog written by a newer build is refused unchanged.
-    public init(path: String, logger: Logger, blobURI: @escaping @Sendable (String) -> String, smallArm: Int = 50_000,
-                actor: Actor? = nil) throws {
+    public convenience init(path: String, logger: Logger, blobURI: @escaping @Sendable (String) -> String, smallArm: Int = 50_000,
+                            actor: Actor? = nil) throws {
         _ = Self.walGathering
-        self.smallArm = smallArm
-        self.actor = actor ?? Actor(uid: getuid(), user: "uid:\(getuid())")
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
@@ -33,8 +44,7 @@ public final class SQLiteCatalog: Catalog {
             // blob's bytes (`unsettled_blobs`) would write all of them to the log again.
             try db.run(sql: "PRAGMA secure_delete = OFF")
         }
-        self.logger = logger
-        self.blobURI = blobURI
+        let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             let migrator = Migrations.migrator
@@ -53,6 +63,15 @@ public final class SQLiteCatalog: Catalog {
         } catch {
             throw Self.wrap(error)
         }
+        self.init(engine: .sqlite(pool), logger: logger, blobURI: blobURI, smallArm: smallArm, actor: actor)
+    }
+
+    init(engine: Engine, logger: Logger, blobURI: @escaping @Sendable (String) -> String, smallArm: Int, actor: Actor?) {
+        self.engine = engine
+        self.logger = logger
+        self.blobURI = blobURI
+        self.smallArm = smallArm
+        self.actor = actor ?? Actor(uid: getuid(), user: "uid:\(getuid())")
     }
 
     /// The process's connections write a commit's log frames in one call instead of two per page
@@ -61,7 +80,12 @@ public final class SQLiteCatalog: Catalog {
 
     /// Applied migration names, oldest first.
     public func appliedMigrations() throws -> [String] {
-        try read { db in try Migrations.migrator.completedMigrations(db) }
+        switch engine {
+        case .sqlite(let pool):
+            do { return try pool.read { db in try Migrations.migrator.completedMigrations(db) } } catch { throw Self.wrap(error) }
+        case .postgres(let pool):
+            return try pool.read { db in try db.values(sql: "SELECT name FROM lake_migrations ORDER BY applied_order") }
+        }
     }
 
     static func wrap(_ error: any Error) -> any Error {
@@ -73,21 +97,31 @@ public final class SQLiteCatalog: Catalog {
         return error
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try pool.read(body) } catch { throw Self.wrap(error) }
+    func read<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
+        switch engine {
+        case .sqlite(let pool):
+            do { return try pool.read { db in try body(GRDBConnection(db)) } } catch { throw Self.wrap(error) }
+        case .postgres(let pool):
+            return try pool.read(body)
+        }
     }
 
     /// A transaction on disk when this returns.
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
         try write(durable: true, body)
     }
 
     /// A transaction that survives the crash of any process, but not always of the machine.
-    func writeLight<T>(_ body: (Database) throws -> T) throws -> T {
+    func writeLight<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
         try write(durable: false, body)
     }
 
-    private func write<T>(durable: Bool, _ body: (Database) throws -> T) throws -> T {
+    private func write<T>(durable: Bool, _ body: (any SQLDatabase) throws -> T) throws -> T {
+        let pool: DatabasePool
+        switch engine {
+        case .sqlite(let sqlite): pool = sqlite
+        case .postgres(let postgres): return try postgres.write(body)
+        }
         do {
             return try pool.writeWithoutTransaction { db in
                 if !durable { try db.run(sql: "PRAGMA synchronous = NORMAL") }
@@ -97,7 +131,7 @@ public final class SQLiteCatalog: Catalog {
                 // small file through incoming/ costs the daemon outside its sync.
                 try db.run(sql: "BEGIN IMMEDIATE TRANSACTION")
                 do {
-                    let result = try body(db)
+                    let result = try body(GRDBConnection(db))
                     try db.run(sql: "COMMIT TRANSACTION")
                     return result
                 } catch {
@@ -111,11 +145,11 @@ public final class SQLiteCatalog: Catalog {
     }
 
     /// Every change bumps the change sequence; the entity id says what to invalidate.
-    func recordChange(_ db: Database, _ id: LakeID, at time: Timestamp) throws {
+    func recordChange(_ db: any SQLDatabase, _ id: LakeID, at time: Timestamp) throws {
         try db.run(sql: "INSERT INTO changes (entity_id, at) VALUES (?, ?)", arguments: [id.rawValue, time.microseconds])
     }
 
-    func fetchObjects(_ db: Database, where clause: String, _ arguments: StatementArguments) throws -> [LakeObject] {
+    func fetchObjects(_ db: any SQLDatabase, where clause: String, _ arguments: SQLArguments) throws -> [LakeObject] {
         try ObjectRow.fetch(db, where: clause, arguments: arguments, blobURI: blobURI)
     }
 
@@ -128,7 +162,7 @@ public final class SQLiteCatalog: Catalog {
     /// Inserts a new object waiting for its bytes, or, with `stored`, one whose bytes are
     /// stored in the same transaction (UPLOADED at once: an upload's commit then writes each
     /// index entry once instead of inserting and moving it).
-    func insertPendingObject(_ db: Database, _ object: LakeObject, stored: (blob: String, at: Timestamp)? = nil) throws {
+    func insertPendingObject(_ db: any SQLDatabase, _ object: LakeObject, stored: (blob: String, at: Timestamp)? = nil) throws {
         do {
             try db.run(sql: """
                 INSERT INTO objects (id, name, description, file_name, format, status, tags, annotations, warnings,
@@ -140,7 +174,7 @@ public final class SQLiteCatalog: Catalog {
                                  ObjectRow.json(object.warnings), object.geometryUnits, object.createdAt.microseconds,
                                  object.createdBy, Int64(object.owner.uid), Int64(object.owner.gid), Int64(object.owner.mode),
                                  stored?.blob, stored?.at.microseconds])
-            let seq = db.lastInsertedRowID
+            let seq = try db.lastInsertedRowID()
             for (key, param) in object.params {
                 try insertParam(db, object.id, key, param)
             }
@@ -154,7 +188,7 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    func insertParam(_ db: Database, _ id: LakeID, _ key: String, _ param: Param) throws {
+    func insertParam(_ db: any SQLDatabase, _ id: LakeID, _ key: String, _ param: Param) throws {
         var number: Double?, text: String?, flag: Bool?
         switch param.value {
         case .number(let n): number = n
@@ -172,7 +206,7 @@ public final class SQLiteCatalog: Catalog {
                                creating draft: LakeObject?, unsettled: [UInt8]?, unsynced: Bool) throws {
         try write { db in
             // The blob row first: the object's row refers to it.
-            try db.run(sql: "INSERT OR IGNORE INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?)",
+            try db.run(sql: "INSERT INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                        arguments: [blob.id, blob.size, blob.md5, time.microseconds])
             if let draft { try insertPendingObject(db, draft, stored: links == nil ? (blob.id, time) : nil) }
             if let receipt { try storeReceipt(db, receipt) }
@@ -184,10 +218,13 @@ public final class SQLiteCatalog: Catalog {
             }
             if let links {
                 for (position, reference) in links.references.enumerated() {
-                    try db.run(sql: "INSERT OR REPLACE INTO object_refs (object_id, position, path, child_id) VALUES (?, ?, ?, ?)",
+                    try db.run(sql: """
+                        INSERT INTO object_refs (object_id, position, path, child_id) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (object_id, path) DO UPDATE SET position = excluded.position, child_id = excluded.child_id
+                        """,
                                    arguments: [id.rawValue, position, reference.path, reference.objectId?.rawValue])
                 }
-                let recorded = try String.fetchOne(db, sql: "SELECT warnings FROM objects WHERE id = ?", arguments: [id.rawValue])
+                let recorded = try db.fetchValue(String.self, sql: "SELECT warnings FROM objects WHERE id = ?", arguments: [id.rawValue])
                 let warnings = try recorded.map { try ObjectRow.decode([String].self, $0) } ?? []
                 try db.run(sql: "UPDATE objects SET warnings = ?, refs_wait_until = ? WHERE id = ?",
                                arguments: [ObjectRow.json(warnings + links.warnings), links.waitUntil?.microseconds, id.rawValue])
@@ -204,7 +241,7 @@ public final class SQLiteCatalog: Catalog {
                     throw CatalogError.refused("object \(id) is no longer waiting for its upload (it was reaped as interrupted)")
                 }
                 try recordChange(db, id, at: time)
-                let made = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, owner_uid, created_by FROM objects WHERE id = ?"), arguments: [id.rawValue])
+                let made = try db.row(sql: "SELECT name, owner_uid, created_by FROM objects WHERE id = ?", arguments: [id.rawValue])
                 maker = (made?["name"] ?? "", (made?["owner_uid"] as Int64?).map { UInt32(truncatingIfNeeded: $0) }, made?["created_by"])
             }
             // Made by its owner: the writer of a file in incoming/, or the caller of lake upload.
@@ -218,9 +255,9 @@ public final class SQLiteCatalog: Catalog {
         return try write { db in
             try db.execute(sql: """
                 UPDATE object_refs SET child_id = ?
-                WHERE object_id = ? AND child_id IS NULL AND path IN (\(databaseQuestionMarks(count: paths.count)))
+                WHERE object_id = ? AND child_id IS NULL AND path IN (\(sqlMarks(paths.count)))
                   AND EXISTS (SELECT 1 FROM objects WHERE id = ? AND status = 'UPLOADED')
-                """, arguments: [child.rawValue, manifest.rawValue] + StatementArguments(paths) + [manifest.rawValue])
+                """, arguments: [child.rawValue, manifest.rawValue] + SQLArguments(paths) + [manifest.rawValue])
             guard db.changesCount > 0 else { return false }
             try recordChange(db, manifest, at: time)
             return true
@@ -267,7 +304,7 @@ public final class SQLiteCatalog: Catalog {
 
     public func pendingUploadIDs() throws -> [LakeID] {
         try read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM objects WHERE status = 'PENDING_UPLOAD' ORDER BY seq")
+            try db.fetchValues(String.self, sql: "SELECT id FROM objects WHERE status = 'PENDING_UPLOAD' ORDER BY seq")
                 .map(LakeID.init(unchecked:))
         }
     }
@@ -282,7 +319,7 @@ public final class SQLiteCatalog: Catalog {
 
     public func usage(uid: UInt32) throws -> (objects: Int64, bytes: Int64) {
         try read { db in
-            let row = try Row.fetchOne(db, sql: """
+            let row = try db.fetchOne(sql: """
                 SELECT COUNT(*) AS objects, COALESCE(SUM(b.size), 0) AS bytes
                 FROM objects o LEFT JOIN blobs b ON b.id = o.blob_id WHERE COALESCE(o.owner_uid, 0) = ?
                 """, arguments: [Int64(uid)])
@@ -293,7 +330,7 @@ public final class SQLiteCatalog: Catalog {
     public func usageByOwner() throws -> [UInt32: (objects: Int64, bytes: Int64)] {
         try read { db in
             var result: [UInt32: (objects: Int64, bytes: Int64)] = [:]
-            for row in try Row.fetchAll(db, sql: """
+            for row in try db.fetchAll(sql: """
                 SELECT COALESCE(o.owner_uid, 0) AS uid, COUNT(*) AS objects, COALESCE(SUM(b.size), 0) AS bytes
                 FROM objects o LEFT JOIN blobs b ON b.id = o.blob_id GROUP BY 1
                 """) {
@@ -312,7 +349,7 @@ public final class SQLiteCatalog: Catalog {
         case nil: throw CatalogError.notFound(id)
         }
         return try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT owner_uid, owner_gid, mode FROM \(table) WHERE id = ?", arguments: [id.rawValue]) else {
+            guard let row = try db.fetchOne(sql: "SELECT owner_uid, owner_gid, mode FROM \(table) WHERE id = ?", arguments: [id.rawValue]) else {
                 throw CatalogError.notFound(id)
             }
             var owner = ObjectRow.ownership(row)
@@ -399,40 +436,52 @@ public final class SQLiteCatalog: Catalog {
     /// What a worker may claim; the lists are JSON arrays so the statements never vary and are
     /// compiled once per connection (a claim per small file made compiling a large share of
     /// processing's cost).
-    static let claimable = """
-        format IN (SELECT value FROM json_each(?1)) AND trashed_at IS NULL
-        AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2)))
-        AND NOT EXISTS (SELECT 1 FROM object_refs r JOIN objects c ON c.id = r.child_id
-                        WHERE r.object_id = objects.id AND c.status NOT IN ('READY', 'FAILED'))
-        AND (refs_wait_until IS NULL OR refs_wait_until < ?3
-             OR NOT EXISTS (SELECT 1 FROM object_refs w WHERE w.object_id = objects.id AND w.child_id IS NULL))
-        """
+    static func claimable(_ dialect: SQLDialect) -> String {
+        // A JSON array's elements as rows: SQLite's json_each, PostgreSQL's json_array_elements_text.
+        let elements = { (parameter: String) in
+            dialect == .sqlite ? "SELECT value FROM json_each(\(parameter))" : "SELECT json_array_elements_text(CAST(\(parameter) AS json))"
+        }
+        return """
+            format IN (\(elements("?1"))) AND trashed_at IS NULL
+            AND (CAST(?2 AS TEXT) IS NULL OR id IN (\(elements("?2"))))
+            AND NOT EXISTS (SELECT 1 FROM object_refs r JOIN objects c ON c.id = r.child_id
+                            WHERE r.object_id = objects.id AND c.status NOT IN ('READY', 'FAILED'))
+            AND (refs_wait_until IS NULL OR refs_wait_until < ?3
+                 OR NOT EXISTS (SELECT 1 FROM object_refs w WHERE w.object_id = objects.id AND w.child_id IS NULL))
+            """
+    }
     // Two walks of the (status, seq) index that stop at their first match, instead of one
     // query whose OR sorted the whole queue at every claim.
-    static let oldestUploaded = "SELECT id, seq FROM objects WHERE status = 'UPLOADED' AND \(claimable) ORDER BY seq LIMIT 1"
-    static let oldestExpired = "SELECT id, seq FROM objects WHERE status = 'PROCESSING' AND lease_expires_at < ?3 AND \(claimable) ORDER BY seq LIMIT 1"
+    static func oldestUploaded(_ dialect: SQLDialect) -> String {
+        "SELECT id, seq FROM objects WHERE status = 'UPLOADED' AND \(claimable(dialect)) ORDER BY seq LIMIT 1"
+    }
+    static func oldestExpired(_ dialect: SQLDialect) -> String {
+        "SELECT id, seq FROM objects WHERE status = 'PROCESSING' AND lease_expires_at < ?3 AND \(claimable(dialect)) ORDER BY seq LIMIT 1"
+    }
+    static let claims: [SQLDialect: [String]] = [.sqlite: [oldestUploaded(.sqlite), oldestExpired(.sqlite)],
+                                                  .postgres: [oldestUploaded(.postgres), oldestExpired(.postgres)]]
 
     public func claimForProcessing(formats: Set<FileFormat>, among: [LakeID]?, owner: String, leaseSeconds: Double,
                                    maxAttempts: Int, now: Timestamp) throws -> ProcessingClaim? {
         guard !formats.isEmpty else { return nil }
         if let among, among.isEmpty { return nil }
         return try writeLight { db in
-            let exhausted = try String.fetchAll(db.cachedStatement(sql: """
+            let exhausted = try db.values(String.self, sql: """
                 UPDATE objects SET status = 'FAILED', processed_at = ?, lease_owner = NULL, lease_expires_at = NULL,
                     failure_reason = 'processing was interrupted ' || attempts || ' times (the worker was killed or crashed each time); the file may be too large or hostile for this machine'
                 WHERE status = 'PROCESSING' AND lease_expires_at < ? AND attempts >= ?
                 RETURNING id
-                """), arguments: [now.microseconds, now.microseconds, maxAttempts]).map(LakeID.init(unchecked:))
+                """, arguments: [now.microseconds, now.microseconds, maxAttempts]).map(LakeID.init(unchecked:))
             for id in exhausted {
                 logger.warning("processing gave up", metadata: ["object": "\(id)"])
                 try recordChange(db, id, at: now)
                 try CaseRules.settleCases(db, containing: id, at: now, blobURI: blobURI)
             }
             // A manifest waits until every child it references has finished processing.
-            let arguments: StatementArguments = [ObjectRow.json(formats.map(\.rawValue).sorted()),
+            let arguments: SQLArguments = [ObjectRow.json(formats.map(\.rawValue).sorted()),
                                                  among.map { ObjectRow.json($0.map(\.rawValue)) }, now.microseconds]
-            let candidates = try [Self.oldestUploaded, Self.oldestExpired].compactMap { sql in
-                try Row.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+            let candidates = try Self.claims[db.dialect]!.compactMap { sql in
+                try db.row(sql: sql, arguments: arguments)
             }
             guard let oldest = candidates.min(by: { ($0["seq"] as Int64) < ($1["seq"] as Int64) }) else { return nil }
             let id: String = oldest["id"]
@@ -442,14 +491,14 @@ public final class SQLiteCatalog: Catalog {
                 """, arguments: [owner, now.adding(seconds: leaseSeconds).microseconds, id])
             try recordChange(db, LakeID(unchecked: id), at: now)
             guard let object = try ObjectRow.fetch(db, id: id, blobURI: blobURI) else { return nil }
-            let attempt = try Int.fetchOne(db.cachedStatement(sql: "SELECT attempts FROM objects WHERE id = ?"), arguments: [id]) ?? 1
+            let attempt = try db.value(Int.self, sql: "SELECT attempts FROM objects WHERE id = ?", arguments: [id]) ?? 1
             return ProcessingClaim(object: object, attempt: attempt, exhausted: exhausted)
         }
     }
 
     public func queuedObjects() throws -> [QueuedObject] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll(sql: """
                 SELECT id, status, lease_owner, lease_expires_at,
                        CASE WHEN EXISTS (SELECT 1 FROM object_refs w WHERE w.object_id = objects.id AND w.child_id IS NULL)
                             THEN refs_wait_until END AS awaited_until,
@@ -513,7 +562,7 @@ public final class SQLiteCatalog: Catalog {
 
     public func blobRecords() throws -> [BlobRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, size, md5 FROM blobs ORDER BY id").map {
+            try db.fetchAll(sql: "SELECT id, size, md5 FROM blobs ORDER BY id").map {
                 BlobRecord(id: $0["id"], size: $0["size"], md5: $0["md5"])
             }
         }
@@ -521,20 +570,20 @@ public final class SQLiteCatalog: Catalog {
 
     public func objectIDs(referencingBlob id: String) throws -> [LakeID] {
         try read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM objects WHERE blob_id = ? ORDER BY seq", arguments: [id])
+            try db.fetchValues(String.self, sql: "SELECT id FROM objects WHERE blob_id = ? ORDER BY seq", arguments: [id])
                 .map(LakeID.init(unchecked:))
         }
     }
 
     public func isBlobRecorded(_ id: String) throws -> Bool {
-        try read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ?)", arguments: [id]) ?? false }
+        try read { db in try db.fetchValue(Bool.self, sql: "SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ?)", arguments: [id]) ?? false }
     }
 
     static let unreferenced = "NOT EXISTS (SELECT 1 FROM objects WHERE objects.blob_id = blobs.id)"
 
     public func unreferencedBlobRecords() throws -> [BlobRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, size, md5 FROM blobs WHERE \(Self.unreferenced) ORDER BY id").map {
+            try db.fetchAll(sql: "SELECT id, size, md5 FROM blobs WHERE \(Self.unreferenced) ORDER BY id").map {
                 BlobRecord(id: $0["id"], size: $0["size"], md5: $0["md5"])
             }
         }
@@ -563,14 +612,14 @@ public final class SQLiteCatalog: Catalog {
     }
 
     /// Bumps the change sequence for every object that uses `blob`.
-    private func touchObjects(_ db: Database, usingBlob blob: String, at time: Timestamp) throws {
-        for id in try String.fetchAll(db, sql: "SELECT id FROM objects WHERE blob_id = ?", arguments: [blob]) {
+    private func touchObjects(_ db: any SQLDatabase, usingBlob blob: String, at time: Timestamp) throws {
+        for id in try db.fetchValues(String.self, sql: "SELECT id FROM objects WHERE blob_id = ?", arguments: [blob]) {
             try recordChange(db, LakeID(unchecked: id), at: time)
         }
     }
 
     public func damagedBlobIDs() throws -> Set<String> {
-        try read { db in Set(try String.fetchAll(db, sql: "SELECT blob_id FROM blob_damage")) }
+        try read { db in Set(try db.fetchValues(String.self, sql: "SELECT blob_id FROM blob_damage")) }
     }
 
     public func markBlobsChecked(_ blobs: [String], at time: Timestamp) throws {
@@ -592,14 +641,16 @@ public final class SQLiteCatalog: Catalog {
                 AND NOT EXISTS (SELECT 1 FROM blob_damage WHERE blob_damage.blob_id = blobs.id)
                 AND NOT \(Self.unreferenced)
                 """
-            let record = { (row: Row) in BlobRecord(id: row["id"], size: row["size"], md5: row["md5"]) }
-            let never = try Row.fetchAll(db, sql: """
-                SELECT id, size, md5 FROM blobs INDEXED BY blobs_by_checked
+            let record = { (row: SQLRow) in BlobRecord(id: row["id"], size: row["size"], md5: row["md5"]) }
+            // (SQLite is told which index to walk; PostgreSQL's planner picks it from the ORDER BY.)
+            let blobs = db.dialect == .sqlite ? "blobs INDEXED BY blobs_by_checked" : "blobs"
+            let never = try db.fetchAll(sql: """
+                SELECT id, size, md5 FROM \(blobs)
                 WHERE checked_at IS NULL \(conditions) ORDER BY checked_at LIMIT ?
                 """, arguments: [limit]).map(record)
             guard never.count < limit else { return never }
-            return never + (try Row.fetchAll(db, sql: """
-                SELECT id, size, md5 FROM blobs INDEXED BY blobs_by_checked
+            return never + (try db.fetchAll(sql: """
+                SELECT id, size, md5 FROM \(blobs)
                 WHERE checked_at < ? \(conditions) ORDER BY checked_at LIMIT ?
                 """, arguments: [before.microseconds, limit - never.count]).map(record))
         }
@@ -607,17 +658,17 @@ public final class SQLiteCatalog: Catalog {
 
     public func deleteUnreferencedBlobRecords() throws -> [String] {
         try write { db in
-            try String.fetchAll(db, sql: "DELETE FROM blobs WHERE \(Self.unreferenced) RETURNING id")
+            try db.fetchValues(String.self, sql: "DELETE FROM blobs WHERE \(Self.unreferenced) RETURNING id")
         }
     }
 
     public func changeSequence() throws -> Int64 {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM changes") ?? 0 }
+        try read { db in try db.fetchValue(Int64.self, sql: "SELECT COALESCE(MAX(seq), 0) FROM changes") ?? 0 }
     }
 
     public func changes(since sequence: Int64) throws -> (latest: Int64, ids: Set<LakeID>) {
         try read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT seq, entity_id FROM changes WHERE seq > ? ORDER BY seq LIMIT 100000",
+            let rows = try db.fetchAll(sql: "SELECT seq, entity_id FROM changes WHERE seq > ? ORDER BY seq LIMIT 100000",
                                         arguments: [sequence])
             let latest: Int64 = rows.last?["seq"] ?? sequence
             return (latest, Set(rows.map { LakeID(unchecked: $0["entity_id"]) }))
@@ -626,7 +677,7 @@ public final class SQLiteCatalog: Catalog {
 
     public func objectSummaries() throws -> [ObjectSummary] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll(sql: """
                 SELECT seq, id, status, created_at, COALESCE(processed_at, uploaded_at, created_at) AS changed_at,
                        owner_uid, owner_gid, mode
                 FROM objects WHERE trashed_at IS NULL ORDER BY seq
@@ -653,13 +704,13 @@ public final class SQLiteCatalog: Catalog {
 
     public func seq(of id: LakeID) throws -> Int64? {
         try read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM objects WHERE id = ? AND trashed_at IS NULL"), arguments: [id.rawValue])
+            try db.value(Int64.self, sql: "SELECT seq FROM objects WHERE id = ? AND trashed_at IS NULL", arguments: [id.rawValue])
         }
     }
 
     public func blobTotals() throws -> (count: Int64, bytes: Int64) {
         try read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM blobs")
+            let row = try db.fetchOne(sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM blobs")
             return (row?["n"] ?? 0, row?["bytes"] ?? 0)
         }
     }
@@ -667,7 +718,7 @@ public final class SQLiteCatalog: Catalog {
     public func statusCounts() throws -> [ObjectStatus: Int] {
         try read { db in
             var counts: [ObjectStatus: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM objects WHERE trashed_at IS NULL GROUP BY status") {
+            for row in try db.fetchAll(sql: "SELECT status, COUNT(*) AS n FROM objects WHERE trashed_at IS NULL GROUP BY status") {
                 if let status = ObjectStatus(rawValue: row["status"]) { counts[status] = row["n"] }
             }
             return counts

@@ -47,6 +47,13 @@ public final class PostgresConnection: @unchecked Sendable {
         return try collect(result)
     }
 
+    /// Runs a text of several statements (a schema migration), without parameters; the result
+    /// is the last statement's.
+    @discardableResult
+    public func runScript(_ sql: String) throws(PostgresError) -> PostgresRows {
+        try collect(lake_PQexec(connection, sql))
+    }
+
     private func statementName(_ sql: String) throws(PostgresError) -> String {
         if let name = prepared[sql] { return name }
         let name = "lake_\(prepared.count + 1)"

@@ -5,11 +5,41 @@ import LakeTestSupport
 import Testing
 @testable import LakeCatalog
 
+/// Where a test's catalog lives: every test that does not look at SQLite's own file runs on
+/// both engines (PostgreSQL: a database of its own on the server the tests start).
+enum CatalogEngine: String, CaseIterable, Sendable {
+    case sqlite, postgres
+}
+
 @Suite struct CatalogTests {
     let directory = TemporaryDirectory("catalog")
+    let postgres = PostgresDatabase()
 
-    func open() throws -> SQLiteCatalog {
-        try SQLiteCatalog(path: directory.file("catalog.sqlite"), logger: TestLogger.make(), blobURI: { "file:///blobs/\($0)" })
+    /// A database made the first time a test opens its catalog on PostgreSQL, then reopened.
+    final class PostgresDatabase: @unchecked Sendable {
+        private let lock = NSLock()
+        private var made: String?
+        var url: String {
+            get throws {
+                try lock.withLock {
+                    if let made { return made }
+                    let server = PostgresServer.shared
+                    let url = try server.makeDatabase()
+                    made = url + "?password=" + server.password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                    return made!
+                }
+            }
+        }
+    }
+
+    func open(_ engine: CatalogEngine = .sqlite, smallArm: Int = 50_000) throws -> SQLiteCatalog {
+        switch engine {
+        case .sqlite:
+            return try SQLiteCatalog(path: directory.file("catalog.sqlite"), logger: TestLogger.make(), blobURI: { "file:///blobs/\($0)" },
+                                     smallArm: smallArm)
+        case .postgres:
+            return try SQLiteCatalog(postgres: try postgres.url, logger: TestLogger.make(), blobURI: { "file:///blobs/\($0)" }, smallArm: smallArm)
+        }
     }
 
     func draft(_ name: String, format: FileFormat = .stl, at millis: UInt64 = 1_800_000_000_000) -> LakeObject {
@@ -23,22 +53,24 @@ import Testing
         BlobRecord(id: String(repeating: seed, count: 64), size: 10, md5: "m")
     }
 
-    @Test func migratesAnEmptyDatabaseAndReopens() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func migratesAnEmptyDatabaseAndReopens(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         let all = ["2026-11-01-objects", "2026-11-22-manifest-block-wait", "2026-11-22-cases-datasets-filters", "2026-11-30-blob-damage",
                    "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership", "2026-12-03-audit-log",
                    "2026-12-04-field-labels", "2026-12-05-trash", "2026-12-06-mesh-summary", "2026-12-08-unsynced-blobs"]
         #expect(try catalog.appliedMigrations() == all)
-        let again = try open()
+        let again = try open(engine)
         #expect(try again.appliedMigrations() == all)
     }
 
-    @Test func refusesACatalogFromANewerLake() throws {
-        _ = try open()
-        let queue = try DatabaseQueue(path: directory.file("catalog.sqlite"))
-        try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('2099-01-01-future')") }
-        #expect(throws: CatalogError.newerSchema(unknownMigrations: ["2099-01-01-future"])) { try open() }
-        let names = try queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
+    @Test(arguments: CatalogEngine.allCases) func refusesACatalogFromANewerLake(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
+        let table = engine == .sqlite ? "grdb_migrations (identifier)" : "lake_migrations (name, applied_at)"
+        let values = engine == .sqlite ? "('2099-01-01-future')" : "('2099-01-01-future', 0)"
+        try catalog.write { db in try db.execute(sql: "INSERT INTO \(table) VALUES \(values)") }
+        #expect(throws: CatalogError.newerSchema(unknownMigrations: ["2099-01-01-future"])) { try open(engine) }
+        let column = engine == .sqlite ? "identifier FROM grdb_migrations" : "name FROM lake_migrations"
+        let names = try catalog.read { db in try db.fetchValues(String.self, sql: "SELECT \(column) ORDER BY 1") }
         #expect(names == ["2026-11-01-objects", "2026-11-22-cases-datasets-filters", "2026-11-22-manifest-block-wait",
                           "2026-11-30-blob-damage", "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership",
                           "2026-12-03-audit-log", "2026-12-04-field-labels", "2026-12-05-trash", "2026-12-06-mesh-summary", "2026-12-08-unsynced-blobs",
@@ -47,16 +79,15 @@ import Testing
 
     /// An object keeps the owner and mode it was made with; one made before they were recorded
     /// (NULL columns after the migration) is root's and readable by everyone, as it was.
-    @Test func objectsKeepTheirOwnerAndOlderOnesAreRoots() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func objectsKeepTheirOwnerAndOlderOnesAreRoots(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         var object = draft("private.stl")
         object.owner = Ownership(uid: 1001, gid: 1002, mode: 0o600)
         try catalog.createPendingObject(object)
         #expect(try catalog.object(object.id)?.owner == Ownership(uid: 1001, gid: 1002, mode: 0o600))
         let older = draft("older.stl", at: 1_800_000_000_001)
         try catalog.createPendingObject(older)
-        let queue = try DatabaseQueue(path: directory.file("catalog.sqlite"))
-        try queue.write { db in
+        try catalog.write { db in
             try db.execute(sql: "UPDATE objects SET owner_uid = NULL, owner_gid = NULL, mode = NULL WHERE id = ?", arguments: [older.id.rawValue])
         }
         #expect(try catalog.object(older.id)?.owner == .legacy)
@@ -65,8 +96,8 @@ import Testing
 
     /// A blob recorded while its syncs ran, that never reached the disk: its object goes with its
     /// receipt, and the blob's record unless another object uses the same bytes.
-    @Test func discardingAnUnsyncedBlobRemovesItsObjectAndReceipt() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func discardingAnUnsyncedBlobRemovesItsObjectAndReceipt(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         let lost = draft("lost.stl"), twin = draft("twin.stl", at: 1_800_000_000_001), other = draft("other.stl", at: 1_800_000_000_002)
         func receipt(_ object: LakeObject, _ node: Int64, _ blob: String) -> Receipt {
             Receipt(node: node, parent: 0, name: Array(object.name.utf8), isFolder: false, objectID: object.id, blobID: blob, size: 10,
@@ -93,8 +124,8 @@ import Testing
 
     /// The audit trail records changes in their transactions and cannot be rewritten: the
     /// catalog itself refuses to change or remove a line, whoever asks.
-    @Test func theAuditLogIsAppendOnly() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func theAuditLogIsAppendOnly(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         let object = draft("audited.stl")
         try catalog.createPendingObject(object)
         try catalog.completeUpload(object.id, blob: blob("a"), at: .now, links: nil, receipt: nil, creating: nil, unsettled: nil, unsynced: false)
@@ -108,15 +139,14 @@ import Testing
         #expect(try catalog.auditLog(id: object.id, uid: nil, limit: 10, before: nil).count == 3)
         #expect(try catalog.auditLog(id: nil, uid: 1001, limit: 10, before: nil).map(\.action) == ["object.chmod"])
         #expect(try catalog.auditLog(id: nil, uid: nil, limit: 10, before: entries[1].seq).map(\.action) == ["object.update", "object.create"])
-        let queue = try DatabaseQueue(path: directory.file("catalog.sqlite"))
-        for statement in ["UPDATE audit_log SET user = 'someone else'", "DELETE FROM audit_log"] {
-            #expect(throws: (any Error).self, "\(statement)") { try queue.write { db in try db.execute(sql: statement) } }
+        for statement in [#"UPDATE audit_log SET "user" = 'someone else'"#, "DELETE FROM audit_log"] {
+            #expect(throws: (any Error).self, "\(statement)") { try catalog.write { db in try db.execute(sql: statement) } }
         }
         #expect(try catalog.auditLog(id: nil, uid: nil, limit: 10, before: nil) == entries)
     }
 
-    @Test func objectLifecycleAndChangeSequence() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func objectLifecycleAndChangeSequence(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         let start = try catalog.changeSequence()
         let object = draft("a.stl")
         try catalog.createPendingObject(object)
@@ -136,8 +166,8 @@ import Testing
         }
     }
 
-    @Test func updateReplacesTagsAndSetsGeometryUnitsOnce() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func updateReplacesTagsAndSetsGeometryUnitsOnce(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         let object = draft("b.stl")
         try catalog.createPendingObject(object)
         var updated = try catalog.updateObject(object.id, ObjectUpdate(name: "renamed"), at: .now)
@@ -155,8 +185,8 @@ import Testing
         }
     }
 
-    @Test func queueClaimsWithLeasesRetriesExpiredOnesAndGivesUp() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func queueClaimsWithLeasesRetriesExpiredOnesAndGivesUp(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         let object = draft("c.stl")
         try catalog.createPendingObject(object)
         try catalog.completeUpload(object.id, blob: blob("c"), at: .now)
@@ -184,8 +214,8 @@ import Testing
         #expect(try catalog.object(vtk.id)?.status == .uploaded)
     }
 
-    @Test func aManifestWaitsForMissingBlocksUntilTheyAreAttachedOrTheWaitEnds() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func aManifestWaitsForMissingBlocksUntilTheyAreAttachedOrTheWaitEnds(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         let block = draft("b.vtu", format: .vtu)
         try catalog.createPendingObject(block)
         try catalog.completeUpload(block.id, blob: blob("b"), at: .now)
@@ -215,10 +245,9 @@ import Testing
 
     /// Every plan the filter search can take gives what a plain check of every object gives:
     /// the same objects, newest first, page by page.
-    @Test(arguments: [50_000, 40, 0])
-    func filtersAgreeWithCheckingEveryObject(smallArm: Int) throws {
-        let catalog = try SQLiteCatalog(path: directory.file("catalog.sqlite"), logger: TestLogger.make(),
-                                        blobURI: { "file:///blobs/\($0)" }, smallArm: smallArm)
+    @Test(arguments: CatalogEngine.allCases, [50_000, 40, 0])
+    func filtersAgreeWithCheckingEveryObject(engine: CatalogEngine, smallArm: Int) throws {
+        let catalog = try open(engine, smallArm: smallArm)
         let now = Timestamp.now
         let objects = (0..<400).map { i -> LakeObject in
             let stats = FieldStats(count: 1, nanCount: 0, min: Double(i % 50), max: Double(i % 97), mean: Double(i % 7), stdev: 0, hist128: [])
@@ -293,8 +322,8 @@ import Testing
         }
     }
 
-    @Test func finishingRecordsProvisionsAndWarnings() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func finishingRecordsProvisionsAndWarnings(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         let object = draft("e.stl")
         try catalog.createPendingObject(object)
         try catalog.completeUpload(object.id, blob: blob("e"), at: .now)
@@ -307,8 +336,8 @@ import Testing
         #expect(ready.status == .ready && ready.provisions == provisions && ready.warnings == ["w1"] && ready.processedAt != nil)
     }
 
-    @Test func listsNewestFirstWithACursorAndCountsStatuses() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func listsNewestFirstWithACursorAndCountsStatuses(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         var ids: [LakeID] = []
         for i in 0..<5 {
             let object = draft("f\(i).stl", at: 1_800_000_000_000 + UInt64(i))
@@ -321,12 +350,12 @@ import Testing
         #expect(try catalog.statusCounts() == [.pendingUpload: 5])
     }
 
-    @Test func unreferencedBlobRowsAreFoundAndDeleted() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func unreferencedBlobRowsAreFoundAndDeleted(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         let object = draft("g.stl")
         try catalog.createPendingObject(object)
         try catalog.completeUpload(object.id, blob: blob("1"), at: .now)
-        try catalog.pool.write { db in
+        try catalog.write { db in
             try db.execute(sql: "INSERT INTO blobs (id, size, md5, created_at) VALUES (?, 1, 'm', 0)", arguments: [String(repeating: "2", count: 64)])
         }
         #expect(try catalog.unreferencedBlobRecords().map(\.id) == [String(repeating: "2", count: 64)])
@@ -337,8 +366,8 @@ import Testing
         #expect(try catalog.objectIDs(referencingBlob: String(repeating: "1", count: 64)) == [object.id])
     }
 
-    @Test func blobDamageIsRecordedOnceChangesItsObjectsAndClears() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func blobDamageIsRecordedOnceChangesItsObjectsAndClears(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         let object = draft("d.bin")
         try catalog.createPendingObject(object)
         let id = String(repeating: "3", count: 64)
@@ -364,8 +393,8 @@ import Testing
     /// The scrubber's order: never-checked blobs first (oldest record first), then the oldest
     /// checks, in batches; each query walks `blobs_by_checked` in its order (no sort of every
     /// candidate per call, which cost a core with 50,000 blobs unchecked).
-    @Test func blobsToScrubComeNeverCheckedFirstThenOldestCheckWithoutASort() throws {
-        let catalog = try open()
+    @Test(arguments: CatalogEngine.allCases) func blobsToScrubComeNeverCheckedFirstThenOldestCheckWithoutASort(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
         var ids: [String] = []
         for (index, seed) in "56789".enumerated() {
             let object = draft("s\(index).bin", at: 1_800_000_000_000 + UInt64(index))
@@ -380,6 +409,7 @@ import Testing
         #expect(all == [ids[0], ids[2], ids[4], ids[1], ids[3]])
         #expect(try catalog.blobsToScrub(checkedBefore: Timestamp(microseconds: 5_000), limit: 4).map(\.id) == Array(all.prefix(4)))
         #expect(try catalog.blobsToScrub(checkedBefore: Timestamp(microseconds: 1_500), limit: 10).map(\.id) == [ids[0], ids[2], ids[4], ids[1]])
+        guard engine == .sqlite else { return }   // (PostgreSQL's planner chooses by the table's size.)
         let queue = try DatabaseQueue(path: directory.file("catalog.sqlite"))
         let plan = try queue.read { db in
             try Row.fetchAll(db, sql: """

@@ -26,6 +26,8 @@ void lake_PQfinish(lake_pg_conn *conn);
 int lake_PQsocket(const lake_pg_conn *conn);
 int lake_PQbackendPID(const lake_pg_conn *conn);
 
+/// Runs a text of one or more statements, without parameters.
+lake_pg_result *lake_PQexec(lake_pg_conn *conn, const char *command);
 /// Runs one statement with text parameters ($1…), results in text.
 lake_pg_result *lake_PQexecParams(lake_pg_conn *conn, const char *command, int count, const char *const *values);
 /// Prepares `command` under `name` on this connection; runs a prepared statement.

@@ -161,6 +161,19 @@ public protocol Catalog: Sendable {
     func objectOutlines(ids: [LakeID]) throws -> [(seq: Int64, outline: ObjectOutline)]
     /// Object counts by status.
     func statusCounts() throws -> [ObjectStatus: Int]
+
+    // MARK: many machines (docs/catalog-schema.md, 2026-12-09-cluster)
+
+    /// The store's identity, shared by every machine: `proposed` is recorded if none is yet,
+    /// and the recorded one is returned.
+    func storeIdentity(proposing proposed: String) throws -> String
+    /// Records a mount daemon's session or renews its heartbeat, and removes the sessions of
+    /// others silent since `staleBefore` (returned), in one transaction.
+    func heartbeat(_ session: NodeSession, staleBefore: Timestamp) throws -> [NodeSession]
+    /// A daemon that stops cleanly removes its session.
+    func endSession(_ id: String) throws
+    /// The mount daemons alive, by host and start.
+    func nodeSessions() throws -> [NodeSession]
     /// How many blobs the catalog knows and their bytes (each stored once, however many objects
     /// share it).
     func blobTotals() throws -> (count: Int64, bytes: Int64)

@@ -259,6 +259,24 @@ enum Migrations {
                 );
                 """)
         }
+        // Many machines on one catalog (issue 16): the store's identity, shared by every node
+        // (a bucket is claimed by it), and the mount daemons alive on each node.
+        migrator.registerMigration("2026-12-09-cluster") { db in
+            try db.execute(sql: """
+                CREATE TABLE store_settings (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL
+                );
+                CREATE TABLE node_sessions (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    host TEXT NOT NULL,
+                    pid INTEGER NOT NULL,
+                    mountpoint TEXT NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    heartbeat_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -213,5 +213,19 @@ enum PostgresMigrations {
                 object_id TEXT NOT NULL
             );
             """),
+        ("2026-12-09-cluster", """
+            CREATE TABLE store_settings (
+                key TEXT PRIMARY KEY NOT NULL,
+                value TEXT NOT NULL
+            );
+            CREATE TABLE node_sessions (
+                id TEXT PRIMARY KEY NOT NULL,
+                host TEXT NOT NULL,
+                pid BIGINT NOT NULL,
+                mountpoint TEXT NOT NULL,
+                started_at BIGINT NOT NULL,
+                heartbeat_at BIGINT NOT NULL
+            );
+            """),
     ]
 }

@@ -324,6 +324,12 @@ public struct AccountCatalog: Catalog {
     public func changes(since sequence: Int64) throws -> (latest: Int64, ids: Set<LakeID>) { try base.changes(since: sequence) }
     public func seq(of id: LakeID) throws -> Int64? { try base.seq(of: id) }
     public func statusCounts() throws -> [ObjectStatus: Int] { try base.statusCounts() }
+    public func storeIdentity(proposing proposed: String) throws -> String { try base.storeIdentity(proposing: proposed) }
+    public func heartbeat(_ session: NodeSession, staleBefore: Timestamp) throws -> [NodeSession] {
+        try base.heartbeat(session, staleBefore: staleBefore)
+    }
+    public func endSession(_ id: String) throws { try base.endSession(id) }
+    public func nodeSessions() throws -> [NodeSession] { try base.nodeSessions() }
     public func blobTotals() throws -> (count: Int64, bytes: Int64) { try base.blobTotals() }
     public func queuedObjects() throws -> [QueuedObject] { try base.queuedObjects() }
     public func entitySeq(_ id: LakeID) throws -> Int64? { try base.entitySeq(id) }

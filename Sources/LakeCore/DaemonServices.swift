@@ -16,10 +16,13 @@ public final class DaemonServices: Sendable {
     private let sessions: SessionServer
     private let logger: Logger
     private let readsOnly: Bool
+    /// This daemon's session in the catalog (every mount, a dataset's too: `lake status` lists them).
+    private let heartbeat: NodeHeartbeat
 
     /// Recovers what a crash left (interrupted uploads, unsettled blobs) before anything is served.
-    public init(store: Store, logger: Logger, readsOnly: Bool) throws {
+    public init(store: Store, logger: Logger, readsOnly: Bool, mountpoint: String) throws {
         self.store = store
+        heartbeat = NodeHeartbeat(store: store, mountpoint: mountpoint)
         self.readsOnly = readsOnly
         settler = BlobSettler(store: store, logger: logger)
         scrubber = BlobScrubber(store: store, logger: logger)
@@ -31,6 +34,7 @@ public final class DaemonServices: Sendable {
     }
 
     public func start() {
+        heartbeat.start()
         guard !readsOnly else { return }
         processing.start()
         scrubber.start()
@@ -47,6 +51,7 @@ public final class DaemonServices: Sendable {
     /// processing worker is not waited for: it may be in the middle of a large file, and its
     /// lease hands the object to the next worker if the process ends first.
     public func stop() {
+        heartbeat.stop()
         guard !readsOnly else { return }
         sessions.stop()
         scrubber.stop()

@@ -96,6 +96,10 @@ public final class SnapshotCatalog: Catalog {
     public func markBlobsChecked(_ blobs: [String], at time: Timestamp) throws { throw Self.readOnly }
     public func blobsToScrub(checkedBefore before: Timestamp, limit: Int) throws -> [BlobRecord] { throw Self.readOnly }
     public func statusCounts() throws -> [ObjectStatus: Int] { throw Self.readOnly }
+    public func storeIdentity(proposing proposed: String) throws -> String { throw Self.readOnly }
+    public func heartbeat(_ session: NodeSession, staleBefore: Timestamp) throws -> [NodeSession] { throw Self.readOnly }
+    public func endSession(_ id: String) throws { throw Self.readOnly }
+    public func nodeSessions() throws -> [NodeSession] { [] }
     public func blobTotals() throws -> (count: Int64, bytes: Int64) { throw Self.readOnly }
     public func queuedObjects() throws -> [QueuedObject] { throw Self.readOnly }
     public func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject] { throw Self.readOnly }

@@ -32,7 +32,8 @@ public final class Store: Sendable {
             throw StoreError.unsupportedStoreVersion(path: root, version: config.formatVersion,
                                                      supported: StoreConfig.currentFormatVersion)
         }
-        guard try Syscall.fileStatus(Self.catalogPath(root)) != nil else {
+        let hasLocalCatalog = try Syscall.fileStatus(Self.catalogPath(root)) != nil
+        guard config.catalog != nil || hasLocalCatalog else {
             throw StoreError.unreadableConfig(path: root, reason: "catalog.sqlite is missing; the store is damaged")
         }
         self.root = root
@@ -41,10 +42,38 @@ public final class Store: Sendable {
         let blobs = try Self.blobStore(root: root, config: config)
         self.blobs = blobs
         let account = Account.current
-        let sqlite = try SQLiteCatalog(path: Self.catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) },
-                                       actor: account.actor)
+        let sqlite = try Self.openCatalog(root: root, config: config, logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) },
+                                          actor: account.actor)
         // Acting for another account (a session of the mount daemon): the rules of the mount apply.
         catalog = account.uid == getuid() ? sqlite : AccountCatalog(sqlite, account: account)
+    }
+
+    /// The folder's SQLite file, or the PostgreSQL database the config names.
+    static func openCatalog(root: String, config: StoreConfig, logger: Logger, blobURI: @escaping @Sendable (String) -> String,
+                            actor: Actor? = nil) throws -> SQLiteCatalog {
+        guard let url = config.catalog else {
+            return try SQLiteCatalog(path: catalogPath(root), logger: logger, blobURI: blobURI, actor: actor)
+        }
+        do {
+            return try SQLiteCatalog(postgres: url, logger: logger, blobURI: blobURI, actor: actor)
+        } catch let error as CatalogError {
+            // A catalog from a newer lake is said as such; anything else is the database's to fix.
+            if case .newerSchema = error { throw error }
+            throw StoreError.catalog(url: url, reason: "\(error)")
+        }
+    }
+
+    /// A PostgreSQL URL a store may keep: the scheme, and no password (credentials come from
+    /// the environment, never from lake.json or a log).
+    public static func checkCatalogURL(_ url: String) throws {
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+            throw StoreError.catalog(url: url, reason: "a catalog is a PostgreSQL URL: postgres://USER@HOST:PORT/DATABASE")
+        }
+        let authority = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
+        let userInfo = authority.lastIndex(of: "@").map { authority[..<$0] } ?? ""
+        if userInfo.contains(":") || url.lowercased().contains("password=") {
+            throw StoreError.catalog(url: "postgres://…", reason: "the URL carries a password; give it in PGPASSWORD or ~/.pgpass instead, so it is never written to lake.json or a log")
+        }
     }
 
     /// A store that is one frozen dataset served to an account by the store's daemon (its own
@@ -79,7 +108,7 @@ public final class Store: Sendable {
 
     /// Creates a store in `root` (made if missing); with `bucket`, its blobs go to that bucket
     /// (made when missing) through a cache on this node. An existing store is left exactly as it is.
-    public static func create(at root: String, logger: Logger, bucket: BucketConfig? = nil) throws -> Creation {
+    public static func create(at root: String, logger: Logger, bucket: BucketConfig? = nil, catalog: String? = nil) throws -> Creation {
         if try Syscall.fileStatus(configPath(root)) != nil {
             return .alreadyExists(try Store(opening: root, logger: logger))
         }
@@ -92,6 +121,16 @@ public final class Store: Sendable {
         }
         var config = StoreConfig.fresh()
         config.bucket = bucket
+        config.catalog = catalog
+        // A shared catalog first: it is made (or found) and migrated, and a store it already
+        // holds gives this node its identity, so the bucket below is claimed by the same store.
+        var shared: SQLiteCatalog?
+        if let catalog {
+            try checkCatalogURL(catalog)
+            let opened = try openCatalog(root: root, config: config, logger: logger, blobURI: { $0 })
+            config.storeId = try opened.storeIdentity(proposing: config.storeId)
+            shared = opened
+        }
         // The bucket is made (or found) and its prefix claimed for this store before anything
         // here: a wrong address or key, or a prefix another store uses, fails `lake init` and
         // leaves no folder behind.
@@ -110,7 +149,10 @@ public final class Store: Sendable {
         try Syscall.chmod(root, 0o700)
         let blobs = try blobStore(root: root, config: config)
         if let local = blobs as? LocalBlobStore { try local.makeFolders() }
-        _ = try SQLiteCatalog(path: catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) })
+        if shared == nil {
+            let sqlite = try SQLiteCatalog(path: catalogPath(root), logger: logger, blobURI: { [blobs] in blobs.uri(for: $0) })
+            _ = try sqlite.storeIdentity(proposing: config.storeId)
+        }
         // lake.json is written last and atomically: it is what makes the folder a store.
         try AtomicFile.write(LakeJSON.data(config, pretty: true), to: configPath(root))
         return .created(try Store(opening: root, logger: logger))

@@ -37,6 +37,9 @@ public struct StoreConfig: Codable, Sendable {
     public var trashDays: Double = Self.defaultTrashDays
     /// Blobs kept in an S3 bucket, with a cache on this node, instead of in the store folder.
     public var bucket: BucketConfig?
+    /// The catalog in a PostgreSQL database shared by many machines (`postgres://USER@HOST:PORT/DB`,
+    /// no password: it comes from PGPASSWORD or ~/.pgpass); nil: `catalog.sqlite` in the folder.
+    public var catalog: String?
 
     enum CodingKeys: String, CodingKey {
         case format
@@ -53,6 +56,7 @@ public struct StoreConfig: Codable, Sendable {
         case objectMode = "object_mode"
         case trashDays = "trash_days"
         case bucket
+        case catalog
     }
 
     public static let defaultScrubBytesPerSecond = 32.0 * 1024 * 1024
@@ -90,6 +94,7 @@ public struct StoreConfig: Codable, Sendable {
         objectMode = try c.decodeIfPresent(String.self, forKey: .objectMode)
         trashDays = try c.decodeIfPresent(Double.self, forKey: .trashDays) ?? Self.defaultTrashDays
         bucket = try c.decodeIfPresent(BucketConfig.self, forKey: .bucket)
+        catalog = try c.decodeIfPresent(String.self, forKey: .catalog)
         guard trashDays >= 0, trashDays.isFinite else {
             throw DecodingError.dataCorruptedError(forKey: .trashDays, in: c, debugDescription: "trash_days must be a number of days, 0 or more")
         }

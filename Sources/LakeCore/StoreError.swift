@@ -8,6 +8,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case unreadableConfig(path: String, reason: String)
     /// The store's bucket cannot be used (address, credentials, or the server's answer).
     case bucket(url: String, reason: String)
+    /// The store's PostgreSQL catalog cannot be used (address, password, or the server's answer).
+    case catalog(url: String, reason: String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "cannot read the store configuration \(path): \(reason)"
         case .bucket(let url, let reason):
             "the store's blobs are in \(url), which cannot be used: \(reason)"
+        case .catalog(let url, let reason):
+            "the store's catalog is in \(url), which cannot be used: \(reason)"
         }
     }
 }

@@ -20,6 +20,10 @@ public struct StoreStatus: Sendable {
     /// The oldest queued object, with when it was made.
     public var oldest: LakeObject?
     public var daemons: [MountDaemons.Daemon]
+    /// The PostgreSQL catalog's URL (nil: catalog.sqlite in the folder).
+    public var catalogURL: String?
+    /// The mount daemons alive on every machine of the store (by their sessions in the catalog).
+    public var nodes: [NodeSession]
 
     public static func gather(_ store: Store) throws -> StoreStatus {
         let catalogBytes = ["", "-wal", "-shm"].reduce(Int64(0)) { total, suffix in
@@ -32,6 +36,6 @@ public struct StoreStatus: Sendable {
             diskFree: Int64(disk.f_bavail) * Int64(disk.f_frsize), diskTotal: Int64(disk.f_blocks) * Int64(disk.f_frsize),
             objects: try store.catalog.statusCounts(), trash: try store.catalog.trashTotals(), queue: queue,
             oldest: try queue.first.flatMap { try store.catalog.object($0.id) },
-            daemons: MountDaemons.of(store: store.root))
+            daemons: MountDaemons.of(store: store.root), catalogURL: store.config.catalog, nodes: try store.catalog.nodeSessions())
     }
 }

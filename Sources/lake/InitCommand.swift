@@ -19,6 +19,11 @@ struct InitCommand: ParsableCommand {
     @Option(name: .customLong("cache-size"), help: ArgumentHelp("With --blobs: the most the cache holds, e.g. 200G (default 10G).", valueName: "size"))
     var cacheSize: String?
 
+    @Option(name: .customLong("catalog"), help: ArgumentHelp(
+        "Keep the catalog in a PostgreSQL database shared by many machines: postgres://USER@HOST:PORT/DATABASE (the password from PGPASSWORD or ~/.pgpass). A node joining a store gives the same --catalog and --blobs.",
+        valueName: "url"))
+    var catalog: String?
+
     func validate() throws {
         if blobs == nil, cache != nil || cacheSize != nil { throw ValidationError("--cache and --cache-size go with --blobs") }
         if let cacheSize, Self.bytes(cacheSize) == nil { throw ValidationError("--cache-size '\(cacheSize)' is not a size like 500M, 200G or 2T") }
@@ -41,7 +46,7 @@ struct InitCommand: ParsableCommand {
                 BucketConfig(url: url, cache: StoreLocation.absolute(cache ?? Path.join(root, "cache")),
                              cacheBytes: cacheSize.flatMap(Self.bytes) ?? 10 << 30)
             }
-            switch try Store.create(at: root, logger: options.logger, bucket: bucket) {
+            switch try Store.create(at: root, logger: options.logger, bucket: bucket, catalog: catalog) {
             case .created(let store):
                 print("Created a Lake store at \(store.root)")
             case .alreadyExists(let store):

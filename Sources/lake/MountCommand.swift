@@ -116,7 +116,7 @@ struct MountCommand: ParsableCommand {
         let mount: FuseMount
         do {
             store = try Store(opening: options.storePath, logger: logger)
-            services = try DaemonServices(store: store, logger: logger, readsOnly: dataset != nil)
+            services = try DaemonServices(store: store, logger: logger, readsOnly: dataset != nil, mountpoint: path)
             let fs = LakeFileSystem(store: store, logger: logger, datasetRoot: try dataset.map(datasetID), settler: services.settler)
             mount = FuseMount(fs: fs, mountpoint: path, logger: logger, watchesChanges: dataset == nil)
             try mount.mount(options: fuseOptions(allowOther: store.config.mountAllowOther))

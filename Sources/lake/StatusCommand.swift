@@ -34,7 +34,11 @@ struct StatusCommand: ParsableCommand {
                 return
             }
             print("Store     \(status.root) (\(options.storeChosenBy))")
-            print("Catalog   \(ByteCount.text(status.catalogBytes))")
+            if let url = status.catalogURL {
+                print("Catalog   PostgreSQL at \(url)")
+            } else {
+                print("Catalog   \(ByteCount.text(status.catalogBytes))")
+            }
             print("Blobs     \(status.blobs.count) blob\(status.blobs.count == 1 ? "" : "s"), \(ByteCount.text(status.blobs.bytes))")
             let percent = status.diskTotal > 0 ? Int((Double(status.diskFree) / Double(status.diskTotal) * 100).rounded()) : 0
             print("Disk      \(ByteCount.text(status.diskFree)) free of \(ByteCount.text(status.diskTotal)) (\(percent) %)")
@@ -52,6 +56,11 @@ struct StatusCommand: ParsableCommand {
             for daemon in status.daemons {
                 let what = daemon.dataset.map { "dataset \($0) at " } ?? ""
                 print("Mount     \(what)\(daemon.mountpoint) (daemon pid \(daemon.pid)\(daemon.mounted ? "" : ", not mounted"))")
+            }
+            // Every machine's mount daemons, from their sessions in the catalog.
+            for node in status.nodes {
+                let age = max(0, now.microseconds - node.heartbeatAt.microseconds) / 1_000_000
+                print("Node      \(node.host) pid \(node.pid) at \(node.mountpoint), since \(String(node.startedAt.rfc3339.prefix(19)))Z, last heard \(age) s ago")
             }
         }
     }
@@ -97,9 +106,27 @@ struct StatusCommand: ParsableCommand {
         var trash: Size
         var queue: Queue
         var mounts: [Mount]
+        var catalogURL: String?
+        var nodes: [NodeSession]
         enum CodingKeys: String, CodingKey {
-            case store, blobs, disk, objects, trash, queue, mounts
-            case storeChosenBy = "store_chosen_by", catalogBytes = "catalog_bytes"
+            case store, blobs, disk, objects, trash, queue, mounts, nodes
+            case storeChosenBy = "store_chosen_by", catalogBytes = "catalog_bytes", catalogURL = "catalog_url"
+        }
+
+        /// Absent values are written as null, never left out (json.md).
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(store, forKey: .store)
+            try container.encode(storeChosenBy, forKey: .storeChosenBy)
+            try container.encode(catalogBytes, forKey: .catalogBytes)
+            try container.encode(catalogURL, forKey: .catalogURL)
+            try container.encode(blobs, forKey: .blobs)
+            try container.encode(disk, forKey: .disk)
+            try container.encode(objects, forKey: .objects)
+            try container.encode(trash, forKey: .trash)
+            try container.encode(queue, forKey: .queue)
+            try container.encode(mounts, forKey: .mounts)
+            try container.encode(nodes, forKey: .nodes)
         }
 
         init(_ status: StoreStatus, chosenBy: String, oldestWhy: String?) {
@@ -114,6 +141,8 @@ struct StatusCommand: ParsableCommand {
                 Oldest(id: $0.id.rawValue, createdAt: $0.createdAt.rfc3339, why: oldestWhy ?? "")
             })
             mounts = status.daemons.map { Mount(pid: $0.pid, mountpoint: $0.mountpoint, dataset: $0.dataset, mounted: $0.mounted) }
+            catalogURL = status.catalogURL
+            nodes = status.nodes
         }
     }
 }

@@ -57,7 +57,7 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         let catalog = try open(engine)
         let all = ["2026-11-01-objects", "2026-11-22-manifest-block-wait", "2026-11-22-cases-datasets-filters", "2026-11-30-blob-damage",
                    "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership", "2026-12-03-audit-log",
-                   "2026-12-04-field-labels", "2026-12-05-trash", "2026-12-06-mesh-summary", "2026-12-08-unsynced-blobs"]
+                   "2026-12-04-field-labels", "2026-12-05-trash", "2026-12-06-mesh-summary", "2026-12-08-unsynced-blobs", "2026-12-09-cluster"]
         #expect(try catalog.appliedMigrations() == all)
         let again = try open(engine)
         #expect(try again.appliedMigrations() == all)
@@ -74,7 +74,7 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         #expect(names == ["2026-11-01-objects", "2026-11-22-cases-datasets-filters", "2026-11-22-manifest-block-wait",
                           "2026-11-30-blob-damage", "2026-11-30-receipts", "2026-12-01-unsettled-blobs", "2026-12-02-object-ownership",
                           "2026-12-03-audit-log", "2026-12-04-field-labels", "2026-12-05-trash", "2026-12-06-mesh-summary", "2026-12-08-unsynced-blobs",
-                          "2099-01-01-future"])
+                          "2026-12-09-cluster", "2099-01-01-future"])
     }
 
     /// An object keeps the owner and mode it was made with; one made before they were recorded
@@ -429,5 +429,23 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         #expect(try level() == 2)
         try catalog.createPendingObject(draft("light.bin"))
         #expect(try level() == 2)
+    }
+
+    /// PostgreSQL killed and started again under an open catalog: the pooled connections are
+    /// found broken and replaced, and the next calls work without reopening anything.
+    @Test func aRestartedPostgresIsFoundAgain() throws {
+        let own = try PostgresServer()
+        let url = try own.makeDatabase() + "?password=" + own.password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let catalog = try SQLiteCatalog(postgres: url, logger: TestLogger.make(), blobURI: { $0 })
+        let object = draft("before.stl")
+        try catalog.createPendingObject(object)
+        try own.restart()
+        #expect(try catalog.object(object.id)?.name == "before.stl")
+        let after = draft("after.stl", at: 1_800_000_000_001)
+        try catalog.createPendingObject(after)
+        #expect(try catalog.objectSummaries().map(\.id) == [object.id, after.id])
+        // Down for good: a call fails (after its retries) with the server's reason, not a hang.
+        own.stop()
+        #expect(throws: CatalogError.self) { try catalog.object(object.id) }
     }
 }

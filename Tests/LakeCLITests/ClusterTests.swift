@@ -1,0 +1,116 @@
+import Foundation
+import LakeTestSupport
+import Testing
+
+/// Many machines, one lake: store folders (one per node) sharing one PostgreSQL catalog and one
+/// S3 bucket (a real PostgreSQL and a real SeaweedFS on loopback), through the CLI and the mount.
+@Suite struct ClusterTests {
+    let postgres = PostgresServer.shared
+
+    /// `lake init` of two nodes on one catalog and bucket, as the issue's commands; the nodes'
+    /// environments, with the password and the keys.
+    func twoNodes(_ server: SeaweedS3, bucket: String) throws -> (a: LakeBinary, b: LakeBinary, env: [String: String], catalog: String) {
+        let catalog = try postgres.makeDatabase()
+        let env = server.credentials.merging(postgres.environment) { $1 }
+        let blobs = "s3://\(bucket)/prod?endpoint=\(server.endpoint)&region=us-east-1"
+        let a = LakeBinary(), b = LakeBinary()
+        for node in [a, b] {
+            let made = try node.run(["init", "--catalog", catalog, "--blobs", blobs, "--cache-size", "1G"], environment: env)
+            #expect(made.succeeded, "\(made.stderr)")
+        }
+        return (a, b, env, catalog)
+    }
+
+    @Test func twoNodesShareOneCatalogAndOneBucket() throws {
+        let server = try SeaweedS3()
+        let (a, b, env, catalog) = try twoNodes(server, bucket: "lake-two")
+
+        // The second node joined the first's store: one identity (the bucket's claim accepted it).
+        let configA = try String(contentsOfFile: a.store + "/lake.json", encoding: .utf8)
+        let configB = try String(contentsOfFile: b.store + "/lake.json", encoding: .utf8)
+        let storeID = { (text: String) in text.split(separator: "\n").first { $0.contains("\"store_id\"") }.map(String.init) }
+        #expect(storeID(configA) != nil && storeID(configA) == storeID(configB), "\(configA)\n\(configB)")
+        #expect(configA.contains(catalog) && !configA.contains(postgres.password), "no password in lake.json")
+        #expect(!FileManager.default.fileExists(atPath: a.store + "/catalog.sqlite"), "the catalog is the database, not a file")
+
+        // Uploaded on A, listed, processed and read on B.
+        let source = a.directory.write("part.stl", Fixtures.asciiSTL(triangles: 12))
+        let uploaded = try a.json(try a.run(["upload", source, "--json"], environment: env))
+        let id = try #require((uploaded["succeeded"] as? [[String: Any]])?.first?["id"] as? String, "\(uploaded)")
+        let listed = try b.run(["object", "ls"], environment: env)
+        #expect(listed.stdout.contains(id), "\(listed.stdout)\(listed.stderr)")
+        let ready = try b.run(["wait", id, "--timeout", "120"], environment: env)
+        #expect(ready.succeeded && ready.stdout.hasPrefix("READY"), "\(ready.stdout)\(ready.stderr)")
+        #expect(try b.run(["object", "get", id, "-o", b.directory.file("got.stl")], environment: env).succeeded)
+        #expect(try Shell.sha256(b.directory.file("got.stl")) == Shell.sha256(source))
+        let status = try b.json(try b.run(["status", "--json"], environment: env))
+        #expect(status["catalog_url"] as? String == catalog && (status["objects"] as? [String: Int])?["READY"] == 1, "\(status)")
+        #expect(try a.run(["verify"], environment: env).succeeded)
+    }
+
+    /// What goes wrong with a catalog's address or password is said plainly, and a password is
+    /// never written down or echoed.
+    @Test func aCatalogsAddressAndPasswordAreCheckedAndNeverKept() throws {
+        let catalog = try postgres.makeDatabase()
+        let lake = LakeBinary()
+        let withPassword = catalog.replacingOccurrences(of: "lake@", with: "lake:hunter2@")
+        let refused = try lake.run(["init", "--catalog", withPassword], environment: postgres.environment)
+        #expect(refused.status != 0 && refused.stderr.contains("PGPASSWORD") && !refused.stderr.contains("hunter2"), "\(refused.stderr)")
+        let inQuery = try lake.run(["init", "--catalog", catalog + "?password=hunter2"], environment: postgres.environment)
+        #expect(inQuery.status != 0 && !inQuery.stderr.contains("hunter2"), "\(inQuery.stderr)")
+        let wrong = try lake.run(["init", "--catalog", catalog], environment: ["PGPASSWORD": "not-the-password"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("password authentication failed") && !wrong.stderr.contains("not-the-password"),
+                "\(wrong.stderr)")
+        let nobody = try lake.run(["init", "--catalog", "postgres://lake@127.0.0.1:1/lake"], environment: postgres.environment)
+        #expect(nobody.status != 0 && nobody.stderr.contains("127.0.0.1:1"), "\(nobody.stderr)")
+        let notPostgres = try lake.run(["init", "--catalog", "mysql://lake@127.0.0.1/lake"], environment: postgres.environment)
+        #expect(notPostgres.status != 0 && notPostgres.stderr.contains("postgres://"), "\(notPostgres.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: lake.store + "/lake.json"), "no store was made")
+
+        // A good one: made, and a second init on it changes nothing.
+        #expect(try lake.run(["init", "--catalog", catalog], environment: postgres.environment).succeeded)
+        let again = try lake.run(["init", "--catalog", catalog], environment: postgres.environment)
+        #expect(again.succeeded && again.stdout.contains("already exists"), "\(again.stdout)")
+        // Without the password the store does not open, and says why.
+        let locked = try lake.run(["object", "ls"], environment: ["PGPASSWORD": ""])
+        #expect(locked.status != 0 && locked.stderr.contains(catalog), "\(locked.stderr)")
+    }
+
+    /// Two mounts, one per node: a file copied into A's incoming/ appears in B's objects/, and
+    /// each daemon's session is listed by `lake status` on either node until it unmounts.
+    @Test func mountsOnTwoNodesSeeEachOthersUploads() throws {
+        let server = try SeaweedS3()
+        let (a, b, env, _) = try twoNodes(server, bucket: "lake-mounts")
+        var mounted: [(LakeBinary, String)] = []
+        defer {
+            for (node, mountpoint) in mounted {
+                _ = try? node.run(["unmount", mountpoint], store: false)
+                _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mountpoint) ' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
+            }
+        }
+        for node in [a, b] {
+            let mountpoint = node.directory.file("mnt")
+            try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+            let result = try node.run(["mount", mountpoint], environment: env)
+            #expect(result.succeeded, "\(result.stderr)")
+            mounted.append((node, mountpoint))
+        }
+        let (mountA, mountB) = (mounted[0].1, mounted[1].1)
+        let source = a.directory.writeRandom("sample.bin", size: 300_000, seed: 5)
+        #expect(try Shell.run("cp '\(source)' '\(mountA)/incoming/'").status == 0)
+        let id = try Shell.run("getfattr --absolute-names --only-values -n user.lake.id '\(mountA)/incoming/sample.bin'").output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.hasPrefix("obj-"), "\(id)")
+        #expect(eventually(30) { FileManager.default.fileExists(atPath: "\(mountB)/objects/\(id)/sample.bin") }, "B never showed A's upload")
+        #expect(try Shell.sha256("\(mountB)/objects/\(id)/sample.bin") == Shell.sha256(source))
+
+        func nodes(_ node: LakeBinary) -> [[String: Any]] {
+            ((try? node.json(try node.run(["status", "--json"], environment: env)))?["nodes"] as? [[String: Any]]) ?? []
+        }
+        #expect(eventually(30) { Set(nodes(b).compactMap { $0["mountpoint"] as? String }) == [mountA, mountB] }, "\(nodes(b))")
+        let text = try b.run(["status"], environment: env).stdout
+        #expect(text.contains("Node ") && text.contains(mountA), "\(text)")
+        #expect(try a.run(["unmount", mountA], store: false).succeeded)
+        #expect(eventually(30) { nodes(b).compactMap { $0["mountpoint"] as? String } == [mountB] }, "\(nodes(b))")
+    }
+}

@@ -174,6 +174,9 @@ public protocol Catalog: Sendable {
     func endSession(_ id: String) throws
     /// The mount daemons alive, by host and start.
     func nodeSessions() throws -> [NodeSession]
+    /// A way to be woken when the catalog changes (PostgreSQL's LISTEN/NOTIFY), for a watcher
+    /// that would otherwise poll; nil where there is none (SQLite: one machine, polled).
+    func changeSignal() -> (any ChangeSignal)?
     /// How many blobs the catalog knows and their bytes (each stored once, however many objects
     /// share it).
     func blobTotals() throws -> (count: Int64, bytes: Int64)
@@ -340,4 +343,11 @@ extension Catalog {
     public func objectOutlines(ids: [LakeID]) throws -> [(seq: Int64, outline: ObjectOutline)] {
         try objects(ids: ids).map { ($0.seq, ObjectOutline($0.object)) }
     }
+}
+
+/// Wakes a watcher when any process or machine changed the catalog.
+public protocol ChangeSignal: Sendable {
+    /// True when a change was signalled within `timeout` seconds; false when none was (or the
+    /// signal is out of reach for now: the watcher then polls, as without one).
+    func wait(upTo timeout: Double) -> Bool
 }

@@ -39,4 +39,9 @@ extension SQLiteCatalog {
         NodeSession(id: row[0], host: row[1], pid: Int32(truncatingIfNeeded: row[2] as Int64), mountpoint: row[3],
                     startedAt: Timestamp(microseconds: row[4]), heartbeatAt: Timestamp(microseconds: row[5]))
     }
+
+    public func changeSignal() -> (any ChangeSignal)? {
+        guard case .postgres(let pool) = engine else { return nil }
+        return PostgresChangeSignal(url: pool.url)
+    }
 }

@@ -147,6 +147,9 @@ public final class SQLiteCatalog: Catalog {
     /// Every change bumps the change sequence; the entity id says what to invalidate.
     func recordChange(_ db: any SQLDatabase, _ id: LakeID, at time: Timestamp) throws {
         try db.run(sql: "INSERT INTO changes (entity_id, at) VALUES (?, ?)", arguments: [id.rawValue, time.microseconds])
+        // Every machine's watchers wake at the commit (PostgreSQL sends a notification once per
+        // transaction however many changes it holds, and none if it rolls back).
+        if db.dialect == .postgres { try db.run(sql: "SELECT pg_notify('lake_changes', '')") }
     }
 
     func fetchObjects(_ db: any SQLDatabase, where clause: String, _ arguments: SQLArguments) throws -> [LakeObject] {

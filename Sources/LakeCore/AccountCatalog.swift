@@ -330,6 +330,7 @@ public struct AccountCatalog: Catalog {
     }
     public func endSession(_ id: String) throws { try base.endSession(id) }
     public func nodeSessions() throws -> [NodeSession] { try base.nodeSessions() }
+    public func changeSignal() -> (any ChangeSignal)? { base.changeSignal() }
     public func blobTotals() throws -> (count: Int64, bytes: Int64) { try base.blobTotals() }
     public func queuedObjects() throws -> [QueuedObject] { try base.queuedObjects() }
     public func entitySeq(_ id: LakeID) throws -> Int64? { try base.entitySeq(id) }

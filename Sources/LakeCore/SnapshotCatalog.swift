@@ -100,6 +100,7 @@ public final class SnapshotCatalog: Catalog {
     public func heartbeat(_ session: NodeSession, staleBefore: Timestamp) throws -> [NodeSession] { throw Self.readOnly }
     public func endSession(_ id: String) throws { throw Self.readOnly }
     public func nodeSessions() throws -> [NodeSession] { [] }
+    public func changeSignal() -> (any ChangeSignal)? { nil }
     public func blobTotals() throws -> (count: Int64, bytes: Int64) { throw Self.readOnly }
     public func queuedObjects() throws -> [QueuedObject] { throw Self.readOnly }
     public func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject] { throw Self.readOnly }

@@ -25,6 +25,8 @@ extension Store {
     /// The change sequence, and what changed after a point of it.
     public func changeSequence() throws -> Int64 { try catalog.changeSequence() }
     public func changes(since sequence: Int64) throws -> (latest: Int64, ids: Set<LakeID>) { try catalog.changes(since: sequence) }
+    /// Wakes a watcher at another process's or machine's change, where the catalog can (PostgreSQL).
+    public func changeSignal() -> ChangeWaiter? { catalog.changeSignal().map(ChangeWaiter.init) }
 
     public func openBlob(_ id: String) throws -> ReadableFile { try blobs.open(id) }
     /// A cheap look at a blob's file (there, with the recorded size), without re-hashing it.
@@ -49,4 +51,12 @@ public enum StoreFailure: Sendable, Equatable {
         }
         return .other
     }
+}
+
+/// The catalog's change signal as the filesystem sees it (it knows nothing of the catalog).
+public struct ChangeWaiter: Sendable {
+    let signal: any ChangeSignal
+
+    /// True when a change was signalled within `timeout` seconds.
+    public func wait(upTo timeout: Double) -> Bool { signal.wait(upTo: timeout) }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import LakeCore
 import LakeModel
 import Logging
@@ -16,11 +17,20 @@ public final class ChangeWatcher: Sendable {
         self.onInvalidate = onInvalidate
     }
 
+    /// With a change signal (a PostgreSQL catalog: LISTEN/NOTIFY), the catalog is read when a
+    /// change is signalled, and every second in case a signal was missed; without one, every
+    /// `interval`.
     public func start() {
         let start = (try? fs.store.changeSequence()) ?? 0
+        let signal = fs.store.changeSignal()
         thread.start { [self] thread in
             var sequence = start
+            var lastRead = 0.0
             repeat {
+                let signalled = signal?.wait(upTo: interval) ?? true
+                let now = Date().timeIntervalSinceReferenceDate
+                guard signalled || now - lastRead >= 1 else { continue }
+                lastRead = now
                 do {
                     let (latest, ids) = try fs.store.changes(since: sequence)
                     if latest != sequence {
@@ -30,7 +40,7 @@ public final class ChangeWatcher: Sendable {
                 } catch {
                     fs.logger.warning("cannot read the catalog's changes: \(error)")
                 }
-            } while thread.pause(interval)
+            } while thread.pause(signal == nil ? interval : 0)
         }
     }
 

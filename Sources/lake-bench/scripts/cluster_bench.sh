@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Two nodes of one lake on this machine (issue 16): how long an upload on node A takes to appear
+# in node B's objects/, over N uploads, p50 and p99 (goal p99 ≤ 1 s).
+#
+#   bash Sources/lake-bench/scripts/cluster_bench.sh WORK [UPLOADS]     # root; LAKE=PATH for another build
+#
+# Starts a throwaway PostgreSQL (initdb as the postgres account into WORK/pg, on a loopback port)
+# and SeaweedFS (`weed mini`), makes two store folders with the same --catalog and --blobs, mounts
+# both, and per upload: copies a 64 KiB file into A's incoming/ (the copy returns once the object
+# is stored), reads its id from the receipt's xattr, then stats B's objects/<id> in a tight loop
+# until it exists. The time from the copy's return to B's first successful stat is the latency.
+set -euo pipefail
+work=${1:?usage: cluster_bench.sh WORK [UPLOADS]}
+uploads=${2:-100}
+lake=${LAKE:-$(cd "$(dirname "$0")/../../.." && pwd)/.build/release/lake}
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+pgport=$((20000 + RANDOM % 9000))
+s3port=$((30000 + 5 * (RANDOM % 2000)))
+key=bench-key secret=bench-secret
+export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret PGPASSWORD=bench-pw
+
+cleanup() {
+    for node in a b; do "$lake" unmount "$work/$node/mnt" >/dev/null 2>&1 || fusermount3 -uz "$work/$node/mnt" 2>/dev/null || true; done
+    [ -n "${weed_pid:-}" ] && kill -9 "$weed_pid" 2>/dev/null || true
+    [ -n "${pg_pid:-}" ] && kill -INT "$pg_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+rm -rf "$work/pg" "$work/weed" "$work/a" "$work/b"
+mkdir -p "$work/pg" "$work/weed" "$work/a/mnt" "$work/b/mnt"
+chmod 755 "$work" && chown postgres "$work/pg"
+echo "$PGPASSWORD" > "$work/pg/pw" && chown postgres "$work/pg/pw"
+setpriv --reuid=postgres --regid=postgres --init-groups "$bin/initdb" -D "$work/pg/data" -U lake --pwfile="$work/pg/pw" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 --no-instructions > "$work/pg.log" 2>&1
+setpriv --reuid=postgres --regid=postgres --init-groups "$bin/postgres" -D "$work/pg/data" -p "$pgport" -k "$work/pg" \
+    -c listen_addresses=127.0.0.1 >> "$work/pg.log" 2>&1 &
+pg_pid=$!
+until psql -h 127.0.0.1 -p "$pgport" -U lake -d postgres -c 'CREATE DATABASE lake' >/dev/null 2>&1; do sleep 0.2; done
+
+printf '{"identities":[{"name":"b","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","List","Tagging","Write"]}]}' \
+    "$key" "$secret" > "$work/weed/s3.json"
+weed mini -dir="$work/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port=$s3port -master.port=$((s3port + 1)) \
+    -volume.port=$((s3port + 2)) -filer.port=$((s3port + 3)) -admin.port=$((s3port + 4)) -admin.ui=false -webdav=false \
+    -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$work/weed/s3.json" > "$work/weed.log" 2>&1 &
+weed_pid=$!
+until curl -s -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "$key:$secret" "http://127.0.0.1:$s3port/"; do sleep 0.2; done
+
+for node in a b; do
+    "$lake" init --store "$work/$node/store" --catalog "postgres://lake@127.0.0.1:$pgport/lake" \
+        --blobs "s3://cluster/lake?endpoint=http://127.0.0.1:$s3port&region=us-east-1" >/dev/null
+    "$lake" mount --store "$work/$node/store" "$work/$node/mnt" >/dev/null
+done
+
+python3 - "$work" "$uploads" <<'PY'
+import os, subprocess, sys, time
+work, n = sys.argv[1], int(sys.argv[2])
+a, b = os.path.join(work, "a/mnt"), os.path.join(work, "b/mnt")
+latencies = []
+for i in range(n):
+    source = os.path.join(work, "u.bin")
+    with open(source, "wb") as f: f.write(os.urandom(65536))
+    target = os.path.join(a, "incoming", "u%04d.bin" % i)
+    subprocess.run(["cp", source, target], check=True)
+    stored = time.monotonic()
+    oid = os.getxattr(target, "user.lake.id").decode()
+    path = os.path.join(b, "objects", oid)
+    while True:
+        try:
+            os.stat(path)
+            break
+        except FileNotFoundError:
+            if time.monotonic() - stored > 30: sys.exit("B never showed %s" % oid)
+            time.sleep(0.001)
+    latencies.append(time.monotonic() - stored)
+latencies.sort()
+pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+print("visibility A -> B over %d uploads: p50 %.0f ms, p99 %.0f ms, max %.0f ms" % (n, pick(0.5) * 1000, pick(0.99) * 1000, latencies[-1] * 1000))
+PY

@@ -113,4 +113,67 @@ import Testing
         #expect(try a.run(["unmount", mountA], store: false).succeeded)
         #expect(eventually(30) { nodes(b).compactMap { $0["mountpoint"] as? String } == [mountB] }, "\(nodes(b))")
     }
+
+    /// A VTU of `values` Float32 point values in raw appended form: big enough that processing
+    /// it takes a few tenths of a second (its MD5 alone), so a kill can land in the middle.
+    static func bigVTU(_ path: String, values: Int) throws {
+        let script = #"""
+            import struct, sys
+            path, n = sys.argv[1], int(sys.argv[2])
+            head = ('<?xml version="1.0"?>\n<VTKFile type="UnstructuredGrid" version="1.0" byte_order="LittleEndian" header_type="UInt64">\n'
+                    '<UnstructuredGrid><Piece NumberOfPoints="%d" NumberOfCells="0"><PointData>'
+                    '<DataArray type="Float32" Name="p" format="appended" offset="0"/></PointData></Piece></UnstructuredGrid>\n'
+                    '<AppendedData encoding="raw">\n_') % n
+            chunk = struct.pack("<65536f", *[float(i % 977) for i in range(65536)])
+            with open(path, "wb") as f:
+                f.write(head.encode()); f.write(struct.pack("<Q", n * 4))
+                for _ in range(n // 65536): f.write(chunk)
+                f.write(b"\n</AppendedData>\n</VTKFile>\n")
+            """#
+        _ = try Process.output("/usr/bin/env", ["python3", "-c", script, path, String(values)])
+    }
+
+    /// Node A's daemon is killed (SIGKILL) while it processes an object; once A's lease has run
+    /// out (set to the past here instead of waiting a minute), node B's daemon takes the object
+    /// from the shared queue and finishes it.
+    @Test func anObjectANodeDiedProcessingIsFinishedByAnother() throws {
+        let server = try SeaweedS3()
+        let (a, b, env, catalog) = try twoNodes(server, bucket: "lake-kill")
+        let db = try postgres.connect(catalog)
+        let (mountA, mountB) = (a.directory.file("mnt"), b.directory.file("mnt"))
+        defer {
+            for mountpoint in [mountA, mountB] {
+                _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mountpoint) ' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
+            }
+        }
+        try FileManager.default.createDirectory(atPath: mountA, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: mountB, withIntermediateDirectories: true)
+        #expect(try a.run(["mount", mountA], environment: env).succeeded)
+        let source = a.directory.file("big.vtu")
+        try Self.bigVTU(source, values: 40 << 20)
+        #expect(try Shell.run("cp '\(source)' '\(mountA)/incoming/'").status == 0)
+        let id = try Shell.run("getfattr --absolute-names --only-values -n user.lake.id '\(mountA)/incoming/big.vtu'").output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        func state() throws -> (status: String, owner: String?) {
+            let row = try db.run("SELECT status, lease_owner FROM objects WHERE id = $1", [id])[0]
+            return (row["status"] ?? "", row["lease_owner"])
+        }
+        #expect(try eventually(60) { try state().status != "UPLOADED" })
+        let claimed = try state()
+        #expect(claimed.status == "PROCESSING", "A finished before it could be killed: \(claimed)")
+        _ = try Shell.run("pkill -9 -f '[l]ake mount \(mountA) '")
+        #expect(eventually(30) { (try? Shell.run("pgrep -f '[l]ake mount \(mountA) '").output.isEmpty) ?? false })
+        _ = try Shell.run("fusermount3 -uz '\(mountA)'")
+        let orphaned = try state()
+        #expect(orphaned.status == "PROCESSING" && orphaned.owner == claimed.owner, "\(orphaned)")
+
+        // The minute of A's lease, passed; then B's daemon takes it over.
+        try db.run("UPDATE objects SET lease_expires_at = 0 WHERE id = $1", [id])
+        #expect(try b.run(["mount", mountB], environment: env).succeeded)
+        #expect(try eventually(120) { try state().status == "READY" }, "\(String(describing: try? state()))")
+        let finished = try db.run("SELECT attempts, lease_owner, provisions FROM objects WHERE id = $1", [id])[0]
+        #expect(finished.int64("attempts") == 2 && finished["lease_owner"] == nil, "\(finished["attempts"] ?? "")")
+        #expect(finished["provisions"]?.contains("\"label\":\"p\"") == true, "\(finished["provisions"]?.prefix(200) ?? "")")
+        #expect(try b.run(["unmount", mountB], store: false).succeeded)
+    }
 }

@@ -275,6 +275,7 @@ enum Migrations {
                     started_at INTEGER NOT NULL,
                     heartbeat_at INTEGER NOT NULL
                 );
+                ALTER TABLE objects ADD COLUMN upload_host TEXT;
                 """)
         }
         return migrator

@@ -226,6 +226,7 @@ enum PostgresMigrations {
                 started_at BIGINT NOT NULL,
                 heartbeat_at BIGINT NOT NULL
             );
+            ALTER TABLE objects ADD COLUMN upload_host TEXT;
             """),
     ]
 }

@@ -169,14 +169,14 @@ public final class SQLiteCatalog: Catalog {
         do {
             try db.run(sql: """
                 INSERT INTO objects (id, name, description, file_name, format, status, tags, annotations, warnings,
-                                     geometry_units, created_at, created_by, owner_uid, owner_gid, mode, blob_id, uploaded_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     geometry_units, created_at, created_by, owner_uid, owner_gid, mode, blob_id, uploaded_at, upload_host)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [object.id.rawValue, object.name, object.description, object.file.name,
                                  object.format.rawValue, stored == nil ? "PENDING_UPLOAD" : "UPLOADED",
                                  ObjectRow.json(object.tags), ObjectRow.json(object.annotations),
                                  ObjectRow.json(object.warnings), object.geometryUnits, object.createdAt.microseconds,
                                  object.createdBy, Int64(object.owner.uid), Int64(object.owner.gid), Int64(object.owner.mode),
-                                 stored?.blob, stored?.at.microseconds])
+                                 stored?.blob, stored?.at.microseconds, Self.host])
             let seq = try db.lastInsertedRowID()
             for (key, param) in object.params {
                 try insertParam(db, object.id, key, param)
@@ -305,12 +305,33 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
+    /// The pending uploads this machine may judge: its own (it can see whether their writers
+    /// live), those from before uploads named their machine, and another machine's once a day
+    /// old while no mount daemon of that machine is alive (a machine that is gone for good). A
+    /// node starting its daemon while another uploads a large file must not take that upload
+    /// for an interrupted one.
     public func pendingUploadIDs() throws -> [LakeID] {
         try read { db in
-            try db.fetchValues(String.self, sql: "SELECT id FROM objects WHERE status = 'PENDING_UPLOAD' ORDER BY seq")
+            try db.fetchValues(String.self, sql: """
+                SELECT id FROM objects WHERE status = 'PENDING_UPLOAD'
+                AND (upload_host IS NULL OR upload_host = ?
+                     OR (created_at < ? AND NOT EXISTS (SELECT 1 FROM node_sessions n WHERE n.host = objects.upload_host)))
+                ORDER BY seq
+                """, arguments: [Self.host, Timestamp.now.adding(seconds: -Self.foreignUploadGrace).microseconds])
                 .map(LakeID.init(unchecked:))
         }
     }
+
+    /// How long another machine's pending upload is left alone when no daemon of it is alive.
+    static let foreignUploadGrace = 86_400.0
+
+    /// This machine's name, as its pending uploads and its mount daemons' sessions record it.
+    /// (gethostname, not Foundation's hostName, which may ask DNS for the canonical name.)
+    public static let host: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
 
     static func kindName(_ id: LakeID) -> String {
         switch id.kind {

@@ -1,4 +1,5 @@
 import Foundation
+import LakeCatalog
 import LakeModel
 
 /// The mount daemon's session in the catalog (`node_sessions`): registered when it starts,
@@ -16,7 +17,7 @@ final class NodeHeartbeat: Sendable {
     init(store: Store, mountpoint: String) {
         self.store = store
         let now = Timestamp.now
-        let host = ProcessInfo.processInfo.hostName
+        let host = SQLiteCatalog.host
         session = NodeSession(id: "\(host):\(getpid()):\(now.microseconds)", host: host, pid: getpid(), mountpoint: mountpoint,
                               startedAt: now, heartbeatAt: now)
     }

@@ -448,4 +448,31 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         own.stop()
         #expect(throws: CatalogError.self) { try catalog.object(object.id) }
     }
+
+    /// Another machine's upload in progress is not this machine's to reap: only its own, and
+    /// another's once a day old while no mount daemon of that machine is alive.
+    @Test(arguments: CatalogEngine.allCases) func anotherMachinesPendingUploadIsLeftAlone(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
+        let mine = draft("mine.stl"), theirs = draft("theirs.stl", at: 1_800_000_000_001)
+        try catalog.createPendingObject(mine)
+        try catalog.createPendingObject(theirs)
+        #expect(try catalog.pendingUploadIDs() == [mine.id, theirs.id], "both made here")
+        try catalog.write { db in try db.execute(sql: "UPDATE objects SET upload_host = 'elsewhere' WHERE id = ?", arguments: [theirs.id.rawValue]) }
+        #expect(try catalog.pendingUploadIDs() == [mine.id])
+        // A day old, its machine silent: this one may reap it; while a daemon there lives, not.
+        let old = Timestamp.now.adding(seconds: -90_000).microseconds
+        try catalog.write { db in try db.execute(sql: "UPDATE objects SET created_at = ? WHERE id = ?", arguments: [old, theirs.id.rawValue]) }
+        #expect(try catalog.pendingUploadIDs() == [mine.id, theirs.id])
+        let now = Timestamp.now
+        _ = try catalog.heartbeat(NodeSession(id: "elsewhere:1:1", host: "elsewhere", pid: 1, mountpoint: "/lake", startedAt: now, heartbeatAt: now),
+                                  staleBefore: now.adding(seconds: -30))
+        #expect(try catalog.pendingUploadIDs() == [mine.id])
+        // Its session gone silent for longer than the stale limit: another heartbeat removes it.
+        let later = now.adding(seconds: 60)
+        let gone = try catalog.heartbeat(NodeSession(id: "here:2:2", host: SQLiteCatalog.host, pid: 2, mountpoint: "/lake", startedAt: later,
+                                                     heartbeatAt: later), staleBefore: later.adding(seconds: -30))
+        #expect(gone.map(\.id) == ["elsewhere:1:1"])
+        #expect(try catalog.nodeSessions().map(\.id) == ["here:2:2"])
+        #expect(try catalog.pendingUploadIDs() == [mine.id, theirs.id])
+    }
 }

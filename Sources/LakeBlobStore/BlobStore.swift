@@ -21,6 +21,10 @@ public protocol BlobStore: Sendable {
     func delete(_ id: String) throws
     /// Every blob present, for verification and garbage collection.
     func allBlobIDs() throws -> [String]
+    /// The blobs stored before `cutoff`: what garbage collection may take as orphans when other
+    /// machines upload to the same place (a blob put moments ago may be one whose catalog record
+    /// is on its way).
+    func blobIDs(storedBefore cutoff: Timestamp) throws -> [String]
     /// Where a blob lives, as a URI a person or tool can use.
     func uri(for id: String) -> String
     /// Whether an upload session is still held by a live writer.
@@ -151,6 +155,10 @@ public enum BlobStoreError: Error, Sendable, CustomStringConvertible {
 
 
 extension BlobStore {
+    /// A store one machine writes to (a local folder, a dataset mount's) has no uploads of
+    /// others to wait for: its sweep guard keeps its own commits safe.
+    public func blobIDs(storedBefore cutoff: Timestamp) throws -> [String] { try allBlobIDs() }
+
     /// Streams a blob's bytes to `sink`, re-hashing them; throws `corruptBlob` at the end when
     /// the bytes do not match the blob's name, so a reader never trusts damaged data silently.
     public func stream(_ id: String, chunkSize: Int = 1 << 20, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {

@@ -35,7 +35,11 @@ public struct GarbageCollector: Sendable {
         try store.blobs.withSweepGuard {
             let unreferenced = try store.catalog.deleteUnreferencedBlobRecords()
             let recorded = Set(try store.catalog.blobRecords().map(\.id))
-            let orphans = try store.blobs.allBlobIDs().filter { !recorded.contains($0) }
+            // Other machines upload to a shared store: a blob they have put and not yet recorded
+            // looks like an orphan here. Only those older than the grace period go.
+            let present = store.config.catalog == nil ? try store.blobs.allBlobIDs()
+                : try store.blobs.blobIDs(storedBefore: Timestamp.now.adding(seconds: -store.config.gcGraceHours * 3600))
+            let orphans = present.filter { !recorded.contains($0) }
             for id in Set(unreferenced).union(orphans).sorted() where !recorded.contains(id) {
                 report.freedBytes += (try? store.blobs.size(of: id) ?? 0) ?? 0
                 try store.blobs.delete(id)

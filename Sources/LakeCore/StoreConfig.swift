@@ -37,6 +37,9 @@ public struct StoreConfig: Codable, Sendable {
     public var trashDays: Double = Self.defaultTrashDays
     /// Blobs kept in an S3 bucket, with a cache on this node, instead of in the store folder.
     public var bucket: BucketConfig?
+    /// With a shared catalog: hours a blob in the bucket that no catalog row names is left alone
+    /// by `lake gc` (it may be another machine's upload whose commit is on its way).
+    public var gcGraceHours: Double = Self.defaultGCGraceHours
     /// The catalog in a PostgreSQL database shared by many machines (`postgres://USER@HOST:PORT/DB`,
     /// no password: it comes from PGPASSWORD or ~/.pgpass); nil: `catalog.sqlite` in the folder.
     public var catalog: String?
@@ -57,12 +60,14 @@ public struct StoreConfig: Codable, Sendable {
         case trashDays = "trash_days"
         case bucket
         case catalog
+        case gcGraceHours = "gc_grace_hours"
     }
 
     public static let defaultScrubBytesPerSecond = 32.0 * 1024 * 1024
     public static let defaultScrubIntervalHours = 7.0 * 24
     public static let defaultSettleSeconds = 0.5
     public static let defaultTrashDays = 7.0
+    public static let defaultGCGraceHours = 24.0
 
     public init(format: String, formatVersion: Int, storeId: String, createdAt: Timestamp,
                 processingTimeLimitSeconds: Double, manifestBlockWaitSeconds: Double = 600,
@@ -95,6 +100,10 @@ public struct StoreConfig: Codable, Sendable {
         trashDays = try c.decodeIfPresent(Double.self, forKey: .trashDays) ?? Self.defaultTrashDays
         bucket = try c.decodeIfPresent(BucketConfig.self, forKey: .bucket)
         catalog = try c.decodeIfPresent(String.self, forKey: .catalog)
+        gcGraceHours = try c.decodeIfPresent(Double.self, forKey: .gcGraceHours) ?? Self.defaultGCGraceHours
+        guard gcGraceHours >= 0, gcGraceHours.isFinite else {
+            throw DecodingError.dataCorruptedError(forKey: .gcGraceHours, in: c, debugDescription: "gc_grace_hours must be a number of hours, 0 or more")
+        }
         guard trashDays >= 0, trashDays.isFinite else {
             throw DecodingError.dataCorruptedError(forKey: .trashDays, in: c, debugDescription: "trash_days must be a number of days, 0 or more")
         }

@@ -228,11 +228,20 @@ public final class S3BlobStore: BlobStore {
     }
 
     public func allBlobIDs() throws -> [String] {
+        try listBlobs().map(\.id)
+    }
+
+    /// By the bucket's own time of each PUT; a key the server gives no time for counts as new.
+    public func blobIDs(storedBefore cutoff: Timestamp) throws -> [String] {
+        try listBlobs().filter { ($0.modified?.microseconds ?? .max) < cutoff.microseconds }.map(\.id)
+    }
+
+    private func listBlobs() throws -> [(id: String, modified: Timestamp?)] {
         let folder = prefix + "blobs/"
         return try client.list(prefix: folder).compactMap { item in
             let id = String(item.key.dropFirst(folder.count))
-            return Self.isValidID(id) ? id : nil
-        }.sorted()
+            return Self.isValidID(id) ? (id, item.modified) : nil
+        }.sorted { $0.id < $1.id }
     }
 
     public func uri(for id: String) -> String { "s3://\(client.bucket)/\(key(id))" }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LakeModel
 import LakeBlobStore
 import LakeSystem
 
@@ -138,9 +139,10 @@ public final class S3Client: Sendable {
         guard response.status == 204 || response.status == 200 || response.status == 404 else { throw failure(response, "DELETE", key) }
     }
 
-    /// Every key under `prefix` with its size, a thousand per request.
-    public func list(prefix: String) throws -> [(key: String, size: Int64)] {
-        var found: [(key: String, size: Int64)] = []
+    /// Every key under `prefix` with its size and when it was stored (nil if the server did not
+    /// say), a thousand per request.
+    public func list(prefix: String) throws -> [(key: String, size: Int64, modified: Timestamp?)] {
+        var found: [(key: String, size: Int64, modified: Timestamp?)] = []
         var token: String?
         repeat {
             var query = [("list-type", "2"), ("prefix", prefix)]
@@ -150,7 +152,7 @@ public final class S3Client: Sendable {
             let xml = String(decoding: response.body, as: UTF8.self)
             for item in Self.elements("Contents", in: xml) {
                 guard let key = Self.elements("Key", in: item).first, let size = Self.elements("Size", in: item).first.flatMap({ Int64($0) }) else { continue }
-                found.append((key, size))
+                found.append((key, size, Self.elements("LastModified", in: item).first.flatMap { Timestamp(rfc3339: $0) }))
             }
             token = Self.elements("IsTruncated", in: xml).first == "true" ? Self.elements("NextContinuationToken", in: xml).first : nil
         } while token != nil

@@ -1,4 +1,5 @@
 import Foundation
+import LakeS3
 import LakeTestSupport
 import Testing
 
@@ -175,5 +176,32 @@ import Testing
         #expect(finished.int64("attempts") == 2 && finished["lease_owner"] == nil, "\(finished["attempts"] ?? "")")
         #expect(finished["provisions"]?.contains("\"label\":\"p\"") == true, "\(finished["provisions"]?.prefix(200) ?? "")")
         #expect(try b.run(["unmount", mountB], store: false).succeeded)
+    }
+
+    /// Node A has put a blob in the bucket and not yet recorded it (its commit is on its way):
+    /// `lake gc` on node B leaves it alone, as it does every unrecorded blob younger than the
+    /// grace period; past it (set to 0 here), such a blob is an orphan and goes.
+    @Test func gcOnOneNodeLeavesAnotherNodesUploadInFlight() throws {
+        let server = try SeaweedS3()
+        let (a, b, env, _) = try twoNodes(server, bucket: "lake-gc")
+        let kept = a.directory.write("kept.bin", String(repeating: "recorded ", count: 1000))
+        #expect(try a.run(["upload", kept], environment: env).succeeded)
+        let bytes = Data("bytes of an upload whose commit has not landed yet".utf8)
+        let sha = try Shell.sha256(a.directory.write("inflight.bin", bytes))
+        let client = try S3Location(url: "s3://lake-gc/prod?endpoint=\(server.endpoint)&region=us-east-1").client(environment: server.credentials)
+        _ = try client.put("prod/blobs/\(sha)", data: bytes)
+        let keys = { try client.list(prefix: "prod/blobs/").map(\.key) }
+        #expect(try keys().count == 2)
+
+        let gc = try b.json(try b.run(["gc", "--json"], environment: env))
+        #expect((gc["removed_blobs"] as? [String]) == [], "\(gc)")
+        #expect(try keys().contains("prod/blobs/\(sha)"), "B's gc removed A's upload in flight")
+
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: b.store + "/lake.json"))) as! [String: Any]
+        config["gc_grace_hours"] = 0
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: b.store + "/lake.json"))
+        let later = try b.json(try b.run(["gc", "--json"], environment: env))
+        #expect((later["removed_blobs"] as? [String]) == [sha], "\(later)")
+        #expect(try keys().count == 1, "the recorded blob stays")
     }
 }

@@ -204,4 +204,31 @@ import Testing
         #expect((later["removed_blobs"] as? [String]) == [sha], "\(later)")
         #expect(try keys().count == 1, "the recorded blob stays")
     }
+
+    /// PostgreSQL killed and started again under a mounted node (a server of its own): uploads
+    /// through the mount and commands work again once it is back, without remounting, and the
+    /// objects stored before are all there.
+    @Test func aMountOutlivesARestartOfItsCatalog() throws {
+        let own = try PostgresServer()
+        let catalog = try own.makeDatabase()
+        let env = own.environment
+        let lake = LakeBinary()
+        #expect(try lake.run(["init", "--catalog", catalog], environment: env).succeeded)
+        let mountpoint = lake.directory.file("mnt")
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        defer {
+            _ = try? lake.run(["unmount", mountpoint], store: false)
+            _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mountpoint) ' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
+        }
+        #expect(try lake.run(["mount", mountpoint], environment: env).succeeded)
+        let before = lake.directory.writeRandom("before.bin", size: 100_000, seed: 3)
+        #expect(try Shell.run("cp '\(before)' '\(mountpoint)/incoming/'").status == 0)
+        try own.restart()
+        let after = lake.directory.writeRandom("after.bin", size: 100_000, seed: 4)
+        #expect(try Shell.run("cp '\(after)' '\(mountpoint)/incoming/'").status == 0, "an upload after the restart failed")
+        #expect(try Shell.sha256("\(mountpoint)/incoming/after.bin") == Shell.sha256(after))
+        let listed = try lake.json(try lake.run(["object", "ls", "--json"], environment: env))
+        #expect((listed["objects"] as? [[String: Any]])?.count == 2, "\(listed)")
+        #expect(eventually(30) { ((try? FileManager.default.contentsOfDirectory(atPath: mountpoint + "/objects")) ?? []).count == 2 })
+    }
 }

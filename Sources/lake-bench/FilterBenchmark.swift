@@ -13,6 +13,8 @@ struct FilterBenchmark {
     var queries: Int
     var work: String
     var lake: String
+    /// A PostgreSQL database for the catalog (`postgres://…`, password from PGPASSWORD); nil: SQLite.
+    var catalogURL: String? = nil
 
     func run() throws {
         let root = work + "/store"
@@ -25,10 +27,10 @@ struct FilterBenchmark {
         } else {
             try? FileManager.default.removeItem(atPath: work)
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            try Bench.run([lake, "init", "--store", root])
+            try Bench.run([lake, "init", "--store", root] + (catalogURL.map { ["--catalog", $0] } ?? []))
         }
         let store = try Store(opening: root, logger: logger)
-        guard let catalog = store.catalog as? SQLiteCatalog else { throw BenchError("the store's catalog is not SQLite") }
+        guard let catalog = store.catalog as? SQLiteCatalog else { throw BenchError("the store's catalog is not Lake's SQL catalog") }
 
         // 1. The synthetic catalog: 5 field provisions, 3 params, 2 tags per object.
         var random = SplitMix(seed: 42)
@@ -47,8 +49,8 @@ struct FilterBenchmark {
         }
         if !reused { try catalog.analyze() }
         let loadSeconds = Bench.monotonic() - start
-        print("catalog: \(objects) objects (5 provisions, 3 params, 2 tags each) \(reused ? "reused, listed" : "made") in \(Bench.format(loadSeconds, 1)) s; "
-            + "catalog file \(Bench.format(Double(fileSize(root + "/catalog.sqlite")) / 1_048_576, 0)) MiB")
+        print("catalog (\(catalogURL == nil ? "SQLite" : "PostgreSQL")): \(objects) objects (5 provisions, 3 params, 2 tags each) \(reused ? "reused, listed" : "made") in \(Bench.format(loadSeconds, 1)) s"
+            + (catalogURL == nil ? "; catalog file \(Bench.format(Double(fileSize(root + "/catalog.sqlite")) / 1_048_576, 0)) MiB" : ""))
 
         // 2. Filters: random ranges so no two queries are alike; first page of 100, newest first.
         func timeQueries(_ label: String, _ make: (inout SplitMix) throws -> ObjectFilter) throws {

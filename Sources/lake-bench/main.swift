@@ -4,7 +4,7 @@ import Foundation
 //
 //   swift run -c release lake-bench upload [--size-mib 1024] [--rounds 5] [--work DIR]
 //   swift run -c release lake-bench vtk [--points 10000000] [--rounds 3] [--work DIR]   (needs pip vtk numpy)
-//   swift run -c release lake-bench filters [--objects 1000000] [--cases 10000] [--queries 200] [--work DIR]
+//   swift run -c release lake-bench filters [--objects 1000000] [--cases 10000] [--queries 200] [--work DIR] [--catalog postgres://…]
 //   swift run -c release lake-bench kernels [--tuples 4000000] [--rounds 5]
 //   swift run -c release lake-bench views [--objects 100000] [--shape file|vtk] [--work DIR]
 //
@@ -14,7 +14,7 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 guard let command = arguments.first else {
     print("usage: lake-bench upload [--size-mib N] [--rounds N] [--work DIR] [--lake PATH]")
     print("       lake-bench vtk [--points N] [--rounds N] [--work DIR] [--lake PATH] [--python PATH]")
-    print("       lake-bench filters [--objects N] [--cases N] [--queries N] [--work DIR] [--lake PATH]")
+    print("       lake-bench filters [--objects N] [--cases N] [--queries N] [--work DIR] [--lake PATH] [--catalog postgres://…]")
     print("       lake-bench kernels [--tuples N] [--rounds N]")
     print("       lake-bench views [--objects N] [--shape file|vtk] [--work DIR] [--lake PATH]")
     exit(2)
@@ -43,7 +43,8 @@ case "filters":
                         cases: Int(option("--cases", default: "10000"))!,
                         queries: Int(option("--queries", default: "200"))!,
                         work: option("--work", default: FileManager.default.currentDirectoryPath + "/bench-work"),
-                        lake: option("--lake", default: Bench.siblingLake())).run()
+                        lake: option("--lake", default: Bench.siblingLake()),
+                        catalogURL: arguments.contains("--catalog") ? option("--catalog", default: "") : nil).run()
 case "kernels":
     KernelBenchmark(tuples: Int(option("--tuples", default: "4000000"))!, rounds: Int(option("--rounds", default: "5"))!).run()
 case "views":

@@ -17,11 +17,9 @@ uploads=${2:-100}
 lake=${LAKE:-$(cd "$(dirname "$0")/../../.." && pwd)/.build/release/lake}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-pgport=$((20000 + RANDOM % 9000))
 s3port=$((30000 + 5 * (RANDOM % 2000)))
 key=bench-key secret=bench-secret
-export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret PGPASSWORD=bench-pw
+export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret
 
 cleanup() {
     for node in a b; do "$lake" unmount "$work/$node/mnt" >/dev/null 2>&1 || fusermount3 -uz "$work/$node/mnt" 2>/dev/null || true; done
@@ -29,16 +27,12 @@ cleanup() {
     [ -n "${pg_pid:-}" ] && kill -INT "$pg_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
-rm -rf "$work/pg" "$work/weed" "$work/a" "$work/b"
-mkdir -p "$work/pg" "$work/weed" "$work/a/mnt" "$work/b/mnt"
-chmod 755 "$work" && chown postgres "$work/pg"
-echo "$PGPASSWORD" > "$work/pg/pw" && chown postgres "$work/pg/pw"
-setpriv --reuid=postgres --regid=postgres --init-groups "$bin/initdb" -D "$work/pg/data" -U lake --pwfile="$work/pg/pw" \
-    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 --no-instructions > "$work/pg.log" 2>&1
-setpriv --reuid=postgres --regid=postgres --init-groups "$bin/postgres" -D "$work/pg/data" -p "$pgport" -k "$work/pg" \
-    -c listen_addresses=127.0.0.1 >> "$work/pg.log" 2>&1 &
-pg_pid=$!
-until psql -h 127.0.0.1 -p "$pgport" -U lake -d postgres -c 'CREATE DATABASE lake' >/dev/null 2>&1; do sleep 0.2; done
+rm -rf "$work/weed" "$work/a" "$work/b"
+mkdir -p "$work/weed" "$work/a/mnt" "$work/b/mnt"
+# shellcheck source=postgres.sh
+. "$(dirname "$0")/postgres.sh"
+lake_bench_start_postgres "$work/pg"
+pgport=$pg_port
 
 printf '{"identities":[{"name":"b","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","List","Tagging","Write"]}]}' \
     "$key" "$secret" > "$work/weed/s3.json"

@@ -21,6 +21,9 @@ public protocol BlobStore: Sendable {
     func delete(_ id: String) throws
     /// Every blob present, for verification and garbage collection.
     func allBlobIDs() throws -> [String]
+    /// Brings a blob onto this machine ahead of its readers (`lake dataset prefetch`): true when
+    /// it was fetched, false when it was here already. `progress` gets the bytes fetched so far.
+    func warm(_ id: String, progress: (Int64) -> Void) throws -> Bool
     /// The blobs stored before `cutoff`: what garbage collection may take as orphans when other
     /// machines upload to the same place (a blob put moments ago may be one whose catalog record
     /// is on its way).
@@ -158,6 +161,8 @@ extension BlobStore {
     /// A store one machine writes to (a local folder, a dataset mount's) has no uploads of
     /// others to wait for: its sweep guard keeps its own commits safe.
     public func blobIDs(storedBefore cutoff: Timestamp) throws -> [String] { try allBlobIDs() }
+    /// A store whose blobs are on this machine has nothing to fetch.
+    public func warm(_ id: String, progress: (Int64) -> Void) throws -> Bool { false }
 
     /// Streams a blob's bytes to `sink`, re-hashing them; throws `corruptBlob` at the end when
     /// the bytes do not match the blob's name, so a reader never trusts damaged data silently.

@@ -99,6 +99,12 @@ public final class S3BlobStore: BlobStore {
         return true
     }
 
+    public func warm(_ id: String, progress: (Int64) -> Void) throws -> Bool {
+        if cache.open(try validated(id)) != nil { return false }
+        try fetch(id, progress: progress)
+        return true
+    }
+
     /// Brings a blob into the cache (nothing when it is there), verified; `progress` gets the
     /// bytes fetched so far (by the caller whose fetch it is; another waits for that one).
     public func fetch(_ id: String, progress: (Int64) -> Void = { _ in }) throws {

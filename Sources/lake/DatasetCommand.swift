@@ -7,7 +7,7 @@ import LakeSystem
 struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataset", abstract: "Group cases into datasets; freeze them for training.",
-        subcommands: [DatasetCreate.self, DatasetAdd.self, DatasetRemoveCases.self, DatasetUpdate.self, DatasetFreeze.self,
+        subcommands: [DatasetCreate.self, DatasetAdd.self, DatasetRemoveCases.self, DatasetUpdate.self, DatasetFreeze.self, DatasetPrefetchCommand.self,
                       DatasetShow.self, DatasetList.self, DatasetCases.self, DatasetRemove.self, AccessChmod<DatasetAccess>.self, AccessChgrp<DatasetAccess>.self,
                       DatasetServe.self])
 }
@@ -254,5 +254,34 @@ enum DatasetText {
         if !item.formats.isEmpty { lines.append("formats:      \(item.formats.joined(separator: ", "))") }
         if !item.tags.isEmpty { lines.append("tags:         \(LakeJSON.compactString(item.tags))") }
         return (lines + CaseText.fieldLines(item.provisions)).joined(separator: "\n")
+    }
+}
+
+struct DatasetPrefetchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prefetch",
+        abstract: "Bring a frozen dataset's blobs into this node's cache (a store with its blobs in a bucket) before training reads them.")
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The dataset: an id, NAME@latest, NAME@N or a NAME only one dataset has.") var id: String
+    @Flag(help: "Print JSON: {\"blobs\", \"bytes\", \"fetched\", \"fetched_bytes\", \"already_here\"}.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let store = try options.openStore()
+            let id = try DatasetNames.resolve(id, in: store.catalog)
+            var bar: ProgressBar?
+            let report = try DatasetPrefetch(store: store).run(id) { done, total in
+                if bar == nil { bar = ProgressBar(label: id.rawValue, total: total) }
+                bar?.update(done)
+            }
+            bar?.finish()
+            if json { return print(LakeJSON.string(report, pretty: true)) }
+            if store.config.bucket == nil {
+                print("The store's blobs are on this machine: nothing to fetch (\(report.blobs) blob\(report.blobs == 1 ? "" : "s"), \(ByteCount.text(report.bytes))).")
+            } else {
+                print("Fetched \(report.fetched) blob\(report.fetched == 1 ? "" : "s") (\(ByteCount.text(report.fetchedBytes))) into this node's cache; "
+                    + "\(report.alreadyHere) \(report.alreadyHere == 1 ? "was" : "were") here already. The dataset's \(ByteCount.text(report.bytes)) are on this node.")
+            }
+        }
     }
 }

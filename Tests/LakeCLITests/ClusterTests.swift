@@ -231,4 +231,63 @@ import Testing
         #expect((listed["objects"] as? [[String: Any]])?.count == 2, "\(listed)")
         #expect(eventually(30) { ((try? FileManager.default.contentsOfDirectory(atPath: mountpoint + "/objects")) ?? []).count == 2 })
     }
+
+    /// A frozen dataset made on node A, prefetched on node B (its blobs fetched into B's cache,
+    /// verified), then read through B's dataset mount with the bucket gone: every byte from B's disk.
+    @Test func aPrefetchedDatasetReadsWithTheBucketGone() throws {
+        let server = try SeaweedS3()
+        let (a, b, env, _) = try twoNodes(server, bucket: "lake-prefetch")
+        var ids: [String] = []
+        var sources: [String] = []
+        for index in 0..<3 {
+            let source = a.directory.writeRandom("s\(index).bin", size: 200_000 + index, seed: UInt64(10 + index))
+            let uploaded = try a.json(try a.run(["upload", source, "--json"], environment: env))
+            ids.append(try #require((uploaded["succeeded"] as? [[String: Any]])?.first?["id"] as? String, "\(uploaded)"))
+            sources.append(source)
+        }
+        let caseID = try #require(try a.json(try a.run(["case", "create", "--name", "c", "--json"]
+            + ids.enumerated().flatMap { ["--object", "\($0.element):s\($0.offset)"] }, environment: env))["id"] as? String)
+        let dataset = try #require(try a.json(try a.run(["dataset", "create", "--name", "train", "--case", caseID, "--json"],
+                                                        environment: env))["id"] as? String)
+        let unfrozen = try b.run(["dataset", "prefetch", dataset], environment: env)
+        #expect(unfrozen.status != 0 && unfrozen.stderr.contains("not frozen"), "\(unfrozen.stderr)")
+        #expect(try a.run(["dataset", "freeze", dataset], environment: env).succeeded)
+
+        let first = try b.json(try b.run(["dataset", "prefetch", dataset, "--json"], environment: env))
+        #expect(first["blobs"] as? Int == 3 && first["fetched"] as? Int == 3 && first["fetched_bytes"] as? Int == 600_003, "\(first)")
+        let again = try b.json(try b.run(["dataset", "prefetch", "train@latest", "--json"], environment: env))
+        #expect(again["fetched"] as? Int == 0 && again["already_here"] as? Int == 3, "\(again)")
+
+        server.stop()
+        let mountpoint = b.directory.file("train")
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        defer {
+            _ = try? b.run(["unmount", mountpoint], store: false)
+            _ = try? Shell.run("pkill -9 -f '[l]ake mount.* \(mountpoint)' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
+        }
+        let mounted = try b.run(["mount", "--dataset", dataset, mountpoint], environment: env)
+        #expect(mounted.succeeded, "\(mounted.stderr)")
+        for (index, source) in sources.enumerated() {
+            let path = try Shell.run("ls -d '\(mountpoint)'/cases/*/s\(index)/s\(index).bin").output.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(try Shell.sha256(path) == Shell.sha256(source), "\(path)")
+        }
+    }
+
+    /// A dataset larger than the node's cache is refused before anything is fetched.
+    @Test func aDatasetLargerThanTheCacheIsNotPrefetched() throws {
+        let server = try SeaweedS3()
+        let catalog = try postgres.makeDatabase()
+        let env = server.credentials.merging(postgres.environment) { $1 }
+        let lake = LakeBinary()
+        #expect(try lake.run(["init", "--catalog", catalog, "--blobs", "s3://lake-small/p?endpoint=\(server.endpoint)&region=us-east-1",
+                              "--cache-size", "100000"], environment: env).succeeded)
+        let source = lake.directory.writeRandom("big.bin", size: 150_000, seed: 2)
+        let uploaded = try lake.json(try lake.run(["upload", source, "--json"], environment: env))
+        let id = try #require((uploaded["succeeded"] as? [[String: Any]])?.first?["id"] as? String)
+        let caseID = try #require(try lake.json(try lake.run(["case", "create", "--object", "\(id):x", "--json"], environment: env))["id"] as? String)
+        let dataset = try #require(try lake.json(try lake.run(["dataset", "create", "--name", "d", "--case", caseID, "--json"], environment: env))["id"] as? String)
+        #expect(try lake.run(["dataset", "freeze", dataset], environment: env).succeeded)
+        let refused = try lake.run(["dataset", "prefetch", dataset], environment: env)
+        #expect(refused.status != 0 && refused.stderr.contains("more than this node's cache holds"), "\(refused.stderr)")
+    }
 }

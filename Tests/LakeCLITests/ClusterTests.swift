@@ -290,4 +290,35 @@ import Testing
         let refused = try lake.run(["dataset", "prefetch", dataset], environment: env)
         #expect(refused.status != 0 && refused.stderr.contains("more than this node's cache holds"), "\(refused.stderr)")
     }
+
+    /// The same bytes uploaded on both nodes at once: two objects, one blob (one key in the
+    /// bucket, one row), both READY, both reading the bytes.
+    @Test func theSameBytesUploadedOnBothNodesAtOnceAreOneBlob() throws {
+        let server = try SeaweedS3()
+        let (a, b, env, catalog) = try twoNodes(server, bucket: "lake-same")
+        let bytes = Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        let sourceA = a.directory.write("same.bin", bytes), sourceB = b.directory.write("same.bin", bytes)
+        nonisolated(unsafe) var results: [LakeBinary.Result?] = [nil, nil]
+        let group = DispatchGroup()
+        for (index, (node, source)) in [(a, sourceA), (b, sourceB)].enumerated() {
+            DispatchQueue.global().async(group: group) {
+                results[index] = try? node.run(["upload", source, "--json"], environment: env)
+            }
+        }
+        group.wait()
+        let ids = try results.map { result in
+            let uploaded = try a.json(try #require(result))
+            return try #require((uploaded["succeeded"] as? [[String: Any]])?.first?["id"] as? String, "\(uploaded)")
+        }
+        #expect(Set(ids).count == 2)
+        let client = try S3Location(url: "s3://lake-same/prod?endpoint=\(server.endpoint)&region=us-east-1").client(environment: server.credentials)
+        #expect(try client.list(prefix: "prod/blobs/").count == 1)
+        let db = try postgres.connect(catalog)
+        #expect(try db.run("SELECT count(*) FROM blobs")[0].int64(0) == 1)
+        for (node, id) in zip([b, a], ids) {
+            #expect(try node.run(["wait", id, "--timeout", "120"], environment: env).stdout.hasPrefix("READY"))
+            #expect(try node.run(["object", "get", id, "-o", node.directory.file("back.bin")], environment: env).succeeded)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: node.directory.file("back.bin"))) == bytes)
+        }
+    }
 }

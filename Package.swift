@@ -92,7 +92,7 @@ let package = Package(
         .target(name: "LakeTestSupport", dependencies: ["LakeCore", "LakeS3", "LakePostgres"], path: "Tests/LakeTestSupport"),
         .testTarget(name: "LakeModelTests", dependencies: ["LakeModel"]),
         .testTarget(name: "LakeFormatsTests", dependencies: ["LakeFormats", "LakeTestSupport"]),
-        .testTarget(name: "LakeCatalogTests", dependencies: ["LakeCatalog", "CWALBatching", "LakeTestSupport"]),
+        .testTarget(name: "LakeCatalogTests", dependencies: ["LakeCatalog", "CWALBatching", "LakePostgres", "LakeTestSupport"]),
         .testTarget(name: "LakePostgresTests", dependencies: ["LakePostgres", "LakeTestSupport"]),
         .testTarget(name: "LakeBlobStoreTests", dependencies: ["LakeBlobStore", "LakeS3", "LakeTestSupport"]),
         .testTarget(name: "LakeCoreTests", dependencies: ["LakeCore", "LakeTestSupport"]),

@@ -21,6 +21,9 @@ public protocol BlobStore: Sendable {
     func delete(_ id: String) throws
     /// Every blob present, for verification and garbage collection.
     func allBlobIDs() throws -> [String]
+    /// Called after the catalog recorded an upload of `id`: makes sure the bytes it rests on are
+    /// still stored (a bucket's copy that gc on another machine removed is put again).
+    func confirmStored(_ id: String) throws
     /// Brings a blob onto this machine ahead of its readers (`lake dataset prefetch`): true when
     /// it was fetched, false when it was here already. `progress` gets the bytes fetched so far.
     func warm(_ id: String, progress: (Int64) -> Void) throws -> Bool
@@ -161,6 +164,8 @@ extension BlobStore {
     /// A store one machine writes to (a local folder, a dataset mount's) has no uploads of
     /// others to wait for: its sweep guard keeps its own commits safe.
     public func blobIDs(storedBefore cutoff: Timestamp) throws -> [String] { try allBlobIDs() }
+    /// One machine's store: its sweep guard keeps its commits and gc apart.
+    public func confirmStored(_ id: String) throws {}
     /// A store whose blobs are on this machine has nothing to fetch.
     public func warm(_ id: String, progress: (Int64) -> Void) throws -> Bool { false }
 

@@ -127,6 +127,11 @@ public protocol Catalog: Sendable {
     func isBlobRecorded(_ id: String) throws -> Bool
     /// Deletes blob rows no object references; returns their ids.
     func deleteUnreferencedBlobRecords() throws -> [String]
+    /// gc's removal in one write transaction: the rows no object references are deleted, then
+    /// `remove` is given them and the ids still recorded, removes the blobs (the caller's orphans
+    /// too) while the write lock is held, and returns what it removed. An upload's commit waits
+    /// for it, so a commit that relied on a blob already stored finds it removed, not half-removed.
+    func removeUnreferencedBlobs(_ remove: (_ unreferenced: [String], _ recorded: Set<String>) throws -> [String]) throws -> [String]
     /// Blob rows that no object references (kept until `gc`).
     func unreferencedBlobRecords() throws -> [BlobRecord]
     /// Records that a blob is missing or damaged (the first finding is kept); every object that

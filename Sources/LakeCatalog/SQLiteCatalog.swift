@@ -680,6 +680,14 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
+    public func removeUnreferencedBlobs(_ remove: (_ unreferenced: [String], _ recorded: Set<String>) throws -> [String]) throws -> [String] {
+        try write { db in
+            let unreferenced = try db.fetchValues(String.self, sql: "DELETE FROM blobs WHERE \(Self.unreferenced) RETURNING id")
+            let recorded = Set(try db.fetchValues(String.self, sql: "SELECT id FROM blobs"))
+            return try remove(unreferenced, recorded)
+        }
+    }
+
     public func deleteUnreferencedBlobRecords() throws -> [String] {
         try write { db in
             try db.fetchValues(String.self, sql: "DELETE FROM blobs WHERE \(Self.unreferenced) RETURNING id")

@@ -314,6 +314,9 @@ public struct AccountCatalog: Catalog {
     public func objectIDs(referencingBlob id: String) throws -> [LakeID] { try base.objectIDs(referencingBlob: id) }
     public func isBlobRecorded(_ id: String) throws -> Bool { try base.isBlobRecorded(id) }
     public func deleteUnreferencedBlobRecords() throws -> [String] { try base.deleteUnreferencedBlobRecords() }
+    public func removeUnreferencedBlobs(_ remove: (_ unreferenced: [String], _ recorded: Set<String>) throws -> [String]) throws -> [String] {
+        try base.removeUnreferencedBlobs(remove)
+    }
     public func unreferencedBlobRecords() throws -> [BlobRecord] { try base.unreferencedBlobRecords() }
     public func recordBlobDamage(_ blob: String, _ damage: BlobDamage) throws -> Bool { try base.recordBlobDamage(blob, damage) }
     public func clearBlobDamage(_ blob: String, at time: Timestamp) throws -> Bool { try base.clearBlobDamage(blob, at: time) }

@@ -33,19 +33,28 @@ public struct GarbageCollector: Sendable {
         report.reapedObjects = recovered.reapedObjects
         report.discardedUploads = recovered.discardedSessions
         try store.blobs.withSweepGuard {
-            let unreferenced = try store.catalog.deleteUnreferencedBlobRecords()
-            let recorded = Set(try store.catalog.blobRecords().map(\.id))
             // Other machines upload to a shared store: a blob they have put and not yet recorded
             // looks like an orphan here. Only those older than the grace period go.
             let present = store.config.catalog == nil ? try store.blobs.allBlobIDs()
                 : try store.blobs.blobIDs(storedBefore: Timestamp.now.adding(seconds: -store.config.gcGraceHours * 3600))
-            let orphans = present.filter { !recorded.contains($0) }
-            for id in Set(unreferenced).union(orphans).sorted() where !recorded.contains(id) {
-                report.freedBytes += (try? store.blobs.size(of: id) ?? 0) ?? 0
-                try store.blobs.delete(id)
-                report.removedBlobs.append(id)
-                store.logger.debug("removed unreferenced blob", metadata: ["blob": "\(id)"])
+            // Removed while the catalog's write lock is held (see `removeUnreferencedBlobs`).
+            let removed = try store.catalog.removeUnreferencedBlobs { unreferenced, recorded in
+                var removed: [String] = []
+                for id in Set(unreferenced).union(present.filter { !recorded.contains($0) }).sorted() where !recorded.contains(id) {
+                    let size = (try? store.blobs.size(of: id) ?? 0) ?? 0
+                    do {
+                        try store.blobs.delete(id)
+                        removed.append(id)
+                        report.freedBytes += size
+                    } catch {
+                        // Its row is gone with the others; the blob stays an orphan for a later gc.
+                        store.logger.warning("cannot remove unreferenced blob \(id): \(error)")
+                    }
+                }
+                return removed
             }
+            report.removedBlobs = removed
+            for id in removed { store.logger.debug("removed unreferenced blob", metadata: ["blob": "\(id)"]) }
         }
         return report
     }

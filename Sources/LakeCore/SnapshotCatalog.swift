@@ -90,6 +90,9 @@ public final class SnapshotCatalog: Catalog {
     public func objectIDs(referencingBlob id: String) throws -> [LakeID] { throw Self.readOnly }
     public func isBlobRecorded(_ id: String) throws -> Bool { throw Self.readOnly }
     public func deleteUnreferencedBlobRecords() throws -> [String] { throw Self.readOnly }
+    public func removeUnreferencedBlobs(_ remove: (_ unreferenced: [String], _ recorded: Set<String>) throws -> [String]) throws -> [String] {
+        throw Self.readOnly
+    }
     public func unreferencedBlobRecords() throws -> [BlobRecord] { throw Self.readOnly }
     public func recordBlobDamage(_ blob: String, _ damage: BlobDamage) throws -> Bool { throw Self.readOnly }
     public func clearBlobDamage(_ blob: String, at time: Timestamp) throws -> Bool { throw Self.readOnly }

@@ -119,6 +119,7 @@ public final class StreamingUpload: @unchecked Sendable {
                     try store.catalog.completeUpload(id, blob: BlobRecord(id: stored.id, size: stored.size, md5: nil),
                                                      at: .now, links: links, receipt: receipt, creating: draft,
                                                      unsettled: stored.unsettled, unsynced: stored.sync != nil)
+                    try store.blobs.confirmStored(stored.id)
                 } catch {
                     // Nothing is left to the syncs still running on the spool file's descriptor.
                     try? stored.sync?.wait()

@@ -26,6 +26,8 @@ public final class S3BlobStore: BlobStore {
     /// Fetches under way, by blob: a reader of a blob being fetched waits for that fetch (a
     /// loader's workers opening one file at once download it once).
     private let fetches = Mutex<[String: FetchInProgress]>([:])
+    /// Blobs this node's uploads found in the bucket already, until their commits confirm them.
+    private let deduplicated = Mutex<Set<String>>([])
     /// Blobs this process downloaded (for tests).
     let downloads = Atomic<Int>(0)
 
@@ -97,6 +99,21 @@ public final class S3BlobStore: BlobStore {
         guard Self.isValidID(id) else { return false }
         cache.drop(id)
         return true
+    }
+
+    func noteDeduplicated(_ id: String) { deduplicated.withLock { _ = $0.insert(id) } }
+
+    /// After the catalog recorded an upload whose PUT found the blob in the bucket already: the
+    /// bucket still has it, or it is put again from this node's copy. gc removes blobs while it
+    /// holds the catalog's write lock, and the commit took that lock after it: whatever gc
+    /// removed is gone by now, and from now on the blob is referenced, so nothing removes it.
+    public func confirmStored(_ id: String) throws {
+        guard deduplicated.withLock({ $0.remove(id) }) != nil else { return }
+        if try client.head(key(id)) != nil { return }
+        guard let file = cache.open(id) else {
+            throw BlobStoreError.damaged(id: id, reason: "the bucket lost it to a concurrent gc and this node's copy is gone too")
+        }
+        try client.put(key(id), file: file)
     }
 
     public func warm(_ id: String, progress: (Int64) -> Void) throws -> Bool {

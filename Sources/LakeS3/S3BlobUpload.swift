@@ -25,7 +25,9 @@ final class S3BlobUpload: BlobUpload {
         // the bytes this PUT reads.
         let file = try ReadableFile(path: try store.cache.local.filePath(of: local.id))
         store.cache.noteAdmitted(local.id, size: local.size)
-        try store.client.put(store.key(local.id), file: file)
+        // Already there: these bytes rest on the bucket's copy, which gc on another machine may
+        // be removing right now (`confirmStored`, after the commit, makes sure).
+        if try !store.client.put(store.key(local.id), file: file) { store.noteDeduplicated(local.id) }
         return StoredBlob(id: local.id, size: local.size)
     }
 

@@ -42,6 +42,29 @@ import Testing
         #expect(b.presence(other.id, expectedSize: 1000) == .intact)
     }
 
+    /// Node B stores bytes the bucket has already (its PUT answers 412) while gc on node A
+    /// removes that copy (A saw no object use it): once B's catalog commit is done, `confirmStored`
+    /// finds the key gone and puts B's copy again. A blob B put itself is not asked about.
+    @Test func bytesThatRestedOnAVanishedCopyArePutAgain() throws {
+        let server = try SeaweedS3()
+        let folder = TemporaryDirectory("s3-confirm")
+        let a = try server.blobStore(cache: folder.file("a")), b = try server.blobStore(cache: folder.file("b"))
+        let bytes = randomBytes(20 << 20 + 5)   // multipart
+        let first = try put(a, bytes, session: "first")
+        let again = try put(b, bytes, session: "again")   // found there: deduplicated
+        #expect(again.id == first.id)
+        try a.delete(first.id)                              // gc elsewhere, before B's commit
+        #expect(try !b.contains(again.id))
+        try b.confirmStored(again.id)
+        #expect(try b.contains(again.id) && b.size(of: again.id) == Int64(bytes.count))
+        let fresh = TemporaryDirectory("s3-confirm-c")
+        let c = try server.blobStore(cache: fresh.file("c"))
+        #expect(try c.open(again.id).bytes(at: 0, count: bytes.count) == bytes, "the bytes put again are the blob's")
+        // Confirmed once: a second confirmation (or one of a blob this node put new) asks nothing.
+        server.stop()
+        try b.confirmStored(again.id)
+    }
+
     /// Readers of one blob at once download it once; a blob another process put in the shared
     /// cache folder is read from there; the folder is its owner's alone; a half-fetched file is
     /// removed only once nobody has written to it for a long time (a `lake` command opening the

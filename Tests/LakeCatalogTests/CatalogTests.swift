@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LakeModel
+import LakePostgres
 import LakeTestSupport
 import Testing
 @testable import LakeCatalog
@@ -474,5 +475,32 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         #expect(gone.map(\.id) == ["elsewhere:1:1"])
         #expect(try catalog.nodeSessions().map(\.id) == ["here:2:2"])
         #expect(try catalog.pendingUploadIDs() == [mine.id, theirs.id])
+    }
+
+    /// gc removes blobs while it holds the write lock: another machine's writer (a separate
+    /// connection asking for the same lock) waits until it is done.
+    @Test func gcRemovesBlobsHoldingTheWriteLock() throws {
+        let catalog = try open(.postgres)
+        let object = draft("gone.stl")
+        try catalog.createPendingObject(object)
+        try catalog.completeUpload(object.id, blob: blob("9"), at: .now)
+        _ = try catalog.trashObjects([object.id], at: .now)
+        _ = try catalog.purgeObjects([object.id], at: .now)
+        let other = try PostgresConnection(try postgres.url)
+        var blocked: PostgresError?
+        let removed = try catalog.removeUnreferencedBlobs { unreferenced, recorded in
+            #expect(unreferenced == [String(repeating: "9", count: 64)] && recorded.isEmpty)
+            try other.run("BEGIN", prepare: false)
+            try other.run("SET LOCAL lock_timeout = '200ms'", prepare: false)
+            do { try other.run("SELECT pg_advisory_xact_lock($1)", [PostgresPool.writeLock]) } catch let error as PostgresError { blocked = error }
+            try? other.run("ROLLBACK", prepare: false)
+            return unreferenced
+        }
+        #expect(removed == [String(repeating: "9", count: 64)])
+        #expect(blocked?.sqlState == "55P03", "another writer was not kept out: \(String(describing: blocked))")
+        // Once gc is done, the lock is free.
+        try other.run("BEGIN", prepare: false)
+        try other.run("SELECT pg_advisory_xact_lock($1)", [PostgresPool.writeLock])
+        try other.run("COMMIT", prepare: false)
     }
 }

@@ -17,28 +17,20 @@ rounds=${3:-3}
 lake=${LAKE:-$(cd "$(dirname "$0")/../../.." && pwd)/.build/release/lake}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-s3port=$((30000 + 5 * (RANDOM % 2000)))
-key=bench-key secret=bench-secret
-export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret
 cleanup() {
     "$lake" unmount "$work/mnt" >/dev/null 2>&1 || fusermount3 -uz "$work/mnt" 2>/dev/null || true
     [ -n "${weed_pid:-}" ] && kill -9 "$weed_pid" 2>/dev/null || true
     [ -n "${pg_pid:-}" ] && kill -INT "$pg_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
-rm -rf "$work/weed" "$work/store" "$work/source.bin"
-mkdir -p "$work/weed" "$work/mnt"
+rm -rf "$work/store" "$work/source.bin"
+mkdir -p "$work/mnt"
 # shellcheck source=postgres.sh
 . "$(dirname "$0")/postgres.sh"
 lake_bench_start_postgres "$work/pg"
-printf '{"identities":[{"name":"b","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","List","Tagging","Write"]}]}' \
-    "$key" "$secret" > "$work/weed/s3.json"
-weed mini -dir="$work/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port=$s3port -master.port=$((s3port + 1)) \
-    -volume.port=$((s3port + 2)) -filer.port=$((s3port + 3)) -admin.port=$((s3port + 4)) -admin.ui=false -webdav=false \
-    -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$work/weed/s3.json" > "$work/weed.log" 2>&1 &
-weed_pid=$!
-endpoint="http://127.0.0.1:$s3port"
-until curl -s -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "$key:$secret" "$endpoint/"; do sleep 0.2; done
+# shellcheck source=seaweed.sh
+. "$(dirname "$0")/seaweed.sh"
+lake_bench_start_seaweed "$work/weed"
 "$lake" init --store "$work/store" --catalog "postgres://lake@127.0.0.1:$pg_port/lake" \
     --blobs "s3://upload/lake?endpoint=$endpoint&region=us-east-1" --cache-size 100G >/dev/null
 "$lake" mount --store "$work/store" "$work/mnt" >/dev/null

@@ -17,9 +17,6 @@ uploads=${2:-100}
 lake=${LAKE:-$(cd "$(dirname "$0")/../../.." && pwd)/.build/release/lake}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-s3port=$((30000 + 5 * (RANDOM % 2000)))
-key=bench-key secret=bench-secret
-export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret
 
 cleanup() {
     for node in a b; do "$lake" unmount "$work/$node/mnt" >/dev/null 2>&1 || fusermount3 -uz "$work/$node/mnt" 2>/dev/null || true; done
@@ -27,24 +24,20 @@ cleanup() {
     [ -n "${pg_pid:-}" ] && kill -INT "$pg_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
-rm -rf "$work/weed" "$work/a" "$work/b"
-mkdir -p "$work/weed" "$work/a/mnt" "$work/b/mnt"
+rm -rf "$work/a" "$work/b"
+mkdir -p "$work/a/mnt" "$work/b/mnt"
 # shellcheck source=postgres.sh
 . "$(dirname "$0")/postgres.sh"
 lake_bench_start_postgres "$work/pg"
 pgport=$pg_port
 
-printf '{"identities":[{"name":"b","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","List","Tagging","Write"]}]}' \
-    "$key" "$secret" > "$work/weed/s3.json"
-weed mini -dir="$work/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port=$s3port -master.port=$((s3port + 1)) \
-    -volume.port=$((s3port + 2)) -filer.port=$((s3port + 3)) -admin.port=$((s3port + 4)) -admin.ui=false -webdav=false \
-    -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$work/weed/s3.json" > "$work/weed.log" 2>&1 &
-weed_pid=$!
-until curl -s -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "$key:$secret" "http://127.0.0.1:$s3port/"; do sleep 0.2; done
+# shellcheck source=seaweed.sh
+. "$(dirname "$0")/seaweed.sh"
+lake_bench_start_seaweed "$work/weed"
 
 for node in a b; do
     "$lake" init --store "$work/$node/store" --catalog "postgres://lake@127.0.0.1:$pgport/lake" \
-        --blobs "s3://cluster/lake?endpoint=http://127.0.0.1:$s3port&region=us-east-1" >/dev/null
+        --blobs "s3://cluster/lake?endpoint=$endpoint&region=us-east-1" >/dev/null
     "$lake" mount --store "$work/$node/store" "$work/$node/mnt" >/dev/null
 done
 

@@ -145,6 +145,13 @@ extension SQLiteCatalog {
     /// a tag is walked newest first straight from its index; a narrow param or provision axis
     /// gives candidates to sort; when every axis is wide, objects are walked newest first and
     /// the first page fills quickly.
+    /// The rows PostgreSQL's planner expects `sql` to give (EXPLAIN, not run).
+    static func plannedRows(_ db: any SQLDatabase, _ sql: String, _ arguments: SQLArguments) throws -> Int {
+        let plan: String = try db.fetchValue(String.self, sql: "EXPLAIN (FORMAT JSON) \(sql)", arguments: arguments) ?? ""
+        guard let range = plan.range(of: "\"Plan Rows\": ") else { return Int.max }
+        return Int(plan[range.upperBound...].prefix { $0.isNumber }) ?? Int.max
+    }
+
     public func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
         try read { db in
             let sql = FilterSQL(filter, dialect: db.dialect)
@@ -156,8 +163,18 @@ extension SQLiteCatalog {
             }
             var driver: (arm: FilterSQL.Arm, count: Int)?
             for arm in sql.arms {
-                let count = try db.fetchValue(Int.self, sql: "SELECT count(*) FROM (\(arm.estimate ?? arm.select) LIMIT \(smallArm + 1)) AS bounded",
-                                             arguments: arm.estimate == nil ? arm.arguments : arm.estimateArguments) ?? 0
+                let probe = arm.estimate ?? arm.select
+                let probeArguments = arm.estimate == nil ? arm.arguments : arm.estimateArguments
+                let count: Int
+                switch db.dialect {
+                case .sqlite:
+                    count = try db.fetchValue(Int.self, sql: "SELECT count(*) FROM (\(probe) LIMIT \(smallArm + 1)) AS bounded",
+                                              arguments: probeArguments) ?? 0
+                case .postgres:
+                    // The planner's estimate from its statistics: counting up to 50,001 index
+                    // entries per axis took most of a query's 70 ms at 1,000,000 objects.
+                    count = min(smallArm + 1, try Self.plannedRows(db, probe, probeArguments))
+                }
                 if driver == nil || count < driver!.count { driver = (arm, count) }
             }
             let seqs: String

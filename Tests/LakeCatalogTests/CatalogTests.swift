@@ -503,4 +503,15 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         try other.run("SELECT pg_advisory_xact_lock($1)", [PostgresPool.writeLock])
         try other.run("COMMIT", prepare: false)
     }
+
+    /// On PostgreSQL a filter axis is sized by the planner's estimate: it is read (not the
+    /// "unknown" that would make every axis look wide).
+    @Test func thePlannersEstimateSizesAFilterAxis() throws {
+        let catalog = try open(.postgres)
+        try catalog.insertSettledObjects((0..<300).map { draft("e\($0).stl", at: 1_800_000_000_000 + UInt64($0)) })
+        try catalog.analyze()
+        let all = try catalog.read { db in try SQLiteCatalog.plannedRows(db, "SELECT seq FROM objects WHERE seq > ?", [0]) }
+        let few = try catalog.read { db in try SQLiteCatalog.plannedRows(db, "SELECT seq FROM objects WHERE seq > ?", [290]) }
+        #expect(all > 250 && all < 400 && few < 50, "estimates \(all) and \(few)")
+    }
 }

@@ -321,4 +321,48 @@ import Testing
             #expect(try Data(contentsOf: URL(fileURLWithPath: node.directory.file("back.bin"))) == bytes)
         }
     }
+
+    /// A node's daemon killed (SIGKILL: no clean unmount to remove its session) stops renewing
+    /// its session; within the stale limit plus a heartbeat, the other node's daemon removes it
+    /// and `lake status` lists the living only. Reading a blob this node never cached, with the
+    /// bucket stopped, fails with an error: no bytes that are not the file's.
+    @Test func aDeadNodesSessionGoesAndAColdReadWithoutTheBucketFails() throws {
+        let server = try SeaweedS3()
+        let (a, b, env, _) = try twoNodes(server, bucket: "lake-dead")
+        let (mountA, mountB) = (a.directory.file("mnt"), b.directory.file("mnt"))
+        defer {
+            for mountpoint in [mountA, mountB] {
+                _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mountpoint) ' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
+            }
+        }
+        for (node, mountpoint) in [(a, mountA), (b, mountB)] {
+            try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+            #expect(try node.run(["mount", mountpoint], environment: env).succeeded)
+        }
+        func mountpoints() -> Set<String> {
+            let status = (try? b.json(try b.run(["status", "--json"], environment: env))) ?? [:]
+            return Set(((status["nodes"] as? [[String: Any]]) ?? []).compactMap { $0["mountpoint"] as? String })
+        }
+        #expect(eventually(30) { mountpoints() == [mountA, mountB] })
+        let source = a.directory.writeRandom("cold.bin", size: 500_000, seed: 8)
+        #expect(try Shell.run("cp '\(source)' '\(mountA)/incoming/'").status == 0)
+        let id = try Shell.run("getfattr --absolute-names --only-values -n user.lake.id '\(mountA)/incoming/cold.bin'").output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+
+        _ = try Shell.run("pkill -9 -f '[l]ake mount \(mountA) '")
+        _ = try Shell.run("fusermount3 -uz '\(mountA)'")
+        #expect(eventually(90) { mountpoints() == [mountB] }, "\(mountpoints())")
+
+        // Either node's daemon may have processed it (and so cached it): processed, B's copy goes.
+        #expect(try b.run(["wait", id, "--timeout", "120"], environment: env).stdout.hasPrefix("READY"))
+        let sha = try Shell.sha256(source)
+        _ = try Shell.run("rm -f '\(b.store)/cache/blobs/\(sha.prefix(2))/\(sha)'")
+        server.stop()
+        #expect(eventually(30) { FileManager.default.fileExists(atPath: "\(mountB)/objects/\(id)/cold.bin") })
+        let read = try Shell.run("cat '\(mountB)/objects/\(id)/cold.bin' > '\(b.directory.file("partial.bin"))'")
+        #expect(read.status != 0, "a file B never cached was read with the bucket stopped")
+        let got = (try? Data(contentsOf: URL(fileURLWithPath: b.directory.file("partial.bin")))) ?? Data()
+        let original = try Data(contentsOf: URL(fileURLWithPath: source))
+        #expect(got.isEmpty || original.starts(with: got), "bytes that are not the file's were served")
+    }
 }

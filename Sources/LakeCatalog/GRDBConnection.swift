@@ -25,7 +25,6 @@ final class GRDBConnection: SQLDatabase {
     }
 
     var changesCount: Int { db.changesCount }
-    func lastInsertedRowID() throws -> Int64 { db.lastInsertedRowID }
 
     /// Several statements in one text (the schema's migrations).
     func executeScript(_ sql: String) throws { try db.execute(sql: sql) }

@@ -10,7 +10,8 @@ import Synchronization
 /// run concurrently, each in one snapshot (REPEATABLE READ, READ ONLY).
 final class PostgresPool: Sendable {
     let url: String
-    private let idle = Mutex<[PostgresConnection]>([])
+    /// Each connection with its placeholder translations, which live as long as it does.
+    private let idle = Mutex<[PostgresSQLConnection]>([])
     private let logger: @Sendable (String) -> Void
     static let keep = 16
     /// The advisory lock every write holds (any fixed number, "lake" in ASCII).
@@ -39,8 +40,8 @@ final class PostgresPool: Sendable {
         while true {
             attempt += 1
             do {
-                return try withConnection { connection in
-                    let db = PostgresSQLConnection(connection)
+                return try withConnection { db in
+                    let connection = db.connection
                     try connection.run(begin, prepare: false)
                     do {
                         if lock { try connection.run("SELECT pg_advisory_xact_lock($1)", [Self.writeLock]) }
@@ -69,12 +70,12 @@ final class PostgresPool: Sendable {
         usleep(UInt32(base * Double.random(in: 0.5...1.5) * 1_000_000))
     }
 
-    private func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        let connection = try idle.withLock { $0.popLast() } ?? PostgresConnection(url)
+    private func withConnection<T>(_ body: (PostgresSQLConnection) throws -> T) throws -> T {
+        let db = try idle.withLock { $0.popLast() } ?? PostgresSQLConnection(PostgresConnection(url))
         defer {
-            if !connection.isBroken { idle.withLock { if $0.count < Self.keep { $0.append(connection) } } }
+            if !db.connection.isBroken { idle.withLock { if $0.count < Self.keep { $0.append(db) } } }
         }
-        return try body(connection)
+        return try body(db)
     }
 
     static func catalogError(_ error: PostgresError) -> CatalogError {

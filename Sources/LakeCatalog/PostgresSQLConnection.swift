@@ -2,8 +2,10 @@ import LakePostgres
 
 /// The catalog's SQL on PostgreSQL, through one libpq connection (inside a transaction the
 /// catalog opened). The catalog's statements are written with SQLite's `?` and `?N`
-/// placeholders; they become `$n` here, once per statement text.
-final class PostgresSQLConnection: SQLDatabase {
+/// placeholders; they become `$n` here, once per statement text and connection (the pool keeps
+/// this wrapper with its connection, so the translations outlive the transaction). Used by one
+/// thread at a time, as its connection is.
+final class PostgresSQLConnection: SQLDatabase, @unchecked Sendable {
     let connection: PostgresConnection
     private var translated: [String: String] = [:]
     private(set) var changesCount = 0
@@ -27,11 +29,6 @@ final class PostgresSQLConnection: SQLDatabase {
             return SQLRow(columns: columns, values: (0..<result.columns.count).map { row[$0].map(SQLValue.text) ?? .null })
         }
         return SQLResult(rows: rows, changes: result.affected)
-    }
-
-    func lastInsertedRowID() throws -> Int64 {
-        guard let value: Int64 = try value(sql: "SELECT lastval()") else { throw CatalogError.database("no row was inserted") }
-        return value
     }
 
     /// Several statements in one text (the schema's migrations).

@@ -11,8 +11,6 @@ protocol SQLDatabase: AnyObject {
     func execute(_ sql: String, _ arguments: SQLArguments, cached: Bool) throws -> SQLResult
     /// Rows the last statement changed.
     var changesCount: Int { get }
-    /// The key the last INSERT gave its row (an `INTEGER PRIMARY KEY` / identity column).
-    func lastInsertedRowID() throws -> Int64
 }
 
 enum SQLDialect: Sendable {

@@ -12,18 +12,18 @@ extension SQLiteCatalog {
                     try db.execute(sql: "INSERT INTO blobs (id, size, md5, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                                    arguments: [blob.id, blob.size, blob.contentHash.md5, object.createdAt.microseconds])
                 }
-                try db.execute(sql: """
+                let inserted = try db.value(Int64.self, sql: """
                     INSERT INTO objects (id, name, description, file_name, blob_id, format, status, failure_reason, tags, provisions,
                                          annotations, warnings, geometry_units, created_at, uploaded_at, processed_at, created_by,
                                          owner_uid, owner_gid, mode)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq
                     """, arguments: [object.id.rawValue, object.name, object.description, object.file.name, object.file.blob?.id, object.format.rawValue,
                                      object.status.rawValue, object.failureReason, ObjectRow.json(object.tags),
                                      ObjectRow.json(object.provisions), ObjectRow.json(object.annotations), ObjectRow.json(object.warnings),
                                      object.geometryUnits, object.createdAt.microseconds, object.uploadedAt?.microseconds,
                                      object.processedAt?.microseconds, object.createdBy, Int64(object.owner.uid),
                                      Int64(object.owner.gid), Int64(object.owner.mode)])
-                let seq = try db.lastInsertedRowID()
+                guard let seq = inserted else { throw CatalogError.database("an inserted object gave no seq") }
                 for (key, param) in object.params { try insertParam(db, object.id, key, param) }
                 try FilterIndex.insert(db, seq: seq, tags: object.tags, provisions: object.provisions)
             }

@@ -30,13 +30,14 @@ extension SQLiteCatalog {
             if receipt.isFolder && (existing["is_folder"] as Bool) { return existing["node"] }
             try db.run(sql: "DELETE FROM receipts WHERE node = ?", arguments: [existing["node"] as Int64])
         }
-        try db.run(sql: """
+        let node = try db.value(Int64.self, sql: """
             INSERT INTO receipts (parent, name, is_folder, object_id, blob_id, size, mode, uid, gid, modified_at, accessed_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING node
             """, arguments: [receipt.parent, Data(receipt.name), receipt.isFolder, receipt.objectID?.rawValue, receipt.blobID,
                              receipt.size, Int64(receipt.mode), Int64(receipt.uid), Int64(receipt.gid), receipt.modified,
                              receipt.accessed])
-        return try db.lastInsertedRowID()
+        guard let node else { throw CatalogError.database("an inserted receipt gave no node") }
+        return node
     }
 
     public func reserveReceiptNodes(_ count: Int) throws -> ClosedRange<Int64> {

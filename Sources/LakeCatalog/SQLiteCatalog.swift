@@ -167,17 +167,18 @@ public final class SQLiteCatalog: Catalog {
     /// index entry once instead of inserting and moving it).
     func insertPendingObject(_ db: any SQLDatabase, _ object: LakeObject, stored: (blob: String, at: Timestamp)? = nil) throws {
         do {
-            try db.run(sql: """
+            // The new row's seq comes back with the INSERT (one round trip, not two, on PostgreSQL).
+            let inserted = try db.value(Int64.self, sql: """
                 INSERT INTO objects (id, name, description, file_name, format, status, tags, annotations, warnings,
                                      geometry_units, created_at, created_by, owner_uid, owner_gid, mode, blob_id, uploaded_at, upload_host)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq
                 """, arguments: [object.id.rawValue, object.name, object.description, object.file.name,
                                  object.format.rawValue, stored == nil ? "PENDING_UPLOAD" : "UPLOADED",
                                  ObjectRow.json(object.tags), ObjectRow.json(object.annotations),
                                  ObjectRow.json(object.warnings), object.geometryUnits, object.createdAt.microseconds,
                                  object.createdBy, Int64(object.owner.uid), Int64(object.owner.gid), Int64(object.owner.mode),
                                  stored?.blob, stored?.at.microseconds, Self.host])
-            let seq = try db.lastInsertedRowID()
+            guard let seq = inserted else { throw CatalogError.database("an inserted object gave no seq") }
             for (key, param) in object.params {
                 try insertParam(db, object.id, key, param)
             }

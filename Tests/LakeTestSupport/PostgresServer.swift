@@ -74,7 +74,7 @@ public final class PostgresServer: @unchecked Sendable {
 
     private var isRunning: Bool { serverPID > 0 && kill(serverPID, 0) == 0 && !Self.reaped(serverPID) }
 
-    /// Starts the server from a thread that lives as long as the process: the server is started
+    /// Starts the server from a thread that lives as long as the server: the server is started
     /// with a parent-death signal, which the kernel sends when the *thread* that forked it ends,
     /// and the test runner's threads come and go.
     private func start() throws {
@@ -97,7 +97,8 @@ public final class PostgresServer: @unchecked Sendable {
             process.standardError = FileHandle(forWritingAtPath: log)
             do { try process.run(); pid = process.processIdentifier } catch { failure = error }
             started.signal()
-            while true { sleep(3600) }
+            // This thread ends when the server does (killed by `stop`, or with this process).
+            if failure == nil { process.waitUntilExit() }
         }
         thread.start()
         started.wait()

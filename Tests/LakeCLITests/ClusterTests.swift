@@ -230,6 +230,20 @@ import Testing
         let listed = try lake.json(try lake.run(["object", "ls", "--json"], environment: env))
         #expect((listed["objects"] as? [[String: Any]])?.count == 2, "\(listed)")
         #expect(eventually(30) { ((try? FileManager.default.contentsOfDirectory(atPath: mountpoint + "/objects")) ?? []).count == 2 })
+
+        // A name that is not UTF-8 goes into the catalog as bytes (BYTEA) and comes back the same
+        // after a remount, the receipt read back from PostgreSQL.
+        let script = "import os, sys; d = sys.argv[1].encode() + b'/incoming/'; "
+            + "open(d + b'caf\\xe9-\\xff.bin', 'wb').write(b'latin-1 name'); "
+            + "print(sorted(n.hex() for n in os.listdir(d)))"
+        let named = try Process.output("/usr/bin/env", ["python3", "-c", script, mountpoint])
+        #expect(named.contains("636166e92dff2e62696e"), "\(named)")
+        #expect(try lake.run(["unmount", mountpoint], store: false).succeeded)
+        #expect(try lake.run(["mount", mountpoint], environment: env).succeeded)
+        let listing = "import os, sys; d = sys.argv[1].encode() + b'/incoming/'; "
+            + "print(sorted(n.hex() for n in os.listdir(d)), open(d + b'caf\\xe9-\\xff.bin', 'rb').read())"
+        let remounted = try Process.output("/usr/bin/env", ["python3", "-c", listing, mountpoint])
+        #expect(remounted.contains("636166e92dff2e62696e") && remounted.contains("latin-1 name"), "\(remounted)")
     }
 
     /// A frozen dataset made on node A, prefetched on node B (its blobs fetched into B's cache,

@@ -106,6 +106,50 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: cached), "the read did not fetch the blob again")
     }
 
+    /// The bucket stops in the middle of a read (the server killed while the reply is in flight,
+    /// held there by a proxy): the read fails with EIO and no byte that is not the file's, the
+    /// fetch leaves nothing behind, the daemon goes on serving, and once the server is back the
+    /// same read gives the whole file.
+    @Test func aBucketThatStopsMidReadGivesEIOThenTheFileWhenItIsBack() throws {
+        let server = try SeaweedS3()
+        let lake = LakeBinary()
+        let proxy = try CuttingProxy(to: server.port, after: 5 << 20 + 11, cuts: 1, holding: true)
+        defer { proxy.stop() }
+        let made = try lake.run(["init", "--blobs", "s3://lake-gone/n?endpoint=\(proxy.endpoint)&region=us-east-1"],
+                                environment: server.credentials)
+        #expect(made.succeeded, "\(made.stderr)")
+        let source = lake.directory.writeRandom("mid.bin", size: 24 << 20, seed: 17)
+        let uploaded = try lake.json(try lake.run(["upload", source, "--json"], environment: server.credentials))
+        let id = try #require((uploaded["succeeded"] as? [[String: Any]])?.first?["id"] as? String, "\(uploaded)")
+        let sha = try Shell.sha256(source)
+        #expect(try lake.run(["wait", id, "--timeout", "120"], environment: server.credentials).stdout.hasPrefix("READY"))
+        _ = try Shell.run("rm -f '\(lake.store)'/cache/blobs/*/*")
+        let (mountpoint, unmount) = try Self.mount(lake, server)
+        defer { unmount() }
+        let file = "\(mountpoint)/objects/\(id)/mid.bin", copy = lake.directory.file("copy.bin")
+
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/bin/sh")
+        reader.arguments = ["-c", "cat '\(file)' > '\(copy)'"]
+        let errors = Pipe()
+        reader.standardError = errors
+        try reader.run()
+        #expect(eventually(60) { proxy.cutsMade() == 1 }, "the fetch never reached the proxy's hold")
+        server.stop()
+        proxy.release()
+        reader.waitUntilExit()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(reader.terminationStatus != 0 && message.contains("Input/output error"), "\(reader.terminationStatus): \(message)")
+        let got = (try? Data(contentsOf: URL(fileURLWithPath: copy))) ?? Data()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: source)).starts(with: got), "bytes that are not the file's were served")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: lake.store + "/cache/fetching").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mountpoint + "/objects").contains(id), "the daemon stopped serving")
+
+        try server.restart()
+        #expect(try Shell.sha256(file) == sha)
+        #expect(FileManager.default.fileExists(atPath: lake.store + "/cache/blobs/\(sha.prefix(2))/\(sha)"))
+    }
+
     /// Mounts the store with the server's credentials at `mnt` in the test's folder; the closure
     /// takes it down (killing the daemon if it does not go).
     static func mount(_ lake: LakeBinary, _ server: SeaweedS3) throws -> (String, () -> Void) {

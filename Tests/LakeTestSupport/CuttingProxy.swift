@@ -10,9 +10,12 @@ public final class CuttingProxy: @unchecked Sendable {
     private let process = Process()
     private let output = Pipe()
 
-    public init(to targetPort: Int, after: Int, cuts: Int) throws {
+    /// With `holding`, a reply is not cut at once at `after` bytes: it stops there until
+    /// `release()` (the transfer is in flight, stalled, for as long as a test needs), then is cut.
+    public init(to targetPort: Int, after: Int, cuts: Int, holding: Bool = false) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, String(targetPort), String(after), String(cuts), cutLog]
+        process.arguments = ["python3", "-c", Self.script, String(targetPort), String(after), String(cuts), cutLog,
+                             holding ? releaseFile : ""]
         process.standardOutput = output
         try process.run()
         // The first line is the port it listens on.
@@ -33,18 +36,25 @@ public final class CuttingProxy: @unchecked Sendable {
         return text.split(separator: "\n").count
     }
     private let cutLog = NSTemporaryDirectory() + "lake-proxy-cuts-\(UUID().uuidString)"
+    private let releaseFile = NSTemporaryDirectory() + "lake-proxy-release-\(UUID().uuidString)"
+
+    /// Ends the holds: a held reply is cut now, and later ones pass `after` without stopping.
+    public func release() {
+        FileManager.default.createFile(atPath: releaseFile, contents: Data())
+    }
 
     public func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: cutLog)
+        try? FileManager.default.removeItem(atPath: releaseFile)
     }
 
     deinit { stop() }
 
     static let script = """
-    import socket, sys, threading
-    target, after, cuts, log = int(sys.argv[1]), int(sys.argv[2]), [int(sys.argv[3])], sys.argv[4]
+    import os, socket, sys, threading, time
+    target, after, cuts, log, release = int(sys.argv[1]), int(sys.argv[2]), [int(sys.argv[3])], sys.argv[4], sys.argv[5]
     lock = threading.Lock()
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -74,7 +84,12 @@ public final class CuttingProxy: @unchecked Sendable {
                     with lock:
                         cut = cuts[0] > 0
                         if cut: cuts[0] -= 1
-                    if cut:
+                    if cut and release and not os.path.exists(release):
+                        client.sendall(data[:after - sent])
+                        with open(log, "a") as f: f.write("cut\\n")
+                        while not os.path.exists(release): time.sleep(0.01)
+                        break
+                    if cut and not release:
                         client.sendall(data[:after - sent])
                         with open(log, "a") as f: f.write("cut\\n")
                         break
@@ -84,7 +99,10 @@ public final class CuttingProxy: @unchecked Sendable {
         close(client, origin)
     while True:
         client, _ = server.accept()
-        origin = socket.create_connection(("127.0.0.1", target))
+        try: origin = socket.create_connection(("127.0.0.1", target))
+        except OSError:
+            close(client)  # the server is down: so is the connection
+            continue
         threading.Thread(target=upstream, args=(client, origin), daemon=True).start()
         threading.Thread(target=downstream, args=(client, origin), daemon=True).start()
     """

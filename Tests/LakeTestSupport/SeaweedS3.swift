@@ -22,26 +22,40 @@ public final class SeaweedS3: @unchecked Sendable {
     public init() throws {
         let config = #"{"identities":[{"name":"test","credentials":[{"accessKey":"\#(accessKey)","secretKey":"\#(secretKey)"}],"actions":["Admin","Read","List","Tagging","Write"]}]}"#
         folder.write("s3.json", config)
-        let weed = try Process.output("/bin/sh", ["-c", "command -v weed"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let signer = S3Signer(accessKey: accessKey, secretKey: secretKey)
         // Ports P…P+4 and their gRPC ports P+10000…: a block chosen at random, another if that
         // one was taken (the server then exits, or never answers).
         for _ in 0..<3 {
             port = 20_000 + 5 * Int.random(in: 0..<5_000)
-            process = Process()
-            process.executableURL = URL(fileURLWithPath: weed)
-            process.arguments = ["mini", "-dir=\(folder.path)", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.port=\(port)",
-                                 "-master.port=\(port + 1)", "-volume.port=\(port + 2)", "-filer.port=\(port + 3)", "-admin.port=\(port + 4)",
-                                 "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.config=\(folder.path)/s3.json"]
-            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-            try process.run()
-            launched = true
-            // Ready when a signed listing of buckets succeeds (the filer is up behind the S3 port).
-            if eventually(30, { !self.process.isRunning || (try? self.send(signer, "GET", "/"))?.status == 200 }), process.isRunning { return }
-            stop()
+            if try launch() { return }
         }
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "weed mini did not start (last port \(port))"])
+    }
+
+    /// Starts the server on `port` and its folder; false (and stopped) when it did not come up.
+    private func launch() throws -> Bool {
+        let weed = try Process.output("/bin/sh", ["-c", "command -v weed"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let signer = S3Signer(accessKey: accessKey, secretKey: secretKey)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: weed)
+        process.arguments = ["mini", "-dir=\(folder.path)", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.port=\(port)",
+                             "-master.port=\(port + 1)", "-volume.port=\(port + 2)", "-filer.port=\(port + 3)", "-admin.port=\(port + 4)",
+                             "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.config=\(folder.path)/s3.json"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        launched = true
+        // Ready when a signed listing of buckets succeeds (the filer is up behind the S3 port).
+        if eventually(30, { !self.process.isRunning || (try? self.send(signer, "GET", "/"))?.status == 200 }), process.isRunning { return true }
+        stop()
+        return false
+    }
+
+    /// Starts the server again after `stop()`, on the same ports with the same folder: the
+    /// buckets and objects it held are there again (a server that was down and came back).
+    public func restart() throws {
+        stop()
+        for _ in 0..<3 where try launch() { return }
+        throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "weed mini did not start again on port \(port)"])
     }
 
     /// An S3 blob store on a new bucket of this server, its node cache in `cache`.

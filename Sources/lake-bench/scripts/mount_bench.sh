@@ -3,6 +3,8 @@
 # files on plain disk, in one run.
 #
 #   bash Sources/lake-bench/scripts/mount_bench.sh WORK [RUNS]      # LAKE=PATH for another build
+#   BLOBS=s3 bash Sources/lake-bench/scripts/mount_bench.sh WORK [RUNS]   # blobs in a bucket (issue 16)
+#   PARTS=reads bash …                                               # the read rows only
 #
 # WORK is a folder on the disk to measure (about 9 GiB free). It gets WORK/direct (the files on
 # plain disk, made once by fuse-bench.sh --setup), WORK/store and WORK/mnt (a lake mounted with
@@ -13,6 +15,10 @@
 # metadata, xattr and cp rows run on the receipts in incoming/ (which keep the tree's paths);
 # the read rows run on objects/<id>/big.bin, the path readers of objects/ and datasets/ take
 # (kernel passthrough from the blob; a receipt is read through the daemon).
+#
+# BLOBS=s3 makes the store with its blobs in a bucket of SeaweedFS on loopback (`weed` on PATH):
+# the copy in through incoming/ leaves each blob in the node's cache, so the read rows measure
+# reads from the cache, as a node reads a dataset it has fetched or prefetched.
 set -euo pipefail
 
 work=${1:?usage: mount_bench.sh WORK [RUNS]}
@@ -47,14 +53,27 @@ lake_enable_fuse_io_uring
 "$lake" unmount "$mnt" >/dev/null 2>&1 || true
 rm -rf "$store" "$results"
 mkdir -p "$mnt" "$results"
-"$lake" init --store "$store" >/dev/null
+weed_pid=
+if [ "${BLOBS:-}" = s3 ]; then
+    # shellcheck source=/dev/null
+    source "$repo/Sources/lake-bench/scripts/seaweed.sh"
+    lake_bench_start_seaweed "$work/weed"
+    "$lake" init --store "$store" --blobs "s3://bench/mount?endpoint=$endpoint&region=us-east-1" --cache-size 100G >/dev/null
+else
+    "$lake" init --store "$store" >/dev/null
+fi
 "$lake" mount --store "$store" "$mnt"
-trap '"$lake" unmount "$mnt" >/dev/null 2>&1 || true' EXIT
+trap '"$lake" unmount "$mnt" >/dev/null 2>&1 || true; [ -z "$weed_pid" ] || kill -9 "$weed_pid"' EXIT
 
 echo "copying big.bin, tree18k and xattr into $mnt/incoming/fbench/"
 mkdir -p "$mnt/incoming/fbench/incoming"
 start=$(date +%s)
-cp -r "$direct"/fbench/{big.bin,tree18k,xattr} "$mnt/incoming/fbench/"
+parts=${PARTS:-reads,metadata}
+if [[ $parts == *metadata* ]]; then
+    cp -r "$direct"/fbench/{big.bin,tree18k,xattr} "$mnt/incoming/fbench/"
+else
+    cp "$direct/fbench/big.bin" "$mnt/incoming/fbench/"
+fi
 echo "import: $(( $(date +%s) - start )) s"
 
 # Reads on objects/<id>/big.bin: fuse-bench.sh reads MOUNT/SUB/big.bin and DIRECT/SUB/big.bin.
@@ -62,12 +81,17 @@ id=$(getfattr --only-values -n user.lake.id "$mnt/incoming/fbench/big.bin" 2>/de
 mkdir -p "$work/direct-by-id/$id"
 ln -sfn "$direct/fbench/big.bin" "$work/direct-by-id/$id/big.bin"
 
-(cd "$results" && OUT=$results/reads SUB=$id RUNS=$runs \
-    bash "$bench" --only seq,rand "$mnt/objects" "$work/direct-by-id")
-(cd "$results" && OUT=$results/metadata TREE=tree18k RUNS=$runs \
-    bash "$bench" --only meta,xattr,cp "$mnt/incoming" "$direct")
+if [[ $parts == *reads* ]]; then
+    (cd "$results" && OUT=$results/reads SUB=$id RUNS=$runs \
+        bash "$bench" --only seq,rand "$mnt/objects" "$work/direct-by-id")
+fi
+if [[ $parts == *metadata* ]]; then
+    (cd "$results" && OUT=$results/metadata TREE=tree18k RUNS=$runs \
+        bash "$bench" --only meta,xattr,cp "$mnt/incoming" "$direct")
+fi
 
 echo
 echo "Lake ÷ direct (time ratios for find, ls and getfattr: lower is better)"
-tail -n +2 "$results/reads/ratios.tsv" | cut -f1,5
-tail -n +2 "$results/metadata/ratios.tsv" | cut -f1,5
+for part in reads metadata; do
+    [ ! -f "$results/$part/ratios.tsv" ] || tail -n +2 "$results/$part/ratios.tsv" | cut -f1,5
+done

@@ -29,7 +29,12 @@ public final class NodeCache: Sendable {
     private struct Index {
         var entries: [String: Entry] = [:]
         var bytes: Int64 = 0
+        /// The files `open` handed out, by blob, while someone holds them: a blob still open is
+        /// passed over when room is made (dropping it would free no space until its last close,
+        /// and its next open would fetch it again).
+        var handedOut: [String: HandedOut] = [:]
     }
+    private struct HandedOut { weak var file: ReadableFile? }
     /// Built at the first use: a command that reads no blob (most of them) never scans the folder.
     private let state = Mutex<Index?>(nil)
 
@@ -93,12 +98,14 @@ public final class NodeCache: Sendable {
             guard var entry = index.entries[id] else {
                 index.entries[id] = Entry(size: file.size, lastUse: now, persisted: now / 1_000_000_000)
                 index.bytes += file.size
+                index.handedOut[id] = HandedOut(file: file)
                 return false
             }
             entry.lastUse = now
             let stale = now / 1_000_000_000 - entry.persisted >= 60
             if stale { entry.persisted = now / 1_000_000_000 }
             index.entries[id] = entry
+            index.handedOut[id] = HandedOut(file: file)
             return stale
         }
         // The order survives a restart; the file's bytes do not change.
@@ -149,6 +156,7 @@ public final class NodeCache: Sendable {
     private func forget(_ id: String) {
         withIndex { index in
             if let gone = index.entries.removeValue(forKey: id) { index.bytes -= gone.size }
+            index.handedOut.removeValue(forKey: id)
         }
     }
 
@@ -166,16 +174,22 @@ public final class NodeCache: Sendable {
     }
 
     /// Drops least recently used blobs until `incoming` more bytes fit under the limit and the
-    /// disk keeps its free share (never `keeping`, the blob just added).
+    /// disk keeps its free share (never `keeping`, the blob just added). Blobs someone has open
+    /// go last: only when every other is gone is an open one dropped (it stays readable to its
+    /// holders; the limit holds for what the cache counts).
     private func makeRoom(for incoming: Int64, keeping: String? = nil) {
         while true {
             let over = withIndex { $0.bytes + incoming > maximumBytes }
             guard over || isCrowded(for: incoming) else { return }
-            let victim = withIndex { index in
-                index.entries.min { a, b in
-                    // The blob just added sorts last: it is never the one dropped.
-                    a.key == keeping ? false : b.key == keeping ? true : a.value.lastUse < b.value.lastUse
-                }.flatMap { $0.key == keeping ? nil : $0.key }
+            let victim = withIndex { index -> String? in
+                index.handedOut = index.handedOut.filter { $0.value.file != nil }
+                // Not open before open, then least recently used first.
+                var best: (rank: (Int, Int64), id: String)?
+                for (id, entry) in index.entries where id != keeping {
+                    let rank = (index.handedOut[id] == nil ? 0 : 1, entry.lastUse)
+                    if best == nil || rank < best!.rank { best = (rank, id) }
+                }
+                return best?.id
             }
             guard let victim else { return }
             drop(victim)

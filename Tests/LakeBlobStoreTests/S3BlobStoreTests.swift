@@ -231,4 +231,31 @@ import Testing
         #expect(try b.open(blobs[0].id).size == 100_000)
         #expect(b.cache.count == 2 && b.cache.contains(blobs[0].id))
     }
+
+    /// A blob a reader holds open is passed over when room is made, though it is the least
+    /// recently used: the next one goes. With every other blob open too, the least recently used
+    /// goes after all (the limit holds), and its reader still reads it whole.
+    @Test func theCachePassesOverABlobSomeoneHasOpen() throws {
+        let server = try SeaweedS3()
+        let folder = TemporaryDirectory("s3-open")
+        let a = try server.blobStore(cache: folder.file("a"))
+        let b = try server.blobStore(cache: folder.file("b"), maximumBytes: 250_000)
+        let contents = (0..<4).map { _ in randomBytes(100_000) }
+        let blobs = try contents.enumerated().map { i, bytes in try put(a, bytes, session: "s\(i)") }
+        let reader = try b.open(blobs[0].id)
+        let second = try b.open(blobs[1].id)
+        #expect(b.cache.count == 2)
+        do {
+            // blobs[0] is the least recently used and open; blobs[1] is open too: with both open,
+            // the least recently used goes.
+            try b.fetch(blobs[2].id)
+            #expect(b.cache.count == 2 && !b.cache.contains(blobs[0].id) && b.cache.contains(blobs[1].id))
+            #expect(try reader.bytes(at: 0, count: 100_000) == contents[0], "the dropped blob's reader lost its bytes")
+        }
+        // blobs[1] (open) is now older than blobs[2] (not open): blobs[2] goes instead.
+        try b.fetch(blobs[3].id)
+        #expect(b.cache.contains(blobs[1].id) && !b.cache.contains(blobs[2].id) && b.cache.contains(blobs[3].id), "\(b.cache.count)")
+        #expect(b.cache.bytes <= 250_000)
+        withExtendedLifetime(second) {}
+    }
 }

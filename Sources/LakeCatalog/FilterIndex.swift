@@ -159,5 +159,5 @@ struct FilterSQL {
         }
     }
 
-    var whereClause: String { clauses.isEmpty ? "1" : clauses.joined(separator: " AND ") }
+    var whereClause: String { clauses.isEmpty ? "TRUE" : clauses.joined(separator: " AND ") }
 }

@@ -54,7 +54,7 @@ extension SQLiteCatalog {
     /// Cases newest first; with a filter, those with some member object matching it.
     public func cases(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeCase] {
         try read { db in
-            var clause = "1"
+            var clause = "TRUE"
             var arguments = SQLArguments()
             if !filter.isEmpty {
                 let sql = FilterSQL(filter, dialect: db.dialect)

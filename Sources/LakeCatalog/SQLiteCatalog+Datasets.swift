@@ -45,7 +45,7 @@ extension SQLiteCatalog {
 
     public func datasets(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeDataset] {
         try read { db in
-            var clause = "1"
+            var clause = "TRUE"
             var arguments = SQLArguments()
             if !filter.isEmpty {
                 let sql = FilterSQL(filter, dialect: db.dialect)

@@ -51,9 +51,12 @@ public final class DaemonServices: Sendable {
     /// processing worker is not waited for: it may be in the middle of a large file, and its
     /// lease hands the object to the next worker if the process ends first.
     public func stop() {
+        // Other accounts' sessions first: one begun while the rest stops would be served by a
+        // daemon whose mount is gone (on a PostgreSQL catalog, ending the node's session there
+        // took long enough for another account's `lake` to slip in after `lake unmount`).
+        if !readsOnly { sessions.stop() }
         heartbeat.stop()
         guard !readsOnly else { return }
-        sessions.stop()
         scrubber.stop()
         trash.stop()
         settler.stop()

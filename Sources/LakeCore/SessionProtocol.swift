@@ -36,6 +36,11 @@ public enum SessionProtocol {
     /// the store itself.
     public static let permittedCommands: Set<String> = ["upload", "object", "case", "dataset", "quota", "log", "wait", "trash"]
 
+    /// The daemon's own environment variables a session's child gets: the credentials of the
+    /// store's catalog and bucket (a node's come from its environment, never from lake.json), so
+    /// the child opens the store as the daemon did. Never taken from the client.
+    public static let storeCredentials = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PGPASSWORD", "PGPASSFILE"]
+
     /// The client's environment variables a session's child sees (how to print, not what to do).
     public static let passedEnvironment = ["TERM", "COLUMNS", "LINES", "LANG", "LC_ALL", "NO_COLOR", "LAKE_LOG", "TZ", Environment.umask]
 

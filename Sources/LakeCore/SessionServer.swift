@@ -111,6 +111,8 @@ public final class SessionServer: Sendable {
                                SessionProtocol.Environment.descriptor: "3",
                                SessionProtocol.Environment.account: String(decoding: SessionProtocol.encode(account), as: UTF8.self)]
             for key in SessionProtocol.passedEnvironment { if let value = run.environment[key] { environment[key] = value } }
+            let own = ProcessInfo.processInfo.environment
+            for key in SessionProtocol.storeCredentials { if let value = own[key] { environment[key] = value } }
             // The child holds the write end of this pipe as its descriptor 4: when it ends, the
             // read end says so, and the wait below sleeps on both that and the connection.
             var ended: [Int32] = [-1, -1]

@@ -189,6 +189,11 @@ struct UnmountCommand: ParsableCommand {
                 let hint = users.isEmpty ? "" : "; it is in use by:\(who)\(more)\nclose those (or cd out of the mount) and unmount again, or take it down lazily with fusermount3 -uz \(path)"
                 throw MountError(message: "cannot unmount \(path): \(message)\(hint)")
             }
+            // Returns once the daemon has stopped too: a command run next (another account's
+            // `lake`, `lake gc`) finds no daemon of this mount still winding down.
+            if !MountPoint.waitForDaemons(of: path, seconds: 60) {
+                printError("the daemon of \(path) is still stopping after 60 s (its log says why: <store>/logs/mount.log)")
+            }
             print("Unmounted \(path).")
         }
     }

@@ -32,6 +32,40 @@ enum MountPoint {
         return (process.terminationStatus == 0, message.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// The daemons serving `path`: processes whose command line is `lake mount … PATH …` (how
+    /// `lake mount` starts its daemon, and how a foreground mount is run).
+    static func daemons(of path: String) -> [pid_t] {
+        ((try? Syscall.listDirectory("/proc")) ?? []).compactMap { name -> pid_t? in
+            guard let pid = pid_t(name), pid != getpid(),
+                  let line = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return nil }
+            let arguments = line.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            guard arguments.count > 2, (arguments[0] as NSString).lastPathComponent == "lake",
+                  arguments[1] == "mount", arguments.dropFirst(2).contains(path) else { return nil }
+            return pid
+        }
+    }
+
+    /// Waits up to `seconds` for the daemons of an unmounted `path` to finish stopping (other
+    /// accounts' sessions refused, the node's session ended, the settler's last marks written);
+    /// false when one is still running then.
+    static func waitForDaemons(of path: String, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        var waiting = daemons(of: path)
+        while !waiting.isEmpty {
+            waiting = waiting.filter { kill($0, 0) == 0 && !isZombie($0) }
+            if waiting.isEmpty { return true }
+            if Date() >= deadline { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
+    private static func isZombie(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
     /// Everything that must hold before mounting; returns a message saying what does not.
     static func prepare(_ path: String) -> String? {
         guard FileManager.default.fileExists(atPath: "/dev/fuse") else {

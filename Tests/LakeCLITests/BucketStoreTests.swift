@@ -145,7 +145,10 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: lake.store + "/cache/fetching").isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: mountpoint + "/objects").contains(id), "the daemon stopped serving")
 
+        // Back once it serves the object again (its S3 port answers before its volumes are loaded).
         try server.restart()
+        let client = try S3Location(url: "s3://lake-gone/n?endpoint=\(server.endpoint)&region=us-east-1").client(environment: server.credentials)
+        #expect(eventually(120) { ((try? client.get("n/blobs/\(sha)", range: 0..<1)) ?? nil) != nil }, "the server did not come back")
         #expect(try Shell.sha256(file) == sha)
         #expect(FileManager.default.fileExists(atPath: lake.store + "/cache/blobs/\(sha.prefix(2))/\(sha)"))
     }

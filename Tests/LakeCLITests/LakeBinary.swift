@@ -42,6 +42,7 @@ struct LakeBinary {
         process.arguments = arguments + (useStore ? ["--store", store] : [])
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "LAKE_STORE")
+        for (key, value) in ClusterStores.environment { env[key] = value }
         for (key, value) in environment { env[key] = value }
         process.environment = env
         if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
@@ -60,9 +61,14 @@ struct LakeBinary {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Makes the store: embedded, or with LAKE_TEST_STORE=cluster a node of a cluster (its
+    /// catalog a new database of the tests' PostgreSQL, its blobs a new bucket of the tests'
+    /// SeaweedFS), so that the suites that use this run unchanged against the cluster's engines.
     func initStore() throws {
-        let result = try run(["init"])
-        precondition(result.succeeded, "lake init failed: \(result.stderr)")
+        let result = try run(["init"] + ClusterStores.initArguments())
+        guard result.succeeded else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "lake init failed: \(result.stderr)"])
+        }
     }
 
     /// Parses JSON output.
@@ -70,3 +76,38 @@ struct LakeBinary {
         try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
     }
 }
+
+/// LAKE_TEST_STORE=cluster: the stores `initStore` makes use PostgreSQL and S3.
+enum ClusterStores {
+    static let isOn = ProcessInfo.processInfo.environment["LAKE_TEST_STORE"] == "cluster"
+    nonisolated(unsafe) private static var server: SeaweedS3?
+    private static let lock = NSLock()
+
+    private static func seaweed() throws -> SeaweedS3 {
+        lock.lock()
+        defer { lock.unlock() }
+        if let server { return server }
+        let started = try SeaweedS3()
+        server = started
+        // Commands the tests run through a shell inherit the credentials too.
+        for (key, value) in started.credentials.merging(PostgresServer.shared.environment, uniquingKeysWith: { $1 }) {
+            setenv(key, value, 1)
+        }
+        return started
+    }
+
+    static var environment: [String: String] {
+        guard isOn, let server = try? seaweed() else { return [:] }
+        return server.credentials.merging(PostgresServer.shared.environment) { $1 }
+    }
+
+    static func initArguments() throws -> [String] {
+        guard isOn else { return [] }
+        // One bucket, a prefix per store: SeaweedFS gives each bucket volumes of its own, and a
+        // bucket per test ran its volume server out of them (HTTP 500 on the first PUT).
+        let prefix = "s-" + UUID().uuidString.lowercased().prefix(18)
+        return ["--catalog", try PostgresServer.shared.makeDatabase(),
+                "--blobs", "s3://lake-tests/\(prefix)?endpoint=\(try seaweed().endpoint)&region=us-east-1", "--cache-size", "20G"]
+    }
+}
+

@@ -7,7 +7,8 @@ import Testing
 /// while its blob file's syncs run; its close returns once both are done, and the daemon forgets
 /// the marks of synced blobs in batches. A crash in between loses nothing that was acknowledged;
 /// a marked blob that did not reach the disk takes its (never acknowledged) object with it.
-@Suite struct SettlingMountTests {
+@Suite(.disabled(if: ClusterStores.isOn, "the embedded store's settling of local blobs and its marks"))
+struct SettlingMountTests {
     func count(_ mounted: MountedLake, _ table: String) throws -> Int {
         let query = "import sqlite3; print(sqlite3.connect('file:\(mounted.store)/catalog.sqlite?mode=ro', uri=True)"
             + ".execute('SELECT COUNT(*) FROM \(table)').fetchone()[0])"

@@ -10,8 +10,8 @@ import LakeSystem
 /// network delivers; apart, they take two cores. On this two-core test machine, whose other core
 /// serves the bucket, the two measured alike (docs/benchmarks.md). Buffers come from a fixed
 /// pool: a receiver that gets ahead waits for one, so memory stays at `poolSize × bufferSize`
-/// whatever the blob.
-final class FetchPipeline: @unchecked Sendable {
+/// whatever the blob (`BufferPipeline`).
+final class FetchPipeline {
     static let bufferSize = 4 << 20
     static let poolSize = 4
     /// The disk is asked to start writing what the pipeline wrote every this many bytes, so the
@@ -19,19 +19,8 @@ final class FetchPipeline: @unchecked Sendable {
     /// blob (2 GiB left dirty took about a second to sync here).
     static let writebackStep: Int64 = 32 << 20
 
-    private let file: ReadableFile?
-    private let condition = NSCondition()
-    // Everything below is read and written only with `condition` locked, except `sha`, `written`
-    // and `flushed`, which only the worker touches until it has exited.
-    private var all: [UnsafeMutableRawBufferPointer]
-    private var free: [UnsafeMutableRawBufferPointer]
-    private var queued: [(buffer: UnsafeMutableRawBufferPointer, count: Int)] = []
-    private var failure: (any Error)?
-    private var closing = false
-    private var exited = false
-    private var sha = SHA256()
-    private var written: Int64 = 0
-    private var flushed: Int64 = 0
+    private let pipeline: BufferPipeline
+    private let taker: Taker
     /// The receiver's buffer being filled, and how much of it is.
     private var current: UnsafeMutableRawBufferPointer?
     private var filled = 0
@@ -42,19 +31,18 @@ final class FetchPipeline: @unchecked Sendable {
     static func hashing(writingTo file: ReadableFile?, _ body: (FetchPipeline) throws -> Void) throws -> String {
         let pipeline = FetchPipeline(writingTo: file)
         do { try body(pipeline) } catch {
-            _ = try? pipeline.finish()
+            try? pipeline.pipeline.finish()
             throw error
         }
-        return try pipeline.finish()
+        if let buffer = pipeline.current { pipeline.pipeline.submit(buffer, count: pipeline.filled) }
+        try pipeline.pipeline.finish()
+        return Digest.hex(pipeline.taker.sha.finalize())
     }
 
     private init(writingTo file: ReadableFile?) {
-        self.file = file
-        all = (0..<Self.poolSize).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: 4096) }
-        free = all
-        let thread = Thread { [self] in drain() }
-        thread.name = "lake-fetch"
-        thread.start()
+        let taker = Taker(file: file)
+        self.taker = taker
+        pipeline = BufferPipeline(buffers: Self.poolSize, size: Self.bufferSize, name: "lake-fetch") { try taker.take($0) }
     }
 
     /// Takes the next bytes of the blob (copied: `bytes` may be reused when this returns);
@@ -63,7 +51,7 @@ final class FetchPipeline: @unchecked Sendable {
         var rest = bytes
         while !rest.isEmpty {
             if current == nil {
-                current = try acquire()
+                current = try pipeline.acquire()
                 filled = 0
             }
             let buffer = current!
@@ -71,78 +59,31 @@ final class FetchPipeline: @unchecked Sendable {
             UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + count)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: rest[..<count]))
             filled += count
             rest = UnsafeRawBufferPointer(rebasing: rest[count...])
-            if filled == buffer.count { submitCurrent() }
+            if filled == buffer.count {
+                pipeline.submit(buffer, count: filled)
+                current = nil
+            }
         }
     }
 
-    /// Waits for every byte given to be hashed and written, ends the worker, and returns the hex
-    /// SHA-256 of them all (or the worker's first error).
-    private func finish() throws -> String {
-        if current != nil { submitCurrent() }
-        condition.lock()
-        closing = true
-        condition.broadcast()
-        while !exited { condition.wait() }
-        for buffer in all { buffer.deallocate() }
-        all = []
-        free = []
-        let failure = self.failure
-        condition.unlock()
-        if let failure { throw failure }
-        return Digest.hex(sha.finalize())
-    }
+    /// Hashes and writes, on the pipeline's thread only (read by `hashing` once it has ended).
+    private final class Taker: @unchecked Sendable {
+        let file: ReadableFile?
+        var sha = SHA256()
+        private var written: Int64 = 0
+        private var flushed: Int64 = 0
 
-    private func acquire() throws -> UnsafeMutableRawBufferPointer {
-        condition.lock()
-        defer { condition.unlock() }
-        while free.isEmpty && failure == nil { condition.wait() }
-        if let failure { throw failure }
-        return free.removeLast()
-    }
+        init(file: ReadableFile?) { self.file = file }
 
-    private func submitCurrent() {
-        guard let buffer = current else { return }
-        current = nil
-        condition.lock()
-        queued.append((buffer, filled))
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// The worker: hashes and writes what is queued, in order, until closed and empty.
-    private func drain() {
-        while true {
-            condition.lock()
-            while queued.isEmpty && !closing { condition.wait() }
-            if queued.isEmpty {
-                exited = true
-                condition.broadcast()
-                condition.unlock()
-                return
+        func take(_ bytes: UnsafeRawBufferPointer) throws {
+            sha.update(bufferPointer: bytes)
+            guard let file else { return }
+            try Syscall.pwriteAll(file.descriptor, bytes, offset: written, path: file.path)
+            written += Int64(bytes.count)
+            if written - flushed >= FetchPipeline.writebackStep {
+                Syscall.startWriteback(file.descriptor, offset: flushed, count: written - flushed)
+                flushed = written
             }
-            let (buffer, count) = queued.removeFirst()
-            let failed = failure != nil
-            condition.unlock()
-            var error: (any Error)?
-            if !failed {
-                do { try take(UnsafeRawBufferPointer(rebasing: buffer[..<count])) } catch let e { error = e }
-            }
-            condition.lock()
-            if let error, failure == nil { failure = error }
-            free.append(buffer)
-            condition.broadcast()
-            condition.unlock()
-        }
-    }
-
-    private func take(_ bytes: UnsafeRawBufferPointer) throws {
-        sha.update(bufferPointer: bytes)
-        guard let file else { return }
-        try Syscall.pwriteAll(file.descriptor, bytes, offset: written, path: file.path)
-        written += Int64(bytes.count)
-        if written - flushed >= Self.writebackStep {
-            Syscall.startWriteback(file.descriptor, offset: flushed, count: written - flushed)
-            flushed = written
         }
     }
 }

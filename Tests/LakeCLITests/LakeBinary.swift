@@ -89,11 +89,19 @@ enum ClusterStores {
         if let server { return server }
         let started = try SeaweedS3()
         server = started
+        // Shared by every test of the run, so no test's end stops it: the process's does.
+        atexit { ClusterStores.stopServer() }
         // Commands the tests run through a shell inherit the credentials too.
         for (key, value) in started.credentials.merging(PostgresServer.shared.environment, uniquingKeysWith: { $1 }) {
             setenv(key, value, 1)
         }
         return started
+    }
+
+    static func stopServer() {
+        lock.lock()
+        defer { lock.unlock() }
+        server?.stop()
     }
 
     static var environment: [String: String] {

@@ -73,13 +73,18 @@ import Testing
         try listener.listen("lake_changes")
         #expect(try listener.notifications(waitingUpTo: 0).isEmpty)
         let start = Date()
+        let sent = DispatchSemaphore(value: 0)
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) {
             _ = try? sender.run("SELECT pg_notify('lake_changes', $1)", ["42"])
+            sent.signal()
         }
         var received: [PostgresConnection.Notification] = []
         #expect(try eventually(30) { received += try listener.notifications(waitingUpTo: 5); return !received.isEmpty })
         #expect(received.first == .init(channel: "lake_changes", payload: "42", senderPID: sender.serverPID))
         #expect(Date().timeIntervalSince(start) < 30)
+        // The notification arrives at the sender's commit, maybe before its thread has read the
+        // reply: a connection is one thread's at a time, so the next statement waits for it.
+        sent.wait()
         // A notification sent inside a transaction arrives only if it commits.
         try sender.run("BEGIN", prepare: false)
         try sender.run("SELECT pg_notify('lake_changes', 'rolled back')", prepare: false)

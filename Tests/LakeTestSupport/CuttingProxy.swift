@@ -15,8 +15,9 @@ public final class CuttingProxy: @unchecked Sendable {
     public init(to targetPort: Int, after: Int, cuts: Int, holding: Bool = false) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", Self.script, String(targetPort), String(after), String(cuts), cutLog,
-                             holding ? releaseFile : ""]
+                             holding ? "hold" : "cut"]
         process.standardOutput = output
+        process.standardInput = input
         try process.run()
         // The first line is the port it listens on.
         var line = Data()
@@ -36,26 +37,31 @@ public final class CuttingProxy: @unchecked Sendable {
         return text.split(separator: "\n").count
     }
     private let cutLog = NSTemporaryDirectory() + "lake-proxy-cuts-\(UUID().uuidString)"
-    private let releaseFile = NSTemporaryDirectory() + "lake-proxy-release-\(UUID().uuidString)"
+    /// Its stdin: a line there ends the holds.
+    private let input = Pipe()
 
     /// Ends the holds: a held reply is cut now, and later ones pass `after` without stopping.
     public func release() {
-        FileManager.default.createFile(atPath: releaseFile, contents: Data())
+        input.fileHandleForWriting.write(Data("release\n".utf8))
     }
 
     public func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: cutLog)
-        try? FileManager.default.removeItem(atPath: releaseFile)
     }
 
     deinit { stop() }
 
     static let script = """
-    import os, socket, sys, threading, time
-    target, after, cuts, log, release = int(sys.argv[1]), int(sys.argv[2]), [int(sys.argv[3])], sys.argv[4], sys.argv[5]
+    import socket, sys, threading
+    target, after, cuts, log, holding = int(sys.argv[1]), int(sys.argv[2]), [int(sys.argv[3])], sys.argv[4], sys.argv[5] == "hold"
     lock = threading.Lock()
+    released = threading.Event()
+    def listen():
+        for line in sys.stdin:
+            if line.strip() == "release": released.set()
+    threading.Thread(target=listen, daemon=True).start()
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", 0))
@@ -84,12 +90,12 @@ public final class CuttingProxy: @unchecked Sendable {
                     with lock:
                         cut = cuts[0] > 0
                         if cut: cuts[0] -= 1
-                    if cut and release and not os.path.exists(release):
+                    if cut and holding and not released.is_set():
                         client.sendall(data[:after - sent])
                         with open(log, "a") as f: f.write("cut\\n")
-                        while not os.path.exists(release): time.sleep(0.01)
+                        released.wait()
                         break
-                    if cut and not release:
+                    if cut and not holding:
                         client.sendall(data[:after - sent])
                         with open(log, "a") as f: f.write("cut\\n")
                         break

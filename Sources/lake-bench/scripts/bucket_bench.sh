@@ -23,24 +23,18 @@ rounds=${3:-3}
 lake=${LAKE:-$(cd "$(dirname "$0")/../../.." && pwd)/.build/release/lake}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-port=$((30000 + 5 * (RANDOM % 2000)))
-key=bench-key secret=bench-secret
-export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret
-rm -rf "$work/weed" "$work/store" "$work/mnt" "$work/baseline"
-mkdir -p "$work/weed" "$work/mnt"
-printf '{"identities":[{"name":"b","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","List","Tagging","Write"]}]}' \
-    "$key" "$secret" > "$work/weed/s3.json"
-weed mini -dir="$work/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port=$port -master.port=$((port + 1)) \
-    -volume.port=$((port + 2)) -filer.port=$((port + 3)) -admin.port=$((port + 4)) -admin.ui=false -webdav=false \
-    -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$work/weed/s3.json" > "$work/weed.log" 2>&1 &
-weed_pid=$!
+rm -rf "$work/store" "$work/mnt" "$work/baseline"
+mkdir -p "$work/mnt"
+weed_pid=
 cleanup() {
     "$lake" unmount "$work/mnt" >/dev/null 2>&1 || fusermount3 -uz "$work/mnt" 2>/dev/null || true
-    kill -9 "$weed_pid" 2>/dev/null || true
+    [ -z "$weed_pid" ] || kill -9 "$weed_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
-endpoint="http://127.0.0.1:$port"
-until curl -s -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "$key:$secret" "$endpoint/"; do sleep 0.2; done
+# shellcheck source=/dev/null
+source "$(dirname "$0")/seaweed.sh"
+lake_bench_start_seaweed "$work/weed"
+key=$AWS_ACCESS_KEY_ID secret=$AWS_SECRET_ACCESS_KEY
 
 "$lake" init --store "$work/store" --blobs "s3://bench/lake?endpoint=$endpoint&region=us-east-1" --cache-size 100G >/dev/null
 head -c $((mib << 20)) /dev/urandom > "$work/source.bin"

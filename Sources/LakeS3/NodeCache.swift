@@ -178,15 +178,16 @@ public final class NodeCache: Sendable {
     /// go last: only when every other is gone is an open one dropped (it stays readable to its
     /// holders; the limit holds for what the cache counts).
     private func makeRoom(for incoming: Int64, keeping: String? = nil) {
+        // Files given up since the last time: their entries go, once per call.
+        withIndex { index in index.handedOut = index.handedOut.filter { $0.value.file != nil } }
         while true {
             let over = withIndex { $0.bytes + incoming > maximumBytes }
             guard over || isCrowded(for: incoming) else { return }
             let victim = withIndex { index -> String? in
-                index.handedOut = index.handedOut.filter { $0.value.file != nil }
                 // Not open before open, then least recently used first.
                 var best: (rank: (Int, Int64), id: String)?
                 for (id, entry) in index.entries where id != keeping {
-                    let rank = (index.handedOut[id] == nil ? 0 : 1, entry.lastUse)
+                    let rank = (index.handedOut[id]?.file == nil ? 0 : 1, entry.lastUse)
                     if best == nil || rank < best!.rank { best = (rank, id) }
                 }
                 return best?.id

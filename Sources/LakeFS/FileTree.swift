@@ -34,26 +34,39 @@ extension LakeFileSystem {
     /// The tree an inode belongs to, by its range (NodeID): decided here and nowhere else.
     func tree(_ node: UInt64) -> any FileTree {
         if node == NodeID.root { return datasetRoot == nil ? RootTree(fs: self) as any FileTree : EntityTree(fs: self) }
-        if IncomingTree.owns(node) { return incoming }
+        if IncomingTree.owns(node) { return readOnly ? NoTree() : incoming }
         if datasetRoot == nil, DatasetNameTree.owns(node) { return DatasetNameTree(fs: self) }
         if node == NodeID.cases || node == NodeID.datasets || EntityTrees.owns(node) { return EntityTree(fs: self) }
         return ObjectTree(fs: self)
     }
 }
 
-/// The root: four fixed folders that never change.
+/// What a read-only mount answers for incoming/'s inodes, which it does not show.
+struct NoTree: FileTree {
+    func lookup(_ parent: UInt64, _ name: FileName) throws(FSError) -> Entry { throw .notFound }
+    func attributes(_ node: UInt64) throws(FSError) -> Attributes { throw .notFound }
+    func list(_ node: UInt64) throws(FSError) -> [DirectoryEntry] { throw .notFound }
+    func open(_ node: UInt64, flags: Int32, caller: Caller) throws(FSError) -> OpenPlan { throw .notFound }
+    func xattrs(_ node: UInt64) throws(FSError) -> [String: [UInt8]] { throw .notFound }
+    func attributeTimeout(_ node: UInt64) -> Double { 0 }
+    func negativeTimeout(_ parent: UInt64) -> Double { 0 }
+    func listingIsStable(_ node: UInt64) -> Bool { false }
+    func contentIsStable(_ node: UInt64) -> Bool { false }
+}
+
+/// The root: four fixed folders that never change (three in a read-only mount).
 struct RootTree: FileTree {
     let fs: LakeFileSystem
 
     func lookup(_ parent: UInt64, _ name: FileName) throws(FSError) -> Entry {
-        guard let node = LakeFileSystem.rootNames.first(where: { FileName($0.0) == name })?.1 else { throw .notFound }
+        guard let node = fs.rootFolders.first(where: { FileName($0.0) == name })?.1 else { throw .notFound }
         return Entry(attributes: try fs.tree(node).attributes(node), timeout: LakeFileSystem.longTimeout)
     }
 
     func attributes(_ node: UInt64) throws(FSError) -> Attributes { .directory(node, modified: fs.mountedAt) }
 
     func list(_ node: UInt64) throws(FSError) -> [DirectoryEntry] {
-        try LakeFileSystem.rootNames.map { name, id throws(FSError) in
+        try fs.rootFolders.map { name, id throws(FSError) in
             DirectoryEntry(name: name, attributes: try fs.tree(id).attributes(id), timeout: LakeFileSystem.longTimeout)
         }
     }

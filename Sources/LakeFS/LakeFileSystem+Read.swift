@@ -14,23 +14,29 @@ extension LakeFileSystem {
         case bytes([UInt8])
     }
 
-    /// A mounted frozen dataset says opens are not needed (ENOSYS, once): it never changes, so
-    /// the kernel may keep every file's pages between opens, and a training loader's epochs
-    /// after the first read from the page cache without a round trip (`read(node:…)`).
+    /// A mount that needs no opens (`opensNeeded`: a read-only or dataset mount) says so
+    /// (ENOSYS, once): the kernel then keeps every file's pages between opens, and a training
+    /// loader's epochs after the first read from the page cache without a round trip
+    /// (`read(node:…)`); what changes is dropped from its cache when the catalog says so.
     public func open(_ node: UInt64, flags: Int32, caller: Caller) throws(FSError) -> OpenPlan {
-        if datasetRoot != nil {
+        if !opensNeeded {
             if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
             throw .notNeeded
         }
         return try tree(node).open(node, flags: flags, caller: caller)
     }
 
-    /// A read that came without an OPEN (a dataset mount): served from a handle kept for the
-    /// inode (`NodeHandles`). A blob found damaged since that handle was opened is not read.
+    /// A read that came without an OPEN: served from a handle kept for the inode
+    /// (`NodeHandles`) when the node's bytes never change (a stored blob, a settled object's or
+    /// tree's file), else from one opened for this read alone, so a draft's `case.json` read
+    /// after a change is read anew. A blob found damaged since its handle was opened is not read.
     public func read(node: UInt64, offset: Int64, count: Int, caller: Caller) throws(FSError) -> ReadReply {
-        guard datasetRoot != nil else { throw .invalid }
-        let handle = try nodeHandles.handle(for: node, open: { () throws(FSError) in try tree(node).open(node, flags: O_RDONLY, caller: caller).handle },
-                                            close: { openFiles.remove($0) })
+        guard !opensNeeded else { throw .invalid }
+        let (handle, kept) = try nodeHandles.handle(for: node, open: { () throws(FSError) in
+            let plan = try tree(node).open(node, flags: O_RDONLY, caller: caller)
+            return (plan.handle, plan.caching == .keep)
+        }, close: { openFiles.remove($0) })
+        defer { if !kept { openFiles.remove(handle) } }
         let source = openFiles.get(handle)
         if case .blob(_, let check)? = source, blobGuard.isDamaged(check.blob) {
             throw .io("blob \(check.blob) is damaged")
@@ -38,11 +44,11 @@ extension LakeFileSystem {
         return try read(source, offset: offset, count: count)
     }
 
-    /// Whether OPENDIR is needed: a dataset mount's folders never change, so told it is not
-    /// (ENOSYS, once), the kernel stops sending OPENDIR and RELEASEDIR (two round trips per
-    /// folder `find` walks) and keeps every listing; its READDIRs then come without a handle.
+    /// Whether OPENDIR is needed: where opens are not (`opensNeeded`), told so (ENOSYS, once),
+    /// the kernel stops sending OPENDIR and RELEASEDIR (two round trips per folder `find` walks)
+    /// and keeps every listing until told it changed; its READDIRs then come without a handle.
     public func openDirectory(_ node: UInt64) throws(FSError) {
-        if datasetRoot != nil { throw .notNeeded }
+        if !opensNeeded { throw .notNeeded }
     }
 
     /// The kernel forgot an inode: a handle kept for it goes.

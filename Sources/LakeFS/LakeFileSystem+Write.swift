@@ -18,9 +18,9 @@ extension LakeFileSystem {
 
     /// Every close(2) sends a flush: an upload is committed here so close() reports its outcome.
     public func flush(_ handle: UInt64, caller: Caller) throws(FSError) {
-        // A dataset mount holds nothing a close could commit: told so (ENOSYS, once), the
-        // kernel stops sending FLUSH.
-        if datasetRoot != nil { throw .notNeeded }
+        // A read-only or dataset mount holds nothing a close could commit: told so (ENOSYS,
+        // once), the kernel stops sending FLUSH.
+        if !opensNeeded { throw .notNeeded }
         guard case .upload(let upload)? = openFiles.get(handle) else { return }
         do { try incoming.files.flush(upload, caller: caller) } catch { throw FSError.from(error) }
     }

@@ -26,6 +26,9 @@ public final class LakeFileSystem: Sendable {
     let trees: EntityTrees
     /// Set when one frozen dataset is mounted as the root (`lake mount --dataset`).
     public let datasetRoot: LakeID?
+    /// A mount made read-only (`-o ro`): nothing can be written, so it has no `incoming/`, and
+    /// like a dataset mount it needs no opens (see `opensNeeded`).
+    public let readOnly: Bool
     let mountedAt = Timestamp.now
 
     /// Seconds the kernel may cache what never changes (settled objects, fixed folders), and
@@ -36,10 +39,11 @@ public final class LakeFileSystem: Sendable {
     public static let indefiniteTimeout = 365 * 86400.0
 
     /// `settler`: the daemon's `BlobSettler`, which lets small uploads sync once per batch.
-    public init(store: Store, logger: Logger, datasetRoot: LakeID? = nil, settler: BlobSettler? = nil) {
+    public init(store: Store, logger: Logger, datasetRoot: LakeID? = nil, readOnly: Bool = false, settler: BlobSettler? = nil) {
         self.store = store
         self.logger = logger
         self.datasetRoot = datasetRoot
+        self.readOnly = readOnly || datasetRoot != nil
         trees = EntityTrees(store: store)
         blobGuard = BlobGuard(store: store, logger: logger)
         incoming = IncomingTree(files: IncomingFiles(store: store, logger: logger, settler: settler), store: store, blobGuard: blobGuard,
@@ -56,6 +60,17 @@ public final class LakeFileSystem: Sendable {
 
     static let rootNames: [(String, UInt64)] = [("incoming", NodeID.incoming), ("objects", NodeID.objects),
                                                  ("cases", NodeID.cases), ("datasets", NodeID.datasets)]
+
+    /// The root's folders: a read-only mount has no `incoming/` (nothing can be copied in).
+    var rootFolders: [(String, UInt64)] { readOnly ? Self.rootNames.filter { $0.1 != NodeID.incoming } : Self.rootNames }
+
+    /// Whether files and folders must be opened before they are read. Only `incoming/` needs
+    /// opens (a rewrite with O_TRUNC, a close that commits, a reader keeping the version it
+    /// opened), and the kernel's choice is per mount: a mount that answers OPEN with ENOSYS
+    /// gets no OPEN, FLUSH or RELEASE again, keeps every file's pages between opens and reads
+    /// them without asking, but loses kernel passthrough. So a read-only mount (and a dataset
+    /// mount) needs none, and a read-write one opens everything.
+    public var opensNeeded: Bool { !readOnly }
 
     // MARK: lookup and attributes
 
@@ -170,7 +185,13 @@ public final class LakeFileSystem: Sendable {
         for view in views.removeReferencing(ids) {
             result += view.nodes.keys.map { .node(NodeID.object(view.seq, local: $0)) }
         }
-        return result
+        // A mount read without opens keeps a handle per inode read: one whose node changed
+        // would serve the old bytes to the kernel's next read.
+        for case .node(let node) in result {
+            if let handle = nodeHandles.forget(node) { openFiles.remove(handle) }
+        }
+        // Names first: a reader who sees a folder's new listing finds the names it lost gone.
+        return result.filter { if case .entry = $0 { true } else { false } } + result.filter { if case .node = $0 { true } else { false } }
     }
 
     public enum Invalidation: Sendable, Equatable {

@@ -1,11 +1,11 @@
 import Synchronization
 
-/// Handles for reads that come without an OPEN, by inode. A mounted frozen dataset answers OPEN
-/// with ENOSYS (`LakeFileSystem.open`): the kernel then sends no OPEN, FLUSH or RELEASE, keeps a
-/// file's pages between opens, and asks the daemon only for bytes it has not cached, naming the
-/// inode. Each inode read so gets one handle, kept until the kernel forgets the inode or it is
-/// among the oldest of more than `capacity` (its descriptor comes from `OpenFiles`, which shares
-/// and bounds them).
+/// Handles for reads that come without an OPEN, by inode. A read-only mount (or a mounted frozen
+/// dataset) answers OPEN with ENOSYS (`LakeFileSystem.open`): the kernel then sends no OPEN,
+/// FLUSH or RELEASE, keeps a file's pages between opens, and asks the daemon only for bytes it
+/// has not cached, naming the inode. Each inode read so gets one handle, kept until the kernel
+/// forgets the inode, the catalog changes it, or it is among the oldest of more than `capacity`
+/// (its descriptor comes from `OpenFiles`, which shares and bounds them).
 final class NodeHandles: Sendable {
     private struct State {
         var handles: [UInt64: UInt64] = [:]
@@ -26,8 +26,16 @@ final class NodeHandles: Sendable {
     /// The node's handle, opened with `open` when it has none. `close` is given the handles that
     /// are no longer kept (one pushed out, or one opened twice by racing reads).
     func handle(for node: UInt64, open: () throws(FSError) -> UInt64, close: (UInt64) -> Void) throws(FSError) -> UInt64 {
-        if let handle = state.withLock({ $0.handles[node] }) { return handle }
-        let opened = try open()
+        try handle(for: node, open: { () throws(FSError) in (try open(), true) }, close: close).handle
+    }
+
+    /// The same, where `open` also says whether its handle may be kept (false: the node's bytes
+    /// may change); a handle not kept is the caller's to close after its read.
+    func handle(for node: UInt64, open: () throws(FSError) -> (handle: UInt64, keep: Bool),
+                close: (UInt64) -> Void) throws(FSError) -> (handle: UInt64, kept: Bool) {
+        if let handle = state.withLock({ $0.handles[node] }) { return (handle, true) }
+        let (opened, keep) = try open()
+        guard keep else { return (opened, false) }
         let (kept, dropped) = state.withLock { state -> (UInt64, [UInt64]) in
             if let existing = state.handles[node] { return (existing, [opened]) }
             state.handles[node] = opened
@@ -48,7 +56,7 @@ final class NodeHandles: Sendable {
             return (opened, dropped)
         }
         dropped.forEach(close)
-        return kept
+        return (kept, true)
     }
 
     /// The kernel forgot `node`: its handle, if it had one, is no longer kept.

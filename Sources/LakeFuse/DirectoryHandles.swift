@@ -11,12 +11,13 @@ final class DirectoryHandles: Sendable {
     private let byNode = Mutex<(listings: [UInt64: [DirectoryEntry]], order: [UInt64])>(([:], []))
     static let listingsKept = 64
 
-    func listing(of node: UInt64, make: () throws(FSError) -> [DirectoryEntry]) throws(FSError) -> [DirectoryEntry] {
-        if let kept = byNode.withLock({ $0.listings[node] }) { return kept }
+    /// `fresh`: a listing read from its start is made anew (the folder may have changed since
+    /// the kernel last read it); the READDIRs after it page out the one kept.
+    func listing(of node: UInt64, fresh: Bool, make: () throws(FSError) -> [DirectoryEntry]) throws(FSError) -> [DirectoryEntry] {
+        if !fresh, let kept = byNode.withLock({ $0.listings[node] }) { return kept }
         let made = try make()
         byNode.withLock { kept in
-            guard kept.listings[node] == nil else { return }
-            kept.listings[node] = made
+            if kept.listings.updateValue(made, forKey: node) != nil { return }
             kept.order.append(node)
             if kept.order.count > Self.listingsKept { kept.listings.removeValue(forKey: kept.order.removeFirst()) }
         }

@@ -10,9 +10,9 @@ enum Operations {
         var ops = fuse_lowlevel_ops()
         ops.`init` = { userdata, conn in
             guard let conn else { return }
-            Operations.configure(conn)
-            if let userdata {
-                let mount = Unmanaged<FuseMount>.fromOpaque(userdata).takeUnretainedValue()
+            let mount = userdata.map { Unmanaged<FuseMount>.fromOpaque($0).takeUnretainedValue() }
+            Operations.configure(conn, changesWithoutOpens: mount.map { !$0.fs.opensNeeded && $0.watchesChanges } ?? false)
+            if let mount {
                 mount.logger.info("FUSE transport: \(String(cString: lake_transport_plan()))")
                 mount.logger.info("FUSE passthrough: \(mount.passthroughPlan)")
             }
@@ -73,7 +73,9 @@ enum Operations {
         return ops
     }
 
-    static func configure(_ conn: UnsafeMutablePointer<fuse_conn_info>) {
+    /// `changesWithoutOpens`: a read-only mount of a lake that changes, whose files are never
+    /// opened; the kernel then drops a file's kept pages when its size or time changes.
+    static func configure(_ conn: UnsafeMutablePointer<fuse_conn_info>, changesWithoutOpens: Bool) {
         // No writeback cache: the kernel turns passthrough off beside it, and incoming/'s files
         // are opened for direct I/O (every write reaches the daemon, which must see each failure).
         let wanted = UInt32(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS
@@ -82,6 +84,10 @@ enum Operations {
         // Stored bytes never change behind the kernel's back (settled objects are immutable and
         // incoming/ changes only through this mount), so reads need no attribute re-checks.
         conn.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_AUTO_INVAL_DATA)
+        // Without opens the kernel keeps every file's pages, even those of a file that changes
+        // (a draft's case.json, the object.json of an object being processed); the catalog's
+        // changes drop them (`ChangeWatcher`), and this catches what they do not name.
+        if changesWithoutOpens { conn.pointee.want |= conn.pointee.capable & UInt32(FUSE_CAP_AUTO_INVAL_DATA) }
         conn.pointee.max_write = 1 << 20
         conn.pointee.max_readahead = 1 << 20
     }
@@ -156,8 +162,9 @@ enum Operations {
         let mount = FuseMount.from(request.raw)
         let entries: [DirectoryEntry]
         if handle == 0 {
-            // No OPENDIR came (a dataset mount): the listing of the folder itself, which never changes.
-            do { entries = try mount.directories.listing(of: node) { () throws(FSError) in try listing(mount, node) } } catch {
+            // No OPENDIR came (a read-only or dataset mount): the folder's listing, made anew when
+            // the kernel starts reading it (it asks again only after it was told of a change).
+            do { entries = try mount.directories.listing(of: node, fresh: offset == 0) { () throws(FSError) in try listing(mount, node) } } catch {
                 return request.fail(error)
             }
         } else {

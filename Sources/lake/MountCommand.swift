@@ -117,9 +117,11 @@ struct MountCommand: ParsableCommand {
         do {
             store = try Store(opening: options.storePath, logger: logger)
             services = try DaemonServices(store: store, logger: logger, readsOnly: dataset != nil, mountpoint: path)
-            let fs = LakeFileSystem(store: store, logger: logger, datasetRoot: try dataset.map(datasetID), settler: services.settler)
+            let options = fuseOptions(allowOther: store.config.mountAllowOther)
+            let fs = LakeFileSystem(store: store, logger: logger, datasetRoot: try dataset.map(datasetID),
+                                    readOnly: options.contains("ro"), settler: services.settler)
             mount = FuseMount(fs: fs, mountpoint: path, logger: logger, watchesChanges: dataset == nil)
-            try mount.mount(options: fuseOptions(allowOther: store.config.mountAllowOther))
+            try mount.mount(options: options)
         } catch {
             Daemon.report(readyFd, "lake: error: \(error)")
             printError("\(error)")

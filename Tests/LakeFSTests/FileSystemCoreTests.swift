@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LakeCatalog
 import LakeCore
 import LakeModel
 import LakeSystem
@@ -212,5 +213,48 @@ import Testing
         #expect(throws: FSError.notFound) { try fs.attributes(NodeID.object(42)) }
         #expect(throws: FSError.notFound) { try fs.attributes(NodeID.incomingBase + 999_999) }
         #expect(throws: FSError.isDirectory) { try fs.open(NodeID.cases, flags: O_RDONLY, caller: caller) }
+    }
+
+    /// A read-only filesystem: no incoming/, opens answered "not needed", reads by inode from a
+    /// handle kept per inode, and a changed object.json read anew once the catalog's change is
+    /// applied (the kept handle goes with it; without that the kernel would get the old bytes).
+    @Test func aReadOnlyFilesystemReadsByInodeAndForgetsWhatChanged() throws {
+        try drop(FileName("a.txt"), Array("hello".utf8))
+        let readOnly = LakeFileSystem(store: test.store, logger: TestLogger.make(), readOnly: true)
+        #expect(!readOnly.opensNeeded && fs.opensNeeded)
+        #expect(try readOnly.list(NodeID.root).map(\.name) == ["objects", "cases", "datasets"].map(FileName.init))
+        #expect(throws: FSError.notFound) { try readOnly.lookup(parent: NodeID.root, name: FileName("incoming")) }
+        #expect(throws: FSError.notFound) { try readOnly.attributes(NodeID.incoming) }
+        let id = try #require(try readOnly.list(NodeID.objects).first?.name)
+        let folder = try readOnly.lookup(parent: NodeID.objects, name: id)
+        let file = try readOnly.lookup(parent: folder.node, name: FileName("file"))
+        let json = try readOnly.lookup(parent: folder.node, name: FileName("object.json"))
+        #expect(throws: FSError.notNeeded) { try readOnly.open(file.node, flags: O_RDONLY, caller: caller) }
+        #expect(throws: FSError.readOnly) { try readOnly.open(file.node, flags: O_WRONLY, caller: caller) }
+        #expect(throws: FSError.notNeeded) { try readOnly.openDirectory(folder.node) }
+        #expect(throws: FSError.invalid) { try fs.read(node: file.node, offset: 0, count: 10, caller: caller) }
+        func read(_ node: UInt64) throws -> [UInt8] {
+            switch try readOnly.read(node: node, offset: 0, count: 1 << 20, caller: caller) {
+            case .bytes(let bytes), .checkedBytes(let bytes): return bytes
+            case .file(let descriptor, let offset, let count):
+                var buffer = [UInt8](repeating: 0, count: count)
+                let n = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, off_t(offset)) }
+                return Array(buffer.prefix(max(0, n)))
+            }
+        }
+        #expect(try read(file.node) == Array("hello".utf8))
+        let before = String(decoding: try read(json.node), as: UTF8.self)
+        #expect(before.contains("\"name\" : \"a.txt\""))
+        #expect(readOnly.nodeHandles.count == 2)
+
+        let sequence = try test.store.changeSequence()
+        _ = try test.store.catalog.updateObject(LakeID(unchecked: id.string!), ObjectUpdate(name: "renamed"), at: .now)
+        // Still the kept bytes until the change is applied, as the kernel would still have them.
+        #expect(String(decoding: try read(json.node), as: UTF8.self) == before)
+        let invalidations = readOnly.invalidate(try test.store.changes(since: sequence).ids)
+        #expect(invalidations.contains(.node(json.node)) && invalidations.contains(.node(NodeID.objects)))
+        let firstNode = try #require(invalidations.firstIndex { if case .node = $0 { true } else { false } })
+        #expect(!invalidations[firstNode...].contains { if case .entry = $0 { true } else { false } }, "names go before listings")
+        #expect(String(decoding: try read(json.node), as: UTF8.self).contains("\"name\" : \"renamed\""))
     }
 }

@@ -9,9 +9,11 @@
 # FILES (default 2000) files of 4 KiB and of 64 KiB and min(FILES, 2000) of 1 MiB are written to
 # WORK/disk and copied into a fresh lake's incoming/ (WORK/store, mounted at WORK/mnt with the
 # defaults), processed, grouped into cases of at most 1,000 members, and the cases into one
-# frozen dataset, which is also mounted on its own (`lake mount --dataset`, WORK/ds). Trees read:
-# objects/<id>/file, cases/<case>/<label>/file, datasets/<id>/cases/<case>/<label>/file, and the
-# dataset mount's cases/<case>/<label>/file; the disk's files in the same order. Warm: read once
+# frozen dataset, which is also mounted on its own (`lake mount --dataset`, WORK/ds); the whole
+# lake is mounted a second time read-only (`lake mount -o ro`, WORK/ro: no opens, see
+# docs/mounting.md). Trees read: objects/<id>/file, cases/<case>/<label>/file,
+# datasets/<id>/cases/<case>/<label>/file (rows "ro-…": the same through the read-only mount), and
+# the dataset mount's cases/<case>/<label>/file; the disk's files in the same order. Warm: read once
 # before timing. Cold: `drop_caches` before each timed pass (both sides). Medians of ROUNDS
 # (default 3); ratio = disk time ÷ Lake time (goal ≥ 0.8). Needs root, cc, and the release build.
 #
@@ -29,18 +31,18 @@ lake=${LAKE:-$repo/.build/release/lake}
 [ -x "$lake" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-store=$work/store mnt=$work/mnt ds=$work/ds disk=$work/disk lists=$work/lists
+store=$work/store mnt=$work/mnt ds=$work/ds ro=$work/ro disk=$work/disk lists=$work/lists
 export LAKE_STORE=$store
 
 pt=$work/pt ptc=$work/ptc copies=$work/copies
 cleanup() {
     for m in "$pt" "$ptc"; do fusermount3 -uz "$m" 2>/dev/null || true; done
-    for m in "$ds" "$mnt"; do "$lake" unmount "$m" >/dev/null 2>&1 || fusermount3 -uz "$m" 2>/dev/null || true; done
+    for m in "$ds" "$ro" "$mnt"; do "$lake" unmount "$m" >/dev/null 2>&1 || fusermount3 -uz "$m" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 cleanup
 rm -rf "$store" "$lists"
-mkdir -p "$mnt" "$ds" "$lists" "$pt" "$ptc"
+mkdir -p "$mnt" "$ds" "$ro" "$lists" "$pt" "$ptc"
 cc -O2 -o "$work/readall" "$repo/Sources/lake-bench/scripts/readall.c"
 examples=/usr/share/doc/libfuse3-dev/examples
 [ -f "$examples/passthrough_ll.c" ] || { echo "libfuse3-dev's examples are missing ($examples)" >&2; exit 1; }
@@ -113,6 +115,7 @@ PY
 dataset=$(cat "$lists/dataset")
 "$lake" mount "$mnt" >/dev/null
 "$lake" mount --dataset "$dataset" "$ds" >/dev/null
+"$lake" mount -o ro "$ro" >/dev/null
 # passthrough_ll holds a descriptor per inode the kernel knows: as many as this account may, and
 # a tree with more inodes than that fails there with EMFILE (printed as "failed").
 ptll() { (ulimit -n "$(ulimit -Hn)" && exec "$work/passthrough_ll" "$@"); }
@@ -123,20 +126,23 @@ pass() { "$work/readall" "$@" | cut -d' ' -f1; }
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-printf "%-5s %-9s %-5s %7s %12s %12s %7s\n" size tree cache files "lake µs/f" "disk µs/f" ratio
+printf "%-5s %-12s %-5s %7s %12s %12s %7s\n" size tree cache files "lake µs/f" "disk µs/f" ratio
 for shape in $([ -n "${SKIP_READS:-}" ] || echo 4k 64k 1m); do
     sed "s|^\./|$disk/$shape/|" "$lists/$shape.rel" > "$lists/$shape.disk"
     sed "s|^|$mnt/|" "$lists/$shape.objects" > "$lists/$shape.lake-objects"
     sed "s|^|$mnt/|" "$lists/$shape.members" > "$lists/$shape.lake-cases"
     sed "s|^|$mnt/datasets/$dataset/|" "$lists/$shape.members" > "$lists/$shape.lake-datasets"
     sed "s|^|$ds/|" "$lists/$shape.members" > "$lists/$shape.lake-mount"
+    sed "s|^|$ro/|" "$lists/$shape.objects" > "$lists/$shape.lake-ro-objects"
+    sed "s|^|$ro/|" "$lists/$shape.members" > "$lists/$shape.lake-ro-cases"
+    sed "s|^|$ro/datasets/$dataset/|" "$lists/$shape.members" > "$lists/$shape.lake-ro-datasets"
     sed "s|^\./|$pt/$shape/|" "$lists/$shape.rel" > "$lists/$shape.lake-libfuse"
     count=$(wc -l < "$lists/$shape.disk")
-    for tree in objects cases datasets mount libfuse; do
+    for tree in objects cases datasets ro-objects ro-cases ro-datasets mount libfuse; do
         # passthrough_ll keeps a descriptor per inode the kernel knows: past this machine's
         # limit (20,000 here) its reads fail with EMFILE.
         if [ "$tree" = libfuse ] && [ "$((count * 2))" -gt "$(ulimit -Hn)" ]; then
-            printf "%-5s %-9s %s\n" "$shape" "$tree" "skipped: more files than passthrough_ll can hold descriptors for"
+            printf "%-5s %-12s %s\n" "$shape" "$tree" "skipped: more files than passthrough_ll can hold descriptors for"
             continue
         fi
         for cache in warm cold stat; do
@@ -150,7 +156,7 @@ for shape in $([ -n "${SKIP_READS:-}" ] || echo 4k 64k 1m); do
                 done
             done
             l=$(printf '%s\n' "${lake_t[@]}" | median) d=$(printf '%s\n' "${disk_t[@]}" | median)
-            printf "%-5s %-9s %-5s %7d %12.1f %12.1f %7.2f\n" "$shape" "$tree" "$cache" "$count" \
+            printf "%-5s %-12s %-5s %7d %12.1f %12.1f %7.2f\n" "$shape" "$tree" "$cache" "$count" \
                 "$(echo "$l * 1000000 / $count" | bc -l)" "$(echo "$d * 1000000 / $count" | bc -l)" "$(echo "$d / $l" | bc -l)"
         done
     done
@@ -162,7 +168,8 @@ done
 quietly() { "$@" 2>/dev/null || true; }
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 rm -rf "$copies"; mkdir -p "$copies"
-trees=("incoming:$mnt/incoming" "objects:$mnt/objects" "cases:$mnt/cases" "datasets:$mnt/datasets/$dataset" "dataset-mount:$ds")
+trees=("incoming:$mnt/incoming" "objects:$mnt/objects" "cases:$mnt/cases" "datasets:$mnt/datasets/$dataset"
+       "ro-objects:$ro/objects" "ro-cases:$ro/cases" "ro-datasets:$ro/datasets/$dataset" "dataset-mount:$ds")
 for pair in "${trees[@]}"; do
     cp -r --attributes-only "${pair#*:}" "$copies/${pair%%:*}"
 done

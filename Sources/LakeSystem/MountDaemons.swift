@@ -13,6 +13,8 @@ public enum MountDaemons {
         public var dataset: String?
         /// Whether the mountpoint is in /proc/mounts (a daemon can outlive its mount briefly).
         public var mounted: Bool
+        /// A read-only mount of the whole lake (`-o ro`).
+        public var readOnly = false
     }
 
     public static func of(store root: String) -> [Daemon] {
@@ -21,7 +23,7 @@ public enum MountDaemons {
         var found: [Daemon] = []
         for entry in (try? Syscall.listDirectory("/proc")) ?? [] {
             guard let pid = Int32(entry), let words = commandLine(pid), words.count > 2, words[1] == "mount" else { continue }
-            var mountpoint: String?, storeArgument: String?, dataset: String?
+            var mountpoint: String?, storeArgument: String?, dataset: String?, readOnly = false
             var index = 2
             while index < words.count {
                 let word = words[index]
@@ -29,6 +31,7 @@ public enum MountDaemons {
                     let value = index + 1 < words.count ? words[index + 1] : nil
                     if word == "--store" { storeArgument = value }
                     if word == "--dataset" { dataset = value }
+                    if word == "-o", value?.split(separator: ",").contains("ro") == true { readOnly = true }
                     index += 2
                     continue
                 }
@@ -36,7 +39,8 @@ public enum MountDaemons {
                 index += 1
             }
             guard let mountpoint, let storeArgument, Syscall.canonicalPath(storeArgument) == store else { continue }
-            found.append(Daemon(pid: pid, mountpoint: mountpoint, dataset: dataset, mounted: mounted.contains(mountpoint)))
+            found.append(Daemon(pid: pid, mountpoint: mountpoint, dataset: dataset, mounted: mounted.contains(mountpoint),
+                                readOnly: readOnly && dataset == nil))
         }
         return found.sorted { $0.pid < $1.pid }
     }

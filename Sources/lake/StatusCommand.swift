@@ -54,7 +54,7 @@ struct StatusCommand: ParsableCommand {
             }
             if status.daemons.isEmpty { print("Mounts    none on this machine") }
             for daemon in status.daemons {
-                let what = daemon.dataset.map { "dataset \($0) at " } ?? ""
+                let what = daemon.dataset.map { "dataset \($0) at " } ?? (daemon.readOnly ? "read-only at " : "")
                 print("Mount     \(what)\(daemon.mountpoint) (daemon pid \(daemon.pid)\(daemon.mounted ? "" : ", not mounted"))")
             }
             // Every machine's mount daemons, from their sessions in the catalog.
@@ -87,14 +87,15 @@ struct StatusCommand: ParsableCommand {
             }
         }
         struct Mount: Encodable {
-            var pid: Int32, mountpoint: String, dataset: String?, mounted: Bool
-            enum CodingKeys: String, CodingKey { case pid, mountpoint, dataset, mounted }
+            var pid: Int32, mountpoint: String, dataset: String?, mounted: Bool, readOnly: Bool
+            enum CodingKeys: String, CodingKey { case pid, mountpoint, dataset, mounted, readOnly = "read_only" }
             func encode(to encoder: any Encoder) throws {
                 var container = encoder.container(keyedBy: CodingKeys.self)
                 try container.encode(pid, forKey: .pid)
                 try container.encode(mountpoint, forKey: .mountpoint)
                 try container.encode(dataset, forKey: .dataset)
                 try container.encode(mounted, forKey: .mounted)
+                try container.encode(readOnly, forKey: .readOnly)
             }
         }
         var store: String
@@ -140,7 +141,7 @@ struct StatusCommand: ParsableCommand {
             queue = Queue(depth: status.queue.count, oldest: status.oldest.map {
                 Oldest(id: $0.id.rawValue, createdAt: $0.createdAt.rfc3339, why: oldestWhy ?? "")
             })
-            mounts = status.daemons.map { Mount(pid: $0.pid, mountpoint: $0.mountpoint, dataset: $0.dataset, mounted: $0.mounted) }
+            mounts = status.daemons.map { Mount(pid: $0.pid, mountpoint: $0.mountpoint, dataset: $0.dataset, mounted: $0.mounted, readOnly: $0.readOnly) }
             catalogURL = status.catalogURL
             nodes = status.nodes
         }

@@ -66,6 +66,10 @@ import Testing
         let lake = mounted.lake
         let first = try #require(try upload(lake, [lake.directory.write("first.txt", "the first")])["first.txt"])
         try mounted.mount(options: ["ro"])
+        let status = try lake.run(["status"])
+        #expect(status.stdout.contains("Mount     read-only at \(mounted.mountpoint) (daemon pid"), "\(status.stdout)")
+        let mounts = try lake.json(try lake.run(["status", "--json"]))["mounts"] as? [[String: Any]] ?? []
+        #expect(mounts.contains { $0["mountpoint"] as? String == mounted.mountpoint && $0["read_only"] as? Bool == true }, "\(mounts)")
         let json = mounted.path("objects/\(first)/object.json")
         #expect(listing(mounted.path("objects")) == [first])
         #expect(try String(contentsOfFile: json, encoding: .utf8).contains("\"name\" : \"first.txt\""))

@@ -60,7 +60,8 @@ import Testing
         #expect((oldest["why"] as? String)?.contains("waiting for blocks") == true, "\(oldest)")
         #expect((status["objects"] as? [String: Any])?["UPLOADED"] as? Int == 1)
         let mounts = try #require(status["mounts"] as? [[String: Any]])
-        #expect(mounts.contains { $0["mountpoint"] as? String == mounted.mountpoint && $0["mounted"] as? Bool == true }, "\(mounts)")
+        #expect(mounts.contains { $0["mountpoint"] as? String == mounted.mountpoint && $0["mounted"] as? Bool == true
+                                  && $0["read_only"] as? Bool == false }, "\(mounts)")
         #expect(((status["blobs"] as? [String: Any])?["count"] as? Int ?? 0) >= 1)
         #expect(((status["disk"] as? [String: Any])?["free_bytes"] as? Int ?? 0) > 0)
 

@@ -118,4 +118,18 @@ import Testing
         let allowed = try other.run("cat '\(mounted.path("objects/\(open)/file"))'")
         #expect(allowed.status == 0 && allowed.output == "public words", "\(allowed.output)")
     }
+
+    /// VTK's own reader opens a stored manifest through a read-only mount and finds its blocks at
+    /// their relative paths, read without opens; the stored bytes are the uploaded ones.
+    @Test func vtkReadsAManifestAndItsBlocksThroughAReadOnlyMount() throws {
+        let mounted = try MountedLake(mount: false)
+        let lake = mounted.lake
+        let manifest = try Fixtures.copyRunManifest(into: lake.directory.file("run"))
+        let vtm = try #require(try upload(lake, [manifest])["run.vtm"])
+        try mounted.mount(options: ["ro"])
+        let output = try VTKReader.blockPoints(mounted.path("objects/\(vtm)/run.vtm"))
+        #expect(output == "2 30 40", "\(output)")
+        let block = lake.directory.file("run/run/run_1.vtu")
+        #expect(try Shell.sha256(mounted.path("objects/\(vtm)/run/run_1.vtu")) == Shell.sha256(block))
+    }
 }

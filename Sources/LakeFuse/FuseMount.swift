@@ -78,7 +78,7 @@ public final class FuseMount: @unchecked Sendable {
         if lake_transport_busy_polls() != 0 { logger.info("idle CPUs poll while requests flow (-o \(Self.noBusyPollOption) turns this off)") }
         // From here a signal ends the session instead of the process, so a daemon signalled as
         // soon as it reports itself ready (before `run()`) still takes its mount down.
-        fuse_set_signal_handlers(session)
+        if lake_set_signal_handlers(session) != 0 { logger.warning("cannot install the exit signals' handlers: \(String(cString: strerror(errno)))") }
         guard watchesChanges else { return }
         watcher = ChangeWatcher(fs: fs) { [weak self] invalidations in self?.invalidate(invalidations) }
         watcher?.start()
@@ -88,13 +88,13 @@ public final class FuseMount: @unchecked Sendable {
     /// called), then unmounts.
     public func run(threads: UInt32 = 16) {
         guard let session else { return }
-        let result = lake_fuse_loop(session, threads)
+        let result = lake_fuse_loop_watched(session, threads)
         if result != 0 { logger.warning("the FUSE loop ended with \(result)") }
         logger.info("FUSE transport served: \(Self.transport)")
         logger.info("FUSE passthrough served: \(passthrough.opens) opens; the daemon answered \(storedFileReads.load(ordering: .relaxed)) reads of stored files")
         logger.info("FUSE passthrough backing files registered: \(passthrough.registrations)")
         watcher?.stop()
-        fuse_remove_signal_handlers(session)
+        lake_remove_signal_handlers()
         fuse_session_unmount(session)
         // Signalled rather than unmounted: libfuse cannot take down what fusermount3 mounted.
         if throughFusermount { Fusermount.unmount(mountpoint) }

@@ -68,6 +68,29 @@ import Testing
         #expect(result.status == 0, "\(result.output)")
     }
 
+    /// SIGTERM handled on a thread other than the one waiting in the serving loop (the kernel
+    /// picks any thread that does not block it) still ends the daemon: libfuse's loop waits on a
+    /// semaphore only a signal to that very thread interrupts, and such a daemon once ignored
+    /// SIGTERM (`lake_fuse_loop_watched` now interrupts the wait once the session has ended).
+    @Test func aSignalHandledOnAnotherThreadStillEndsTheDaemon() throws {
+        let mounted = try MountedLake(mount: false)
+        let out = try mounted.lake.run(["mount", mounted.mountpoint])
+        #expect(out.succeeded, "\(out.stderr)")
+        let pid = try #require(out.stdout.split(separator: "daemon pid ").last?.split(separator: ",").first.flatMap { Int32($0) })
+        // The loop's thread waits in futex(2) (syscall 202 on x86_64) once it serves.
+        #expect(mounted.eventually { ((try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/syscall", encoding: .utf8)) ?? "").hasPrefix("202 ") })
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").compactMap { Int32($0) }.filter { $0 != pid }
+        let other = try #require(tasks.first { task in
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
+            let blocked = status.split(separator: "\n").first { $0.hasPrefix("SigBlk:") }.map { UInt64($0.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) ?? ~0 } ?? ~0
+            return blocked & (1 << 14) == 0   // SIGTERM (15) not blocked there
+        }, "no thread of the daemon accepts SIGTERM")
+        let sent = try Shell.run("python3 -c 'import ctypes; print(ctypes.CDLL(None).syscall(234, \(pid), \(other), 15))'")
+        #expect(sent.output == "0\n", "tgkill: \(sent.output)")
+        #expect(mounted.eventually(30) { kill(pid, 0) != 0 }, "daemon \(pid) ignored SIGTERM handled on thread \(other)")
+        #expect(mounted.eventually { !((try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? "").contains(" \(mounted.mountpoint) ") })
+    }
+
     /// "Device or resource busy" names who keeps the mount busy; the mount's log lines name the
     /// mount (several mounts of a store share one log).
     @Test func aBusyUnmountSaysWhoHoldsTheMount() throws {

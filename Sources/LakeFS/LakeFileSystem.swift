@@ -44,6 +44,7 @@ public final class LakeFileSystem: Sendable {
         self.logger = logger
         self.datasetRoot = datasetRoot
         self.readOnly = readOnly || datasetRoot != nil
+        rootFolders = self.readOnly ? Self.rootNames.filter { $0.1 != NodeID.incoming } : Self.rootNames
         trees = EntityTrees(store: store)
         blobGuard = BlobGuard(store: store, logger: logger)
         incoming = IncomingTree(files: IncomingFiles(store: store, logger: logger, settler: settler), store: store, blobGuard: blobGuard,
@@ -62,7 +63,7 @@ public final class LakeFileSystem: Sendable {
                                                  ("cases", NodeID.cases), ("datasets", NodeID.datasets)]
 
     /// The root's folders: a read-only mount has no `incoming/` (nothing can be copied in).
-    var rootFolders: [(String, UInt64)] { readOnly ? Self.rootNames.filter { $0.1 != NodeID.incoming } : Self.rootNames }
+    let rootFolders: [(String, UInt64)]
 
     /// Whether files and folders must be opened before they are read. Only `incoming/` needs
     /// opens (a rewrite with O_TRUNC, a close that commits, a reader keeping the version it
@@ -187,8 +188,10 @@ public final class LakeFileSystem: Sendable {
         }
         // A mount read without opens keeps a handle per inode read: one whose node changed
         // would serve the old bytes to the kernel's next read.
-        for case .node(let node) in result {
-            if let handle = nodeHandles.forget(node) { openFiles.remove(handle) }
+        if !opensNeeded {
+            for case .node(let node) in result {
+                if let handle = nodeHandles.forget(node) { openFiles.remove(handle) }
+            }
         }
         // Names first: a reader who sees a folder's new listing finds the names it lost gone.
         return result.filter { if case .entry = $0 { true } else { false } } + result.filter { if case .node = $0 { true } else { false } }

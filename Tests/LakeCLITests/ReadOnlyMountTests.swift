@@ -132,4 +132,27 @@ import Testing
         let block = lake.directory.file("run/run/run_1.vtu")
         #expect(try Shell.sha256(mounted.path("objects/\(vtm)/run/run_1.vtu")) == Shell.sha256(block))
     }
+
+    /// A damaged byte in a stored blob: read through a read-only mount (the daemon serves the
+    /// first read, re-hashing it), the file fails with EIO — every time, not only the first —
+    /// and an intact one beside it reads whole.
+    @Test(.disabled(if: ClusterStores.isOn, "damages the embedded store's blobs/ folder"))
+    func aDamagedBlobIsNotServedThroughAReadOnlyMount() throws {
+        let mounted = try MountedLake(mount: false)
+        let lake = mounted.lake
+        let damaged = lake.directory.writeRandom("damaged.bin", size: 200 << 10, seed: 11)
+        let intact = lake.directory.writeRandom("intact.bin", size: 200 << 10, seed: 12)
+        let result = try lake.json(try lake.run(["upload", damaged, intact, "--json"]))
+        let stored = try #require(result["succeeded"] as? [[String: Any]])
+        let byName = Dictionary(uniqueKeysWithValues: stored.map { ($0["name"] as! String, $0) })
+        let damagedObject = try #require(byName["damaged.bin"]), intactObject = try #require(byName["intact.bin"])
+        let blob = ((damagedObject["file"] as! [String: Any])["blob"] as! [String: Any])["id"] as! String
+        try flipByte(BlobFiles.path(store: mounted.store, id: blob), at: 1000)
+        try mounted.mount(options: ["ro"])
+        for _ in 0..<2 {
+            let read = try Shell.run("cat '\(mounted.path("objects/\(damagedObject["id"] as! String)/file"))' > /dev/null 2>&1; echo $?")
+            #expect(read.output != "0\n", "a damaged blob was served")
+        }
+        #expect(try Shell.sha256(mounted.path("objects/\(intactObject["id"] as! String)/file")) == Shell.sha256(intact))
+    }
 }

@@ -63,6 +63,9 @@ public protocol Catalog: Sendable {
     @discardableResult
     func deletePendingObject(_ id: LakeID) throws -> Bool
     func object(_ id: LakeID) throws -> LakeObject?
+    /// The same object with its provisions left as the JSON they were stored as: what an
+    /// `object.json` needs, without decoding every histogram to encode it again.
+    func storedObject(_ id: LakeID) throws -> StoredObject?
     /// Objects, newest first, after the cursor (an id) when given.
     func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject]
     func pendingUploadIDs() throws -> [LakeID]
@@ -343,6 +346,8 @@ public enum ProcessingOutcome: Sendable, Equatable {
 
 extension Catalog {
     /// From the whole object, for catalogs that hold objects in memory anyway.
+    public func storedObject(_ id: LakeID) throws -> StoredObject? { try object(id).map(StoredObject.init) }
+
     public func objectOutline(seq: Int64) throws -> ObjectOutline? { try object(seq: seq).map(ObjectOutline.init) }
 
     public func objectOutlines(ids: [LakeID]) throws -> [(seq: Int64, outline: ObjectOutline)] {

@@ -45,13 +45,21 @@ enum ObjectRow {
         return try withParamsAndRefs(db, row, blobURI: blobURI)
     }
 
-    private static func withParamsAndRefs(_ db: any SQLDatabase, _ row: SQLRow, blobURI: (String) -> String) throws -> LakeObject? {
+    /// One object by id with its provisions left as their stored JSON (see `StoredObject`).
+    static func fetchStored(_ db: any SQLDatabase, id: String, blobURI: (String) -> String) throws -> StoredObject? {
+        guard let row = try db.row(sql: byID, arguments: [id]),
+              let object = try withParamsAndRefs(db, row, blobURI: blobURI, decodingProvisions: false) else { return nil }
+        return StoredObject(object: object, provisionsJSON: row["provisions"])
+    }
+
+    private static func withParamsAndRefs(_ db: any SQLDatabase, _ row: SQLRow, blobURI: (String) -> String,
+                                          decodingProvisions: Bool = true) throws -> LakeObject? {
         let id: String = row["id"]
         let params = try db.rows(sql: "SELECT object_id, key, value, units FROM object_params WHERE object_id = ?",
                                       arguments: [id])
         let refs = try db.rows(sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id = ? ORDER BY position",
                                     arguments: [id])
-        return try objects([row], params: params, refs: refs, blobURI: blobURI).first
+        return try objects([row], params: params, refs: refs, blobURI: blobURI, decodingProvisions: decodingProvisions).first
     }
 
     static func trash(_ row: SQLRow) -> TrashEntry? {
@@ -59,7 +67,8 @@ enum ObjectRow {
         return TrashEntry(trashedAt: Timestamp(microseconds: at), trashedBy: row["trashed_by"] ?? "")
     }
 
-    static func objects(_ rows: [SQLRow], params paramRows: [SQLRow], refs refRows: [SQLRow], blobURI: (String) -> String) throws -> [LakeObject] {
+    static func objects(_ rows: [SQLRow], params paramRows: [SQLRow], refs refRows: [SQLRow], blobURI: (String) -> String,
+                        decodingProvisions: Bool = true) throws -> [LakeObject] {
         var params: [String: [String: Param]] = [:]
         for row in paramRows {
             let value = try ParamValue(json: decode(JSONValue.self, row["value"]))
@@ -85,7 +94,7 @@ enum ObjectRow {
                 status: ObjectStatus(rawValue: row["status"]) ?? .failed,
                 failureReason: row["failure_reason"], params: params[id] ?? [:],
                 tags: try decode([String: JSONValue].self, row["tags"]),
-                provisions: try decode([Provision].self, row["provisions"]),
+                provisions: decodingProvisions ? try decode([Provision].self, row["provisions"]) : [],
                 contentReferences: refs[id] ?? [],
                 annotations: try decode([FieldAnnotation].self, row["annotations"]),
                 warnings: try decode([String].self, row["warnings"]),
@@ -111,6 +120,9 @@ enum ObjectRow {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        // Most objects' annotations and warnings, and many objects' tags, are empty: a decoder
+        // made for each of those cost more than the row's query.
+        if let empty = T.self as? any EmptyJSONCollection.Type, text == empty.emptyText, let value = empty.empty as? T { return value }
         do { return try LakeJSON.decode(type, from: text) } catch {
             throw CatalogError.database("unreadable JSON in the catalog: \(error)")
         }
@@ -127,4 +139,20 @@ enum ObjectRow {
         default: return LakeJSON.compactString(value)
         }
     }
+}
+
+/// Collections whose empty JSON text (`[]`, `{}`) `ObjectRow.decode` answers without a decoder.
+protocol EmptyJSONCollection {
+    static var emptyText: String { get }
+    static var empty: Self { get }
+}
+
+extension Array: EmptyJSONCollection {
+    static var emptyText: String { "[]" }
+    static var empty: Self { [] }
+}
+
+extension Dictionary: EmptyJSONCollection {
+    static var emptyText: String { "{}" }
+    static var empty: Self { [:] }
 }

@@ -296,6 +296,10 @@ public final class SQLiteCatalog: Catalog {
         try read { db in try ObjectRow.fetch(db, id: id.rawValue, blobURI: blobURI) }
     }
 
+    public func storedObject(_ id: LakeID) throws -> StoredObject? {
+        try read { db in try ObjectRow.fetchStored(db, id: id.rawValue, blobURI: blobURI) }
+    }
+
     public func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
         try read { db in
             if let cursor {

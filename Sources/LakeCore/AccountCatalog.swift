@@ -88,6 +88,12 @@ public struct AccountCatalog: Catalog {
         return object
     }
 
+    public func storedObject(_ id: LakeID) throws -> StoredObject? {
+        guard let stored = try base.storedObject(id) else { return nil }
+        guard mayRead(stored.object.owner) else { throw denied(id, stored.object.owner, "read") }
+        return stored
+    }
+
     public func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
         try readablePage(limit: limit, after: cursor, id: \.id, owner: \.owner) { try base.objects(limit: $0, after: $1) }
     }

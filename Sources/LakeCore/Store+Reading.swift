@@ -7,6 +7,7 @@ import LakeSystem
 /// (and `IncomingFiles`): it never names the catalog or the blob store.
 extension Store {
     public func object(_ id: LakeID) throws -> LakeObject? { try catalog.object(id) }
+    public func storedObject(_ id: LakeID) throws -> StoredObject? { try catalog.storedObject(id) }
     public func object(seq: Int64) throws -> LakeObject? { try catalog.object(seq: seq) }
     public func seq(of id: LakeID) throws -> Int64? { try catalog.seq(of: id) }
     public func objectOutline(seq: Int64) throws -> ObjectOutline? { try catalog.objectOutline(seq: seq) }

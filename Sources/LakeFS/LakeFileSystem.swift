@@ -142,7 +142,7 @@ public final class LakeFileSystem: Sendable {
             let childIDs = outline.contentReferences.compactMap(\.objectId)
             let referenced = childIDs.isEmpty ? [:] : Dictionary(try store.objectOutlines(ids: childIDs).map { ($0.outline.id, $0.outline) },
                                                                  uniquingKeysWith: { first, _ in first })
-            let view = ObjectView(seq: seq, outline: outline, referenced: referenced, meter: views.meter, load: loadObject)
+            let view = ObjectView(seq: seq, outline: outline, referenced: referenced, meter: views.meter, load: loadObject, document: loadDocument)
             views.put(seq, view)
             return view
         } catch {
@@ -150,9 +150,16 @@ public final class LakeFileSystem: Sendable {
         }
     }
 
-    /// The whole object, for a view's `object.json` and xattrs (nil when gone or not readable).
+    /// The whole object, for a view's xattrs (nil when gone or not readable).
     var loadObject: @Sendable (LakeID) -> LakeObject? {
         { [store] id in (try? store.object(id)) ?? nil }
+    }
+
+    /// A view's `object.json` (nil when gone, not readable, or its stored provisions cannot be
+    /// laid out): made from the object with its provisions as stored, so sizing it — which
+    /// `find -size`, `ls -l`, `du` and `rsync` do for every object — decodes no histogram.
+    var loadDocument: @Sendable (LakeID) -> [UInt8]? {
+        { [store] id in ((try? store.storedObject(id)) ?? nil)?.prettyJSON }
     }
 
     /// Forgets what the catalog changed; returns the nodes whose kernel caches must go.

@@ -42,7 +42,12 @@ extension Lazy where Value == [UInt8] {
     /// The same, of a value read the first time the bytes are wanted.
     static func json<T: Encodable & Sendable>(_ make: @escaping @Sendable () -> T,
                                               onMade: (@Sendable ([UInt8]) -> Void)? = nil) -> LazyBytes {
-        LazyBytes({ Array((LakeJSON.string(make(), pretty: true) + "\n").utf8) }, onMade: onMade)
+        LazyBytes({ jsonLine(make()) }, onMade: onMade)
+    }
+
+    /// The pretty JSON of `value` and a final newline.
+    static func jsonLine<T: Encodable>(_ value: T) -> [UInt8] {
+        Array((LakeJSON.string(value, pretty: true) + "\n").utf8)
     }
 
     var bytes: [UInt8] { value }

@@ -28,18 +28,19 @@ final class ObjectView: Sendable {
     /// Terminal objects never change their content, so the kernel may cache them for long.
     var isSettled: Bool { outline.status.isTerminal }
 
-    /// `load` reads a whole object by id when its JSON or xattrs are first wanted; an object
-    /// gone from the catalog since (purged while a file of it was open) shows what its outline
-    /// knows.
+    /// `load` reads a whole object by id when its xattrs are first wanted, `document` its
+    /// `object.json` when that is (see `LakeFileSystem.loadDocument`); an object gone from the
+    /// catalog since (purged while a file of it was open) shows what its outline knows.
     ///
     /// `meter` counts the bytes views hold, alive anywhere (the cache's budget reads it): a few
     /// hundred each, and tens of KiB for a processed file's made `object.json` and xattrs.
     init(seq: Int64, outline: ObjectOutline, referenced: [LakeID: ObjectOutline], meter: ByteMeter,
-         load: @escaping @Sendable (LakeID) -> LakeObject?) {
+         load: @escaping @Sendable (LakeID) -> LakeObject?, document: @escaping @Sendable (LakeID) -> [UInt8]?) {
         self.seq = seq
         self.outline = outline
         self.meter = meter
-        json = LazyBytes.json({ load(outline.id) ?? LakeObject(remembering: outline) }, onMade: { meter.add($0.count) })
+        json = LazyBytes({ document(outline.id) ?? LazyBytes.jsonLine(load(outline.id) ?? LakeObject(remembering: outline)) },
+                         onMade: { meter.add($0.count) })
         var nodes: [UInt64: Node] = [:]
         var top: [String: UInt64] = ["object.json": NodeID.Local.json]
         nodes[NodeID.Local.json] = Node(content: .json, entity: 0)

@@ -59,8 +59,18 @@ struct ViewBenchmark {
         t0 = Bench.monotonic()
         let jsonBytes = fetched.reduce(0) { $0 + LakeJSON.data($1, pretty: true).count }
         let encodeMicros = (Bench.monotonic() - t0) * 1e6 / Double(seqs.count)
+        // What the mount does instead (since session 19): the object with its provisions as
+        // stored, and its object.json laid out from them.
+        t0 = Bench.monotonic()
+        let stored = try sample.map { try store.storedObject($0)! }
+        let storedMicros = (Bench.monotonic() - t0) * 1e6 / Double(seqs.count)
+        t0 = Bench.monotonic()
+        let laidOut = stored.reduce(0) { $0 + ($1.prettyJSON?.count ?? 0) }
+        let layoutMicros = (Bench.monotonic() - t0) * 1e6 / Double(seqs.count)
         print("  from the catalog: an outline \(Bench.format(outlineMicros, 1)) µs, the whole object \(Bench.format(fetchMicros, 1)) µs; "
             + "its object.json (\(jsonBytes / fetched.count) bytes) encoded: \(Bench.format(encodeMicros, 1)) µs")
+        print("  with provisions as stored: the object \(Bench.format(storedMicros, 1)) µs; its object.json "
+            + "(\(laidOut / stored.count) bytes) made: \(Bench.format(layoutMicros, 1)) µs")
 
         // As the kernel asks: `find -name` looks each folder up and lists it (a listing describes
         // every entry it can, so no lookups follow); `find -size` or `ls -l` also looks up what

@@ -62,6 +62,30 @@ import Testing
                 "once made, its size is listed")
     }
 
+    /// A processed VTK file's `object.json` is mostly its fields' statistics and histograms: it is
+    /// made from the provisions as stored, never decoding them (the xattrs, which do, stay
+    /// unmade), and is byte for byte what the decoded object encodes to.
+    @Test func aProcessedFilesObjectJSONIsMadeFromItsStoredProvisions() throws {
+        var ids: [LakeID] = []
+        for name in ["special-binary.vtu", "special-ascii.vtu", "mixed-cells.vtp", "sphere.vtp"] {
+            ids.append(try upload(name, Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.vtkDirectory + "/" + name)))))
+        }
+        let done = try ProcessingWait(worker: ProcessingWorker(store: test.store)).untilSettled(ids)
+        #expect(done.allSatisfy { $0.status == .ready }, "\(done.map { ($0.file.name, $0.status, $0.failureReason) })")
+        #expect(done.filter { !$0.provisions.isEmpty }.count >= 3, "\(done.map { ($0.file.name, $0.provisions.count) })")
+        _ = fs.invalidate(Set(ids))
+        for object in done {
+            let folder = try fs.lookup(parent: NodeID.objects, name: FileName(object.id.rawValue))
+            let entry = try fs.lookup(parent: folder.node, name: FileName("object.json"))
+            let view = try #require(fs.views.get(id: object.id))
+            #expect(view.json.madeValue != nil && view.xattrs[0].madeValue == nil, "sized without decoding the provisions")
+            let expected = Array((LakeJSON.string(object, pretty: true) + "\n").utf8)
+            #expect(entry.attributes.size == Int64(expected.count))
+            let same = try read(entry.node) == expected   // (a Bool: the bytes would flood a failure's message)
+            #expect(same, "\(object.file.name)")
+        }
+    }
+
     @Test func aManifestsFolderIsBuiltFromOutlinesOfItsChildren() throws {
         let child = try upload("part.vtu", Array("<VTKFile/>".utf8))
         let manifest = try upload("run.vtm", Array("""
@@ -92,11 +116,13 @@ import Testing
     }
 
     static func view(_ seq: Int64, _ outline: ObjectOutline, description: String = "", meter: ByteMeter = ByteMeter()) -> ObjectView {
-        ObjectView(seq: seq, outline: outline, referenced: [:], meter: meter, load: { _ in
+        let load: @Sendable (LakeID) -> LakeObject? = { _ in
             var object = LakeObject(remembering: outline)
             object.description = description
             return object
-        })
+        }
+        return ObjectView(seq: seq, outline: outline, referenced: [:], meter: meter, load: load,
+                          document: { load($0).map(StoredObject.init)?.prettyJSON })
     }
 
     @Test func theCacheDropsItsOldestHalfWhenFull() {

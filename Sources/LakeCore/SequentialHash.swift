@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 import LakeBlobStore
 import Synchronization
 
@@ -6,10 +7,20 @@ import Synchronization
 /// the start, so a reader served by the daemon finds damage in the bytes it was given: the read
 /// that reaches the end learns whether they were the blob's. A read out of order ends the check
 /// for that reader (it proves nothing either way).
+///
+/// Each piece is hashed on a thread of its own while the reader's next read goes to the disk:
+/// hashing in line added SHA-256's time (0.7 ms per MiB) to every cold read's. The read that
+/// reaches the end waits for the pieces before it; a reader that outruns the hashing (pages
+/// already in memory) waits once `backlogLimit` bytes are queued, so memory stays bounded.
 public final class SequentialHash: Sendable {
     public let blob: String
     public let size: Int64
-    private let state: Mutex<(next: Int64, sha: SHA256?)>
+    /// Where the next in-order piece starts, and whether the check still runs.
+    private let order: Mutex<(next: Int64, running: Bool, queued: Int)>
+    /// Touched only by `hashing`'s blocks, one at a time (the lock is never contended).
+    private let sha = Mutex<SHA256>(SHA256())
+    private let hashing = DispatchQueue(label: "lake.sequential-hash")
+    static let backlogLimit = 8 << 20
 
     public enum Outcome: Equatable, Sendable {
         /// Not known (yet, or any more).
@@ -21,30 +32,42 @@ public final class SequentialHash: Sendable {
     public init(blob: String, size: Int64) {
         self.blob = blob
         self.size = size
-        state = Mutex((0, SHA256()))
+        order = Mutex((0, true, 0))
     }
+
+    /// Bytes taken and not yet hashed.
+    var queuedBytes: Int { order.withLock { $0.queued } }
 
     /// Whether a read at `offset` would continue the check.
     public func wants(_ offset: Int64) -> Bool {
-        state.withLock { $0.sha != nil && $0.next == offset }
+        order.withLock { $0.running && $0.next == offset }
     }
 
     /// Takes the bytes read at `offset`; at the end of the blob, says whether they were its own.
-    public func feed(_ bytes: UnsafeRawBufferPointer, at offset: Int64) -> Outcome {
-        state.withLock { state in
-            guard var sha = state.sha, state.next == offset else {
-                state.sha = nil
-                return .unknown
+    public func feed(_ bytes: [UInt8], at offset: Int64) -> Outcome {
+        let step: (last: Bool, wait: Bool)? = order.withLock { order in
+            guard order.running, order.next == offset else {
+                order.running = false
+                return nil
             }
-            sha.update(bufferPointer: bytes)
-            state.next += Int64(bytes.count)
-            guard state.next >= size else {
-                state.sha = sha
-                return .unknown
+            order.next += Int64(bytes.count)
+            order.queued += bytes.count
+            // Queued while this piece holds its place in line: queued after letting go, the next
+            // piece (fed from another thread the moment this one was taken) could go first.
+            hashing.async { [self] in
+                sha.withLock { sha in bytes.withUnsafeBytes { sha.update(bufferPointer: $0) } }
+                self.order.withLock { $0.queued -= bytes.count }
             }
-            state.sha = nil
-            let actual = LakeBlobStore.Digest.hex(sha.finalize())
-            return actual == blob ? .intact : .corrupt(actual: actual)
+            let last = order.next >= size
+            if last { order.running = false }
+            return (last, order.queued > Self.backlogLimit)
         }
+        guard let step else { return .unknown }
+        guard step.last else {
+            if step.wait { hashing.sync {} }
+            return .unknown
+        }
+        let actual = hashing.sync { LakeBlobStore.Digest.hex(sha.withLock { $0.finalize() }) }
+        return actual == blob ? .intact : .corrupt(actual: actual)
     }
 }

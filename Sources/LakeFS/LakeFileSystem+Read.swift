@@ -86,7 +86,7 @@ extension LakeFileSystem {
             } catch {
                 throw FSError.from(error)
             }
-            if case .corrupt(let actual) = bytes.withUnsafeBytes({ check.feed($0, at: offset) }) {
+            if case .corrupt(let actual) = check.feed(bytes, at: offset) {
                 blobGuard.record(check.blob, .corrupt("its content hashes to \(actual), not to its name"), foundBy: "read")
                 throw .io("blob \(check.blob) is damaged")
             }

@@ -14,7 +14,9 @@ public enum PrettyJSON {
 
     static func append(_ input: UnsafeBufferPointer<UInt8>, depth startDepth: Int, to output: inout [UInt8]) -> Bool {
         guard !input.isEmpty else { return false }
-        output.reserveCapacity(output.count + input.count + input.count / 2)
+        // A histogram's numbers are a few digits each, laid out one per line under ten or more
+        // spaces: the output is about three times the input, made of runs copied whole.
+        output.reserveCapacity(output.count + 3 * input.count)
         var depth = startDepth
         var closers: [UInt8] = []   // what each open container must end with
         var i = 0
@@ -35,50 +37,65 @@ public enum PrettyJSON {
                 let close = byte == openBrace ? closeBrace : closeBracket
                 var next = i + 1
                 while next < n && isSpace(input[next]) { next += 1 }
+                output.append(byte)
                 if next < n && input[next] == close {
-                    output.append(byte)
                     output.append(newline)
-                    output.append(newline)
-                    indent(depth, &output)
+                    lineBreak(depth, &output)
                     output.append(close)
                     i = next + 1
                     continue
                 }
                 depth += 1
                 closers.append(close)
-                output.append(byte)
-                output.append(newline)
-                indent(depth, &output)
+                lineBreak(depth, &output)
             case closeBrace, closeBracket:
                 guard closers.popLast() == byte else { return false }
                 depth -= 1
-                output.append(newline)
-                indent(depth, &output)
+                lineBreak(depth, &output)
                 output.append(byte)
             case comma:
                 output.append(comma)
-                output.append(newline)
-                indent(depth, &output)
+                lineBreak(depth, &output)
             case colon:
-                output.append(space)
-                output.append(colon)
-                output.append(space)
+                output.append(contentsOf: keySeparator)
             case space, newline, tab, carriageReturn:
                 break   // compact text has none; any other layout is replaced by this one
             default:
-                output.append(byte)
+                // A number, true, false or null: up to the next byte that means something else.
+                let start = i
+                i += 1
+                while i < n && !isStructural(input[i]) { i += 1 }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: input[start..<i]))
+                continue
             }
             i += 1
         }
         return closers.isEmpty
     }
 
-    private static func isSpace(_ byte: UInt8) -> Bool {
-        byte == space || byte == newline || byte == tab || byte == carriageReturn
+    /// A newline and the indentation of `depth`, copied from one buffer of spaces.
+    private static func lineBreak(_ depth: Int, _ output: inout [UInt8]) {
+        let width = 1 + 2 * depth
+        if width <= newlineAndSpaces.count {
+            newlineAndSpaces.withUnsafeBufferPointer { output.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<width])) }
+        } else {
+            output.append(newline)
+            output.append(contentsOf: repeatElement(space, count: width - 1))
+        }
     }
 
-    private static func indent(_ depth: Int, _ output: inout [UInt8]) {
-        for _ in 0..<(2 * depth) { output.append(space) }
+    private static let newlineAndSpaces: [UInt8] = [newline] + Array(repeating: space, count: 128)
+    private static let keySeparator: [UInt8] = Array(" : ".utf8)
+
+    private static func isStructural(_ byte: UInt8) -> Bool {
+        switch byte {
+        case quote, openBrace, closeBrace, openBracket, closeBracket, comma, colon, space, newline, tab, carriageReturn: return true
+        default: return false
+        }
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == space || byte == newline || byte == tab || byte == carriageReturn
     }
 
     private static let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")

@@ -20,7 +20,9 @@ public final class SequentialHash: Sendable {
     /// Touched only by `hashing`'s blocks, one at a time (the lock is never contended).
     private let sha = Mutex<SHA256>(SHA256())
     private let hashing = DispatchQueue(label: "lake.sequential-hash")
-    static let backlogLimit = 8 << 20
+    /// Room for the two 128 KiB READs the kernel keeps in flight and more; memory stays at 1 MiB
+    /// per reader however many read at once.
+    static let backlogLimit = 1 << 20
 
     public enum Outcome: Equatable, Sendable {
         /// Not known (yet, or any more).

@@ -53,6 +53,11 @@ public final class SequentialHash: Sendable {
                 return nil
             }
             order.next += Int64(bytes.count)
+            if order.next >= size {
+                // The last piece: no piece can follow it, so it is hashed below, on this thread.
+                order.running = false
+                return (true, false)
+            }
             order.queued += bytes.count
             // Queued while this piece holds its place in line: queued after letting go, the next
             // piece (fed from another thread the moment this one was taken) could go first.
@@ -60,16 +65,21 @@ public final class SequentialHash: Sendable {
                 sha.withLock { sha in bytes.withUnsafeBytes { sha.update(bufferPointer: $0) } }
                 self.order.withLock { $0.queued -= bytes.count }
             }
-            let last = order.next >= size
-            if last { order.running = false }
-            return (last, order.queued > Self.backlogLimit)
+            return (false, order.queued > Self.backlogLimit)
         }
         guard let step else { return .unknown }
         guard step.last else {
             if step.wait { hashing.sync {} }
             return .unknown
         }
-        let actual = hashing.sync { LakeBlobStore.Digest.hex(sha.withLock { $0.finalize() }) }
+        // After the pieces queued before it; a file read in one piece (most small files) costs
+        // no hop to another thread, since a synchronous block runs on the caller's.
+        let actual = hashing.sync {
+            LakeBlobStore.Digest.hex(sha.withLock { sha in
+                bytes.withUnsafeBytes { sha.update(bufferPointer: $0) }
+                return sha.finalize()
+            })
+        }
         return actual == blob ? .intact : .corrupt(actual: actual)
     }
 }

@@ -138,9 +138,19 @@ import Testing
         #expect(try Shell.sha256(mounted.path(base + "/file")) == Shell.sha256(folder + "/run.vtm"))
         #expect(try Shell.sha256(mounted.path(base + "/run/run_1.vtu")) == Shell.sha256(folder + "/run/run_1.vtu"))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: mounted.path(base + "/object.json")))) as! [String: Any]
-        let shown = try lake.json(try lake.run(["object", "show", vtm, "--json"]))
+        let shownText = try lake.run(["object", "show", vtm, "--json"])
+        let shown = try lake.json(shownText)
         #expect(json["id"] as? String == vtm && json["status"] as? String == "READY")
         #expect(NSDictionary(dictionary: json).isEqual(to: shown))
+        // Byte for byte what `lake object show --json` prints — for the manifest, and for a
+        // block whose fields (statistics, histograms) the mount lays out as the catalog stores them.
+        let block = try Shell.run("getfattr --absolute-names --only-values -n user.lake.id '\(mounted.path(base + "/run/run_1.vtu"))'").output
+        for id in [vtm, block] {
+            let made = try Data(contentsOf: URL(fileURLWithPath: mounted.path("objects/\(id)/object.json")))
+            let printed = Data(try lake.run(["object", "show", id, "--json"]).stdout.utf8)
+            #expect(made == printed, "objects/\(id)/object.json is not what `lake object show --json` prints")
+            #expect(id == vtm || String(decoding: made, as: UTF8.self).contains("\"hist128\" : ["), "the block's fields are shown")
+        }
         let listing = try Shell.run("ls -l '\(mounted.path(base))'").output
         #expect(listing.contains("r--r--r--"))
         // A listing names object.json without sizing it (that reads the whole object); a stat

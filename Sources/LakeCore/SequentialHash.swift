@@ -15,11 +15,12 @@ import Synchronization
 public final class SequentialHash: Sendable {
     public let blob: String
     public let size: Int64
-    /// Where the next in-order piece starts, and whether the check still runs.
-    private let order: Mutex<(next: Int64, running: Bool, queued: Int)>
-    /// Touched only by `hashing`'s blocks, one at a time (the lock is never contended).
+    /// Where the next in-order piece starts, whether the check still runs, and the queue that
+    /// hashes pieces in order — made at the first piece that is not the last: every open of a
+    /// stored file makes a check, and most are read by passthrough or in one piece.
+    private let order: Mutex<(next: Int64, running: Bool, queued: Int, hashing: DispatchQueue?)>
+    /// Touched by one piece's hashing at a time (the lock is never contended).
     private let sha = Mutex<SHA256>(SHA256())
-    private let hashing = DispatchQueue(label: "lake.sequential-hash")
     /// Room for the two 128 KiB READs the kernel keeps in flight and more; memory stays at 1 MiB
     /// per reader however many read at once.
     static let backlogLimit = 1 << 20
@@ -34,7 +35,7 @@ public final class SequentialHash: Sendable {
     public init(blob: String, size: Int64) {
         self.blob = blob
         self.size = size
-        order = Mutex((0, true, 0))
+        order = Mutex((0, true, 0, nil))
     }
 
     /// Bytes taken and not yet hashed.
@@ -47,7 +48,7 @@ public final class SequentialHash: Sendable {
 
     /// Takes the bytes read at `offset`; at the end of the blob, says whether they were its own.
     public func feed(_ bytes: [UInt8], at offset: Int64) -> Outcome {
-        let step: (last: Bool, wait: Bool)? = order.withLock { order in
+        let step: (last: Bool, wait: Bool, hashing: DispatchQueue?)? = order.withLock { order in
             guard order.running, order.next == offset else {
                 order.running = false
                 return nil
@@ -56,30 +57,33 @@ public final class SequentialHash: Sendable {
             if order.next >= size {
                 // The last piece: no piece can follow it, so it is hashed below, on this thread.
                 order.running = false
-                return (true, false)
+                return (true, false, order.hashing)
             }
             order.queued += bytes.count
+            let hashing = order.hashing ?? DispatchQueue(label: "lake.sequential-hash")
+            order.hashing = hashing
             // Queued while this piece holds its place in line: queued after letting go, the next
             // piece (fed from another thread the moment this one was taken) could go first.
             hashing.async { [self] in
                 sha.withLock { sha in bytes.withUnsafeBytes { sha.update(bufferPointer: $0) } }
                 self.order.withLock { $0.queued -= bytes.count }
             }
-            return (false, order.queued > Self.backlogLimit)
+            return (false, order.queued > Self.backlogLimit, hashing)
         }
         guard let step else { return .unknown }
         guard step.last else {
-            if step.wait { hashing.sync {} }
+            if step.wait { step.hashing?.sync {} }
             return .unknown
         }
-        // After the pieces queued before it; a file read in one piece (most small files) costs
-        // no hop to another thread, since a synchronous block runs on the caller's.
-        let actual = hashing.sync {
-            LakeBlobStore.Digest.hex(sha.withLock { sha in
+        // After the pieces queued before it (a synchronous block runs on the caller's thread); a
+        // file read in one piece has no queue at all.
+        let finish = {
+            LakeBlobStore.Digest.hex(self.sha.withLock { sha in
                 bytes.withUnsafeBytes { sha.update(bufferPointer: $0) }
                 return sha.finalize()
             })
         }
+        let actual = step.hashing.map { $0.sync(execute: finish) } ?? finish()
         return actual == blob ? .intact : .corrupt(actual: actual)
     }
 }

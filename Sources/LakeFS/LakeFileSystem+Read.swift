@@ -23,7 +23,16 @@ extension LakeFileSystem {
             if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw .readOnly }
             throw .notNeeded
         }
-        return try tree(node).open(node, flags: flags, caller: caller)
+        let tree = tree(node)
+        let plan = try tree.open(node, flags: flags, caller: caller)
+        readingStarted(node, in: tree)
+        return plan
+    }
+
+    /// A stored file was opened (or first read, where opens are not needed): `ReadAhead` is told
+    /// where it stands in its tree's reading order.
+    func readingStarted(_ node: UInt64, in tree: any FileTree) {
+        if let (order, position) = tree.readingOrder(node) { readAhead.opened(order, at: position) }
     }
 
     /// A read that came without an OPEN: served from a handle kept for the inode
@@ -33,7 +42,9 @@ extension LakeFileSystem {
     public func read(node: UInt64, offset: Int64, count: Int, caller: Caller) throws(FSError) -> ReadReply {
         guard !opensNeeded else { throw .invalid }
         let (handle, kept) = try nodeHandles.handle(for: node, open: { () throws(FSError) in
-            let plan = try tree(node).open(node, flags: O_RDONLY, caller: caller)
+            let tree = tree(node)
+            let plan = try tree.open(node, flags: O_RDONLY, caller: caller)
+            readingStarted(node, in: tree)
             return (plan.handle, plan.caching == .keep)
         }, close: { openFiles.remove($0) })
         defer { if !kept { openFiles.remove(handle) } }

@@ -19,7 +19,9 @@ public final class LakeFileSystem: Sendable {
     /// while open keeps its inode; names no longer lead to them.
     let departed = ViewCache(capacity: 1024, budget: .max, meter: ByteMeter())
     let listing = Mutex<[ObjectSummary]?>(nil)
-    let openFiles = OpenFiles()
+    let openFiles: OpenFiles
+    /// Brings the next files' blobs into memory while a reader goes through a tree in order.
+    let readAhead: ReadAhead
     /// Handles of a dataset mount's files, which are read without being opened.
     let nodeHandles = NodeHandles()
     let incoming: IncomingTree
@@ -46,6 +48,14 @@ public final class LakeFileSystem: Sendable {
         self.readOnly = readOnly || datasetRoot != nil
         rootFolders = self.readOnly ? Self.rootNames.filter { $0.1 != NodeID.incoming } : Self.rootNames
         trees = EntityTrees(store: store)
+        let files = OpenFiles()
+        openFiles = files
+        // The blob opened into the descriptors kept for opens (its folder entry and inode read),
+        // and its first bytes asked of the disk; a bucket store fetches it into its cache.
+        readAhead = ReadAhead { [store] id, size in
+            guard let file = try? files.blob(id, open: { try store.openBlob(id) }) else { return }
+            Syscall.adviseWillNeed(file.descriptor, offset: 0, count: min(size, ReadAhead.bytesPerFile))
+        }
         blobGuard = BlobGuard(store: store, logger: logger)
         incoming = IncomingTree(files: IncomingFiles(store: store, logger: logger, settler: settler), store: store, blobGuard: blobGuard,
                                 handles: openFiles, mountedAt: mountedAt)
@@ -106,6 +116,12 @@ public final class LakeFileSystem: Sendable {
     public func list(_ node: UInt64) throws(FSError) -> [DirectoryEntry] {
         try tree(node).list(node)
     }
+
+    /// Blobs read ahead of readers going through a tree in order (the daemon logs it at unmount).
+    public var blobsReadAhead: Int { readAhead.fetchedCount }
+
+    /// The objects' listing if it is made (since the catalog last changed), without a query.
+    var madeSummaries: [ObjectSummary]? { listing.withLock { $0 } }
 
     /// All objects in one catalog query, cached until the catalog changes.
     func summaries() throws(FSError) -> [ObjectSummary] {

@@ -1,4 +1,5 @@
 import LakeModel
+import Synchronization
 
 /// Everything the mount shows of one case or frozen dataset, built once and then answered from
 /// memory: folders, `.json`/`.jsonl` files held as bytes, member files pointing at blobs, and the
@@ -32,6 +33,34 @@ final class TreeView: Sendable {
     /// files show their objects' own: reading one takes both the case's leave (to enter its
     /// folder) and the object's.
     let owner: Ownership
+
+    /// The tree's files in the order a reader walking its sorted listings meets them, and each
+    /// blob node's place in it (`ReadAhead`): made when a file of the tree is first opened.
+    struct ReadingOrder: Sendable {
+        var blobs: [(id: String, size: Int64)] = []
+        var positions: [UInt32: Int] = [:]
+    }
+
+    private let madeOrder = Mutex<ReadingOrder?>(nil)
+
+    var readingOrder: ReadingOrder {
+        if let made = madeOrder.withLock({ $0 }) { return made }
+        var order = ReadingOrder()
+        var stack: [UInt32] = [0]
+        while let local = stack.popLast() {
+            switch nodes[Int(local)].content {
+            case .folder(let entries):
+                stack += entries.sorted { $0.key > $1.key }.map(\.value)
+            case .blob(let id, let size):
+                order.positions[local] = order.blobs.count
+                order.blobs.append((id, size))
+            case .bytes, .lazy:
+                break
+            }
+        }
+        madeOrder.withLock { $0 = order }
+        return order
+    }
 
     init(id: LakeID, builder: TreeBuilder, modified: Timestamp, isSettled: Bool, owner: Ownership) {
         self.id = id

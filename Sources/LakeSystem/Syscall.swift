@@ -98,6 +98,12 @@ public enum Syscall {
         _ = syncFileRange?(fd, offset, count, 2)  // SYNC_FILE_RANGE_WRITE
     }
 
+    /// Asks the disk for a range of a file's bytes now, without waiting for them (they land in
+    /// the page cache for a read to come). Advice only: a failure changes nothing but speed.
+    public static func adviseWillNeed(_ fd: Int32, offset: Int64, count: Int64) {
+        _ = posix_fadvise(fd, off_t(offset), off_t(count), POSIX_FADV_WILLNEED)
+    }
+
     /// glibc's `sync_file_range`, which Swift's Glibc module leaves out (it is declared only
     /// under _GNU_SOURCE): found by name once, as every glibc since 2.6 has it.
     private static let syncFileRange: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {

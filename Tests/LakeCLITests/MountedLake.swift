@@ -51,7 +51,7 @@ final class MountedLake: @unchecked Sendable {
         _ = eventually(5) {
             let text = (try? String(contentsOfFile: store + "/logs/mount.log", encoding: .utf8)) ?? ""
             log = DaemonLog(lines: text.split(separator: "\n"))
-            return log.lines.contains { $0.contains("FUSE passthrough served: ") }
+            return log.lines.contains { $0.contains("read ahead across files: ") }
         }
         return log
     }

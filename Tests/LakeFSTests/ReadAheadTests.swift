@@ -1,0 +1,135 @@
+import Foundation
+import LakeModel
+import Synchronization
+import Testing
+@testable import LakeFS
+
+/// `ReadAhead` on its own: which files a reader's opens make it fetch, on its own threads.
+@Suite struct ReadAheadTests {
+    /// What the read-ahead fetched, in the order its threads got there.
+    final class Fetched: Sendable {
+        let ids = Mutex<[String]>([])
+        func record(_ id: String) { ids.withLock { $0.append(id) } }
+        var all: Set<String> { Set(ids.withLock { $0 }) }
+        var count: Int { ids.withLock { $0.count } }
+    }
+
+    static func order(_ key: ReadAhead.Order.Key = .objects, count: Int, size: @escaping @Sendable (Int) -> Int64 = { _ in 64 << 10 },
+                      id: @escaping @Sendable (Int) -> String = { "blob\($0)" }) -> ReadAhead.Order {
+        ReadAhead.Order(key: key, count: count) { (id($0), size($0)) }
+    }
+
+    func names(_ range: ClosedRange<Int>) -> Set<String> { Set(range.map { "blob\($0)" }) }
+
+    /// Waits (without a fixed sleep) until `condition` holds, or 30 s pass on a busy machine.
+    func eventually(_ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(30)
+        while !condition() {
+            if Date() > deadline { return false }
+            usleep(1000)
+        }
+        return true
+    }
+
+    @Test func filesOpenedInOrderFetchTheNextOnesWithAGrowingWindow() {
+        let fetched = Fetched()
+        let ahead = ReadAhead { id, _ in fetched.record(id) }
+        let order = Self.order(count: 200)
+        ahead.opened(order, at: 0)
+        #expect(ahead.queuedCount == 0, "one file is not yet an order")
+        ahead.opened(order, at: 1)
+        #expect(eventually { fetched.count == 4 } && fetched.all == names(2...5))
+        ahead.opened(order, at: 2)
+        #expect(eventually { fetched.count == 9 } && fetched.all == names(2...10), "the window doubles to 8 files past the one read")
+        for position in 3...40 { ahead.opened(order, at: position) }
+        #expect(eventually { fetched.count == 71 } && fetched.all == names(2...72),
+                "never more than \(ReadAhead.maximumWindow) files past the one read: \(fetched.count)")
+        #expect(ahead.fetchedCount == 71)
+    }
+
+    @Test func filesOpenedOutOfOrderFetchNothing() {
+        let fetched = Fetched()
+        let ahead = ReadAhead { id, _ in fetched.record(id) }
+        let order = Self.order(count: 500)
+        // Backwards, far jumps, the same file again and again: nothing is queued at all.
+        for position in stride(from: 100, to: 0, by: -1) { ahead.opened(order, at: position) }
+        for position in [7, 400, 30, 300, 60, 200, 90, 480] { ahead.opened(order, at: position) }
+        for _ in 0..<10 { ahead.opened(order, at: 250) }
+        #expect(ahead.queuedCount == 0 && fetched.count == 0)
+    }
+
+    @Test func aReaderSkippingAFewFilesStillReadsInOrderAndTheEndIsNotPassed() {
+        let fetched = Fetched()
+        let ahead = ReadAhead { id, _ in fetched.record(id) }
+        let order = Self.order(count: 12)
+        // A member's file is listed twice (`file` and its own name): a reader takes every other one.
+        for position in stride(from: 0, to: 12, by: 2) { ahead.opened(order, at: position) }
+        #expect(eventually { fetched.all == names(3...11) }, "\(fetched.all.sorted())")
+        #expect(fetched.count == 9, "nothing past the last file, nothing twice")
+    }
+
+    @Test func readersOfTwoTreesAtOnceAreFollowedEach() {
+        let fetched = Fetched()
+        let ahead = ReadAhead { id, _ in fetched.record(id) }
+        let tree = LakeID.make(.dataset, at: 1_000)
+        let objects = Self.order(.objects, count: 100)
+        let dataset = Self.order(.tree(tree), count: 100, id: { "tree\($0)" })
+        for position in 0..<3 {
+            ahead.opened(objects, at: 50 + position)
+            ahead.opened(dataset, at: 10 + position)
+        }
+        let expected = names(52...60).union((12...20).map { "tree\($0)" })
+        #expect(eventually { fetched.all == expected }, "\(fetched.all.sorted())")
+        #expect(fetched.count == expected.count)
+    }
+
+    @Test func largeBlobsAndOnesFetchedLatelyAreNotFetched() {
+        let fetched = Fetched()
+        let ahead = ReadAhead { id, _ in fetched.record(id) }
+        // Positions 4 and 5 hold the same blob (a member's file under two names); 6 is too large.
+        // Opening 1 queues 2…5, opening 2 queues 6…9 (the end).
+        let order = Self.order(count: 10, size: { $0 == 6 ? ReadAhead.largestBlob + 1 : 1 << 20 }, id: { $0 == 5 ? "blob4" : "blob\($0)" })
+        for position in 0...2 { ahead.opened(order, at: position) }
+        #expect(eventually { fetched.all == ["blob2", "blob3", "blob4", "blob7", "blob8", "blob9"] }, "\(fetched.all.sorted())")
+        #expect(fetched.count == 6)
+    }
+
+    /// A loader's workers taking the next file from one sampler (so they open files nearly,
+    /// not exactly, in order): one reader in order, every blob fetched once, the threads end.
+    @Test func workersTakingFilesInTurnAreOneReaderInOrder() {
+        let fetched = Fetched()
+        let ahead = ReadAhead { id, _ in fetched.record(id) }
+        let order = Self.order(count: 2000)
+        let sampler = Atomic<Int>(0)
+        let group = DispatchGroup()
+        for _ in 0..<4 {
+            group.enter()
+            Thread {
+                while case let position = sampler.add(1, ordering: .relaxed).oldValue, position < 2000 {
+                    ahead.opened(order, at: position)
+                }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        #expect(eventually { ahead.isIdle })
+        let ids = fetched.ids.withLock { $0 }
+        #expect(ids.count == Set(ids).count, "a blob fetched twice")
+        #expect(ids.count >= 1900, "\(ids.count) of 2,000 files fetched")
+    }
+
+    /// Readers going through the same files apart (two jobs over one dataset): each is followed,
+    /// and a blob fetched for one lately is not fetched again for the other.
+    @Test func twoReadersOfOneOrderApartAreEachFollowed() {
+        let fetched = Fetched()
+        let ahead = ReadAhead { id, _ in fetched.record(id) }
+        let order = Self.order(count: 400)
+        for position in 0..<100 {
+            ahead.opened(order, at: position)
+            ahead.opened(order, at: 200 + position)
+        }
+        let expected = names(2...131).union(names(202...331))
+        #expect(eventually { fetched.all == expected && ahead.isIdle }, "\(fetched.all.count) fetched")
+        #expect(fetched.count == expected.count)
+    }
+}

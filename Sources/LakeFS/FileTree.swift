@@ -23,15 +23,15 @@ protocol FileTree: Sendable {
     func contentIsStable(_ node: UInt64) -> Bool
     /// A symbolic link's target.
     func readlink(_ node: UInt64) throws(FSError) -> String
-    /// Where a stored file stands among the tree's files in reading order (`ReadAhead`): nil
-    /// for anything else, and where that order is not at hand without asking the catalog.
-    func readingOrder(_ node: UInt64) -> (order: ReadAhead.Order, position: Int)?
+    /// Where a stored file stands in the orders a reader may go through the tree's files
+    /// (`ReadAhead`): none for anything else.
+    func readingOrders(_ node: UInt64) -> [(order: ReadAhead.Order, position: Int)]
 }
 
 extension FileTree {
     /// Only `datasets/by-name/` has links; anything else is not one (EINVAL, as readlink(2) says).
     func readlink(_ node: UInt64) throws(FSError) -> String { throw .invalid }
-    func readingOrder(_ node: UInt64) -> (order: ReadAhead.Order, position: Int)? { nil }
+    func readingOrders(_ node: UInt64) -> [(order: ReadAhead.Order, position: Int)] { [] }
 }
 
 extension LakeFileSystem {
@@ -173,26 +173,19 @@ struct ObjectTree: FileTree {
     /// dropped from the kernel's cache when the catalog says so (`ChangeWatcher`).
     func contentIsStable(_ node: UInt64) -> Bool { NodeID.split(node) != nil }
 
-    /// objects/ in its listing's order (by seq, as the ids sort): the next objects' files of
-    /// the same kind (`file`, or a manifest's block at the same place). Only once the listing
-    /// is made — a reader walking objects/ has listed it — never a catalog query on an open.
-    func readingOrder(_ node: UInt64) -> (order: ReadAhead.Order, position: Int)? {
-        guard let (seq, local) = NodeID.split(node), local != NodeID.Local.folder, local != NodeID.Local.json,
-              let listing = fs.madeSummaries else { return nil }
-        var low = 0, high = listing.count
-        while low < high {
-            let middle = (low + high) / 2
-            if listing[middle].seq < seq { low = middle + 1 } else { high = middle }
-        }
-        guard low < listing.count, listing[low].seq == seq else { return nil }
-        let order = ReadAhead.Order(key: .objects, count: listing.count) { [fs] position in
-            guard let view = try? fs.view(seq: listing[position].seq) else { return nil }
+    /// objects/ in its listing's order, by seq (the ids sort so too): the next objects' files of
+    /// the same kind (`file`, or a manifest's block at the same place). A seq of an object that
+    /// is gone, or not yet made, is found so by the read-ahead's thread, never on an open.
+    func readingOrders(_ node: UInt64) -> [(order: ReadAhead.Order, position: Int)] {
+        guard let (seq, local) = NodeID.split(node), local != NodeID.Local.folder, local != NodeID.Local.json else { return [] }
+        let order = ReadAhead.Order(key: .objects, count: Int(Int32.max)) { [fs] position in
+            guard let view = try? fs.view(seq: Int64(position)) else { return nil }
             for candidate in [local, NodeID.Local.file] {
                 if case .blob(let id, let size)? = view.nodes[candidate]?.content { return (id, size) }
             }
             return nil
         }
-        return (order, low)
+        return seq < Int64(Int32.max) ? [(order, Int(seq))] : []
     }
 }
 
@@ -267,13 +260,15 @@ struct EntityTree: FileTree {
 
     func contentIsStable(_ node: UInt64) -> Bool { listingIsStable(node) }
 
-    /// A case's or dataset's files as a walk of its sorted listings meets them.
-    func readingOrder(_ node: UInt64) -> (order: ReadAhead.Order, position: Int)? {
-        guard let (id, local) = fs.treeNode(node), let view = fs.trees.cached(id) else { return nil }
-        let reading = view.readingOrder
-        guard let position = reading.positions[local] else { return nil }
-        let blobs = reading.blobs
-        return (ReadAhead.Order(key: .tree(id), count: blobs.count) { blobs[$0] }, position)
+    /// A case's or dataset's files as a walk of its sorted listings meets them, and as its
+    /// manifest names them.
+    func readingOrders(_ node: UInt64) -> [(order: ReadAhead.Order, position: Int)] {
+        guard let (id, local) = fs.treeNode(node), let view = fs.trees.cached(id) else { return [] }
+        return view.readingOrders.enumerated().compactMap { index, reading in
+            guard let position = reading.positions[local] else { return nil }
+            let blobs = reading.blobs
+            return (ReadAhead.Order(key: .tree(id, index), count: blobs.count) { blobs[$0] }, position)
+        }
     }
 }
 

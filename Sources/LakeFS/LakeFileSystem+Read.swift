@@ -30,9 +30,9 @@ extension LakeFileSystem {
     }
 
     /// A stored file was opened (or first read, where opens are not needed): `ReadAhead` is told
-    /// where it stands in its tree's reading order.
+    /// where it stands in its tree's reading orders.
     func readingStarted(_ node: UInt64, in tree: any FileTree) {
-        if let (order, position) = tree.readingOrder(node) { readAhead.opened(order, at: position) }
+        for (order, position) in tree.readingOrders(node) { readAhead.opened(order, at: position) }
     }
 
     /// A read that came without an OPEN: served from a handle kept for the inode

@@ -120,9 +120,6 @@ public final class LakeFileSystem: Sendable {
     /// Blobs read ahead of readers going through a tree in order (the daemon logs it at unmount).
     public var blobsReadAhead: Int { readAhead.fetchedCount }
 
-    /// The objects' listing if it is made (since the catalog last changed), without a query.
-    var madeSummaries: [ObjectSummary]? { listing.withLock { $0 } }
-
     /// All objects in one catalog query, cached until the catalog changes.
     func summaries() throws(FSError) -> [ObjectSummary] {
         if let cached = listing.withLock({ $0 }) { return cached }

@@ -3,20 +3,23 @@ import LakeModel
 import Synchronization
 
 /// Reading ahead across files. A reader that opens a tree's files one after another in the
-/// order its listings show them — a training loader's epoch over a dataset, `cp -r`, `tar`,
-/// `rsync` — pays each small file's cold start in series: the blob's folder entry and inode,
+/// order its listings show them, or its dataset's `manifest.jsonl` names them — a training
+/// loader's epoch, `cp -r`, `tar`, `rsync` — pays each small file's cold start in series: the blob's folder entry and inode,
 /// then its bytes, disk reads that the kernel's read-ahead (which works inside one file) cannot
 /// start before the file is opened. Once files are opened in that order, the next ones' blobs
 /// are opened and their first bytes asked of the disk (`fetch`) on other threads while the
 /// reader reads: `initialWindow` files ahead, doubling with each further file read in order up
 /// to `maximumWindow`, as the kernel grows its window inside a file. A file opened out of order
-/// starts nothing, so a shuffled reader pays no more than before.
+/// starts nothing, so a shuffled reader pays no more than before. A blob fetched twice (two
+/// readers, a later pass) costs a lookup in the page cache the second time, so none is
+/// remembered: a later pass over files the page cache has let go is read ahead again.
 final class ReadAhead: Sendable {
     /// The files of one tree in reading order, as blobs.
     struct Order: Sendable {
         enum Key: Hashable, Sendable {
             case objects
-            case tree(LakeID)
+            /// A case's or dataset's tree, and which of its orders.
+            case tree(LakeID, Int)
         }
 
         let key: Key
@@ -41,8 +44,6 @@ final class ReadAhead: Sendable {
     /// The bytes of each blob asked of the disk ahead (the kernel's read-ahead takes a larger
     /// file on from there once it is read).
     static let bytesPerFile: Int64 = 4 << 20
-    /// How many blobs fetched lately are remembered (at least, up to twice as many).
-    static let remembered = 256
 
     private struct Stream {
         var key: Order.Key
@@ -60,10 +61,6 @@ final class ReadAhead: Sendable {
         var queue: [(order: Order, position: Int)] = []
         var head = 0
         var threads = 0
-        /// Blobs fetched lately, not fetched again (a member's file under two names; the same
-        /// reader's next epoch, after the page cache let them go, fetches them anew).
-        var recent: Set<String> = []
-        var recentOrder: [String] = []
         var fetched = 0
         var everQueued = 0
     }
@@ -128,7 +125,7 @@ final class ReadAhead: Sendable {
     /// Fetches queued blobs until none is left.
     private func drain() {
         while let (order, position) = next() {
-            guard let blob = order.blob(position), blob.size <= Self.largestBlob, isNew(blob.id) else { continue }
+            guard let blob = order.blob(position), blob.size <= Self.largestBlob else { continue }
             fetch(blob.id, blob.size)
             state.withLock { $0.fetched += 1 }
         }
@@ -148,15 +145,4 @@ final class ReadAhead: Sendable {
         }
     }
 
-    private func isNew(_ blob: String) -> Bool {
-        state.withLock { state in
-            guard state.recent.insert(blob).inserted else { return false }
-            state.recentOrder.append(blob)
-            if state.recentOrder.count >= 2 * Self.remembered {
-                for old in state.recentOrder[..<Self.remembered] { state.recent.remove(old) }
-                state.recentOrder.removeFirst(Self.remembered)
-            }
-            return true
-        }
-    }
 }

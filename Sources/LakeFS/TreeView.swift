@@ -34,32 +34,45 @@ final class TreeView: Sendable {
     /// folder) and the object's.
     let owner: Ownership
 
-    /// The tree's files in the order a reader walking its sorted listings meets them, and each
-    /// blob node's place in it (`ReadAhead`): made when a file of the tree is first opened.
+    /// The tree's files in an order a reader may go through them (`ReadAhead`), and each blob
+    /// node's place in it.
     struct ReadingOrder: Sendable {
         var blobs: [(id: String, size: Int64)] = []
         var positions: [UInt32: Int] = [:]
-    }
 
-    private let madeOrder = Mutex<ReadingOrder?>(nil)
-
-    var readingOrder: ReadingOrder {
-        if let made = madeOrder.withLock({ $0 }) { return made }
-        var order = ReadingOrder()
-        var stack: [UInt32] = [0]
-        while let local = stack.popLast() {
-            switch nodes[Int(local)].content {
-            case .folder(let entries):
-                stack += entries.sorted { $0.key > $1.key }.map(\.value)
-            case .blob(let id, let size):
-                order.positions[local] = order.blobs.count
-                order.blobs.append((id, size))
-            case .bytes, .lazy:
-                break
+        /// A blob met again at once (a member's file under `file` and its own name) keeps its
+        /// place: the reader of either name goes on to the next member.
+        init(_ locals: [UInt32], of nodes: [Node]) {
+            for local in locals {
+                guard case .blob(let id, let size) = nodes[Int(local)].content else { continue }
+                if blobs.last?.id != id { blobs.append((id, size)) }
+                positions[local] = blobs.count - 1
             }
         }
-        madeOrder.withLock { $0 = order }
-        return order
+    }
+
+    /// The orders a reader is likely to follow: a walk of the sorted listings (`find`, a sorted
+    /// glob, `cp -r`), and the order `manifest.jsonl` names them in (cases as the dataset
+    /// orders them, members as the case does) when that differs. Made when a file of the tree
+    /// is first opened.
+    private let madeOrders = Mutex<[ReadingOrder]?>(nil)
+
+    var readingOrders: [ReadingOrder] {
+        if let made = madeOrders.withLock({ $0 }) { return made }
+        var listed: [UInt32] = []
+        var stack: [UInt32] = [0]
+        while let local = stack.popLast() {
+            if case .folder(let entries) = nodes[Int(local)].content {
+                stack += entries.sorted { $0.key > $1.key }.map(\.value)
+            } else {
+                listed.append(local)
+            }
+        }
+        // The builder adds nodes in the manifest's order, so their numbers follow it.
+        let manifest = listed.sorted()
+        let orders = manifest == listed ? [ReadingOrder(listed, of: nodes)] : [ReadingOrder(listed, of: nodes), ReadingOrder(manifest, of: nodes)]
+        madeOrders.withLock { $0 = orders }
+        return orders
     }
 
     init(id: LakeID, builder: TreeBuilder, modified: Timestamp, isSettled: Bool, owner: Ownership) {

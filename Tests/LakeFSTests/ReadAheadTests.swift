@@ -73,7 +73,7 @@ import Testing
         let ahead = ReadAhead { id, _ in fetched.record(id) }
         let tree = LakeID.make(.dataset, at: 1_000)
         let objects = Self.order(.objects, count: 100)
-        let dataset = Self.order(.tree(tree), count: 100, id: { "tree\($0)" })
+        let dataset = Self.order(.tree(tree, 0), count: 100, id: { "tree\($0)" })
         for position in 0..<3 {
             ahead.opened(objects, at: 50 + position)
             ahead.opened(dataset, at: 10 + position)
@@ -83,15 +83,14 @@ import Testing
         #expect(fetched.count == expected.count)
     }
 
-    @Test func largeBlobsAndOnesFetchedLatelyAreNotFetched() {
+    @Test func largeBlobsAreLeftToTheKernel() {
         let fetched = Fetched()
         let ahead = ReadAhead { id, _ in fetched.record(id) }
-        // Positions 4 and 5 hold the same blob (a member's file under two names); 6 is too large.
-        // Opening 1 queues 2…5, opening 2 queues 6…9 (the end).
-        let order = Self.order(count: 10, size: { $0 == 6 ? ReadAhead.largestBlob + 1 : 1 << 20 }, id: { $0 == 5 ? "blob4" : "blob\($0)" })
+        // Opening 1 queues 2…5, opening 2 queues 6…9 (the end); 6 is too large to fetch whole.
+        let order = Self.order(count: 10, size: { $0 == 6 ? ReadAhead.largestBlob + 1 : 1 << 20 })
         for position in 0...2 { ahead.opened(order, at: position) }
-        #expect(eventually { fetched.all == ["blob2", "blob3", "blob4", "blob7", "blob8", "blob9"] }, "\(fetched.all.sorted())")
-        #expect(fetched.count == 6)
+        #expect(eventually { fetched.all == names(2...5).union(names(7...9)) && ahead.isIdle }, "\(fetched.all.sorted())")
+        #expect(fetched.count == 7)
     }
 
     /// A loader's workers taking the next file from one sampler (so they open files nearly,
@@ -118,8 +117,7 @@ import Testing
         #expect(ids.count >= 1900, "\(ids.count) of 2,000 files fetched")
     }
 
-    /// Readers going through the same files apart (two jobs over one dataset): each is followed,
-    /// and a blob fetched for one lately is not fetched again for the other.
+    /// Readers going through the same files apart (two jobs over one dataset): each is followed.
     @Test func twoReadersOfOneOrderApartAreEachFollowed() {
         let fetched = Fetched()
         let ahead = ReadAhead { id, _ in fetched.record(id) }

@@ -50,19 +50,36 @@ public final class LakeFileSystem: Sendable {
         trees = EntityTrees(store: store)
         let files = OpenFiles()
         openFiles = files
-        // The blob opened into the descriptors kept for opens (its folder entry and inode read),
-        // and its first bytes asked of the disk; a bucket store fetches it into its cache.
+        let guarded = BlobGuard(store: store, logger: logger)
+        blobGuard = guarded
+        let verified = VerifiedBlobs()
+        verifiedBlobs = verified
+        // The blob opened into the descriptors kept for opens (its folder entry and inode read;
+        // a bucket store fetches it into its cache), and its first bytes asked of the disk. Where
+        // the daemon serves reads, a small blob is read whole and checked here instead, so the
+        // reader's READ is answered from memory (damage found is recorded as a read's would be).
+        let servesReads = self.readOnly
         readAhead = ReadAhead { [store] id, size in
             guard let file = try? files.blob(id, open: { try store.openBlob(id) }) else { return }
-            Syscall.adviseWillNeed(file.descriptor, offset: 0, count: min(size, ReadAhead.bytesPerFile))
+            guard servesReads, size > 0, size <= VerifiedBlobs.largestBlob, !guarded.isDamaged(id) else {
+                Syscall.adviseWillNeed(file.descriptor, offset: 0, count: min(size, ReadAhead.bytesPerFile))
+                return
+            }
+            guard let bytes = try? file.bytes(at: 0, count: Int(size)), bytes.count == Int(size) else { return }
+            switch SequentialHash(blob: id, size: size).feed(bytes, at: 0) {
+            case .intact: verified.put(id, bytes)
+            case .corrupt(let actual): guarded.record(id, .corrupt("its content hashes to \(actual), not to its name"), foundBy: "read-ahead")
+            case .unknown: break
+            }
         }
-        blobGuard = BlobGuard(store: store, logger: logger)
         incoming = IncomingTree(files: IncomingFiles(store: store, logger: logger, settler: settler), store: store, blobGuard: blobGuard,
                                 handles: openFiles, mountedAt: mountedAt)
     }
 
     /// Every open of a stored blob asks it first.
     let blobGuard: BlobGuard
+    /// Small blobs read ahead and checked, for the READ that asks for one whole.
+    let verifiedBlobs: VerifiedBlobs
 
     /// What `df` shows for the mount: the store's own filesystem (where uploads land).
     public func fileSystemStatus() throws(FSError) -> Glibc.statvfs {
@@ -119,6 +136,8 @@ public final class LakeFileSystem: Sendable {
 
     /// Blobs read ahead of readers going through a tree in order (the daemon logs it at unmount).
     public var blobsReadAhead: Int { readAhead.fetchedCount }
+    /// Small files served whole from bytes read ahead and checked (`VerifiedBlobs`).
+    public var readsServedAsReadAhead: Int { verifiedBlobs.givenCount }
 
     /// All objects in one catalog query, cached until the catalog changes.
     func summaries() throws(FSError) -> [ObjectSummary] {

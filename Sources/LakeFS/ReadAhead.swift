@@ -37,7 +37,7 @@ final class ReadAhead: Sendable {
     /// Readers followed at once (a loader's worker processes each read their own share).
     static let streams = 16
     /// Threads fetching at once: they wait on the disk (or a bucket), not on the cores.
-    static let threads = 4
+    static let threads = 8
     /// Blobs larger than this are left to the kernel's read-ahead once opened: a bucket store
     /// fetches a whole blob to open it.
     static let largestBlob: Int64 = 64 << 20

@@ -69,8 +69,8 @@ final class TreeView: Sendable {
             }
         }
         // The builder adds nodes in the manifest's order, so their numbers follow it.
-        let manifest = listed.sorted()
-        let orders = manifest == listed ? [ReadingOrder(listed, of: nodes)] : [ReadingOrder(listed, of: nodes), ReadingOrder(manifest, of: nodes)]
+        let byListing = ReadingOrder(listed, of: nodes), byManifest = ReadingOrder(listed.sorted(), of: nodes)
+        let orders = byListing.blobs.map(\.id) == byManifest.blobs.map(\.id) ? [byListing] : [byListing, byManifest]
         madeOrders.withLock { $0 = orders }
         return orders
     }

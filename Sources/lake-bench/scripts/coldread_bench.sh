@@ -7,6 +7,11 @@
 #
 #   bash Sources/lake-bench/scripts/coldread_bench.sh WORK [FILES] [SIZE_KIB] [ROUNDS]
 #   LAKE_B=/path/to/other/lake bash Sources/lake-bench/scripts/coldread_bench.sh WORK 200 1024 7
+#   MODE=rw ORDER=shuffled bash Sources/lake-bench/scripts/coldread_bench.sh WORK 1000 64 5
+#
+# MODE=rw reads through a read-write mount instead (opens, kernel passthrough). ORDER=shuffled
+# reads the files in one fixed random order (the same for the disk) instead of the listing's,
+# which is what a training loader that shuffles does: reading ahead across files cannot help it.
 #
 # Prints µs per file (open, read in 1 MiB calls, close; timed inside Python, start-up excluded) for
 # each round and the medians with disk ÷ Lake (goal ≥ 0.8). Needs root and the release build.
@@ -19,6 +24,8 @@ rounds=${4:-5}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 lake_a=${LAKE:-$repo/.build/release/lake}
 lake_b=${LAKE_B:-}
+mode=${MODE:-ro}
+order=${ORDER:-listed}
 
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
@@ -38,7 +45,10 @@ fi
 
 cat > "$work/read.py" <<'EOF'
 import os, sys, time
-paths = sys.argv[1:]
+paths = sys.argv[2:]
+if sys.argv[1] == "shuffled":
+    import random
+    random.Random(13).shuffle(paths)
 start = time.perf_counter()
 for path in paths:
     fd = os.open(path, os.O_RDONLY)
@@ -56,12 +66,13 @@ pass() {
     if [ "$1" = disk ]; then
         paths=$(ls "$src"/*.bin)
     else
-        "$1" mount --store "$store" "$mnt" -o ro >/dev/null
+        # shellcheck disable=SC2046
+        "$1" mount --store "$store" "$mnt" $([ "$mode" = ro ] && echo "-o ro") >/dev/null
         paths=$(ls -d "$mnt"/objects/*/file)
     fi
     drop
     # shellcheck disable=SC2086
-    python3 "$work/read.py" $paths
+    python3 "$work/read.py" "$order" $paths
     [ "$1" = disk ] || "$1" unmount "$mnt" >/dev/null
 }
 
@@ -81,7 +92,7 @@ done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 disk=$(echo "${results[disk]}" | median)
-echo "$files × $size_kib KiB, medians of $rounds, µs per file:"
+echo "$files × $size_kib KiB, $mode mount, $order order, medians of $rounds, µs per file:"
 for label in "${labels[@]}"; do
     m=$(echo "${results[$label]}" | median)
     [ "$label" = disk ] && echo "  disk $m" || echo "  lake $label $m  (disk ÷ lake $(awk -v d="$disk" -v m="$m" 'BEGIN {printf "%.2f", d / m}'))"

@@ -171,3 +171,25 @@ extension ReadAheadMountTests {
         for index in [4, 6, 7] { #expect(try lake.read("objects/\(lake.ids[index])/file", index)) }
     }
 }
+
+extension ReadAheadMountTests {
+    /// A mounted frozen dataset (`lake mount --dataset`) read in its listings' order: the next
+    /// members' blobs come into memory ahead of the reader, and their reads are answered with
+    /// the bytes the read-ahead checked.
+    @Test func aDatasetMountReadInOrderFindsTheNextFilesInMemory() throws {
+        let lake = try makeLake()
+        let blobs = Blobs(lake: lake, shas: try lake.sources.map(Shell.sha256))
+        let result = try lake.mounted.lake.run(["mount", lake.mounted.mountpoint, "--dataset", lake.dataset])
+        #expect(result.succeeded, "\(result.stderr)")
+        blobs.forEach(evict)
+        let folder = "cases/\(lake.caseID)/"
+        for index in 0...2 { #expect(try lake.read(folder + lake.member(index) + "/file", index)) }
+        #expect(lake.mounted.eventually(30) { blobs[3...6].allSatisfy(isResident) },
+                "\(blobs[3...6].map { $0.map(residentPages)?.resident ?? -1 }) pages in memory")
+        for index in 3..<Self.files { #expect(try lake.read(folder + lake.member(index) + "/file", index)) }
+        let log = try lake.mounted.unmountAndReadLog()
+        let words = log.after("read ahead across files: ").split(separator: " ")
+        let count = Int(words.first ?? "") ?? -1, served = words.count > 2 ? Int(words[2]) ?? -1 : -1
+        #expect(count >= Self.files - 3 && served >= 8, "\(count) blobs read ahead, \(served) files served so")
+    }
+}

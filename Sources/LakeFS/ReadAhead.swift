@@ -31,9 +31,13 @@ final class ReadAhead: Sendable {
 
     static let initialWindow = 4
     static let maximumWindow = 32
-    /// How far past the last file a reader may skip and still be reading in order (a member's
-    /// folder shows its file twice, under `file` and its own name, and a manifest's blocks).
+    /// How far past the last file a reader may skip and still be reading in order (a loader's
+    /// workers do not open files exactly in turn; a member's blocks may sit between two files).
     static let slack = 8
+    /// How far past a reader's first file its second may be for the two to start an order:
+    /// allowed `slack`, a reader of 1,000 files in a shuffled order had 506 blobs read ahead by
+    /// chance (16 readers followed, 8 places past each).
+    static let firstStep = 2
     /// Readers followed at once (a loader's worker processes each read their own share).
     static let streams = 16
     /// Threads fetching at once: they wait on the disk (or a bucket), not on the cores (four
@@ -95,7 +99,7 @@ final class ReadAhead: Sendable {
                 return false
             }
             guard let index = state.streams.firstIndex(where: {
-                $0.key == order.key && position > $0.position && position <= $0.position + max(Self.slack, $0.window)
+                $0.key == order.key && position > $0.position && position <= $0.position + ($0.window == 0 ? Self.firstStep : max(Self.slack, $0.window))
             }) else {
                 let stream = Stream(key: order.key, position: position, ahead: position, window: 0, used: clock)
                 if state.streams.count < Self.streams {

@@ -58,6 +58,23 @@ import Testing
         #expect(ahead.queuedCount == 0 && fetched.count == 0)
     }
 
+    /// A shuffled epoch (what most training loaders read after the first): by chance a file
+    /// now and then follows one of the last sixteen closely, but little is fetched for nothing.
+    @Test func aShuffledReaderFetchesLittle() {
+        let fetched = Fetched()
+        let ahead = ReadAhead { id, _ in fetched.record(id) }
+        let order = Self.order(count: 1000)
+        var positions = Array(0..<1000)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for index in positions.indices.reversed() {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            positions.swapAt(index, Int(state >> 33) % (index + 1))
+        }
+        for position in positions { ahead.opened(order, at: position) }
+        #expect(eventually { ahead.isIdle })
+        #expect(ahead.queuedCount < 100, "\(ahead.queuedCount) of 1,000 files queued for a shuffled reader")
+    }
+
     @Test func aReaderSkippingAFewFilesStillReadsInOrderAndTheEndIsNotPassed() {
         let fetched = Fetched()
         let ahead = ReadAhead { id, _ in fetched.record(id) }

@@ -8,8 +8,8 @@ import Synchronization
 /// then its bytes, disk reads that the kernel's read-ahead (which works inside one file) cannot
 /// start before the file is opened. Once files are opened in that order, the next ones' blobs
 /// are opened and their first bytes asked of the disk (`fetch`) on other threads while the
-/// reader reads: `initialWindow` files ahead, doubling with each further file read in order up
-/// to `maximumWindow`, as the kernel grows its window inside a file. A file opened out of order
+/// reader reads: `initialWindow` files ahead once `filesBeforeFetching` came in order, doubling
+/// with each further file read in order up to `maximumWindow`, as the kernel grows its window inside a file. A file opened out of order
 /// starts nothing, so a shuffled reader pays no more than before. A blob fetched twice (two
 /// readers, a later pass) costs a lookup in the page cache the second time, so none is
 /// remembered: a later pass over files the page cache has let go is read ahead again.
@@ -34,10 +34,11 @@ final class ReadAhead: Sendable {
     /// How far past the last file a reader may skip and still be reading in order (a loader's
     /// workers do not open files exactly in turn; a member's blocks may sit between two files).
     static let slack = 8
-    /// How far past a reader's first file its second may be for the two to start an order:
-    /// allowed `slack`, a reader of 1,000 files in a shuffled order had 506 blobs read ahead by
-    /// chance (16 readers followed, 8 places past each).
+    /// How far past a reader's file the next may be before fetching starts, and how many files
+    /// must come in order so: allowed `slack` after two, a reader of 1,000 files in a shuffled
+    /// order had 506 blobs read ahead by chance (16 readers followed, 8 places past each).
     static let firstStep = 2
+    static let filesBeforeFetching = 3
     /// Readers followed at once (a loader's worker processes each read their own share).
     static let streams = 16
     /// Threads fetching at once: they wait on the disk (or a bucket), not on the cores (four
@@ -55,8 +56,10 @@ final class ReadAhead: Sendable {
         var position: Int
         /// The last position queued for fetching.
         var ahead: Int
-        /// 0 until a second file came in order.
+        /// 0 until `filesBeforeFetching` files came in order.
         var window: Int
+        /// Files that came in order after the first.
+        var inOrder: Int
         var used: UInt64
     }
 
@@ -101,7 +104,7 @@ final class ReadAhead: Sendable {
             guard let index = state.streams.firstIndex(where: {
                 $0.key == order.key && position > $0.position && position <= $0.position + ($0.window == 0 ? Self.firstStep : max(Self.slack, $0.window))
             }) else {
-                let stream = Stream(key: order.key, position: position, ahead: position, window: 0, used: clock)
+                let stream = Stream(key: order.key, position: position, ahead: position, window: 0, inOrder: 0, used: clock)
                 if state.streams.count < Self.streams {
                     state.streams.append(stream)
                 } else if let oldest = state.streams.indices.min(by: { state.streams[$0].used < state.streams[$1].used }) {
@@ -110,9 +113,14 @@ final class ReadAhead: Sendable {
                 return false
             }
             var stream = state.streams[index]
-            stream.window = stream.window == 0 ? Self.initialWindow : min(Self.maximumWindow, stream.window * 2)
             stream.position = position
             stream.used = clock
+            stream.inOrder += 1
+            guard stream.inOrder >= Self.filesBeforeFetching - 1 else {
+                state.streams[index] = stream
+                return false
+            }
+            stream.window = stream.window == 0 ? Self.initialWindow : min(Self.maximumWindow, stream.window * 2)
             let last = min(order.count - 1, position + stream.window)
             if max(stream.ahead, position) < last {
                 for next in max(stream.ahead, position) + 1...last { state.queue.append((order, next)) }

@@ -4,15 +4,16 @@ import Synchronization
 
 /// Reading ahead across files. A reader that opens a tree's files one after another in the
 /// order its listings show them, or its dataset's `manifest.jsonl` names them — a training
-/// loader's epoch, `cp -r`, `tar`, `rsync` — pays each small file's cold start in series: the blob's folder entry and inode,
-/// then its bytes, disk reads that the kernel's read-ahead (which works inside one file) cannot
-/// start before the file is opened. Once files are opened in that order, the next ones' blobs
-/// are opened and their first bytes asked of the disk (`fetch`) on other threads while the
-/// reader reads: `initialWindow` files ahead once `filesBeforeFetching` came in order, doubling
-/// with each further file read in order up to `maximumWindow`, as the kernel grows its window inside a file. A file opened out of order
-/// starts nothing, so a shuffled reader pays no more than before. A blob fetched twice (two
-/// readers, a later pass) costs a lookup in the page cache the second time, so none is
-/// remembered: a later pass over files the page cache has let go is read ahead again.
+/// loader's epoch, `cp -r`, `tar`, `rsync` — pays each small file's cold start in series: the
+/// blob's folder entry and inode, then its bytes, disk reads that the kernel's read-ahead (which
+/// works inside one file) cannot start before the file is opened. Once files are opened in that
+/// order, the next ones' blobs are opened and their first bytes asked of the disk (`fetch`) on
+/// other threads while the reader reads: `initialWindow` files ahead once `filesBeforeFetching`
+/// came in order, doubling with each further file read in order up to `maximumWindow`, as the
+/// kernel grows its window inside a file. A file opened out of order starts nothing, so a
+/// shuffled reader pays no more than before. A blob fetched twice (two readers, a later pass)
+/// costs a lookup in the page cache the second time, so none is remembered: a later pass over
+/// files the page cache has let go is read ahead again.
 final class ReadAhead: Sendable {
     /// The files of one tree in reading order, as blobs.
     struct Order: Sendable {
@@ -102,7 +103,8 @@ final class ReadAhead: Sendable {
                 return false
             }
             guard let index = state.streams.firstIndex(where: {
-                $0.key == order.key && position > $0.position && position <= $0.position + ($0.window == 0 ? Self.firstStep : max(Self.slack, $0.window))
+                $0.key == order.key && position > $0.position
+                    && position <= $0.position + ($0.window == 0 ? Self.firstStep : max(Self.slack, $0.window))
             }) else {
                 let stream = Stream(key: order.key, position: position, ahead: position, window: 0, inOrder: 0, used: clock)
                 if state.streams.count < Self.streams {
@@ -154,8 +156,12 @@ final class ReadAhead: Sendable {
             }
             let item = state.queue[state.head]
             state.head += 1
+            // A reader that never lets the queue run dry (a long epoch) must not grow it.
+            if state.head >= 1024, state.head * 2 >= state.queue.count {
+                state.queue.removeFirst(state.head)
+                state.head = 0
+            }
             return item
         }
     }
-
 }

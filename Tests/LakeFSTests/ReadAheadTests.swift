@@ -136,6 +136,23 @@ import Testing
         #expect(ids.count >= 1900, "\(ids.count) of 2,000 files fetched")
     }
 
+    /// A long epoch whose fetches fall behind (a slow disk): the queue is worked through in
+    /// order and kept compact, and every file is fetched once.
+    @Test func aLongEpochAheadOfSlowFetchesIsFetchedInOrder() {
+        let fetched = Fetched()
+        let released = Atomic<Bool>(false)
+        let ahead = ReadAhead { id, _ in
+            while !released.load(ordering: .acquiring) { usleep(100) }
+            fetched.record(id)
+        }
+        let order = Self.order(count: 20_000)
+        for position in 0..<20_000 { ahead.opened(order, at: position) }
+        released.store(true, ordering: .releasing)
+        #expect(eventually { ahead.isIdle })
+        let ids = fetched.ids.withLock { $0 }
+        #expect(ids.count == 19_997 && Set(ids) == names(3...19_999), "\(ids.count) fetched")
+    }
+
     /// Readers going through the same files apart (two jobs over one dataset): each is followed.
     @Test func twoReadersOfOneOrderApartAreEachFollowed() {
         let fetched = Fetched()

@@ -85,8 +85,9 @@ extension LakeFileSystem {
         switch source {
         case .blob(let file, let check)?:
             let available = max(0, min(Int64(count), file.size - offset))
-            // A small file read ahead and checked (`VerifiedBlobs`).
-            if let bytes = verifiedBlobs.bytes(check.blob, at: offset, count: Int(available)) { return .checkedBytes(bytes) }
+            // A small file read ahead and checked (`VerifiedBlobs`: only where the daemon serves
+            // reads, so a read-write mount's reads skip the lookup).
+            if !opensNeeded, let bytes = verifiedBlobs.bytes(check.blob, at: offset, count: Int(available)) { return .checkedBytes(bytes) }
             // A reader going through the blob in order from the start is given bytes read here,
             // re-hashed on the way: the read that reaches the end fails with EIO if they were not
             // the blob's, and the damage is recorded (see BlobGuard). Other reads are spliced.

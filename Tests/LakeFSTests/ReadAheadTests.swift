@@ -1,5 +1,6 @@
 import Foundation
 import LakeModel
+import LakeTestSupport
 import Synchronization
 import Testing
 @testable import LakeFS
@@ -21,16 +22,6 @@ import Testing
 
     func names(_ range: ClosedRange<Int>) -> Set<String> { Set(range.map { "blob\($0)" }) }
 
-    /// Waits (without a fixed sleep) until `condition` holds, or 30 s pass on a busy machine.
-    func eventually(_ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(30)
-        while !condition() {
-            if Date() > deadline { return false }
-            usleep(1000)
-        }
-        return true
-    }
-
     @Test func filesOpenedInOrderFetchTheNextOnesWithAGrowingWindow() {
         let fetched = Fetched()
         let ahead = ReadAhead { id, _ in fetched.record(id) }
@@ -39,11 +30,11 @@ import Testing
         ahead.opened(order, at: 1)
         #expect(ahead.queuedCount == 0, "two files are not yet an order")
         ahead.opened(order, at: 2)
-        #expect(eventually { fetched.count == 4 } && fetched.all == names(3...6))
+        #expect(eventually(30) { fetched.count == 4 } && fetched.all == names(3...6))
         ahead.opened(order, at: 3)
-        #expect(eventually { fetched.count == 9 } && fetched.all == names(3...11), "the window doubles to 8 files past the one read")
+        #expect(eventually(30) { fetched.count == 9 } && fetched.all == names(3...11), "the window doubles to 8 files past the one read")
         for position in 4...40 { ahead.opened(order, at: position) }
-        #expect(eventually { fetched.count == 70 } && fetched.all == names(3...72),
+        #expect(eventually(30) { fetched.count == 70 } && fetched.all == names(3...72),
                 "never more than \(ReadAhead.maximumWindow) files past the one read: \(fetched.count)")
         #expect(ahead.fetchedCount == 70)
     }
@@ -72,7 +63,7 @@ import Testing
             positions.swapAt(index, Int(state >> 33) % (index + 1))
         }
         for position in positions { ahead.opened(order, at: position) }
-        #expect(eventually { ahead.isIdle })
+        #expect(eventually(30) { ahead.isIdle })
         #expect(ahead.queuedCount < 100, "\(ahead.queuedCount) of 1,000 files queued for a shuffled reader")
     }
 
@@ -82,7 +73,7 @@ import Testing
         let order = Self.order(count: 12)
         // A member's file is listed twice (`file` and its own name): a reader takes every other one.
         for position in stride(from: 0, to: 12, by: 2) { ahead.opened(order, at: position) }
-        #expect(eventually { fetched.all == names(5...11) }, "\(fetched.all.sorted())")
+        #expect(eventually(30) { fetched.all == names(5...11) }, "\(fetched.all.sorted())")
         #expect(fetched.count == 7, "nothing past the last file, nothing twice")
     }
 
@@ -97,7 +88,7 @@ import Testing
             ahead.opened(dataset, at: 10 + position)
         }
         let expected = names(53...56).union((13...16).map { "tree\($0)" })
-        #expect(eventually { fetched.all == expected }, "\(fetched.all.sorted())")
+        #expect(eventually(30) { fetched.all == expected }, "\(fetched.all.sorted())")
         #expect(fetched.count == expected.count)
     }
 
@@ -107,7 +98,7 @@ import Testing
         // Opening 2 queues 3…6, opening 3 queues 7…9 (the end); 6 is too large to fetch whole.
         let order = Self.order(count: 10, size: { $0 == 6 ? ReadAhead.largestBlob + 1 : 1 << 20 })
         for position in 0...3 { ahead.opened(order, at: position) }
-        #expect(eventually { fetched.all == names(3...5).union(names(7...9)) && ahead.isIdle }, "\(fetched.all.sorted())")
+        #expect(eventually(30) { fetched.all == names(3...5).union(names(7...9)) && ahead.isIdle }, "\(fetched.all.sorted())")
         #expect(fetched.count == 6)
     }
 
@@ -129,7 +120,7 @@ import Testing
             }.start()
         }
         group.wait()
-        #expect(eventually { ahead.isIdle })
+        #expect(eventually(30) { ahead.isIdle })
         let ids = fetched.ids.withLock { $0 }
         // Workers racing at the start may be taken for two readers for a file or two.
         #expect(ids.count - Set(ids).count <= 20, "\(ids.count - Set(ids).count) blobs fetched twice")
@@ -140,15 +131,17 @@ import Testing
     /// order and kept compact, and every file is fetched once.
     @Test func aLongEpochAheadOfSlowFetchesIsFetchedInOrder() {
         let fetched = Fetched()
-        let released = Atomic<Bool>(false)
+        // Every fetch waits at a gate (taken and passed on) until the epoch's opens are done.
+        let gate = DispatchSemaphore(value: 0)
         let ahead = ReadAhead { id, _ in
-            while !released.load(ordering: .acquiring) { usleep(100) }
+            gate.wait()
+            gate.signal()
             fetched.record(id)
         }
         let order = Self.order(count: 20_000)
         for position in 0..<20_000 { ahead.opened(order, at: position) }
-        released.store(true, ordering: .releasing)
-        #expect(eventually { ahead.isIdle })
+        gate.signal()
+        #expect(eventually(30) { ahead.isIdle })
         let ids = fetched.ids.withLock { $0 }
         #expect(ids.count == 19_997 && Set(ids) == names(3...19_999), "\(ids.count) fetched")
     }
@@ -163,7 +156,19 @@ import Testing
             ahead.opened(order, at: 200 + position)
         }
         let expected = names(3...131).union(names(203...331))
-        #expect(eventually { fetched.all == expected && ahead.isIdle }, "\(fetched.all.count) fetched")
+        #expect(eventually(30) { fetched.all == expected && ahead.isIdle }, "\(fetched.all.count) fetched")
         #expect(fetched.count == expected.count)
+    }
+
+    /// A daemon up for a week of reading: the bytes read ahead and checked that no READ took
+    /// stay within their budget, however many small files were read ahead.
+    @Test func bytesReadAheadAndCheckedStayWithinTheirBudget() {
+        let verified = VerifiedBlobs()
+        for index in 0..<1000 { verified.put("blob\(index)", [UInt8](repeating: UInt8(index & 0xff), count: 64 << 10)) }
+        #expect(verified.heldBytes <= VerifiedBlobs.budget && verified.heldBytes > VerifiedBlobs.budget / 2, "\(verified.heldBytes) bytes held")
+        #expect(verified.bytes("blob0", at: 0, count: 64 << 10) == nil, "the oldest went first")
+        let newest = verified.bytes("blob999", at: 0, count: 64 << 10)
+        #expect(newest?.count == 64 << 10 && newest?.first == UInt8(999 & 0xff))
+        #expect(verified.bytes("blob999", at: 0, count: 64 << 10) == nil, "given out once read to its end")
     }
 }

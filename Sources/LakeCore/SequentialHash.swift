@@ -5,8 +5,14 @@ import Synchronization
 
 /// Re-hashes a blob from the bytes a reader reads, for as long as it reads them in order from
 /// the start, so a reader served by the daemon finds damage in the bytes it was given: the read
-/// that reaches the end learns whether they were the blob's. A read out of order ends the check
-/// for that reader (it proves nothing either way).
+/// that reaches the end learns whether they were the blob's.
+///
+/// "In order" is as the daemon's threads see it, and the kernel's readahead sends a file's READs
+/// two or more at once, which its threads take in either order: a read that arrives up to
+/// `largestGap` ahead of the check has the caller read the bytes between (`gap(before:)`) and
+/// feed them first, and the read behind it, arriving after, finds its bytes hashed already.
+/// Reads further ahead, or behind, are not part of the check (a reader jumping about proves
+/// nothing either way); one that comes back to where the check stands continues it.
 ///
 /// Each piece is hashed on a thread of its own while the reader's next read goes to the disk:
 /// hashing in line added SHA-256's time (0.7 ms per MiB) to every cold read's. The read that
@@ -18,12 +24,15 @@ public final class SequentialHash: Sendable {
     /// Where the next in-order piece starts, whether the check still runs, and the queue that
     /// hashes pieces in order — made at the first piece that is not the last: every open of a
     /// stored file makes a check, and most are read by passthrough or in one piece.
-    private let order: Mutex<(next: Int64, running: Bool, queued: Int, hashing: DispatchQueue?)>
+    private let order: Mutex<(next: Int64, running: Bool, queued: Int, hashing: DispatchQueue?, verdict: Outcome)>
     /// Touched by one piece's hashing at a time (the lock is never contended).
     private let sha = Mutex<SHA256>(SHA256())
     /// Room for the two 128 KiB READs the kernel keeps in flight and more; memory stays at 1 MiB
     /// per reader however many read at once.
     static let backlogLimit = 1 << 20
+    /// How far ahead of the check a read may arrive and still take part: the kernel keeps a
+    /// few READs of up to 128 KiB (`max_pages`: more) in flight for one reader.
+    public static let largestGap: Int64 = 2 << 20
 
     public enum Outcome: Equatable, Sendable {
         /// Not known (yet, or any more).
@@ -35,42 +44,58 @@ public final class SequentialHash: Sendable {
     public init(blob: String, size: Int64) {
         self.blob = blob
         self.size = size
-        order = Mutex((0, true, 0, nil))
+        order = Mutex((0, true, 0, nil, .unknown))
     }
 
     /// Bytes taken and not yet hashed.
     var queuedBytes: Int { order.withLock { $0.queued } }
+    /// Where the next piece in order starts.
+    var hashedUpTo: Int64 { order.withLock { $0.next } }
 
-    /// Whether a read at `offset` would continue the check.
+    /// Whether a read at `offset` takes part in the check: it continues it, or runs ahead of it
+    /// by at most `largestGap`, or the check found damage (every later read learns it).
     public func wants(_ offset: Int64) -> Bool {
-        order.withLock { $0.running && $0.next == offset }
+        order.withLock { order in
+            if case .corrupt = order.verdict { return true }
+            return order.running && offset >= order.next && offset - order.next <= Self.largestGap
+        }
+    }
+
+    /// The bytes not hashed yet before a read at `offset` that ran ahead of the check: the
+    /// caller reads and feeds them before that read's own.
+    public func gap(before offset: Int64) -> Range<Int64>? {
+        order.withLock { $0.running && offset > $0.next ? $0.next..<offset : nil }
     }
 
     /// Takes the bytes read at `offset`; at the end of the blob, says whether they were its own.
+    /// Bytes hashed already (a read that arrived after the one ahead of it) are passed over.
     public func feed(_ bytes: [UInt8], at offset: Int64) -> Outcome {
-        let step: (last: Bool, wait: Bool, hashing: DispatchQueue?)? = order.withLock { order in
-            guard order.running, order.next == offset else {
+        let step: (piece: [UInt8], last: Bool, wait: Bool, hashing: DispatchQueue?)? = order.withLock { order in
+            guard order.running, offset + Int64(bytes.count) > order.next else { return nil }
+            guard offset <= order.next else {
+                // Ahead without its gap filled: the check cannot go on.
                 order.running = false
                 return nil
             }
-            order.next += Int64(bytes.count)
+            let piece = offset < order.next ? Array(bytes[Int(order.next - offset)...]) : bytes
+            order.next += Int64(piece.count)
             if order.next >= size {
                 // The last piece: no piece can follow it, so it is hashed below, on this thread.
                 order.running = false
-                return (true, false, order.hashing)
+                return (piece, true, false, order.hashing)
             }
-            order.queued += bytes.count
+            order.queued += piece.count
             let hashing = order.hashing ?? DispatchQueue(label: "lake.sequential-hash")
             order.hashing = hashing
             // Queued while this piece holds its place in line: queued after letting go, the next
             // piece (fed from another thread the moment this one was taken) could go first.
             hashing.async { [self] in
-                sha.withLock { sha in bytes.withUnsafeBytes { sha.update(bufferPointer: $0) } }
-                self.order.withLock { $0.queued -= bytes.count }
+                sha.withLock { sha in piece.withUnsafeBytes { sha.update(bufferPointer: $0) } }
+                self.order.withLock { $0.queued -= piece.count }
             }
-            return (false, order.queued > Self.backlogLimit, hashing)
+            return (piece, false, order.queued > Self.backlogLimit, hashing)
         }
-        guard let step else { return .unknown }
+        guard let step else { return order.withLock { $0.verdict } }
         guard step.last else {
             if step.wait { step.hashing?.sync {} }
             return .unknown
@@ -79,11 +104,13 @@ public final class SequentialHash: Sendable {
         // file read in one piece has no queue at all.
         let finish = {
             LakeBlobStore.Digest.hex(self.sha.withLock { sha in
-                bytes.withUnsafeBytes { sha.update(bufferPointer: $0) }
+                step.piece.withUnsafeBytes { sha.update(bufferPointer: $0) }
                 return sha.finalize()
             })
         }
         let actual = step.hashing.map { $0.sync(execute: finish) } ?? finish()
-        return actual == blob ? .intact : .corrupt(actual: actual)
+        let verdict: Outcome = actual == blob ? .intact : .corrupt(actual: actual)
+        order.withLock { $0.verdict = verdict }
+        return verdict
     }
 }

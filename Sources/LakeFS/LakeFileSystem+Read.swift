@@ -92,18 +92,13 @@ extension LakeFileSystem {
             // re-hashed on the way: the read that reaches the end fails with EIO if they were not
             // the blob's, and the damage is recorded (see BlobGuard). Other reads are spliced.
             guard check.wants(offset) else { return .file(descriptor: file.descriptor, offset: offset, count: Int(available)) }
-            let bytes: [UInt8]
-            do {
-                bytes = try [UInt8](unsafeUninitializedCapacity: Int(available)) { buffer, count in
-                    count = try file.read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
-                }
-            } catch {
-                throw FSError.from(error)
+            let bytes = try readBytes(file, at: offset, count: Int(available))
+            // This read overtook the one before it (the kernel sends several at once): the bytes
+            // between are read and hashed here, and that read finds them hashed when it comes.
+            if let gap = check.gap(before: offset) {
+                try damaged(check, check.feed(readBytes(file, at: gap.lowerBound, count: Int(gap.count)), at: gap.lowerBound))
             }
-            if case .corrupt(let actual) = check.feed(bytes, at: offset) {
-                blobGuard.record(check.blob, .corrupt("its content hashes to \(actual), not to its name"), foundBy: "read")
-                throw .io("blob \(check.blob) is damaged")
-            }
+            try damaged(check, check.feed(bytes, at: offset))
             return .checkedBytes(bytes)
         case .bytes(let bytes)?:
             guard offset < bytes.count else { return .bytes([]) }
@@ -114,6 +109,23 @@ extension LakeFileSystem {
         case nil:
             throw .invalid
         }
+    }
+
+    private func readBytes(_ file: ReadableFile, at offset: Int64, count: Int) throws(FSError) -> [UInt8] {
+        do {
+            return try [UInt8](unsafeUninitializedCapacity: count) { buffer, read in
+                read = try file.read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+            }
+        } catch {
+            throw FSError.from(error)
+        }
+    }
+
+    /// Damage a re-hash found: recorded (see BlobGuard), and the read fails.
+    private func damaged(_ check: SequentialHash, _ outcome: SequentialHash.Outcome) throws(FSError) {
+        guard case .corrupt(let actual) = outcome else { return }
+        blobGuard.record(check.blob, .corrupt("its content hashes to \(actual), not to its name"), foundBy: "read")
+        throw .io("blob \(check.blob) is damaged")
     }
 
     /// The last close of a handle; an incoming upload is committed here (see `IncomingFiles`).

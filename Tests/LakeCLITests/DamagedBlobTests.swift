@@ -103,8 +103,7 @@ import Testing
 
     /// A reader the daemon serves in order from the start gets EIO instead of the end of damaged
     /// bytes, and the damage is recorded. Receipts are read that way (direct I/O: each read(2)
-    /// is one request, in order); cached reads of stored objects may reach the daemon out of
-    /// order (the kernel's readahead runs in parallel) and are then left to the other checks.
+    /// is one request, in order); stored objects below.
     @Test(arguments: [[], ["no_passthrough"]])
     func aReadThroughTheDaemonFindsAFlippedByte(options: [String]) throws {
         let mounted = try MountedLake(options: options)
@@ -116,6 +115,23 @@ import Testing
         #expect(try catFails(mounted.path("incoming/r.bin")))
         #expect(try damage(mounted, receipt)?["found_by"] as? String == "read")
         #expect(mounted.eventually(10) { (try? catFails(mounted.path("objects/\(receipt)/file"))) == true })
+    }
+
+    /// A stored file read from the start through a mount whose reads the daemon serves (`-o ro`,
+    /// `no_passthrough`), with the kernel's readahead sending its READs two or more at once (they
+    /// reach the daemon's threads in either order): the damaged byte is still found by the reader
+    /// — `cat` fails with EIO, the damage is recorded as found by a read — not left to the
+    /// scrubber (off here) or `lake verify`. Each file is the first read after mounting, so the
+    /// read-ahead across files has not checked it.
+    @Test(arguments: [["ro"], ["no_passthrough"]], [600 << 10, 3 << 20, 9 << 20])
+    func aStoredFileReadInOrderThroughTheDaemonFindsAFlippedByte(options: [String], size: Int) throws {
+        let mounted = try MountedLake(mount: false)
+        try mounted.configure(["scrub_bytes_per_second": 0])
+        let (id, blob, _) = try upload(mounted, size: size)
+        try flipByte(blob, at: UInt64(size - 1000))
+        try mounted.mount(options: options)
+        #expect(try catFails(mounted.path("objects/\(id)/file")), "a damaged blob was served")
+        #expect(try damage(mounted, id)?["found_by"] as? String == "read")
     }
 
     /// Intact bytes are served whole whether read in order, from the middle or both.

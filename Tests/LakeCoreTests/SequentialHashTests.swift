@@ -47,12 +47,91 @@ import Testing
         }
     }
 
-    @Test func aPieceOutOfOrderEndsTheCheck() {
+    @Test func aPieceFarAheadOrFedWithoutItsGapEndsTheCheck() {
         let check = SequentialHash(blob: Self.abc, size: 3)
-        #expect(check.wants(0) && !check.wants(1))
-        #expect(check.feed(Array("b".utf8), at: 1) == .unknown)
+        #expect(check.wants(0) && check.wants(1), "a read ahead by less than the largest gap takes part")
+        #expect(!check.wants(SequentialHash.largestGap + 1))
+        #expect(check.gap(before: 2) == 0..<2)
+        #expect(check.feed(Array("c".utf8), at: 2) == .unknown, "fed without the bytes before it")
         #expect(!check.wants(0))
         #expect(check.feed(Array("abc".utf8), at: 0) == .unknown, "once ended, the check proves nothing")
+    }
+
+    /// A read that overtook the one before it: the caller feeds the gap, then its own bytes; the
+    /// read behind, arriving after, finds its bytes hashed and is passed over; a damaged byte in
+    /// the gap is still found, and every read after the verdict learns it.
+    @Test func aReadThatOvertookTheOneBeforeFillsTheGap() {
+        let bytes = Self.pseudoRandom(10_000, seed: 9)
+        guard case .corrupt(let name)? = Self.feed(SequentialHash(blob: "unknown", size: 10_000), bytes, piece: 10_000).last else {
+            Issue.record("a wrong name is not reported")
+            return
+        }
+        for damagedAt in [nil, 4_500] {
+            var served = bytes
+            if let damagedAt { served[damagedAt] ^= 1 }
+            let check = SequentialHash(blob: name, size: 10_000)
+            #expect(check.feed(Array(served[0..<4_000]), at: 0) == .unknown)
+            // The piece at 8,000 arrives before the one at 4,000 (and reaches the end).
+            #expect(check.wants(8_000) && check.gap(before: 8_000) == 4_000..<8_000)
+            #expect(check.feed(Array(served[4_000..<8_000]), at: 4_000) == .unknown)
+            let verdict = check.feed(Array(served[8_000...]), at: 8_000)
+            // The late piece: hashed already.
+            let late = check.feed(Array(served[4_000..<8_000]), at: 4_000)
+            if damagedAt == nil {
+                #expect(verdict == .intact && late == .intact)
+            } else {
+                guard case .corrupt = verdict, case .corrupt = late else {
+                    Issue.record("damage in the gap was not found: \(verdict), \(late)")
+                    continue
+                }
+                #expect(check.wants(0), "reads after the verdict of damage still ask")
+            }
+        }
+        // Overlapping pieces: only the bytes past the check's position are hashed.
+        let check = SequentialHash(blob: name, size: 10_000)
+        #expect(check.feed(Array(bytes[0..<6_000]), at: 0) == .unknown)
+        #expect(check.feed(Array(bytes[4_000..<10_000]), at: 4_000) == .intact)
+    }
+
+    /// Pieces given to two threads that feed them as they come, in whichever order the threads
+    /// get there, filling gaps from the blob's bytes as the daemon's reads do: always the right
+    /// verdict.
+    @Test func piecesRacingOnTwoThreadsWithGapsFilledGiveTheVerdict() {
+        let piece = 4096, pieces = 200
+        let bytes = Self.pseudoRandom(pieces * piece, seed: 11)
+        guard case .corrupt(let name)? = Self.feed(SequentialHash(blob: "unknown", size: Int64(bytes.count)), bytes, piece: bytes.count).last else {
+            Issue.record("a wrong name is not reported")
+            return
+        }
+        for round in 0..<40 {
+            var served = bytes
+            let damaged = round % 2 == 1
+            if damaged { served[(round * 7_919) % served.count] ^= 0x10 }
+            let source = served
+            let check = SequentialHash(blob: name, size: Int64(bytes.count))
+            let verdicts = Mutex<[SequentialHash.Outcome]>([])
+            let done = DispatchSemaphore(value: 0)
+            for turn in 0..<2 {
+                Thread.detachNewThread {
+                    for index in stride(from: turn, to: pieces, by: 2) {
+                        let offset = index * piece
+                        guard check.wants(Int64(offset)) else { continue }
+                        if let gap = check.gap(before: Int64(offset)) {
+                            let filled = check.feed(Array(source[Int(gap.lowerBound)..<Int(gap.upperBound)]), at: gap.lowerBound)
+                            verdicts.withLock { $0.append(filled) }
+                        }
+                        let outcome = check.feed(Array(source[offset..<(offset + piece)]), at: Int64(offset))
+                        verdicts.withLock { $0.append(outcome) }
+                    }
+                    done.signal()
+                }
+            }
+            done.wait()
+            done.wait()
+            let seen = verdicts.withLock { $0 }
+            let corrupt = seen.contains { if case .corrupt = $0 { true } else { false } }
+            #expect(damaged ? corrupt && !seen.contains(.intact) : seen.contains(.intact) && !corrupt, "round \(round)")
+        }
     }
 
     /// The kernel's readahead sends a file's reads two at a time, to two threads of the daemon:
@@ -77,7 +156,7 @@ import Testing
                     var last = SequentialHash.Outcome.unknown
                     for index in stride(from: turn, to: 400, by: 2) {
                         let offset = index * piece
-                        while !check.wants(Int64(offset)) {}   // the piece before has been taken
+                        while check.hashedUpTo != Int64(offset) {}   // the piece before has been taken
                         last = check.feed(Array(bytes[offset..<(offset + piece)]), at: Int64(offset))
                     }
                     verdicts.withLock { $0.append(last) }

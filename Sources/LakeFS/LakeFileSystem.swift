@@ -56,12 +56,13 @@ public final class LakeFileSystem: Sendable {
         verifiedBlobs = verified
         // The blob opened into the descriptors kept for opens (its folder entry and inode read;
         // a bucket store fetches it into its cache), and its first bytes asked of the disk. Where
-        // the daemon serves reads, a small blob is read whole and checked here instead, so the
-        // reader's READ is answered from memory (damage found is recorded as a read's would be).
+        // the daemon serves reads, a small blob is read whole and checked here instead (while
+        // its budget has room), so the reader's READ is answered from memory (damage found is
+        // recorded as a read's would be).
         let servesReads = self.readOnly
         readAhead = ReadAhead { [store] id, size in
             guard let file = try? files.blob(id, open: { try store.openBlob(id) }) else { return }
-            guard servesReads, size > 0, size <= VerifiedBlobs.largestBlob, !guarded.isDamaged(id) else {
+            guard servesReads, size > 0, size <= VerifiedBlobs.largestBlob, !guarded.isDamaged(id), verified.admits(Int(size)) else {
                 Syscall.adviseWillNeed(file.descriptor, offset: 0, count: min(size, ReadAhead.bytesPerFile))
                 return
             }
@@ -138,6 +139,8 @@ public final class LakeFileSystem: Sendable {
     public var blobsReadAhead: Int { readAhead.fetchedCount }
     /// Small files served whole from bytes read ahead and checked (`VerifiedBlobs`).
     public var readsServedAsReadAhead: Int { verifiedBlobs.givenCount }
+    /// Blobs read ahead and checked whose bytes were not kept (their budget was full).
+    public var blobsCheckedButNotKept: Int { verifiedBlobs.refusedCount }
 
     /// All objects in one catalog query, cached until the catalog changes.
     func summaries() throws(FSError) -> [ObjectSummary] {

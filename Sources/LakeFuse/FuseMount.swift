@@ -93,7 +93,7 @@ public final class FuseMount: @unchecked Sendable {
         logger.info("FUSE transport served: \(Self.transport)")
         logger.info("FUSE passthrough served: \(passthrough.opens) opens; the daemon answered \(storedFileReads.load(ordering: .relaxed)) reads of stored files")
         logger.info("FUSE passthrough backing files registered: \(passthrough.registrations)")
-        logger.info("read ahead across files: \(fs.blobsReadAhead) blobs, \(fs.readsServedAsReadAhead) small files served as read ahead and checked")
+        logger.info("read ahead across files: \(fs.blobsReadAhead) blobs, \(fs.readsServedAsReadAhead) files served as read ahead and checked, \(fs.blobsCheckedButNotKept) checked but not kept")
         watcher?.stop()
         lake_remove_signal_handlers()
         fuse_session_unmount(session)

@@ -163,12 +163,32 @@ import Testing
     /// A daemon up for a week of reading: the bytes read ahead and checked that no READ took
     /// stay within their budget, however many small files were read ahead.
     @Test func bytesReadAheadAndCheckedStayWithinTheirBudget() {
-        let verified = VerifiedBlobs()
-        for index in 0..<1000 { verified.put("blob\(index)", [UInt8](repeating: UInt8(index & 0xff), count: 64 << 10)) }
-        #expect(verified.heldBytes <= VerifiedBlobs.budget && verified.heldBytes > VerifiedBlobs.budget / 2, "\(verified.heldBytes) bytes held")
-        #expect(verified.bytes("blob0", at: 0, count: 64 << 10) == nil, "the oldest went first")
-        let newest = verified.bytes("blob999", at: 0, count: 64 << 10)
-        #expect(newest?.count == 64 << 10 && newest?.first == UInt8(999 & 0xff))
-        #expect(verified.bytes("blob999", at: 0, count: 64 << 10) == nil, "given out once read to its end")
+        let clock = Mutex<UInt64>(1_000)
+        let verified = VerifiedBlobs(now: { clock.withLock { $0 } })
+        let size = 64 << 10
+        for index in 0..<1000 { verified.put("blob\(index)", [UInt8](repeating: UInt8(index & 0xff), count: size)) }
+        let kept = VerifiedBlobs.budget / size
+        #expect(verified.heldBytes == kept * size, "\(verified.heldBytes) bytes held")
+        // The files nearest the reader are kept; the farther ones are not pushed in over them.
+        #expect(verified.refusedCount == 1000 - kept)
+        #expect(verified.bytes("blob\(kept)", at: 0, count: size) == nil, "past the budget: not kept")
+        #expect(!verified.admits(size))
+        let first = verified.bytes("blob0", at: 0, count: size)
+        #expect(first?.count == size && first?.first == 0)
+        #expect(verified.bytes("blob0", at: 0, count: size) == nil, "given out once read to its end")
+        // A file read in pieces is given out piece by piece, and goes with its last one.
+        let pieces = [0, 1, 2, 3].map { verified.bytes("blob1", at: Int64($0 * size / 4), count: size / 4) }
+        #expect(pieces.allSatisfy { $0?.count == size / 4 && $0?.first == 1 })
+        #expect(verified.bytes("blob1", at: 0, count: size) == nil)
+        #expect(verified.admits(size), "room made by reading")
+        // Bytes nobody read for a while (a reader that stopped) give way to newer ones.
+        for index in kept...(kept + 1) { verified.put("blob\(index)", [UInt8](repeating: 7, count: size)) }
+        verified.put("late", [UInt8](repeating: 9, count: size))
+        #expect(verified.bytes("late", at: 0, count: size) == nil, "fresh bytes are not pushed out")
+        clock.withLock { $0 += VerifiedBlobs.staleAfterNanoseconds + 1 }
+        verified.put("late", [UInt8](repeating: 9, count: size))
+        #expect(verified.bytes("blob2", at: 0, count: size) == nil, "the oldest, unread, went")
+        #expect(verified.bytes("late", at: 0, count: size)?.first == 9)
+        #expect(verified.heldBytes <= VerifiedBlobs.budget)
     }
 }

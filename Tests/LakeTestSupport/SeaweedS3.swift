@@ -39,7 +39,12 @@ public final class SeaweedS3: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: weed)
         process.arguments = ["mini", "-dir=\(folder.path)", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.port=\(port)",
                              "-master.port=\(port + 1)", "-volume.port=\(port + 2)", "-filer.port=\(port + 3)", "-admin.port=\(port + 4)",
-                             "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.config=\(folder.path)/s3.json"]
+                             "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.config=\(folder.path)/s3.json",
+                             "-filer.localSocket=\(folder.path)/filer.sock", "-s3.localSocket=\(folder.path)/s3.sock"]
+        // Its logs and the sockets it lets us place go to the temporary folder; the gRPC sockets
+        // it always puts in /tmp are removed by `stop()` (killed, it never removes them: hundreds
+        // piled up over a day of test runs).
+        process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": folder.path]) { $1 }
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
@@ -79,6 +84,9 @@ public final class SeaweedS3: @unchecked Sendable {
         guard launched else { return }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        for grpcPort in (port + 10_000)...(port + 10_004) {
+            for name in ["admin", "filer", "master", "s3", "volume"] { unlink("/tmp/seaweedfs-\(name)-grpc-\(grpcPort).sock") }
+        }
     }
 
     /// One signed request through the client under test's own transport.

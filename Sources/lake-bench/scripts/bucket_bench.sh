@@ -28,7 +28,7 @@ mkdir -p "$work/mnt"
 weed_pid=
 cleanup() {
     "$lake" unmount "$work/mnt" >/dev/null 2>&1 || fusermount3 -uz "$work/mnt" 2>/dev/null || true
-    [ -z "$weed_pid" ] || kill -9 "$weed_pid" 2>/dev/null || true
+    [ -z "${weed_pid:-}" ] || lake_bench_stop_seaweed
 }
 trap cleanup EXIT
 # shellcheck source=/dev/null

@@ -19,7 +19,7 @@ mkdir -p "$work"
 work=$(cd "$work" && pwd)
 cleanup() {
     "$lake" unmount "$work/mnt" >/dev/null 2>&1 || fusermount3 -uz "$work/mnt" 2>/dev/null || true
-    [ -n "${weed_pid:-}" ] && kill -9 "$weed_pid" 2>/dev/null || true
+    [ -z "${weed_pid:-}" ] || lake_bench_stop_seaweed
     [ -n "${pg_pid:-}" ] && kill -INT "$pg_pid" 2>/dev/null || true
 }
 trap cleanup EXIT

@@ -20,7 +20,7 @@ work=$(cd "$work" && pwd)
 
 cleanup() {
     for node in a b; do "$lake" unmount "$work/$node/mnt" >/dev/null 2>&1 || fusermount3 -uz "$work/$node/mnt" 2>/dev/null || true; done
-    [ -n "${weed_pid:-}" ] && kill -9 "$weed_pid" 2>/dev/null || true
+    [ -z "${weed_pid:-}" ] || lake_bench_stop_seaweed
     [ -n "${pg_pid:-}" ] && kill -INT "$pg_pid" 2>/dev/null || true
 }
 trap cleanup EXIT

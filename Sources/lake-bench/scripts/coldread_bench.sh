@@ -9,7 +9,9 @@
 #   LAKE_B=/path/to/other/lake bash Sources/lake-bench/scripts/coldread_bench.sh WORK 200 1024 7
 #   MODE=rw ORDER=shuffled bash Sources/lake-bench/scripts/coldread_bench.sh WORK 1000 64 5
 #
-# MODE=rw reads through a read-write mount instead (opens, kernel passthrough). ORDER=shuffled
+# MODE=rw reads through a read-write mount instead (opens, kernel passthrough); MODE=dataset through
+# `lake mount --dataset` of a frozen dataset holding every file (one case, a member per file, read
+# in the listing's order: its members are labelled in upload order). ORDER=shuffled
 # reads the files in one fixed random order (the same for the disk) instead of the listing's,
 # which is what a training loader that shuffles does: reading ahead across files cannot help it.
 #
@@ -42,6 +44,15 @@ if [ ! -d "$store" ]; then
     "$lake_a" init --store "$store" >/dev/null
     "$lake_a" upload --store "$store" "$src"/*.bin >/dev/null
 fi
+if [ "$mode" = dataset ] && [ ! -s "$store.dataset" ]; then
+    # shellcheck disable=SC2046
+    case_id=$("$lake_a" case create --store "$store" --name all --json $("$lake_a" object ls --store "$store" --limit 1000000 --json \
+        | python3 -c 'import json, sys; [print("--object", o["id"] + ":m%06d" % i) for i, o in enumerate(reversed(json.load(sys.stdin)["objects"]))]') \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+    dataset=$("$lake_a" dataset create --store "$store" --name all --case "$case_id" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+    "$lake_a" dataset freeze --store "$store" "$dataset" >/dev/null
+    echo "$dataset" > "$store.dataset"
+fi
 
 cat > "$work/read.py" <<'EOF'
 import os, sys, time
@@ -66,9 +77,14 @@ pass() {
     if [ "$1" = disk ]; then
         paths=$(ls "$src"/*.bin)
     else
-        # shellcheck disable=SC2046
-        "$1" mount --store "$store" "$mnt" $([ "$mode" = ro ] && echo "-o ro") >/dev/null
-        paths=$(ls -d "$mnt"/objects/*/file)
+        if [ "$mode" = dataset ]; then
+            "$1" mount --store "$store" "$mnt" --dataset "$(cat "$store.dataset")" >/dev/null
+            paths=$(ls -d "$mnt"/cases/*/*/file)
+        else
+            # shellcheck disable=SC2046
+            "$1" mount --store "$store" "$mnt" $([ "$mode" = ro ] && echo "-o ro") >/dev/null
+            paths=$(ls -d "$mnt"/objects/*/file)
+        fi
     fi
     drop
     # shellcheck disable=SC2086

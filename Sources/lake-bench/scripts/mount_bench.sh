@@ -63,7 +63,7 @@ else
     "$lake" init --store "$store" >/dev/null
 fi
 "$lake" mount --store "$store" "$mnt"
-trap '"$lake" unmount "$mnt" >/dev/null 2>&1 || true; [ -z "$weed_pid" ] || kill -9 "$weed_pid"' EXIT
+trap '"$lake" unmount "$mnt" >/dev/null 2>&1 || true; [ -z "$weed_pid" ] || lake_bench_stop_seaweed' EXIT
 
 echo "copying big.bin, tree18k and xattr into $mnt/incoming/fbench/"
 mkdir -p "$mnt/incoming/fbench/incoming"

@@ -264,8 +264,8 @@ struct EntityTree: FileTree {
     /// manifest names them.
     func readingOrders(_ node: UInt64) -> [(order: ReadAhead.Order, position: Int)] {
         guard let (id, local) = fs.treeNode(node), let view = fs.trees.cached(id) else { return [] }
-        return view.readingOrders.enumerated().compactMap { index, reading in
-            guard let position = reading.positions[local] else { return nil }
+        return (view.readingOrders ?? []).enumerated().compactMap { index, reading in
+            guard let position = reading.position(local) else { return nil }
             let blobs = reading.blobs
             return (ReadAhead.Order(key: .tree(id, index), count: blobs.count) { blobs[$0] }, position)
         }

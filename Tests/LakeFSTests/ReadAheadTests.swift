@@ -191,4 +191,36 @@ import Testing
         #expect(verified.bytes("late", at: 0, count: size)?.first == 9)
         #expect(verified.heldBytes <= VerifiedBlobs.budget)
     }
+
+    /// A large case or dataset (here 8,000 members, four nodes each) has its reading orders made
+    /// on a thread of its own: the open that asks first gets none (no stall on its FUSE thread),
+    /// a later one gets both, right — the listings' order by label and the manifest's (the
+    /// builder's), here the reverse.
+    @Test func aLargeTreesReadingOrdersAreMadeBesideTheFirstOpen() {
+        let members = 8_000
+        var builder = TreeBuilder(rootXattrs: LazyXattrs({ [:] }))
+        let cases = builder.add("cases", .folder([:]), in: 0, entity: 0)
+        let folder = builder.add("c1", .folder([:]), in: cases, entity: 0)
+        var files: [Int: UInt32] = [:]
+        for index in (0..<members).reversed() {
+            let member = builder.add(String(format: "m%05d", index), .folder([:]), in: folder, entity: 0)
+            let sha = String(format: "%064x", index)
+            files[index] = builder.add("file", .blob(id: sha, size: 4096), in: member, entity: 0)
+            builder.add("s\(index).bin", .blob(id: sha, size: 4096), in: member, entity: 0)
+            builder.add("object.json", .bytes([1]), in: member, entity: 0)
+        }
+        let view = TreeView(id: LakeID.make(.dataset, at: 1), builder: builder, modified: .now, isSettled: true,
+                            owner: Ownership(uid: 0, gid: 0, mode: 0o755))
+        #expect(view.nodes.count >= TreeView.ordersMadeInLineBelow)
+        #expect(view.readingOrders == nil, "made in line")
+        #expect(eventually(60) { view.readingOrders != nil })
+        guard let orders = view.readingOrders, orders.count == 2 else {
+            Issue.record("two orders expected: \(view.readingOrders?.count ?? -1)")
+            return
+        }
+        #expect(orders[0].blobs.count == members && orders[1].blobs.count == members)
+        #expect(orders[0].position(files[0]!) == 0 && orders[0].position(files[members - 1]!) == members - 1)
+        #expect(orders[1].position(files[members - 1]!) == 0 && orders[1].position(files[0]!) == members - 1)
+        #expect(orders[0].position(folder) == nil)
+    }
 }

@@ -197,3 +197,35 @@ extension ReadAheadMountTests {
         #expect(count >= Self.files - 3 && (small ? served >= 8 : served == 0), "\(count) blobs read ahead, \(served) files served so")
     }
 }
+
+extension ReadAheadMountTests {
+    /// Another account reading in order through a read-only mount gets the next files read
+    /// ahead and checked — including two it may not read (mode 0600, root's): those bytes are
+    /// held by the daemon, and still its open is refused by the kernel (the modes are checked
+    /// before any READ reaches the daemon); the files around them it reads right, and their
+    /// owner reads them right too.
+    @Test func anotherAccountReadingAheadGetsNothingItMayNotRead() throws {
+        guard getuid() == 0 else { return }
+        let bob = try Account.make("lakeprobe2")
+        let lake = try makeLake()
+        _ = try Shell.run("chmod 755 '\(lake.mounted.lake.directory.path)'")
+        for index in [5, 6] { #expect(try lake.mounted.lake.run(["object", "chmod", "600", lake.ids[index]]).succeeded) }
+        let blobs = Blobs(lake: lake, shas: try lake.sources.map(Shell.sha256))
+        try lake.mounted.mount(options: ["ro"])
+        blobs.forEach(evict)
+        let sums = try lake.sources.map(Shell.sha256)
+        func bobReads(_ index: Int) throws -> Shell.Result {
+            try bob.run("sha256sum < '\(lake.mounted.path("objects/\(lake.ids[index])/file"))'")
+        }
+        for index in 0...2 { #expect(try bobReads(index).output.hasPrefix(sums[index])) }
+        #expect(lake.mounted.eventually(30) { blobs[5...6].allSatisfy(isResident) },
+                "\(blobs[5...6].map { $0.map(residentPages)?.resident ?? -1 }) pages in memory: read ahead")
+        for index in 3...4 { #expect(try bobReads(index).output.hasPrefix(sums[index])) }
+        for index in [5, 6] {
+            let refused = try bobReads(index)
+            #expect(refused.status != 0 && refused.output.contains("Permission denied"), "\(refused.output)")
+        }
+        for index in 7...9 { #expect(try bobReads(index).output.hasPrefix(sums[index])) }
+        for index in [5, 6] { #expect(try lake.read("objects/\(lake.ids[index])/file", index)) }
+    }
+}

@@ -8,9 +8,9 @@ import Synchronization
 /// that reaches the end learns whether they were the blob's.
 ///
 /// "In order" is as the daemon's threads see it, and the kernel's readahead sends a file's READs
-/// two or more at once, which its threads take in either order: a read that arrives up to
-/// `largestGap` ahead of the check has the caller read the bytes between (`gap(before:)`) and
-/// feed them first, and the read behind it, arriving after, finds its bytes hashed already.
+/// two or more at once, which its threads take in either order: a read that arrives a few reads
+/// ahead of the check (`wants`) has the caller read the bytes between (`gap(before:)`) and feed
+/// them first, and the read behind it, arriving after, finds its bytes hashed already.
 /// Reads further ahead, or behind, are not part of the check (a reader jumping about proves
 /// nothing either way); one that comes back to where the check stands continues it.
 ///
@@ -34,6 +34,7 @@ public final class SequentialHash: Sendable {
     /// few READs in flight for one reader (256 KiB each in `fuse:fuse_request_send` traces of
     /// `cat` here, two at a time).
     public static let largestGap: Int64 = 2 << 20
+    static let gapsPerRead = 4
 
     public enum Outcome: Equatable, Sendable {
         /// Not known (yet, or any more).
@@ -53,12 +54,17 @@ public final class SequentialHash: Sendable {
     /// Where the next piece in order starts.
     var hashedUpTo: Int64 { order.withLock { $0.next } }
 
-    /// Whether a read at `offset` takes part in the check: it continues it, or runs ahead of it
-    /// by at most `largestGap`, or the check found damage (every later read learns it).
-    public func wants(_ offset: Int64) -> Bool {
+    /// Whether a read of `count` bytes at `offset` takes part in the check: it continues it, or
+    /// runs ahead of it as a READ of the kernel's readahead overtakes the one or two before it
+    /// (by at most `gapsPerRead` reads of its size, and `largestGap`), or the check found damage
+    /// (every later read learns it). A small read far ahead (a reader skipping to a footer) is
+    /// not: filling its gap would read what the reader skips. The check then waits for the
+    /// reader to come back to where it stands.
+    public func wants(_ offset: Int64, count: Int) -> Bool {
         order.withLock { order in
             if case .corrupt = order.verdict { return true }
-            return order.running && offset >= order.next && offset - order.next <= Self.largestGap
+            let gap = offset - order.next
+            return order.running && gap >= 0 && gap <= min(Self.largestGap, Int64(Self.gapsPerRead * count))
         }
     }
 

@@ -91,7 +91,7 @@ extension LakeFileSystem {
             // A reader going through the blob in order from the start is given bytes read here,
             // re-hashed on the way: the read that reaches the end fails with EIO if they were not
             // the blob's, and the damage is recorded (see BlobGuard). Other reads are spliced.
-            guard check.wants(offset) else { return .file(descriptor: file.descriptor, offset: offset, count: Int(available)) }
+            guard check.wants(offset, count: Int(available)) else { return .file(descriptor: file.descriptor, offset: offset, count: Int(available)) }
             let bytes = try readBytes(file, at: offset, count: Int(available))
             // This read overtook the one before it (the kernel sends several at once): the bytes
             // between are read and hashed here, and that read finds them hashed when it comes.

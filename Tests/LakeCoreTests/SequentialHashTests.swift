@@ -49,12 +49,30 @@ import Testing
 
     @Test func aPieceFarAheadOrFedWithoutItsGapEndsTheCheck() {
         let check = SequentialHash(blob: Self.abc, size: 3)
-        #expect(check.wants(0) && check.wants(1), "a read ahead by less than the largest gap takes part")
-        #expect(!check.wants(SequentialHash.largestGap + 1))
+        #expect(check.wants(0, count: 1) && check.wants(1, count: 1), "a read a few reads ahead takes part")
+        #expect(!check.wants(SequentialHash.largestGap + 1, count: 1 << 30))
         #expect(check.gap(before: 2) == 0..<2)
         #expect(check.feed(Array("c".utf8), at: 2) == .unknown, "fed without the bytes before it")
-        #expect(!check.wants(0))
+        #expect(!check.wants(0, count: 1))
         #expect(check.feed(Array("abc".utf8), at: 0) == .unknown, "once ended, the check proves nothing")
+    }
+
+    /// A small read far ahead (a reader skipping to a file's footer) is not part of the check,
+    /// so its gap is not read; the check goes on when the reader comes back to where it stands.
+    @Test func aSmallReadFarAheadIsLeftOutAndTheCheckWaits() {
+        let bytes = Self.pseudoRandom(3 << 20, seed: 12)
+        guard case .corrupt(let name)? = Self.feed(SequentialHash(blob: "unknown", size: Int64(bytes.count)), bytes, piece: bytes.count).last else {
+            Issue.record("a wrong name is not reported")
+            return
+        }
+        let check = SequentialHash(blob: name, size: Int64(bytes.count))
+        #expect(check.feed(Array(bytes[0..<4096]), at: 0) == .unknown)
+        #expect(!check.wants(1_900_000, count: 4096), "a footer read 1.9 MB ahead")
+        #expect(check.wants(4096, count: 4096))
+        let rest = stride(from: 4096, to: bytes.count, by: 1 << 20).map { start in
+            check.feed(Array(bytes[start..<min(bytes.count, start + (1 << 20))]), at: Int64(start))
+        }
+        #expect(rest.last == .intact, "the check went on from where it stood")
     }
 
     /// A read that overtook the one before it: the caller feeds the gap, then its own bytes; the
@@ -72,7 +90,7 @@ import Testing
             let check = SequentialHash(blob: name, size: 10_000)
             #expect(check.feed(Array(served[0..<4_000]), at: 0) == .unknown)
             // The piece at 8,000 arrives before the one at 4,000 (and reaches the end).
-            #expect(check.wants(8_000) && check.gap(before: 8_000) == 4_000..<8_000)
+            #expect(check.wants(8_000, count: 2_000) && check.gap(before: 8_000) == 4_000..<8_000)
             #expect(check.feed(Array(served[4_000..<8_000]), at: 4_000) == .unknown)
             let verdict = check.feed(Array(served[8_000...]), at: 8_000)
             // The late piece: hashed already.
@@ -84,7 +102,7 @@ import Testing
                     Issue.record("damage in the gap was not found: \(verdict), \(late)")
                     continue
                 }
-                #expect(check.wants(0), "reads after the verdict of damage still ask")
+                #expect(check.wants(0, count: 1), "reads after the verdict of damage still ask")
             }
         }
         // Overlapping pieces: only the bytes past the check's position are hashed.
@@ -115,7 +133,7 @@ import Testing
                 Thread.detachNewThread {
                     for index in stride(from: turn, to: pieces, by: 2) {
                         let offset = index * piece
-                        guard check.wants(Int64(offset)) else { continue }
+                        guard check.wants(Int64(offset), count: piece) else { continue }
                         if let gap = check.gap(before: Int64(offset)) {
                             let filled = check.feed(Array(source[Int(gap.lowerBound)..<Int(gap.upperBound)]), at: gap.lowerBound)
                             verdicts.withLock { $0.append(filled) }

@@ -134,6 +134,23 @@ import Testing
         #expect(try damage(mounted, id)?["found_by"] as? String == "read")
     }
 
+    /// The same through `lake mount --dataset`: a member's file read from the start.
+    @Test(arguments: [600 << 10, 3 << 20])
+    func aMemberReadInOrderThroughADatasetMountFindsAFlippedByte(size: Int) throws {
+        let mounted = try MountedLake(mount: false)
+        try mounted.configure(["scrub_bytes_per_second": 0])
+        let (id, blob, _) = try upload(mounted, size: size)
+        let lake = mounted.lake
+        let caseID = try #require(try lake.json(try lake.run(["case", "create", "--name", "c", "--object", "\(id):flow", "--json"]))["id"] as? String)
+        let dataset = try #require(try lake.json(try lake.run(["dataset", "create", "--name", "d", "--case", caseID, "--json"]))["id"] as? String)
+        #expect(try lake.run(["dataset", "freeze", dataset]).succeeded)
+        try flipByte(blob, at: UInt64(size - 1000))
+        let result = try lake.run(["mount", mounted.mountpoint, "--dataset", dataset])
+        #expect(result.succeeded, "\(result.stderr)")
+        #expect(try catFails(mounted.path("cases/\(caseID)/flow/file")), "a damaged blob was served")
+        #expect(try damage(mounted, id)?["found_by"] as? String == "read")
+    }
+
     /// Intact bytes are served whole whether read in order, from the middle or both.
     @Test func intactReceiptsReadInAnyOrderAreServedWhole() throws {
         let mounted = try MountedLake()

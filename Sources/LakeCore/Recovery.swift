@@ -24,9 +24,19 @@ public struct Recovery: Sendable {
         public var discardedObjects: [LakeID] = []
     }
 
-    /// Objects whose upload was interrupted (writer gone), without changing anything.
+    /// Objects whose upload was interrupted (writer gone), without changing anything. An upload
+    /// takes its spool lock before its row is written, so whether its writer lives can only be
+    /// told from the spool it took it in. A store on a bucket has a spool per node cache, and two
+    /// nodes may share a machine (and so its name, which the catalog's query goes by): an upload
+    /// this node's spool holds no trace of is another node's, alive or not, and is left to it
+    /// (`ClusterTests.theSameBytesUploadedOnBothNodesAtOnceAreOneBlob` once saw one node reap the
+    /// other's upload mid-way). A store folder has one spool: a row without a trace there lost
+    /// its writer's files, and is reaped.
     public func interruptedUploads() throws -> [LakeID] {
-        try store.catalog.pendingUploadIDs().filter { !store.blobs.isUploadAlive(session: $0.rawValue) }
+        let traced = store.config.bucket == nil ? nil : Set(try store.blobs.uploadSessions())
+        return try store.catalog.pendingUploadIDs().filter { id in
+            traced.map { $0.contains(id.rawValue) } != false && !store.blobs.isUploadAlive(session: id.rawValue)
+        }
     }
 
     /// Spool sessions whose writer is gone.

@@ -305,6 +305,42 @@ import Testing
         #expect(refused.status != 0 && refused.stderr.contains("more than this node's cache holds"), "\(refused.stderr)")
     }
 
+    /// An upload in flight on one node (the bucket's reply held by a proxy, its row
+    /// PENDING_UPLOAD) while the other node, on the same machine, runs recovery (`lake process`
+    /// starts with it): the upload is not reaped as interrupted — its spool is the first node's,
+    /// not the second's — and completes once the bucket answers.
+    @Test func anUploadInFlightOnOneNodeIsNotReapedByTheOther() throws {
+        let server = try SeaweedS3()
+        let (a, b, env, catalog) = try twoNodes(server, bucket: "lake-inflight")
+        let proxy = try CuttingProxy(to: server.port, after: 0, cuts: 1, holding: true)
+        defer { proxy.stop() }
+        // Node A reaches the bucket through the proxy from now on.
+        let config = a.store + "/lake.json"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        let proxied = text.replacingOccurrences(of: "127.0.0.1:\(server.port)", with: "127.0.0.1:\(proxy.port)")
+            .replacingOccurrences(of: "127.0.0.1%3A\(server.port)", with: "127.0.0.1%3A\(proxy.port)")
+        #expect(proxied != text, "the endpoint is not in lake.json as expected: \(text)")
+        try proxied.write(toFile: config, atomically: true, encoding: .utf8)
+        let source = a.directory.writeRandom("inflight.bin", size: 2 << 20, seed: 5)
+        nonisolated(unsafe) var result: LakeBinary.Result?
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            result = try? a.run(["upload", source, "--json"], environment: env)
+            done.signal()
+        }
+        let db = try postgres.connect(catalog)
+        let pending = { (try? db.run("SELECT count(*) FROM objects WHERE status = 'PENDING_UPLOAD'")[0].int64(0)) ?? -1 }
+        #expect(eventually(60) { proxy.cutsMade() == 1 && pending() == 1 }, "the upload never stalled with its row written")
+        let processed = try b.run(["process"], environment: env)
+        #expect(processed.succeeded, "\(processed.stderr)")
+        #expect(pending() == 1, "node B reaped node A's upload in flight")
+        proxy.release()
+        done.wait()
+        let uploaded = try a.json(try #require(result))
+        let id = try #require((uploaded["succeeded"] as? [[String: Any]])?.first?["id"] as? String, "\(uploaded)")
+        #expect(try b.run(["wait", id, "--timeout", "120"], environment: env).stdout.hasPrefix("READY"))
+    }
+
     /// The same bytes uploaded on both nodes at once: two objects, one blob (one key in the
     /// bucket, one row), both READY, both reading the bytes.
     @Test func theSameBytesUploadedOnBothNodesAtOnceAreOneBlob() throws {

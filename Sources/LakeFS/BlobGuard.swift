@@ -37,6 +37,11 @@ final class BlobGuard: Sendable {
         damaged.withLock { _ = $0.insert(blob) }
     }
 
+    /// A re-hash found the blob's bytes hash to `actual`, not to its name.
+    func recordCorrupt(_ blob: String, hashingTo actual: String, foundBy: String) {
+        record(blob, .corrupt("its content hashes to \(actual), not to its name"), foundBy: foundBy)
+    }
+
     /// Whether the blob is known to be damaged (recorded by the catalog or found while serving).
     func isDamaged(_ blob: String) -> Bool {
         damaged.withLock { $0.contains(blob) }

@@ -112,19 +112,13 @@ extension LakeFileSystem {
     }
 
     private func readBytes(_ file: ReadableFile, at offset: Int64, count: Int) throws(FSError) -> [UInt8] {
-        do {
-            return try [UInt8](unsafeUninitializedCapacity: count) { buffer, read in
-                read = try file.read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
-            }
-        } catch {
-            throw FSError.from(error)
-        }
+        do { return try file.bytes(at: offset, count: count) } catch { throw FSError.from(error) }
     }
 
     /// Damage a re-hash found: recorded (see BlobGuard), and the read fails.
     private func damaged(_ check: SequentialHash, _ outcome: SequentialHash.Outcome) throws(FSError) {
         guard case .corrupt(let actual) = outcome else { return }
-        blobGuard.record(check.blob, .corrupt("its content hashes to \(actual), not to its name"), foundBy: "read")
+        blobGuard.recordCorrupt(check.blob, hashingTo: actual, foundBy: "read")
         throw .io("blob \(check.blob) is damaged")
     }
 

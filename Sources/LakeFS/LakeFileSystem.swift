@@ -69,7 +69,7 @@ public final class LakeFileSystem: Sendable {
             guard let bytes = try? file.bytes(at: 0, count: Int(size)), bytes.count == Int(size) else { return }
             switch SequentialHash(blob: id, size: size).feed(bytes, at: 0) {
             case .intact: verified.put(id, bytes)
-            case .corrupt(let actual): guarded.record(id, .corrupt("its content hashes to \(actual), not to its name"), foundBy: "read-ahead")
+            case .corrupt(let actual): guarded.recordCorrupt(id, hashingTo: actual, foundBy: "read-ahead")
             case .unknown: break
             }
         }

@@ -69,23 +69,23 @@ final class TreeView: Sendable {
 
     /// nil while they are being made.
     var readingOrders: [ReadingOrder]? {
-        let start = madeOrders.withLock { made -> Bool in
-            guard made.orders == nil, !made.started else { return false }
+        // Every open in the tree asks: once made, one lock and no more.
+        let (made, start) = madeOrders.withLock { made -> ([ReadingOrder]?, Bool) in
+            if made.orders != nil || made.started { return (made.orders, false) }
             made.started = true
-            return true
+            return (nil, true)
         }
-        if start {
-            if nodes.count < Self.ordersMadeInLineBelow {
+        guard start else { return made }
+        guard nodes.count < Self.ordersMadeInLineBelow else {
+            DispatchQueue.global(qos: .utility).async { [self] in
                 let orders = makeReadingOrders()
                 madeOrders.withLock { $0.orders = orders }
-            } else {
-                DispatchQueue.global(qos: .utility).async { [self] in
-                    let orders = makeReadingOrders()
-                    madeOrders.withLock { $0.orders = orders }
-                }
             }
+            return nil
         }
-        return madeOrders.withLock { $0.orders }
+        let orders = makeReadingOrders()
+        madeOrders.withLock { $0.orders = orders }
+        return orders
     }
 
     private func makeReadingOrders() -> [ReadingOrder] {

@@ -57,11 +57,11 @@ public final class ReadableFile: @unchecked Sendable {
     }
 
     /// Reads exactly `count` bytes at `offset` into a new array (fewer at the end of the file).
+    /// (Not zeroed first: the daemon's READs and read-ahead call this for every piece they hash.)
     public func bytes(at offset: Int64, count: Int) throws -> [UInt8] {
-        var result = [UInt8](repeating: 0, count: count)
-        let n = try result.withUnsafeMutableBytes { try read(into: $0, at: offset) }
-        result.removeLast(count - n)
-        return result
+        try [UInt8](unsafeUninitializedCapacity: count) { buffer, read in
+            read = try self.read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+        }
     }
 
     /// Calls `body` with consecutive chunks of the file from `offset`, reusing one buffer.

@@ -341,6 +341,37 @@ import Testing
         #expect(try b.run(["wait", id, "--timeout", "120"], environment: env).stdout.hasPrefix("READY"))
     }
 
+    /// The other side: node A's upload killed (SIGKILL) while held mid-way leaves its row
+    /// PENDING_UPLOAD and its spool files in A's cache; node B, on the same machine, leaves it
+    /// alone; A's own next command reaps it.
+    @Test func anUploadKilledOnOneNodeIsReapedByThatNodeAlone() throws {
+        let server = try SeaweedS3()
+        let (a, b, env, catalog) = try twoNodes(server, bucket: "lake-killed")
+        let proxy = try CuttingProxy(to: server.port, after: 0, cuts: 1, holding: true)
+        defer { proxy.stop() }
+        let config = a.store + "/lake.json"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "127.0.0.1:\(server.port)", with: "127.0.0.1:\(proxy.port)")
+            .replacingOccurrences(of: "127.0.0.1%3A\(server.port)", with: "127.0.0.1%3A\(proxy.port)")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let source = a.directory.writeRandom("killed-upload.bin", size: 2 << 20, seed: 6)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            _ = try? a.run(["upload", source, "--json"], environment: env)
+            done.signal()
+        }
+        let db = try postgres.connect(catalog)
+        let pending = { (try? db.run("SELECT count(*) FROM objects WHERE status = 'PENDING_UPLOAD'")[0].int64(0)) ?? -1 }
+        #expect(eventually(60) { proxy.cutsMade() == 1 && pending() == 1 }, "the upload never stalled with its row written")
+        _ = try Shell.run("pkill -9 -f '[l]ake upload \(source)'")
+        done.wait()
+        #expect(try b.run(["process"], environment: env).succeeded)
+        #expect(pending() == 1, "node B reaped an upload of node A's spool")
+        proxy.release()
+        #expect(try a.run(["process"], environment: env).succeeded)
+        #expect(pending() == 0, "node A did not reap its own killed upload")
+    }
+
     /// The same bytes uploaded on both nodes at once: two objects, one blob (one key in the
     /// bucket, one row), both READY, both reading the bytes.
     @Test func theSameBytesUploadedOnBothNodesAtOnceAreOneBlob() throws {

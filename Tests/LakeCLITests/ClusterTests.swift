@@ -305,6 +305,22 @@ import Testing
         #expect(refused.status != 0 && refused.stderr.contains("more than this node's cache holds"), "\(refused.stderr)")
     }
 
+    /// Makes `node` reach the bucket through `proxy` from now on.
+    func route(_ node: LakeBinary, from server: SeaweedS3, through proxy: CuttingProxy) throws {
+        let config = node.store + "/lake.json"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        let proxied = text.replacingOccurrences(of: "127.0.0.1:\(server.port)", with: "127.0.0.1:\(proxy.port)")
+            .replacingOccurrences(of: "127.0.0.1%3A\(server.port)", with: "127.0.0.1%3A\(proxy.port)")
+        #expect(proxied != text, "the endpoint is not in lake.json as expected: \(text)")
+        try proxied.write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
+    /// How many objects the shared catalog holds PENDING_UPLOAD (-1 when it cannot tell).
+    func pendingUploads(_ catalog: String) throws -> () -> Int64 {
+        let db = try postgres.connect(catalog)
+        return { (try? db.run("SELECT count(*) FROM objects WHERE status = 'PENDING_UPLOAD'")[0].int64(0)) ?? -1 }
+    }
+
     /// An upload in flight on one node (the bucket's reply held by a proxy, its row
     /// PENDING_UPLOAD) while the other node, on the same machine, runs recovery (`lake process`
     /// starts with it): the upload is not reaped as interrupted — its spool is the first node's,
@@ -314,13 +330,7 @@ import Testing
         let (a, b, env, catalog) = try twoNodes(server, bucket: "lake-inflight")
         let proxy = try CuttingProxy(to: server.port, after: 0, cuts: 1, holding: true)
         defer { proxy.stop() }
-        // Node A reaches the bucket through the proxy from now on.
-        let config = a.store + "/lake.json"
-        let text = try String(contentsOfFile: config, encoding: .utf8)
-        let proxied = text.replacingOccurrences(of: "127.0.0.1:\(server.port)", with: "127.0.0.1:\(proxy.port)")
-            .replacingOccurrences(of: "127.0.0.1%3A\(server.port)", with: "127.0.0.1%3A\(proxy.port)")
-        #expect(proxied != text, "the endpoint is not in lake.json as expected: \(text)")
-        try proxied.write(toFile: config, atomically: true, encoding: .utf8)
+        try route(a, from: server, through: proxy)
         let source = a.directory.writeRandom("inflight.bin", size: 2 << 20, seed: 5)
         nonisolated(unsafe) var result: LakeBinary.Result?
         let done = DispatchSemaphore(value: 0)
@@ -328,8 +338,7 @@ import Testing
             result = try? a.run(["upload", source, "--json"], environment: env)
             done.signal()
         }
-        let db = try postgres.connect(catalog)
-        let pending = { (try? db.run("SELECT count(*) FROM objects WHERE status = 'PENDING_UPLOAD'")[0].int64(0)) ?? -1 }
+        let pending = try pendingUploads(catalog)
         #expect(eventually(60) { proxy.cutsMade() == 1 && pending() == 1 }, "the upload never stalled with its row written")
         let processed = try b.run(["process"], environment: env)
         #expect(processed.succeeded, "\(processed.stderr)")
@@ -349,19 +358,14 @@ import Testing
         let (a, b, env, catalog) = try twoNodes(server, bucket: "lake-killed")
         let proxy = try CuttingProxy(to: server.port, after: 0, cuts: 1, holding: true)
         defer { proxy.stop() }
-        let config = a.store + "/lake.json"
-        let text = try String(contentsOfFile: config, encoding: .utf8)
-        try text.replacingOccurrences(of: "127.0.0.1:\(server.port)", with: "127.0.0.1:\(proxy.port)")
-            .replacingOccurrences(of: "127.0.0.1%3A\(server.port)", with: "127.0.0.1%3A\(proxy.port)")
-            .write(toFile: config, atomically: true, encoding: .utf8)
+        try route(a, from: server, through: proxy)
         let source = a.directory.writeRandom("killed-upload.bin", size: 2 << 20, seed: 6)
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             _ = try? a.run(["upload", source, "--json"], environment: env)
             done.signal()
         }
-        let db = try postgres.connect(catalog)
-        let pending = { (try? db.run("SELECT count(*) FROM objects WHERE status = 'PENDING_UPLOAD'")[0].int64(0)) ?? -1 }
+        let pending = try pendingUploads(catalog)
         #expect(eventually(60) { proxy.cutsMade() == 1 && pending() == 1 }, "the upload never stalled with its row written")
         _ = try Shell.run("pkill -9 -f '[l]ake upload \(source)'")
         done.wait()

@@ -97,6 +97,7 @@ let package = Package(
         .testTarget(name: "LakeBlobStoreTests", dependencies: ["LakeBlobStore", "LakeS3", "LakeTestSupport"]),
         .testTarget(name: "LakeCoreTests", dependencies: ["LakeCore", "LakeTestSupport"]),
         .testTarget(name: "LakeFSTests", dependencies: ["LakeFS", "LakeTestSupport"]),
+        .testTarget(name: "LakeFuseTests", dependencies: ["LakeFuse", "LakeTestSupport"]),
         // Depends on the executable so `swift test` builds the binary these tests run.
         .testTarget(name: "LakeCLITests", dependencies: ["lake", "LakeTestSupport"]),
     ]

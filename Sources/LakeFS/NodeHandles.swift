@@ -9,9 +9,8 @@ import Synchronization
 final class NodeHandles: Sendable {
     private struct State {
         var handles: [UInt64: UInt64] = [:]
-        /// Handles in the order they were made, from `head` (stale once their node forgot them).
-        var order: [(node: UInt64, handle: UInt64)] = []
-        var head = 0
+        /// The nodes with handles, in the order the handles were made.
+        var order = OldestFirst<UInt64>()
     }
 
     private let state = Mutex(State())
@@ -22,6 +21,8 @@ final class NodeHandles: Sendable {
     }
 
     var count: Int { state.withLock { $0.handles.count } }
+    /// Entries in the eviction order, live or stale (tests check it stays bounded).
+    var entriesKept: Int { state.withLock { $0.order.entriesKept } }
 
     /// The node's handle, opened with `open` when it has none. `close` is given the handles that
     /// are no longer kept (one pushed out, or one opened twice by racing reads).
@@ -39,19 +40,10 @@ final class NodeHandles: Sendable {
         let (kept, dropped) = state.withLock { state -> (UInt64, [UInt64]) in
             if let existing = state.handles[node] { return (existing, [opened]) }
             state.handles[node] = opened
-            state.order.append((node, opened))
+            state.order.add(node)
             var dropped: [UInt64] = []
-            while state.handles.count > capacity, state.head < state.order.count {
-                let oldest = state.order[state.head]
-                state.head += 1
-                if state.handles[oldest.node] == oldest.handle {
-                    state.handles[oldest.node] = nil
-                    dropped.append(oldest.handle)
-                }
-            }
-            if state.head > 4096 && state.head * 2 > state.order.count {
-                state.order.removeFirst(state.head)
-                state.head = 0
+            while state.handles.count > capacity, let oldest = state.order.takeOldest() {
+                if let handle = state.handles.removeValue(forKey: oldest) { dropped.append(handle) }
             }
             return (opened, dropped)
         }
@@ -61,6 +53,9 @@ final class NodeHandles: Sendable {
 
     /// The kernel forgot `node`: its handle, if it had one, is no longer kept.
     func forget(_ node: UInt64) -> UInt64? {
-        state.withLock { $0.handles.removeValue(forKey: node) }
+        state.withLock { state in
+            state.order.remove(node)
+            return state.handles.removeValue(forKey: node)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import CFuseRing
 import Glibc
+import LakeFS
 import Logging
 import Synchronization
 
@@ -9,7 +10,7 @@ import Synchronization
 /// an inode that is open). An inode's backing stays registered after its last handle is
 /// released — reading many small files opens each again and again, and registering costs two
 /// `ioctl`s and a descriptor per open — until the kernel forgets the inode, its blob changes, or
-/// it is among the oldest of more than `idleLimit` unused ones.
+/// it is among the oldest of more than `idleLimit` unused ones (kept oldest first by last close).
 final class PassthroughFiles: Sendable {
     private struct Backing {
         var id: Int32
@@ -22,12 +23,8 @@ final class PassthroughFiles: Sendable {
     private struct State {
         var backings: [UInt64: Backing] = [:]
         var nodeOfHandle: [UInt64: UInt64] = [:]
-        /// Nodes whose backing no handle uses, oldest first from `idleHead` (entries go stale
-        /// when a node is opened again or forgotten; they are skipped). A head index, not
-        /// `removeFirst`: every release of a file read may evict one.
-        var idle: [UInt64] = []
-        var idleHead = 0
-        var idleCount = 0
+        /// Nodes whose backing no handle uses, oldest first.
+        var idle = OldestFirst<UInt64>()
         /// Why the kernel refused a backing file; from then on only inodes that already have
         /// one use passthrough, so no inode is ever open both ways.
         var refusal: Int32?
@@ -35,14 +32,36 @@ final class PassthroughFiles: Sendable {
         var registrations = 0
     }
 
-    static let idleLimit = 4096
+    /// The kernel's side: whether FUSE_INIT switched passthrough on, and registering a backing
+    /// file (its id, or minus the errno) and giving it back. Tests count instead: registering
+    /// needs a mounted connection.
+    struct Kernel: Sendable {
+        var enabled: @Sendable () -> Bool
+        var register: @Sendable (Int32) -> Int32
+        var unregister: @Sendable (Int32) -> Void
+
+        static let fuse = Kernel(enabled: { lake_passthrough_enabled() != 0 },
+                                 register: { lake_passthrough_register($0) },
+                                 unregister: { lake_passthrough_unregister($0) })
+    }
+
+    let idleLimit: Int
+    private let kernel: Kernel
     private let state = Mutex(State())
     private let logger: Logger
 
-    init(logger: Logger) { self.logger = logger }
+    init(logger: Logger, kernel: Kernel = .fuse, idleLimit: Int = 4096) {
+        self.logger = logger
+        self.kernel = kernel
+        self.idleLimit = idleLimit
+    }
 
     /// Whether FUSE_INIT switched passthrough on for this mount.
-    var enabled: Bool { lake_passthrough_enabled() != 0 }
+    var enabled: Bool { kernel.enabled() }
+
+    /// Backings kept while no handle uses them, and the entries their eviction order holds
+    /// (tests check both stay bounded).
+    var idle: (backings: Int, entriesKept: Int) { state.withLock { ($0.idle.count, $0.idle.entriesKept) } }
 
     /// Opens served by passthrough so far.
     var opens: Int { state.withLock { $0.opens } }
@@ -62,18 +81,17 @@ final class PassthroughFiles: Sendable {
             if let existing = state.backings[node], existing.handles == 0,
                existing.file.dev != file.dev || existing.file.ino != file.ino {
                 state.backings.removeValue(forKey: node)
-                state.idleCount -= 1
-                lake_passthrough_unregister(existing.id)
+                state.idle.remove(node)
+                kernel.unregister(existing.id)
             }
             if state.backings[node] == nil {
                 guard state.refusal == nil else { return (nil, nil) }
-                let id = lake_passthrough_register(descriptor)
+                let id = kernel.register(descriptor)
                 guard id > 0 else {
                     state.refusal = -id
                     return (nil, -id)
                 }
                 state.backings[node] = Backing(id: id, handles: 0, file: file)
-                state.idleCount += 1
                 state.registrations += 1
             }
             return (Self.join(&state, node: node, handle: handle), nil)
@@ -87,7 +105,7 @@ final class PassthroughFiles: Sendable {
     /// Counts `handle` as a user of `node`'s backing id, if it has one.
     private static func join(_ state: inout State, node: UInt64, handle: UInt64) -> Int32? {
         guard var backing = state.backings[node] else { return nil }
-        if backing.handles == 0 { state.idleCount -= 1 }
+        if backing.handles == 0 { state.idle.remove(node) }
         backing.handles += 1
         state.backings[node] = backing
         state.nodeOfHandle[handle] = node
@@ -102,20 +120,10 @@ final class PassthroughFiles: Sendable {
             backing.handles -= 1
             state.backings[node] = backing
             guard backing.handles == 0 else { return }
-            state.idle.append(node)
-            state.idleCount += 1
-            while state.idleCount > Self.idleLimit, state.idleHead < state.idle.count {
-                let oldest = state.idle[state.idleHead]
-                state.idleHead += 1
-                guard let candidate = state.backings[oldest], candidate.handles == 0 else { continue }
-                state.backings.removeValue(forKey: oldest)
-                state.idleCount -= 1
-                lake_passthrough_unregister(candidate.id)
-            }
-            if state.idle.count - state.idleHead > 4 * Self.idleLimit || state.idleHead > Self.idleLimit {
-                state.idle.removeFirst(state.idleHead)
-                state.idleHead = 0
-                state.idle.removeAll { state.backings[$0]?.handles != 0 }
+            state.idle.add(node)
+            while state.idle.count > idleLimit, let oldest = state.idle.takeOldest() {
+                guard let evicted = state.backings.removeValue(forKey: oldest) else { continue }
+                kernel.unregister(evicted.id)
             }
         }
     }
@@ -125,8 +133,8 @@ final class PassthroughFiles: Sendable {
         state.withLock { state in
             guard let backing = state.backings[node], backing.handles == 0 else { return }
             state.backings.removeValue(forKey: node)
-            state.idleCount -= 1
-            lake_passthrough_unregister(backing.id)
+            state.idle.remove(node)
+            kernel.unregister(backing.id)
         }
     }
 }

@@ -24,6 +24,23 @@ import Testing
         #expect(Set(closed).count == closed.count && closed.count + handles.count + 1 == Int(next - 100))
     }
 
+    /// A week of epochs over fewer files than it keeps, the kernel forgetting inodes between
+    /// them (memory pressure, `drop_caches`): the eviction order kept an entry per handle ever
+    /// made, since nothing was ever old enough to be dropped.
+    @Test func inodesForgottenAndReadAgainKeepTheOrderBounded() throws {
+        let handles = NodeHandles(capacity: 4096)
+        var next: UInt64 = 0
+        var closed = 0
+        for _ in 0..<50 {
+            for node in UInt64(1)...1_000 {
+                _ = try handles.handle(for: node, open: { () throws(FSError) in next += 1; return next }, close: { _ in closed += 1 })
+            }
+            for node in UInt64(1)...1_000 { _ = handles.forget(node) }
+        }
+        #expect(handles.count == 0 && closed == 0 && next == 50_000)
+        #expect(handles.entriesKept <= 2 * 1_000, "\(handles.entriesKept) entries kept for 1,000 inodes")
+    }
+
     @Test func aHandleOpenedByARacingReadIsClosed() throws {
         let handles = NodeHandles(capacity: 8)
         var closed: [UInt64] = []

@@ -1,0 +1,62 @@
+/// Keys in the order they were last added, for caches that drop their oldest. Adding a key that
+/// is held makes it the newest. The order is an array with a moving head, and adding a key again
+/// or removing it leaves a stale entry behind; stale entries are skipped when the oldest is taken
+/// and removed in bulk once they outnumber the live ones. So a cache that runs for weeks over the
+/// same keys — a loader reading one dataset epoch after epoch — keeps at most about twice as
+/// many entries as keys, and each call costs O(1) on average. (Caches that only appended and
+/// trimmed past their capacity grew without end, or scanned every entry on every addition, when
+/// their keys came back before the capacity was reached.)
+public struct OldestFirst<Key: Hashable> {
+    private var entries: [(key: Key, stamp: UInt64)] = []
+    private var head = 0
+    /// Each held key's stamp: only its entry with this stamp is live.
+    private var stamps: [Key: UInt64] = [:]
+    private var nextStamp: UInt64 = 0
+    /// Stale entries are removed once entries outnumber twice the keys and this.
+    static var slack: Int { 512 }
+
+    public init() {}
+
+    /// Keys held.
+    public var count: Int { stamps.count }
+
+    /// Entries held, live and stale (tests check it stays bounded).
+    public var entriesKept: Int { entries.count - head }
+
+    public func contains(_ key: Key) -> Bool { stamps[key] != nil }
+
+    /// Adds `key` as the newest (moving it there if it is held).
+    public mutating func add(_ key: Key) {
+        nextStamp += 1
+        stamps[key] = nextStamp
+        entries.append((key, nextStamp))
+        if entriesKept > 2 * max(stamps.count, Self.slack) {
+            entries = entries[head...].filter { stamps[$0.key] == $0.stamp }
+            head = 0
+        }
+    }
+
+    public mutating func remove(_ key: Key) {
+        stamps.removeValue(forKey: key)
+    }
+
+    /// Removes and returns the oldest key; nil when none is held.
+    public mutating func takeOldest() -> Key? {
+        defer {
+            // The taken prefix is dropped once it is most of the array.
+            if head > Self.slack, head * 2 > entries.count {
+                entries.removeFirst(head)
+                head = 0
+            }
+        }
+        while head < entries.count {
+            let entry = entries[head]
+            head += 1
+            if stamps[entry.key] == entry.stamp {
+                stamps.removeValue(forKey: entry.key)
+                return entry.key
+            }
+        }
+        return nil
+    }
+}

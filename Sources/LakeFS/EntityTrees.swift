@@ -1,3 +1,4 @@
+import Dispatch
 import LakeCore
 import LakeModel
 import Synchronization
@@ -16,12 +17,50 @@ final class EntityTrees: Sendable {
     /// The catalog's numbers of entities seen, both ways.
     private let numbers = Mutex<(seq: [LakeID: Int64], id: [UInt64: LakeID])>(([:], [:]))
     private let store: Store
-    private let views = Mutex<[LakeID: TreeView]>([:])
+    /// Views built, least recently used first out once they hold more than `nodesKept` nodes
+    /// (the newest always stays): a daemon browsing every case of a large lake for a week kept
+    /// them all (about 12 KiB per case of two members), while a rebuilt view costs catalog
+    /// reads and gives the same inode numbers. A view dropped so leaves what a later change
+    /// needs to clear the kernel's caches of its tree (the kernel keeps them for up to
+    /// `LakeFileSystem.longTimeout` after the daemon last answered for it): its id, its node
+    /// count and the objects it shows, for that long.
+    private struct Kept {
+        var views: [LakeID: TreeView] = [:]
+        var order = OldestFirst<LakeID>()
+        var nodes = 0
+        var departed: [Departed] = []
+        var departedHead = 0
+    }
+
+    /// What is left of a view dropped from memory: enough to name its tree's nodes.
+    struct Departed: Sendable {
+        let id: LakeID
+        let nodeCount: Int
+        let objectIDs: Set<LakeID>
+        let at: UInt64
+
+        init(_ view: TreeView, at: UInt64) {
+            (id, nodeCount, objectIDs, self.at) = (view.id, view.nodes.count, view.objectIDs, at)
+        }
+    }
+
+    private let views = Mutex(Kept())
+    let nodesKept: Int
     let caseListing = Mutex<[EntitySummary]?>(nil)
     let datasetListing = Mutex<[EntitySummary]?>(nil)
 
-    init(store: Store) {
+    /// Nanoseconds since boot (tests give their own).
+    private let now: @Sendable () -> UInt64
+
+    init(store: Store, nodesKept: Int = 1 << 19, now: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
         self.store = store
+        self.nodesKept = nodesKept
+        self.now = now
+    }
+
+    /// Views kept, their nodes, and views dropped whose trees the kernel may still cache (tests).
+    var kept: (views: Int, nodes: Int, departed: Int) {
+        views.withLock { ($0.views.count, $0.nodes, $0.departed.count - $0.departedHead) }
     }
 
     static func owns(_ node: UInt64) -> Bool { node >= base && node < NodeID.incomingBase }
@@ -71,17 +110,64 @@ final class EntityTrees: Sendable {
         return (found, local)
     }
 
-    func cached(_ id: LakeID) -> TreeView? { views.withLock { $0[id] } }
-    func remember(_ view: TreeView) { views.withLock { $0[view.id] = view } }
+    func cached(_ id: LakeID) -> TreeView? {
+        views.withLock { kept in
+            guard let view = kept.views[id] else { return nil }
+            kept.order.add(id)
+            return view
+        }
+    }
 
-    /// Forgets views of changed entities and of entities showing a changed object; returns them.
-    func forget(_ ids: Set<LakeID>) -> [TreeView] {
+    func remember(_ view: TreeView) {
+        views.withLock { kept in
+            if let old = kept.views.updateValue(view, forKey: view.id) { kept.nodes -= old.nodes.count }
+            kept.nodes += view.nodes.count
+            kept.order.add(view.id)
+            let time = now()
+            Self.expireDeparted(&kept, at: time)
+            while kept.nodes > nodesKept, kept.views.count > 1, let oldest = kept.order.takeOldest() {
+                guard let dropped = kept.views.removeValue(forKey: oldest) else { continue }
+                kept.nodes -= dropped.nodes.count
+                kept.departed.append(Departed(dropped, at: time))
+            }
+        }
+    }
+
+    /// Departed views older than the kernel's longest timeout are forgotten: it holds nothing
+    /// of their trees any more.
+    private static func expireDeparted(_ kept: inout Kept, at time: UInt64) {
+        let limit = UInt64(LakeFileSystem.longTimeout * 1e9)
+        while kept.departedHead < kept.departed.count, time &- kept.departed[kept.departedHead].at > limit {
+            kept.departedHead += 1
+        }
+        if kept.departedHead > 64, kept.departedHead * 2 > kept.departed.count {
+            kept.departed.removeFirst(kept.departedHead)
+            kept.departedHead = 0
+        }
+    }
+
+    /// Forgets views of changed entities and of entities showing a changed object, kept or
+    /// departed; returns each one's id and node count (the trees the kernel must drop).
+    func forget(_ ids: Set<LakeID>) -> [(id: LakeID, nodeCount: Int)] {
         if ids.contains(where: { $0.kind == .case }) { caseListing.withLock { $0 = nil } }
         if ids.contains(where: { $0.kind == .dataset }) { datasetListing.withLock { $0 = nil } }
-        return views.withLock { views in
-            let dropped = views.values.filter { ids.contains($0.id) || !$0.objectIDs.isDisjoint(with: ids) }
-            for view in dropped { views[view.id] = nil }
-            return dropped
+        return views.withLock { kept in
+            let dropped = kept.views.values.filter { ids.contains($0.id) || !$0.objectIDs.isDisjoint(with: ids) }
+            for view in dropped {
+                kept.views[view.id] = nil
+                kept.order.remove(view.id)
+                kept.nodes -= view.nodes.count
+            }
+            Self.expireDeparted(&kept, at: now())
+            var trees = dropped.map { (id: $0.id, nodeCount: $0.nodes.count) }
+            let departed = kept.departed[kept.departedHead...].filter { ids.contains($0.id) || !$0.objectIDs.isDisjoint(with: ids) }
+            if !departed.isEmpty {
+                trees += departed.map { (id: $0.id, nodeCount: $0.nodeCount) }
+                let gone = Set(departed.map(\.id))
+                kept.departed = kept.departed[kept.departedHead...].filter { !gone.contains($0.id) }
+                kept.departedHead = 0
+            }
+            return trees
         }
     }
 

@@ -41,13 +41,14 @@ public final class LakeFileSystem: Sendable {
     public static let indefiniteTimeout = 365 * 86400.0
 
     /// `settler`: the daemon's `BlobSettler`, which lets small uploads sync once per batch.
-    public init(store: Store, logger: Logger, datasetRoot: LakeID? = nil, readOnly: Bool = false, settler: BlobSettler? = nil) {
+    public init(store: Store, logger: Logger, datasetRoot: LakeID? = nil, readOnly: Bool = false, settler: BlobSettler? = nil,
+                treeNodesKept: Int = 1 << 19) {
         self.store = store
         self.logger = logger
         self.datasetRoot = datasetRoot
         self.readOnly = readOnly || datasetRoot != nil
         rootFolders = self.readOnly ? Self.rootNames.filter { $0.1 != NodeID.incoming } : Self.rootNames
-        trees = EntityTrees(store: store)
+        trees = EntityTrees(store: store, nodesKept: treeNodesKept)
         let files = OpenFiles()
         openFiles = files
         let guarded = BlobGuard(store: store, logger: logger)
@@ -203,9 +204,9 @@ public final class LakeFileSystem: Sendable {
         blobGuard.refresh()
         var result: [Invalidation] = [.node(NodeID.objects), .node(NodeID.cases), .node(NodeID.datasets), .node(NodeID.datasetNames)]
         result += incoming.forget(ids)
-        for view in trees.forget(ids) {
-            result.append(.entry(parent: view.id.kind == .case ? NodeID.cases : NodeID.datasets, name: FileName(view.id.rawValue)))
-            result += view.nodes.indices.compactMap { local in trees.inode(view.id, UInt32(local)).map { .node($0) } }
+        for tree in trees.forget(ids) {
+            result.append(.entry(parent: tree.id.kind == .case ? NodeID.cases : NodeID.datasets, name: FileName(tree.id.rawValue)))
+            result += (0..<tree.nodeCount).compactMap { local in trees.inode(tree.id, UInt32(local)).map { .node($0) } }
         }
         if datasetRoot == nil, ids.contains(where: { $0.kind == .dataset }) {
             // (`trees.forget` above has dropped the cached listing the names come from.)

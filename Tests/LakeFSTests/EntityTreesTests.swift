@@ -1,0 +1,95 @@
+import Glibc
+import LakeCore
+import LakeModel
+import LakeSystem
+import LakeTestSupport
+import Testing
+@testable import LakeFS
+
+/// Case and dataset trees are built into views kept in memory: a daemon browsing every case of
+/// a large lake kept them all (about 12 KiB per case of two members, without end). They are now
+/// kept within a node budget, the least recently used going first; a tree dropped so is rebuilt
+/// with the same inode numbers when asked again, and a change to an object it shows still
+/// clears the kernel's caches of it.
+@Suite struct EntityTreesTests {
+    let test: TestStore
+    let caller = Caller(uid: 0, gid: 0, pid: getpid())
+
+    init() throws { test = try TestStore() }
+
+    /// Stores a small file through `incoming/`, as a copy into the mount does; its object id.
+    func store(_ name: String, on fs: LakeFileSystem) throws -> LakeID {
+        let (entry, plan) = try fs.create(parent: NodeID.incoming, name: FileName(name), mode: 0o644, caller: caller)
+        try Array(name.utf8).withUnsafeBytes { try fs.write(plan.handle, $0, at: 0) }
+        try fs.flush(plan.handle, caller: caller)
+        fs.release(plan.handle)
+        return LakeID(unchecked: String(decoding: try fs.xattr(entry.node, name: "user.lake.id"), as: UTF8.self))
+    }
+
+    @Test func treesAreKeptWithinABudgetAndComeBackTheSame() throws {
+        let fs = LakeFileSystem(store: test.store, logger: TestLogger.make(), treeNodesKept: 60)
+        let objects = try (0..<40).map { try store("f\($0).txt", on: fs) }
+        var cases: [LakeID] = []
+        for pair in 0..<20 {
+            let draft = LakeCase(id: LakeID.make(.case, at: UInt64(Timestamp.now.milliseconds) + UInt64(pair)), name: "c\(pair)", status: .unsettled,
+                                 members: [CaseMember(objectId: objects[2 * pair], label: "a"), CaseMember(objectId: objects[2 * pair + 1], label: "b")],
+                                 params: [:], createdAt: .now, createdBy: "root")
+            cases.append(try test.store.catalog.createCase(draft).id)
+        }
+        // Browse every case as `find` does: its folder, its listing, a member's file.
+        var files: [LakeID: UInt64] = [:]
+        var most = 0
+        for id in cases {
+            let folder = try fs.lookup(parent: NodeID.cases, name: FileName(id.rawValue)).node
+            #expect(try fs.list(folder).contains { $0.name == FileName("a") })
+            let member = try fs.lookup(parent: folder, name: FileName("a")).node
+            files[id] = try fs.lookup(parent: member, name: FileName("file")).node
+            most = max(most, fs.trees.kept.nodes)
+        }
+        let perCase = fs.trees.kept.nodes / max(1, fs.trees.kept.views)
+        #expect(most <= 60 + perCase, "views held \(most) nodes against a budget of 60")
+        #expect(fs.trees.kept.views < cases.count && fs.trees.kept.departed > 0)
+
+        // The first case's tree was dropped: asked again, it is rebuilt with the same numbers.
+        let first = cases[0]
+        let folder = try fs.lookup(parent: NodeID.cases, name: FileName(first.rawValue)).node
+        let member = try fs.lookup(parent: folder, name: FileName("a")).node
+        #expect(try fs.lookup(parent: member, name: FileName("file")).node == files[first])
+        #expect(try fs.attributes(files[first]!).size == Int64("f0.txt".utf8.count))
+
+        // A change to an object shown by a dropped tree still names that tree for the kernel.
+        let dropped = cases[5]
+        let invalidations = fs.invalidate([objects[10]])
+        let names = invalidations.compactMap { item -> String? in
+            if case .entry(let parent, let name) = item, parent == NodeID.cases { return String(decoding: name.bytes, as: UTF8.self) }
+            return nil
+        }
+        #expect(names.contains(dropped.rawValue), "the tree of case c5, dropped from memory, must be cleared from the kernel's caches")
+        let cleared = Set(invalidations.compactMap { item -> UInt64? in if case .node(let node) = item { node } else { nil } })
+        #expect(cleared.contains(files[dropped]!))
+    }
+
+    /// Trees dropped longer ago than the kernel's longest timeout are forgotten altogether.
+    @Test func droppedTreesAreForgottenOnceTheKernelCanHoldNothingOfThem() throws {
+        let clock = ManualClock()
+        let trees = EntityTrees(store: test.store, nodesKept: 1, now: { clock.now })
+        let ids = (1...5).map { LakeID.make(.case, at: UInt64($0)) }
+        for id in ids {
+            var builder = TreeBuilder(rootXattrs: LazyXattrs({ [:] }))
+            builder.add("case.json", .bytes([1]), in: 0, entity: 0)
+            trees.remember(TreeView(id: id, builder: builder, modified: .now, isSettled: true,
+                                    owner: Ownership(uid: 0, gid: 0, mode: 0o755)))
+        }
+        #expect(trees.kept.views == 1 && trees.kept.departed == 4)
+        #expect(trees.forget([ids[1]]).map(\.id) == [ids[1]])
+        #expect(trees.kept.departed == 3, "a departed tree named once is done with")
+        clock.advance(seconds: LakeFileSystem.longTimeout + 1)
+        #expect(trees.forget([ids[2]]).isEmpty && trees.kept.departed == 0)
+    }
+}
+
+/// Time that moves when a test says so.
+final class ManualClock: @unchecked Sendable {
+    private(set) var now: UInt64 = 1_000_000_000
+    func advance(seconds: Double) { now += UInt64(seconds * 1e9) }
+}

@@ -18,16 +18,38 @@ final class EntityTrees: Sendable {
     private let numbers = Mutex<(seq: [LakeID: Int64], id: [UInt64: LakeID])>(([:], [:]))
     private let store: Store
     /// Views built, least recently used first out once they hold more than `nodesKept` nodes
-    /// (the newest always stays): a daemon browsing every case of a large lake for a week kept
-    /// them all (about 12 KiB per case of two members), while a rebuilt view costs catalog
-    /// reads and gives the same inode numbers. A view dropped so leaves what a later change
-    /// needs to clear the kernel's caches of its tree (the kernel keeps them for up to
-    /// `LakeFileSystem.longTimeout` after the daemon last answered for it): its id, its node
+    /// or twice the largest view kept, whichever is more (the newest always stays): a daemon
+    /// browsing every case of a large lake for a week kept them all (about 12 KiB per case of
+    /// two members), while a rebuilt view costs catalog reads and gives the same inode numbers.
+    /// Twice the largest, so that a dataset larger than the budget, read by a training job, is
+    /// not rebuilt each time someone looks at a case beside it. A view dropped so leaves what a
+    /// later change needs to clear the kernel's caches of its tree (the kernel keeps them for up
+    /// to `LakeFileSystem.longTimeout` after the daemon last answered for it): its id, its node
     /// count and the objects it shows, for that long.
     private struct Kept {
         var views: [LakeID: TreeView] = [:]
         var order = OldestFirst<LakeID>()
         var nodes = 0
+        /// Nodes of the largest view kept, and how many views of each size are kept (so the
+        /// largest is found again among the sizes, never by going through every view).
+        var largest = 0
+        var sizes: [Int: Int] = [:]
+
+        mutating func add(_ view: TreeView) {
+            nodes += view.nodes.count
+            sizes[view.nodes.count, default: 0] += 1
+            largest = max(largest, view.nodes.count)
+        }
+
+        mutating func subtract(_ view: TreeView) {
+            let size = view.nodes.count
+            nodes -= size
+            sizes[size, default: 1] -= 1
+            if sizes[size] == 0 {
+                sizes.removeValue(forKey: size)
+                if size == largest { largest = sizes.keys.max() ?? 0 }
+            }
+        }
         var departed: [Departed] = []
         var departedHead = 0
     }
@@ -120,14 +142,14 @@ final class EntityTrees: Sendable {
 
     func remember(_ view: TreeView) {
         views.withLock { kept in
-            if let old = kept.views.updateValue(view, forKey: view.id) { kept.nodes -= old.nodes.count }
-            kept.nodes += view.nodes.count
+            if let old = kept.views.updateValue(view, forKey: view.id) { kept.subtract(old) }
+            kept.add(view)
             kept.order.add(view.id)
             let time = now()
             Self.expireDeparted(&kept, at: time)
-            while kept.nodes > nodesKept, kept.views.count > 1, let oldest = kept.order.takeOldest() {
+            while kept.nodes > max(nodesKept, 2 * kept.largest), kept.views.count > 1, let oldest = kept.order.takeOldest() {
                 guard let dropped = kept.views.removeValue(forKey: oldest) else { continue }
-                kept.nodes -= dropped.nodes.count
+                kept.subtract(dropped)
                 kept.departed.append(Departed(dropped, at: time))
             }
         }
@@ -156,7 +178,7 @@ final class EntityTrees: Sendable {
             for view in dropped {
                 kept.views[view.id] = nil
                 kept.order.remove(view.id)
-                kept.nodes -= view.nodes.count
+                kept.subtract(view)
             }
             Self.expireDeparted(&kept, at: now())
             var trees = dropped.map { (id: $0.id, nodeCount: $0.nodes.count) }

@@ -37,7 +37,12 @@ public final class FuseMount: @unchecked Sendable {
     public static let noBusyPollOption = "no_busy_poll"
     /// The mount option that keeps the kernel from reading stored files by itself.
     public static let noPassthroughOption = "no_passthrough"
+    /// `passthrough_kept=N`: how many unused passthrough backing files are kept registered
+    /// (default 4,096; each holds an open blob in the kernel).
+    public static let passthroughKeptOption = "passthrough_kept="
     static let ownOptions = [noRingOption, noBusyPollOption, noPassthroughOption]
+
+    static func isOwn(_ option: String) -> Bool { ownOptions.contains(option) || option.hasPrefix(passthroughKeptOption) }
 
     /// Creates the session and mounts it; throws with libfuse's complaint on failure.
     /// `ringWorkersPerCPU` 0 lets the transport choose (16 workers in all, 2 to 8 per CPU).
@@ -46,7 +51,13 @@ public final class FuseMount: @unchecked Sendable {
         let wantsRing = !options.contains(Self.noRingOption)
         let busyPoll = !options.contains(Self.noBusyPollOption)
         let wantsPassthrough = !options.contains(Self.noPassthroughOption)
-        let fuseOptions = options.filter { !Self.ownOptions.contains($0) }
+        for option in options where option.hasPrefix(Self.passthroughKeptOption) {
+            guard let kept = Int(option.dropFirst(Self.passthroughKeptOption.count)), kept >= 0 else {
+                throw .io("\(option): the number of passthrough backing files kept unused must be a whole number ≥ 0")
+            }
+            passthrough.idleLimit = kept
+        }
+        let fuseOptions = options.filter { !Self.isOwn($0) }
         let words: [String] = ["lake"] + fuseOptions.flatMap { ["-o", $0] }
         var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) }
         defer { argv.forEach { free($0) } }

@@ -45,7 +45,12 @@ final class PassthroughFiles: Sendable {
                                  unregister: { lake_passthrough_unregister($0) })
     }
 
-    let idleLimit: Int
+    /// Unused backings kept (`-o passthrough_kept=N`; set before the mount serves requests).
+    var idleLimit: Int {
+        get { limit.load(ordering: .relaxed) }
+        set { limit.store(newValue, ordering: .relaxed) }
+    }
+    private let limit: Atomic<Int>
     private let kernel: Kernel
     private let state = Mutex(State())
     private let logger: Logger
@@ -53,7 +58,7 @@ final class PassthroughFiles: Sendable {
     init(logger: Logger, kernel: Kernel = .fuse, idleLimit: Int = 4096) {
         self.logger = logger
         self.kernel = kernel
-        self.idleLimit = idleLimit
+        limit = Atomic(idleLimit)
     }
 
     /// Whether FUSE_INIT switched passthrough on for this mount.

@@ -23,7 +23,7 @@ struct MountCommand: ParsableCommand {
     @Flag(help: "Serve in this process instead of in the background.")
     var foreground = false
 
-    @Option(name: .customShort("o"), help: "FUSE mount options, comma-separated (e.g. allow_other; ro: read-only, no incoming/, files read from the page cache); Lake's own: no_io_uring, no_busy_poll, no_passthrough (docs/mounting.md).")
+    @Option(name: .customShort("o"), help: "FUSE mount options, comma-separated (e.g. allow_other; ro: read-only, no incoming/, files read from the page cache); Lake's own: no_io_uring, no_busy_poll, no_passthrough, passthrough_kept=N (docs/mounting.md).")
     var mountOptions: [String] = []
 
     @Option(help: "Mount one frozen dataset as the root, read-only, cached by the kernel until unmounted.")

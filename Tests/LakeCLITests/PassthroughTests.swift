@@ -105,6 +105,44 @@ import Testing
         #expect(served(log)?.reads == 0)
     }
 
+    /// Past the backings it keeps unused, the daemon gives back the one closed longest ago while
+    /// the kernel still knows the inode, and registers it anew at its next open: here one kept
+    /// (`-o passthrough_kept=1`) and three files read in turn, so every open after the first
+    /// round finds its backing given back. Every read gives the file's bytes, and the daemon's
+    /// bookkeeping of kept backings (which grew without end and scanned itself at every close,
+    /// until an eviction order of its own) registers once per open.
+    @Test(.enabled(if: kernelOffersPassthrough, "root on a kernel with FUSE passthrough"))
+    func backingsGivenBackPastTheLimitAreRegisteredAgain() throws {
+        let mounted = try MountedLake(options: ["passthrough_kept=1"])
+        var stored: [(path: String, sha: String)] = []
+        for i in 0..<3 {
+            let source = mounted.lake.directory.writeRandom("k\(i).bin", size: 70_000 + i, seed: UInt64(90 + i))
+            #expect(try Shell.run("cp '\(source)' '\(mounted.path("incoming/k\(i).bin"))'").status == 0)
+            stored.append((mounted.path("objects/\(try mounted.xattr("incoming/k\(i).bin", "user.lake.id"))/file"), try Shell.sha256(source)))
+        }
+        for file in stored {
+            #expect(mounted.eventually(60) { (try? mounted.xattr(String(file.path.dropFirst(mounted.path("").count)), "user.lake.status")) == "READY" })
+        }
+        for _ in 0..<4 {
+            for file in stored { #expect(try Shell.sha256(file.path) == file.sha) }
+        }
+        let log = try mounted.unmountAndReadLog()
+        let registered = Int(log.after("FUSE passthrough backing files registered: ")) ?? -1
+        #expect(served(log)?.opens == 12)
+        #expect(registered >= 10 && registered <= 12, "\(registered) registrations for 12 opens of 3 inodes, one kept unused")
+        #expect(served(log)?.reads == 0)
+    }
+
+    @Test func aKeptCountThatIsNotANumberIsRefused() throws {
+        let lake = LakeBinary()
+        #expect(try lake.run(["init"]).succeeded)
+        let mountpoint = lake.directory.file("mnt")
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        let run = try lake.run(["mount", "-o", "passthrough_kept=lots", mountpoint])
+        #expect(!run.succeeded && run.stderr.contains("passthrough_kept=lots"), "\(run.stdout) \(run.stderr)")
+        _ = try? lake.run(["unmount", mountpoint])
+    }
+
     @Test func theDaemonServesEverythingWithNoPassthrough() throws {
         let mounted = try MountedLake(options: ["no_passthrough"])
         _ = try exercise(mounted)

@@ -76,23 +76,29 @@ import Testing
         }
     }
 
+    /// Three random files copied in and processed: their paths under objects/ and their SHA-256.
+    /// Processing (which waits for uploads to pause) changes each object once more, and the
+    /// change makes the kernel drop its entry, and so forget the inode: it is waited for here.
+    func storeThreeFiles(_ mounted: MountedLake, named prefix: String, size: Int, seed: UInt64) throws -> [(path: String, sha: String)] {
+        var stored: [(path: String, sha: String)] = []
+        for i in 0..<3 {
+            let source = mounted.lake.directory.writeRandom("\(prefix)\(i).bin", size: size + i, seed: seed + UInt64(i))
+            #expect(try Shell.run("cp '\(source)' '\(mounted.path("incoming/\(prefix)\(i).bin"))'").status == 0)
+            stored.append((mounted.path("objects/\(try mounted.xattr("incoming/\(prefix)\(i).bin", "user.lake.id"))/file"), try Shell.sha256(source)))
+        }
+        for file in stored {
+            #expect(mounted.eventually(60) { (try? mounted.xattr(String(file.path.dropFirst(mounted.path("").count)), "user.lake.status")) == "READY" })
+        }
+        return stored
+    }
+
     /// Reading many small files opens each again and again: an inode's backing file is kept
     /// registered between opens, and registered anew once the kernel has forgotten the inode
     /// (`drop_caches`); every read gives the file's bytes.
     @Test(.enabled(if: kernelOffersPassthrough, "root on a kernel with FUSE passthrough"))
     func anInodeKeepsItsBackingFileBetweenOpens() throws {
         let mounted = try MountedLake()
-        var stored: [(path: String, sha: String)] = []
-        for i in 0..<3 {
-            let source = mounted.lake.directory.writeRandom("s\(i).bin", size: 5_000 + i, seed: UInt64(70 + i))
-            #expect(try Shell.run("cp '\(source)' '\(mounted.path("incoming/s\(i).bin"))'").status == 0)
-            stored.append((mounted.path("objects/\(try mounted.xattr("incoming/s\(i).bin", "user.lake.id"))/file"), try Shell.sha256(source)))
-        }
-        // Processing (which waits for uploads to pause) changes each object once more, and the
-        // change makes the kernel drop its entry, and so forget the inode: wait for it first.
-        for file in stored {
-            #expect(mounted.eventually(60) { (try? mounted.xattr(String(file.path.dropFirst(mounted.path("").count)), "user.lake.status")) == "READY" })
-        }
+        let stored = try storeThreeFiles(mounted, named: "s", size: 5_000, seed: 70)
         for _ in 0..<4 {
             for file in stored { #expect(try Shell.sha256(file.path) == file.sha) }
         }
@@ -114,15 +120,7 @@ import Testing
     @Test(.enabled(if: kernelOffersPassthrough, "root on a kernel with FUSE passthrough"))
     func backingsGivenBackPastTheLimitAreRegisteredAgain() throws {
         let mounted = try MountedLake(options: ["passthrough_kept=1"])
-        var stored: [(path: String, sha: String)] = []
-        for i in 0..<3 {
-            let source = mounted.lake.directory.writeRandom("k\(i).bin", size: 70_000 + i, seed: UInt64(90 + i))
-            #expect(try Shell.run("cp '\(source)' '\(mounted.path("incoming/k\(i).bin"))'").status == 0)
-            stored.append((mounted.path("objects/\(try mounted.xattr("incoming/k\(i).bin", "user.lake.id"))/file"), try Shell.sha256(source)))
-        }
-        for file in stored {
-            #expect(mounted.eventually(60) { (try? mounted.xattr(String(file.path.dropFirst(mounted.path("").count)), "user.lake.status")) == "READY" })
-        }
+        let stored = try storeThreeFiles(mounted, named: "k", size: 70_000, seed: 90)
         for _ in 0..<4 {
             for file in stored { #expect(try Shell.sha256(file.path) == file.sha) }
         }

@@ -34,6 +34,9 @@ final class EntityTrees: Sendable {
         /// largest is found again among the sizes, never by going through every view).
         var largest = 0
         var sizes: [Int: Int] = [:]
+        /// Views dropped within the kernel's longest timeout, oldest first from `departedHead`.
+        var departed: [Departed] = []
+        var departedHead = 0
 
         mutating func add(_ view: TreeView) {
             nodes += view.nodes.count
@@ -50,8 +53,6 @@ final class EntityTrees: Sendable {
                 if size == largest { largest = sizes.keys.max() ?? 0 }
             }
         }
-        var departed: [Departed] = []
-        var departedHead = 0
     }
 
     /// What is left of a view dropped from memory: enough to name its tree's nodes.
@@ -62,7 +63,10 @@ final class EntityTrees: Sendable {
         let at: UInt64
 
         init(_ view: TreeView, at: UInt64) {
-            (id, nodeCount, objectIDs, self.at) = (view.id, view.nodes.count, view.objectIDs, at)
+            id = view.id
+            nodeCount = view.nodes.count
+            objectIDs = view.objectIDs
+            self.at = at
         }
     }
 

@@ -1,6 +1,7 @@
 import Dispatch
 import LakeCore
 import LakeModel
+import LakeSystem
 import Synchronization
 
 /// `cases/<id>/` and `datasets/<frozen-id>/`: trees built from the catalog into `TreeView`s.
@@ -34,9 +35,12 @@ final class EntityTrees: Sendable {
         /// largest is found again among the sizes, never by going through every view).
         var largest = 0
         var sizes: [Int: Int] = [:]
-        /// Views dropped within the kernel's longest timeout, oldest first from `departedHead`.
-        var departed: [Departed] = []
-        var departedHead = 0
+        /// Views dropped within the kernel's longest timeout (one per tree: a tree kept again
+        /// leaves this list, and dropped again comes back with the later time), oldest first.
+        var departed: [LakeID: Departed] = [:]
+        var departures = OldestFirst<LakeID>()
+        /// Nodes dropped since malloc last gave free memory back.
+        var droppedSinceTrim = 0
 
         mutating func add(_ view: TreeView) {
             nodes += view.nodes.count
@@ -86,7 +90,7 @@ final class EntityTrees: Sendable {
 
     /// Views kept, their nodes, and views dropped whose trees the kernel may still cache (tests).
     var kept: (views: Int, nodes: Int, departed: Int) {
-        views.withLock { ($0.views.count, $0.nodes, $0.departed.count - $0.departedHead) }
+        views.withLock { ($0.views.count, $0.nodes, $0.departed.count) }
     }
 
     static func owns(_ node: UInt64) -> Bool { node >= base && node < NodeID.incomingBase }
@@ -145,8 +149,9 @@ final class EntityTrees: Sendable {
     }
 
     func remember(_ view: TreeView) {
-        views.withLock { kept in
+        let trim = views.withLock { kept -> Bool in
             if let old = kept.views.updateValue(view, forKey: view.id) { kept.subtract(old) }
+            if kept.departed.removeValue(forKey: view.id) != nil { kept.departures.remove(view.id) }
             kept.add(view)
             kept.order.add(view.id)
             let time = now()
@@ -154,21 +159,29 @@ final class EntityTrees: Sendable {
             while kept.nodes > max(nodesKept, 2 * kept.largest), kept.views.count > 1, let oldest = kept.order.takeOldest() {
                 guard let dropped = kept.views.removeValue(forKey: oldest) else { continue }
                 kept.subtract(dropped)
-                kept.departed.append(Departed(dropped, at: time))
+                kept.departed[oldest] = Departed(dropped, at: time)
+                kept.departures.add(oldest)
+                kept.droppedSinceTrim += dropped.nodes.count
             }
+            guard kept.droppedSinceTrim >= Self.nodesDroppedBeforeTrim else { return false }
+            kept.droppedSinceTrim = 0
+            return true
         }
+        // The FUSE threads that built the dropped views each freed into their own malloc arena,
+        // which keeps the pages: memory would stay at its high-water mark in every arena.
+        if trim { Memory.releaseFreePages() }
     }
+
+    /// Nodes dropped between two trims of malloc's free pages (a few milliseconds each).
+    static let nodesDroppedBeforeTrim = 1 << 16
 
     /// Departed views older than the kernel's longest timeout are forgotten: it holds nothing
     /// of their trees any more.
     private static func expireDeparted(_ kept: inout Kept, at time: UInt64) {
         let limit = UInt64(LakeFileSystem.longTimeout * 1e9)
-        while kept.departedHead < kept.departed.count, time &- kept.departed[kept.departedHead].at > limit {
-            kept.departedHead += 1
-        }
-        if kept.departedHead > 64, kept.departedHead * 2 > kept.departed.count {
-            kept.departed.removeFirst(kept.departedHead)
-            kept.departedHead = 0
+        while let oldest = kept.departures.peekOldest(), let departed = kept.departed[oldest], time &- departed.at > limit {
+            _ = kept.departures.takeOldest()
+            kept.departed.removeValue(forKey: oldest)
         }
     }
 
@@ -186,12 +199,10 @@ final class EntityTrees: Sendable {
             }
             Self.expireDeparted(&kept, at: now())
             var trees = dropped.map { (id: $0.id, nodeCount: $0.nodes.count) }
-            let departed = kept.departed[kept.departedHead...].filter { ids.contains($0.id) || !$0.objectIDs.isDisjoint(with: ids) }
-            if !departed.isEmpty {
-                trees += departed.map { (id: $0.id, nodeCount: $0.nodeCount) }
-                let gone = Set(departed.map(\.id))
-                kept.departed = kept.departed[kept.departedHead...].filter { !gone.contains($0.id) }
-                kept.departedHead = 0
+            for departed in kept.departed.values where ids.contains(departed.id) || !departed.objectIDs.isDisjoint(with: ids) {
+                trees.append((id: departed.id, nodeCount: departed.nodeCount))
+                kept.departed.removeValue(forKey: departed.id)
+                kept.departures.remove(departed.id)
             }
             return trees
         }

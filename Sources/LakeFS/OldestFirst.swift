@@ -40,6 +40,16 @@ public struct OldestFirst<Key: Hashable> {
         stamps.removeValue(forKey: key)
     }
 
+    /// The oldest key, left in place; nil when none is held.
+    public mutating func peekOldest() -> Key? {
+        while head < entries.count {
+            let entry = entries[head]
+            if stamps[entry.key] == entry.stamp { return entry.key }
+            head += 1
+        }
+        return nil
+    }
+
     /// Removes and returns the oldest key; nil when none is held.
     public mutating func takeOldest() -> Key? {
         defer {

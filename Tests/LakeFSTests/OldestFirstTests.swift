@@ -13,6 +13,11 @@ import Testing
         var taken: [Int] = []
         while let key = order.takeOldest() { taken.append(key) }
         #expect(taken == [1, 4, 5, 2], "used again moves a key to the end; a removed key is never taken")
+        order.add(7)
+        order.add(8)
+        order.remove(7)
+        #expect(order.peekOldest() == 8 && order.peekOldest() == 8 && order.count == 1, "a peek skips removed keys and takes nothing")
+        #expect(order.takeOldest() == 8)
         #expect(order.count == 0 && order.takeOldest() == nil)
         order.add(3)
         #expect(order.takeOldest() == 3, "a key removed and added again is held again")

@@ -169,7 +169,7 @@ final class EntityTrees: Sendable {
         }
         // The FUSE threads that built the dropped views each freed into their own malloc arena,
         // which keeps the pages: memory would stay at its high-water mark in every arena.
-        if trim { Memory.releaseFreePages() }
+        if trim { Memory.releaseFreePagesNowAndThen() }
     }
 
     /// Nodes dropped between two trims of malloc's free pages (a few milliseconds each).

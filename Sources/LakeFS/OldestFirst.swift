@@ -27,6 +27,9 @@ public struct OldestFirst<Key: Hashable> {
 
     /// Adds `key` as the newest (moving it there if it is held).
     public mutating func add(_ key: Key) {
+        // Already the newest (a tree asked again and again by one reader's lookups): a read, no
+        // write — caches call this on every use.
+        if let last = entries.last, last.key == key, stamps[key] == last.stamp { return }
         nextStamp += 1
         stamps[key] = nextStamp
         entries.append((key, nextStamp))

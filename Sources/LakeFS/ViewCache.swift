@@ -107,7 +107,6 @@ final class ViewCache: Sendable {
     }
 
     /// Drops views oldest first while `more(droppedSoFar, next)` says so.
-    @discardableResult
     private static func dropOldest(_ state: inout State, while more: (Int, ObjectView) -> Bool) -> Int {
         var dropped = 0
         while state.orderStart < state.order.count {

@@ -1,7 +1,5 @@
+import Dispatch
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The process's heap.
 public enum Memory {
@@ -15,7 +13,7 @@ public enum Memory {
     /// The same, unless it was done within the last second: for caches that may drop entries on
     /// many calls in a row (a trim walks every arena, a few milliseconds on a large heap).
     public static func releaseFreePagesNowAndThen() {
-        let now = UInt64(MonotonicClock.nanoseconds())
+        let now = DispatchTime.now().uptimeNanoseconds
         let last = lastTrim.load(ordering: .relaxed)
         guard now &- last >= 1_000_000_000,
               lastTrim.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
@@ -23,15 +21,6 @@ public enum Memory {
     }
 
     private static let lastTrim = Atomic<UInt64>(0)
-}
-
-/// CLOCK_MONOTONIC in nanoseconds.
-private enum MonotonicClock {
-    static func nanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
 }
 
 // glibc's malloc_trim is declared in <malloc.h>, which the Glibc module does not export.

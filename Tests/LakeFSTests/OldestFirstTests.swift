@@ -18,6 +18,10 @@ import Testing
         order.remove(7)
         #expect(order.peekOldest() == 8 && order.peekOldest() == 8 && order.count == 1, "a peek skips removed keys and takes nothing")
         #expect(order.takeOldest() == 8)
+        // The newest added again many times (a tree's every lookup): one entry, still newest.
+        order.add(1)
+        for _ in 0..<10_000 { order.add(2) }
+        #expect(order.entriesKept == 2 && order.takeOldest() == 1 && order.takeOldest() == 2)
         #expect(order.count == 0 && order.takeOldest() == nil)
         order.add(3)
         #expect(order.takeOldest() == 3, "a key removed and added again is held again")

@@ -63,7 +63,7 @@ extension LakeFileSystem {
             var children: [LakeID: ObjectOutline] = [:]
             if !childIDs.isEmpty { for (_, child) in try store.objectOutlines(ids: Array(childIDs)) { children[child.id] = child } }
             for (seq, outline) in fetched {
-                let view = ObjectView(seq: seq, outline: outline, referenced: children, meter: views.meter, load: loadObject, document: loadDocument)
+                let view = ObjectView(seq: seq, outline: outline, referenced: children, source: viewSource)
                 views.put(seq, view)
                 result[outline.id] = view
             }

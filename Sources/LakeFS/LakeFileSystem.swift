@@ -12,8 +12,13 @@ import Synchronization
 public final class LakeFileSystem: Sendable {
     public let store: Store
     let logger: Logger
-    /// Object views: 65,536 of them or 64 MiB (its meter counts every view alive, wherever kept).
-    let views = ViewCache(capacity: 65_536, budget: 64 << 20, meter: ByteMeter())
+    /// Object views: 65,536 of them (under a KiB each but for what they make) and 64 MiB of the
+    /// `object.json`s and xattrs they made (its meter counts those wherever they are kept).
+    let views: ViewCache
+    static let viewsKept = 65_536
+    static let viewBudget = 64 << 20
+    /// How views make their `object.json` and xattrs, and the meter of what they made.
+    let viewSource: ObjectView.Source
     /// Views of objects that left the lake (trashed or purged) while cached: a process that has
     /// one of their files open still gets its attributes (`fstat`), as on a disk a file removed
     /// while open keeps its inode; names no longer lead to them.
@@ -49,6 +54,9 @@ public final class LakeFileSystem: Sendable {
         self.readOnly = readOnly || datasetRoot != nil
         rootFolders = self.readOnly ? Self.rootNames.filter { $0.1 != NodeID.incoming } : Self.rootNames
         trees = EntityTrees(store: store, nodesKept: treeNodesKept)
+        let meter = ByteMeter()
+        views = ViewCache(capacity: Self.viewsKept, budget: Self.viewBudget, meter: meter)
+        viewSource = Self.viewSource(store, meter: meter)
         let files = OpenFiles()
         openFiles = files
         let guarded = BlobGuard(store: store, logger: logger)
@@ -178,7 +186,7 @@ public final class LakeFileSystem: Sendable {
             let childIDs = outline.contentReferences.compactMap(\.objectId)
             let referenced = childIDs.isEmpty ? [:] : Dictionary(try store.objectOutlines(ids: childIDs).map { ($0.outline.id, $0.outline) },
                                                                  uniquingKeysWith: { first, _ in first })
-            let view = ObjectView(seq: seq, outline: outline, referenced: referenced, meter: views.meter, load: loadObject, document: loadDocument)
+            let view = ObjectView(seq: seq, outline: outline, referenced: referenced, source: viewSource)
             views.put(seq, view)
             return view
         } catch {
@@ -186,16 +194,13 @@ public final class LakeFileSystem: Sendable {
         }
     }
 
-    /// The whole object, for a view's xattrs (nil when gone or not readable).
-    var loadObject: @Sendable (LakeID) -> LakeObject? {
-        { [store] id in (try? store.object(id)) ?? nil }
-    }
-
-    /// A view's `object.json` (nil when gone, not readable, or its stored provisions cannot be
-    /// laid out): made from the object with its provisions as stored, so sizing it — which
-    /// `find -size`, `ls -l`, `du` and `rsync` do for every object — decodes no histogram.
-    var loadDocument: @Sendable (LakeID) -> [UInt8]? {
-        { [store] id in ((try? store.storedObject(id)) ?? nil)?.prettyJSON }
+    /// Views load the whole object for their xattrs (nil when gone or not readable), and make
+    /// their `object.json` from the object with its provisions as stored (nil when gone, not
+    /// readable, or its provisions cannot be laid out), so sizing it — which `find -size`, `ls
+    /// -l`, `du` and `rsync` do for every object — decodes no histogram.
+    static func viewSource(_ store: Store, meter: ByteMeter) -> ObjectView.Source {
+        ObjectView.Source(meter: meter, load: { id in (try? store.object(id)) ?? nil },
+                          document: { id in ((try? store.storedObject(id)) ?? nil)?.prettyJSON })
     }
 
     /// Forgets what the catalog changed; returns the nodes whose kernel caches must go.
@@ -222,12 +227,12 @@ public final class LakeFileSystem: Sendable {
             // stored file. By the view's own seq: a trashed object has none in the catalog's eyes.
             if let seq = views.get(id: id)?.seq, let old = views.remove(seq) {
                 if ((try? store.seq(of: id)) ?? nil) == nil { departed.put(seq, old) }
-                result += old.nodes.keys.map { .node(NodeID.object(seq, local: $0)) }
+                result += old.nodes.locals.map { .node(NodeID.object(seq, local: $0)) }
             }
         }
         // A manifest shows its children's files: drop views that reference a changed object.
         for view in views.removeReferencing(ids) {
-            result += view.nodes.keys.map { .node(NodeID.object(view.seq, local: $0)) }
+            result += view.nodes.locals.map { .node(NodeID.object(view.seq, local: $0)) }
         }
         // A mount read without opens keeps a handle per inode read: one whose node changed
         // would serve the old bytes to the kernel's next read.

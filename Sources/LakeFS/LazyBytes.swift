@@ -5,26 +5,31 @@ import Synchronization
 /// thousands of `.json` files and xattr sets that are never read.
 final class Lazy<Value: Sendable>: Sendable {
     private let make: @Sendable () -> Value
-    private let onMade: (@Sendable (Value) -> Void)?
+    private let counted: (meter: ByteMeter, weigh: @Sendable (Value) -> Int)?
     private let made = Mutex<Value?>(nil)
 
-    /// `onMade` is told of the value kept, exactly once (two threads may both make it; the first
-    /// kept wins and both get it).
-    init(_ make: @escaping @Sendable () -> Value, onMade: (@Sendable (Value) -> Void)? = nil) {
+    /// `counted`: a meter told the made value's weight while it is kept, whoever keeps this (a
+    /// view in the cache, a case tree, an open file), and told again when it goes.
+    init(_ make: @escaping @Sendable () -> Value, counted: (meter: ByteMeter, weigh: @Sendable (Value) -> Int)? = nil) {
         self.make = make
-        self.onMade = onMade
+        self.counted = counted
+    }
+
+    deinit {
+        if let counted, let value = madeValue { counted.meter.add(-counted.weigh(value)) }
     }
 
     /// The value if it was made, without making it.
     var madeValue: Value? { made.withLock { $0 } }
 
+    /// Two threads may both make it; the first kept wins, both get it, and it is counted once.
     var value: Value {
         if let value = made.withLock({ $0 }) { return value }
         let value = make()
         return made.withLock { kept in
             if let earlier = kept { return earlier }
             kept = value
-            onMade?(value)
+            if let counted { counted.meter.add(counted.weigh(value)) }
             return value
         }
     }
@@ -40,9 +45,13 @@ extension Lazy where Value == [UInt8] {
     }
 
     /// The same, of a value read the first time the bytes are wanted.
-    static func json<T: Encodable & Sendable>(_ make: @escaping @Sendable () -> T,
-                                              onMade: (@Sendable ([UInt8]) -> Void)? = nil) -> LazyBytes {
-        LazyBytes({ jsonLine(make()) }, onMade: onMade)
+    static func json<T: Encodable & Sendable>(_ make: @escaping @Sendable () -> T) -> LazyBytes {
+        LazyBytes { jsonLine(make()) }
+    }
+
+    /// Bytes made by `make`, their count told to `meter` while they are kept.
+    convenience init(_ make: @escaping @Sendable () -> [UInt8], meter: ByteMeter) {
+        self.init(make, counted: (meter, { $0.count }))
     }
 
     /// The pretty JSON of `value` and a final newline.
@@ -56,4 +65,9 @@ extension Lazy where Value == [UInt8] {
 extension Lazy where Value == [String: [UInt8]] {
     /// Bytes held by a made set of xattrs.
     static func weight(_ values: [String: [UInt8]]) -> Int { values.reduce(0) { $0 + $1.key.utf8.count + $1.value.count } }
+
+    /// A set made by `make`, its weight told to `meter` while it is kept.
+    convenience init(_ make: @escaping @Sendable () -> [String: [UInt8]], meter: ByteMeter) {
+        self.init(make, counted: (meter, Self.weight))
+    }
 }

@@ -1,4 +1,5 @@
 import LakeModel
+import Synchronization
 
 /// Everything the mount shows of one object, built once from its outline and then answered
 /// from memory: its folder (`file`, `<file-name>`, `object.json`, a manifest's referenced files
@@ -18,45 +19,70 @@ final class ObjectView: Sendable {
         var entity: Int
     }
 
+    /// A view's nodes by local number (`NodeID.Local`, numbered from 0 without gaps but for a
+    /// file without a name of its own): an array, where a dictionary cost a plain object's view
+    /// twice the bytes.
+    struct Nodes: Sendable {
+        fileprivate var slots: [Node?]
+
+        subscript(local: UInt64) -> Node? { local < UInt64(slots.count) ? slots[Int(local)] : nil }
+        var locals: [UInt64] { slots.indices.compactMap { slots[$0] == nil ? nil : UInt64($0) } }
+        var count: Int { slots.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+    }
+
+    /// What views need to make an `object.json` and xattrs, shared by every view of a mount:
+    /// `load` reads a whole object by id, `document` its `object.json` (see
+    /// `LakeFileSystem.loadDocument`); `meter` counts the bytes made (the cache's budget reads it).
+    final class Source: Sendable {
+        let load: @Sendable (LakeID) -> LakeObject?
+        let document: @Sendable (LakeID) -> [UInt8]?
+        let meter: ByteMeter
+
+        init(meter: ByteMeter, load: @escaping @Sendable (LakeID) -> LakeObject?, document: @escaping @Sendable (LakeID) -> [UInt8]?) {
+            self.meter = meter
+            self.load = load
+            self.document = document
+        }
+    }
+
+    /// The holders of a view's `object.json` and xattrs, made when first asked for: a walk over
+    /// thousands of folders, or a loader reading their files, wants neither.
+    private struct Parts: Sendable {
+        let json: LazyBytes
+        let xattrs: [LazyXattrs]
+    }
+
     let seq: Int64
     let outline: ObjectOutline
-    let nodes: [UInt64: Node]
-    let xattrs: [LazyXattrs]
-    let json: LazyBytes
+    let nodes: Nodes
+    private let source: Source
+    /// Outlines of the objects a manifest shows files of, entity 1 onwards (empty otherwise).
+    private let shown: [ObjectOutline]
+    private let parts = Mutex<Parts?>(nil)
     var modified: Timestamp { outline.modified }
 
     /// Terminal objects never change their content, so the kernel may cache them for long.
     var isSettled: Bool { outline.status.isTerminal }
 
-    /// `load` reads a whole object by id when its xattrs are first wanted, `document` its
-    /// `object.json` when that is (see `LakeFileSystem.loadDocument`); an object gone from the
-    /// catalog since (purged while a file of it was open) shows what its outline knows.
-    ///
-    /// `meter` counts the bytes views hold, alive anywhere (the cache's budget reads it): a few
-    /// hundred each, and tens of KiB for a processed file's made `object.json` and xattrs.
-    init(seq: Int64, outline: ObjectOutline, referenced: [LakeID: ObjectOutline], meter: ByteMeter,
-         load: @escaping @Sendable (LakeID) -> LakeObject?, document: @escaping @Sendable (LakeID) -> [UInt8]?) {
+    /// An object gone from the catalog since (purged while a file of it was open) shows what
+    /// its outline knows.
+    init(seq: Int64, outline: ObjectOutline, referenced: [LakeID: ObjectOutline], source: Source) {
         self.seq = seq
         self.outline = outline
-        self.meter = meter
-        json = LazyBytes({ document(outline.id) ?? LazyBytes.jsonLine(load(outline.id) ?? LakeObject(remembering: outline)) },
-                         onMade: { meter.add($0.count) })
-        var nodes: [UInt64: Node] = [:]
+        self.source = source
+        var slots: [Node?] = [nil, nil, nil, Node(content: .json, entity: 0)]
         var top: [String: UInt64] = ["object.json": NodeID.Local.json]
-        nodes[NodeID.Local.json] = Node(content: .json, entity: 0)
         if let blob = outline.blob {
             top["file"] = NodeID.Local.file
-            nodes[NodeID.Local.file] = Node(content: .blob(id: blob.id, size: blob.size), entity: 0)
+            slots[Int(NodeID.Local.file)] = Node(content: .blob(id: blob.id, size: blob.size), entity: 0)
             let name = outline.fileName
             if name != "file" && name != "object.json" && !name.isEmpty && !name.contains("/") {
                 top[name] = NodeID.Local.namedFile
-                nodes[NodeID.Local.namedFile] = Node(content: .blob(id: blob.id, size: blob.size), entity: 0)
+                slots[Int(NodeID.Local.namedFile)] = Node(content: .blob(id: blob.id, size: blob.size), entity: 0)
             }
         }
-        let madeXattrs: @Sendable ([String: [UInt8]]) -> Void = { meter.add(LazyXattrs.weight($0)) }
-        var xattrs = [LazyXattrs({ Xattrs.of(load(outline.id) ?? LakeObject(remembering: outline)) }, onMade: madeXattrs)]
+        var shown: [ObjectOutline] = []
         var folders: [UInt64: [String: UInt64]] = [NodeID.Local.folder: top]
-        var next = NodeID.Local.firstReference
         for reference in outline.contentReferences {
             guard let id = reference.objectId, let child = referenced[id], let blob = child.blob,
                   case .inside(let path) = ManifestReference.resolve(reference.path) else { continue }
@@ -68,27 +94,42 @@ final class ObjectView: Sendable {
                     guard folders[existing] != nil else { blocked = true; break }   // a file, not a folder
                     folder = existing
                 } else {
+                    let next = UInt64(slots.count)
                     folders[folder]![part] = next
                     folders[next] = [:]
+                    slots.append(nil)
                     folder = next
-                    next += 1
                 }
             }
             guard !blocked, folders[folder]?[parts.last!] == nil else { continue }
-            xattrs.append(LazyXattrs({ Xattrs.of(load(id) ?? LakeObject(remembering: child)) }, onMade: madeXattrs))
-            folders[folder]![parts.last!] = next
-            nodes[next] = Node(content: .blob(id: blob.id, size: blob.size), entity: xattrs.count - 1)
-            next += 1
+            shown.append(child)
+            folders[folder]![parts.last!] = UInt64(slots.count)
+            slots.append(Node(content: .blob(id: blob.id, size: blob.size), entity: shown.count))
         }
-        for (local, entries) in folders { nodes[local] = Node(content: .folder(entries), entity: 0) }
-        self.nodes = nodes
-        self.xattrs = xattrs
-        meter.add(baseWeight)
+        for (local, entries) in folders { slots[Int(local)] = Node(content: .folder(entries), entity: 0) }
+        nodes = Nodes(slots: slots)
+        self.shown = shown
     }
 
-    deinit { meter.add(-weight) }
+    /// `object.json`, made from the catalog when first wanted.
+    var json: LazyBytes { made.json }
+    /// The xattrs of the object (0) and of each object whose files a manifest shows (1…).
+    var xattrs: [LazyXattrs] { made.xattrs }
 
-    private let meter: ByteMeter
+    private var made: Parts {
+        if let parts = parts.withLock({ $0 }) { return parts }
+        let source = source, outline = outline
+        let json = LazyBytes({ source.document(outline.id) ?? LazyBytes.jsonLine(source.load(outline.id) ?? LakeObject(remembering: outline)) },
+                             meter: source.meter)
+        let xattrs = ([outline] + shown).map { shown in
+            LazyXattrs({ Xattrs.of(source.load(shown.id) ?? LakeObject(remembering: shown)) }, meter: source.meter)
+        }
+        return parts.withLock { kept in
+            if let earlier = kept { return earlier }
+            kept = Parts(json: json, xattrs: xattrs)
+            return kept!
+        }
+    }
 
     func attributes(_ local: UInt64) -> Attributes? {
         guard let node = nodes[local] else { return nil }
@@ -106,19 +147,19 @@ final class ObjectView: Sendable {
     /// yet made is listed by name and kind only (making it means reading the whole object).
     func listed(_ local: UInt64) -> (attributes: Attributes, isDescribed: Bool)? {
         guard let node = nodes[local] else { return nil }
-        if case .json = node.content, json.madeValue == nil {
+        if case .json = node.content, parts.withLock({ $0 })?.json.madeValue == nil {
             return (Attributes.file(NodeID.object(seq, local: local), size: 0, modified: modified).owned(by: outline.owner), false)
         }
         return attributes(local).map { ($0, true) }
     }
 
-    /// A rough count of the bytes the view holds (what it added to its meter): a made
-    /// `object.json` of a processed file is tens of KiB, the rest a few hundred bytes.
-    var weight: Int {
-        baseWeight + (json.madeValue?.count ?? 0) + xattrs.reduce(0) { $0 + ($1.madeValue.map(LazyXattrs.weight) ?? 0) }
+    /// The bytes of the view's made `object.json` and xattrs (what they add to the meter while
+    /// kept): tens of KiB for a processed file's, none until someone asks. The view itself, under
+    /// a KiB for a plain file's, is bounded by the cache's count.
+    var madeWeight: Int {
+        guard let parts = parts.withLock({ $0 }) else { return 0 }
+        return (parts.json.madeValue?.count ?? 0) + parts.xattrs.reduce(0) { $0 + ($1.madeValue.map(LazyXattrs.weight) ?? 0) }
     }
-
-    private var baseWeight: Int { 1024 + nodes.count * 128 + xattrs.count * 64 }
 }
 
 extension LakeObject {

@@ -3,10 +3,12 @@ import LakeSystem
 import Synchronization
 
 /// Object views by seq (and by id, so a lookup by name needs no catalog query), bounded by a
-/// count and by the bytes views hold: past the count the oldest half goes, past the budget the
-/// oldest until half of it is left (views are rebuilt from one narrow catalog read). A view is a
-/// few hundred bytes until its `object.json` or xattrs are made, which for a processed file run
-/// to tens of KiB; the views themselves tell the meter as they grow.
+/// count and by the bytes of the `object.json`s and xattrs they made: past the count the oldest
+/// half goes, past the budget the oldest until half of it is left (views are rebuilt from one
+/// narrow catalog read). A view is under a KiB until its `object.json` or xattrs are made, which
+/// for a processed file run to tens of KiB and tell the meter. The budget counts only those: when
+/// it counted the views too, 50,000 plain files' views outgrew it, and a loader going through
+/// them in order found none of them kept (every view rebuilt, every pass).
 final class ViewCache: Sendable {
     private struct State {
         var views: [Int64: (view: ObjectView, stamp: UInt64)] = [:]
@@ -22,7 +24,8 @@ final class ViewCache: Sendable {
     private let state = Mutex(State())
     let capacity: Int
     let budget: Int
-    /// The bytes held by views alive anywhere (this cache, open files, case and dataset trees).
+    /// The bytes of `object.json`s and xattrs made by views, kept anywhere (this cache, open
+    /// files, case and dataset trees).
     let meter: ByteMeter
 
     init(capacity: Int, budget: Int, meter: ByteMeter) {
@@ -59,7 +62,7 @@ final class ViewCache: Sendable {
                 var bytes = meter.bytes
                 dropped = Self.dropOldest(&state) { _, view in
                     guard bytes > budget / 2 else { return false }
-                    bytes -= view.weight
+                    bytes -= view.madeWeight
                     return true
                 }
             }

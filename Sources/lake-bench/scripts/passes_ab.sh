@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Two builds of `lake` reading the same lake in turn (docs/benchmarks.md, "Object views at 50,000
+# files"): a loader's passes through `objects/`, warm through a read-write mount and after
+# `drop_caches` through a read-only one, each build mounting the lake for its passes.
+#
+#   bash Sources/lake-bench/scripts/epochs_bench.sh WORK 50000 2 1     # makes WORK's lake first
+#   bash Sources/lake-bench/scripts/passes_ab.sh WORK LAKE_A LAKE_B [PASSES] [ROUNDS]
+#
+# Per build and round: µs per file of each pass (the first of each mount fills the daemon's
+# caches) and the read-write daemon's VmRSS after its passes. Needs root and readall (built by
+# epochs_bench.sh).
+set -euo pipefail
+
+work=${1:?usage: passes_ab.sh WORK LAKE_A LAKE_B [PASSES] [ROUNDS]}
+builds=("${2:?LAKE_A}" "${3:?LAKE_B}")
+passes=${4:-4}
+rounds=${5:-2}
+work=$(cd "$work" && pwd)
+lists=$work/lists mnt=$work/mnt ro=$work/ro
+[ -f "$lists/rw-objects" ] && [ -x "$work/readall" ] || { echo "run epochs_bench.sh $work first" >&2; exit 1; }
+export LAKE_STORE=$work/store
+files=$(wc -l < "$lists/rw-objects")
+
+cleanup() { for m in "$mnt" "$ro"; do fusermount3 -uz "$m" 2>/dev/null || true; done; }
+trap cleanup EXIT
+cleanup
+per_file() { awk -v n="$files" '{printf " %.1f", $1 / n * 1e6}'; }
+daemon() { pgrep -f -- " mount (.* )?$1( |$)" | head -1; }
+
+for round in $(seq "$rounds"); do
+    for lake in "${builds[@]}"; do
+        "$lake" mount "$mnt" >/dev/null
+        printf "round %s %s\n  read-write objects/, warm:" "$round" "$lake"
+        for _ in $(seq "$passes"); do "$work/readall" < "$lists/rw-objects" | per_file; done
+        printf "\n  read-write daemon: %s MiB\n" "$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$(daemon "$mnt")/status")"
+        "$lake" unmount "$mnt" >/dev/null
+        "$lake" mount -o ro "$ro" >/dev/null
+        printf "  read-only objects/, cold:"
+        for _ in $(seq "$passes"); do
+            sync; echo 3 > /proc/sys/vm/drop_caches
+            "$work/readall" < "$lists/ro-objects" | per_file
+        done
+        printf "\n"
+        "$lake" unmount "$ro" >/dev/null
+    done
+done

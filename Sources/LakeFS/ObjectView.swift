@@ -27,7 +27,6 @@ final class ObjectView: Sendable {
 
         subscript(local: UInt64) -> Node? { local < UInt64(slots.count) ? slots[Int(local)] : nil }
         var locals: [UInt64] { slots.indices.compactMap { slots[$0] == nil ? nil : UInt64($0) } }
-        var count: Int { slots.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
     }
 
     /// What views need to make an `object.json` and xattrs, shared by every view of a mount:

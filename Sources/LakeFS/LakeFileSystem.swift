@@ -12,17 +12,18 @@ import Synchronization
 public final class LakeFileSystem: Sendable {
     public let store: Store
     let logger: Logger
-    /// Object views: 65,536 of them (under a KiB each but for what they make) and 64 MiB of the
-    /// `object.json`s and xattrs they made (its meter counts those wherever they are kept).
-    let views: ViewCache
+    /// Object views: 65,536 of them, under a KiB each.
+    let views = ViewCache(capacity: LakeFileSystem.viewsKept)
     static let viewsKept = 65_536
-    static let viewBudget = 64 << 20
-    /// How views make their `object.json` and xattrs, and the meter of what they made.
+    /// The `object.json`s and xattrs views made, wherever held: 64 MiB of them.
+    let madeValues: MadeValues
+    public static let madeBudget = 64 << 20
+    /// How views make their `object.json` and xattrs.
     let viewSource: ObjectView.Source
     /// Views of objects that left the lake (trashed or purged) while cached: a process that has
     /// one of their files open still gets its attributes (`fstat`), as on a disk a file removed
     /// while open keeps its inode; names no longer lead to them.
-    let departed = ViewCache(capacity: 1024, budget: .max, meter: ByteMeter())
+    let departed = ViewCache(capacity: 1024)
     let listing = Mutex<[ObjectSummary]?>(nil)
     let openFiles: OpenFiles
     /// Brings the next files' blobs into memory while a reader goes through a tree in order.
@@ -47,16 +48,15 @@ public final class LakeFileSystem: Sendable {
 
     /// `settler`: the daemon's `BlobSettler`, which lets small uploads sync once per batch.
     public init(store: Store, logger: Logger, datasetRoot: LakeID? = nil, readOnly: Bool = false, settler: BlobSettler? = nil,
-                treeNodesKept: Int = 1 << 19) {
+                treeNodesKept: Int = 1 << 19, madeBudget: Int = LakeFileSystem.madeBudget) {
         self.store = store
         self.logger = logger
         self.datasetRoot = datasetRoot
         self.readOnly = readOnly || datasetRoot != nil
         rootFolders = self.readOnly ? Self.rootNames.filter { $0.1 != NodeID.incoming } : Self.rootNames
         trees = EntityTrees(store: store, nodesKept: treeNodesKept)
-        let meter = ByteMeter()
-        views = ViewCache(capacity: Self.viewsKept, budget: Self.viewBudget, meter: meter)
-        viewSource = Self.viewSource(store, meter: meter)
+        madeValues = MadeValues(budget: madeBudget)
+        viewSource = Self.viewSource(store, made: madeValues)
         let files = OpenFiles()
         openFiles = files
         let guarded = BlobGuard(store: store, logger: logger)
@@ -198,8 +198,8 @@ public final class LakeFileSystem: Sendable {
     /// their `object.json` from the object with its provisions as stored (nil when gone, not
     /// readable, or its provisions cannot be laid out), so sizing it — which `find -size`, `ls
     /// -l`, `du` and `rsync` do for every object — decodes no histogram.
-    static func viewSource(_ store: Store, meter: ByteMeter) -> ObjectView.Source {
-        ObjectView.Source(meter: meter, load: { id in (try? store.object(id)) ?? nil },
+    static func viewSource(_ store: Store, made: MadeValues) -> ObjectView.Source {
+        ObjectView.Source(made: made, load: { id in (try? store.object(id)) ?? nil },
                           document: { id in ((try? store.storedObject(id)) ?? nil)?.prettyJSON })
     }
 

@@ -3,36 +3,35 @@ import Synchronization
 
 /// A value made the first time it is needed and then kept: a large case or dataset folder holds
 /// thousands of `.json` files and xattr sets that are never read.
-final class Lazy<Value: Sendable>: Sendable {
+final class Lazy<Value: Sendable>: Remade {
     private let make: @Sendable () -> Value
-    private let counted: (meter: ByteMeter, weigh: @Sendable (Value) -> Int)?
+    private let counted: (made: MadeValues, weigh: @Sendable (Value) -> Int)?
     private let made = Mutex<Value?>(nil)
 
-    /// `counted`: a meter told the made value's weight while it is kept, whoever keeps this (a
-    /// view in the cache, a case tree, an open file), and told again when it goes.
-    init(_ make: @escaping @Sendable () -> Value, counted: (meter: ByteMeter, weigh: @Sendable (Value) -> Int)? = nil) {
+    /// `counted`: where the made value is kept within a budget (its weight told), and may be
+    /// forgotten, to be made again when next wanted.
+    init(_ make: @escaping @Sendable () -> Value, counted: (made: MadeValues, weigh: @Sendable (Value) -> Int)? = nil) {
         self.make = make
         self.counted = counted
     }
 
-    deinit {
-        if let counted, let value = madeValue { counted.meter.add(-counted.weigh(value)) }
-    }
-
-    /// The value if it was made, without making it.
+    /// The value if it was made (and not forgotten since), without making it.
     var madeValue: Value? { made.withLock { $0 } }
 
     /// Two threads may both make it; the first kept wins, both get it, and it is counted once.
     var value: Value {
         if let value = made.withLock({ $0 }) { return value }
         let value = make()
-        return made.withLock { kept in
-            if let earlier = kept { return earlier }
+        let (kept, isNew) = made.withLock { kept -> (Value, Bool) in
+            if let earlier = kept { return (earlier, false) }
             kept = value
-            if let counted { counted.meter.add(counted.weigh(value)) }
-            return value
+            return (value, true)
         }
+        if isNew, let counted { counted.made.made(self, weight: counted.weigh(kept)) }
+        return kept
     }
+
+    func forget() { made.withLock { $0 = nil } }
 }
 
 typealias LazyBytes = Lazy<[UInt8]>
@@ -49,9 +48,9 @@ extension Lazy where Value == [UInt8] {
         LazyBytes { jsonLine(make()) }
     }
 
-    /// Bytes made by `make`, their count told to `meter` while they are kept.
-    convenience init(_ make: @escaping @Sendable () -> [UInt8], meter: ByteMeter) {
-        self.init(make, counted: (meter, { $0.count }))
+    /// Bytes made by `make`, kept within `made`'s budget.
+    convenience init(_ make: @escaping @Sendable () -> [UInt8], made: MadeValues) {
+        self.init(make, counted: (made, { $0.count }))
     }
 
     /// The pretty JSON of `value` and a final newline.
@@ -66,8 +65,8 @@ extension Lazy where Value == [String: [UInt8]] {
     /// Bytes held by a made set of xattrs.
     static func weight(_ values: [String: [UInt8]]) -> Int { values.reduce(0) { $0 + $1.key.utf8.count + $1.value.count } }
 
-    /// A set made by `make`, its weight told to `meter` while it is kept.
-    convenience init(_ make: @escaping @Sendable () -> [String: [UInt8]], meter: ByteMeter) {
-        self.init(make, counted: (meter, Self.weight))
+    /// A set made by `make`, kept within `made`'s budget.
+    convenience init(_ make: @escaping @Sendable () -> [String: [UInt8]], made: MadeValues) {
+        self.init(make, counted: (made, Self.weight))
     }
 }

@@ -31,14 +31,14 @@ final class ObjectView: Sendable {
 
     /// What views need to make an `object.json` and xattrs, shared by every view of a mount:
     /// `load` reads a whole object by id, `document` its `object.json` (see
-    /// `LakeFileSystem.loadDocument`); `meter` counts the bytes made (the cache's budget reads it).
+    /// `LakeFileSystem.viewSource`); what they make is kept within `made`'s budget.
     final class Source: Sendable {
         let load: @Sendable (LakeID) -> LakeObject?
         let document: @Sendable (LakeID) -> [UInt8]?
-        let meter: ByteMeter
+        let made: MadeValues
 
-        init(meter: ByteMeter, load: @escaping @Sendable (LakeID) -> LakeObject?, document: @escaping @Sendable (LakeID) -> [UInt8]?) {
-            self.meter = meter
+        init(made: MadeValues, load: @escaping @Sendable (LakeID) -> LakeObject?, document: @escaping @Sendable (LakeID) -> [UInt8]?) {
+            self.made = made
             self.load = load
             self.document = document
         }
@@ -119,9 +119,9 @@ final class ObjectView: Sendable {
         if let parts = parts.withLock({ $0 }) { return parts }
         let source = source, outline = outline
         let json = LazyBytes({ source.document(outline.id) ?? LazyBytes.jsonLine(source.load(outline.id) ?? LakeObject(remembering: outline)) },
-                             meter: source.meter)
+                             made: source.made)
         let xattrs = ([outline] + shown).map { shown in
-            LazyXattrs({ Xattrs.of(source.load(shown.id) ?? LakeObject(remembering: shown)) }, meter: source.meter)
+            LazyXattrs({ Xattrs.of(source.load(shown.id) ?? LakeObject(remembering: shown)) }, made: source.made)
         }
         return parts.withLock { kept in
             if let earlier = kept { return earlier }
@@ -150,14 +150,6 @@ final class ObjectView: Sendable {
             return (Attributes.file(NodeID.object(seq, local: local), size: 0, modified: modified).owned(by: outline.owner), false)
         }
         return attributes(local).map { ($0, true) }
-    }
-
-    /// The bytes of the view's made `object.json` and xattrs (what they add to the meter while
-    /// kept): tens of KiB for a processed file's, none until someone asks. The view itself, under
-    /// a KiB for a plain file's, is bounded by the cache's count.
-    var madeWeight: Int {
-        guard let parts = parts.withLock({ $0 }) else { return 0 }
-        return (parts.json.madeValue?.count ?? 0) + parts.xattrs.reduce(0) { $0 + ($1.madeValue.map(LazyXattrs.weight) ?? 0) }
     }
 }
 

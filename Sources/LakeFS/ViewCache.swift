@@ -3,12 +3,11 @@ import LakeSystem
 import Synchronization
 
 /// Object views by seq (and by id, so a lookup by name needs no catalog query), bounded by a
-/// count and by the bytes of the `object.json`s and xattrs they made: past the count the oldest
-/// half goes, past the budget the oldest until half of it is left (views are rebuilt from one
-/// narrow catalog read). A view is under a KiB until its `object.json` or xattrs are made, which
-/// for a processed file run to tens of KiB and tell the meter. The budget counts only those: when
-/// it counted the views too, 50,000 plain files' views outgrew it, and a loader going through
-/// them in order found none of them kept (every view rebuilt, every pass).
+/// count: past it the oldest half goes (views are rebuilt from one narrow catalog read). A view
+/// is under a KiB; the `object.json`s and xattrs views make, tens of KiB for a processed file,
+/// are bounded apart (`MadeValues`). A byte budget here once counted both, and 50,000 plain
+/// files' views outgrew it: a loader going through them in order found none of them kept (every
+/// view rebuilt, every pass).
 final class ViewCache: Sendable {
     private struct State {
         var views: [Int64: (view: ObjectView, stamp: UInt64)] = [:]
@@ -23,16 +22,8 @@ final class ViewCache: Sendable {
 
     private let state = Mutex(State())
     let capacity: Int
-    let budget: Int
-    /// The bytes of `object.json`s and xattrs made by views, kept anywhere (this cache, open
-    /// files, case and dataset trees).
-    let meter: ByteMeter
 
-    init(capacity: Int, budget: Int, meter: ByteMeter) {
-        self.capacity = capacity
-        self.budget = budget
-        self.meter = meter
-    }
+    init(capacity: Int) { self.capacity = capacity }
 
     func get(_ seq: Int64) -> ObjectView? { state.withLock { $0.views[seq]?.view } }
 
@@ -55,16 +46,7 @@ final class ViewCache: Sendable {
             var dropped = 0
             if state.views.count > capacity {
                 let count = state.views.count / 2
-                dropped = Self.dropOldest(&state) { dropped, _ in dropped < count }
-            } else if meter.bytes > budget {
-                // Counted down by the views dropped, not read again: views others still hold
-                // keep their bytes, and waiting for those would empty the cache.
-                var bytes = meter.bytes
-                dropped = Self.dropOldest(&state) { _, view in
-                    guard bytes > budget / 2 else { return false }
-                    bytes -= view.madeWeight
-                    return true
-                }
+                dropped = Self.dropOldest(&state) { dropped in dropped < count }
             }
             // Views removed by invalidations leave dead entries in the order: a daemon that runs
             // for weeks re-putting the same few views must not grow it without end.
@@ -109,8 +91,8 @@ final class ViewCache: Sendable {
         }
     }
 
-    /// Drops views oldest first while `more(droppedSoFar, next)` says so.
-    private static func dropOldest(_ state: inout State, while more: (Int, ObjectView) -> Bool) -> Int {
+    /// Drops views oldest first while `more(droppedSoFar)` says so.
+    private static func dropOldest(_ state: inout State, while more: (Int) -> Bool) -> Int {
         var dropped = 0
         while state.orderStart < state.order.count {
             let (seq, stamp) = state.order[state.orderStart]
@@ -118,7 +100,7 @@ final class ViewCache: Sendable {
                 state.orderStart += 1
                 continue
             }
-            guard more(dropped, entry.view) else { break }
+            guard more(dropped) else { break }
             state.orderStart += 1
             state.views.removeValue(forKey: seq)
             unlink(&state, seq, entry.view)

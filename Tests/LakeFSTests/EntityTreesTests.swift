@@ -26,6 +26,41 @@ import Testing
         return LakeID(unchecked: String(decoding: try fs.xattr(entry.node, name: "user.lake.id"), as: UTF8.self))
     }
 
+    /// `find -size` or `ls -l` in a case tree sizes every member's `object.json` (tens of KiB for
+    /// a processed file), and the tree keeps what was made for as long as it is kept: a dataset
+    /// of 100,000 processed files would hold gigabytes. What views make stays within its budget
+    /// wherever it is held, and a value forgotten comes back the same when asked again.
+    @Test func objectJSONsSizedInACaseTreeStayWithinTheirBudget() throws {
+        let budget = 4096
+        let fs = LakeFileSystem(store: test.store, logger: TestLogger.make(), madeBudget: budget)
+        let objects = try (0..<30).map { try store("g\($0).txt", on: fs) }
+        let draft = LakeCase(id: LakeID.make(.case, at: UInt64(Timestamp.now.milliseconds)), name: "many", status: .unsettled,
+                             members: objects.enumerated().map { CaseMember(objectId: $0.element, label: "m\($0.offset)") },
+                             params: [:], createdAt: .now, createdBy: "root")
+        let id = try test.store.catalog.createCase(draft).id
+        let folder = try fs.lookup(parent: NodeID.cases, name: FileName(id.rawValue)).node
+        var sizes: [Int64] = []
+        var highest = 0
+        for index in objects.indices {
+            let member = try fs.lookup(parent: folder, name: FileName("m\(index)")).node
+            sizes.append(try fs.lookup(parent: member, name: FileName("object.json")).attributes.size)
+            highest = max(highest, fs.madeValues.bytes)
+        }
+        let largest = Int(sizes.max() ?? 0)
+        #expect(largest > 0 && sizes.reduce(0, +) > Int64(4 * budget), "the sizes made add up to more than the budget")
+        #expect(highest <= budget + largest, "made values held \(highest) bytes against a budget of \(budget)")
+        let member = try fs.lookup(parent: folder, name: FileName("m0")).node
+        let json = try fs.lookup(parent: member, name: FileName("object.json")).node
+        #expect(try fs.attributes(json).size == sizes[0], "forgotten and made again, the same size")
+        let plan = try fs.open(json, flags: O_RDONLY, caller: caller)
+        defer { fs.release(plan.handle) }
+        guard case .bytes(let bytes) = try fs.read(plan.handle, offset: 0, count: 1 << 20) else {
+            Issue.record("object.json is served from memory")
+            return
+        }
+        #expect(bytes.count == Int(sizes[0]) && String(decoding: bytes, as: UTF8.self).contains(objects[0].rawValue))
+    }
+
     @Test func treesAreKeptWithinABudgetAndComeBackTheSame() throws {
         let fs = LakeFileSystem(store: test.store, logger: TestLogger.make(), treeNodesKept: 60)
         let objects = try (0..<40).map { try store("f\($0).txt", on: fs) }

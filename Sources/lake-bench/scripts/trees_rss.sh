@@ -7,14 +7,16 @@
 #
 # Makes DATASETS (default 10) frozen datasets in all of WORK's cases (the one epochs_bench.sh
 # froze counts), mounts the lake read-only, walks `objects/` and then each dataset's tree twice
-# (`find -name nomatch`), and prints the daemon's VmRSS in MiB after each walk. Needs root and the
-# release build (LAKE=PATH for another).
+# (`find -name nomatch`; FIND='-size +1000000k' stats every file too, which makes each member's
+# object.json), and prints the daemon's VmRSS in MiB after each walk. Needs root and the release
+# build (LAKE=PATH for another).
 set -euo pipefail
 
 work=${1:?usage: trees_rss.sh WORK [DATASETS]}
 count=${2:-10}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 lake=${LAKE:-$repo/.build/release/lake}
+read -r -a test <<< "${FIND:--name nomatch}"
 work=$(cd "$work" && pwd)
 lists=$work/lists ro=$work/ro
 [ -f "$lists/cases" ] && [ -f "$lists/dataset" ] || { echo "run epochs_bench.sh $work first" >&2; exit 1; }
@@ -41,7 +43,7 @@ echo "after objects/: $(rss) MiB"
 for walk in 1 2; do
     printf "walk %d, after each dataset:" "$walk"
     for id in $(grep . "$datasets" | head -n "$count"); do
-        find "$ro/datasets/$id" -name nomatch
+        find "$ro/datasets/$id" "${test[@]}"
         printf " %s" "$(rss)"
     done
     echo

@@ -41,11 +41,23 @@ import Testing
         let folder = try fs.lookup(parent: NodeID.cases, name: FileName(id.rawValue)).node
         var sizes: [Int64] = []
         var highest = 0
+        var firstOpen: OpenPlan?
         for index in objects.indices {
             let member = try fs.lookup(parent: folder, name: FileName("m\(index)")).node
-            sizes.append(try fs.lookup(parent: member, name: FileName("object.json")).attributes.size)
+            let entry = try fs.lookup(parent: member, name: FileName("object.json"))
+            sizes.append(entry.attributes.size)
+            // A reader with the first one open while it is forgotten keeps its bytes.
+            if index == 0 { firstOpen = try fs.open(entry.node, flags: O_RDONLY, caller: caller) }
             highest = max(highest, fs.madeValues.bytes)
         }
+        let held = try #require(firstOpen)
+        defer { fs.release(held.handle) }
+        guard case .bytes(let heldBytes) = try fs.read(held.handle, offset: 0, count: 1 << 20) else {
+            Issue.record("object.json is served from memory")
+            return
+        }
+        #expect(fs.views.get(id: objects[0])?.json.madeValue == nil, "the first made was forgotten while open")
+        #expect(heldBytes.count == Int(sizes[0]), "the open file keeps the bytes it opened")
         let largest = Int(sizes.max() ?? 0)
         #expect(largest > 0 && sizes.reduce(0, +) > Int64(4 * budget), "the sizes made add up to more than the budget")
         #expect(highest <= budget + largest, "made values held \(highest) bytes against a budget of \(budget)")
@@ -58,7 +70,7 @@ import Testing
             Issue.record("object.json is served from memory")
             return
         }
-        #expect(bytes.count == Int(sizes[0]) && String(decoding: bytes, as: UTF8.self).contains(objects[0].rawValue))
+        #expect(bytes == heldBytes && String(decoding: bytes, as: UTF8.self).contains(objects[0].rawValue))
     }
 
     @Test func treesAreKeptWithinABudgetAndComeBackTheSame() throws {

@@ -127,6 +127,10 @@ public final class NodeCache: Sendable {
             try Syscall.chmod(fd, 0o444, path: path)
             Syscall.close(fd)
         } catch {
+            // Emptied before it goes: the pipeline's thread may still hold a duplicate of the
+            // descriptor for a moment, and an unlinked file keeps its blocks while any is open —
+            // the next fetch into a full cache disk failed with ENOSPC for those blocks.
+            try? Syscall.truncate(fd, to: 0, path: path)
             Syscall.close(fd)
             try? Syscall.unlinkIfPresent(path)
             throw error

@@ -63,10 +63,13 @@ public final class LocalBlobStore: BlobStore {
     }
 
     func folder(of id: String) -> String {
-        let hex = Array(id)
+        // Bytes, not Characters: an id is ASCII hex, and splitting its 64 characters into
+        // graphemes cost more than the rest of a daemon's open of a small file (perf).
+        let bytes = id.utf8
+        let first = String(decoding: bytes.prefix(2), as: UTF8.self)
         switch layout {
-        case .oneLevel: return Path.join(blobsDirectory, String(hex[0..<2]))
-        case .twoLevel: return Path.join(blobsDirectory, String(hex[0..<2]), String(hex[2..<4]))
+        case .oneLevel: return Path.join(blobsDirectory, first)
+        case .twoLevel: return Path.join(blobsDirectory, first, String(decoding: bytes.dropFirst(2).prefix(2), as: UTF8.self))
         }
     }
 

@@ -47,6 +47,16 @@ final class BlobGuard: Sendable {
         damaged.withLock { $0.contains(blob) }
     }
 
+    /// What an open of a stored file of blob `blob` (`size` bytes) reads from: refused if the
+    /// blob is known damaged; a descriptor kept from an earlier open whose file is still the
+    /// blob's and of its size is used as it is (no path walk); else the blob's file is checked
+    /// (`check`) and opened.
+    func source(_ blob: String, size: Int64, in files: OpenFiles) throws(FSError) -> OpenFiles.Source {
+        if isDamaged(blob) { throw .io("blob \(blob) is damaged") }
+        return try files.blobSource(blob, size: size, check: { () throws(FSError) in try check(blob, size: size) },
+                                    open: { try store.openBlob(blob) })
+    }
+
     func check(_ blob: String, size: Int64) throws(FSError) {
         if damaged.withLock({ $0.contains(blob) }) { throw .io("blob \(blob) is damaged") }
         let check = store.blobPresence(blob, expectedSize: size)

@@ -132,12 +132,7 @@ struct ObjectTree: FileTree {
         let view = try fs.view(seq: seq)
         switch view.nodes[local]?.content {
         case .blob(let id, let size)?:
-            try fs.blobGuard.check(id, size: size)
-            do {
-                return fs.plan(fs.openFiles.add(try fs.openFiles.blobSource(id) { try fs.store.openBlob(id) }, keeping: view), stable: true)
-            } catch {
-                throw FSError.from(error)
-            }
+            return fs.plan(fs.openFiles.add(try fs.blobGuard.source(id, size: size, in: fs.openFiles), keeping: view), stable: true)
         case .json?:
             return fs.plan(fs.openFiles.add(.bytes(view.json.bytes), keeping: view), stable: true)
         case .folder?:

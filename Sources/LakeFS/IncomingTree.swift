@@ -152,13 +152,8 @@ final class IncomingTree: Sendable {
         if current.receipt.isFolder { throw .isDirectory }
         if flags & O_ACCMODE == O_RDONLY {
             guard let blob = current.receipt.blobID else { throw .io("the file is still being uploaded") }
-            try blobGuard.check(blob, size: current.receipt.size)
-            do {
-                let handle = handles.add(try handles.blobSource(blob) { try store.openBlob(blob) })
-                return OpenPlan(handle: handle, caching: .direct, needsFlush: false)
-            } catch {
-                throw FSError.from(error)
-            }
+            let handle = handles.add(try blobGuard.source(blob, size: current.receipt.size, in: handles))
+            return OpenPlan(handle: handle, caching: .direct, needsFlush: false)
         }
         // Rewriting a receipt (O_TRUNC) uploads a new object under the same name; appending to
         // it or changing it in place cannot make a whole new file, so it is refused.

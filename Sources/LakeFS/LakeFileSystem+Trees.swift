@@ -102,12 +102,7 @@ extension LakeFileSystem {
         guard Int(local) < view.nodes.count else { throw .notFound }
         switch view.nodes[Int(local)].content {
         case .blob(let blob, let size):
-            try blobGuard.check(blob, size: size)
-            do {
-                return openFiles.add(try openFiles.blobSource(blob) { try store.openBlob(blob) })
-            } catch {
-                throw FSError.from(error)
-            }
+            return openFiles.add(try blobGuard.source(blob, size: size, in: openFiles))
         case .bytes(let bytes):
             return openFiles.add(.bytes(bytes))
         case .lazy(let bytes):

@@ -20,14 +20,25 @@ public final class OpenFiles: Sendable {
         var next: UInt64 = 1
         var handles: [UInt64: Source] = [:]
         var recent: [String: ReadableFile] = [:]
-        var order: [String] = []
+        /// The cached descriptors, least recently used first.
+        var recentOrder = OldestFirst<String>()
         /// The views of objects with a file open, by seq, and how many handles hold each.
         var views: [Int64: (view: ObjectView, handles: Int)] = [:]
         var viewOf: [UInt64: Int64] = [:]
     }
 
     private let state = Mutex(State())
-    static let cachedDescriptors = 256
+    /// Blob descriptors kept after their last close. Enough to hold a loader's files between
+    /// the read-ahead opening them and the reader opening them, and the inodes the kernel keeps
+    /// passthrough backings for, so a warm open costs an `fstat` rather than a path walk and an
+    /// open; at most a quarter of the descriptors the process may hold.
+    let descriptorsKept: Int
+
+    init(descriptorsKept: Int = OpenFiles.descriptorsKept(limit: Syscall.descriptorLimit())) {
+        self.descriptorsKept = descriptorsKept
+    }
+
+    static func descriptorsKept(limit: Int) -> Int { min(4096, max(64, limit / 4)) }
 
     /// A new handle; `view` is the object it opened a file of, kept while the handle is open.
     func add(_ source: Source, keeping view: ObjectView? = nil) -> UInt64 {
@@ -59,38 +70,57 @@ public final class OpenFiles: Sendable {
     /// left the lake since it was opened still answers).
     func openView(_ seq: Int64) -> ObjectView? { state.withLock { $0.views[seq]?.view } }
 
-    /// A handle's source for a blob: a descriptor from the cache or newly opened, and a check of
-    /// its own.
-    func blobSource(_ id: String, open: () throws -> ReadableFile) throws -> Source {
-        let file = try blob(id, open: open)
-        return .blob(file, SequentialHash(blob: id, size: file.size))
+    /// A handle's source for blob `id` of `size` bytes. A kept descriptor whose file is still
+    /// the blob's and still `size` long answers with one `fstat`; otherwise `check` (the blob
+    /// guard: a file gone or resized is recorded as damage) runs and the blob is opened.
+    func blobSource(_ id: String, size: Int64, check: () throws(FSError) -> Void,
+                    open: () throws -> ReadableFile) throws(FSError) -> Source {
+        if let kept = keptBlob(id), kept.size == size { return .blob(kept.file, SequentialHash(blob: id, size: size)) }
+        try check()
+        do {
+            let file = try blob(id, open: open)
+            return .blob(file, SequentialHash(blob: id, size: file.size))
+        } catch {
+            throw FSError.from(error)
+        }
     }
 
-    /// A descriptor for a blob, from the cache or newly opened. A cached descriptor whose file
-    /// has been removed since is not handed out again: a bucket store drops a damaged cached copy
-    /// so that the next open fetches the blob again, and the old descriptor would still read the
-    /// damaged bytes (one `fstat` per open).
+    /// A descriptor for a blob, from the cache or newly opened.
     func blob(_ id: String, open: () throws -> ReadableFile) throws -> ReadableFile {
-        if let cached = state.withLock({ $0.recent[id] }) {
-            var info = stat()
-            if fstat(cached.descriptor, &info) == 0, info.st_nlink > 0 { return cached }
-            state.withLock { state in
-                if state.recent[id] === cached {
-                    state.recent.removeValue(forKey: id)
-                    state.order.removeAll { $0 == id }
-                }
-            }
-        }
+        if let kept = keptBlob(id) { return kept.file }
         let file = try open()
         state.withLock { state in
             if state.recent[id] == nil {
                 state.recent[id] = file
-                state.order.append(id)
-                if state.order.count > Self.cachedDescriptors {
-                    state.recent.removeValue(forKey: state.order.removeFirst())
+                state.recentOrder.add(id)
+                while state.recentOrder.count > descriptorsKept, let oldest = state.recentOrder.takeOldest() {
+                    state.recent.removeValue(forKey: oldest)
                 }
             }
         }
         return file
     }
+
+    /// A cached descriptor for a blob and its file's size now, made the newest kept. One whose
+    /// file has been removed since is not handed out again: a bucket store drops a damaged cached
+    /// copy so that the next open fetches the blob again, and the old descriptor would still read
+    /// the damaged bytes.
+    private func keptBlob(_ id: String) -> (file: ReadableFile, size: Int64)? {
+        guard let cached = state.withLock({ $0.recent[id] }) else { return nil }
+        var info = stat()
+        if fstat(cached.descriptor, &info) == 0, info.st_nlink > 0 {
+            state.withLock { state in if state.recent[id] === cached { state.recentOrder.add(id) } }
+            return (cached, Int64(info.st_size))
+        }
+        state.withLock { state in
+            if state.recent[id] === cached {
+                state.recent.removeValue(forKey: id)
+                state.recentOrder.remove(id)
+            }
+        }
+        return nil
+    }
+
+    /// Blob descriptors cached (tests).
+    var descriptorsCached: Int { state.withLock { $0.recent.count } }
 }

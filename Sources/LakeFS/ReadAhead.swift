@@ -40,6 +40,8 @@ final class ReadAhead: Sendable {
     /// order had 506 blobs read ahead by chance (16 readers followed, 8 places past each).
     static let firstStep = 2
     static let filesBeforeFetching = 3
+    /// Files queued before a fetching thread is woken, once the window is full.
+    static let wakeBatch = 8
     /// Readers followed at once (a loader's worker processes each read their own share).
     static let streams = 16
     /// Threads fetching at once: they wait on the disk (or a bucket), not on the cores (four
@@ -86,8 +88,8 @@ final class ReadAhead: Sendable {
     var fetchedCount: Int { state.withLock { $0.fetched } }
     /// Files ever queued for fetching (the tests: what out-of-order opens never start).
     var queuedCount: Int { state.withLock { $0.everQueued } }
-    /// No file queued and no thread fetching.
-    var isIdle: Bool { state.withLock { $0.threads == 0 && $0.head >= $0.queue.count } }
+    /// No thread fetching (files may wait queued for a batch to fill: `wakeBatch`).
+    var isIdle: Bool { state.withLock { $0.threads == 0 } }
 
     /// A file at `position` of `order` was opened for reading.
     func opened(_ order: Order, at position: Int) {
@@ -130,7 +132,13 @@ final class ReadAhead: Sendable {
                 stream.ahead = last
             }
             state.streams[index] = stream
-            guard state.head < state.queue.count, state.threads < Self.threads else { return false }
+            // A thread is woken for a batch of files, not for each: at the full window a reader
+            // queues one file per open, and waking a thread for it cost the daemon more than the
+            // fetch (perf of a loader reading warm 4 KiB files). Files are still fetched at least
+            // `maximumWindow - wakeBatch` ahead; a growing window and the tree's end wake at once.
+            let pending = state.queue.count - state.head
+            guard pending > 0, state.threads < Self.threads,
+                  pending >= Self.wakeBatch || stream.window < Self.maximumWindow || last == order.count - 1 else { return false }
             state.threads += 1
             return true
         }

@@ -250,3 +250,22 @@ extension Syscall {
 // Glibc's `statvfs` function is shadowed by its struct of the same name in Swift.
 @_silgen_name("statvfs")
 private func systemStatvfs(_ path: UnsafePointer<CChar>, _ info: UnsafeMutablePointer<Glibc.statvfs>) -> Int32
+
+extension Syscall {
+    /// The descriptors this process may hold (RLIMIT_NOFILE's soft limit).
+    public static func descriptorLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        return Int(clamping: limit.rlim_cur)
+    }
+
+    /// Raises the soft descriptor limit to the hard one. The soft default of 1024 (systemd's,
+    /// kept for programs that still use select(2)) would cap a mount daemon's kept descriptors
+    /// and passthrough opens; Lake never calls select.
+    public static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}

@@ -110,6 +110,8 @@ struct MountCommand: ParsableCommand {
         var logger = DaemonLog.logger(path: logPath, verbose: options.verbose, toStderr: readyFd == nil)
         // Every mount of a store writes to one log: each line names its mount.
         logger[metadataKey: "mount"] = "\(path)"
+        // Before the filesystem sizes its descriptor cache from the limit.
+        Syscall.raiseDescriptorLimit()
         if servedByDaemon { return try serveFromDaemon(path, logger: logger) }
         let store: Store
         let services: DaemonServices

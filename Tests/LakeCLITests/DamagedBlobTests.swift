@@ -86,6 +86,25 @@ import Testing
         #expect(verify.stdout.contains("MISSING") && verify.stdout.contains("CORRUPT"), "\(verify.stdout)")
     }
 
+    /// The same after the files were read (the daemon keeps a descriptor of each blob it opened,
+    /// and the kernel its passthrough backing file): the next open looks at the kept file, finds
+    /// it unlinked or of another size, and refuses it as an open of a never-read file would.
+    @Test(arguments: [[], ["no_passthrough"]])
+    func aBlobDamagedAfterItsFileWasReadIsCaughtAtTheNextOpen(options: [String]) throws {
+        let mounted = try MountedLake(options: options)
+        let (id, blob, source) = try upload(mounted)
+        let (other, otherBlob, otherSource) = try upload(mounted, size: 2 << 20)
+        for _ in 0..<2 {
+            #expect(try Shell.sha256(mounted.path("objects/\(id)/file")) == Shell.sha256(source))
+            #expect(try Shell.sha256(mounted.path("objects/\(other)/file")) == Shell.sha256(otherSource))
+        }
+        try Shell.run("rm -f '\(blob)'; chmod u+w '\(otherBlob)'; truncate -s 1000 '\(otherBlob)'")
+        #expect(try catFails(mounted.path("objects/\(id)/file")))
+        #expect(try catFails(mounted.path("objects/\(other)/file")))
+        #expect(try damage(mounted, id)?["reason"] as? String == "the blob file is missing")
+        #expect((try damage(mounted, other)?["reason"] as? String)?.contains("size is 1000 bytes") == true)
+    }
+
     /// A receipt in incoming/ and a dataset's member are the same bytes: refused the same way.
     @Test func receiptsRefuseADamagedBlobToo() throws {
         let mounted = try MountedLake()

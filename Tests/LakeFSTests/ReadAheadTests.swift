@@ -34,9 +34,13 @@ import Testing
         ahead.opened(order, at: 3)
         #expect(eventually(30) { fetched.count == 9 } && fetched.all == names(3...11), "the window doubles to 8 files past the one read")
         for position in 4...40 { ahead.opened(order, at: position) }
-        #expect(eventually(30) { fetched.count == 70 } && fetched.all == names(3...72),
-                "never more than \(ReadAhead.maximumWindow) files past the one read: \(fetched.count)")
-        #expect(ahead.fetchedCount == 70)
+        // At the full window threads are woken for batches: the last few queued may wait for
+        // the next opens.
+        let least = 70 - (ReadAhead.wakeBatch - 1)
+        #expect(eventually(30) { fetched.count >= least && ahead.isIdle })
+        #expect(fetched.all.isSubset(of: names(3...72)) && fetched.all.isSuperset(of: names(3...(2 + least))),
+                "never more than \(ReadAhead.maximumWindow) files past the one read: \(fetched.all.count)")
+        #expect(ahead.fetchedCount == fetched.count && fetched.count == fetched.all.count, "nothing fetched twice")
     }
 
     @Test func filesOpenedOutOfOrderFetchNothing() {
@@ -155,9 +159,12 @@ import Testing
             ahead.opened(order, at: position)
             ahead.opened(order, at: 200 + position)
         }
+        // The last files queued may wait for a batch to fill (`wakeBatch`).
+        let tail = ReadAhead.wakeBatch - 1
         let expected = names(3...131).union(names(203...331))
-        #expect(eventually(30) { fetched.all == expected && ahead.isIdle }, "\(fetched.all.count) fetched")
-        #expect(fetched.count == expected.count)
+        let certain = names(3...(131 - tail)).union(names(203...(331 - tail)))
+        #expect(eventually(30) { fetched.all.isSuperset(of: certain) && ahead.isIdle }, "\(fetched.all.count) fetched")
+        #expect(fetched.all.isSubset(of: expected) && fetched.count == fetched.all.count)
     }
 
     /// A daemon up for a week of reading: the bytes read ahead and checked that no READ took

@@ -1,0 +1,76 @@
+import Foundation
+import LakeSystem
+import LakeTestSupport
+import Testing
+@testable import LakeFS
+
+/// The blob descriptors a mount keeps between opens: bounded, the least recently used dropped
+/// first, and never handed out for a file that is no longer the blob's or no longer its size.
+@Suite struct OpenFilesTests {
+    /// Blob files of `count` bytes each, by id.
+    func blobs(_ directory: TemporaryDirectory, _ count: Int) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: (0..<count).map { index in
+            ("blob\(index)", directory.writeRandom("blob\(index)", size: 100 + index, seed: UInt64(index + 1)))
+        })
+    }
+
+    @Test func keptDescriptorsStayBoundedAndTheUsedOnesStay() throws {
+        let directory = TemporaryDirectory()
+        let paths = blobs(directory, 40)
+        let files = OpenFiles(descriptorsKept: 8)
+        var opened = 0
+        func source(_ index: Int) throws -> OpenFiles.Source {
+            try files.blobSource("blob\(index)", size: Int64(100 + index), check: {}, open: {
+                opened += 1
+                return try ReadableFile(path: paths["blob\(index)"]!)
+            })
+        }
+        for index in 0..<8 { _ = try source(index) }
+        #expect(opened == 8 && files.descriptorsCached == 8)
+        // Blob 0 used again and again while 30 others pass through: it stays kept, the rest go.
+        for index in 8..<38 {
+            _ = try source(0)
+            _ = try source(index)
+        }
+        #expect(files.descriptorsCached == 8)
+        #expect(opened == 38, "blob 0 was opened once, not again: \(opened)")
+    }
+
+    @Test func aKeptDescriptorOfAFileRemovedOrResizedIsNotUsed() throws {
+        let directory = TemporaryDirectory()
+        let paths = blobs(directory, 2)
+        let files = OpenFiles(descriptorsKept: 8)
+        var checks: [String] = []
+        func source(_ id: String, size: Int64) throws -> OpenFiles.Source {
+            try files.blobSource(id, size: size, check: { () throws(FSError) in checks.append(id) },
+                                 open: { try ReadableFile(path: paths[id]!) })
+        }
+        _ = try source("blob0", size: 100)
+        _ = try source("blob1", size: 101)
+        #expect(checks == ["blob0", "blob1"], "a blob opened for the first time is checked")
+        _ = try source("blob0", size: 100)
+        _ = try source("blob1", size: 101)
+        #expect(checks.count == 2, "a kept descriptor of the same file and size is used as it is")
+        // Cut short: the kept descriptor shows the new size, so the guard looks again.
+        #expect(truncate(paths["blob1"]!, 50) == 0)
+        _ = try? source("blob1", size: 101)
+        #expect(checks.last == "blob1" && checks.count == 3)
+        // Replaced by another file under the same name: the kept one is unlinked, the new one opened.
+        let replacement = directory.writeRandom("new", size: 100, seed: 9)
+        #expect(rename(replacement, paths["blob0"]!) == 0)
+        guard case .blob(let file, _) = try source("blob0", size: 100) else { Issue.record("not a blob"); return }
+        #expect(checks.last == "blob0" && checks.count == 4)
+        var info = stat()
+        #expect(fstat(file.descriptor, &info) == 0 && info.st_nlink == 1)
+        // A guard that refuses (damage recorded) means no source at all.
+        #expect(throws: FSError.self) {
+            try files.blobSource("blob1", size: 101, check: { () throws(FSError) in throw .io("damaged") }, open: { try ReadableFile(path: paths["blob1"]!) })
+        }
+    }
+
+    @Test func theDescriptorsKeptFollowTheProcessLimit() {
+        #expect(OpenFiles.descriptorsKept(limit: 1024) == 256)
+        #expect(OpenFiles.descriptorsKept(limit: 20_000) == 4096)
+        #expect(OpenFiles.descriptorsKept(limit: 100) == 64)
+    }
+}

@@ -20,8 +20,9 @@ public final class OpenFiles: Sendable {
         var next: UInt64 = 1
         var handles: [UInt64: Source] = [:]
         var recent: [String: ReadableFile] = [:]
-        /// The cached descriptors, least recently used first.
+        /// The cached descriptors, least recently used first, and their files' sizes.
         var recentOrder = OldestFirst<String>()
+        var recentBytes: Int64 = 0
         /// The views of objects with a file open, by seq, and how many handles hold each.
         var views: [Int64: (view: ObjectView, handles: Int)] = [:]
         var viewOf: [UInt64: Int64] = [:]
@@ -39,6 +40,11 @@ public final class OpenFiles: Sendable {
     }
 
     static func descriptorsKept(limit: Int) -> Int { min(4096, max(64, limit / 4)) }
+
+    /// The bytes of the files kept open. A bucket store's node cache cannot free a file someone
+    /// holds open, so thousands of large blobs kept here could fill its disk; a loader's small
+    /// files fit many times over.
+    static let bytesKept: Int64 = 1 << 30
 
     /// A new handle; `view` is the object it opened a file of, kept while the handle is open.
     func add(_ source: Source, keeping view: ObjectView? = nil) -> UInt64 {
@@ -92,9 +98,11 @@ public final class OpenFiles: Sendable {
         state.withLock { state in
             if state.recent[id] == nil {
                 state.recent[id] = file
+                state.recentBytes += file.size
                 state.recentOrder.add(id)
-                while state.recentOrder.count > descriptorsKept, let oldest = state.recentOrder.takeOldest() {
-                    state.recent.removeValue(forKey: oldest)
+                while state.recentOrder.count > 1, state.recentOrder.count > descriptorsKept || state.recentBytes > Self.bytesKept,
+                      let oldest = state.recentOrder.takeOldest() {
+                    if let gone = state.recent.removeValue(forKey: oldest) { state.recentBytes -= gone.size }
                 }
             }
         }
@@ -115,6 +123,7 @@ public final class OpenFiles: Sendable {
         state.withLock { state in
             if state.recent[id] === cached {
                 state.recent.removeValue(forKey: id)
+                state.recentBytes -= cached.size
                 state.recentOrder.remove(id)
             }
         }

@@ -68,6 +68,27 @@ import Testing
         }
     }
 
+    /// A bucket store's node cache cannot free a blob held open: large ones are kept within a
+    /// byte budget, however few they are (the newest always kept).
+    @Test func largeBlobsAreKeptWithinAByteBudget() throws {
+        let directory = TemporaryDirectory()
+        let size = OpenFiles.bytesKept / 3 + 1
+        let paths = (0..<5).map { index -> String in
+            let path = directory.file("large\(index)")
+            #expect(FileManager.default.createFile(atPath: path, contents: nil) && truncate(path, off_t(size)) == 0)
+            return path
+        }
+        let files = OpenFiles(descriptorsKept: 100)
+        for (index, path) in paths.enumerated() {
+            _ = try files.blobSource("large\(index)", size: size, check: {}, open: { try ReadableFile(path: path) })
+            #expect(files.descriptorsCached <= 2, "three of a third of the budget and a byte are over it")
+        }
+        let huge = directory.file("huge")
+        #expect(FileManager.default.createFile(atPath: huge, contents: nil) && truncate(huge, off_t(2 * OpenFiles.bytesKept)) == 0)
+        _ = try files.blobSource("huge", size: 2 * OpenFiles.bytesKept, check: {}, open: { try ReadableFile(path: huge) })
+        #expect(files.descriptorsCached == 1, "one larger than the budget is kept alone")
+    }
+
     @Test func theDescriptorsKeptFollowTheProcessLimit() {
         #expect(OpenFiles.descriptorsKept(limit: 1024) == 256)
         #expect(OpenFiles.descriptorsKept(limit: 20_000) == 4096)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two builds of `lake` reading the same lake in turn (docs/benchmarks.md, "Object views at 50,000
-# files"): a loader's passes through `objects/`, warm through a read-write mount and after
-# `drop_caches` through a read-only one, each build mounting the lake for its passes.
+# files", "Opens of small files"): a loader's passes through `objects/` and a dataset's tree,
+# warm and after `drop_caches` through a read-write mount, and after `drop_caches` through a
+# read-only one, each build mounting the lake for its passes.
 #
 #   bash Sources/lake-bench/scripts/epochs_bench.sh WORK 50000 2 1     # makes WORK's lake first
 #   bash Sources/lake-bench/scripts/passes_ab.sh WORK LAKE_A LAKE_B [PASSES] [ROUNDS]
@@ -32,7 +33,15 @@ for round in $(seq "$rounds"); do
         "$lake" mount "$mnt" >/dev/null
         printf "round %s %s\n  read-write objects/, warm:" "$round" "$lake"
         for _ in $(seq "$passes"); do "$work/readall" < "$lists/rw-objects" | per_file; done
+        printf "\n  read-write datasets/, warm:"
+        for _ in $(seq "$passes"); do "$work/readall" < "$lists/rw-datasets" | per_file; done
         printf "\n  read-write daemon: %s MiB\n" "$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$(daemon "$mnt")/status")"
+        printf "  read-write objects/, cold:"
+        for _ in $(seq "$passes"); do
+            sync; echo 3 > /proc/sys/vm/drop_caches
+            "$work/readall" < "$lists/rw-objects" | per_file
+        done
+        printf "\n"
         "$lake" unmount "$mnt" >/dev/null
         "$lake" mount -o ro "$ro" >/dev/null
         printf "  read-only objects/, cold:"

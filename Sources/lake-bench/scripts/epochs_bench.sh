@@ -5,7 +5,7 @@
 #
 #   bash Sources/lake-bench/scripts/epochs_bench.sh WORK [FILES] [EPOCHS] [COLD_EPOCHS]
 #
-# FILES (default 2000) files of 4 KiB are copied into a fresh lake's incoming/ (WORK/store,
+# FILES (default 2000) files of 4 KiB (FILE_BYTES=N for another size) are copied into a fresh lake's incoming/ (WORK/store,
 # mounted read-write at WORK/mnt), processed, grouped into cases of at most 1,000 and one frozen
 # dataset; the lake is mounted read-only too (WORK/ro) and the dataset on its own (WORK/ds).
 # Each tree is read whole (readall.c: open, read, close per file) EPOCHS times (default 100)
@@ -37,14 +37,14 @@ rm -rf "$store" "$lists" "$disk"
 mkdir -p "$mnt" "$ds" "$ro" "$lists"
 cc -O2 -o "$work/readall" "$repo/Sources/lake-bench/scripts/readall.c"
 
-python3 - "$disk" "$files" <<'PY'
+python3 - "$disk" "$files" "${FILE_BYTES:-4096}" <<'PY'
 import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
+root, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for i in range(n):
     sub = os.path.join(root, "d%03d" % (i // 1000))
     os.makedirs(sub, exist_ok=True)
     with open(os.path.join(sub, "e%06d.bin" % i), "wb") as f:
-        f.write(os.urandom(4096))
+        f.write(os.urandom(size))
 PY
 (cd "$disk" && find . -type f -name '*.bin' | sort | sed "s|^\./|$disk/|") > "$lists/disk"
 

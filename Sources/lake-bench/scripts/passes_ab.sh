@@ -8,7 +8,8 @@
 #   bash Sources/lake-bench/scripts/passes_ab.sh WORK LAKE_A LAKE_B [PASSES] [ROUNDS]
 #
 # Per build and round: µs per file of each pass (the first of each mount fills the daemon's
-# caches) and the read-write daemon's VmRSS after its passes. Needs root and readall (built by
+# caches), the read-write daemon's CPU time per file over the warm passes of objects/ after the
+# first, and its VmRSS after its passes. Needs root and readall (built by
 # epochs_bench.sh).
 set -euo pipefail
 
@@ -27,12 +28,17 @@ trap cleanup EXIT
 cleanup
 per_file() { awk -v n="$files" '{printf " %.1f", $1 / n * 1e6}'; }
 daemon() { pgrep -f -- " mount (.* )?$1( |$)" | head -1; }
+# A process's CPU time so far, in clock ticks (user + system).
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 for round in $(seq "$rounds"); do
     for lake in "${builds[@]}"; do
         "$lake" mount "$mnt" >/dev/null
         printf "round %s %s\n  read-write objects/, warm:" "$round" "$lake"
-        for _ in $(seq "$passes"); do "$work/readall" < "$lists/rw-objects" | per_file; done
+        "$work/readall" < "$lists/rw-objects" | per_file
+        before=$(cpu "$(daemon "$mnt")")
+        for _ in $(seq 2 "$passes"); do "$work/readall" < "$lists/rw-objects" | per_file; done
+        printf "  (daemon CPU %s µs per file)" "$(( ($(cpu "$(daemon "$mnt")") - before) * 1000000 / $(getconf CLK_TCK) / (files * (passes - 1)) ))"
         printf "\n  read-write datasets/, warm:"
         for _ in $(seq "$passes"); do "$work/readall" < "$lists/rw-datasets" | per_file; done
         printf "\n  read-write daemon: %s MiB\n" "$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$(daemon "$mnt")/status")"

@@ -30,6 +30,14 @@ per_file() { awk -v n="$files" '{printf " %.1f", $1 / n * 1e6}'; }
 daemon() { pgrep -f -- " mount (.* )?$1( |$)" | head -1; }
 # A process's CPU time so far, in clock ticks (user + system).
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# PASSES passes over a list, each after dropping every cache.
+cold_passes() {
+    for _ in $(seq "$passes"); do
+        sync; echo 3 > /proc/sys/vm/drop_caches
+        "$work/readall" < "$1" | per_file
+    done
+    printf "\n"
+}
 
 for round in $(seq "$rounds"); do
     for lake in "${builds[@]}"; do
@@ -43,19 +51,11 @@ for round in $(seq "$rounds"); do
         for _ in $(seq "$passes"); do "$work/readall" < "$lists/rw-datasets" | per_file; done
         printf "\n  read-write daemon: %s MiB\n" "$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$(daemon "$mnt")/status")"
         printf "  read-write objects/, cold:"
-        for _ in $(seq "$passes"); do
-            sync; echo 3 > /proc/sys/vm/drop_caches
-            "$work/readall" < "$lists/rw-objects" | per_file
-        done
-        printf "\n"
+        cold_passes "$lists/rw-objects"
         "$lake" unmount "$mnt" >/dev/null
         "$lake" mount -o ro "$ro" >/dev/null
         printf "  read-only objects/, cold:"
-        for _ in $(seq "$passes"); do
-            sync; echo 3 > /proc/sys/vm/drop_caches
-            "$work/readall" < "$lists/ro-objects" | per_file
-        done
-        printf "\n"
+        cold_passes "$lists/ro-objects"
         "$lake" unmount "$ro" >/dev/null
     done
 done

@@ -1,6 +1,7 @@
 import Foundation
 import LakeSystem
 import LakeTestSupport
+import Synchronization
 import Testing
 @testable import LakeS3
 
@@ -115,6 +116,78 @@ import Testing
         #expect(throws: S3Client.Failure.self) { try elsewhere.list(prefix: "") }
         do { _ = try elsewhere.list(prefix: "") } catch {
             #expect("\(error)".contains("NoSuchBucket") && "\(error)".contains("404"), "\(error)")
+        }
+    }
+
+    /// Several nodes initialised at once on one bucket (a cluster's setup starting them
+    /// together; the test suite's stores, which share one bucket): each makes or finds it. A
+    /// fresh-clone CI run once saw SeaweedFS answer such a PUT with 404 NoSuchBucket.
+    @Test func nodesMakingOneBucketAtOnceEachMakeOrFindIt() throws {
+        let server = try SeaweedS3()
+        defer { server.stop() }
+        let signer = S3Signer(accessKey: server.accessKey, secretKey: server.secretKey)
+        for round in 0..<12 {
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 8) { _ in
+                let client = S3Client(endpoint: "http://127.0.0.1:\(server.port)", bucket: "together-\(round)", signer: signer)
+                do { try client.createBucket() } catch { failures.withLock { $0.append("\(error)") } }
+            }
+            #expect(failures.withLock { $0 }.isEmpty, "round \(round): \(failures.withLock { $0 })")
+            let client = S3Client(endpoint: "http://127.0.0.1:\(server.port)", bucket: "together-\(round)", signer: signer)
+            #expect(try client.put("probe", data: Data("x".utf8)), "the bucket is there and usable")
+        }
+    }
+
+    /// A server that refuses the PUT of a bucket with 404 NoSuchBucket (what SeaweedFS once
+    /// answered under load) while the bucket is there: made. While it is not: the PUT's failure.
+    @Test(arguments: [200, 404])
+    func aRefusedPutOfABucketThatIsThereMakesIt(headStatus: Int) throws {
+        let script = """
+            import http.server, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                def reply(self, status, body=b''):
+                    self.send_response(status)
+                    self.send_header('Content-Length', str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                def do_PUT(self):
+                    self.rfile.read(int(self.headers.get('Content-Length') or 0))
+                    self.reply(404, b'<Error><Code>NoSuchBucket</Code></Error>')
+                def do_HEAD(self):
+                    self.send_response(int(sys.argv[1]))
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                def log_message(self, *args):
+                    pass
+            server = http.server.HTTPServer(('127.0.0.1', 0), H)
+            print(server.server_address[1], flush=True)
+            server.serve_forever()
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, String(headStatus)]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        // The test runner blocks SIGTERM for its children: SIGKILL, then reap.
+        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            guard !byte.isEmpty else { Issue.record("the responder did not start"); return }
+            line.append(byte)
+        }
+        let port = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let client = S3Client(endpoint: "http://127.0.0.1:\(port)", bucket: "lake", signer: S3Signer(accessKey: "a", secretKey: "b"))
+        if headStatus == 200 {
+            try client.createBucket()
+        } else {
+            do {
+                try client.createBucket()
+                Issue.record("a bucket that is not there was taken as made")
+            } catch {
+                #expect("\(error)".contains("404") && "\(error)".contains("NoSuchBucket"), "\(error)")
+            }
         }
     }
 

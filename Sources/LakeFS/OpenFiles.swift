@@ -81,10 +81,13 @@ public final class OpenFiles: Sendable {
     /// guard: a file gone or resized is recorded as damage) runs and the blob is opened.
     func blobSource(_ id: String, size: Int64, check: () throws(FSError) -> Void,
                     open: () throws -> ReadableFile) throws(FSError) -> Source {
-        if let kept = keptBlob(id), kept.size == size { return .blob(kept.file, SequentialHash(blob: id, size: size)) }
+        if let kept = keptBlob(id) {
+            if kept.size == size { return .blob(kept.file, SequentialHash(blob: id, size: size)) }
+            drop(id, kept.file)
+        }
         try check()
         do {
-            let file = try blob(id, open: open)
+            let file = keep(id, try open())
             return .blob(file, SequentialHash(blob: id, size: file.size))
         } catch {
             throw FSError.from(error)
@@ -94,16 +97,20 @@ public final class OpenFiles: Sendable {
     /// A descriptor for a blob, from the cache or newly opened.
     func blob(_ id: String, open: () throws -> ReadableFile) throws -> ReadableFile {
         if let kept = keptBlob(id) { return kept.file }
-        let file = try open()
+        return keep(id, try open())
+    }
+
+    /// Keeps a newly opened blob file (unless another thread kept one first), dropping the least
+    /// recently used past the bounds; returns it.
+    private func keep(_ id: String, _ file: ReadableFile) -> ReadableFile {
         state.withLock { state in
-            if state.recent[id] == nil {
-                state.recent[id] = file
-                state.recentBytes += file.size
-                state.recentOrder.add(id)
-                while state.recentOrder.count > 1, state.recentOrder.count > descriptorsKept || state.recentBytes > Self.bytesKept,
-                      let oldest = state.recentOrder.takeOldest() {
-                    if let gone = state.recent.removeValue(forKey: oldest) { state.recentBytes -= gone.size }
-                }
+            guard state.recent[id] == nil else { return }
+            state.recent[id] = file
+            state.recentBytes += file.size
+            state.recentOrder.add(id)
+            while state.recentOrder.count > 1, state.recentOrder.count > descriptorsKept || state.recentBytes > Self.bytesKept,
+                  let oldest = state.recentOrder.takeOldest() {
+                if let gone = state.recent.removeValue(forKey: oldest) { state.recentBytes -= gone.size }
             }
         }
         return file
@@ -116,18 +123,22 @@ public final class OpenFiles: Sendable {
     private func keptBlob(_ id: String) -> (file: ReadableFile, size: Int64)? {
         guard let cached = state.withLock({ $0.recent[id] }) else { return nil }
         var info = stat()
-        if fstat(cached.descriptor, &info) == 0, info.st_nlink > 0 {
-            state.withLock { state in if state.recent[id] === cached { state.recentOrder.add(id) } }
-            return (cached, Int64(info.st_size))
+        guard fstat(cached.descriptor, &info) == 0, info.st_nlink > 0 else {
+            drop(id, cached)
+            return nil
         }
+        state.withLock { state in if state.recent[id] === cached { state.recentOrder.add(id) } }
+        return (cached, Int64(info.st_size))
+    }
+
+    /// Forgets a kept descriptor that must not be handed out again (if it is still the one kept).
+    private func drop(_ id: String, _ file: ReadableFile) {
         state.withLock { state in
-            if state.recent[id] === cached {
-                state.recent.removeValue(forKey: id)
-                state.recentBytes -= cached.size
-                state.recentOrder.remove(id)
-            }
+            guard state.recent[id] === file else { return }
+            state.recent.removeValue(forKey: id)
+            state.recentBytes -= file.size
+            state.recentOrder.remove(id)
         }
-        return nil
     }
 
     /// Blob descriptors cached (tests).

@@ -151,6 +151,16 @@ public final class LakeFileSystem: Sendable {
     /// Blobs read ahead and checked whose bytes were not kept (their budget was full).
     public var blobsCheckedButNotKept: Int { verifiedBlobs.refusedCount }
 
+    /// Lets go of the blob files kept open between reads whose files have been removed since
+    /// (`lake gc`, a node cache making room), so that their space is freed: the descriptors kept
+    /// between opens, and the handles of inodes read without an open (their next read opens the
+    /// blob again). Returns how many went.
+    public func releaseRemovedBlobs() -> Int {
+        let handles = nodeHandles.drop { openFiles.readsRemovedFile($0) }
+        for handle in handles { openFiles.remove(handle) }
+        return handles.count + openFiles.releaseRemoved()
+    }
+
     /// All objects in one catalog query, cached until the catalog changes.
     func summaries() throws(FSError) -> [ObjectSummary] {
         if let cached = listing.withLock({ $0 }) { return cached }

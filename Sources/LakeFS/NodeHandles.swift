@@ -51,6 +51,22 @@ final class NodeHandles: Sendable {
         return (kept, true)
     }
 
+    /// Stops keeping the handles `shouldGo` picks (it runs outside the lock, so reads are not held
+    /// up); returns them, for the caller to close. A node given another handle meanwhile keeps it.
+    func drop(where shouldGo: (UInt64) -> Bool) -> [UInt64] {
+        let kept = state.withLock { Array($0.handles) }
+        let going = kept.filter { shouldGo($0.value) }
+        guard !going.isEmpty else { return [] }
+        return state.withLock { state in
+            going.compactMap { node, handle in
+                guard state.handles[node] == handle else { return nil }
+                state.handles.removeValue(forKey: node)
+                state.order.remove(node)
+                return handle
+            }
+        }
+    }
+
     /// The kernel forgot `node`: its handle, if it had one, is no longer kept.
     func forget(_ node: UInt64) -> UInt64? {
         state.withLock { state in

@@ -141,6 +141,30 @@ public final class OpenFiles: Sendable {
         }
     }
 
+    /// Lets go of kept descriptors whose files have been removed since (`lake gc`, a node cache
+    /// making room): a descriptor held open keeps a removed file's space in use, and a daemon
+    /// that no one asks for those blobs again would keep it for good. Returns how many went.
+    /// The files are checked outside the lock, so opens are not held up by the sweep.
+    @discardableResult
+    func releaseRemoved() -> Int {
+        let kept = state.withLock { Array($0.recent) }
+        var released = 0
+        for (id, file) in kept {
+            var info = stat()
+            guard fstat(file.descriptor, &info) == 0, info.st_nlink == 0 else { continue }
+            drop(id, file)
+            released += 1
+        }
+        return released
+    }
+
+    /// Whether `handle` reads a blob file that has been removed since it was opened.
+    func readsRemovedFile(_ handle: UInt64) -> Bool {
+        guard case .blob(let file, _)? = get(handle) else { return false }
+        var info = stat()
+        return fstat(file.descriptor, &info) == 0 && info.st_nlink == 0
+    }
+
     /// Blob descriptors cached (tests).
     var descriptorsCached: Int { state.withLock { $0.recent.count } }
 }

@@ -1,6 +1,7 @@
 import CFuseRing
 import Glibc
 import LakeFS
+import LakeSystem
 import Logging
 import Synchronization
 
@@ -10,7 +11,9 @@ import Synchronization
 /// an inode that is open). An inode's backing stays registered after its last handle is
 /// released — reading many small files opens each again and again, and registering costs two
 /// `ioctl`s and a descriptor per open — until the kernel forgets the inode, its blob changes, or
-/// it is among the oldest of more than `idleLimit` unused ones (kept oldest first by last close).
+/// it is among the oldest of more than `idleLimit` unused ones (kept oldest first by last close),
+/// or its blob file is removed (`releaseRemoved`: the kernel's hold on a removed file keeps its
+/// space in use).
 final class PassthroughFiles: Sendable {
     private struct Backing {
         var id: Int32
@@ -18,6 +21,10 @@ final class PassthroughFiles: Sendable {
         /// The blob file registered (device, inode), so a node that now names another blob is
         /// never given the old one.
         var file: (dev: UInt64, ino: UInt64)
+        /// The daemon's own descriptor of that file, to see whether it has been removed (the
+        /// kernel's reference cannot be asked); -1 when none could be had, and then the backing
+        /// is not kept once unused.
+        var descriptor: Int32
     }
 
     private struct State {
@@ -45,6 +52,10 @@ final class PassthroughFiles: Sendable {
                                  unregister: { lake_passthrough_unregister($0) })
     }
 
+    /// Unused backings kept by default: 4,096, but at most a quarter of the descriptors the
+    /// process may hold (each keeps one, beside the blob descriptors `OpenFiles` keeps).
+    static func idleKept(limit: Int) -> Int { min(4096, max(64, limit / 4)) }
+
     /// Unused backings kept (`-o passthrough_kept=N`; set before the mount serves requests).
     var idleLimit: Int {
         get { limit.load(ordering: .relaxed) }
@@ -55,7 +66,7 @@ final class PassthroughFiles: Sendable {
     private let state = Mutex(State())
     private let logger: Logger
 
-    init(logger: Logger, kernel: Kernel = .fuse, idleLimit: Int = 4096) {
+    init(logger: Logger, kernel: Kernel = .fuse, idleLimit: Int = PassthroughFiles.idleKept(limit: Syscall.descriptorLimit())) {
         self.logger = logger
         self.kernel = kernel
         limit = Atomic(idleLimit)
@@ -87,7 +98,7 @@ final class PassthroughFiles: Sendable {
                existing.file.dev != file.dev || existing.file.ino != file.ino {
                 state.backings.removeValue(forKey: node)
                 state.idle.remove(node)
-                kernel.unregister(existing.id)
+                drop(existing)
             }
             if state.backings[node] == nil {
                 guard state.refusal == nil else { return (nil, nil) }
@@ -96,7 +107,7 @@ final class PassthroughFiles: Sendable {
                     state.refusal = -id
                     return (nil, -id)
                 }
-                state.backings[node] = Backing(id: id, handles: 0, file: file)
+                state.backings[node] = Backing(id: id, handles: 0, file: file, descriptor: fcntl(descriptor, F_DUPFD_CLOEXEC, 0))
                 state.registrations += 1
             }
             return (Self.join(&state, node: node, handle: handle), nil)
@@ -125,10 +136,15 @@ final class PassthroughFiles: Sendable {
             backing.handles -= 1
             state.backings[node] = backing
             guard backing.handles == 0 else { return }
+            guard backing.descriptor >= 0 else {
+                state.backings.removeValue(forKey: node)
+                drop(backing)
+                return
+            }
             state.idle.add(node)
             while state.idle.count > idleLimit, let oldest = state.idle.takeOldest() {
                 guard let evicted = state.backings.removeValue(forKey: oldest) else { continue }
-                kernel.unregister(evicted.id)
+                drop(evicted)
             }
         }
     }
@@ -139,7 +155,45 @@ final class PassthroughFiles: Sendable {
             guard let backing = state.backings[node], backing.handles == 0 else { return }
             state.backings.removeValue(forKey: node)
             state.idle.remove(node)
-            kernel.unregister(backing.id)
+            drop(backing)
         }
+    }
+
+    /// Gives back the unused backings whose blob files have been removed since they were
+    /// registered (`lake gc`, a node cache making room), so their space is freed; a backing in
+    /// use goes once its last handle is released and a later sweep finds it. The files are
+    /// checked outside the lock. Returns how many went.
+    @discardableResult
+    func releaseRemoved() -> Int {
+        let unused = state.withLock { state in
+            state.backings.compactMap { node, backing in backing.handles == 0 ? (node, backing.id, backing.descriptor) : nil }
+        }
+        var removed: [(node: UInt64, id: Int32)] = []
+        for (node, id, descriptor) in unused {
+            var info = stat()
+            if fstat(descriptor, &info) == 0, info.st_nlink == 0 { removed.append((node, id)) }
+        }
+        guard !removed.isEmpty else { return 0 }
+        return state.withLock { state in
+            var released = 0
+            for (node, id) in removed {
+                // Still the same backing, and still unused: an open may have taken it meanwhile.
+                guard let backing = state.backings[node], backing.id == id, backing.handles == 0 else { continue }
+                state.backings.removeValue(forKey: node)
+                state.idle.remove(node)
+                drop(backing)
+                released += 1
+            }
+            return released
+        }
+    }
+
+    /// Backings registered now, used or not (tests).
+    var registered: Int { state.withLock { $0.backings.count } }
+
+    /// Gives a backing id back to the kernel and closes the daemon's descriptor of its file.
+    private func drop(_ backing: Backing) {
+        kernel.unregister(backing.id)
+        if backing.descriptor >= 0 { close(backing.descriptor) }
     }
 }

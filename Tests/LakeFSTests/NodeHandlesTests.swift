@@ -24,6 +24,21 @@ import Testing
         #expect(Set(closed).count == closed.count && closed.count + handles.count + 1 == Int(next - 100))
     }
 
+    /// Handles whose blob files were removed (a node cache making room) are dropped and handed
+    /// back for closing; the others stay, and a dropped node opens anew at its next read.
+    @Test func handlesPickedAreDroppedAndOpenedAgain() throws {
+        let handles = NodeHandles(capacity: 10)
+        var next: UInt64 = 100
+        func handle(_ node: UInt64) throws -> UInt64 {
+            try handles.handle(for: node, open: { () throws(FSError) in next += 1; return next }, close: { _ in })
+        }
+        _ = try (1...4).map(handle)
+        #expect(handles.drop { _ in false }.isEmpty && handles.count == 4)
+        #expect(Set(handles.drop { $0 == 102 || $0 == 104 }) == [102, 104] && handles.count == 2)
+        #expect(try handle(1) == 101 && handle(2) == 105, "node 1 kept its handle; node 2 opens again")
+        #expect(handles.entriesKept <= 2 * handles.count + 1)
+    }
+
     /// A week of epochs over fewer files than it keeps, the kernel forgetting inodes between
     /// them (memory pressure, `drop_caches`): the eviction order kept an entry per handle ever
     /// made, since nothing was ever old enough to be dropped.

@@ -36,6 +36,32 @@ import Testing
         #expect(opened == 38, "blob 0 was opened once, not again: \(opened)")
     }
 
+    /// `lake gc` removes blobs a mount keeps open: the sweep lets go of those (their space is
+    /// then freed), and of nothing else; a handle still open keeps reading its file.
+    @Test func keptDescriptorsOfRemovedFilesAreLetGo() throws {
+        let directory = TemporaryDirectory()
+        let paths = blobs(directory, 4)
+        let files = OpenFiles(descriptorsKept: 8)
+        var handles: [String: UInt64] = [:]
+        for index in 0..<4 {
+            let id = "blob\(index)"
+            let source = try files.blobSource(id, size: Int64(100 + index), check: {}, open: { try ReadableFile(path: paths[id]!) })
+            handles[id] = files.add(source)
+        }
+        #expect(files.releaseRemoved() == 0, "nothing removed, nothing let go")
+        #expect(unlink(paths["blob1"]!) == 0 && unlink(paths["blob2"]!) == 0)
+        #expect(files.releaseRemoved() == 2 && files.descriptorsCached == 2)
+        #expect(files.releaseRemoved() == 0)
+        // Blob 1's open handle still reads the removed file, as any open file would.
+        guard case .blob(let file, _) = files.get(handles["blob1"]!) else { Issue.record("not a blob"); return }
+        #expect(try file.bytes(at: 0, count: 101).count == 101)
+        // Blob 2 stored again: the next open takes the new file.
+        var opened = 0
+        _ = directory.writeRandom("blob2", size: 102, seed: 3)
+        _ = try files.blobSource("blob2", size: 102, check: {}, open: { opened += 1; return try ReadableFile(path: paths["blob2"]!) })
+        #expect(opened == 1)
+    }
+
     @Test func aKeptDescriptorOfAFileRemovedOrResizedIsNotUsed() throws {
         let directory = TemporaryDirectory()
         let paths = blobs(directory, 2)

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Logging
 import Synchronization
@@ -76,5 +77,41 @@ import Testing
         #expect(files.idle.backings == 100)
         files.forget(3)
         #expect(kernel.unregistered.last == ids[3]!, "a forgotten inode's unused backing goes at once")
+    }
+
+    /// A blob removed while its inode keeps a backing (a node cache dropping it, `lake gc`): the
+    /// unused backing is given back and the daemon's descriptor of it closed, so the file's space
+    /// is freed; one in use goes once released; one whose file is still there stays.
+    @Test func backingsOfRemovedFilesAreGivenBackOnceUnused() throws {
+        let kernel = Kernel()
+        let files = PassthroughFiles(logger: Logger(label: "test"), kernel: kernel.passthrough, idleLimit: 100)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("backings-\(getpid())-\(UInt64.random(in: 0...UInt64.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let paths = (1...3).map { "\(directory)/blob\($0)" }
+        for path in paths { FileManager.default.createFile(atPath: path, contents: Data("bytes".utf8)) }
+        // Descriptors of this test's files (other tests of the process open their own meanwhile).
+        func openDescriptors() -> Int {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+            return fds.filter { ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) ?? "").hasPrefix(directory) }.count
+        }
+        let before = 0
+        var ids: [UInt64: Int32] = [:]
+        for (index, path) in paths.enumerated() {
+            let fd = open(path, O_RDONLY)
+            ids[UInt64(index + 1)] = files.acquire(node: UInt64(index + 1), handle: UInt64(index + 1), descriptor: fd)
+            close(fd)
+        }
+        files.release(1)
+        files.release(3)
+        #expect(files.registered == 3 && openDescriptors() == before + 3, "each backing keeps a descriptor of its own")
+        #expect(files.releaseRemoved() == 0)
+        #expect(unlink(paths[0]) == 0 && unlink(paths[1]) == 0)
+        #expect(files.releaseRemoved() == 1 && kernel.unregistered == [ids[1]!], "node 2's backing is in use")
+        files.release(2)
+        #expect(files.releaseRemoved() == 1 && kernel.unregistered == [ids[1]!, ids[2]!])
+        #expect(files.registered == 1 && openDescriptors() == before + 1, "the removed files' descriptors are closed")
+        files.forget(3)
+        #expect(openDescriptors() == before)
     }
 }

@@ -21,7 +21,7 @@ public final class FuseMount: @unchecked Sendable {
     /// Lets go of blob files removed while the mount holds them (`releaseRemovedBlobs`).
     private let releaser = BackgroundThread(name: "lake-blob-release")
     /// How often the mount looks for blob files it holds that have been removed.
-    static let releaseInterval = 2.0
+    static let releaseInterval = 5.0
     /// Mounted by fusermount3 (an account other than root), which alone can take it down.
     private var throughFusermount = false
 

@@ -149,9 +149,7 @@ public final class OpenFiles: Sendable {
     func releaseRemoved() -> Int {
         let kept = state.withLock { Array($0.recent) }
         var released = 0
-        for (id, file) in kept {
-            var info = stat()
-            guard fstat(file.descriptor, &info) == 0, info.st_nlink == 0 else { continue }
+        for (id, file) in kept where Syscall.isUnlinked(file.descriptor) {
             drop(id, file)
             released += 1
         }
@@ -161,8 +159,7 @@ public final class OpenFiles: Sendable {
     /// Whether `handle` reads a blob file that has been removed since it was opened.
     func readsRemovedFile(_ handle: UInt64) -> Bool {
         guard case .blob(let file, _)? = get(handle) else { return false }
-        var info = stat()
-        return fstat(file.descriptor, &info) == 0 && info.st_nlink == 0
+        return Syscall.isUnlinked(file.descriptor)
     }
 
     /// Blob descriptors cached (tests).

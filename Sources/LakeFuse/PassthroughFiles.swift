@@ -168,11 +168,7 @@ final class PassthroughFiles: Sendable {
         let unused = state.withLock { state in
             state.backings.compactMap { node, backing in backing.handles == 0 ? (node, backing.id, backing.descriptor) : nil }
         }
-        var removed: [(node: UInt64, id: Int32)] = []
-        for (node, id, descriptor) in unused {
-            var info = stat()
-            if fstat(descriptor, &info) == 0, info.st_nlink == 0 { removed.append((node, id)) }
-        }
+        let removed = unused.filter { Syscall.isUnlinked($0.2) }.map { (node: $0.0, id: $0.1) }
         guard !removed.isEmpty else { return 0 }
         return state.withLock { state in
             var released = 0

@@ -162,6 +162,13 @@ public enum Syscall {
         return info
     }
 
+    /// Whether the file open as `fd` has lost its last name (it is freed at its last close). False
+    /// when it cannot be asked.
+    public static func isUnlinked(_ fd: Int32) -> Bool {
+        var info = Glibc.stat()
+        return fstat(fd, &info) == 0 && info.st_nlink == 0
+    }
+
     /// `stat` of a path, or nil when nothing is there.
     public static func fileStatus(_ path: String) throws -> stat? {
         var info = Glibc.stat()

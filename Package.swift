@@ -67,7 +67,7 @@ let package = Package(
             swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
         .target(
             name: "LakeFuse",
-            dependencies: ["LakeCore", "LakeFS", "LakeSystem", "CFuse3", "CFuseRing", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["LakeFS", "LakeSystem", "CFuse3", "CFuseRing", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "lake",
             dependencies: [

@@ -39,7 +39,9 @@ public final class OpenFiles: Sendable {
         self.descriptorsKept = descriptorsKept
     }
 
-    static func descriptorsKept(limit: Int) -> Int { min(4096, max(64, limit / 4)) }
+    /// How many descriptors a cache of this mount may keep for itself: 4,096, but at most a
+    /// quarter of `limit` (the kernel's passthrough backings are bounded the same way).
+    public static func descriptorsKept(limit: Int) -> Int { min(4096, max(64, limit / 4)) }
 
     /// The bytes of the files kept open. A bucket store's node cache cannot free a file someone
     /// holds open, so thousands of large blobs kept here could fill its disk; a loader's small

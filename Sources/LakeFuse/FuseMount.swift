@@ -1,7 +1,6 @@
 import CFuse3
 import CFuseRing
 import Glibc
-import LakeCore
 import LakeFS
 import Logging
 import Synchronization
@@ -18,10 +17,8 @@ public final class FuseMount: @unchecked Sendable {
     let storedFileReads = Atomic<Int>(0)
     private var session: OpaquePointer?
     private var watcher: ChangeWatcher?
-    /// Lets go of blob files removed while the mount holds them (`releaseRemovedBlobs`).
-    private let releaser = BackgroundThread(name: "lake-blob-release")
-    /// How often the mount looks for blob files it holds that have been removed.
-    static let releaseInterval = 5.0
+    /// Lets go of blob files removed while the mount holds them.
+    private var releaser: RemovedBlobReleaser?
     /// Mounted by fusermount3 (an account other than root), which alone can take it down.
     private var throughFusermount = false
 
@@ -95,12 +92,8 @@ public final class FuseMount: @unchecked Sendable {
         // From here a signal ends the session instead of the process, so a daemon signalled as
         // soon as it reports itself ready (before `run()`) still takes its mount down.
         if lake_set_signal_handlers(session) != 0 { logger.warning("cannot install the exit signals' handlers: \(String(cString: strerror(errno)))") }
-        releaser.start { [fs, passthrough, logger] thread in
-            while thread.pause(Self.releaseInterval, wakeable: false) {
-                let released = fs.releaseRemovedBlobs() + passthrough.releaseRemoved()
-                if released > 0 { logger.debug("let go of \(released) removed blob files") }
-            }
-        }
+        releaser = RemovedBlobReleaser(fs: fs) { [passthrough] in passthrough.releaseRemoved() }
+        releaser?.start()
         guard watchesChanges else { return }
         watcher = ChangeWatcher(fs: fs) { [weak self] invalidations in self?.invalidate(invalidations) }
         watcher?.start()
@@ -117,7 +110,7 @@ public final class FuseMount: @unchecked Sendable {
         logger.info("FUSE passthrough backing files registered: \(passthrough.registrations)")
         logger.info("read ahead across files: \(fs.blobsReadAhead) blobs, \(fs.readsServedAsReadAhead) files served as read ahead and checked, \(fs.blobsCheckedButNotKept) checked but not kept")
         watcher?.stop()
-        releaser.stop()
+        releaser?.stop()
         lake_remove_signal_handlers()
         fuse_session_unmount(session)
         // Signalled rather than unmounted: libfuse cannot take down what fusermount3 mounted.

@@ -52,10 +52,6 @@ final class PassthroughFiles: Sendable {
                                  unregister: { lake_passthrough_unregister($0) })
     }
 
-    /// Unused backings kept by default: 4,096, but at most a quarter of the descriptors the
-    /// process may hold (each keeps one, beside the blob descriptors `OpenFiles` keeps).
-    static func idleKept(limit: Int) -> Int { min(4096, max(64, limit / 4)) }
-
     /// Unused backings kept (`-o passthrough_kept=N`; set before the mount serves requests).
     var idleLimit: Int {
         get { limit.load(ordering: .relaxed) }
@@ -66,7 +62,8 @@ final class PassthroughFiles: Sendable {
     private let state = Mutex(State())
     private let logger: Logger
 
-    init(logger: Logger, kernel: Kernel = .fuse, idleLimit: Int = PassthroughFiles.idleKept(limit: Syscall.descriptorLimit())) {
+    /// By default as many unused backings as `OpenFiles` keeps descriptors: each keeps one too.
+    init(logger: Logger, kernel: Kernel = .fuse, idleLimit: Int = OpenFiles.descriptorsKept(limit: Syscall.descriptorLimit())) {
         self.logger = logger
         self.kernel = kernel
         limit = Atomic(idleLimit)

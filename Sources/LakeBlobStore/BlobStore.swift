@@ -58,6 +58,10 @@ public protocol BlobStore: Sendable {
     /// Whether a reader is waiting for blob bytes to arrive from elsewhere (a bucket): background
     /// work (the scrubber) gives way while it is. False for a store whose blobs are all local.
     var isFetching: Bool { get }
+    /// Lets go of blob files this store keeps open whose files have been removed since (`lake
+    /// gc`, a node cache making room): an open descriptor keeps a removed file's space in use.
+    /// Returns how many went; stores that keep no file open have nothing to let go of.
+    func releaseRemoved() -> Int
     func withCommitGuard<T>(_ body: () throws -> T) throws -> T
     func withSweepGuard<T>(_ body: () throws -> T) throws -> T
     /// Makes every blob file written so far durable (small blobs committed unsettled among them).
@@ -196,6 +200,8 @@ extension BlobStore {
     public var isFetching: Bool { false }
 
     public func discardServedCopy(_ id: String) -> Bool { false }
+
+    public func releaseRemoved() -> Int { 0 }
 
     public func scrub(_ id: String, expectedSize: Int64) -> BlobCheck { check(id, expectedSize: expectedSize) }
 

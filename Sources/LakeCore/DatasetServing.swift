@@ -29,6 +29,11 @@ public enum DatasetServing {
                 try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: EACCES)))
                 continue
             }
+            if request.readDamaged == true {
+                let recorded = checkServedCopy(request.blob, snapshot: snapshot, store: store)
+                try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(recorded: recorded)))
+                continue
+            }
             // A blob found damaged since the snapshot is not handed out either.
             if (try? store.catalog.damagedBlobIDs().contains(request.blob)) == true {
                 try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: EIO)))
@@ -40,6 +45,26 @@ public enum DatasetServing {
             } catch {
                 try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: (error as? SystemError)?.errno ?? EIO)))
             }
+        }
+    }
+
+    /// The mount read the copy of `blob` it was handed damaged. The mount's word is not taken:
+    /// the store checks its own copy — a bucket store re-hashes its cached copy and drops it if
+    /// damaged (fetched again at the next open; the bucket's copy is not in question), a store
+    /// folder re-hashes the blob, its only copy — and records damage it finds itself. Whether it
+    /// recorded the blob as damaged (then the mount stops serving it too).
+    static func checkServedCopy(_ blob: String, snapshot: DatasetSnapshot, store: Store) -> Bool {
+        guard let size = snapshot.objects.lazy.compactMap({ $0.object.file.blob }).first(where: { $0.id == blob })?.size else { return false }
+        let check = store.blobs.scrub(blob, expectedSize: size)
+        do {
+            let damage = try BlobIntegrity(store: store).record(blob, check, foundBy: "dataset mount", rehashed: false)
+            if let damage {
+                store.logger.error("blob \(blob) is damaged (\(damage.reason)), found by an account's dataset mount; its objects are no longer served")
+            }
+            return damage != nil
+        } catch {
+            store.logger.warning("cannot record the damage an account's dataset mount found in blob \(blob): \(error)")
+            return false
         }
     }
 

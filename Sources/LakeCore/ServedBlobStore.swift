@@ -8,11 +8,23 @@ import Synchronization
 
 /// The blobs of an account's own dataset mount (security.md): each is opened, read-only, by the
 /// store's daemon (in a session acting for the account, which opens only the dataset's blobs)
-/// and its descriptor handed over. Files are kept open for later opens, up to `keptOpen`.
+/// and its descriptor handed over. Files are kept open for later opens (the mount's checks and
+/// its open of the same blob follow each other), up to `keptOpen` files and `bytesKept` bytes,
+/// least recently used first. The store's daemon does not know what this process holds: a file
+/// it removes (`lake gc`, a node cache making room or dropping a damaged copy) is neither handed
+/// out again nor kept once found removed, or its space would stay in use until the unmount.
 public final class ServedBlobStore: BlobStore {
     static let keptOpen = 1024
+    /// A node cache cannot free what this process holds, so files kept here must not add up to
+    /// more than a loader's working set (as the mount's own descriptors, `OpenFiles`).
+    static let bytesKept: Int64 = 1 << 30
     private let connection: Int32
-    private let opened = Mutex<[String: ReadableFile]>([:])
+    private struct Kept {
+        var files: [String: (file: ReadableFile, lastUse: UInt64)] = [:]
+        var bytes: Int64 = 0
+        var clock: UInt64 = 0
+    }
+    private let kept = Mutex(Kept())
     /// One request at a time on the connection.
     private let asking = Mutex<Void>(())
 
@@ -23,28 +35,95 @@ public final class ServedBlobStore: BlobStore {
     static let readOnly = BlobStoreError.io(SystemError("a dataset mount only reads", path: "", errno: EROFS))
 
     public func open(_ id: String) throws -> ReadableFile {
-        if let file = opened.withLock({ $0[id] }) { return file }
-        let fd: Int32 = try asking.withLock { _ in
-            try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.BlobRequest(blob: id)))
-            guard let (payload, descriptors) = try UnixSocket.receive(connection) else {
-                throw SystemError("open blob", path: id, errno: ECONNRESET)
-            }
-            let reply = try SessionProtocol.decode(SessionProtocol.Reply.self, payload)
-            descriptors.dropFirst().forEach { Syscall.close($0) }
-            guard reply.errno == 0, let fd = descriptors.first else {
-                descriptors.forEach { Syscall.close($0) }
-                throw SystemError("open blob", path: id, errno: reply.errno == 0 ? EPROTO : reply.errno)
-            }
-            return fd
+        if let file = keptFile(id) { return file }
+        let (reply, descriptors) = try ask(SessionProtocol.BlobRequest(blob: id))
+        descriptors.dropFirst().forEach { Syscall.close($0) }
+        guard reply.errno == 0, let fd = descriptors.first else {
+            descriptors.forEach { Syscall.close($0) }
+            throw SystemError("open blob", path: id, errno: reply.errno == 0 ? EPROTO : reply.errno)
         }
         defer { Syscall.close(fd) }
         let file = try ReadableFile(duplicating: fd, path: id)
-        opened.withLock { files in
-            if files.count >= Self.keptOpen, let any = files.keys.first { files[any] = nil }
-            files[id] = file
-        }
+        keep(id, file)
         return file
     }
+
+    /// The copy of `id` this mount was handed read damaged: the store's daemon is told, checks
+    /// its copy and drops it (a bucket's cached copy) or records the damage. True unless it
+    /// recorded it (or could not be asked): the next open asks for the blob again.
+    public func discardServedCopy(_ id: String) -> Bool {
+        if let file = kept.withLock({ $0.files[id]?.file }) { forget(id, file) }
+        guard let (reply, descriptors) = try? ask(SessionProtocol.BlobRequest(blob: id, readDamaged: true)) else { return false }
+        descriptors.forEach { Syscall.close($0) }
+        return reply.errno == 0 && reply.recorded == false
+    }
+
+    /// One request to the store's daemon and its reply, with the descriptors it carried.
+    private func ask(_ request: SessionProtocol.BlobRequest) throws -> (SessionProtocol.Reply, [Int32]) {
+        try asking.withLock { _ in
+            try UnixSocket.send(connection, SessionProtocol.encode(request))
+            guard let (payload, descriptors) = try UnixSocket.receive(connection) else {
+                throw SystemError("open blob", path: request.blob, errno: ECONNRESET)
+            }
+            do {
+                return (try SessionProtocol.decode(SessionProtocol.Reply.self, payload), descriptors)
+            } catch {
+                descriptors.forEach { Syscall.close($0) }
+                throw error
+            }
+        }
+    }
+
+    /// A kept file of `id` that still has its name; one removed since is forgotten, so the blob
+    /// is asked for again (a node cache that dropped a damaged copy fetches it afresh).
+    private func keptFile(_ id: String) -> ReadableFile? {
+        guard let file = kept.withLock({ state -> ReadableFile? in
+            guard let entry = state.files[id] else { return nil }
+            state.clock += 1
+            state.files[id]!.lastUse = state.clock
+            return entry.file
+        }) else { return nil }
+        guard Syscall.isUnlinked(file.descriptor) else { return file }
+        forget(id, file)
+        return nil
+    }
+
+    private func keep(_ id: String, _ file: ReadableFile) {
+        kept.withLock { state in
+            state.clock += 1
+            if let old = state.files[id] { state.bytes -= old.file.size }
+            state.files[id] = (file, state.clock)
+            state.bytes += file.size
+            while state.files.count > 1, state.files.count > Self.keptOpen || state.bytes > Self.bytesKept {
+                // The least recently used goes (a scan: at most `keptOpen` entries, and only past a bound).
+                guard let oldest = state.files.min(by: { $0.value.lastUse < $1.value.lastUse }) else { break }
+                state.files[oldest.key] = nil
+                state.bytes -= oldest.value.file.size
+            }
+        }
+    }
+
+    private func forget(_ id: String, _ file: ReadableFile) {
+        kept.withLock { state in
+            guard state.files[id]?.file === file else { return }
+            state.files[id] = nil
+            state.bytes -= file.size
+        }
+    }
+
+    /// Files kept whose names are gone go (checked outside the lock, so opens are not held up).
+    public func releaseRemoved() -> Int {
+        let files = kept.withLock { $0.files.map { ($0.key, $0.value.file) } }
+        var released = 0
+        for (id, file) in files where Syscall.isUnlinked(file.descriptor) {
+            forget(id, file)
+            released += 1
+        }
+        return released
+    }
+
+    /// Files kept open, and their bytes (tests).
+    var keptCount: (files: Int, bytes: Int64) { kept.withLock { ($0.files.count, $0.bytes) } }
 
     public func contains(_ id: String) -> Bool { (try? open(id)) != nil }
     public func size(of id: String) throws -> Int64? {
@@ -55,7 +134,7 @@ public final class ServedBlobStore: BlobStore {
 
     public func beginUpload(session: String) throws -> any BlobUpload { throw Self.readOnly }
     public func delete(_ id: String) throws { throw Self.readOnly }
-    public func allBlobIDs() throws -> [String] { opened.withLock { Array($0.keys) } }
+    public func allBlobIDs() throws -> [String] { kept.withLock { Array($0.files.keys) } }
     public func isUploadAlive(session: String) -> Bool { false }
     public func uploadSessions() throws -> [String] { [] }
     public func discardUpload(session: String) throws -> Bool { false }

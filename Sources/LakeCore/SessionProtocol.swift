@@ -75,7 +75,13 @@ public enum SessionProtocol {
     /// of the dataset; the answer is a `Reply` with the descriptor.
     public struct BlobRequest: Codable, Sendable {
         public var blob: String
-        public init(blob: String) { self.blob = blob }
+        /// The copy handed over read damaged (the mount's re-hash): the store checks its copy,
+        /// and drops it (a bucket's cached copy) or records the damage (the only copy).
+        public var readDamaged: Bool?
+        public init(blob: String, readDamaged: Bool? = nil) {
+            self.blob = blob
+            self.readDamaged = readDamaged
+        }
     }
 
     /// Client → child (the answer to a `FileRequest`, with the opened descriptor), or daemon →
@@ -85,11 +91,14 @@ public enum SessionProtocol {
         public var exists: Bool?
         public var exit: Int32?
         public var message: String?
-        public init(errno: Int32 = 0, exists: Bool? = nil, exit: Int32? = nil, message: String? = nil) {
+        /// To a `BlobRequest` with `readDamaged`: the store recorded the blob as damaged.
+        public var recorded: Bool?
+        public init(errno: Int32 = 0, exists: Bool? = nil, exit: Int32? = nil, message: String? = nil, recorded: Bool? = nil) {
             self.errno = errno
             self.exists = exists
             self.exit = exit
             self.message = message
+            self.recorded = recorded
         }
     }
 

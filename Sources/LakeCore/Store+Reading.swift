@@ -33,6 +33,9 @@ extension Store {
     /// A cheap look at a blob's file (there, with the recorded size), without re-hashing it.
     public func blobPresence(_ id: String, expectedSize: Int64) -> BlobCheck { blobs.presence(id, expectedSize: expectedSize) }
     public func damagedBlobIDs() throws -> Set<String> { try catalog.damagedBlobIDs() }
+    /// Lets go of blob files the blob store keeps open whose files were removed since (an
+    /// account's dataset mount: files the store's daemon handed over); how many went.
+    public func releaseRemovedBlobFiles() -> Int { blobs.releaseRemoved() }
 }
 
 /// What kind of failure an error from below the core is, for callers that answer in their own

@@ -17,6 +17,8 @@ public enum FSError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid
     case noSpace
     case io(String)
+    /// A read found the bytes of a blob's copy damaged (an I/O error to the reader).
+    case damaged(String)
     case unsupported
     /// A namespace of xattrs the lake does not hold (security labels, ACLs).
     case namespaceUnsupported
@@ -31,6 +33,7 @@ public enum FSError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What a person reads: the message of an I/O failure, else the system's words for the errno.
     public var description: String {
         if case .io(let message) = self { return message }
+        if case .damaged(let message) = self { return message }
         return String(cString: strerror(errno))
     }
 
@@ -46,7 +49,7 @@ public enum FSError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notEmpty: ENOTEMPTY
         case .invalid: EINVAL
         case .noSpace: ENOSPC
-        case .io: EIO
+        case .io, .damaged: EIO
         case .unsupported, .namespaceUnsupported: ENOTSUP
         case .notNeeded: ENOSYS
         case .notPermitted: EPERM

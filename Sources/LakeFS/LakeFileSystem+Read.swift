@@ -41,6 +41,7 @@ extension LakeFileSystem {
     /// after a change is read anew. A blob found damaged since its handle was opened is not read.
     public func read(node: UInt64, offset: Int64, count: Int, caller: Caller) throws(FSError) -> ReadReply {
         guard !opensNeeded else { throw .invalid }
+        try refuseDamagedPages(node, at: offset)
         let (handle, kept) = try nodeHandles.handle(for: node, open: { () throws(FSError) in
             let tree = tree(node)
             let plan = try tree.open(node, flags: O_RDONLY, caller: caller)
@@ -52,7 +53,25 @@ extension LakeFileSystem {
         if case .blob(_, let check)? = source, blobGuard.isDamaged(check.blob) {
             throw .io("blob \(check.blob) is damaged")
         }
-        return try read(source, offset: offset, count: count)
+        do {
+            return try read(source, offset: offset, count: count)
+        } catch {
+            if case .damaged = error {
+                damagedPages.add(node)
+                // A copy dropped after it read damaged (a bucket's cached copy, one a store's
+                // daemon handed over): the inode's next read opens the blob again, fetched
+                // anew, instead of finding the dropped copy in its kept handle.
+                if kept, openFiles.readsRemovedFile(handle), let dropped = nodeHandles.forget(node) { openFiles.remove(dropped) }
+            }
+            throw error
+        }
+    }
+
+    /// Reads of an inode whose pages may hold a damaged copy's bytes fail (see `DamagedPages`).
+    private func refuseDamagedPages(_ node: UInt64?, at offset: Int64) throws(FSError) {
+        if let node, !damagedPages.admits(node, at: offset) {
+            throw .io("a copy of this file read damaged; open it again to read it from the start")
+        }
     }
 
     /// Whether OPENDIR is needed: where opens are not (`opensNeeded`), told so (ENOSYS, once),
@@ -77,8 +96,15 @@ extension LakeFileSystem {
         return OpenPlan(handle: handle, caching: stable ? .keep : .revalidate, needsFlush: false)
     }
 
-    public func read(_ handle: UInt64, offset: Int64, count: Int) throws(FSError) -> ReadReply {
-        try read(openFiles.get(handle), offset: offset, count: count)
+    /// A read of an open handle; `node` is its inode, whose pages go if the read finds damage.
+    public func read(_ handle: UInt64, node: UInt64? = nil, offset: Int64, count: Int) throws(FSError) -> ReadReply {
+        try refuseDamagedPages(node, at: offset)
+        do {
+            return try read(openFiles.get(handle), offset: offset, count: count)
+        } catch {
+            if case .damaged = error, let node { damagedPages.add(node) }
+            throw error
+        }
     }
 
     func read(_ source: OpenFiles.Source?, offset: Int64, count: Int) throws(FSError) -> ReadReply {
@@ -119,7 +145,7 @@ extension LakeFileSystem {
     private func damaged(_ check: SequentialHash, _ outcome: SequentialHash.Outcome) throws(FSError) {
         guard case .corrupt(let actual) = outcome else { return }
         blobGuard.recordCorrupt(check.blob, hashingTo: actual, foundBy: "read")
-        throw .io("blob \(check.blob) is damaged")
+        throw .damaged("blob \(check.blob) is damaged")
     }
 
     /// The last close of a handle; an incoming upload is committed here (see `IncomingFiles`).

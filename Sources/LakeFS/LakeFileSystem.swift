@@ -30,6 +30,8 @@ public final class LakeFileSystem: Sendable {
     let readAhead: ReadAhead
     /// Handles of a dataset mount's files, which are read without being opened.
     let nodeHandles = NodeHandles()
+    /// Inodes whose cached pages may hold a damaged copy's bytes (the FUSE adapter drops them).
+    public let damagedPages = DamagedPages()
     let incoming: IncomingTree
     let trees: EntityTrees
     /// Set when one frozen dataset is mounted as the root (`lake mount --dataset`).
@@ -153,12 +155,13 @@ public final class LakeFileSystem: Sendable {
 
     /// Lets go of the blob files kept open between reads whose files have been removed since
     /// (`lake gc`, a node cache making room), so that their space is freed: the descriptors kept
-    /// between opens, and the handles of inodes read without an open (their next read opens the
-    /// blob again). Returns how many went.
+    /// between opens, the handles of inodes read without an open (their next read opens the
+    /// blob again), and what the blob store itself keeps (an account's dataset mount: the files
+    /// the store's daemon handed over). Returns how many went.
     public func releaseRemovedBlobs() -> Int {
         let handles = nodeHandles.drop { openFiles.readsRemovedFile($0) }
         for handle in handles { openFiles.remove(handle) }
-        return handles.count + openFiles.releaseRemoved()
+        return handles.count + openFiles.releaseRemoved() + store.releaseRemovedBlobFiles()
     }
 
     /// All objects in one catalog query, cached until the catalog changes.

@@ -94,6 +94,7 @@ public final class FuseMount: @unchecked Sendable {
         if lake_set_signal_handlers(session) != 0 { logger.warning("cannot install the exit signals' handlers: \(String(cString: strerror(errno)))") }
         releaser = RemovedBlobReleaser(fs: fs) { [passthrough] in passthrough.releaseRemoved() }
         releaser?.start()
+        fs.damagedPages.start { [weak self] node in self?.invalidate([.node(node)]) }
         guard watchesChanges else { return }
         watcher = ChangeWatcher(fs: fs) { [weak self] invalidations in self?.invalidate(invalidations) }
         watcher?.start()
@@ -111,6 +112,7 @@ public final class FuseMount: @unchecked Sendable {
         logger.info("read ahead across files: \(fs.blobsReadAhead) blobs, \(fs.readsServedAsReadAhead) files served as read ahead and checked, \(fs.blobsCheckedButNotKept) checked but not kept")
         watcher?.stop()
         releaser?.stop()
+        fs.damagedPages.stop()
         lake_remove_signal_handlers()
         fuse_session_unmount(session)
         // Signalled rather than unmounted: libfuse cannot take down what fusermount3 mounted.

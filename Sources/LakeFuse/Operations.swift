@@ -221,7 +221,7 @@ enum Operations {
         do {
             // Handle 0: the file was never opened (a dataset mount answers OPEN with ENOSYS).
             let reply = handle == 0 ? try mount.fs.read(node: node, offset: offset, count: size, caller: request.caller)
-                                    : try mount.fs.read(handle, offset: offset, count: size)
+                                    : try mount.fs.read(handle, node: node, offset: offset, count: size)
             switch reply {
             case .file(let descriptor, let offset, let count):
                 mount.storedFileReads.add(1, ordering: .relaxed)

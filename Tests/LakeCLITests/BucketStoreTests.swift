@@ -106,6 +106,43 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: cached), "the read did not fetch the blob again")
     }
 
+    /// The same, through mounts that keep a file's pages between opens and serve its reads
+    /// themselves (read-only; read-write without passthrough). The reads before the one that
+    /// finds the damage have put damaged pages in the kernel's cache, and in the reader's hands:
+    /// neither that reader's retries nor a later reader may then get the file whole from those
+    /// pages and the copy fetched again. Every read either fails or gives the file's bytes.
+    @Test(arguments: [["ro"], ["no_passthrough"]])
+    func aDamagedCachedCopyIsNeverServedWhole(options: [String]) throws {
+        let server = try SeaweedS3()
+        let lake = LakeBinary()
+        let made = try lake.run(["init", "--blobs", "s3://lake-pages/n?endpoint=\(server.endpoint)&region=us-east-1"],
+                                environment: server.credentials)
+        #expect(made.succeeded, "\(made.stderr)")
+        let source = lake.directory.writeRandom("p.bin", size: 3 << 20, seed: 37)
+        let sha = try Shell.sha256(source)
+        let uploaded = try lake.json(try lake.run(["upload", source, "--json"], environment: server.credentials))
+        let id = try #require((uploaded["succeeded"] as? [[String: Any]])?.first?["id"] as? String, "\(uploaded)")
+        let cached = lake.store + "/cache/blobs/\(sha.prefix(2))/\(sha)"
+        #expect(FileManager.default.fileExists(atPath: cached))
+        try flipByte(cached, at: 1_000_000)
+        let (mountpoint, unmount) = try Self.mount(lake, server, options: options)
+        defer { unmount() }
+        let file = "\(mountpoint)/objects/\(id)/file"
+
+        // The read that finds the damage fails (or, its failed part fetched again and its
+        // bytes before it checked, gives the file); it never gives other bytes.
+        let first = try Shell.run("sha256sum < '\(file)' 2>&1")
+        #expect(first.status != 0 || first.output.hasPrefix(sha), "the first read gave \(first.output)")
+        // Read again until a read succeeds (the copy fetched again, the damaged pages gone):
+        // what it gives is the file's bytes.
+        var read = ""
+        let succeeded = LakeTestSupport.eventually(30) {
+            read = (try? Shell.run("sha256sum < '\(file)' 2>/dev/null")).flatMap { $0.status == 0 ? String($0.output.prefix(64)) : nil } ?? ""
+            return !read.isEmpty
+        }
+        #expect(succeeded && read == sha, "read \(read), the file is \(sha)")
+    }
+
     /// The bucket stops in the middle of a read (the server killed while the reply is in flight,
     /// held there by a proxy): the read fails with EIO and no byte that is not the file's, the
     /// fetch leaves nothing behind, the daemon goes on serving, and once the server is back the
@@ -155,10 +192,10 @@ import Testing
 
     /// Mounts the store with the server's credentials at `mnt` in the test's folder; the closure
     /// takes it down (killing the daemon if it does not go).
-    static func mount(_ lake: LakeBinary, _ server: SeaweedS3) throws -> (String, () -> Void) {
+    static func mount(_ lake: LakeBinary, _ server: SeaweedS3, options: [String] = []) throws -> (String, () -> Void) {
         let mountpoint = lake.directory.file("mnt")
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
-        let mounted = try lake.run(["mount", mountpoint], environment: server.credentials)
+        let mounted = try lake.run(["mount", mountpoint] + options.flatMap { ["-o", $0] }, environment: server.credentials)
         #expect(mounted.succeeded, "\(mounted.stderr)")
         return (mountpoint, {
             _ = try? lake.run(["unmount", mountpoint], store: false)

@@ -179,7 +179,7 @@ import Testing
     @Test func everyErrorHasOneErrno() {
         let table: [(FSError, Int32)] = [(.notFound, ENOENT), (.readOnly, EROFS), (.notDirectory, ENOTDIR), (.isDirectory, EISDIR),
                                          (.noAttribute, ENODATA), (.attributeTooLarge, ERANGE), (.exists, EEXIST),
-                                         (.notEmpty, ENOTEMPTY), (.invalid, EINVAL), (.noSpace, ENOSPC), (.io("x"), EIO),
+                                         (.notEmpty, ENOTEMPTY), (.invalid, EINVAL), (.noSpace, ENOSPC), (.io("x"), EIO), (.damaged("x"), EIO),
                                          (.unsupported, ENOTSUP), (.namespaceUnsupported, ENOTSUP)]
         for (error, errno) in table { #expect(error.errno == errno, "\(error)") }
         #expect(fs.refuseXattrChange(NodeID.incoming, name: "user.x") == .namespaceUnsupported)

@@ -1,0 +1,198 @@
+import Foundation
+import Glibc
+import LakeTestSupport
+import Testing
+
+/// An account's own dataset mount (security.md) reads blob files that the store's daemon opened
+/// and handed over; that daemon does not know what the account's mount still holds. What the
+/// store does to those files afterwards — `lake gc` removing them, a node cache dropping a copy —
+/// must reach the mount as it reaches the store's own: their space comes back, and a copy that
+/// read damaged is told to the store, which checks it and drops it (a bucket's cached copy,
+/// fetched again) or records the damage (the only copy).
+@Suite(.serialized) struct AccountDatasetMountBlobTests {
+    /// A store mounted by root, with a frozen dataset of `files` granted to an account, and how
+    /// to run steps as that account's own dataset mount and as root around it.
+    struct Granted {
+        let lake: LakeBinary
+        let store: String
+        let alice: Account
+        let dataset: String
+        let caseID: String
+        let ids: [String]
+        let environment: [String: String]
+
+        /// Uploads `files` (path → label) into the store at `store` (already made and mounted
+        /// by root), as one case in one frozen dataset whose group is the account's.
+        init(lake: LakeBinary, store: String, files: [String], environment: [String: String] = [:]) throws {
+            self.lake = lake
+            self.store = store
+            self.environment = environment
+            alice = try Account.make("lakeprobe1")
+            let upload = try lake.run(["upload"] + files + ["--json", "--store", store], store: false, environment: environment)
+            ids = try #require((try lake.json(upload)["succeeded"] as? [[String: Any]])?.compactMap { $0["id"] as? String },
+                               "\(upload.stderr)")
+            try #require(ids.count == files.count)
+            let made = try lake.run(["case", "create", "--name", "c", "--json", "--store", store] + ids.flatMap { ["--object", $0] },
+                                    store: false, environment: environment)
+            caseID = try #require(try lake.json(made)["id"] as? String, "\(made.stderr)")
+            let set = try lake.run(["dataset", "create", "--name", "d", "--case", caseID, "--mode", "640", "--json", "--store", store],
+                                   store: false, environment: environment)
+            dataset = try #require(try lake.json(set)["id"] as? String, "\(set.stderr)")
+            #expect(try lake.run(["dataset", "freeze", dataset, "--store", store], store: false, environment: environment).succeeded)
+            #expect(try lake.run(["dataset", "chgrp", alice.name, dataset, "--store", store], store: false, environment: environment).succeeded)
+        }
+
+        /// Runs, in a private mount namespace whose /dev/fuse the account may open (this machine
+        /// keeps it root's): the account mounts the dataset and runs `mounted` (its mount at
+        /// `$MP`), root runs `root`, the account runs `after`, then unmounts. Root's status is
+        /// the result's (the account's steps failing: 90 and 91).
+        func run(mounted: String, root: String, after: String = "true") throws -> Shell.Result {
+            let home = lake.directory.file("alice-home"), device = lake.directory.file("fuse")
+            if !FileManager.default.fileExists(atPath: home) {
+                _ = try Shell.run("chmod 755 '\(lake.directory.path)'")
+                try FileManager.default.createDirectory(atPath: home + "/train", withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: home + "/.cache", withIntermediateDirectories: true)
+                _ = try Shell.run("chown -R \(alice.uid):\(alice.gid) '\(home)' && chmod 700 '\(home)'")
+                #expect(try Shell.run("mknod '\(device)' c 10 229 && chmod 666 '\(device)'").status == 0)
+            }
+            let lakePath = LakeBinary.executable, mountpoint = home + "/train"
+            // HOME: the account's mount logs to its ~/.cache/lake-mount.log.
+            let exports = "export MP='\(mountpoint)' LAKE='\(lakePath)' STORE='\(store)' HOME='\(home)'\n"
+            let mount = lake.directory.write("alice-mount.sh", exports + """
+                "$LAKE" mount --dataset \(dataset) "$MP" --store "$STORE" > /dev/null || exit 1
+                \(mounted)
+                """ + "\n")
+            let unmount = lake.directory.write("alice-after.sh", exports + after + "\nstatus=$?\n\"$LAKE\" unmount \"$MP\"\nexit $status\n")
+            let rootPart = lake.directory.write("root-part.sh", exports + root + "\n")
+            let outer = lake.directory.write("outer.sh", """
+                mount --make-rprivate / && mount --bind '\(device)' /dev/fuse || exit 1
+                setpriv --reuid=\(alice.uid) --regid=\(alice.gid) --clear-groups sh '\(mount)' || exit 90
+                sh '\(rootPart)'; status=$?
+                setpriv --reuid=\(alice.uid) --regid=\(alice.gid) --clear-groups sh '\(unmount)' || exit 91
+                exit $status
+                """ + "\n")
+            _ = try Shell.run("chmod 755 '\(mount)' '\(unmount)' '\(rootPart)' '\(outer)'")
+            let env = environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
+            return try Shell.run("env \(env) unshare -m sh '\(outer)' 2>&1")
+        }
+    }
+
+    /// Root's part: waits (polling, up to 30 s) until the file system holding `path` uses at
+    /// least `bytes` fewer bytes than `$BEFORE`; prints "freed" or what is still in use.
+    static func waitForFreed(_ path: String, _ bytes: Int) -> String {
+        """
+        i=0
+        while [ $i -lt 300 ]; do
+            now=$(df --output=used -B1 '\(path)' | tail -1)
+            if [ $((BEFORE - now)) -ge \(bytes) ]; then echo freed; exit 0; fi
+            sleep 0.1; i=$((i + 1))
+        done
+        echo "still in use: $now bytes, $BEFORE before"; exit 3
+        """
+    }
+
+    /// Root removes the dataset, its case and objects, purges and collects while the account's
+    /// mount has read (and so holds) every file: the space comes back within seconds anyway.
+    @Test func theSpaceOfBlobsRemovedUnderAnAccountsMountComesBack() throws {
+        guard getuid() == 0 else { return }
+        let lake = LakeBinary()
+        let small = lake.directory.file("small")
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        #expect(try Shell.run("mount -t tmpfs -o size=96m,mode=755 tmpfs '\(small)'").status == 0)
+        defer { _ = try? Shell.run("umount -l '\(small)'") }
+        let store = small + "/store", mountpoint = lake.directory.file("mnt")
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        #expect(try lake.run(["init", "--store", store], store: false).succeeded)
+        #expect(try lake.run(["mount", mountpoint, "--store", store], store: false).succeeded)
+        defer {
+            _ = try? lake.run(["unmount", mountpoint], store: false)
+            _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mountpoint) ' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
+        }
+        let files = (0..<3).map { lake.directory.writeRandom("f\($0).bin", size: 6 << 20, seed: UInt64(3 * $0 + 5)) }
+        let granted = try Granted(lake: lake, store: store, files: files)
+
+        let result = try granted.run(mounted: """
+            for round in 1 2; do for f in "$MP"/cases/\(granted.caseID)/*/file; do cat "$f" > /dev/null || exit 1; done; done
+            """, root: """
+            BEFORE=$(df --output=used -B1 '\(small)' | tail -1)
+            "$LAKE" dataset rm --force \(granted.dataset) --store "$STORE" > /dev/null &&
+            "$LAKE" case rm \(granted.caseID) --store "$STORE" > /dev/null &&
+            "$LAKE" object rm \(granted.ids.joined(separator: " ")) --store "$STORE" > /dev/null &&
+            "$LAKE" trash purge --all --store "$STORE" > /dev/null &&
+            "$LAKE" gc --store "$STORE" > /dev/null || exit 2
+            \(Self.waitForFreed(small, 3 * (6 << 20) - (1 << 20)))
+            """)
+        #expect(result.status == 0 && result.output.contains("freed"), "\(result.output)")
+    }
+
+    /// A byte flipped in the node cache's copy of a blob an account's mount reads: the read that
+    /// finds it fails with EIO, the store's daemon is told, checks the copy and drops it (the
+    /// bucket's copy is not in question, so no damage is recorded), and the account's next read
+    /// fetches it again and gives the file's bytes — without remounting.
+    @Test func aDamagedCachedCopyReadByAnAccountIsFetchedAgain() throws {
+        guard getuid() == 0 else { return }
+        let server = try SeaweedS3()
+        let lake = LakeBinary()
+        let url = "s3://lake-account/n?endpoint=\(server.endpoint)&region=us-east-1"
+        let made = try lake.run(["init", "--blobs", url], environment: server.credentials)
+        #expect(made.succeeded, "\(made.stderr)")
+        let mountpoint = lake.directory.file("mnt")
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        #expect(try lake.run(["mount", mountpoint], environment: server.credentials).succeeded)
+        defer {
+            _ = try? lake.run(["unmount", mountpoint], store: false)
+            _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mountpoint) ' ; fusermount3 -uz \(mountpoint) 2>/dev/null; true")
+        }
+        let source = lake.directory.writeRandom("s.bin", size: 100_000, seed: 23)
+        let sha = try Shell.sha256(source)
+        let granted = try Granted(lake: lake, store: lake.store, files: [source], environment: server.credentials)
+        let cached = lake.store + "/cache/blobs/\(sha.prefix(2))/\(sha)"
+        #expect(FileManager.default.fileExists(atPath: cached))
+        try flipByte(cached, at: 50_000)
+
+        let file = "\"$MP\"/cases/\(granted.caseID)/s.bin/file"
+        let result = try granted.run(mounted: """
+            first=$(sha256sum < \(file) 2>&1 | cut -c1-64); echo "first read: $first"
+            sum=$(sha256sum < \(file)) || { tail -n 20 "$HOME"/.cache/lake-mount.log; exit 1; }
+            echo "read: $sum"
+            """, root: """
+            echo "cached: $(sha256sum < '\(cached)')"
+            """, after: "sum=$(sha256sum < \(file)) && echo \"read: $sum\"")
+        #expect(result.status == 0, "\(result.output)")
+        // The first read fails with EIO, or (the kernel asks again for what its read-ahead did
+        // not get) gives the bytes fetched anew; never the damaged ones.
+        let first = result.output.split(separator: "\n").first { $0.hasPrefix("first read: ") }.map { String($0.dropFirst(12)) } ?? ""
+        #expect(first == sha || first.contains("Input/output error"), "\(result.output)")
+        // The copy cached now is the bucket's, fetched again by the account's read.
+        #expect(result.output.contains("cached: \(sha)"), "\(result.output)")
+        // Read again while mounted, then once more after root's check: the file's own bytes.
+        #expect(result.output.components(separatedBy: "read: \(sha)").count == 3, "\(result.output)")
+        let shown = try lake.json(try lake.run(["object", "show", granted.ids[0], "--json"], environment: server.credentials))
+        #expect(((shown["file"] as? [String: Any])?["blob"] as? [String: Any])?["damage"] is NSNull, "\(shown["file"] ?? "")")
+    }
+
+    /// A byte flipped in a blob of the store's folder (its only copy), found by an account's
+    /// mount: the store's daemon checks it and records the damage, so `lake object show` and
+    /// every mount say so, not only the account's.
+    @Test func damageAnAccountsMountFindsIsRecordedInTheStore() throws {
+        guard getuid() == 0 else { return }
+        let mounted = try MountedLake()
+        let lake = mounted.lake
+        let source = lake.directory.writeRandom("s.bin", size: 100_000, seed: 29)
+        let sha = try Shell.sha256(source)
+        let granted = try Granted(lake: lake, store: lake.store, files: [source])
+        let blob = try #require(try Shell.run("find '\(lake.store)/blobs' -type f -name '\(sha)*'").output
+            .split(separator: "\n").first.map(String.init), "no blob file for \(sha)")
+        try flipByte(blob, at: 50_000)
+
+        let result = try granted.run(mounted: """
+            if cat "$MP"/cases/\(granted.caseID)/s.bin/file > /dev/null 2>&1; then echo "damaged bytes served whole"; fi
+            """, root: "true")
+        #expect(result.status == 0 && !result.output.contains("served whole"), "\(result.output)")
+        let shown = try lake.json(try lake.run(["object", "show", granted.ids[0], "--json"]))
+        let damage = ((shown["file"] as? [String: Any])?["blob"] as? [String: Any])?["damage"] as? [String: Any]
+        #expect((damage?["reason"] as? String)?.contains("hashes to") == true, "\(shown["file"] ?? "")")
+        // Root's own mount stops serving it once it sees the catalog's change.
+        #expect(mounted.eventually(10) { (try? Shell.run("cat '\(mounted.path("objects/\(granted.ids[0])/file"))' > /dev/null 2>&1").status) ?? 0 != 0 })
+    }
+}

@@ -22,12 +22,19 @@ public enum DatasetServing {
         try store.catalog.recordAudit("mount", id: id, details: ["mountpoint": .string(mountpoint)], by: nil, at: .now)
         try UnixSocket.send(connection, SessionProtocol.encode(snapshot))
         let allowed = snapshot.blobIDs
+        var grant = Grant(dataset: id, catalog: store.catalog as? AccountCatalog)
         while let (payload, descriptors) = try UnixSocket.receive(connection) {
             descriptors.forEach { Syscall.close($0) }
             let request = try SessionProtocol.decode(SessionProtocol.BlobRequest.self, payload)
             guard allowed.contains(request.blob) else {
                 try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: EACCES)))
                 continue
+            }
+            // A grant taken away (`lake dataset chgrp`, `chmod`) ends the session: the mount
+            // asks for a new one at its next open, and is refused.
+            if let revoked = grant.revoked() {
+                try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: EACCES, message: revoked)))
+                return
             }
             if request.readDamaged == true {
                 let recorded = checkServedCopy(request.blob, snapshot: snapshot, store: store)
@@ -44,6 +51,31 @@ public enum DatasetServing {
                 try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply()), descriptors: [file.descriptor])
             } catch {
                 try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: (error as? SystemError)?.errno ?? EIO)))
+            }
+        }
+    }
+
+    /// The account's grant of the dataset, checked again at most once a second while the session
+    /// serves (a check reads the dataset's row and its cases; a loader opens thousands of files).
+    struct Grant {
+        let dataset: LakeID
+        /// The account's view of the catalog; nil for root, whose grant is never in question.
+        let catalog: AccountCatalog?
+        var checkedAt = ContinuousClock.now
+
+        /// Why the account may no longer read the dataset, if it may not.
+        mutating func revoked() -> String? {
+            guard let catalog, ContinuousClock.now - checkedAt >= .seconds(1) else { return nil }
+            checkedAt = .now
+            do {
+                _ = try catalog.granted(dataset: dataset)
+                return nil
+            } catch let error as CatalogError {
+                if case .refused = error { return "\(error)" }
+                if case .notFound = error { return "\(error)" }
+                return nil
+            } catch {
+                return nil
             }
         }
     }
@@ -88,6 +120,22 @@ public enum DatasetServing {
         } catch {
             Syscall.close(connection)
             throw error
+        }
+    }
+
+    /// How the mount asks for a new session when the daemon restarts: the same request, the
+    /// account's grant checked anew; the snapshot must be the one mounted (a frozen dataset's
+    /// never changes; one that did is not served under the old tree).
+    public static func renewal(of id: LakeID, serving snapshot: DatasetSnapshot, storePath: String, mountpoint: String,
+                               log: Int32) -> ServedBlobStore.Renewal {
+        let blobs = snapshot.blobIDs
+        return {
+            let (renewed, connection) = try request(id, storePath: storePath, mountpoint: mountpoint, log: log)
+            guard renewed.blobIDs == blobs else {
+                Syscall.close(connection)
+                throw CatalogError.refused("dataset \(id) is not the one mounted any more; unmount and mount it again")
+            }
+            return connection
         }
     }
 }

@@ -2,8 +2,11 @@
 import Glibc
 #endif
 import LakeBlobStore
+import LakeCatalog
+import Foundation
 import LakeModel
 import LakeSystem
+import Logging
 import Synchronization
 
 /// The blobs of an account's own dataset mount (security.md): each is opened, read-only, by the
@@ -13,23 +16,43 @@ import Synchronization
 /// least recently used first. The store's daemon does not know what this process holds: a file
 /// it removes (`lake gc`, a node cache making room or dropping a damaged copy) is neither handed
 /// out again nor kept once found removed, or its space would stay in use until the unmount.
+///
+/// The session outlives nothing of the daemon's: a restart (`systemctl restart`, an upgrade)
+/// ends it. A lost session is asked for again — the grant checked anew — and an open made while
+/// no daemon answers waits up to `waitForDaemon` for one, so a loader's epoch is not broken by a
+/// restart; past that, opens fail (EIO) at once until a daemon answers again.
 public final class ServedBlobStore: BlobStore {
+    /// Asks the store's daemon for a new session of the same dataset: its connection.
+    public typealias Renewal = @Sendable () throws -> Int32
+    /// Long enough for a restart (systemd's `RestartSec=2` and a daemon's start).
+    static let waitForDaemon: Duration = .seconds(10)
     static let keptOpen = 1024
     /// A node cache cannot free what this process holds, so files kept here must not add up to
     /// more than a loader's working set (as the mount's own descriptors, `OpenFiles`).
     static let bytesKept: Int64 = 1 << 30
-    private let connection: Int32
+    private struct Session {
+        var connection: Int32
+        /// When the session was found lost, until a new one is had.
+        var lostAt: ContinuousClock.Instant?
+        /// When the daemon last refused a new session: it is not asked again (a session is a
+        /// process it starts) until `waitForDaemon` has passed.
+        var refusedAt: ContinuousClock.Instant?
+    }
+    /// One request at a time on the connection.
+    private let session: Mutex<Session>
+    private let renewal: Renewal?
+    private let logger: Logger
     private struct Kept {
         var files: [String: (file: ReadableFile, lastUse: UInt64)] = [:]
         var bytes: Int64 = 0
         var clock: UInt64 = 0
     }
     private let kept = Mutex(Kept())
-    /// One request at a time on the connection.
-    private let asking = Mutex<Void>(())
 
-    public init(connection: Int32) {
-        self.connection = connection
+    public init(connection: Int32, renewal: Renewal?, logger: Logger) {
+        session = Mutex(Session(connection: connection))
+        self.renewal = renewal
+        self.logger = logger
     }
 
     static let readOnly = BlobStoreError.io(SystemError("a dataset mount only reads", path: "", errno: EROFS))
@@ -40,6 +63,7 @@ public final class ServedBlobStore: BlobStore {
         descriptors.dropFirst().forEach { Syscall.close($0) }
         guard reply.errno == 0, let fd = descriptors.first else {
             descriptors.forEach { Syscall.close($0) }
+            if let why = reply.message { logger.error("the store's mount daemon no longer serves this dataset: \(why)") }
             throw SystemError("open blob", path: id, errno: reply.errno == 0 ? EPROTO : reply.errno)
         }
         defer { Syscall.close(fd) }
@@ -58,19 +82,81 @@ public final class ServedBlobStore: BlobStore {
         return reply.errno == 0 && reply.recorded == false
     }
 
-    /// One request to the store's daemon and its reply, with the descriptors it carried.
+    /// One request to the store's daemon and its reply, with the descriptors it carried; on a
+    /// new session if the connection is found lost (requests are safe to ask twice).
     private func ask(_ request: SessionProtocol.BlobRequest) throws -> (SessionProtocol.Reply, [Int32]) {
-        try asking.withLock { _ in
-            try UnixSocket.send(connection, SessionProtocol.encode(request))
-            guard let (payload, descriptors) = try UnixSocket.receive(connection) else {
-                throw SystemError("open blob", path: request.blob, errno: ECONNRESET)
+        try session.withLock { session in
+            var renewed = false
+            while true {
+                if session.connection < 0 {
+                    try renew(&session)
+                    renewed = true
+                }
+                do {
+                    try UnixSocket.send(session.connection, SessionProtocol.encode(request))
+                    guard let (payload, descriptors) = try UnixSocket.receive(session.connection) else {
+                        throw SystemError("open blob", path: request.blob, errno: ECONNRESET)
+                    }
+                    let reply: SessionProtocol.Reply
+                    do {
+                        reply = try SessionProtocol.decode(SessionProtocol.Reply.self, payload)
+                    } catch {
+                        descriptors.forEach { Syscall.close($0) }
+                        throw error
+                    }
+                    // The daemon's word that the session's process ended (killed, or the grant
+                    // went) arrives before the connection closes: it answers nothing asked.
+                    guard reply.exit == nil else {
+                        descriptors.forEach { Syscall.close($0) }
+                        throw SystemError("open blob", path: request.blob, errno: ECONNRESET)
+                    }
+                    return (reply, descriptors)
+                } catch let error as SystemError where [EPIPE, ECONNRESET, ENOTCONN].contains(error.errno) && !renewed && renewal != nil {
+                    Syscall.close(session.connection)
+                    session.connection = -1
+                }
             }
+        }
+    }
+
+    /// A new session, asked until one is had or `waitForDaemon` has passed since the session
+    /// was lost (then once per call). A daemon that refuses (the account may no longer read the
+    /// dataset) is not asked again for as long: the open fails.
+    private func renew(_ session: inout Session) throws {
+        guard let renewal else { throw SystemError("open blob", path: "", errno: ECONNRESET) }
+        if let refused = session.refusedAt, ContinuousClock.now < refused + Self.waitForDaemon {
+            throw SystemError("the store's mount daemon refused this dataset", path: "", errno: EACCES)
+        }
+        if session.lostAt == nil {
+            session.lostAt = .now
+            logger.warning("the store's mount daemon went away; opens wait up to \(Self.waitForDaemon) for it to come back")
+        }
+        let deadline = session.lostAt! + Self.waitForDaemon
+        while true {
             do {
-                return (try SessionProtocol.decode(SessionProtocol.Reply.self, payload), descriptors)
+                session.connection = try renewal()
+                session.lostAt = nil
+                session.refusedAt = nil
+                logger.info("the store's mount daemon serves this mount again (a new session)")
+                return
+            } catch CatalogError.refused(let why) {
+                session.refusedAt = .now
+                logger.error("the store's mount daemon no longer serves this dataset: \(why); files not read before cannot be read (unmount)")
+                throw SystemError("the store's mount daemon refused this dataset", path: "", errno: EACCES)
             } catch {
-                descriptors.forEach { Syscall.close($0) }
-                throw error
+                guard ContinuousClock.now < deadline else {
+                    throw SystemError("the store's mount daemon has not answered since it went away", path: "", errno: EIO)
+                }
+                Thread.sleep(forTimeInterval: 0.1)
             }
+        }
+    }
+
+    /// Lets go of the session (the unmount): the daemon ends it.
+    public func endSession() {
+        session.withLock { session in
+            if session.connection >= 0 { Syscall.close(session.connection) }
+            session.connection = -1
         }
     }
 
@@ -131,6 +217,18 @@ public final class ServedBlobStore: BlobStore {
     }
     public func uri(for id: String) -> String { "lake-blob:\(id)" }
     public func check(_ id: String, expectedSize: Int64) -> BlobCheck { presence(id, expectedSize: expectedSize) }
+    /// A blob the daemon could not be asked for, or would not hand over, is unavailable, not
+    /// damaged: the mount must not stop serving it for good over a restart of the daemon.
+    public func presence(_ id: String, expectedSize: Int64) -> BlobCheck {
+        do {
+            let size = try open(id).size
+            return size == expectedSize ? .intact : .corrupt("its size is \(size) bytes, the catalog recorded \(expectedSize)")
+        } catch let error as SystemError where error.isNotFound {
+            return .missing
+        } catch {
+            return .unavailable("\(error)")
+        }
+    }
 
     public func beginUpload(session: String) throws -> any BlobUpload { throw Self.readOnly }
     public func delete(_ id: String) throws { throw Self.readOnly }

@@ -77,13 +77,15 @@ public final class Store: Sendable {
     }
 
     /// A store that is one frozen dataset served to an account by the store's daemon (its own
-    /// dataset mount: security.md): the dataset's snapshot, and blobs the daemon opens for it.
-    public init(serving snapshot: DatasetSnapshot, from root: String, connection: Int32, logger: Logger) {
+    /// dataset mount: security.md): the dataset's snapshot, and blobs the daemon opens for it —
+    /// on a new session (`renewal`) when the daemon restarts.
+    public init(serving snapshot: DatasetSnapshot, from root: String, connection: Int32,
+                renewal: ServedBlobStore.Renewal?, logger: Logger) {
         self.root = root
         config = .fresh()
         self.logger = logger
         catalog = SnapshotCatalog(snapshot)
-        blobs = ServedBlobStore(connection: connection)
+        blobs = ServedBlobStore(connection: connection, renewal: renewal, logger: logger)
     }
 
     public enum Creation { case created(Store), alreadyExists(Store) }

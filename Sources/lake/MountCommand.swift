@@ -146,12 +146,12 @@ struct MountCommand: ParsableCommand {
     /// daemon (which checks that this account may read the dataset); FUSE through fusermount3.
     func serveFromDaemon(_ path: String, logger: Logger) throws {
         let mount: FuseMount
-        let connection: Int32
+        let store: Store
         do {
             let id = try datasetID(dataset ?? "")
             let (snapshot, opened) = try DatasetServing.request(id, storePath: options.storePath, mountpoint: path, log: STDERR_FILENO)
-            connection = opened
-            let store = Store(serving: snapshot, from: options.storePath, connection: connection, logger: logger)
+            let renewal = DatasetServing.renewal(of: id, serving: snapshot, storePath: options.storePath, mountpoint: path, log: STDERR_FILENO)
+            store = Store(serving: snapshot, from: options.storePath, connection: opened, renewal: renewal, logger: logger)
             let fs = LakeFileSystem(store: store, logger: logger, datasetRoot: id, settler: nil)
             mount = FuseMount(fs: fs, mountpoint: path, logger: logger, watchesChanges: false)
             try mount.mount(options: fuseOptions(allowOther: false))
@@ -163,7 +163,7 @@ struct MountCommand: ParsableCommand {
         logger.info("mounted", metadata: ["mountpoint": "\(path)", "store": "\(options.storePath)", "served": "by its mount daemon"])
         Daemon.report(readyFd, "ready")
         mount.run()
-        close(connection)
+        (store.blobs as? ServedBlobStore)?.endSession()
         logger.info("unmounted", metadata: ["mountpoint": "\(path)"])
     }
 }

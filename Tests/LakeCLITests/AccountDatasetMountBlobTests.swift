@@ -8,7 +8,8 @@ import Testing
 /// store does to those files afterwards — `lake gc` removing them, a node cache dropping a copy —
 /// must reach the mount as it reaches the store's own: their space comes back, and a copy that
 /// read damaged is told to the store, which checks it and drops it (a bucket's cached copy,
-/// fetched again) or records the damage (the only copy).
+/// fetched again) or records the damage (the only copy). Its session ends with the store's daemon
+/// (a restart) or the account's grant: the mount asks for a new one, which is checked anew.
 @Suite(.serialized) struct AccountDatasetMountBlobTests {
     /// A store mounted by root, with a frozen dataset of `files` granted to an account, and how
     /// to run steps as that account's own dataset mount and as root around it.
@@ -123,6 +124,123 @@ import Testing
             \(Self.waitForFreed(small, 3 * (6 << 20) - (1 << 20)))
             """)
         #expect(result.status == 0 && result.output.contains("freed"), "\(result.output)")
+    }
+
+    /// Root's part: stops the store's mount daemon at `$ROOTMP` as `systemctl stop` does (the
+    /// daemon, then what is left of its sessions), and waits until none is left.
+    static let stopStoreDaemon = """
+        pkill -TERM -f "[l]ake mount $ROOTMP " || exit 4
+        i=0; while pgrep -f "[l]ake mount $ROOTMP " > /dev/null; do sleep 0.1; i=$((i + 1)); [ $i -lt 600 ] || exit 5; done
+        pkill -KILL -f '[l]ake dataset serve'
+        i=0; while pgrep -f '[l]ake dataset serve' > /dev/null; do sleep 0.1; i=$((i + 1)); [ $i -lt 600 ] || exit 6; done
+        """
+
+    /// A store mounted by root with `count` distinct files granted to an account, and a second
+    /// mountpoint for the daemon started after the first is stopped (killed at the end).
+    final class Restarting {
+        let mounted: MountedLake
+        let granted: Granted
+        let sums: [String]
+        let second: String
+        let prefix: String
+
+        init(files count: Int, named prefix: String, size: Int, seed: UInt64) throws {
+            mounted = try MountedLake()
+            let lake = mounted.lake
+            // Odd seeds 2 apart: `writeRandom` gives seeds differing in their lowest bit the same bytes.
+            let files = (0..<count).map { lake.directory.writeRandom("\(prefix)\($0).bin", size: size, seed: seed + 2 * UInt64($0)) }
+            sums = try files.map { try Shell.sha256($0) }
+            granted = try Granted(lake: lake, store: lake.store, files: files)
+            second = lake.directory.file("mnt2")
+            self.prefix = prefix
+            try FileManager.default.createDirectory(atPath: second, withIntermediateDirectories: true)
+        }
+
+        deinit { _ = try? Shell.run("pkill -9 -f '[l]ake mount \(second) '; true") }
+
+        /// The `index`th file as the account's mount shows it (a shell word).
+        func file(_ index: Int) -> String { "\"$MP\"/cases/\(granted.caseID)/\(prefix)\(index).bin/file" }
+        var asAccount: String { "setpriv --reuid=\(granted.alice.uid) --regid=\(granted.alice.gid) --clear-groups" }
+
+        /// The account mounts and reads the first file ("before: SUM"); root stops the store's
+        /// daemon (`stopStoreDaemon`) and runs `root`; the account runs `after` and unmounts.
+        func runStoppingTheDaemon(then root: String, after: String = "true") throws -> Shell.Result {
+            try granted.run(mounted: "echo \"before: $(sha256sum < \(file(0)))\"",
+                            root: "export ROOTMP='\(mounted.mountpoint)'\n\(AccountDatasetMountBlobTests.stopStoreDaemon)\n" + root,
+                            after: after)
+        }
+    }
+
+    /// As `systemctl restart` does on an upgrade: the store's daemon and its sessions stop and a
+    /// new daemon starts. An account's dataset mount asks the new daemon for a session of its own
+    /// and goes on: an open made while no daemon answers waits for it (a loader's epoch is not
+    /// broken by a restart), the files read before are still read, the others are opened anew.
+    @Test func anAccountsMountOutlivesARestartOfTheStoresDaemon() throws {
+        guard getuid() == 0 else { return }
+        let lake = try Restarting(files: 3, named: "r", size: 200_000, seed: 41)
+        let (sums, second, file, asAccount) = (lake.sums, lake.second, lake.file, lake.asAccount)
+        let result = try lake.runStoppingTheDaemon(then: """
+            # Opened while no daemon answers: waits for the new one.
+            \(asAccount) sh -c 'sum=$(sha256sum < \(file(1))) && echo "during: $sum"' &
+            reader=$!
+            i=0; until grep -q "went away" "$HOME"/.cache/lake-mount.log; do sleep 0.1; i=$((i + 1)); [ $i -lt 600 ] || exit 7; done
+            "$LAKE" mount '\(second)' --store "$STORE" > /dev/null || exit 8
+            wait $reader || { tail -n 20 "$HOME"/.cache/lake-mount.log; exit 9; }
+            # Only the session ends (killed): the daemon says so on the connection, and the
+            # mount's next open asks for a new session rather than taking that for an answer.
+            pkill -KILL -f '[l]ake dataset serve' || exit 10
+            i=0; while pgrep -f '[l]ake dataset serve' > /dev/null; do sleep 0.1; i=$((i + 1)); [ $i -lt 600 ] || exit 11; done
+            \(asAccount) sh -c 'echo "new: $(sha256sum < \(file(2)))"'
+            """, after: """
+            echo "after: $(sha256sum < \(file(0)))"
+            """)
+        #expect(result.status == 0, "\(result.output)")
+        for (label, index) in [("before", 0), ("during", 1), ("after", 0), ("new", 2)] {
+            #expect(result.output.contains("\(label): \(sums[index])"), "\(label): \(result.output)")
+        }
+    }
+
+    /// The store's daemon stopped and not back: an account's open of a blob it never held fails
+    /// (EIO) once the daemon has not come back for a while, and later ones fail at once rather
+    /// than each waiting as long; files it read before are still read. When a daemon comes back,
+    /// the file that failed is read (not taken for damaged). A grant taken away ends the session
+    /// and no new one is given: files not held fail, files held are still read.
+    @Test func anAccountsMountWithoutItsDaemonFailsOpensAndARevokedGrantIsNotRenewed() throws {
+        guard getuid() == 0 else { return }
+        let lake = try Restarting(files: 4, named: "g", size: 100_000, seed: 53)
+        let (sums, second, file, asAccount) = (lake.sums, lake.second, lake.file, lake.asAccount)
+        let result = try lake.runStoppingTheDaemon(then: """
+            \(asAccount) sh -c 'cat \(file(1)) > /dev/null 2> "$HOME"/err1 && echo "served without a daemon"; cat "$HOME"/err1'
+            start=$(date +%s%N)
+            \(asAccount) sh -c 'cat \(file(2)) > /dev/null 2> "$HOME"/err2 && echo "served without a daemon"; cat "$HOME"/err2'
+            echo "second failure took $(( ($(date +%s%N) - start) / 1000000 )) ms"
+            \(asAccount) sh -c 'echo "held: $(sha256sum < \(file(0)))"'
+            "$LAKE" mount '\(second)' --store "$STORE" > /dev/null || exit 8
+            \(asAccount) sh -c 'echo "back: $(sha256sum < \(file(1)))"'
+            "$LAKE" dataset chgrp root \(lake.granted.dataset) --store "$STORE" > /dev/null || exit 9
+            # Not a wait for an event: the session checks the grant again at most once a second.
+            sleep 1.2
+            \(asAccount) sh -c 'cat \(file(3)) > /dev/null 2> "$HOME"/err3 && echo "served after the grant went"; cat "$HOME"/err3'
+            \(asAccount) sh -c 'cat \(file(2)) > /dev/null 2> "$HOME"/err2 && echo "served after the grant went"; cat "$HOME"/err2'
+            \(asAccount) sh -c 'echo "held: $(sha256sum < \(file(0)))"'
+            grep -c "no longer serves this dataset" "$HOME"/.cache/lake-mount.log | sed 's/^/refusals logged: /'
+            """)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(!result.output.contains("served"), "\(result.output)")
+        for (label, index) in [("before", 0), ("held", 0), ("back", 1)] {
+            #expect(result.output.contains("\(label): \(sums[index])"), "\(label): \(result.output)")
+        }
+        let lines = result.output.split(separator: "\n")
+        for index in [1, 2, 3] {
+            #expect(lines.contains { $0.contains("g\(index).bin") && $0.contains("Input/output error") }, "g\(index): \(result.output)")
+        }
+        #expect(lines.filter { $0.contains("g2.bin") && $0.contains("Input/output error") }.count == 2, "\(result.output)")
+        #expect(result.output.components(separatedBy: "held: \(sums[0])").count == 3, "\(result.output)")
+        // The session ended when the grant went, and the new one asked for was refused.
+        #expect(result.output.contains("refusals logged: 2"), "\(result.output)")
+        // The first failure waited for the daemon; the second did not wait again.
+        let took = lines.first { $0.hasPrefix("second failure took") }.flatMap { Int($0.split(separator: " ")[3]) } ?? .max
+        #expect(took < 5_000, "\(result.output)")
     }
 
     /// A byte flipped in the node cache's copy of a blob an account's mount reads: the read that

@@ -7,7 +7,9 @@
 #
 # FILES (default 2000) files of 4 KiB (FILE_BYTES=N for another size) are copied into a fresh lake's incoming/ (WORK/store,
 # mounted read-write at WORK/mnt), processed, grouped into cases of at most 1,000 and one frozen
-# dataset; the lake is mounted read-only too (WORK/ro) and the dataset on its own (WORK/ds).
+# dataset; the lake is mounted read-only too (WORK/ro) and the dataset on its own (WORK/ds), and
+# an account made for the bench (`lakebench`, useradd) mounts the dataset itself (WORK/acct,
+# served by the store's daemon; /dev/fuse is made 0666 for the run and put back after).
 # Each tree is read whole (readall.c: open, read, close per file) EPOCHS times (default 100)
 # warm, then COLD_EPOCHS times (default 10) with `drop_caches` before each pass (the kernel then
 # forgets every inode, which the daemon's caches must follow). Printed per tree: µs per file at
@@ -25,16 +27,24 @@ lake=${LAKE:-$repo/.build/release/lake}
 [ -x "$lake" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-store=$work/store mnt=$work/mnt ds=$work/ds ro=$work/ro disk=$work/disk lists=$work/lists
+store=$work/store mnt=$work/mnt ds=$work/ds ro=$work/ro acct=$work/acct disk=$work/disk lists=$work/lists
 export LAKE_STORE=$store
+account=lakebench
+id -u "$account" >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin "$account"
+as_account="setpriv --reuid=$(id -u "$account") --regid=$(id -g "$account") --clear-groups"
+fuse_mode=$(stat -c %a /dev/fuse)
 
 cleanup() {
+    $as_account "$lake" unmount "$acct" >/dev/null 2>&1 || fusermount3 -uz "$acct" 2>/dev/null || true
     for m in "$ds" "$ro" "$mnt"; do "$lake" unmount "$m" >/dev/null 2>&1 || fusermount3 -uz "$m" 2>/dev/null || true; done
+    chmod "$fuse_mode" /dev/fuse
 }
 trap cleanup EXIT
 cleanup
 rm -rf "$store" "$lists" "$disk"
-mkdir -p "$mnt" "$ds" "$ro" "$lists"
+mkdir -p "$mnt" "$ds" "$ro" "$acct" "$acct-home" "$lists"
+chmod 755 "$work"
+chown "$account:" "$acct" "$acct-home"
 cc -O2 -o "$work/readall" "$repo/Sources/lake-bench/scripts/readall.c"
 
 python3 - "$disk" "$files" "${FILE_BYTES:-4096}" <<'PY'
@@ -85,22 +95,28 @@ PY
 dataset=$(cat "$lists/dataset")
 "$lake" mount -o ro "$ro" >/dev/null
 "$lake" mount --dataset "$dataset" "$ds" >/dev/null
+"$lake" dataset chgrp "$(id -gn "$account")" "$dataset" >/dev/null
+chmod 666 /dev/fuse
+HOME=$acct-home $as_account "$lake" mount --dataset "$dataset" "$acct" --store "$store" >/dev/null
 sed "s|^|$mnt/|" "$lists/objects" > "$lists/rw-objects"
 sed "s|^|$mnt/datasets/$dataset/|" "$lists/members" > "$lists/rw-datasets"
 sed "s|^|$ro/|" "$lists/objects" > "$lists/ro-objects"
 sed "s|^|$ro/datasets/$dataset/|" "$lists/members" > "$lists/ro-datasets"
 sed "s|^|$ds/|" "$lists/members" > "$lists/dataset-mount"
+sed "s|^|$acct/|" "$lists/members" > "$lists/account-mount"
 
 # The daemon serving a mount point (its pid from `lake status`'s node lines is not per mount).
 daemon() { pgrep -f -- " mount (.* )?$1( |$)" | head -1; }
 rss() { [ -n "$1" ] && awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" || echo -; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-# EPOCHS passes (cold: drop_caches before each); prints µs per file of each pass.
+# EPOCHS passes (cold: drop_caches before each); prints µs per file of each pass. The account's
+# mount is its alone (no allow_other): its files are read as the account.
 passes() {
-    local list=$1 count=$2 cold=$3
+    local list=$1 count=$2 cold=$3 reader=
+    [ "$list" = "$lists/account-mount" ] && reader=$as_account
     for _ in $(seq "$count"); do
         if [ "$cold" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
-        "$work/readall" < "$list" | awk -v n="$files" '{printf "%.2f\n", $1 / n * 1e6}'
+        $reader "$work/readall" < "$list" | awk -v n="$files" '{printf "%.2f\n", $1 / n * 1e6}'
     done
 }
 report() {
@@ -122,6 +138,8 @@ report disk "$lists/disk" "" "$epochs" 0
 for tree in rw-objects rw-datasets; do report "$tree" "$lists/$tree" "$mnt" "$epochs" 0; done
 for tree in ro-objects ro-datasets; do report "$tree" "$lists/$tree" "$ro" "$epochs" 0; done
 report dataset-mount "$lists/dataset-mount" "$ds" "$epochs" 0
+report account-mount "$lists/account-mount" "$acct" "$epochs" 0
 report disk "$lists/disk" "" "$cold_epochs" 1
 for tree in rw-objects ro-objects; do report "$tree" "$lists/$tree" "$([ "$tree" = rw-objects ] && echo "$mnt" || echo "$ro")" "$cold_epochs" 1; done
 report dataset-mount "$lists/dataset-mount" "$ds" "$cold_epochs" 1
+report account-mount "$lists/account-mount" "$acct" "$cold_epochs" 1

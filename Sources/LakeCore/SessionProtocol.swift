@@ -36,6 +36,12 @@ public enum SessionProtocol {
     /// the store itself.
     public static let permittedCommands: Set<String> = ["upload", "object", "case", "dataset", "quota", "log", "wait", "trash"]
 
+    /// Whether a session's command serves an account's dataset mount (`DatasetServing`): it runs
+    /// for as long as the mount, not to an end of its own.
+    public static func servesDatasetMount(_ arguments: [String]) -> Bool {
+        Array(arguments.filter { !$0.hasPrefix("-") }.prefix(2)) == ["dataset", "serve"]
+    }
+
     /// The daemon's own environment variables a session's child gets: the credentials of the
     /// store's catalog and bucket (a node's come from its environment, never from lake.json), so
     /// the child opens the store as the daemon did. Never taken from the client.

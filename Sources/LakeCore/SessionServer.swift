@@ -25,6 +25,10 @@ public final class SessionServer: Sendable {
     private let listener = Atomic<Int32>(-1)
     /// Sessions running, by account.
     private let running = Mutex<[UInt32: Int]>([:])
+    /// The children of sessions that serve an account's dataset mount, which never end on their
+    /// own: `stop` ends them. A pid leaves before it is reaped, under this lock, so it is never
+    /// signalled once reused.
+    private let serving = Mutex<Set<pid_t>>([])
     private let thread = BackgroundThread(name: "lake-sessions")
 
     public init(storePath: String, logger: Logger) {
@@ -72,7 +76,9 @@ public final class SessionServer: Sendable {
         logger.info("sessions for other accounts at \(socketPath)")
     }
 
-    /// Stops accepting (running sessions finish) and removes the socket.
+    /// Stops accepting and removes the socket. Commands running in sessions finish; sessions
+    /// serving an account's dataset mount end (SIGTERM), or they would go on as root, holding
+    /// the store, with nothing to end them: their mounts ask the next daemon for new ones.
     public func stop() {
         let fd = listener.exchange(-1, ordering: .relaxed)
         guard fd >= 0 else { return }
@@ -80,6 +86,7 @@ public final class SessionServer: Sendable {
         thread.stop()
         close(fd)
         try? Syscall.unlinkIfPresent(socketPath)
+        serving.withLock { $0.forEach { kill($0, SIGTERM) } }
     }
 
     /// Tells the client why it gets no session (the caller closes the connection, once).
@@ -120,8 +127,12 @@ public final class SessionServer: Sendable {
             defer { close(ended[0]) }
             let pid: pid_t
             do {
-                pid = try spawn(arguments: run.arguments, environment: environment,
-                                descriptors: [descriptors[0], descriptors[1], descriptors[2], connection, ended[1]])
+                pid = try serving.withLock { serving in
+                    let pid = try spawn(arguments: run.arguments, environment: environment,
+                                        descriptors: [descriptors[0], descriptors[1], descriptors[2], connection, ended[1]])
+                    if SessionProtocol.servesDatasetMount(run.arguments) { serving.insert(pid) }
+                    return pid
+                }
                 close(ended[1])
             } catch {
                 close(ended[1])
@@ -173,6 +184,7 @@ public final class SessionServer: Sendable {
                 watches.removeLast()
             }
         }
+        serving.withLock { _ = $0.remove(pid) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return 1 }

@@ -126,14 +126,21 @@ import Testing
         #expect(result.status == 0 && result.output.contains("freed"), "\(result.output)")
     }
 
-    /// Root's part: stops the store's mount daemon at `$ROOTMP` as `systemctl stop` does (the
-    /// daemon, then what is left of its sessions), and waits until none is left.
+    /// Root's part: stops the store's mount daemon at `$ROOTMP` as `lake unmount` and `systemctl
+    /// stop` do (SIGTERM), waits until it has ended, and fails (5) if a session of an account's
+    /// dataset mount outlives it by 10 s (a process of root's, holding the store, that nothing
+    /// would end).
     static let stopStoreDaemon = """
         pkill -TERM -f "[l]ake mount $ROOTMP " || exit 4
         i=0; while pgrep -f "[l]ake mount $ROOTMP " > /dev/null; do sleep 0.1; i=$((i + 1)); [ $i -lt 600 ] || exit 5; done
-        pkill -KILL -f '[l]ake dataset serve'
-        i=0; while pgrep -f '[l]ake dataset serve' > /dev/null; do sleep 0.1; i=$((i + 1)); [ $i -lt 600 ] || exit 6; done
+        i=0; while pgrep -f "\(servingSession)" > /dev/null; do
+            sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || { echo "a session outlived its daemon"; exit 5; }
+        done
         """
+
+    /// A session serving an account's dataset mount of the store at `$STORE` (a pattern for
+    /// pgrep; other tests' stores run sessions of their own at the same time).
+    static let servingSession = "[l]ake dataset serve .*--store $STORE( |$)"
 
     /// A store mounted by root with `count` distinct files granted to an account, and a second
     /// mountpoint for the daemon started after the first is stopped (killed at the end).
@@ -188,8 +195,8 @@ import Testing
             wait $reader || { tail -n 20 "$HOME"/.cache/lake-mount.log; exit 9; }
             # Only the session ends (killed): the daemon says so on the connection, and the
             # mount's next open asks for a new session rather than taking that for an answer.
-            pkill -KILL -f '[l]ake dataset serve' || exit 10
-            i=0; while pgrep -f '[l]ake dataset serve' > /dev/null; do sleep 0.1; i=$((i + 1)); [ $i -lt 600 ] || exit 11; done
+            pkill -KILL -f "\(Self.servingSession)" || exit 10
+            i=0; while pgrep -f "\(Self.servingSession)" > /dev/null; do sleep 0.1; i=$((i + 1)); [ $i -lt 600 ] || exit 11; done
             \(asAccount) sh -c 'echo "new: $(sha256sum < \(file(2)))"'
             """, after: """
             echo "after: $(sha256sum < \(file(0)))"

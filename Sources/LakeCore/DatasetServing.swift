@@ -23,7 +23,7 @@ public enum DatasetServing {
         try UnixSocket.send(connection, SessionProtocol.encode(snapshot))
         let allowed = snapshot.blobIDs
         var grant = Grant(dataset: id, catalog: store.catalog as? AccountCatalog)
-        while let (payload, descriptors) = try UnixSocket.receive(connection) {
+        while waitForRequest(on: connection), let (payload, descriptors) = try UnixSocket.receive(connection) {
             descriptors.forEach { Syscall.close($0) }
             let request = try SessionProtocol.decode(SessionProtocol.BlobRequest.self, payload)
             guard allowed.contains(request.blob) else {
@@ -53,6 +53,20 @@ public enum DatasetServing {
                 try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: (error as? SystemError)?.errno ?? EIO)))
             }
         }
+    }
+
+    /// Sleeps until the mount asks something (true) or the store's daemon is gone (false: the
+    /// session ends with it, even when it was killed and could not end it; the mount asks the
+    /// next daemon for a new one).
+    static func waitForRequest(on connection: Int32) -> Bool {
+        var info = stat()
+        let daemon = SessionProtocol.daemonDescriptor
+        guard fstat(daemon, &info) == 0, info.st_mode & S_IFMT == S_IFIFO else { return true }
+        var watches = [pollfd(fd: connection, events: Int16(POLLIN), revents: 0), pollfd(fd: daemon, events: 0, revents: 0)]
+        while poll(&watches, nfds_t(watches.count), -1) < 0 {
+            if errno != EINTR { return true }
+        }
+        return watches[1].revents == 0
     }
 
     /// The account's grant of the dataset, checked again at most once a second while the session

@@ -23,6 +23,10 @@ public enum SessionProtocol {
 
     public static let socketFolder = "/run/lake"
 
+    /// A session's child holds the write end of a pipe whose read end only the daemon holds, as
+    /// this descriptor: it reports an error (POLLERR) once the daemon is gone, however it ended.
+    public static let daemonDescriptor: Int32 = 4
+
     /// The environment variables that make a `lake` process a session's child.
     public enum Environment {
         public static let descriptor = "LAKE_SESSION_FD"

@@ -120,26 +120,27 @@ public final class SessionServer: Sendable {
             for key in SessionProtocol.passedEnvironment { if let value = run.environment[key] { environment[key] = value } }
             let own = ProcessInfo.processInfo.environment
             for key in SessionProtocol.storeCredentials { if let value = own[key] { environment[key] = value } }
-            // The child holds the write end of this pipe as its descriptor 4: when it ends, the
-            // read end says so, and the wait below sleeps on both that and the connection.
-            var ended: [Int32] = [-1, -1]
-            guard pipe(&ended) == 0 else { throw SystemError("pipe", path: "session", errno: errno) }
-            defer { close(ended[0]) }
+            // The child holds the write end of this pipe as its descriptor 4
+            // (`SessionProtocol.daemonDescriptor`): when it ends, the read end says so, and the
+            // wait below sleeps on both that and the connection; when this process ends, the
+            // write end says so to the child.
+            let ended = try SpawnDescriptors.pipe()
+            defer { close(ended.0) }
             let pid: pid_t
             do {
                 pid = try serving.withLock { serving in
                     let pid = try spawn(arguments: run.arguments, environment: environment,
-                                        descriptors: [descriptors[0], descriptors[1], descriptors[2], connection, ended[1]])
+                                        descriptors: [descriptors[0], descriptors[1], descriptors[2], connection, ended.1])
                     if SessionProtocol.servesDatasetMount(run.arguments) { serving.insert(pid) }
                     return pid
                 }
-                close(ended[1])
+                close(ended.1)
             } catch {
-                close(ended[1])
+                close(ended.1)
                 throw error
             }
             logger.info("session for \(account.name) (uid \(account.uid)): lake \(run.arguments.prefix(3).joined(separator: " "))")
-            let status = wait(for: pid, ended: ended[0], while: connection)
+            let status = wait(for: pid, ended: ended.0, while: connection)
             try? UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(exit: status)))
         } catch {
             logger.warning("a session failed: \(error)")
@@ -155,7 +156,12 @@ public final class SessionServer: Sendable {
         // Through numbers above 3 first: a descriptor may already be 0-3 in this process.
         for (index, fd) in descriptors.enumerated() { posix_spawn_file_actions_adddup2(&actions, fd, Int32(100 + index)) }
         for index in descriptors.indices { posix_spawn_file_actions_adddup2(&actions, Int32(100 + index), Int32(index)) }
-        for index in descriptors.indices { posix_spawn_file_actions_addclose(&actions, Int32(100 + index)) }
+        // And nothing else: a descriptor another thread made without close-on-exec (another
+        // session's connection or pipe, between its accept and its fcntl) would otherwise keep
+        // that session's ends open in this child.
+        if !SpawnDescriptors.closeFrom(Int32(descriptors.count), &actions) {
+            for index in descriptors.indices { posix_spawn_file_actions_addclose(&actions, Int32(100 + index)) }
+        }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }

@@ -6,6 +6,10 @@ import Glibc
 enum GNUFunctions {
     static let syncfs: @convention(c) (Int32) -> Int32 = lookUp("syncfs") ?? { _ in Glibc.sync(); return 0 }
     static let gettid: @convention(c) () -> Int32 = lookUp("gettid") ?? { 0 }
+    static let pipe2: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32)? = lookUp("pipe2")
+    static let accept4: (@convention(c) (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, Int32) -> Int32)? = lookUp("accept4")
+    static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)?
+        = lookUp("posix_spawn_file_actions_addclosefrom_np")
 
     private static func lookUp<F>(_ name: String) -> F? {
         // A null handle is RTLD_DEFAULT: every loaded library is searched.

@@ -48,11 +48,11 @@ public enum UnixSocket {
     /// The next connection; nil when the listening socket was shut down.
     public static func accept(_ listener: Int32) throws -> Int32? {
         while true {
-            let fd = Glibc.accept(listener, nil, nil)
+            // Close-on-exec from the start: a session spawned by another thread meanwhile
+            // must not inherit this connection (its client would not see the session end).
+            let fd = GNUFunctions.accept4.map { $0(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue)) } ?? Glibc.accept(listener, nil, nil)
             if fd >= 0 {
-                // accept4 is not visible to Swift; nothing is spawned between the two calls
-                // except by this process's session threads, which pass descriptors explicitly.
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                if GNUFunctions.accept4 == nil { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
                 return fd
             }
             switch errno {

@@ -182,6 +182,7 @@ import Testing
     /// new daemon starts. An account's dataset mount asks the new daemon for a session of its own
     /// and goes on: an open made while no daemon answers waits for it (a loader's epoch is not
     /// broken by a restart), the files read before are still read, the others are opened anew.
+    /// No session outlives its daemon, however that ends.
     @Test func anAccountsMountOutlivesARestartOfTheStoresDaemon() throws {
         guard getuid() == 0 else { return }
         let lake = try Restarting(files: 3, named: "r", size: 200_000, seed: 41)
@@ -198,6 +199,12 @@ import Testing
             pkill -KILL -f "\(Self.servingSession)" || exit 10
             i=0; while pgrep -f "\(Self.servingSession)" > /dev/null; do sleep 0.1; i=$((i + 1)); [ $i -lt 600 ] || exit 11; done
             \(asAccount) sh -c 'echo "new: $(sha256sum < \(file(2)))"'
+            # The daemon killed (kill -9: nothing of it runs to end its sessions): its session
+            # ends anyway, and the files the mount holds are still read.
+            pkill -KILL -f "[l]ake mount \(second) " || exit 12
+            i=0; while pgrep -f "\(Self.servingSession)" > /dev/null; do
+                sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || { echo "a session outlived its killed daemon"; exit 13; }
+            done
             """, after: """
             echo "after: $(sha256sum < \(file(0)))"
             """)

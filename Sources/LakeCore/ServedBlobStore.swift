@@ -1,9 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import LakeBlobStore
 import LakeCatalog
-import Foundation
 import LakeModel
 import LakeSystem
 import Logging

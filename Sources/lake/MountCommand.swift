@@ -107,7 +107,9 @@ struct MountCommand: ParsableCommand {
 
     /// Mounts and serves until unmounted or signalled.
     func serve(_ path: String) throws {
-        var logger = DaemonLog.logger(path: logPath, verbose: options.verbose, toStderr: readyFd == nil)
+        var (logger, flushLog) = DaemonLog.logger(path: logPath, verbose: options.verbose, toStderr: readyFd == nil)
+        // Counts of lines repeated at the end are written before the daemon ends.
+        defer { flushLog() }
         // Every mount of a store writes to one log: each line names its mount.
         logger[metadataKey: "mount"] = "\(path)"
         // Before the filesystem sizes its descriptor cache from the limit.

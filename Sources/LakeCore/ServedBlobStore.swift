@@ -26,7 +26,9 @@ public final class ServedBlobStore: BlobStore {
     public typealias Renewal = @Sendable () throws -> Int32
     /// Long enough for a restart (systemd's `RestartSec=2` and a daemon's start).
     static let waitForDaemon: Duration = .seconds(10)
-    static let keptOpen = 1024
+    /// 1,024 files, but no more than a quarter of the descriptors the process may hold (the
+    /// mount's own handles take another quarter; past the limit every open fails).
+    let keptOpen = min(1024, max(16, Syscall.descriptorLimit() / 4))
     /// A node cache cannot free what this process holds, so files kept here must not add up to
     /// more than a loader's working set (as the mount's own descriptors, `OpenFiles`).
     static let bytesKept: Int64 = 1 << 30
@@ -180,7 +182,7 @@ public final class ServedBlobStore: BlobStore {
             if let old = state.files[id] { state.bytes -= old.file.size }
             state.files[id] = (file, state.clock)
             state.bytes += file.size
-            while state.files.count > 1, state.files.count > Self.keptOpen || state.bytes > Self.bytesKept {
+            while state.files.count > 1, state.files.count > keptOpen || state.bytes > Self.bytesKept {
                 // The least recently used goes (a scan: at most `keptOpen` entries, and only past a bound).
                 guard let oldest = state.files.min(by: { $0.value.lastUse < $1.value.lastUse }) else { break }
                 state.files[oldest.key] = nil

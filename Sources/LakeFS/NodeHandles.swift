@@ -1,3 +1,4 @@
+import LakeSystem
 import Synchronization
 
 /// Handles for reads that come without an OPEN, by inode. A read-only mount (or a mounted frozen
@@ -16,7 +17,9 @@ final class NodeHandles: Sendable {
     private let state = Mutex(State())
     let capacity: Int
 
-    init(capacity: Int = 4096) {
+    /// Each handle holds a blob's descriptor: 4,096, but no more than a quarter of what the
+    /// process may hold (past its limit every open would fail, and be answered EIO).
+    init(capacity: Int = OpenFiles.descriptorsKept(limit: Syscall.descriptorLimit())) {
         self.capacity = capacity
     }
 

@@ -47,7 +47,7 @@ import Testing
         /// keeps it root's): the account mounts the dataset and runs `mounted` (its mount at
         /// `$MP`), root runs `root`, the account runs `after`, then unmounts. Root's status is
         /// the result's (the account's steps failing: 90 and 91).
-        func run(mounted: String, root: String, after: String = "true") throws -> Shell.Result {
+        func run(mounted: String, root: String, after: String = "true", beforeMounting: String = "") throws -> Shell.Result {
             let home = lake.directory.file("alice-home"), device = lake.directory.file("fuse")
             if !FileManager.default.fileExists(atPath: home) {
                 _ = try Shell.run("chmod 755 '\(lake.directory.path)'")
@@ -59,7 +59,7 @@ import Testing
             let lakePath = LakeBinary.executable, mountpoint = home + "/train"
             // HOME: the account's mount logs to its ~/.cache/lake-mount.log.
             let exports = "export MP='\(mountpoint)' LAKE='\(lakePath)' STORE='\(store)' HOME='\(home)'\n"
-            let mount = lake.directory.write("alice-mount.sh", exports + """
+            let mount = lake.directory.write("alice-mount.sh", exports + beforeMounting + "\n" + """
                 "$LAKE" mount --dataset \(dataset) "$MP" --store "$STORE" > /dev/null || exit 1
                 \(mounted)
                 """ + "\n")
@@ -255,6 +255,26 @@ import Testing
         // The first failure waited for the daemon; the second did not wait again.
         let took = lines.first { $0.hasPrefix("second failure took") }.flatMap { Int($0.split(separator: " ")[3]) } ?? .max
         #expect(took < 5_000, "\(result.output)")
+    }
+
+    /// An account whose processes may hold 256 descriptors (a container's limit) reads 600
+    /// files through its own dataset mount, twice: every one is served (the files the mount
+    /// keeps from the store's daemon are bounded by the limit too).
+    @Test func anAccountsMountServesManyFilesUnderALowDescriptorLimit() throws {
+        guard getuid() == 0 else { return }
+        let mounted = try MountedLake()
+        let lake = mounted.lake
+        let files = (0..<600).map { lake.directory.writeRandom("l\($0).bin", size: 4096, seed: UInt64(2 * $0 + 1)) }
+        let granted = try Granted(lake: lake, store: lake.store, files: files)
+        let result = try granted.run(mounted: """
+            for epoch in 1 2; do
+                failed=0
+                for f in "$MP"/cases/\(granted.caseID)/*/file; do cat "$f" > /dev/null 2>&1 || failed=$((failed + 1)); done
+                echo "epoch $epoch: $failed failed"
+            done
+            """, root: "true", beforeMounting: "ulimit -Sn 256 && ulimit -Hn 256 || exit 1")
+        #expect(result.status == 0 && result.output.contains("epoch 1: 0 failed") && result.output.contains("epoch 2: 0 failed"),
+                "\(result.output)")
     }
 
     /// A byte flipped in the node cache's copy of a blob an account's mount reads: the read that

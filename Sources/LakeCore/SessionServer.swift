@@ -23,6 +23,9 @@ public final class SessionServer: Sendable {
     let executable: String
     let logger: Logger
     private let listener = Atomic<Int32>(-1)
+    /// The inode of the socket's path as this daemon bound it (another daemon may rebind it).
+    private let socketInode = Atomic<UInt64>(0)
+    private let socketWatch = BackgroundThread(name: "lake-session-socket")
     /// Sessions running, by account.
     private let running = Mutex<[UInt32: Int]>([:])
     /// The children of sessions that serve an account's dataset mount, which never end on their
@@ -39,53 +42,103 @@ public final class SessionServer: Sendable {
     }
 
     /// Listens at the store's socket (mode 0666: any account may ask; what it may do is decided
-    /// per session). A second daemon of the same store takes the socket over.
+    /// per session). A second daemon of the same store takes the socket over; every 5 s each
+    /// daemon checks the socket is still its own, and takes it back when it is gone or its
+    /// daemon is (one stopped or was killed), so sessions are served while any daemon of the
+    /// store runs.
     public func start() throws {
         if mkdir(SessionProtocol.socketFolder, 0o755) != 0 && errno != EEXIST {
             throw SystemError("mkdir", path: SessionProtocol.socketFolder, errno: errno)
         }
-        let fd = try UnixSocket.listen(at: socketPath, mode: 0o666)
-        listener.store(fd, ordering: .relaxed)
+        try bindSocket()
         thread.start { [self] thread in
-            while let connection = try? UnixSocket.accept(fd) {
-                guard let peer = try? UnixSocket.peer(connection) else {
-                    close(connection)
+            var fd = listener.load(ordering: .acquiring)
+            while fd >= 0 {
+                guard let connection = try? UnixSocket.accept(fd) else {
+                    // Shut down: this thread closes what it accepted on, then goes on with the
+                    // socket taken back, or ends (stopped).
+                    close(fd)
+                    fd = listener.load(ordering: .acquiring)
                     continue
                 }
-                let admitted = running.withLock { running -> Bool in
-                    guard running.values.reduce(0, +) < Self.maximumSessions,
-                          running[peer.uid, default: 0] < Self.maximumSessionsPerAccount else { return false }
-                    running[peer.uid, default: 0] += 1
-                    return true
-                }
-                guard admitted else {
-                    refuse(connection, "the lake's mount daemon is running as many sessions as it may (\(Self.maximumSessionsPerAccount) "
-                           + "for one account, \(Self.maximumSessions) in all); try again when one has ended")
-                    close(connection)
-                    continue
-                }
-                Thread.detachNewThread { [self] in
-                    serve(connection, peer: peer)
-                    running.withLock { running in
-                        running[peer.uid, default: 1] -= 1
-                        if running[peer.uid] == 0 { running[peer.uid] = nil }
-                    }
-                }
+                admit(connection)
             }
+        }
+        socketWatch.start { [self] thread in
+            while thread.pause(5, wakeable: false) { keepSocket() }
         }
         logger.info("sessions for other accounts at \(socketPath)")
     }
 
-    /// Stops accepting and removes the socket. Commands running in sessions finish; sessions
+    /// Binds the socket's path anew and listens there; the accepting thread moves to it.
+    private func bindSocket() throws {
+        let fd = try UnixSocket.listen(at: socketPath, mode: 0o666)
+        var info = stat()
+        socketInode.store(stat(socketPath, &info) == 0 ? UInt64(info.st_ino) : 0, ordering: .relaxed)
+        let old = listener.exchange(fd, ordering: .acquiringAndReleasing)
+        if old >= 0 { shutdown(old, Int32(SHUT_RDWR)) }
+    }
+
+    /// Whether the socket's path is the one this daemon bound.
+    private var ownsSocketPath: Bool {
+        var info = stat()
+        return stat(socketPath, &info) == 0 && UInt64(info.st_ino) == socketInode.load(ordering: .relaxed)
+    }
+
+    /// Takes the socket back when its path is gone or no daemon answers there.
+    private func keepSocket() {
+        guard listener.load(ordering: .relaxed) >= 0, !ownsSocketPath else { return }
+        if let probe = try? UnixSocket.connect(to: socketPath) {
+            close(probe)
+            return
+        }
+        do {
+            try bindSocket()
+            logger.info("the daemon that had taken the session socket over is gone: sessions for other accounts at \(socketPath)")
+        } catch {
+            logger.warning("cannot take the session socket back: \(error)")
+        }
+    }
+
+    /// Runs a session for the account at the other end of `connection`, within the bounds.
+    private func admit(_ connection: Int32) {
+        guard let peer = try? UnixSocket.peer(connection) else {
+            close(connection)
+            return
+        }
+        let admitted = running.withLock { running -> Bool in
+            guard running.values.reduce(0, +) < Self.maximumSessions,
+                  running[peer.uid, default: 0] < Self.maximumSessionsPerAccount else { return false }
+            running[peer.uid, default: 0] += 1
+            return true
+        }
+        guard admitted else {
+            refuse(connection, "the lake's mount daemon is running as many sessions as it may (\(Self.maximumSessionsPerAccount) "
+                   + "for one account, \(Self.maximumSessions) in all); try again when one has ended")
+            close(connection)
+            return
+        }
+        Thread.detachNewThread { [self] in
+            serve(connection, peer: peer)
+            running.withLock { running in
+                running[peer.uid, default: 1] -= 1
+                if running[peer.uid] == 0 { running[peer.uid] = nil }
+            }
+        }
+    }
+
+    /// Stops accepting and removes the socket if it is still this daemon's (another daemon of
+    /// the store that took it over keeps it). Commands running in sessions finish; sessions
     /// serving an account's dataset mount end (SIGTERM), or they would go on as root, holding
     /// the store, with nothing to end them: their mounts ask the next daemon for new ones.
     public func stop() {
-        let fd = listener.exchange(-1, ordering: .relaxed)
+        socketWatch.stop()
+        let owned = ownsSocketPath
+        let fd = listener.exchange(-1, ordering: .acquiringAndReleasing)
         guard fd >= 0 else { return }
         shutdown(fd, Int32(SHUT_RDWR))
         thread.stop()
-        close(fd)
-        try? Syscall.unlinkIfPresent(socketPath)
+        if owned { try? Syscall.unlinkIfPresent(socketPath) }
         serving.withLock { $0.forEach { kill($0, SIGTERM) } }
     }
 

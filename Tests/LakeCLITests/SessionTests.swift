@@ -299,6 +299,37 @@ import Testing
         #expect(try shared.objectCount() == 0)
     }
 
+    /// Two daemons of one store (a read-write mount and a read-only one): the later serves the
+    /// sessions; when it stops or is killed, the other serves them again (within its 5 s check),
+    /// and when that one stops too the socket is gone.
+    @Test func whenOneOfTwoDaemonsStopsTheOtherServesSessions() throws {
+        let lake = try SharedLake()
+        let readOnly = lake.mounted.lake.directory.file("ro")
+        try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: true)
+        #expect(try lake.mounted.lake.run(["mount", "-o", "ro", readOnly]).succeeded)
+        #expect(try lake.lake(lake.alice, "object ls").status == 0)
+        #expect(try lake.mounted.lake.run(["unmount", readOnly], store: false).succeeded)
+        var last = ""
+        let served = eventually(15) {
+            let ls = (try? lake.lake(lake.alice, "object ls")) ?? Shell.Result(status: 1, output: "")
+            last = ls.output
+            return ls.status == 0
+        }
+        #expect(served, "after the read-only mount's daemon stopped: \(last)")
+        // Killed, its socket left behind: no daemon answers there, and the other takes it back.
+        #expect(try lake.mounted.lake.run(["mount", "-o", "ro", readOnly]).succeeded)
+        _ = try Shell.run("pkill -KILL -f '[l]ake mount .*\(readOnly)'; fusermount3 -uz '\(readOnly)' 2>/dev/null; true")
+        let servedAgain = eventually(15) {
+            let ls = (try? lake.lake(lake.alice, "object ls")) ?? Shell.Result(status: 1, output: "")
+            last = ls.output
+            return ls.status == 0
+        }
+        #expect(servedAgain, "after the read-only mount's daemon was killed: \(last)")
+        let socket = try lake.socket()
+        _ = try lake.mounted.lake.run(["unmount", lake.mounted.mountpoint], store: false)
+        #expect(!FileManager.default.fileExists(atPath: socket))
+    }
+
     @Test func withoutADaemonTheMessageSaysWhy() throws {
         guard getuid() == 0 else { return }
         let shared = try SharedLake()

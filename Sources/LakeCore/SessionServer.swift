@@ -54,11 +54,22 @@ public final class SessionServer: Sendable {
         thread.start { [self] thread in
             var fd = listener.load(ordering: .acquiring)
             while fd >= 0 {
-                guard let connection = try? UnixSocket.accept(fd) else {
+                let accepted: Int32?
+                do {
+                    accepted = try UnixSocket.accept(fd)
+                } catch {
+                    // Out of descriptors, or memory: the next connection may find them again.
+                    logger.warning("cannot accept a session: \(error)")
+                    if !thread.pause(0.1, wakeable: false) { close(fd); break }
+                    continue
+                }
+                guard let connection = accepted else {
                     // Shut down: this thread closes what it accepted on, then goes on with the
                     // socket taken back, or ends (stopped).
                     close(fd)
-                    fd = listener.load(ordering: .acquiring)
+                    let next = listener.load(ordering: .acquiring)
+                    if next == fd { _ = listener.compareExchange(expected: fd, desired: -1, ordering: .acquiringAndReleasing) }
+                    fd = next == fd ? -1 : next
                     continue
                 }
                 admit(connection)

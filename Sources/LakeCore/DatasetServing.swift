@@ -23,18 +23,26 @@ public enum DatasetServing {
         try UnixSocket.send(connection, SessionProtocol.encode(snapshot))
         let allowed = snapshot.blobIDs
         var grant = Grant(dataset: id, catalog: store.catalog as? AccountCatalog)
-        while waitForRequest(on: connection), let (payload, descriptors) = try UnixSocket.receive(connection) {
+        while true {
+            let woken = wait(on: connection)
+            if woken == .daemonGone { return }
+            // A grant taken away (`lake dataset chgrp`, `chmod`) ends the session within a
+            // second, asked or idle: the mount asks for a new one at its next open, and is refused.
+            let revoked = grant.revoked()
+            if woken == .idle {
+                if revoked != nil { return }
+                continue
+            }
+            guard let (payload, descriptors) = try UnixSocket.receive(connection) else { return }
             descriptors.forEach { Syscall.close($0) }
+            if let revoked {
+                try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: EACCES, message: revoked)))
+                return
+            }
             let request = try SessionProtocol.decode(SessionProtocol.BlobRequest.self, payload)
             guard allowed.contains(request.blob) else {
                 try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: EACCES)))
                 continue
-            }
-            // A grant taken away (`lake dataset chgrp`, `chmod`) ends the session: the mount
-            // asks for a new one at its next open, and is refused.
-            if let revoked = grant.revoked() {
-                try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Reply(errno: EACCES, message: revoked)))
-                return
             }
             if request.readDamaged == true {
                 let recorded = checkServedCopy(request.blob, snapshot: snapshot, store: store)
@@ -55,22 +63,24 @@ public enum DatasetServing {
         }
     }
 
-    /// Sleeps until the mount asks something (true) or the store's daemon is gone (false: the
-    /// session ends with it, even when it was killed and could not end it; the mount asks the
-    /// next daemon for a new one).
-    static func waitForRequest(on connection: Int32) -> Bool {
+    enum Woken { case request, idle, daemonGone }
+
+    /// Sleeps until the mount asks something, a second has passed (the grant is due a check),
+    /// or the store's daemon is gone (the session ends with it, even when it was killed and
+    /// could not end it; the mount asks the next daemon for a new one).
+    static func wait(on connection: Int32) -> Woken {
+        var watches = [pollfd(fd: connection, events: Int16(POLLIN), revents: 0)]
         var info = stat()
         let daemon = SessionProtocol.daemonDescriptor
-        guard fstat(daemon, &info) == 0, info.st_mode & S_IFMT == S_IFIFO else { return true }
-        var watches = [pollfd(fd: connection, events: Int16(POLLIN), revents: 0), pollfd(fd: daemon, events: 0, revents: 0)]
-        while poll(&watches, nfds_t(watches.count), -1) < 0 {
-            if errno != EINTR { return true }
-        }
-        return watches[1].revents == 0
+        if fstat(daemon, &info) == 0, info.st_mode & S_IFMT == S_IFIFO { watches.append(pollfd(fd: daemon, events: 0, revents: 0)) }
+        let ready = poll(&watches, nfds_t(watches.count), 1000)
+        if watches.count > 1, watches[1].revents != 0 { return .daemonGone }
+        return ready > 0 ? .request : .idle
     }
 
     /// The account's grant of the dataset, checked again at most once a second while the session
-    /// serves (a check reads the dataset's row and its cases; a loader opens thousands of files).
+    /// serves, idle or not (a check reads the dataset's row and its cases; a loader opens
+    /// thousands of files).
     struct Grant {
         let dataset: LakeID
         /// The account's view of the catalog; nil for root, whose grant is never in question.

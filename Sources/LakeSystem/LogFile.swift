@@ -34,12 +34,16 @@ public final class LogFile: Sendable {
     public static let remembered = 64
     private let state: Mutex<State>
 
+    /// What the time is (tests move it on instead of waiting for a window to pass).
+    let clock: @Sendable () -> ContinuousClock.Instant
+
     public init(path: String, maximumBytes: Int64 = defaultMaximumBytes, repeatWindow: Duration = .seconds(10),
-                standardStreams: Bool) throws {
+                standardStreams: Bool, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) throws {
         self.path = path
         self.maximumBytes = maximumBytes
         self.repeatWindow = repeatWindow
         self.standardStreams = standardStreams
+        self.clock = clock
         let fd = try Self.open(path)
         var info = stat()
         let bytes = fstat(fd, &info) == 0 ? Int64(info.st_size) : 0
@@ -53,6 +57,7 @@ public final class LogFile: Sendable {
         maximumBytes = .max
         self.repeatWindow = repeatWindow
         standardStreams = false
+        clock = { .now }
         state = Mutex(State(fd: STDERR_FILENO, bytes: 0))
     }
 
@@ -67,7 +72,7 @@ public final class LogFile: Sendable {
     /// Appends `line` (a whole line, with its time), unless a line whose text without the time
     /// is `key` was written within the window: then it is counted.
     public func write(_ line: String, key: String, at time: String) {
-        let now = ContinuousClock.now
+        let now = clock()
         state.withLock { state in
             reportEndedRuns(&state, now: now, time: time)
             if let recent = state.recent[key], now - recent.since < repeatWindow {
@@ -93,6 +98,8 @@ public final class LogFile: Sendable {
 
     /// Runs whose window is over: their counts are written and they are forgotten.
     private func reportEndedRuns(_ state: inout State, now: ContinuousClock.Instant, time: String) {
+        // Asked at every line, a storm's included: nothing is made unless a run has ended.
+        guard state.recent.values.contains(where: { now - $0.since >= repeatWindow }) else { return }
         let ended = state.recent.filter { now - $0.value.since >= repeatWindow }
         for (key, recent) in ended.sorted(by: { $0.value.since < $1.value.since }) {
             report(key, recent, in: &state, time: time)

@@ -128,13 +128,13 @@ import Testing
 
     /// Root's part: stops the store's mount daemon at `$ROOTMP` as `lake unmount` and `systemctl
     /// stop` do (SIGTERM), waits until it has ended, and fails (5) if a session of an account's
-    /// dataset mount outlives it by 10 s (a process of root's, holding the store, that nothing
+    /// dataset mount outlives it by 30 s (a process of root's, holding the store, that nothing
     /// would end).
     static let stopStoreDaemon = """
         pkill -TERM -f "[l]ake mount $ROOTMP " || exit 4
         i=0; while pgrep -f "[l]ake mount $ROOTMP " > /dev/null; do sleep 0.1; i=$((i + 1)); [ $i -lt 600 ] || exit 5; done
         i=0; while pgrep -f "\(servingSession)" > /dev/null; do
-            sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || { echo "a session outlived its daemon"; exit 5; }
+            sleep 0.1; i=$((i + 1)); [ $i -lt 300 ] || { echo "a session outlived its daemon"; exit 5; }
         done
         """
 
@@ -203,7 +203,7 @@ import Testing
             # ends anyway, and the files the mount holds are still read.
             pkill -KILL -f "[l]ake mount \(second) " || exit 12
             i=0; while pgrep -f "\(Self.servingSession)" > /dev/null; do
-                sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || { echo "a session outlived its killed daemon"; exit 13; }
+                sleep 0.1; i=$((i + 1)); [ $i -lt 300 ] || { echo "a session outlived its killed daemon"; exit 13; }
             done
             """, after: """
             echo "after: $(sha256sum < \(file(0)))"
@@ -218,7 +218,7 @@ import Testing
     /// (EIO) once the daemon has not come back for a while, and later ones fail at once rather
     /// than each waiting as long; files it read before are still read. When a daemon comes back,
     /// the file that failed is read (not taken for damaged). A grant taken away ends the session
-    /// and no new one is given: files not held fail, files held are still read.
+    /// (idle, within a second) and no new one is given: files not held fail, held ones are read.
     @Test func anAccountsMountWithoutItsDaemonFailsOpensAndARevokedGrantIsNotRenewed() throws {
         guard getuid() == 0 else { return }
         let lake = try Restarting(files: 4, named: "g", size: 100_000, seed: 53)
@@ -232,8 +232,10 @@ import Testing
             "$LAKE" mount '\(second)' --store "$STORE" > /dev/null || exit 8
             \(asAccount) sh -c 'echo "back: $(sha256sum < \(file(1)))"'
             "$LAKE" dataset chgrp root \(lake.granted.dataset) --store "$STORE" > /dev/null || exit 9
-            # Not a wait for an event: the session checks the grant again at most once a second.
-            sleep 1.2
+            # The session checks the grant again every second, idle or not, and ends.
+            i=0; while pgrep -f "\(Self.servingSession)" > /dev/null; do
+                sleep 0.1; i=$((i + 1)); [ $i -lt 300 ] || { echo "the grant's removal never reached the session"; exit 12; }
+            done
             \(asAccount) sh -c 'cat \(file(3)) > /dev/null 2> "$HOME"/err3 && echo "served after the grant went"; cat "$HOME"/err3'
             \(asAccount) sh -c 'cat \(file(2)) > /dev/null 2> "$HOME"/err2 && echo "served after the grant went"; cat "$HOME"/err2'
             \(asAccount) sh -c 'echo "held: $(sha256sum < \(file(0)))"'
@@ -250,8 +252,9 @@ import Testing
         }
         #expect(lines.filter { $0.contains("g2.bin") && $0.contains("Input/output error") }.count == 2, "\(result.output)")
         #expect(result.output.components(separatedBy: "held: \(sums[0])").count == 3, "\(result.output)")
-        // The session ended when the grant went, and the new one asked for was refused.
-        #expect(result.output.contains("refusals logged: 2"), "\(result.output)")
+        // The session ended when the grant went, the new one asked for was refused (logged), and
+        // the next open did not ask again.
+        #expect(result.output.contains("refusals logged: 1"), "\(result.output)")
         // The first failure waited for the daemon; the second did not wait again.
         let took = lines.first { $0.hasPrefix("second failure took") }.flatMap { Int($0.split(separator: " ")[3]) } ?? .max
         #expect(took < 5_000, "\(result.output)")

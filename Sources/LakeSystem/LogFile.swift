@@ -29,6 +29,9 @@ public final class LogFile: Sendable {
         var fd: Int32
         var bytes: Int64
         var recent: [String: Recent] = [:]
+        /// A write failed (a full disk) and may have left part of its line: the next line
+        /// starts on a line of its own.
+        var lineBroken = false
     }
     /// Keys of lines remembered at most; the oldest go first when a new one comes.
     public static let remembered = 64
@@ -114,10 +117,14 @@ public final class LogFile: Sendable {
     }
 
     private func append(_ line: String, to state: inout State) {
-        let bytes = Array(line.utf8)
+        let bytes = Array(((state.lineBroken ? "\n" : "") + line).utf8)
         let fd = state.fd
         // A line that cannot be written (a full disk) is lost, as stderr's would be.
-        guard (try? bytes.withUnsafeBytes({ try Syscall.writeAll(fd, $0, path: path) })) != nil else { return }
+        guard (try? bytes.withUnsafeBytes({ try Syscall.writeAll(fd, $0, path: path) })) != nil else {
+            state.lineBroken = true
+            return
+        }
+        state.lineBroken = false
         state.bytes += Int64(bytes.count)
         if state.bytes >= maximumBytes { rotate(&state) }
     }

@@ -10,6 +10,15 @@ import Testing
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
+    func run(_ executable: String, _ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     func write(_ log: LogFile, _ key: String) {
         log.write("t \(key)\n", key: key, at: "t")
     }
@@ -74,5 +83,29 @@ import Testing
         let log = try LogFile(path: path, maximumBytes: 10_000, standardStreams: false)
         write(log, "mounted")
         #expect(lines(path).isEmpty && lines(path + ".1").last?.hasSuffix("t mounted") == true)
+    }
+
+    /// The disk the log is on fills up: lines that cannot be written are lost, nothing fails,
+    /// and once there is room again the next line is written.
+    @Test func aFullDiskLosesLinesAndNothingElse() throws {
+        guard getuid() == 0 else { return }
+        let directory = TemporaryDirectory()
+        let small = directory.file("small")
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        #expect(run("/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", small]) == 0)
+        defer { _ = run("/bin/umount", ["-l", small]) }
+        let path = small + "/mount.log"
+        let log = try LogFile(path: path, standardStreams: false)
+        // The rest of the disk, taken (the write stops where the disk is full).
+        FileManager.default.createFile(atPath: small + "/filler", contents: nil)
+        if let filler = FileHandle(forWritingAtPath: small + "/filler") {
+            for _ in 0..<64 { try? filler.write(contentsOf: Data(count: 4096)) }
+            try? filler.close()
+        }
+        for index in 0..<2_000 { write(log, "warning answered EIO: blob \(index) cannot be reached") }
+        #expect(!lines(path).contains("t warning answered EIO: blob 1999 cannot be reached"))
+        try FileManager.default.removeItem(atPath: small + "/filler")
+        write(log, "room again")
+        #expect(lines(path).last == "t room again", "\(lines(path).suffix(2))")
     }
 }

@@ -25,7 +25,9 @@ let package = Package(
         // Whole-buffer DEFLATE: VTK's zlib blocks declare their size, so they need no stream.
         .systemLibrary(name: "CLibDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
-        .target(name: "LakeFormats", dependencies: ["LakeModel", "LakeSystem", "CLibDeflate", "CLZ4", "CLZMA"]),
+        // Streaming inflate, for the rare block too large to hold whole (libdeflate has no stream).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "LakeFormats", dependencies: ["LakeModel", "LakeSystem", "CLibDeflate", "CLZ4", "CLZMA", "CZlib"]),
         // Gathers the catalog's WAL writes into one per commit (see its source for why).
         .target(name: "CWALBatching", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
@@ -91,7 +93,7 @@ let package = Package(
 
         .target(name: "LakeTestSupport", dependencies: ["LakeCore", "LakeS3", "LakePostgres"], path: "Tests/LakeTestSupport"),
         .testTarget(name: "LakeModelTests", dependencies: ["LakeModel"]),
-        .testTarget(name: "LakeFormatsTests", dependencies: ["LakeFormats", "LakeTestSupport"]),
+        .testTarget(name: "LakeFormatsTests", dependencies: ["LakeFormats", "LakeTestSupport", "CZlib", "CLZ4", "CLZMA"]),
         .testTarget(name: "LakeCatalogTests", dependencies: ["LakeCatalog", "CWALBatching", "LakePostgres", "LakeTestSupport"]),
         .testTarget(name: "LakePostgresTests", dependencies: ["LakePostgres", "LakeTestSupport"]),
         .testTarget(name: "LakeBlobStoreTests", dependencies: ["LakeBlobStore", "LakeS3", "LakeTestSupport"]),

@@ -3,7 +3,7 @@
 # Sourced by quick-start.sh and run-tests.sh.
 # libcurl4 and libpq5 are loaded only by stores whose blobs are in a bucket or whose catalog is
 # PostgreSQL. Arguments add packages (the test suite adds the PostgreSQL server it starts).
-lake_system_packages=(libfuse3-dev fuse3 libsqlite3-dev sqlite3 libxml2-dev libdeflate-dev liblz4-dev liblzma-dev libcurl4
+lake_system_packages=(libfuse3-dev fuse3 libsqlite3-dev sqlite3 libxml2-dev libdeflate-dev liblz4-dev liblzma-dev zlib1g-dev libcurl4
                       libpq5 pkg-config attr util-linux rsync)
 
 lake_install_system_packages() {

@@ -71,9 +71,23 @@ enum BlockSource: Sendable {
             return try run.decode(range)
         }
     }
+
+    /// Reads `range` into `buffer` (of `range.count` bytes); returns fewer bytes at the file's end.
+    func read(_ range: Range<Int64>, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        switch self {
+        case .file(let file, let start):
+            return try file.read(into: buffer, at: start + range.lowerBound)
+        case .base64(let run):
+            let bytes = try run.decode(range)
+            bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+            return bytes.count
+        }
+    }
 }
 
 /// Compressed data: `[nblocks, blocksize, lastblocksize, csize_0 … csize_n-1]` then the blocks.
+/// Blocks up to `wholeBlockLimit` (VTK writes 32 KiB) are decoded whole, one after another; a
+/// larger block is decoded as a stream (`StreamedBlock`), so no block size costs more memory.
 struct BlockPayload: ArrayPayload {
     let source: BlockSource
     let compressor: Compressor
@@ -81,18 +95,19 @@ struct BlockPayload: ArrayPayload {
     let lastBlockSize: Int64
     let blockOffsets: [Int64]      // n + 1 offsets into the compressed bytes
     let byteCount: Int64
-    var randomAccess: Bool { true }
+    /// Streamed blocks are read in order by one thread: a range starting inside one would
+    /// decode its start again, and two LZMA streams would each fill a dictionary of up to 64 MiB.
+    var randomAccess: Bool { blockSize <= Self.wholeBlockLimit }
 
-    /// Largest block Lake decodes; VTK writes 32 KiB blocks, so this only stops hostile headers.
-    static let maxBlockSize: Int64 = 64 << 20
+    static let wholeBlockLimit: Int64 = 4 << 20
 
     init(source: BlockSource, compressor: Compressor, header: [UInt64], available: Int64, what: String) throws {
         let count = Int64(header[0])
         guard header.count == 3 + Int(count) else { throw FormatError("\(what): the compression header is incomplete") }
         blockSize = Int64(clamping: header[1])
         lastBlockSize = Int64(clamping: header[2])
-        guard count == 0 || (blockSize > 0 && blockSize <= Self.maxBlockSize && lastBlockSize <= blockSize) else {
-            throw FormatError("\(what): the compression header declares blocks of \(header[1]) bytes (limit \(Self.maxBlockSize))")
+        guard count == 0 || (blockSize > 0 && lastBlockSize <= blockSize) else {
+            throw FormatError("\(what): the compression header declares blocks of \(header[1]) bytes and a last block of \(header[2])")
         }
         var offsets: [Int64] = [0]
         offsets.reserveCapacity(Int(count) + 1)
@@ -109,8 +124,11 @@ struct BlockPayload: ArrayPayload {
         self.source = source
         self.compressor = compressor
         let (full, overflow) = (count - 1).multipliedReportingOverflow(by: blockSize)
-        guard count == 0 || !overflow else { throw FormatError("\(what): the compression header declares an impossible size") }
-        byteCount = count == 0 ? 0 : full + (lastBlockSize == 0 ? blockSize : lastBlockSize)
+        let (total, overflowAgain) = full.addingReportingOverflow(lastBlockSize == 0 ? blockSize : lastBlockSize)
+        guard count == 0 || !(overflow || overflowAgain) else {
+            throw FormatError("\(what): the compression header declares an impossible size")
+        }
+        byteCount = count == 0 ? 0 : total
     }
 
     var blockCount: Int { blockOffsets.count - 1 }
@@ -128,6 +146,7 @@ struct BlockPayload: ArrayPayload {
 
     func read(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard !range.isEmpty else { return }
+        guard randomAccess else { return try readStreamed(range, budget: budget, body) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(blockSize), alignment: 16)
         defer { buffer.deallocate() }
         let state = BlockDecoding()
@@ -144,6 +163,27 @@ struct BlockPayload: ArrayPayload {
             let from = Int(max(range.lowerBound, blockStart) - blockStart)
             let to = Int(min(range.upperBound, blockStart + Int64(size)) - blockStart)
             try body(UnsafeRawBufferPointer(rebasing: buffer[from..<to]))
+        }
+    }
+
+    private func readStreamed(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let first = Int(range.lowerBound / blockSize)
+        let last = Int((range.upperBound - 1) / blockSize)
+        for block in first...last {
+            try budget.check()
+            var position = Int64(block) * blockSize
+            let stream = StreamedBlock(compressor: compressor, source: source, compressed: blockOffsets[block]..<blockOffsets[block + 1],
+                                       decodedSize: Int64(decodedSize(ofBlock: block)))
+            try stream.decode(budget: budget) { piece in
+                let pieceRange = position..<(position + Int64(piece.count))
+                position = pieceRange.upperBound
+                let wanted = pieceRange.clamped(to: range)
+                if !wanted.isEmpty {
+                    let from = Int(wanted.lowerBound - pieceRange.lowerBound)
+                    try body(UnsafeRawBufferPointer(rebasing: piece[from..<(from + wanted.count)]))
+                }
+                return position < range.upperBound
+            }
         }
     }
 }

@@ -71,15 +71,16 @@ struct ArrayStatistics {
     static let decodedOnceLimit: Int64 = 48 << 20
 
     /// Compressed (or base64) arrays are decoded once while they fit in `decodedOnceLimit`, their
-    /// halves on both cores, and both passes read the decoded bytes: decompressing costs more
-    /// than a pass. The rest are decoded again in each pass.
+    /// halves on both cores (one thread for streamed blocks), and both passes read the decoded
+    /// bytes: decompressing costs more than a pass. The rest are decoded again in each pass.
     func decodedOnce(_ segments: [Segment]) throws -> [Segment] {
         var result = segments
         var jobs: [(segment: Segment, range: Range<Int64>, storage: MemoryPayload.Storage)] = []
         var kept: Int64 = 0
         for (i, segment) in segments.enumerated() {
             let payload = segment.payload
-            guard !(payload is RawPayload), payload.randomAccess, payload.byteCount > 0,
+            // Ascii arrays (byteCount -1) are parsed in each pass: their length is known only then.
+            guard !(payload is RawPayload), payload.byteCount > 0,
                   kept + payload.byteCount <= Self.decodedOnceLimit else { continue }
             kept += payload.byteCount
             let storage = MemoryPayload.Storage(count: Int(payload.byteCount))

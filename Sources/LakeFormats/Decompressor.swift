@@ -48,13 +48,20 @@ enum Compressor: String, Sendable {
         }
     }
 
+    /// Most memory an LZMA block may ask for to be decoded (its dictionary, whatever the block's
+    /// size): `xz -9`, the largest preset, needs 65 MiB.
+    static let lzmaMemoryLimit: UInt64 = 80 << 20
+    static let lzmaMemoryRefusal = FormatError("a compressed block cannot be decoded: its LZMA data asks for more than "
+        + "\(lzmaMemoryLimit >> 20) MiB of memory to decode (the largest preset, xz -9, asks for 65 MiB)")
+
     private func unlzma(_ input: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer) throws(FormatError) {
-        var memoryLimit: UInt64 = 256 << 20
+        var memoryLimit = Self.lzmaMemoryLimit
         var inputPosition = 0
         var outputPosition = 0
         let status = lzma_stream_buffer_decode(&memoryLimit, 0, nil,
                                                input.baseAddress?.assumingMemoryBound(to: UInt8.self), &inputPosition, input.count,
                                                output.baseAddress?.assumingMemoryBound(to: UInt8.self), &outputPosition, output.count)
+        guard status != LZMA_MEMLIMIT_ERROR else { throw Self.lzmaMemoryRefusal }
         guard status == LZMA_OK, outputPosition == output.count, inputPosition == input.count else {
             throw FormatError("a compressed block cannot be decoded: the LZMA data is corrupt or does not match its declared size (status \(status.rawValue))")
         }

@@ -27,7 +27,7 @@ public struct ProcessingWait: Sendable {
         var waiting = ids
         var settled: [LakeID: LakeObject] = [:]
         while !waiting.isEmpty {
-            _ = try worker.drain(among: waiting)
+            _ = try worker.drainIDs(among: waiting)
             var stillWaiting: [LakeID] = []
             for id in waiting {
                 guard let object = try worker.store.catalog.object(id) else {

@@ -99,9 +99,15 @@ struct ArrayStatistics {
         return result
     }
 
+    /// Arrays this wide are not split: each thread's kernels take 5 KiB per series (its four
+    /// interleaved histograms and the edges), 20 MiB at 4,096 components.
+    static let widestSplit = 512
+
     func split(_ segment: Segment) -> [Range<Int64>] {
         let total = segment.payload.byteCount
-        guard segment.payload.randomAccess, total >= Self.parallelThreshold else { return [0..<max(total, 0)] }
+        guard segment.payload.randomAccess, total >= Self.parallelThreshold, components <= Self.widestSplit else {
+            return [0..<max(total, 0)]
+        }
         let half = (segment.tuples / 2) * Int64(components * segment.type.size)
         return [0..<half, half..<total]
     }

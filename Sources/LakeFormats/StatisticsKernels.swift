@@ -4,22 +4,27 @@
 /// type, and it is compiled once per type (a `switch` over concrete loaders); the kernels know
 /// only doubles. Buffers are made once per array and reused for every run.
 final class SeriesRuns {
-    /// Tuples decoded at a time: the runs of a 9-component array (10 series) stay in L2.
-    static let capacity = 2048
+    /// Tuples decoded at a time: the runs of a 9-component array (10 series) stay in L2. Wide
+    /// arrays decode fewer, so that the runs stay within `budget` bytes: 2,048 tuples of an
+    /// array of 4,096 components took 64 MiB per thread.
+    static let tuples = 2048
+    static let budget = 1 << 20
     let components: Int
+    let capacity: Int
     let values: UnsafeMutablePointer<Double>
     private(set) var count = 0
 
     init(components: Int) {
         self.components = components
-        values = .allocate(capacity: (components + 1) * Self.capacity)
+        capacity = Swift.max(4, Swift.min(Self.tuples, Self.budget / ((components + 1) * 8)) & ~3)
+        values = .allocate(capacity: (components + 1) * capacity)
     }
 
     deinit { values.deallocate() }
 
     var seriesCount: Int { components + 1 }
 
-    func series(_ j: Int) -> UnsafeMutablePointer<Double> { values + j * Self.capacity }
+    func series(_ j: Int) -> UnsafeMutablePointer<Double> { values + j * capacity }
 
     /// Decodes whole tuples from `bytes` (at most `capacity` of them at a time), calling `body`
     /// after each batch.
@@ -46,7 +51,7 @@ final class SeriesRuns {
         let tuples = bytes.count / tupleSize
         var start = 0
         while start < tuples {
-            let n = min(Self.capacity, tuples - start)
+            let n = min(capacity, tuples - start)
             let first = base + start * tupleSize
             if swap { decode(L.self, first, n, swapped: true) } else { decode(L.self, first, n, swapped: false) }
             count = n

@@ -208,7 +208,8 @@ extension VTKDocument {
             guard let typeName = a["type"] else { throw FormatError("DataArray '\(name)' has no type") }
             let components = Int(a["NumberOfComponents"] ?? "1") ?? -1
             guard components >= 1 && components <= 4096 else {
-                throw FormatError("DataArray '\(name)' has NumberOfComponents='\(a["NumberOfComponents"] ?? "")'")
+                throw FormatError("DataArray '\(name)' has NumberOfComponents='\(a["NumberOfComponents"] ?? "")'; "
+                    + "Lake reads arrays of 1 to 4096 components")
             }
             guard let format = ArrayFormat(rawValue: a["format"] ?? "ascii") else {
                 throw FormatError("DataArray '\(name)' has an unknown format '\(a["format"] ?? "")' (expected ascii, binary or appended)")

@@ -13,7 +13,9 @@ struct ProcessCommand: ParsableCommand {
         try reportingErrors {
             let store = try options.openStore()
             _ = try Recovery(store: store).run()
-            let done = try ProcessingWorker(store: store).drain()
+            // Each object's line needs no provisions: read back undecoded, a file of 20,000
+            // fields would cost its whole JSON decoded (150 MB) just to print a status.
+            let done = try ProcessingWorker(store: store).drainIDs().compactMap { try store.storedObject($0)?.object }
             for object in done { print(ObjectText.line(object)) }
             print("Processed \(done.count) object\(done.count == 1 ? "" : "s").")
             // What is still queued, and why this run could not take it.

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Peak memory of `lake process` on shapes of file that are not the usual appended raw/zlib ones
+(docs/benchmarks.md, "Peak memory, shape by shape"): every encoding VTK's XML writer has, blocks
+of any size, very wide arrays and very many fields. Goal (issue 13): at most 128 MiB whatever the
+file.
+
+    python3 memory_shapes.py WORK [ROUNDS] [LAKE]      (release build of lake first)
+
+Files are written with VTK's own writer into WORK. For each file and round: a fresh store,
+`lake upload --no-wait`, then `lake process` (peak RSS from wait4, wall time). Prints medians:
+peak MiB, its ratio to the data's uncompressed bytes, ms of wall time, and the status (a FAILED
+object prints its reason).
+"""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import vtk
+from vtk.util import numpy_support as ns
+
+work = os.path.abspath(sys.argv[1])
+rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+lake = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(__file__), "../../../.build/release/lake")
+os.makedirs(work, exist_ok=True)
+rng = np.random.default_rng(5)
+
+
+def cloud(n, fields):
+    data = vtk.vtkPolyData()
+    points = vtk.vtkPoints()
+    i = np.arange(n)
+    xyz = np.zeros((n, 3), np.float32)
+    xyz[:, 0] = (i % 4096) * 0.5
+    points.SetData(ns.numpy_to_vtk(xyz, deep=True))
+    data.SetPoints(points)
+    raw = xyz.nbytes
+    for name, values in fields:
+        array = ns.numpy_to_vtk(values, deep=True)
+        array.SetName(name)
+        data.GetPointData().AddArray(array)
+        raw += values.nbytes
+    return data, raw
+
+
+def write(name, data, mode, compressor=None, block=None, encode=False):
+    writer = vtk.vtkXMLPolyDataWriter()
+    writer.SetFileName(os.path.join(work, name))
+    writer.SetInputData(data)
+    {"ascii": writer.SetDataModeToAscii, "binary": writer.SetDataModeToBinary, "appended": writer.SetDataModeToAppended}[mode]()
+    writer.SetEncodeAppendedData(1 if encode else 0)
+    if compressor:
+        getattr(writer, "SetCompressorTypeTo" + compressor)()
+        writer.SetCompressionLevel(1)
+    else:
+        writer.SetCompressorTypeToNone()
+    if block:
+        writer.SetBlockSize(block)
+    assert writer.Write() == 1
+
+
+def smooth(n):
+    i = np.arange(n)
+    return ((i * 7919) % 1000).astype(np.float32) * 0.25 - 40
+
+
+shapes = []
+n = 3_000_000
+data, raw = cloud(n, [("p", smooth(n)), ("U", rng.standard_normal((n, 3)))])
+for name, args in [("ascii", ("ascii",)), ("inline base64", ("binary",)), ("inline base64 zlib", ("binary", "ZLib")),
+                   ("appended base64", ("appended", None, None, True)), ("appended LZ4", ("appended", "LZ4"))]:
+    file = name.replace(" ", "-") + ".vtp"
+    write(file, data, *args)
+    shapes.append((name, file, raw))
+n = 12_000_000
+data, raw = cloud(n, [("pressure", smooth(n)), ("region", (np.arange(n) % 3 - 1).astype(np.int64))])
+for compressor, block in [("ZLib", 64 << 20), ("ZLib", 256 << 20), ("LZ4", 256 << 20), ("LZMA", 256 << 20)]:
+    file = "%s-%dMiB-blocks.vtp" % (compressor, block >> 20)
+    write(file, data, "appended", compressor, block)
+    shapes.append(("%s, blocks of %d MiB" % (compressor, block >> 20), file, raw))
+for components, tuples in [(500, 20_000), (4096, 2_000)]:
+    data, raw = cloud(tuples, [("wide", rng.standard_normal((tuples, components)).astype(np.float32))])
+    write("wide-%d.vtp" % components, data, "appended")
+    shapes.append(("%d components × %d tuples" % (components, tuples), "wide-%d.vtp" % components, raw))
+for count, tuples in [(3_000, 2_000), (20_000, 200)]:
+    data, raw = cloud(tuples, [("f%d" % k, rng.standard_normal(tuples).astype(np.float32)) for k in range(count)])
+    write("fields-%d.vtp" % count, data, "appended")
+    shapes.append(("%d fields × %d tuples" % (count, tuples), "fields-%d.vtp" % count, raw))
+
+
+def process(file):
+    store = os.path.join(work, "store")
+    shutil.rmtree(store, ignore_errors=True)
+    subprocess.run([lake, "init", "--store", store], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([lake, "upload", "--store", store, "--no-wait", os.path.join(work, file)], check=True, stdout=subprocess.DEVNULL)
+    start = time.perf_counter()
+    child = subprocess.Popen([lake, "process", "--store", store], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    assert status == 0
+    listed = json.loads(subprocess.run([lake, "object", "ls", "--store", store, "--json"], check=True, capture_output=True).stdout)
+    obj = listed["objects"][0]
+    return usage.ru_maxrss / 1024, wall, obj["status"] + ("" if obj["status"] == "READY" else ": " + str(obj.get("failure_reason")))
+
+
+print("| file | size | uncompressed | peak RSS | peak ÷ uncompressed | wall | status |")
+print("|---|---|---|---|---|---|---|")
+for name, file, raw in shapes:
+    runs = [process(file) for _ in range(rounds)]
+    peak = statistics.median(r[0] for r in runs)
+    wall = statistics.median(r[1] for r in runs)
+    size = os.path.getsize(os.path.join(work, file))
+    print("| %s | %.0f MB | %.0f MB | %.0f MiB | %.2f | %.0f ms | %s |"
+          % (name, size / 1e6, raw / 1e6, peak, peak * 1048576 / raw, wall * 1000, runs[-1][2]), flush=True)

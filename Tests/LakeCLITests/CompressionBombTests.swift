@@ -77,18 +77,21 @@ import Testing
     }
 
     /// VTK's writers take any block size (`SetBlockSize`); this writes a cloud of points with a
-    /// Float32 and an Int64 field, compressed in blocks of BLOCK bytes (0: VTK's 32 KiB) or raw.
+    /// Float32 and an Int64 field, compressed in blocks of BLOCK bytes (0: VTK's 32 KiB) or raw,
+    /// appended raw (or inline base64: COMPRESSOR-inline).
     static let blockWriter = #"""
         import sys, numpy as np, vtk
         from vtk.util import numpy_support as ns
         out, compressor, block, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+        inline = compressor.endswith("-inline"); compressor = compressor.replace("-inline", "")
         i = np.arange(n)
         data = vtk.vtkPolyData(); points = vtk.vtkPoints()
         xyz = np.zeros((n, 3), np.float32); xyz[:, 0] = (i % 4096) * 0.5
         points.SetData(ns.numpy_to_vtk(xyz, deep=True)); data.SetPoints(points)
         for name, values in (("pressure", ((i * 7919) % 1000).astype(np.float32) * 0.25 - 40), ("region", (i % 3 - 1).astype(np.int64))):
             array = ns.numpy_to_vtk(values, deep=True); array.SetName(name); data.GetPointData().AddArray(array)
-        writer = vtk.vtkXMLPolyDataWriter(); writer.SetFileName(out); writer.SetInputData(data); writer.SetDataModeToAppended()
+        writer = vtk.vtkXMLPolyDataWriter(); writer.SetFileName(out); writer.SetInputData(data)
+        writer.SetDataModeToBinary() if inline else writer.SetDataModeToAppended()
         getattr(writer, "SetCompressorTypeTo" + compressor)()
         if compressor != "None": writer.SetCompressionLevel(1)
         if block: writer.SetBlockSize(block)
@@ -117,7 +120,7 @@ import Testing
     /// Each array in one block of 96 MiB (declared; the arrays are smaller): such files were
     /// refused ("blocks of 100663296 bytes (limit 67108864)"). Every compressor's file now gives
     /// the statistics and mesh summary of the same data written raw, value for value.
-    @Test(arguments: ["ZLib", "LZ4", "LZMA"])
+    @Test(arguments: ["ZLib", "LZ4", "LZMA", "LZ4-inline"])
     func aFileWrittenInHugeBlocksHasTheStatisticsOfItsRawTwin(_ compressor: String) throws {
         let lake = LakeBinary()
         try lake.initStore()

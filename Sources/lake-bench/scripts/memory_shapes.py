@@ -4,12 +4,13 @@
 of any size, very wide arrays and very many fields. Goal (issue 13): at most 128 MiB whatever the
 file.
 
-    python3 memory_shapes.py WORK [ROUNDS] [LAKE]      (release build of lake first)
+    python3 memory_shapes.py WORK [ROUNDS] [NAME=LAKE,...]      (release build of lake first)
 
-Files are written with VTK's own writer into WORK. For each file and round: a fresh store,
-`lake upload --no-wait`, then `lake process` (peak RSS from wait4, wall time). Prints medians:
-peak MiB, its ratio to the data's uncompressed bytes, ms of wall time, and the status (a FAILED
-object prints its reason).
+Files are written with VTK's own writer into WORK. For each file, round and lake binary (several
+builds alternate: `before=/old/lake,after=.build/release/lake`): a fresh store, `lake upload
+--no-wait`, then `lake process` (peak RSS from wait4, wall time). Prints medians per build: peak
+MiB, its ratio to the data's uncompressed bytes, ms of wall time, and the status (a FAILED object
+prints its reason).
 """
 import json
 import os
@@ -25,7 +26,8 @@ from vtk.util import numpy_support as ns
 
 work = os.path.abspath(sys.argv[1])
 rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-lake = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(__file__), "../../../.build/release/lake")
+default = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../.build/release/lake")
+builds = [part.split("=", 1) for part in (sys.argv[3] if len(sys.argv) > 3 else "lake=" + default).split(",")]
 os.makedirs(work, exist_ok=True)
 rng = np.random.default_rng(5)
 
@@ -78,10 +80,12 @@ for name, args in [("ascii", ("ascii",)), ("inline base64", ("binary",)), ("inli
     shapes.append((name, file, raw))
 n = 12_000_000
 data, raw = cloud(n, [("pressure", smooth(n)), ("region", (np.arange(n) % 3 - 1).astype(np.int64))])
-for compressor, block in [("ZLib", 64 << 20), ("ZLib", 256 << 20), ("LZ4", 256 << 20), ("LZMA", 256 << 20)]:
-    file = "%s-%dMiB-blocks.vtp" % (compressor, block >> 20)
+for compressor, block in [("ZLib", 32 << 10), ("ZLib", 64 << 20), ("ZLib", 256 << 20), ("LZ4", 32 << 10), ("LZ4", 256 << 20),
+                          ("LZMA", 256 << 20)]:
+    file = "%s-%dKiB-blocks.vtp" % (compressor, block >> 10)
     write(file, data, "appended", compressor, block)
-    shapes.append(("%s, blocks of %d MiB" % (compressor, block >> 20), file, raw))
+    size = "%d KiB" % (block >> 10) if block < 1 << 20 else "%d MiB" % (block >> 20)
+    shapes.append(("12 M points, %s, blocks of %s" % (compressor, size), file, raw))
 for components, tuples in [(500, 20_000), (4096, 2_000)]:
     data, raw = cloud(tuples, [("wide", rng.standard_normal((tuples, components)).astype(np.float32))])
     write("wide-%d.vtp" % components, data, "appended")
@@ -92,7 +96,7 @@ for count, tuples in [(3_000, 2_000), (20_000, 200)]:
     shapes.append(("%d fields × %d tuples" % (count, tuples), "fields-%d.vtp" % count, raw))
 
 
-def process(file):
+def process(lake, file):
     store = os.path.join(work, "store")
     shutil.rmtree(store, ignore_errors=True)
     subprocess.run([lake, "init", "--store", store], check=True, stdout=subprocess.DEVNULL)
@@ -107,12 +111,17 @@ def process(file):
     return usage.ru_maxrss / 1024, wall, obj["status"] + ("" if obj["status"] == "READY" else ": " + str(obj.get("failure_reason")))
 
 
-print("| file | size | uncompressed | peak RSS | peak ÷ uncompressed | wall | status |")
-print("|---|---|---|---|---|---|---|")
+print("| file | size | uncompressed | " + " | ".join("peak RSS (%s) | ÷ uncompressed | wall | status" % b for b, _ in builds) + " |")
+print("|---|---|---|" + "---|---|---|---|" * len(builds))
 for name, file, raw in shapes:
-    runs = [process(file) for _ in range(rounds)]
-    peak = statistics.median(r[0] for r in runs)
-    wall = statistics.median(r[1] for r in runs)
+    runs = {b: [] for b, _ in builds}
+    for _ in range(rounds):
+        for b, lake in builds:
+            runs[b].append(process(lake, file))
     size = os.path.getsize(os.path.join(work, file))
-    print("| %s | %.0f MB | %.0f MB | %.0f MiB | %.2f | %.0f ms | %s |"
-          % (name, size / 1e6, raw / 1e6, peak, peak * 1048576 / raw, wall * 1000, runs[-1][2]), flush=True)
+    cells = []
+    for b, _ in builds:
+        peak = statistics.median(r[0] for r in runs[b])
+        wall = statistics.median(r[1] for r in runs[b])
+        cells.append("%.0f MiB | %.2f | %.0f ms | %s" % (peak, peak * 1048576 / raw, wall * 1000, runs[b][-1][2]))
+    print("| %s | %.0f MB | %.0f MB | %s |" % (name, size / 1e6, raw / 1e6, " | ".join(cells)), flush=True)

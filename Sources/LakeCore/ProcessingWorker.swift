@@ -99,6 +99,11 @@ public struct ProcessingWorker: Sendable {
             return (.ready(provisions: derived.provisions, warnings: object.warnings + derived.warnings, mesh: derived.mesh), md5)
         } catch let error as FormatError {
             return (.failed(reason: error.message), md5)
+        } catch let error as SystemError where error.errno == EMFILE || error.errno == ENFILE {
+            // Not damage: the process ran out of descriptors (a manifest holds each block open).
+            let blocks = object.contentReferences.isEmpty ? "" : " (it has \(object.contentReferences.count) blocks, each held open)"
+            return (.failed(reason: "processing needed more open files than this process may hold\(blocks): its limit is "
+                + "\(Syscall.descriptorLimit()) (`ulimit -n`; LimitNOFILE= for lake.service); raise it and upload the file again"), md5)
         } catch {
             return (.failed(reason: "the stored bytes could not be read (\(error)); run `lake verify`"), md5)
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import LakeSystem
 
 @main
 struct Lake: ParsableCommand {
@@ -17,6 +18,9 @@ struct Lake: ParsableCommand {
     /// An account that cannot open a shared store runs its command through the store's mount
     /// daemon (`Session`); a child the daemon starts acts for that account.
     static func main() {
+        // Every command, not only a mount's daemon: `lake process` of a manifest holds each of
+        // its blocks open (3,000 blocks failed under the soft limit of 1,024).
+        Syscall.raiseDescriptorLimit()
         let arguments = Array(CommandLine.arguments.dropFirst())
         Session.enterIfSpawned(arguments)
         if let status = Session.forwardIfNeeded(arguments) { Glibc.exit(status) }

@@ -112,8 +112,6 @@ struct MountCommand: ParsableCommand {
         defer { flushLog() }
         // Every mount of a store writes to one log: each line names its mount.
         logger[metadataKey: "mount"] = "\(path)"
-        // Before the filesystem sizes its descriptor cache from the limit.
-        Syscall.raiseDescriptorLimit()
         if servedByDaemon { return try serveFromDaemon(path, logger: logger) }
         let store: Store
         let services: DaemonServices

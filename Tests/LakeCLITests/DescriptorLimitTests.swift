@@ -35,4 +35,50 @@ import Testing
             #expect(read.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "epoch \(epoch): \(read.output) files failed")
         }
     }
+
+    /// A manifest holds each of its blocks open while its pooled statistics are computed. A VTM of
+    /// 3,000 blocks (VTK's writer) failed under the soft limit of 1,024 that shells and systemd
+    /// give, its reason "the stored bytes could not be read (… Too many open files); run `lake
+    /// verify`" — no byte was damaged. Every command now raises its soft limit to the hard one;
+    /// under a hard limit too low, the reason says so and what to do.
+    @Test func aManifestOfMoreBlocksThanTheSoftLimitIsProcessed() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let manifest = lake.directory.file("run.vtm")
+        _ = try Process.output("/usr/bin/env", ["python3", "-c", #"""
+            import sys, numpy as np, vtk
+            from vtk.util import numpy_support as ns
+            blocks = vtk.vtkMultiBlockDataSet()
+            for i in range(300):
+                data = vtk.vtkPolyData(); points = vtk.vtkPoints()
+                points.SetData(ns.numpy_to_vtk(np.full((4, 3), i, np.float32), deep=True)); data.SetPoints(points)
+                p = ns.numpy_to_vtk(np.full(4, i, np.float32), deep=True); p.SetName("p"); data.GetPointData().AddArray(p)
+                blocks.SetBlock(i, data)
+            writer = vtk.vtkXMLMultiBlockDataWriter(); writer.SetFileName(sys.argv[1]); writer.SetInputData(blocks)
+            assert writer.Write() == 1
+            """#, manifest])
+        let command = "'\(LakeBinary.executable)' upload '\(manifest)' --no-wait --store '\(lake.store)' > /dev/null && "
+            + "'\(LakeBinary.executable)' process --store '\(lake.store)' 2>&1"
+        let vtm = { () throws -> [String: Any] in
+            let listed = try lake.json(try lake.run(["object", "ls", "--json", "--format", "vtm"]))
+            return try #require((listed["objects"] as? [[String: Any]])?.first)
+        }
+        // A soft limit below the blocks, the hard one above: raised, processed.
+        let soft = try Shell.run("ulimit -Sn 128 && " + command)
+        #expect(soft.status == 0, "\(soft.output)")
+        let processed = try vtm()
+        #expect(processed["status"] as? String == "READY", "\(processed["failure_reason"] ?? "")")
+        let field = ((processed["provisions"] as? [[String: Any]])?.first?["field"] as? [String: Any]) ?? [:]
+        #expect((field["magnitude_stats"] as? [String: Any])?["max"] as? Double == 299)
+        // A hard limit below the blocks: FAILED, saying why and what to do.
+        let other = LakeBinary()
+        try other.initStore()
+        let hard = try Shell.run("ulimit -Sn 128 && ulimit -Hn 128 && " + command.replacingOccurrences(of: lake.store, with: other.store))
+        #expect(hard.status == 0, "\(hard.output)")
+        let listed = try other.json(try other.run(["object", "ls", "--json", "--format", "vtm"]))
+        let failed = try #require((listed["objects"] as? [[String: Any]])?.first)
+        #expect(failed["status"] as? String == "FAILED")
+        let reason = failed["failure_reason"] as? String ?? ""
+        #expect(reason.contains("limit is 128") && reason.contains("300 blocks") && !reason.contains("lake verify"), "\(reason)")
+    }
 }

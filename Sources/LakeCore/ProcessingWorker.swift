@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import LakeBlobStore
 import LakeCatalog
 import LakeFormats
 import LakeModel
@@ -80,6 +81,7 @@ public struct ProcessingWorker: Sendable {
         }
         let file: ReadableFile
         do { file = try store.blobs.open(blob.id) } catch {
+            if Self.isOutOfDescriptors(error) { return (.failed(reason: Self.outOfDescriptors(object)), nil) }
             return (.failed(reason: "the stored bytes could not be opened (\(error)); run `lake verify`"), nil)
         }
         let progress = watch.map { _ in ProcessingProgress() }
@@ -99,14 +101,28 @@ public struct ProcessingWorker: Sendable {
             return (.ready(provisions: derived.provisions, warnings: object.warnings + derived.warnings, mesh: derived.mesh), md5)
         } catch let error as FormatError {
             return (.failed(reason: error.message), md5)
-        } catch let error as SystemError where error.errno == EMFILE || error.errno == ENFILE {
-            // Not damage: the process ran out of descriptors (a manifest holds each block open).
-            let blocks = object.contentReferences.isEmpty ? "" : " (it has \(object.contentReferences.count) blocks, each held open)"
-            return (.failed(reason: "processing needed more open files than this process may hold\(blocks): its limit is "
-                + "\(Syscall.descriptorLimit()) (`ulimit -n`; LimitNOFILE= for lake.service); raise it and upload the file again"), md5)
+        } catch where Self.isOutOfDescriptors(error) {
+            return (.failed(reason: Self.outOfDescriptors(object)), md5)
         } catch {
             return (.failed(reason: "the stored bytes could not be read (\(error)); run `lake verify`"), md5)
         }
+    }
+
+    /// Not damage: the process ran out of descriptors (a manifest holds each of its blocks open).
+    static func isOutOfDescriptors(_ error: any Error) -> Bool {
+        let system: SystemError?
+        switch error {
+        case let error as SystemError: system = error
+        case BlobStoreError.io(let error): system = error
+        default: system = nil
+        }
+        return system.map { $0.errno == EMFILE || $0.errno == ENFILE } ?? false
+    }
+
+    static func outOfDescriptors(_ object: LakeObject) -> String {
+        let blocks = object.contentReferences.isEmpty ? "" : " (it has \(object.contentReferences.count) blocks, each held open)"
+        return "processing needed more open files than this process may hold\(blocks): its limit is "
+            + "\(Syscall.descriptorLimit()) (`ulimit -n`; LimitNOFILE= for lake.service); raise it and upload the file again"
     }
 
     /// A manifest's children with their bytes, nested manifests flattened into their blocks.

@@ -99,6 +99,40 @@ import Testing
         }
     }
 
+    /// An .xz stream whose LZMA2 dictionary is declared as `code` (30: 128 MiB) in its first block's
+    /// header, the header's CRC32 made again: what a file compressed with a huge dictionary
+    /// looks like to a decoder (one made with it would need ten times that to encode).
+    static func withDictionary(_ xz: [UInt8], code: UInt8) -> [UInt8] {
+        var bytes = xz
+        let start = 12                                   // after the stream header
+        let size = (Int(bytes[start]) + 1) * 4
+        let flags = bytes[start + 1]
+        var at = start + 2
+        func skipNumber() { while bytes[at] & 0x80 != 0 { at += 1 }; at += 1 }
+        if flags & 0x40 != 0 { skipNumber() }           // compressed size
+        if flags & 0x80 != 0 { skipNumber() }           // uncompressed size
+        #expect(bytes[at] == 0x21 && bytes[at + 1] == 1, "the first filter is LZMA2 with one byte of properties")
+        bytes[at + 2] = code
+        let crc = Array(bytes[start..<(start + size - 4)]).withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count))) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange((start + size - 4)..<(start + size), with: $0) }
+        return bytes
+    }
+
+    /// An LZMA block asking for a dictionary of 128 MiB is refused by both decoders before any
+    /// of it is allocated; 32 MiB (xz -9 takes 64) decodes.
+    @Test func anLZMABlockAskingForTooMuchMemoryIsRefused() throws {
+        let directory = TemporaryDirectory()
+        let data = Self.shapes()[3].1
+        let xz = Self.encode(data, .lzma)
+        for (code, refused) in [(UInt8(30), true), (UInt8(26), false)] {
+            let block = Self.withDictionary(xz, code: code)
+            let whole = BlockDecodingComparison.whole(Compressor.lzma.rawValue, block, decodedSize: data.count)!
+            let stream = streamed(.lzma, try file(block, in: directory), count: block.count, size: data.count, input: 4096, output: 4096)
+            let expected: BlockDecodingComparison.Outcome = refused ? .refused(Compressor.lzmaMemoryRefusal.message) : .decoded(data)
+            #expect(whole == expected && stream == expected, "code \(code): whole \(whole.summary), streamed \(stream.summary)")
+        }
+    }
+
     /// One LZ4 sequence: literals, then (unless it is the last) a match of `match` bytes at `offset`.
     static func lz4Sequence(_ literals: [UInt8], offset: Int? = nil, match: Int = 4) -> [UInt8] {
         func lengthBytes(_ extra: Int) -> [UInt8] {

@@ -120,6 +120,17 @@ import Testing
         #expect(reason(two).hasPrefix("DataArray 'p_Int8'"), "\(reason(two))")
     }
 
+    /// An LZMA block whose dictionary (128 MiB) would take more memory than a file may cost.
+    @Test func anLZMABlockAskingForTooMuchMemory() {
+        var data = fixture("enc-raw-lzma-u32-le.vtu")
+        let start = appendedStart(data)
+        let header = data[start..<(start + 16)].withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)) }
+        let blockStart = start + (3 + Int(header[0])) * 4
+        let block = Array(data[blockStart..<(blockStart + Int(header[3]))])
+        data.replaceSubrange(blockStart..<(blockStart + block.count), with: StreamedBlockTests.withDictionary(block, code: 30))
+        #expect(reason(data).contains("asks for more than 80 MiB of memory to decode"), "\(reason(data))")
+    }
+
     @Test func oversizedUncompressedHeader() {
         var data = fixture("enc-raw-none-u64-le.vtu")
         let start = appendedStart(data)

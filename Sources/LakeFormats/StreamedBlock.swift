@@ -32,12 +32,36 @@ struct StreamedBlock {
         }
     }
 
-    private func tooLong() -> FormatError {
-        FormatError("a compressed block cannot be decoded: it decodes to more bytes than its header declares (\(decodedSize))")
-    }
+    /// What one call of a stream decoder did with a piece of input and an output buffer.
+    private typealias Step = (consumed: Int, made: Int, ended: Bool)
 
-    private func tooShort(_ produced: Int64) -> FormatError {
-        FormatError("a compressed block cannot be decoded: it decodes to \(produced) bytes where its header declares \(decodedSize)")
+    /// Feeds the block to a stream decoder (`step`, told when its input is the block's last) and
+    /// delivers what it makes, checking the decoded size as it goes and when the stream ends.
+    private func pump(_ input: inout PieceInput, _ budget: ProcessingBudget, _ deliver: (UnsafeRawBufferPointer) throws -> Bool,
+                      _ step: (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer, _ last: Bool) throws -> Step) throws {
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: outputPiece, alignment: 16)
+        defer { output.deallocate() }
+        var produced: Int64 = 0
+        while true {
+            try budget.check()
+            if input.available == 0 { _ = try input.refill() }
+            let pending = input.pending
+            let done = try step(pending, output, input.remaining == Int64(pending.count))
+            input.advance(done.consumed)
+            produced += Int64(done.made)
+            guard produced <= decodedSize else {
+                throw FormatError("a compressed block cannot be decoded: it decodes to more bytes than its header declares (\(decodedSize))")
+            }
+            let made = UnsafeRawBufferPointer(rebasing: output[..<done.made])
+            if done.ended {
+                guard produced == decodedSize else {
+                    throw FormatError("a compressed block cannot be decoded: it decodes to \(produced) bytes where its header declares \(decodedSize)")
+                }
+                _ = try deliver(made)
+                return
+            }
+            if done.made > 0, try !deliver(made) { return }
+        }
     }
 
     private func inflate(_ input: inout PieceInput, _ budget: ProcessingBudget,
@@ -45,38 +69,23 @@ struct StreamedBlock {
         var stream = z_stream()
         guard lake_inflate_init(&stream) == Z_OK else { throw FormatError("out of memory to decode a compressed block") }
         defer { inflateEnd(&stream) }
-        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: outputPiece, alignment: 16)
-        defer { output.deallocate() }
-        var produced: Int64 = 0
-        while true {
-            try budget.check()
-            if input.available == 0, try !input.refill() {
-                throw FormatError("a compressed block cannot be decoded: the zlib data ends before its stream does")
-            }
-            let pending = input.pending
-            stream.next_in = UnsafeMutablePointer(mutating: pending.baseAddress!.assumingMemoryBound(to: Bytef.self))
+        try pump(&input, budget, deliver) { pending, output, last in
+            stream.next_in = UnsafeMutablePointer(mutating: pending.baseAddress?.assumingMemoryBound(to: Bytef.self))
             stream.avail_in = UInt32(pending.count)
             stream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
             stream.avail_out = UInt32(output.count)
             let status = CZlib.inflate(&stream, Z_NO_FLUSH)
-            input.advance(pending.count - Int(stream.avail_in))
-            let made = output.count - Int(stream.avail_out)
-            produced += Int64(made)
-            guard produced <= decodedSize else { throw tooLong() }
+            let done: Step = (pending.count - Int(stream.avail_in), output.count - Int(stream.avail_out), status == Z_STREAM_END)
             switch status {
-            case Z_OK: break
-            case Z_BUF_ERROR where made > 0 || pending.count > Int(stream.avail_in): break
-            case Z_BUF_ERROR: throw FormatError("a compressed block cannot be decoded: the zlib data is corrupt")
-            case Z_STREAM_END:
-                // Bytes after the stream's end are ignored, as libdeflate ignores them.
-                guard produced == decodedSize else { throw tooShort(produced) }
-                _ = try deliver(UnsafeRawBufferPointer(rebasing: output[..<made]))
-                return
+            // Bytes after the stream's end are ignored, as libdeflate ignores them.
+            case Z_OK, Z_STREAM_END: return done
+            case Z_BUF_ERROR where done.made > 0 || done.consumed > 0: return done
+            case Z_BUF_ERROR where last && pending.isEmpty:
+                throw FormatError("a compressed block cannot be decoded: the zlib data ends before its stream does")
             case Z_NEED_DICT: throw FormatError("a compressed block cannot be decoded: the zlib data asks for a preset dictionary")
             case Z_MEM_ERROR: throw FormatError("out of memory to decode a compressed block")
             default: throw FormatError("a compressed block cannot be decoded: the zlib data is corrupt")
             }
-            if made > 0, try !deliver(UnsafeRawBufferPointer(rebasing: output[..<made])) { return }
         }
     }
 
@@ -87,37 +96,25 @@ struct StreamedBlock {
             throw FormatError("out of memory to decode a compressed block")
         }
         defer { lzma_end(&stream) }
-        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: outputPiece, alignment: 16)
-        defer { output.deallocate() }
-        var produced: Int64 = 0
-        while true {
-            try budget.check()
-            if input.available == 0 { _ = try input.refill() }
-            let pending = input.pending
+        try pump(&input, budget, deliver) { pending, output, last in
             stream.next_in = pending.baseAddress?.assumingMemoryBound(to: UInt8.self)
             stream.avail_in = pending.count
             stream.next_out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
             stream.avail_out = output.count
-            let status = lzma_code(&stream, input.remaining == 0 ? LZMA_FINISH : LZMA_RUN)
-            input.advance(pending.count - stream.avail_in)
-            let made = output.count - stream.avail_out
-            produced += Int64(made)
-            guard produced <= decodedSize else { throw tooLong() }
+            let status = lzma_code(&stream, last ? LZMA_FINISH : LZMA_RUN)
+            let done: Step = (pending.count - stream.avail_in, output.count - stream.avail_out, status == LZMA_STREAM_END)
             switch status {
-            case LZMA_OK: break
+            case LZMA_OK: return done
             case LZMA_STREAM_END:
                 // The whole-block decoder takes one stream and nothing after it.
-                guard input.remaining == 0 else {
+                guard last && done.consumed == pending.count else {
                     throw FormatError("a compressed block cannot be decoded: bytes follow the end of its LZMA stream")
                 }
-                guard produced == decodedSize else { throw tooShort(produced) }
-                _ = try deliver(UnsafeRawBufferPointer(rebasing: output[..<made]))
-                return
+                return done
             case LZMA_MEMLIMIT_ERROR: throw Compressor.lzmaMemoryRefusal
             default:
                 throw FormatError("a compressed block cannot be decoded: the LZMA data is corrupt or does not match its declared size (status \(status.rawValue))")
             }
-            if made > 0, try !deliver(UnsafeRawBufferPointer(rebasing: output[..<made])) { return }
         }
     }
 }

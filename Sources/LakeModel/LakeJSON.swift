@@ -45,10 +45,7 @@ public enum LakeJSON {
             put(UInt8(ascii: "["))
             for (index, piece) in pieces.enumerated() {
                 if index > 0 { put(UInt8(ascii: ",")) }
-                for byte in piece {
-                    buffer[at] = byte
-                    at += 1
-                }
+                at += piece.copyBytes(to: UnsafeMutableBufferPointer(rebasing: buffer[at...]))
             }
             put(UInt8(ascii: "]"))
             return at

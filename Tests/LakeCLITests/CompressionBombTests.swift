@@ -165,4 +165,35 @@ import Testing
         #expect(peakKiB < 128 * 1024, "processing a 144 MB block peaked at \(peakKiB / 1024) MiB")
         _ = try fields(lake, named: "huge.vtp")
     }
+
+    /// One zlib block that inflates to 8 GiB of zeros (8 MB on disk: a flushed segment repeated),
+    /// declared consistently: valid data, but a hostile one. It is decoded as a stream, and the
+    /// store's time limit (1 s here) stops it inside the block, with the limit as its reason.
+    @Test func aStreamedBlockIsStoppedByTheTimeLimit() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let config = lake.store + "/lake.json"
+        var settings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as! [String: Any]
+        settings["processing_time_limit_seconds"] = 1
+        try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: config))
+        let bomb = lake.directory.file("bomb.vtp")
+        _ = try Process.output("/usr/bin/env", ["python3", "-c", #"""
+            import struct, sys, zlib
+            piece = 1 << 20; pieces = 8192; n = piece * pieces
+            z = zlib.compressobj(9)
+            segment = z.compress(bytes(piece)) + z.flush(zlib.Z_FULL_FLUSH)
+            stream = segment[:2] + segment[2:] * pieces + b"\x03\x00" + struct.pack(">I", ((n % 65521) << 16) | 1)
+            header = struct.pack("<4Q", 1, n, n, len(stream))
+            out = open(sys.argv[1], "wb")
+            out.write(b'<?xml version="1.0"?>\n<VTKFile type="PolyData" version="1.0" byte_order="LittleEndian" header_type="UInt64" compressor="vtkZLibDataCompressor">\n<PolyData>\n<FieldData>\n<DataArray type="Float32" Name="zeros" NumberOfTuples="%d" format="appended" offset="0"/>\n</FieldData>\n<Piece NumberOfPoints="0" NumberOfVerts="0" NumberOfLines="0" NumberOfStrips="0" NumberOfPolys="0">\n</Piece>\n</PolyData>\n<AppendedData encoding="raw">\n_' % (n // 4))
+            out.write(header + stream + b'\n</AppendedData>\n</VTKFile>\n')
+            """#, bomb])
+        let size = try FileManager.default.attributesOfItem(atPath: bomb)[.size] as! Int
+        #expect(size < 16 << 20, "the bomb should be small on disk, is \(size) bytes")
+        #expect(try lake.run(["upload", bomb, "--no-wait"]).succeeded)
+        #expect(try lake.run(["process"]).succeeded)
+        let object = try object(lake, named: "bomb.vtp")
+        #expect(object["status"] as? String == "FAILED")
+        #expect((object["failure_reason"] as? String ?? "").contains("longer than the limit of 1 s"), "\(object["failure_reason"] ?? "")")
+    }
 }

@@ -9,13 +9,13 @@ enum FilterIndex {
         try write(db, seq: row["seq"], tags: row["tags"], provisions: row["provisions"])
     }
 
-    /// The same, when the caller has just written `provisions` (processing): they are not read
+    /// The same, when the caller has just written provisions (processing): they are not read
     /// back and decoded again — with histograms they are the largest column by far.
-    static func refresh(_ db: any SQLDatabase, objectID: String, provisions: [Provision]) throws {
+    static func refresh(_ db: any SQLDatabase, objectID: String, fields: [FieldRow]) throws {
         guard let row = try db.row(sql: "SELECT seq, tags FROM objects WHERE id = ?", arguments: [objectID]) else { return }
         let seq: Int64 = row["seq"]
         try clear(db, seq: seq)
-        try insert(db, seq: seq, tags: try ObjectRow.decode([String: JSONValue].self, row["tags"]), provisions: provisions)
+        try insert(db, seq: seq, tags: try ObjectRow.decode([String: JSONValue].self, row["tags"]), fields: fields)
     }
 
     static func rebuildAll(_ db: any SQLDatabase) throws {
@@ -35,15 +35,39 @@ enum FilterIndex {
         try db.run(sql: "DELETE FROM object_tags WHERE object_seq = ?", arguments: [seq])
     }
 
+    /// What the index keeps of one field.
+    struct FieldRow: Sendable, Equatable {
+        var position: Int
+        var label: String
+        var elementAssoc: ElementAssoc
+        var quantityType: String?
+        var units: String?
+        var magnitudeMin: Double?
+        var magnitudeMax: Double?
+        var magnitudeMean: Double?
+    }
+
+    static func rows(_ provisions: [Provision]) -> [FieldRow] {
+        provisions.enumerated().compactMap { position, provision in
+            guard case .field(let field) = provision else { return nil }
+            return FieldRow(position: position, label: field.label, elementAssoc: field.elementAssoc, quantityType: field.quantityType,
+                            units: field.units, magnitudeMin: field.magnitudeStats.min, magnitudeMax: field.magnitudeStats.max,
+                            magnitudeMean: field.magnitudeStats.mean)
+        }
+    }
+
     /// The rows of an object that has none yet.
     static func insert(_ db: any SQLDatabase, seq: Int64, tags: [String: JSONValue], provisions: [Provision]) throws {
-        for (position, provision) in provisions.enumerated() {
-            guard case .field(let field) = provision else { continue }
+        try insert(db, seq: seq, tags: tags, fields: rows(provisions))
+    }
+
+    static func insert(_ db: any SQLDatabase, seq: Int64, tags: [String: JSONValue], fields: [FieldRow]) throws {
+        for field in fields {
             try db.run(sql: """
                 INSERT INTO object_fields (object_seq, position, label, element_assoc, quantity_type, units, mag_min, mag_max, mag_mean)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [seq, position, field.label, field.elementAssoc.rawValue, field.quantityType, field.units,
-                                 field.magnitudeStats.min, field.magnitudeStats.max, field.magnitudeStats.mean])
+                """, arguments: [seq, field.position, field.label, field.elementAssoc.rawValue, field.quantityType, field.units,
+                                 field.magnitudeMin, field.magnitudeMax, field.magnitudeMean])
         }
         for leaf in TagLeaves.of(tags) {
             try db.run(sql: "INSERT INTO object_tags (object_seq, path, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",

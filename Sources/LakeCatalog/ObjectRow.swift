@@ -135,7 +135,7 @@ enum ObjectRow {
         switch value {
         case let members as [String: JSONValue]: return JSONValue.object(members).compactText
         case let words as [String]: return JSONValue.array(words.map(JSONValue.string)).compactText
-        case let provisions as [Provision]: return LakeJSON.compactArrayString(provisions)
+        case let provisions as [Provision]: return ProvisionJSON.compactArray(provisions)
         case let list as any Collection where list.isEmpty && Mirror(reflecting: list).displayStyle == .collection: return "[]"
         default: return LakeJSON.compactString(value)
         }

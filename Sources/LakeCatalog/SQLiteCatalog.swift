@@ -569,7 +569,7 @@ public final class SQLiteCatalog: Catalog {
                     UPDATE objects SET status = 'READY', failure_reason = NULL, provisions = ?, warnings = ?, mesh = ?,
                         processed_at = ?, lease_owner = NULL, lease_expires_at = NULL
                     WHERE id = ? AND status = 'PROCESSING' AND lease_owner = ?
-                    """, arguments: [ObjectRow.json(provisions), ObjectRow.json(warnings), mesh.map { ObjectRow.json($0) },
+                    """, arguments: [provisions.json, ObjectRow.json(warnings), mesh.map { ObjectRow.json($0) },
                                      time.microseconds, id.rawValue, owner])
             case .failed(let reason):
                 try db.run(sql: """
@@ -579,7 +579,7 @@ public final class SQLiteCatalog: Catalog {
                     """, arguments: [reason, time.microseconds, id.rawValue, owner])
             }
             guard db.changesCount == 1 else { return false }
-            if case .ready(let provisions, _, _) = outcome { try FilterIndex.refresh(db, objectID: id.rawValue, provisions: provisions) }
+            if case .ready(let provisions, _, _) = outcome { try FilterIndex.refresh(db, objectID: id.rawValue, fields: provisions.fields) }
             try recordChange(db, id, at: time)
             // Cases waiting for this object may settle now, in the same transaction.
             try CaseRules.settleCases(db, containing: id, at: time, blobURI: blobURI)

@@ -98,7 +98,10 @@ public struct ProcessingWorker: Sendable {
             let result = Result { try processor(input) }
             if needsMD5 { md5 = (blob.id, try background?.wait() ?? store.blobs.md5(of: blob.id)) }
             let derived = try result.get()
-            return (.ready(provisions: derived.provisions, warnings: object.warnings + derived.warnings, mesh: derived.mesh), md5)
+            // Encoded here, on this worker's thread and before the catalog's write lock: a file of
+            // thousands of fields has megabytes of statistics (their structures are freed on return).
+            return (.ready(provisions: EncodedProvisions(derived.provisions), warnings: object.warnings + derived.warnings,
+                           mesh: derived.mesh), md5)
         } catch let error as FormatError {
             return (.failed(reason: error.message), md5)
         } catch where Self.isOutOfDescriptors(error) {

@@ -54,6 +54,9 @@ public enum VTKDatasetReader {
                 }
             }
         }
+        // Blocks' fields are pooled, so a manifest's union may pass the limit where none of its blocks does.
+        let series = groups.values.reduce(0) { $0 + FieldLimits.series(components: $1[0].array.components) }
+        if series > FieldLimits.series { throw FieldLimits.exceeded(series: series) }
         // Both passes read every field's decoded bytes.
         budget.progress?.expect(groups.values.joined().reduce(Int64(0)) { total, entry in
             total + 2 * entry.tuples * Int64(entry.array.components * entry.array.type.size)

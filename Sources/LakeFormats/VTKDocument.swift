@@ -142,6 +142,8 @@ extension VTKDocument {
     struct Builder {
         var pieces: [Piece] = []
         var fieldData: [DataArray] = []
+        /// Statistics series the current piece's fields need (every piece has the same fields).
+        var pieceSeries = 0
         var references: [String] = []
         var current: DataArray?
 
@@ -165,6 +167,7 @@ extension VTKDocument {
                     piece.sectionCells[key] = try count("NumberOf" + key)
                 }
                 pieces.append(piece)
+                pieceSeries = 0
             case "DataSet":
                 if let file = a["file"], !file.isEmpty { references.append(file) }
             case "DataArray", "Array":
@@ -196,6 +199,12 @@ extension VTKDocument {
                 return
             }
             guard !pieces.isEmpty else { return }   // no other arrays live outside pieces in VTP/VTU
+            if array.section == "PointData" || array.section == "CellData", array.values == .numbers {
+                // Refused while reading, not after: a hostile file of a million one-value
+                // arrays would otherwise be parsed (and its statistics computed) in full.
+                pieceSeries += FieldLimits.series(components: array.components)
+                if pieceSeries > FieldLimits.series { throw FieldLimits.exceeded(series: nil) }
+            }
             switch array.section {
             case "PointData": pieces[pieces.count - 1].pointData.append(array)
             case "CellData": pieces[pieces.count - 1].cellData.append(array)

@@ -16,7 +16,7 @@ public struct StoredObject: Sendable {
 
     /// From a whole object (for catalogs that hold objects decoded).
     public init(_ object: LakeObject) {
-        self.init(object: object, provisionsJSON: LakeJSON.compactArrayString(object.provisions))
+        self.init(object: object, provisionsJSON: ProvisionJSON.compactArray(object.provisions))
     }
 
     /// The object's pretty JSON and a final newline, byte for byte what

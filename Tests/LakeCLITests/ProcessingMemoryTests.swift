@@ -53,4 +53,40 @@ import Testing
         #expect((object["provisions"] as? [Any])?.count == 6000)
         #expect(peakKiB < 100 * 1024, "a file of 6,000 fields peaked at \(peakKiB / 1024) MiB")
     }
+
+    /// 20,000 one-component fields: 40,000 series, the most an object may have. Its statistics
+    /// (1 KB of histogram per series) were held while their JSON was built and while SQLite built
+    /// the row from it: 124 MiB with the release build, now 107.
+    @Test func aFileAtTheSeriesLimitIsProcessedWithin128MiB() throws {
+        let (peakKiB, object) = try processed(tuples: 20, fields: 20_000, components: 1)
+        #expect(object["status"] as? String == "READY", "\(object["failure_reason"] ?? "")")
+        #expect((object["provisions"] as? [Any])?.count == 20_000)
+        #expect(peakKiB < 128 * 1024, "a file of 20,000 fields peaked at \(peakKiB / 1024) MiB")
+    }
+
+    /// A hostile file of 300,000 one-value arrays (7 MB): it took 1.4 GB and 45 s to process and
+    /// left an object that made every `lake object ls` take 10 s. Now refused while its XML is
+    /// read, with the limit as its reason.
+    @Test func aFileOfMoreSeriesThanTheLimitFailsQuicklyInBoundedMemory() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        var text = """
+            <VTKFile type="PolyData" version="1.0" byte_order="LittleEndian" header_type="UInt64"><PolyData>
+            <Piece NumberOfPoints="1" NumberOfVerts="0" NumberOfLines="0" NumberOfStrips="0" NumberOfPolys="0"><PointData>
+
+            """
+        for index in 0..<300_000 { text += "<DataArray type=\"Float32\" Name=\"f\(index)\" format=\"ascii\">\(index)</DataArray>\n" }
+        text += "</PointData><Points><DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"ascii\">0 0 0</DataArray></Points>"
+            + "</Piece></PolyData></VTKFile>\n"
+        let file = lake.directory.write("many.vtp", Data(text.utf8))
+        #expect(try lake.run(["upload", file, "--no-wait"]).succeeded)
+        let (status, peakKiB) = try PeakMemory.measure(["process", "--store", lake.store])
+        #expect(status == 0)
+        let listed = try lake.json(try lake.run(["object", "ls", "--json"]))
+        let object = try #require((listed["objects"] as? [[String: Any]])?.first)
+        #expect(object["status"] as? String == "FAILED")
+        let reason = object["failure_reason"] as? String ?? ""
+        #expect(reason.contains("more than 40000 statistics series") && reason.contains("split the arrays"), "\(reason)")
+        #expect(peakKiB < 64 * 1024, "refusing 300,000 arrays peaked at \(peakKiB / 1024) MiB")
+    }
 }

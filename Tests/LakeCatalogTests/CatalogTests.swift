@@ -234,7 +234,7 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         #expect(try !catalog.attachBlock(block.id, to: manifest.id, paths: ["run/b.vtu"], at: now))
         #expect(try catalog.claimForProcessing(formats: [.vtm], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: now) == nil)
         _ = try #require(try catalog.claimForProcessing(formats: [.vtu], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: now))
-        #expect(try catalog.finishProcessing(block.id, owner: "w", outcome: .ready(provisions: [], warnings: []), at: now))
+        #expect(try catalog.finishProcessing(block.id, owner: "w", outcome: .ready(provisions: EncodedProvisions([]), warnings: []), at: now))
         #expect(try catalog.claimForProcessing(formats: [.vtm], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: now) == nil)
         // The wait ends and the attached block has settled: the manifest is claimed (its processing then fails naming the missing block).
         let claim = try #require(try catalog.claimForProcessing(formats: [.vtm], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3,
@@ -332,7 +332,7 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         #expect(try catalog.renewLease(object.id, owner: "w", leaseSeconds: 10, now: .now))
         #expect(try !catalog.renewLease(object.id, owner: "other", leaseSeconds: 10, now: .now))
         let provisions = [Provision.geometry(Geometry(units: "m", triangleCount: 3, bounds: nil))]
-        #expect(try catalog.finishProcessing(object.id, owner: "w", outcome: .ready(provisions: provisions, warnings: ["w1"]), at: .now))
+        #expect(try catalog.finishProcessing(object.id, owner: "w", outcome: .ready(provisions: EncodedProvisions(provisions), warnings: ["w1"]), at: .now))
         let ready = try #require(try catalog.object(object.id))
         #expect(ready.status == .ready && ready.provisions == provisions && ready.warnings == ["w1"] && ready.processedAt != nil)
     }

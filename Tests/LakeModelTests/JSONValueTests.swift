@@ -22,17 +22,3 @@ import Testing
         #expect(try JSONValue(parsing: value.compactText) == value)
     }
 }
-
-@Suite struct CompactArrayJSONTests {
-    /// Provisions are stored as one compact JSON array built one element at a time; the bytes
-    /// must be those of encoding the array at once (the catalog's stored JSON is served verbatim).
-    @Test func anArrayBuiltElementByElementIsTheSameJSON() throws {
-        let stats = FieldStats(count: 3, nanCount: 1, min: -1.5, max: 1e-300, mean: .nan, stdev: .infinity,
-                               hist128: (0..<128).map { Int64($0 * 7) })
-        let values: [[String: FieldStats]] = [[:], ["a/b": stats], ["é \"q\"": stats.withoutHistogram, "z": stats]]
-        for count in [0, 1, 2, 3] {
-            let array = Array(values.prefix(count))
-            #expect(LakeJSON.compactArrayString(array) == LakeJSON.compactString(array))
-        }
-    }
-}

@@ -123,6 +123,7 @@ enum ObjectRow {
         // Most objects' annotations and warnings, and many objects' tags, are empty: a decoder
         // made for each of those cost more than the row's query.
         if let empty = T.self as? any EmptyJSONCollection.Type, text == empty.emptyText, let value = empty.empty as? T { return value }
+        if T.self == [Provision].self, let provisions = ProvisionJSON.fields(from: text) { return provisions as! T }
         do { return try LakeJSON.decode(type, from: text) } catch {
             throw CatalogError.database("unreadable JSON in the catalog: \(error)")
         }

@@ -78,25 +78,30 @@ enum Xattrs {
     /// `{"omitted": {"fields": N, "of": M, "component_stats": true, "whole": "object.json"}}`
     /// (`whole` is the file beside it that has every provision).
     static func provisions(_ provisions: [Provision], whole: String) -> [UInt8] {
-        let compact = Array(LakeJSON.compactString(provisions.map(\.withoutHistograms)).utf8)
+        let compact = Array(ProvisionJSON.compactArray(provisions.map(\.withoutHistograms)).utf8)
         if compact.count <= limit { return compact }
+        // Each summary written once; as many leading ones as fit beside the note are kept.
         let summaries = provisions.map(\.summary)
-        let fields = provisions.filter { if case .field = $0 { true } else { false } }.count
-        var kept = summaries.count
-        while true {
-            let shown = Array(summaries[..<kept])
-            let dropped = fields - shown.filter { if case .field = $0 { true } else { false } }.count
-            let note = JSONValue.object(["omitted": .object([
+        let pieces = summaries.map { Array(ProvisionJSON.compactArray([$0]).utf8.dropFirst().dropLast()) }
+        let isField = provisions.map { if case .field = $0 { true } else { false } }
+        let fields = isField.filter { $0 }.count
+        func note(dropping dropped: Int) -> [UInt8] {
+            Array(JSONValue.object(["omitted": .object([
                 "fields": .number(Double(dropped)), "of": .number(Double(fields)),
                 "component_stats": .bool(true), "whole": .string(whole),
-            ])])
-            var text = Array(LakeJSON.compactString(shown).utf8)
-            text.removeLast()   // "]"
-            if !shown.isEmpty { text.append(UInt8(ascii: ",")) }
-            text += Array(note.compactText.utf8) + [UInt8(ascii: "]")]
-            if text.count <= limit || kept == 0 { return text }
-            kept -= max(1, kept / 8)
+            ])]).compactText.utf8)
         }
+        var size = 0, keptFields = 0, kept = 0
+        while kept < pieces.count {
+            // "[" + pieces joined by "," + "," + note + "]"
+            let grown = size + pieces[kept].count + 1
+            let grownFields = keptFields + (isField[kept] ? 1 : 0)
+            guard 1 + grown + note(dropping: fields - grownFields).count + 1 <= limit else { break }
+            (size, keptFields, kept) = (grown, grownFields, kept + 1)
+        }
+        var text: [UInt8] = [UInt8(ascii: "[")]
+        for piece in pieces[..<kept] { text += piece + [UInt8(ascii: ",")] }
+        return text + note(dropping: fields - keptFields) + [UInt8(ascii: "]")]
     }
 
     /// Names in the order `listxattr` reports them.

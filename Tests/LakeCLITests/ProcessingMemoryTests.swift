@@ -21,7 +21,7 @@ import Testing
         assert writer.Write() == 1
         """#
 
-    func processed(tuples: Int, fields: Int, components: Int) throws -> (peakKiB: Int, object: [String: Any]) {
+    func processed(tuples: Int, fields: Int, components: Int) throws -> (peakKiB: Int, object: [String: Any], lake: LakeBinary) {
         let lake = LakeBinary()
         try lake.initStore()
         let file = lake.directory.file("shape.vtp")
@@ -30,14 +30,14 @@ import Testing
         let (status, peakKiB) = try PeakMemory.measure(["process", "--store", lake.store])
         #expect(status == 0)
         let listed = try lake.json(try lake.run(["object", "ls", "--json"]))
-        return (peakKiB, try #require((listed["objects"] as? [[String: Any]])?.first))
+        return (peakKiB, try #require((listed["objects"] as? [[String: Any]])?.first), lake)
     }
 
     /// 4,096 components (the most a DataArray may have), 10 MB: each thread decoded 2,048 tuples
     /// into a run per series (64 MiB) and the array was split over both cores: 138 MiB here
     /// (debug build; 185 MiB for 2,000 tuples with the release build), now 73.
     @Test func aWideArrayIsProcessedInBoundedMemory() throws {
-        let (peakKiB, object) = try processed(tuples: 600, fields: 1, components: 4096)
+        let (peakKiB, object, _) = try processed(tuples: 600, fields: 1, components: 4096)
         #expect(object["status"] as? String == "READY", "\(object["failure_reason"] ?? "")")
         #expect(peakKiB < 100 * 1024, "an array of 4,096 components peaked at \(peakKiB / 1024) MiB")
         let field = ((object["provisions"] as? [[String: Any]])?.first?["field"] as? [String: Any]) ?? [:]
@@ -48,7 +48,7 @@ import Testing
     /// times its size) and `lake process` then read every object back, provisions decoded, to
     /// print its status line: 154 MiB (debug build), now 70.
     @Test func aFileOfManyFieldsIsProcessedInBoundedMemory() throws {
-        let (peakKiB, object) = try processed(tuples: 100, fields: 6000, components: 1)
+        let (peakKiB, object, _) = try processed(tuples: 100, fields: 6000, components: 1)
         #expect(object["status"] as? String == "READY", "\(object["failure_reason"] ?? "")")
         #expect((object["provisions"] as? [Any])?.count == 6000)
         #expect(peakKiB < 100 * 1024, "a file of 6,000 fields peaked at \(peakKiB / 1024) MiB")
@@ -58,10 +58,14 @@ import Testing
     /// (1 KB of histogram per series) were held while their JSON was built and while SQLite built
     /// the row from it: 124 MiB with the release build, now 107.
     @Test func aFileAtTheSeriesLimitIsProcessedWithin128MiB() throws {
-        let (peakKiB, object) = try processed(tuples: 20, fields: 20_000, components: 1)
+        let (peakKiB, object, lake) = try processed(tuples: 20, fields: 20_000, components: 1)
         #expect(object["status"] as? String == "READY", "\(object["failure_reason"] ?? "")")
         #expect((object["provisions"] as? [Any])?.count == 20_000)
         #expect(peakKiB < 128 * 1024, "a file of 20,000 fields peaked at \(peakKiB / 1024) MiB")
+        // Shown from the stored text laid out (not decoded and encoded again): the same object.
+        let shown = try lake.json(try lake.run(["object", "show", object["id"] as! String, "--json"]))
+        #expect((shown["provisions"] as? [Any])?.count == 20_000)
+        #expect(NSDictionary(dictionary: shown).isEqual(to: object))
     }
 
     /// A hostile file of 300,000 one-value arrays (7 MB): it took 1.4 GB and 45 s to process and

@@ -53,6 +53,59 @@ import Testing
         }
     }
 
+    /// What the reader makes of the writer's text is what Foundation's decoder makes of it
+    /// (compared through the encoder: NaN is not equal to itself).
+    @Test func theReaderReadsWhatTheWriterWrote() throws {
+        var random = SeededRandom(seed: 0xFEED)
+        for round in 0..<300 {
+            let provisions = (0..<Int(random.next() % 5)).map { index in
+                Provision.field(field(label: index % 2 == 0 ? "p\(round)" : "q \"\\/\u{1}\n é🚀", components: (0..<Int(random.next() % 4)).map { _ in random.stats() },
+                                      magnitude: random.stats(), tuples: Int64(bitPattern: random.next()),
+                                      units: random.next() % 2 == 0 ? nil : "m/s", quantity: random.next() % 3 == 0 ? "velocity" : nil))
+            }
+            let text = ProvisionJSON.compactArray(provisions)
+            let read = try #require(ProvisionJSON.fields(from: text), "round \(round): not read")
+            let decoded = try LakeJSON.decode([Provision].self, from: text)
+            #expect(LakeJSON.compactString(read) == LakeJSON.compactString(decoded), "round \(round)")
+            #expect(ProvisionJSON.compactArray(read) == text)
+        }
+        // Laid out otherwise: left to Foundation's decoder.
+        let geometry = [Provision.geometry(Geometry(units: "mm"))]
+        #expect(ProvisionJSON.fields(from: LakeJSON.compactString(geometry)) == nil)
+        let pretty = LakeJSON.string([Provision.field(field(label: "a", components: [], magnitude: random.stats()))], pretty: true)
+        #expect(ProvisionJSON.fields(from: pretty) == nil)
+        #expect(ProvisionJSON.fields(from: "[]") == [])
+        for bad in ["", "[", "[]]", "[] ", "{}", "[{\"field\":{}}]"] { #expect(ProvisionJSON.fields(from: bad) == nil, "\(bad)") }
+    }
+
+    /// Damaged text (a catalog row changed by hand, a bad disk): the reader accepts only what the
+    /// decoder accepts too, and reads it alike; anything else it hands over (nil).
+    @Test func damagedTextIsReadAsTheDecoderReadsItOrHandedOver() throws {
+        var random = SeededRandom(seed: 0xBAD)
+        let stats = FieldStats(count: 12, nanCount: 1, min: -1.5, max: 2e-7, mean: 0.25, stdev: 1e300, hist128: (0..<128).map { Int64($0 % 7) })
+        let original = Array(ProvisionJSON.compactArray([.field(field(label: "T\u{1}\"", components: [stats, stats], magnitude: stats)),
+                                                        .field(field(label: "p", components: [], magnitude: stats))]).utf8)
+        let alphabet = Array("0123456789-+.eE\"\\,:[]{}nulltruefalsu ".utf8)
+        var accepted = 0
+        for _ in 0..<20_000 {
+            var bytes = original
+            for _ in 0..<(1 + Int(random.next() % 3)) {
+                let at = Int(random.next() % UInt64(bytes.count))
+                switch random.next() % 3 {
+                case 0: bytes[at] = alphabet[Int(random.next() % UInt64(alphabet.count))]
+                case 1: bytes.remove(at: at)
+                default: bytes.insert(alphabet[Int(random.next() % UInt64(alphabet.count))], at: at)
+                }
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard let read = ProvisionJSON.fields(from: text) else { continue }
+            accepted += 1
+            let decoded = try #require(try? LakeJSON.decode([Provision].self, from: text), "read, but the decoder refuses: \(text)")
+            #expect(LakeJSON.compactString(read) == LakeJSON.compactString(decoded), "\(text)")
+        }
+        #expect(accepted > 100, "too few mutants stayed readable to compare (\(accepted))")
+    }
+
     func field(label: String, components: [FieldStats], magnitude: FieldStats, tuples: Int64 = 4, width: Int? = nil,
                units: String? = nil, quantity: String? = nil) -> Field {
         Field(label: label, elementAssoc: .point, numComponents: width ?? max(components.count, 1), numTuples: tuples, dataType: "Float64",

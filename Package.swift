@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(name: "lake-fuzz", dependencies: ["LakeFormats", "CFuzzDriver"]),
 
         .target(name: "LakeTestSupport", dependencies: ["LakeCore", "LakeS3", "LakePostgres"], path: "Tests/LakeTestSupport"),
-        .testTarget(name: "LakeModelTests", dependencies: ["LakeModel"]),
+        .testTarget(name: "LakeModelTests", dependencies: ["LakeModel", "LakeTestSupport"]),
         .testTarget(name: "LakeFormatsTests", dependencies: ["LakeFormats", "LakeTestSupport", "CZlib", "CLZ4", "CLZMA"]),
         .testTarget(name: "LakeCatalogTests", dependencies: ["LakeCatalog", "CWALBatching", "LakePostgres", "LakeTestSupport"]),
         .testTarget(name: "LakePostgresTests", dependencies: ["LakePostgres", "LakeTestSupport"]),

@@ -41,7 +41,7 @@ import Testing
     /// Data shapes that make every kind of sequence: long runs (matches far longer than their
     /// offset), incompressible bytes (long literals), short periods, float fields.
     static func shapes() -> [(String, [UInt8])] {
-        var seeded = VTKFuzzTests.SplitMix(state: 0x5eed)
+        var seeded = SplitMix(state: 0x5eed)
         let noise = (0..<150_000).map { _ in UInt8.random(in: 0...255, using: &seeded) }
         let floats = (0..<100_000).flatMap { i -> [UInt8] in
             withUnsafeBytes(of: Float(i % 251) * 0.5 + Float(i / 9_000)) { Array($0) }
@@ -197,7 +197,7 @@ import Testing
     @Test(arguments: compressors)
     func mutantsAreDecodedOrRefusedAlike(_ compressor: Compressor) throws {
         let iterations = ProcessInfo.processInfo.environment["LAKE_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 1_500
-        var random = VTKFuzzTests.SplitMix(state: UInt64(0xb10c) &+ UInt64(Self.compressors.firstIndex(of: compressor)!))
+        var random = SplitMix(state: UInt64(0xb10c) &+ UInt64(Self.compressors.firstIndex(of: compressor)!))
         let directory = TemporaryDirectory()
         let originals = Self.shapes().map { ($0.1.count, Self.encode(Array($0.1.prefix(20_000)), compressor)) }
         var agreedDecoded = 0

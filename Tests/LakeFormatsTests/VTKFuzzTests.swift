@@ -10,17 +10,6 @@ import Testing
 /// LAKE_FUZZ_SEED changes the sequence.
 /// every mutant must be read or refused with an error. LAKE_FUZZ_ITERATIONS raises the count.
 @Suite struct VTKFuzzTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let iterations = Int(ProcessInfo.processInfo.environment["LAKE_FUZZ_ITERATIONS"] ?? "") ?? 1500
 
     static let numbers = ["0", "-1", "1", "3", "255", "4294967295", "4294967296", "18446744073709551615", "9223372036854775807",

@@ -1,4 +1,5 @@
 import Foundation
+import LakeTestSupport
 import Testing
 @testable import LakeModel
 
@@ -114,18 +115,12 @@ import Testing
     }
 }
 
-/// splitmix64: the same sequence on every run, so a failure can be replayed.
+/// Random values for provisions, from a seeded generator (a failure can be replayed).
 private struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
+    var generator: SplitMix
+    init(seed: UInt64) { generator = SplitMix(state: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     /// Any bit pattern (NaN and infinities included) a third of the time, else ordinary values.
     mutating func double() -> Double {

@@ -7,6 +7,15 @@
 public enum FieldLimits {
     public static let series = 40_000
 
+    /// Arrays (of any section), pieces and a manifest's blocks in one file, all held until it is
+    /// processed: about 300 bytes each.
+    public static let elements = 100_000
+
+    static func tooManyElements() -> FormatError {
+        FormatError("the file has more than \(elements) arrays, pieces and blocks (DataArray, Piece and DataSet elements) "
+            + "in all; Lake reads at most \(elements) per file: split it over several files")
+    }
+
     /// The series of one array: each component and the magnitude (a one-component field has both).
     public static func series(components: Int) -> Int { components + 1 }
 

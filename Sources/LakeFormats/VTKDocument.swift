@@ -92,6 +92,7 @@ extension VTKDocument {
         }
         var document = VTKDocument(type: type, bigEndian: bigEndian, headerType: headerType, compressor: compressor)
         var builder = Builder()
+        var elements = 0
         while let event = try scanner.next() {
             try budget.check()
             switch event {
@@ -109,6 +110,14 @@ extension VTKDocument {
                     document.fieldData = builder.fieldData
                     document.references = builder.references
                     return document
+                }
+                switch name {
+                case "DataArray", "Array", "Piece", "DataSet":
+                    // Each is held until the file is processed (a few hundred bytes): a file of
+                    // a million FieldData arrays or empty pieces would otherwise cost gigabytes.
+                    elements += 1
+                    if elements > FieldLimits.elements { throw FieldLimits.tooManyElements() }
+                default: break
                 }
                 try builder.start(name, attributes, path: scanner.open, selfClosing: selfClosing, document: document)
             case .end(let name):

@@ -72,4 +72,26 @@ import Testing
         let again = file("a2.vtp", widths: half, prefix: "a")
         #expect(try read([first, again]).count == 12_000)
     }
+
+    /// FieldData arrays are not fields, but each is held until the file is processed: 300,000 of
+    /// them (8.7 MB) took 111 MiB. At most 100,000 arrays, pieces and blocks per file.
+    @Test func aFileOfMoreElementsThanTheLimitIsRefusedWhileReading() throws {
+        func fieldData(_ name: String, arrays: Int, pieces: Int = 1) -> String {
+            var text = "<VTKFile type=\"PolyData\" version=\"1.0\" byte_order=\"LittleEndian\"><PolyData><FieldData>\n"
+            for index in 0..<arrays { text += "<DataArray type=\"Float32\" Name=\"t\(index)\" NumberOfTuples=\"1\" format=\"ascii\">1</DataArray>\n" }
+            text += "</FieldData>\n"
+            for _ in 0..<pieces {
+                text += "<Piece NumberOfPoints=\"1\"><Points><DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"ascii\">0 0 0"
+                    + "</DataArray></Points></Piece>\n"
+            }
+            return directory.write(name, Data((text + "</PolyData></VTKFile>\n").utf8))
+        }
+        // One piece and its points: two elements beside the FieldData arrays.
+        #expect(try read([fieldData("at.vtp", arrays: FieldLimits.elements - 2)]).isEmpty)
+        let error = try #require(throws: FormatError.self) { try read([fieldData("over.vtp", arrays: FieldLimits.elements - 1)]) }
+        #expect(error.message.contains("more than 100000 arrays, pieces and blocks"), "\(error.message)")
+        // Pieces count too: 50,001 pieces of one array each.
+        let pieces = try #require(throws: FormatError.self) { try read([fieldData("pieces.vtp", arrays: 0, pieces: 50_001)]) }
+        #expect(pieces.message.contains("more than 100000 arrays, pieces and blocks"))
+    }
 }

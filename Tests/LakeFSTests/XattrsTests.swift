@@ -37,7 +37,10 @@ import Testing
         #expect(shown.allSatisfy { (($0["field"] as? [String: Any])?["component_stats"] as? [Any])?.isEmpty == true })
         #expect(note["fields"] as? Int == count - shown.count && note["of"] as? Int == count)
         #expect(note["component_stats"] as? Bool == true && note["whole"] as? String == "case.json")
-        // Fields are dropped from the end, in eighths: the list is as long as fits, or nearly.
+        // Fields are dropped from the end, and no more than must be: one more would not fit.
         if count == 201 { #expect(shown.count > 150, "\(shown.count) of 201 shown") }
+        // (The next summary and its comma, less a digit the note may lose, would pass the limit.)
+        let nextSummary = ProvisionJSON.compactArray([field(shown.count).summary]).utf8.count - 2
+        if shown.count < count { #expect(value.count + nextSummary + 1 - 1 > Xattrs.limit, "\(value.count) bytes: room for one more") }
     }
 }

@@ -35,16 +35,37 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     public func run(_ sql: String, _ parameters: [any PostgresBindable] = [], prepare: Bool = true) throws(PostgresError) -> PostgresRows {
         let texts = parameters.map(\.postgresText)
-        // libpq wants C strings that live through the call.
-        var pointers: [UnsafeMutablePointer<CChar>?] = texts.map { $0.flatMap { strdup($0) } }
-        defer { pointers.forEach { free($0) } }
-        let result: OpaquePointer? = try pointers.withUnsafeMutableBufferPointer { buffer throws(PostgresError) in
-            let values = UnsafeRawPointer(buffer.baseAddress).map { $0.assumingMemoryBound(to: UnsafePointer<CChar>?.self) }
-            if !prepare { return lake_PQexecParams(connection, sql, Int32(texts.count), values) }
-            let name = try statementName(sql)
-            return lake_PQexecPrepared(connection, name, Int32(texts.count), values)
+        // libpq wants C strings that live through the call. Small ones are copied; a large one
+        // (a processed object's provisions: 18 MB at the limit of fields) is lent in place, as
+        // libpq copies it into its own buffer anyway.
+        let large = texts.indices.filter { (texts[$0]?.utf8.count ?? 0) >= Self.lentTextSize }
+        var pointers: [UnsafeMutablePointer<CChar>?] = texts.enumerated().map { index, text in
+            large.contains(index) ? nil : text.flatMap { strdup($0) }
+        }
+        defer { for (index, pointer) in pointers.enumerated() where !large.contains(index) { free(pointer) } }
+        let name = prepare ? try statementName(sql) : nil
+        let result = lending(texts, large[...], into: &pointers) { pointers in
+            pointers.withUnsafeMutableBufferPointer { buffer in
+                let values = UnsafeRawPointer(buffer.baseAddress).map { $0.assumingMemoryBound(to: UnsafePointer<CChar>?.self) }
+                guard let name else { return lake_PQexecParams(connection, sql, Int32(texts.count), values) }
+                return lake_PQexecPrepared(connection, name, Int32(texts.count), values)
+            }
         }
         return try collect(result)
+    }
+
+    static let lentTextSize = 64 << 10
+
+    /// Runs `body` with the large texts' own bytes in `pointers` (one nested `withCString` each:
+    /// they are few, a statement's large columns).
+    private func lending(_ texts: [String?], _ large: ArraySlice<Int>, into pointers: inout [UnsafeMutablePointer<CChar>?],
+                         _ body: (inout [UnsafeMutablePointer<CChar>?]) -> OpaquePointer?) -> OpaquePointer? {
+        guard let index = large.first, let text = texts[index] else { return body(&pointers) }
+        return text.withCString { bytes in
+            pointers[index] = UnsafeMutablePointer(mutating: bytes)
+            defer { pointers[index] = nil }
+            return lending(texts, large.dropFirst(), into: &pointers, body)
+        }
     }
 
     /// Runs a text of several statements (a schema migration), without parameters; the result

@@ -337,6 +337,40 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         #expect(ready.status == .ready && ready.provisions == provisions && ready.warnings == ["w1"] && ready.processedAt != nil)
     }
 
+    /// The filter index takes a processed object's fields in batches of 500 rows a statement:
+    /// 1,234 fields are two full batches and a short one, each field findable by its values.
+    @Test(arguments: CatalogEngine.allCases) func everyFieldOfAManyFieldObjectIsIndexed(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
+        let object = draft("many.vtp", format: .vtp)
+        try catalog.createPendingObject(object)
+        try catalog.completeUpload(object.id, blob: blob("m"), at: .now)
+        _ = try #require(try catalog.claimForProcessing(formats: [.vtp], among: [object.id], owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now))
+        let provisions = (0..<1234).map { index in
+            let stats = FieldStats(count: 1, nanCount: 0, min: Double(index), max: Double(index), mean: Double(index), stdev: 0, hist128: [])
+            return Provision.field(Field(label: "f\(index)", elementAssoc: index % 2 == 0 ? .point : .cell, numComponents: 1, numTuples: 1,
+                                         dataType: "Float32", hasNan: false, componentStats: [ComponentStats(name: "0", stats: stats)],
+                                         magnitudeStats: stats, units: index == 1233 ? "Pa" : nil))
+        }
+        #expect(try catalog.finishProcessing(object.id, owner: "w", outcome: .ready(provisions: EncodedProvisions(provisions), warnings: []), at: .now))
+        for index in [0, 499, 500, 999, 1000, 1233] {
+            var field = ProvisionFilter()
+            field.label = "f\(index)"
+            field.elementAssoc = index % 2 == 0 ? .point : .cell
+            field.magMax = RangeFilter(gte: Double(index) - 0.5, lte: Double(index) + 0.5)
+            var filter = ObjectFilter()
+            filter.provisions = [field]
+            #expect(try catalog.objects(matching: filter, limit: 10, after: nil).map(\.id) == [object.id], "field \(index)")
+            field.magMax = RangeFilter(gte: Double(index) + 0.5)
+            filter.provisions = [field]
+            #expect(try catalog.objects(matching: filter, limit: 10, after: nil).isEmpty, "field \(index) out of range")
+        }
+        var units = ProvisionFilter()
+        units.units = "Pa"
+        var filter = ObjectFilter()
+        filter.provisions = [units]
+        #expect(try catalog.objects(matching: filter, limit: 10, after: nil).map(\.id) == [object.id])
+    }
+
     @Test(arguments: CatalogEngine.allCases) func listsNewestFirstWithACursorAndCountsStatuses(engine: CatalogEngine) throws {
         let catalog = try open(engine)
         var ids: [LakeID] = []

@@ -29,6 +29,20 @@ import Testing
         #expect(last.int64("i") == Int64.max && last.double("d")?.isNaN == true && last["s"] == nil && last["b"] == nil)
     }
 
+    /// Large texts are lent to libpq in place, small ones copied: several of each, and a null,
+    /// in one statement arrive where they were sent, prepared or not.
+    @Test func largeAndSmallTextsInOneStatementArriveInPlace() throws {
+        let db = try server.connect(try server.makeDatabase())
+        let large = (0..<3).map { String(repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8($0))), count: (64 << 10) + $0 * 1000) + "é" }
+        for prepare in [true, false] {
+            let rows = try db.run("SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text", [large[0], "small", large[1], Optional<String>.none,
+                                                                                             large[2], "é"], prepare: prepare)
+            let row = try #require(rows.first)
+            #expect(row.string(0) == large[0] && row.string(1) == "small" && row.string(2) == large[1])
+            #expect(row[3] == nil && row.string(4) == large[2] && row.string(5) == "é")
+        }
+    }
+
     @Test func errorsSayWhatTheCallerCanDo() throws {
         let url = try server.makeDatabase()
         let db = try server.connect(url)

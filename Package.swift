@@ -101,6 +101,6 @@ let package = Package(
         .testTarget(name: "LakeFSTests", dependencies: ["LakeFS", "LakeTestSupport"]),
         .testTarget(name: "LakeFuseTests", dependencies: ["LakeFuse", "LakeTestSupport"]),
         // Depends on the executable so `swift test` builds the binary these tests run.
-        .testTarget(name: "LakeCLITests", dependencies: ["lake", "LakeTestSupport"]),
+        .testTarget(name: "LakeCLITests", dependencies: ["lake", "LakeModel", "LakeTestSupport"]),
     ]
 )

@@ -21,36 +21,11 @@ public struct StoredObject: Sendable {
 
     /// The object's pretty JSON and a final newline, byte for byte what
     /// `LakeJSON.string(object, pretty: true) + "\n"` gives for the decoded object: the rest of the
-    /// object is encoded as usual and the stored provisions are laid out into it (`PrettyJSON`).
+    /// object is encoded as usual and the stored provisions are laid out into it (`ObjectsJSON`).
     /// Nil when the stored text cannot be laid out (a damaged catalog row).
     public var prettyJSON: [UInt8]? {
-        let rest = LakeJSON.data(object, pretty: true)
-        // The one member of the top-level object indented by two spaces and named "provisions"
-        // (a newline never occurs inside a JSON string, so nothing nested can look like it).
-        let marker = Array("\n  \"provisions\" : ".utf8)
-        let emptyArray = Array("[\n\n  ]".utf8)
-        return rest.withUnsafeBytes { raw -> [UInt8]? in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            guard let at = Self.firstIndex(of: marker, in: bytes),
-                  bytes[(at + marker.count)...].starts(with: emptyArray),
-                  provisionsJSON.utf8.first == UInt8(ascii: "[") else { return nil }
-            var output: [UInt8] = []
-            output.reserveCapacity(bytes.count + provisionsJSON.utf8.count * 2)
-            output.append(contentsOf: bytes[..<(at + marker.count)])
-            guard PrettyJSON.append(provisionsJSON, depth: 1, to: &output) else { return nil }
-            output.append(contentsOf: bytes[(at + marker.count + emptyArray.count)...])
-            output.append(UInt8(ascii: "\n"))
-            return output
-        }
-    }
-
-    private static func firstIndex(of pattern: [UInt8], in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard bytes.count >= pattern.count else { return nil }
-        var i = 0
-        while i <= bytes.count - pattern.count {
-            if bytes[i] == pattern[0] && bytes[i..<(i + pattern.count)].elementsEqual(pattern) { return i }
-            i += 1
-        }
-        return nil
+        guard var bytes = ObjectsJSON.splice(object, provisions: [provisionsJSON], depth: 0) else { return nil }
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
     }
 }

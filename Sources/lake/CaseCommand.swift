@@ -126,7 +126,7 @@ struct CaseList: ParsableCommand {
         let cursor = try filtering.cursor(.case)
         try reportingErrors {
             let fetched = try options.openStore().catalog.cases(matching: filter, limit: filtering.limit + 1, after: cursor)
-            Page(key: "cases", fetched: fetched, limit: filtering.limit, id: \.id).show(json: json, none: "No cases.", command: "case ls") { items in
+            try Page(key: "cases", fetched: fetched, limit: filtering.limit, id: \.id).show(json: json, none: "No cases.", command: "case ls") { items in
                 (["\("ID".padding(31)) \("STATUS".padding(10)) \("MEMBERS".padding(8)) NAME"] + items.map { item in
                     "\(item.id.rawValue.padding(31)) \(item.status.rawValue.padding(10)) \(String(item.members.count).padding(8)) \(item.name)"
                 }).joined(separator: "\n")

@@ -192,7 +192,7 @@ struct DatasetList: ParsableCommand {
         let cursor = try filtering.cursor(.dataset)
         try reportingErrors {
             let fetched = try options.openStore().catalog.datasets(matching: filter, limit: filtering.limit + 1, after: cursor)
-            Page(key: "datasets", fetched: fetched, limit: filtering.limit, id: \.id).show(json: json, none: "No datasets.", command: "dataset ls") { items in
+            try Page(key: "datasets", fetched: fetched, limit: filtering.limit, id: \.id).show(json: json, none: "No datasets.", command: "dataset ls") { items in
                 (["\("ID".padding(29)) \("STATUS".padding(10)) \("FROZEN".padding(7)) \("CASES".padding(7)) NAME"] + items.map { item in
                     "\(item.id.rawValue.padding(29)) \(item.status.rawValue.padding(10)) \((item.isFrozen ? "yes" : "no").padding(7)) "
                         + "\(String(item.caseIds.count).padding(7)) \(item.name)"

@@ -87,11 +87,25 @@ struct Page<Item: Encodable>: Encodable {
 }
 
 extension Page {
-    /// Prints the page: JSON with `--json`, else `none` or the table, and how to get the next page.
-    func show(json: Bool, none: String, command: String, table: ([Item]) -> String) {
+    /// Prints the page: JSON with `--json` (`printJSON` prints it when given), else `none` or the
+    /// table, and how to get the next page.
+    func show(json: Bool, none: String, command: String, table: ([Item]) -> String, printJSON: (() throws -> Void)? = nil) throws {
+        if json, let printJSON { return try printJSON() }
         if json { return print(LakeJSON.string(self, pretty: true)) }
         guard !items.isEmpty else { return print(none) }
         print(table(items))
         if let next = nextCursor { print("… more: lake \(command) --after \(next)") }
+    }
+}
+
+extension Page where Item == LakeObject {
+    /// Prints the page's JSON with the objects' provisions laid out from compact text
+    /// (`ObjectsJSON`): the encoder's bytes, without its cost per histogram.
+    func printJSON() throws {
+        try printObjectsJSON(items, depth: 2) { objects in
+            var page = self
+            page.items = objects
+            return page
+        }
     }
 }

@@ -39,7 +39,7 @@ struct ObjectUpdateCommand: ParsableCommand {
         try reportingErrors {
             let store = try options.openStore()
             let object = try store.catalog.updateObject(id, update, at: .now)
-            print(json ? LakeJSON.string(object, pretty: true) : ObjectText.details(object))
+            print(json ? ObjectsJSON.pretty([object], depth: 0) { $0[0] } : ObjectText.details(object))
         }
     }
 }

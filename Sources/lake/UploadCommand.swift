@@ -113,15 +113,15 @@ struct UploadCommand: ParsableCommand {
             })
             return outcome
         }
-        report(outcome)
+        try report(outcome)
         if !outcome.failures.isEmpty || outcome.objects.contains(where: { $0.status == ObjectStatus.failed }) {
             throw ExitCode.failure
         }
     }
 
-    func report(_ outcome: UploadOutcome) {
+    func report(_ outcome: UploadOutcome) throws {
         if json {
-            print(LakeJSON.string(UploadOutcome.JSONView(succeeded: outcome.objects, failed: outcome.failures), pretty: true))
+            try printObjectsJSON(outcome.objects, depth: 2) { UploadOutcome.JSONView(succeeded: $0, failed: outcome.failures) }
         } else {
             for object in outcome.objects {
                 print(ObjectText.line(object))

@@ -1,0 +1,82 @@
+import Foundation
+import LakeModel
+import LakeTestSupport
+import Testing
+
+/// Every command that prints objects as JSON lays their stored provisions into the encoder's
+/// output (`ObjectsJSON`) instead of encoding every histogram again. What it prints must be the
+/// encoder's bytes for the same values: decoded with `LakeJSON`'s decoder and encoded again, each
+/// output comes out byte for byte the same — processed VTK files with NaNs and vectors, a
+/// manifest, an STL, a FAILED file, tags and params named like what the splice looks for.
+@Suite struct ObjectJSONOutputTests {
+    struct Page: Codable {
+        var objects: [LakeObject]
+        var nextCursor: String?
+        enum CodingKeys: String, CodingKey { case objects, nextCursor = "next_cursor" }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(objects, forKey: .objects)
+            try c.encode(nextCursor, forKey: .nextCursor)
+        }
+    }
+
+    struct Uploaded: Codable {
+        struct Failure: Codable { var path: String; var reason: String }
+        var failed: [Failure]
+        var succeeded: [LakeObject]
+    }
+
+    struct Waited: Codable {
+        var objects: [LakeObject]
+        var waiting: [String]
+    }
+
+    /// `text` is what the encoder writes for what it decodes to (and a final newline).
+    func isEncodersOutput<T: Codable>(_ text: String, as type: T.Type) throws -> Bool {
+        let value = try LakeJSON.decoder().decode(type, from: Data(text.utf8))
+        let again = LakeJSON.string(value, pretty: true) + "\n"
+        return again == text
+    }
+
+    @Test func everyCommandPrintsObjectsAsTheEncoderWould() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let vtk = Fixtures.vtkDirectory
+        let files = [vtk + "/sphere.vtp", vtk + "/special-binary.vtu", vtk + "/run.vtm", vtk + "/mixed-cells.vtu",
+                     lake.directory.write("part.stl", Fixtures.asciiSTL()),
+                     lake.directory.write("broken.vtu", "<VTKFile type=\"UnstructuredGrid\"><Unstructured")]
+        let uploaded = try lake.run(["upload"] + files + ["--tag", "provisions=[]", "--param", "provisions=[1,2]@m", "--json"])
+        #expect(uploaded.status == 1, "the broken file FAILED: \(uploaded.stderr)")
+        #expect(try isEncodersOutput(uploaded.stdout, as: Uploaded.self), "\(uploaded.stdout.prefix(2000))")
+        let succeeded = try LakeJSON.decoder().decode(Uploaded.self, from: Data(uploaded.stdout.utf8)).succeeded
+        #expect(succeeded.count == files.count)
+        #expect(succeeded.contains { $0.status == .failed } && succeeded.filter { $0.status == .ready }.count == files.count - 1)
+        #expect(succeeded.contains { $0.provisions.count > 3 }, "fields with statistics among them")
+
+        for limit in ["1", "3", "100"] {
+            let listed = try lake.run(["object", "ls", "--json", "--limit", limit])
+            #expect(try isEncodersOutput(listed.stdout, as: Page.self), "limit \(limit)")
+        }
+        let filtered = try lake.run(["object", "ls", "--json", "--status", "READY"])
+        #expect(try isEncodersOutput(filtered.stdout, as: Page.self))
+        let all = try LakeJSON.decoder().decode(Page.self, from: Data(try lake.run(["object", "ls", "--json"]).stdout.utf8)).objects
+        #expect(all.count > files.count, "the manifest's blocks are objects too")
+
+        let ids = all.map(\.id.rawValue)
+        let waited = try lake.run(["wait", "--json"] + ids)
+        #expect(try isEncodersOutput(waited.stdout, as: Waited.self))
+        let ready = try #require(succeeded.first { $0.file.name == "special-binary.vtu" }).id.rawValue
+        for arguments in [["object", "show", ready, "--json"], ["object", "update", ready, "--name", "renamed \"provisions\" : [", "--json"],
+                          ["object", "annotate", ready, "constant:POINT=DIMENSIONLESS", "--allow-unmatched", "--json"]] {
+            let shown = try lake.run(arguments)
+            #expect(shown.succeeded, "\(arguments): \(shown.stderr)")
+            #expect(try isEncodersOutput(shown.stdout, as: LakeObject.self), "\(arguments)")
+        }
+        let topLevel = try #require(succeeded.first { $0.file.name == "sphere.vtp" }).id.rawValue
+        let removed = try lake.run(["object", "rm", topLevel, "--json"])
+        #expect(removed.succeeded, "\(removed.stderr)")
+        #expect(try isEncodersOutput(removed.stdout, as: [LakeObject].self))
+        let restored = try lake.run(["trash", "restore", topLevel, "--json"])
+        #expect(try isEncodersOutput(restored.stdout, as: [LakeObject].self))
+    }
+}

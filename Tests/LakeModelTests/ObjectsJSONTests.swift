@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import LakeModel
+
+/// `lake object ls --json`, `upload --json`, `wait --json` and the rest print objects through
+/// `ObjectsJSON`, which lays stored provisions into the encoder's output: the bytes must be the
+/// encoder's, whatever surrounds the objects and whatever their names, tags and params hold.
+@Suite struct ObjectsJSONTests {
+    /// What `lake object ls --json` prints: the objects nested two deep.
+    struct Page: Encodable {
+        var objects: [LakeObject]
+        var nextCursor: String?
+        enum CodingKeys: String, CodingKey { case objects, nextCursor = "next_cursor" }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(objects, forKey: .objects)
+            try c.encode(nextCursor, forKey: .nextCursor)
+        }
+    }
+
+    /// An upload's report: other entries beside the objects, at the objects' depth, with names and
+    /// texts that look like what the splice looks for.
+    struct Report: Encodable {
+        struct Failure: Encodable { var path: String; var reason: String }
+        var failed: [Failure]
+        var succeeded: [LakeObject]
+    }
+
+    /// Something else at the objects' depth with an empty "provisions" member: not an object, so
+    /// the members found are one more than the objects and the encoder's output is kept.
+    struct Impostor: Encodable {
+        var first: [[String: [Int]]]
+        var objects: [LakeObject]
+    }
+
+    static var objects: [LakeObject] {
+        let awkward: [String: JSONValue] = [
+            "provisions": .array([]), "x\n    \"provisions\" : [": .string("]\n\n      ]"),
+            "nested": .object(["provisions": .array([]), "a": .array([.array([]), .object([:])])]),
+        ]
+        var unprocessed = StoredObjectTests.processed()
+        unprocessed.provisions = []
+        unprocessed.status = .uploaded
+        var params = StoredObjectTests.processed(label: "q")
+        params.params = ["provisions": Param(value: .vector([1, 2]))]
+        return [StoredObjectTests.processed(), StoredObjectTests.processed(label: "a,b:c[d]{e}\"f\\", tags: awkward),
+                unprocessed, params]
+    }
+
+    func same(_ made: String, _ expected: String) -> Bool { made == expected }
+
+    @Test func pagesArraysReportsAndSingleObjectsAreWhatTheEncoderWrites() {
+        let objects = Self.objects
+        for count in 0...objects.count {
+            let some = Array(objects.prefix(count))
+            let page = ObjectsJSON.pretty(some, depth: 2) { Page(objects: $0, nextCursor: count == 2 ? "obj-x" : nil) }
+            #expect(same(page, LakeJSON.string(Page(objects: some, nextCursor: count == 2 ? "obj-x" : nil), pretty: true)), "page of \(count)")
+            #expect(same(ObjectsJSON.pretty(some, depth: 1) { $0 }, LakeJSON.string(some, pretty: true)), "array of \(count)")
+            let failures = [Report.Failure(path: "\n      \"provisions\" : [", reason: "provisions")]
+            #expect(same(ObjectsJSON.pretty(some, depth: 2) { Report(failed: failures, succeeded: $0) },
+                         LakeJSON.string(Report(failed: failures, succeeded: some), pretty: true)), "report of \(count)")
+        }
+        for object in objects {
+            #expect(same(ObjectsJSON.pretty([object], depth: 0) { $0[0] }, LakeJSON.string(object, pretty: true)), "\(object.name)")
+        }
+    }
+
+    @Test func theStoredProvisionsAreSplicedNotEncodedAgain() throws {
+        // The splice itself, not its fallback: given the objects emptied and their texts, it lays
+        // them out; the result decodes to the whole objects.
+        let objects = Self.objects
+        let stored = objects.map(StoredObject.init)
+        let bytes = try #require(ObjectsJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON), depth: 2))
+        #expect(same(String(decoding: bytes, as: UTF8.self), LakeJSON.string(Page(objects: objects), pretty: true)))
+        struct Decoded: Decodable { var objects: [LakeObject] }
+        #expect(try LakeJSON.decoder().decode(Decoded.self, from: Data(bytes)).objects == objects)
+    }
+
+    @Test func anythingElseThatLooksLikeAnObjectsProvisionsFallsBackToTheEncoder() {
+        let objects = Self.objects
+        let stored = objects.map(StoredObject.init)
+        let impostor = Impostor(first: [["provisions": []]], objects: stored.map(\.object))
+        #expect(ObjectsJSON.splice(impostor, provisions: stored.map(\.provisionsJSON), depth: 2) == nil)
+        let printed = ObjectsJSON.pretty(objects, depth: 2) { Impostor(first: [["provisions": []]], objects: $0) }
+        #expect(same(printed, LakeJSON.string(Impostor(first: [["provisions": []]], objects: objects), pretty: true)))
+        // Too few or too many texts, or a damaged one: nothing laid out.
+        #expect(ObjectsJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.dropLast().map(\.provisionsJSON), depth: 2) == nil)
+        #expect(ObjectsJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON) + ["[]"], depth: 2) == nil)
+        #expect(ObjectsJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map { _ in "[{]" }, depth: 2) == nil)
+        // The wrong depth finds nothing.
+        #expect(ObjectsJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON), depth: 1) == nil)
+    }
+}
+
+extension ObjectsJSONTests {
+    @Test func theTextHandedOverInPiecesIsTheWholeText() {
+        let objects = Self.objects + Self.objects
+        let whole = LakeJSON.string(Page(objects: objects), pretty: true)
+        for piece in [1, 100, 5000, 1 << 20] {
+            var pieces: [[UInt8]] = []
+            ObjectsJSON.write(objects, depth: 2, piece: piece, { Page(objects: $0) }) { pieces.append(Array($0)) }
+            #expect(same(String(decoding: pieces.joined(), as: UTF8.self), whole), "pieces of \(piece)")
+            #expect(pieces.count == (piece == 1 ? objects.count + 1 : piece == 1 << 20 ? 1 : pieces.count), "\(piece): \(pieces.count)")
+            #expect(pieces.dropLast().allSatisfy { $0.count >= piece }, "only the last piece is short")
+        }
+    }
+}

@@ -214,7 +214,7 @@ final class EntityTrees: Sendable {
     /// Returns each member's folder name and file paths (relative to the case folder).
     static func addCase(_ item: LakeCase, members: [ObjectView], to builder: inout TreeBuilder, in folder: UInt32,
                         entity: Int) -> [(member: CaseMember, name: String, format: String, files: [String])] {
-        builder.add("case.json", .lazy(LazyBytes.json(item)), in: folder, entity: entity)
+        builder.add("case.json", .lazy(LazyBytes.entityJSON(item)), in: folder, entity: entity)
         let names = item.memberFolderNames(fileNames: Dictionary(members.map { ($0.outline.id, $0.outline.fileName) }, uniquingKeysWith: { a, _ in a }))
         var result: [(CaseMember, String, String, [String])] = []
         for (index, view) in members.enumerated() {
@@ -234,7 +234,7 @@ final class EntityTrees: Sendable {
     /// A frozen dataset's folder: `dataset.json`, `manifest.jsonl` and `cases/<case-id>/…`.
     static func datasetView(_ dataset: LakeDataset, cases: [(LakeCase, [ObjectView])]) -> TreeView {
         var builder = TreeBuilder(rootXattrs: LazyXattrs { Xattrs.of(dataset) })
-        builder.add("dataset.json", .lazy(LazyBytes.json(dataset)), in: 0, entity: 0)
+        builder.add("dataset.json", .lazy(LazyBytes.entityJSON(dataset)), in: 0, entity: 0)
         let manifest = builder.add("manifest.jsonl", .bytes([]), in: 0, entity: 0)
         let casesFolder = builder.add("cases", .folder([:]), in: 0, entity: 0)
         var lines: [String] = []

@@ -38,14 +38,10 @@ typealias LazyBytes = Lazy<[UInt8]>
 typealias LazyXattrs = Lazy<[String: [UInt8]]>
 
 extension Lazy where Value == [UInt8] {
-    /// The pretty JSON of `value` and a final newline, as the mount's `.json` files hold it.
-    static func json<T: Encodable & Sendable>(_ value: T) -> LazyBytes {
-        json { value }
-    }
-
-    /// The same, of a value read the first time the bytes are wanted.
-    static func json<T: Encodable & Sendable>(_ make: @escaping @Sendable () -> T) -> LazyBytes {
-        LazyBytes { jsonLine(make()) }
+    /// The pretty JSON of an object, case or dataset and a final newline, as the mount's `.json`
+    /// files hold it (`entityJSONLine`), made the first time the bytes are wanted.
+    static func entityJSON<E: HoldsProvisions & Encodable & Sendable>(_ entity: E) -> LazyBytes {
+        LazyBytes { entityJSONLine(entity) }
     }
 
     /// Bytes made by `make`, kept within `made`'s budget.
@@ -53,9 +49,13 @@ extension Lazy where Value == [UInt8] {
         self.init(make, counted: (made, { $0.count }))
     }
 
-    /// The pretty JSON of `value` and a final newline.
-    static func jsonLine<T: Encodable>(_ value: T) -> [UInt8] {
-        Array((LakeJSON.string(value, pretty: true) + "\n").utf8)
+    /// The pretty JSON of an object, case or dataset and a final newline, its provisions laid out
+    /// from compact text (`EntityJSON`): through Foundation's encoder, sizing every `case.json`
+    /// (`find -size`, `ls -l`) cost 10 ms a case of 50 fields.
+    static func entityJSONLine<E: HoldsProvisions & Encodable>(_ entity: E) -> [UInt8] {
+        var bytes = EntityJSON.bytes([entity], depth: 0) { $0[0] }
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
     }
 
     var bytes: [UInt8] { value }

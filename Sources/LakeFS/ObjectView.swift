@@ -118,7 +118,7 @@ final class ObjectView: Sendable {
     private var made: Parts {
         if let parts = parts.withLock({ $0 }) { return parts }
         let source = source, outline = outline
-        let json = LazyBytes({ source.document(outline.id) ?? LazyBytes.jsonLine(source.load(outline.id) ?? LakeObject(remembering: outline)) },
+        let json = LazyBytes({ source.document(outline.id) ?? LazyBytes.entityJSONLine(source.load(outline.id) ?? LakeObject(remembering: outline)) },
                              made: source.made)
         let xattrs = ([outline] + shown).map { shown in
             LazyXattrs({ Xattrs.of(source.load(shown.id) ?? LakeObject(remembering: shown)) }, made: source.made)

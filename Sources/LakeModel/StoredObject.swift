@@ -21,10 +21,10 @@ public struct StoredObject: Sendable {
 
     /// The object's pretty JSON and a final newline, byte for byte what
     /// `LakeJSON.string(object, pretty: true) + "\n"` gives for the decoded object: the rest of the
-    /// object is encoded as usual and the stored provisions are laid out into it (`ObjectsJSON`).
+    /// object is encoded as usual and the stored provisions are laid out into it (`EntityJSON`).
     /// Nil when the stored text cannot be laid out (a damaged catalog row).
     public var prettyJSON: [UInt8]? {
-        guard var bytes = ObjectsJSON.splice(object, provisions: [provisionsJSON], depth: 0) else { return nil }
+        guard var bytes = EntityJSON.splice(object, provisions: [provisionsJSON], depth: 0) else { return nil }
         bytes.append(UInt8(ascii: "\n"))
         return bytes
     }

@@ -94,7 +94,8 @@ struct CaseCreate: ParsableCommand {
         }
         try reportingErrors {
             let created = try options.openStore().catalog.createCase(draft)
-            print(json ? LakeJSON.string(created, pretty: true) : CaseText.details(created))
+            if json { return try printEntityJSON(created) }
+            print(CaseText.details(created))
         }
     }
 }
@@ -109,7 +110,8 @@ struct CaseShow: ParsableCommand {
         let id = try caseID(id)
         try reportingErrors {
             guard let found = try options.openStore().catalog.case(id) else { throw CatalogError.notFound(id) }
-            print(json ? LakeJSON.string(found, pretty: true) : CaseText.details(found))
+            if json { return try printEntityJSON(found) }
+            print(CaseText.details(found))
         }
     }
 }
@@ -149,7 +151,8 @@ struct CaseUpdate: ParsableCommand {
         let newTags = try tags.map { text in try parsing { () throws(InputError) in try Tags.parse(object: text) } }
         try reportingErrors {
             let updated = try options.openStore().catalog.updateCase(id, name: name, tags: newTags, at: .now)
-            print(json ? LakeJSON.string(updated, pretty: true) : CaseText.details(updated))
+            if json { return try printEntityJSON(updated) }
+            print(CaseText.details(updated))
         }
     }
 }

@@ -18,8 +18,8 @@ func datasetID(_ text: String) throws -> LakeID {
 
 /// Prints a dataset: in full with --json or when shown; a change (`done`) as one line, since
 /// the fields of a large dataset run to a hundred lines (`lake dataset show` has them).
-func printing(_ dataset: LakeDataset, json: Bool, done: String? = nil) {
-    if json { return print(LakeJSON.string(dataset, pretty: true)) }
+func printing(_ dataset: LakeDataset, json: Bool, done: String? = nil) throws {
+    if json { return try printEntityJSON(dataset) }
     print(done.map { DatasetText.line(dataset, $0) } ?? DatasetText.details(dataset))
 }
 
@@ -57,7 +57,7 @@ struct DatasetCreate: ParsableCommand {
         let now = Timestamp.now
         let draft = LakeDataset(id: LakeID.make(.dataset, at: now.milliseconds), name: name, description: description,
                                 status: .ready, caseIds: ids, tags: tags, createdAt: now, createdBy: Account.current.name, owner: owner)
-        try reportingErrors { printing(try options.openStore().catalog.createDataset(draft), json: json, done: "Created") }
+        try reportingErrors { try printing(try options.openStore().catalog.createDataset(draft), json: json, done: "Created") }
     }
 }
 
@@ -70,7 +70,7 @@ struct DatasetAdd: ParsableCommand {
 
     func run() throws {
         let id = try datasetID(id), cases = try cases.map(caseID)
-        try reportingErrors { printing(try options.openStore().catalog.addCases(cases, to: id, at: .now), json: json, done: "Added \(cases.count) case\(cases.count == 1 ? "" : "s") to") }
+        try reportingErrors { try printing(try options.openStore().catalog.addCases(cases, to: id, at: .now), json: json, done: "Added \(cases.count) case\(cases.count == 1 ? "" : "s") to") }
     }
 }
 
@@ -83,7 +83,7 @@ struct DatasetRemoveCases: ParsableCommand {
 
     func run() throws {
         let id = try datasetID(id), cases = try cases.map(caseID)
-        try reportingErrors { printing(try options.openStore().catalog.removeCases(cases, from: id, at: .now), json: json, done: "Removed \(cases.count) case\(cases.count == 1 ? "" : "s") from") }
+        try reportingErrors { try printing(try options.openStore().catalog.removeCases(cases, from: id, at: .now), json: json, done: "Removed \(cases.count) case\(cases.count == 1 ? "" : "s") from") }
     }
 }
 
@@ -101,7 +101,7 @@ struct DatasetUpdate: ParsableCommand {
         guard name != nil || description != nil || tags != nil else { throw usageFailure("nothing to update: give --name, --description or --tags") }
         let newTags = try tags.map { text in try parsing { () throws(InputError) in try Tags.parse(object: text) } }
         try reportingErrors {
-            printing(try options.openStore().catalog.updateDataset(id, name: name, description: description, tags: newTags, at: .now), json: json, done: "Updated")
+            try printing(try options.openStore().catalog.updateDataset(id, name: name, description: description, tags: newTags, at: .now), json: json, done: "Updated")
         }
     }
 }
@@ -124,7 +124,7 @@ struct DatasetFreeze: ParsableCommand {
             }
             return result
         }
-        try reportingErrors { printing(try options.openStore().catalog.freezeDataset(id, augmentations: augmentations, at: .now), json: json, done: "Froze") }
+        try reportingErrors { try printing(try options.openStore().catalog.freezeDataset(id, augmentations: augmentations, at: .now), json: json, done: "Froze") }
     }
 }
 
@@ -175,7 +175,7 @@ struct DatasetShow: ParsableCommand {
             let catalog = try options.openStore().catalog
             let id = try DatasetNames.resolve(id, in: catalog)
             guard let found = try catalog.dataset(id) else { throw CatalogError.notFound(id) }
-            printing(found, json: json)
+            try printing(found, json: json)
         }
     }
 }
@@ -212,7 +212,7 @@ struct DatasetCases: ParsableCommand {
         let id = try datasetID(id)
         try reportingErrors {
             let cases = try options.openStore().catalog.datasetCases(id)
-            if json { return print(LakeJSON.string(["cases": cases], pretty: true)) }
+            if json { return try printEntityJSON(cases, depth: 2) { ["cases": $0] } }
             for item in cases { print("\(item.id.rawValue.padding(31)) \(item.status.rawValue.padding(10)) \(item.name)") }
         }
     }

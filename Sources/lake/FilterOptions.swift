@@ -59,8 +59,8 @@ struct FilterOptions: ParsableArguments {
     }
 }
 
-/// One page of results, as `--json` prints it.
-struct Page<Item: Encodable>: Encodable {
+/// One page of objects, cases or datasets, as `--json` prints it.
+struct Page<Item: Encodable & HoldsProvisions>: Encodable {
     var key: String
     var items: [Item]
     var nextCursor: LakeID?
@@ -87,25 +87,19 @@ struct Page<Item: Encodable>: Encodable {
 }
 
 extension Page {
-    /// Prints the page: JSON with `--json` (`printJSON` prints it when given), else `none` or the
+    /// Prints the page: JSON with `--json` (the items' provisions laid out from compact text by
+    /// `EntityJSON`: the encoder's bytes, without its cost per histogram), else `none` or the
     /// table, and how to get the next page.
-    func show(json: Bool, none: String, command: String, table: ([Item]) -> String, printJSON: (() throws -> Void)? = nil) throws {
-        if json, let printJSON { return try printJSON() }
-        if json { return print(LakeJSON.string(self, pretty: true)) }
+    func show(json: Bool, none: String, command: String, table: ([Item]) -> String) throws {
+        if json {
+            return try printEntityJSON(items, depth: 2) { entities in
+                var page = self
+                page.items = entities
+                return page
+            }
+        }
         guard !items.isEmpty else { return print(none) }
         print(table(items))
         if let next = nextCursor { print("… more: lake \(command) --after \(next)") }
-    }
-}
-
-extension Page where Item == LakeObject {
-    /// Prints the page's JSON with the objects' provisions laid out from compact text
-    /// (`ObjectsJSON`): the encoder's bytes, without its cost per histogram.
-    func printJSON() throws {
-        try printObjectsJSON(items, depth: 2) { objects in
-            var page = self
-            page.items = objects
-            return page
-        }
     }
 }

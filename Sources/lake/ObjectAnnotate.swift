@@ -34,7 +34,8 @@ struct ObjectAnnotate: ParsableCommand {
             let object = try Annotator(store: store).annotate(id, with: parsed, allowUnmatched: allowUnmatched)
             for warning in object.warnings where !earlier.contains(warning) { printWarning(warning) }
             // One line (the whole object with --json, or `lake object show`).
-            print(json ? ObjectsJSON.pretty([object], depth: 0) { $0[0] } : "Annotated \(parsed.count) field\(parsed.count == 1 ? "" : "s") of \(ObjectText.line(object))")
+            if json { return try printEntityJSON(object) }
+            print("Annotated \(parsed.count) field\(parsed.count == 1 ? "" : "s") of \(ObjectText.line(object))")
         }
     }
 }

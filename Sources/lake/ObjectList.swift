@@ -19,8 +19,8 @@ struct ObjectList: ParsableCommand {
             // One more than asked tells whether another page exists.
             let fetched = try filter.isEmpty ? store.catalog.objects(limit: filtering.limit + 1, after: cursor)
                 : store.catalog.objects(matching: filter, limit: filtering.limit + 1, after: cursor)
-            let page = Page(key: "objects", fetched: fetched, limit: filtering.limit, id: \.id)
-            try page.show(json: json, none: "No objects.", command: "object ls", table: ObjectText.table, printJSON: page.printJSON)
+            try Page(key: "objects", fetched: fetched, limit: filtering.limit, id: \.id)
+                .show(json: json, none: "No objects.", command: "object ls", table: ObjectText.table)
         }
     }
 }

@@ -39,7 +39,8 @@ struct ObjectUpdateCommand: ParsableCommand {
         try reportingErrors {
             let store = try options.openStore()
             let object = try store.catalog.updateObject(id, update, at: .now)
-            print(json ? ObjectsJSON.pretty([object], depth: 0) { $0[0] } : ObjectText.details(object))
+            if json { return try printEntityJSON(object) }
+            print(ObjectText.details(object))
         }
     }
 }

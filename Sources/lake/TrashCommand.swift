@@ -21,7 +21,7 @@ struct ObjectRemove: ParsableCommand {
         try reportingErrors {
             let store = try options.openStore()
             let removed = try store.catalog.trashObjects(ids, at: .now)
-            if json { return try printObjectsJSON(removed, depth: 1) { $0 } }
+            if json { return try printEntityJSON(removed, depth: 1) { $0 } }
             let days = store.config.trashDays
             print("Moved \(TrashText.count(removed.count)) to the trash (\(ByteCount.text(removed.reduce(0) { $0 + $1.size }))); "
                   + "purged after \(TrashText.days(days)); lake trash restore ID brings one back.")
@@ -69,7 +69,7 @@ struct TrashRestore: ParsableCommand {
         let ids = try ids.map(objectID)
         try reportingErrors {
             let restored = try options.openStore().catalog.restoreObjects(ids, at: .now)
-            if json { return try printObjectsJSON(restored, depth: 1) { $0 } }
+            if json { return try printEntityJSON(restored, depth: 1) { $0 } }
             print("Restored \(TrashText.count(restored.count)) (their receipts in incoming/ do not come back).")
         }
     }

@@ -121,7 +121,7 @@ struct UploadCommand: ParsableCommand {
 
     func report(_ outcome: UploadOutcome) throws {
         if json {
-            try printObjectsJSON(outcome.objects, depth: 2) { UploadOutcome.JSONView(succeeded: $0, failed: outcome.failures) }
+            try printEntityJSON(outcome.objects, depth: 2) { UploadOutcome.JSONView(succeeded: $0, failed: outcome.failures) }
         } else {
             for object in outcome.objects {
                 print(ObjectText.line(object))

@@ -35,7 +35,7 @@ struct WaitCommand: ParsableCommand {
             return try ProcessingWait(worker: ProcessingWorker(store: store)).untilSettled(ids, timeoutSeconds: timeout)
         }
         if json {
-            try printObjectsJSON(settled, depth: 2) { JSONView(objects: $0, waiting: waiting.map(\.rawValue)) }
+            try printEntityJSON(settled, depth: 2) { JSONView(objects: $0, waiting: waiting.map(\.rawValue)) }
         } else {
             for object in settled { print(ObjectText.line(object)) }
             for id in waiting { print("WAITING        \(id)  still waiting after \(timeout.map { "\($0)" } ?? "?") s") }

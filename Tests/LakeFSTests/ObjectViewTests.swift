@@ -198,3 +198,44 @@ import Testing
         #expect(made.count == 1)
     }
 }
+
+extension ObjectViewTests {
+    /// `case.json` and `dataset.json` hold their members' pooled provisions; they are made with
+    /// the provisions laid out from compact text (`EntityJSON`), byte for byte the encoder's.
+    @Test func caseAndDatasetJSONAreTheEncodersBytes() throws {
+        var ids: [LakeID] = []
+        for name in ["special-binary.vtu", "special-raw.vtu", "sphere.vtp"] {
+            ids.append(try upload(name, Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.vtkDirectory + "/" + name)))))
+        }
+        let done = try ProcessingWait(worker: ProcessingWorker(store: test.store)).untilSettled(ids)
+        #expect(done.allSatisfy { $0.status == .ready })
+        var cases: [LakeID] = []
+        for (index, group) in [[ids[0], ids[1]], [ids[1]], [ids[2]]].enumerated() {
+            let draft = LakeCase(id: LakeID.make(.case, at: UInt64(Timestamp.now.milliseconds) + UInt64(index)), name: "c\(index)",
+                                 status: .unsettled, members: group.enumerated().map { CaseMember(objectId: $0.element, label: "m\($0.offset)") },
+                                 params: [:], createdAt: .now, createdBy: "root")
+            cases.append(try test.store.catalog.createCase(draft).id)
+        }
+        let draft = LakeDataset(id: LakeID.make(.dataset, at: UInt64(Timestamp.now.milliseconds)), name: "d", description: "",
+                                status: .unsettled, caseIds: Array(cases.prefix(2)), createdAt: .now, createdBy: "root")
+        let dataset = try test.store.catalog.createDataset(draft).id
+        _ = try test.store.catalog.freezeDataset(dataset, augmentations: [:], at: .now)
+        for id in cases {
+            let item = try #require(try test.store.catalog.case(id))
+            #expect(item.status == .ready && !item.provisions.isEmpty, "\(item.status) \(item.provisions.count)")
+            let folder = try fs.lookup(parent: NodeID.cases, name: FileName(id.rawValue)).node
+            let entry = try fs.lookup(parent: folder, name: FileName("case.json"))
+            let expected = Array((LakeJSON.string(item, pretty: true) + "\n").utf8)
+            #expect(entry.attributes.size == Int64(expected.count))
+            let same = try read(entry.node) == expected
+            #expect(same, "\(item.name)")
+        }
+        let frozen = try #require(try test.store.catalog.dataset(dataset))
+        #expect(!frozen.provisions.isEmpty)
+        let folder = try fs.lookup(parent: NodeID.datasets, name: FileName(dataset.rawValue)).node
+        let entry = try fs.lookup(parent: folder, name: FileName("dataset.json"))
+        let expected = Array((LakeJSON.string(frozen, pretty: true) + "\n").utf8)
+        let same = try read(entry.node) == expected
+        #expect(same && entry.attributes.size == Int64(expected.count))
+    }
+}

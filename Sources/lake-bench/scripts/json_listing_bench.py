@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Objects printed as JSON: `lake object ls --json`, `lake wait --json`, `lake object show --json`
-on stores of processed VTK files of several shapes, two `lake` builds alternating.
+and `lake case ls --json` on stores of processed VTK files of several shapes, two `lake` builds
+alternating.
 
     python3 json_listing_bench.py WORK ROUNDS before=/path/to/lake,after=.build/release/lake
 
@@ -73,11 +74,18 @@ def main():
         listed = subprocess.run([first, "object", "ls", "--limit", str(page)], env=env, check=True,
                                 capture_output=True, text=True).stdout.split("\n")
         ids = [line.split()[0] for line in listed[1:] if line.startswith("obj-")]
+        # One case per object for the first 200: a case holds its members' pooled provisions.
+        cases = ids[:200] if objects >= 100 else []
+        for n, object_id in enumerate(cases):
+            subprocess.run([first, "case", "create", "--name", f"c{n}", "--object", object_id], env=env, check=True,
+                           stdout=subprocess.DEVNULL)
         commands = {
             f"object ls --json --limit {page}": ["object", "ls", "--json", "--limit", str(page)],
             f"wait --json ({min(len(ids), 100)} ids)": ["wait", "--json", *ids[:100]],
             "object show --json": ["object", "show", "--json", ids[0]],
         }
+        if cases:
+            commands[f"case ls --json ({len(cases)} cases)"] = ["case", "ls", "--json", "--limit", str(len(cases))]
         for label, arguments in commands.items():
             times = {n: [] for n in builds}
             peaks = {n: [] for n in builds}
@@ -86,7 +94,8 @@ def main():
                     wall, peak = timed([path, *arguments], env)
                     times[n].append(wall)
                     peaks[n].append(peak)
-            shown = min(len(ids), page) if "ls" in label else (min(len(ids), 100) if "wait" in label else 1)
+            shown = (len(cases) if label.startswith("case") else min(len(ids), page) if "ls" in label
+                     else min(len(ids), 100) if "wait" in label else 1)
             cells = []
             for n in builds:
                 t = float(np.median(times[n]))

@@ -3,9 +3,9 @@ import Testing
 @testable import LakeModel
 
 /// `lake object ls --json`, `upload --json`, `wait --json` and the rest print objects through
-/// `ObjectsJSON`, which lays stored provisions into the encoder's output: the bytes must be the
+/// `EntityJSON`, which lays stored provisions into the encoder's output: the bytes must be the
 /// encoder's, whatever surrounds the objects and whatever their names, tags and params hold.
-@Suite struct ObjectsJSONTests {
+@Suite struct EntityJSONTests {
     /// What `lake object ls --json` prints: the objects nested two deep.
     struct Page: Encodable {
         var objects: [LakeObject]
@@ -53,15 +53,15 @@ import Testing
         let objects = Self.objects
         for count in 0...objects.count {
             let some = Array(objects.prefix(count))
-            let page = ObjectsJSON.pretty(some, depth: 2) { Page(objects: $0, nextCursor: count == 2 ? "obj-x" : nil) }
+            let page = EntityJSON.pretty(some, depth: 2) { Page(objects: $0, nextCursor: count == 2 ? "obj-x" : nil) }
             #expect(same(page, LakeJSON.string(Page(objects: some, nextCursor: count == 2 ? "obj-x" : nil), pretty: true)), "page of \(count)")
-            #expect(same(ObjectsJSON.pretty(some, depth: 1) { $0 }, LakeJSON.string(some, pretty: true)), "array of \(count)")
+            #expect(same(EntityJSON.pretty(some, depth: 1) { $0 }, LakeJSON.string(some, pretty: true)), "array of \(count)")
             let failures = [Report.Failure(path: "\n      \"provisions\" : [", reason: "provisions")]
-            #expect(same(ObjectsJSON.pretty(some, depth: 2) { Report(failed: failures, succeeded: $0) },
+            #expect(same(EntityJSON.pretty(some, depth: 2) { Report(failed: failures, succeeded: $0) },
                          LakeJSON.string(Report(failed: failures, succeeded: some), pretty: true)), "report of \(count)")
         }
         for object in objects {
-            #expect(same(ObjectsJSON.pretty([object], depth: 0) { $0[0] }, LakeJSON.string(object, pretty: true)), "\(object.name)")
+            #expect(same(EntityJSON.pretty([object], depth: 0) { $0[0] }, LakeJSON.string(object, pretty: true)), "\(object.name)")
         }
     }
 
@@ -70,7 +70,7 @@ import Testing
         // them out; the result decodes to the whole objects.
         let objects = Self.objects
         let stored = objects.map(StoredObject.init)
-        let bytes = try #require(ObjectsJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON), depth: 2))
+        let bytes = try #require(EntityJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON), depth: 2))
         #expect(same(String(decoding: bytes, as: UTF8.self), LakeJSON.string(Page(objects: objects), pretty: true)))
         struct Decoded: Decodable { var objects: [LakeObject] }
         #expect(try LakeJSON.decoder().decode(Decoded.self, from: Data(bytes)).objects == objects)
@@ -80,28 +80,46 @@ import Testing
         let objects = Self.objects
         let stored = objects.map(StoredObject.init)
         let impostor = Impostor(first: [["provisions": []]], objects: stored.map(\.object))
-        #expect(ObjectsJSON.splice(impostor, provisions: stored.map(\.provisionsJSON), depth: 2) == nil)
-        let printed = ObjectsJSON.pretty(objects, depth: 2) { Impostor(first: [["provisions": []]], objects: $0) }
+        #expect(EntityJSON.splice(impostor, provisions: stored.map(\.provisionsJSON), depth: 2) == nil)
+        let printed = EntityJSON.pretty(objects, depth: 2) { Impostor(first: [["provisions": []]], objects: $0) }
         #expect(same(printed, LakeJSON.string(Impostor(first: [["provisions": []]], objects: objects), pretty: true)))
         // Too few or too many texts, or a damaged one: nothing laid out.
-        #expect(ObjectsJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.dropLast().map(\.provisionsJSON), depth: 2) == nil)
-        #expect(ObjectsJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON) + ["[]"], depth: 2) == nil)
-        #expect(ObjectsJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map { _ in "[{]" }, depth: 2) == nil)
+        #expect(EntityJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.dropLast().map(\.provisionsJSON), depth: 2) == nil)
+        #expect(EntityJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON) + ["[]"], depth: 2) == nil)
+        #expect(EntityJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map { _ in "[{]" }, depth: 2) == nil)
         // The wrong depth finds nothing.
-        #expect(ObjectsJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON), depth: 1) == nil)
+        #expect(EntityJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON), depth: 1) == nil)
     }
 }
 
-extension ObjectsJSONTests {
+extension EntityJSONTests {
     @Test func theTextHandedOverInPiecesIsTheWholeText() {
         let objects = Self.objects + Self.objects
         let whole = LakeJSON.string(Page(objects: objects), pretty: true)
         for piece in [1, 100, 5000, 1 << 20] {
             var pieces: [[UInt8]] = []
-            ObjectsJSON.write(objects, depth: 2, piece: piece, { Page(objects: $0) }) { pieces.append(Array($0)) }
+            EntityJSON.write(objects, depth: 2, piece: piece, { Page(objects: $0) }) { pieces.append(Array($0)) }
             #expect(same(String(decoding: pieces.joined(), as: UTF8.self), whole), "pieces of \(piece)")
             #expect(pieces.count == (piece == 1 ? objects.count + 1 : piece == 1 << 20 ? 1 : pieces.count), "\(piece): \(pieces.count)")
             #expect(pieces.dropLast().allSatisfy { $0.count >= piece }, "only the last piece is short")
         }
+    }
+}
+
+extension EntityJSONTests {
+    @Test func casesAndDatasetsAreWhatTheEncoderWrites() {
+        let provisions = StoredObjectTests.processed().provisions
+        let item = LakeCase(id: LakeID.make(.case, at: 3), name: "c \"provisions\" : [", status: .ready,
+                            members: [CaseMember(objectId: LakeID.make(.object, at: 1), label: "m")], params: [:],
+                            provisions: provisions, tags: ["provisions": .array([])], createdAt: Timestamp(microseconds: 5), createdBy: "root")
+        let unsettled = LakeCase(id: LakeID.make(.case, at: 4), name: "u", status: .unsettled, members: [], params: [:],
+                                 createdAt: Timestamp(microseconds: 6), createdBy: "root")
+        let dataset = LakeDataset(id: LakeID.make(.dataset, at: 7), name: "d", description: "x", status: .ready,
+                                  caseIds: [item.id], provisions: provisions, createdAt: Timestamp(microseconds: 8), createdBy: "root")
+        #expect(same(EntityJSON.pretty([item], depth: 0) { $0[0] }, LakeJSON.string(item, pretty: true)))
+        #expect(same(EntityJSON.pretty([dataset], depth: 0) { $0[0] }, LakeJSON.string(dataset, pretty: true)))
+        #expect(same(EntityJSON.pretty([item, unsettled, item], depth: 2) { ["cases": $0] },
+                     LakeJSON.string(["cases": [item, unsettled, item]], pretty: true)))
+        #expect(same(EntityJSON.pretty([dataset, dataset], depth: 1) { $0 }, LakeJSON.string([dataset, dataset], pretty: true)))
     }
 }

@@ -4,11 +4,11 @@ import LakeTestSupport
 import Testing
 
 /// Every command that prints objects as JSON lays their stored provisions into the encoder's
-/// output (`ObjectsJSON`) instead of encoding every histogram again. What it prints must be the
+/// output (`EntityJSON`) instead of encoding every histogram again. What it prints must be the
 /// encoder's bytes for the same values: decoded with `LakeJSON`'s decoder and encoded again, each
 /// output comes out byte for byte the same — processed VTK files with NaNs and vectors, a
 /// manifest, an STL, a FAILED file, tags and params named like what the splice looks for.
-@Suite struct ObjectJSONOutputTests {
+@Suite struct EntityJSONOutputTests {
     struct Page: Codable {
         var objects: [LakeObject]
         var nextCursor: String?
@@ -24,6 +24,28 @@ import Testing
         struct Failure: Codable { var path: String; var reason: String }
         var failed: [Failure]
         var succeeded: [LakeObject]
+    }
+
+    struct CasePage: Codable {
+        var cases: [LakeCase]
+        var nextCursor: String?
+        enum CodingKeys: String, CodingKey { case cases, nextCursor = "next_cursor" }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(cases, forKey: .cases)
+            try c.encode(nextCursor, forKey: .nextCursor)
+        }
+    }
+
+    struct DatasetPage: Codable {
+        var datasets: [LakeDataset]
+        var nextCursor: String?
+        enum CodingKeys: String, CodingKey { case datasets, nextCursor = "next_cursor" }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(datasets, forKey: .datasets)
+            try c.encode(nextCursor, forKey: .nextCursor)
+        }
     }
 
     struct Waited: Codable {
@@ -78,5 +100,40 @@ import Testing
         #expect(try isEncodersOutput(removed.stdout, as: [LakeObject].self))
         let restored = try lake.run(["trash", "restore", topLevel, "--json"])
         #expect(try isEncodersOutput(restored.stdout, as: [LakeObject].self))
+    }
+
+    /// Cases and datasets hold their members' pooled provisions: printed the same way.
+    @Test func casesAndDatasetsArePrintedAsTheEncoderWould() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let vtk = Fixtures.vtkDirectory
+        let uploaded = try lake.run(["upload", vtk + "/special-binary.vtu", vtk + "/special-raw.vtu", vtk + "/sphere.vtp", "--json"])
+        #expect(uploaded.succeeded, "\(uploaded.stderr)")
+        let objects = try LakeJSON.decoder().decode(Uploaded.self, from: Data(uploaded.stdout.utf8)).succeeded.map(\.id.rawValue)
+        var cases: [String] = []
+        for (index, members) in [[objects[0], objects[1]], [objects[1]], [objects[2]]].enumerated() {
+            let created = try lake.run(["case", "create", "--name", "c\(index)", "--tag", "provisions=[]", "--json"]
+                                       + members.flatMap { ["--object", $0] })
+            #expect(created.succeeded, "\(created.stderr)")
+            #expect(try isEncodersOutput(created.stdout, as: LakeCase.self))
+            cases.append(try LakeJSON.decoder().decode(LakeCase.self, from: Data(created.stdout.utf8)).id.rawValue)
+        }
+        for arguments in [["case", "show", cases[0], "--json"], ["case", "update", cases[0], "--name", "renamed", "--json"]] {
+            let shown = try lake.run(arguments)
+            #expect(try isEncodersOutput(shown.stdout, as: LakeCase.self), "\(arguments)")
+            #expect(try !LakeJSON.decoder().decode(LakeCase.self, from: Data(shown.stdout.utf8)).provisions.isEmpty)
+        }
+        for limit in ["1", "100"] {
+            #expect(try isEncodersOutput(try lake.run(["case", "ls", "--json", "--limit", limit]).stdout, as: CasePage.self), "limit \(limit)")
+        }
+        let created = try lake.run(["dataset", "create", "--name", "d", "--case", cases[0], "--case", cases[1], "--json"])
+        #expect(try isEncodersOutput(created.stdout, as: LakeDataset.self), "\(created.stderr)")
+        let dataset = try LakeJSON.decoder().decode(LakeDataset.self, from: Data(created.stdout.utf8)).id.rawValue
+        let frozen = try lake.run(["dataset", "freeze", dataset, "--json"])
+        #expect(try isEncodersOutput(frozen.stdout, as: LakeDataset.self), "\(frozen.stderr)")
+        #expect(try !LakeJSON.decoder().decode(LakeDataset.self, from: Data(frozen.stdout.utf8)).provisions.isEmpty)
+        #expect(try isEncodersOutput(try lake.run(["dataset", "show", dataset, "--json"]).stdout, as: LakeDataset.self))
+        #expect(try isEncodersOutput(try lake.run(["dataset", "ls", "--json"]).stdout, as: DatasetPage.self))
+        #expect(try isEncodersOutput(try lake.run(["dataset", "cases", dataset, "--json"]).stdout, as: [String: [LakeCase]].self))
     }
 }

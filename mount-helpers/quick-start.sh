@@ -50,4 +50,7 @@ else
     "$lake" mount "$mountpoint"
 fi
 echo
-echo "Try: ls $mountpoint/objects   getfattr -d -m user.lake $mountpoint/objects/<id>/file   cp run.vtu $mountpoint/incoming/"
+wave="$("$lake" object ls --name-contains wave.vtu | awk '/^obj-/ {print $1; exit}')"
+echo "Try: lake object show ${wave:-<id>}      (wave.vtu: three fields, their statistics and histograms)"
+echo "     getfattr -n user.lake.provisions --only-values $mountpoint/objects/${wave:-<id>}/file"
+echo "     ls $mountpoint/objects   cp run.vtu $mountpoint/incoming/"

@@ -9,43 +9,10 @@ import Testing
 /// output comes out byte for byte the same — processed VTK files with NaNs and vectors, a
 /// manifest, an STL, a FAILED file, tags and params named like what the splice looks for.
 @Suite struct EntityJSONOutputTests {
-    struct Page: Codable {
-        var objects: [LakeObject]
-        var nextCursor: String?
-        enum CodingKeys: String, CodingKey { case objects, nextCursor = "next_cursor" }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(objects, forKey: .objects)
-            try c.encode(nextCursor, forKey: .nextCursor)
-        }
-    }
-
     struct Uploaded: Codable {
         struct Failure: Codable { var path: String; var reason: String }
         var failed: [Failure]
         var succeeded: [LakeObject]
-    }
-
-    struct CasePage: Codable {
-        var cases: [LakeCase]
-        var nextCursor: String?
-        enum CodingKeys: String, CodingKey { case cases, nextCursor = "next_cursor" }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(cases, forKey: .cases)
-            try c.encode(nextCursor, forKey: .nextCursor)
-        }
-    }
-
-    struct DatasetPage: Codable {
-        var datasets: [LakeDataset]
-        var nextCursor: String?
-        enum CodingKeys: String, CodingKey { case datasets, nextCursor = "next_cursor" }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(datasets, forKey: .datasets)
-            try c.encode(nextCursor, forKey: .nextCursor)
-        }
     }
 
     struct Waited: Codable {
@@ -77,11 +44,11 @@ import Testing
 
         for limit in ["1", "3", "100"] {
             let listed = try lake.run(["object", "ls", "--json", "--limit", limit])
-            #expect(try isEncodersOutput(listed.stdout, as: Page.self), "limit \(limit)")
+            #expect(try isEncodersOutput(listed.stdout, as: Listing.self), "limit \(limit)")
         }
         let filtered = try lake.run(["object", "ls", "--json", "--status", "READY"])
-        #expect(try isEncodersOutput(filtered.stdout, as: Page.self))
-        let all = try LakeJSON.decoder().decode(Page.self, from: Data(try lake.run(["object", "ls", "--json"]).stdout.utf8)).objects
+        #expect(try isEncodersOutput(filtered.stdout, as: Listing.self))
+        let all = try LakeJSON.decoder().decode(Listing.self, from: Data(try lake.run(["object", "ls", "--json"]).stdout.utf8)).objects ?? []
         #expect(all.count > files.count, "the manifest's blocks are objects too")
 
         let ids = all.map(\.id.rawValue)
@@ -124,7 +91,7 @@ import Testing
             #expect(try !LakeJSON.decoder().decode(LakeCase.self, from: Data(shown.stdout.utf8)).provisions.isEmpty)
         }
         for limit in ["1", "100"] {
-            #expect(try isEncodersOutput(try lake.run(["case", "ls", "--json", "--limit", limit]).stdout, as: CasePage.self), "limit \(limit)")
+            #expect(try isEncodersOutput(try lake.run(["case", "ls", "--json", "--limit", limit]).stdout, as: Listing.self), "limit \(limit)")
         }
         let created = try lake.run(["dataset", "create", "--name", "d", "--case", cases[0], "--case", cases[1], "--json"])
         #expect(try isEncodersOutput(created.stdout, as: LakeDataset.self), "\(created.stderr)")
@@ -133,7 +100,7 @@ import Testing
         #expect(try isEncodersOutput(frozen.stdout, as: LakeDataset.self), "\(frozen.stderr)")
         #expect(try !LakeJSON.decoder().decode(LakeDataset.self, from: Data(frozen.stdout.utf8)).provisions.isEmpty)
         #expect(try isEncodersOutput(try lake.run(["dataset", "show", dataset, "--json"]).stdout, as: LakeDataset.self))
-        #expect(try isEncodersOutput(try lake.run(["dataset", "ls", "--json"]).stdout, as: DatasetPage.self))
+        #expect(try isEncodersOutput(try lake.run(["dataset", "ls", "--json"]).stdout, as: Listing.self))
         #expect(try isEncodersOutput(try lake.run(["dataset", "cases", dataset, "--json"]).stdout, as: [String: [LakeCase]].self))
     }
 }

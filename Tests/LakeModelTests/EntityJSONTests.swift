@@ -1,4 +1,5 @@
 import Foundation
+import LakeTestSupport
 import Testing
 @testable import LakeModel
 
@@ -6,18 +7,6 @@ import Testing
 /// `EntityJSON`, which lays stored provisions into the encoder's output: the bytes must be the
 /// encoder's, whatever surrounds the objects and whatever their names, tags and params hold.
 @Suite struct EntityJSONTests {
-    /// What `lake object ls --json` prints: the objects nested two deep.
-    struct Page: Encodable {
-        var objects: [LakeObject]
-        var nextCursor: String?
-        enum CodingKeys: String, CodingKey { case objects, nextCursor = "next_cursor" }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(objects, forKey: .objects)
-            try c.encode(nextCursor, forKey: .nextCursor)
-        }
-    }
-
     /// An upload's report: other entries beside the objects, at the objects' depth, with names and
     /// texts that look like what the splice looks for.
     struct Report: Encodable {
@@ -53,8 +42,8 @@ import Testing
         let objects = Self.objects
         for count in 0...objects.count {
             let some = Array(objects.prefix(count))
-            let page = EntityJSON.pretty(some, depth: 2) { Page(objects: $0, nextCursor: count == 2 ? "obj-x" : nil) }
-            #expect(same(page, LakeJSON.string(Page(objects: some, nextCursor: count == 2 ? "obj-x" : nil), pretty: true)), "page of \(count)")
+            let page = EntityJSON.pretty(some, depth: 2) { Listing(objects: $0, nextCursor: count == 2 ? "obj-x" : nil) }
+            #expect(same(page, LakeJSON.string(Listing(objects: some, nextCursor: count == 2 ? "obj-x" : nil), pretty: true)), "page of \(count)")
             #expect(same(EntityJSON.pretty(some, depth: 1) { $0 }, LakeJSON.string(some, pretty: true)), "array of \(count)")
             let failures = [Report.Failure(path: "\n      \"provisions\" : [", reason: "provisions")]
             #expect(same(EntityJSON.pretty(some, depth: 2) { Report(failed: failures, succeeded: $0) },
@@ -70,8 +59,8 @@ import Testing
         // them out; the result decodes to the whole objects.
         let objects = Self.objects
         let stored = objects.map(StoredObject.init)
-        let bytes = try #require(EntityJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON), depth: 2))
-        #expect(same(String(decoding: bytes, as: UTF8.self), LakeJSON.string(Page(objects: objects), pretty: true)))
+        let bytes = try #require(EntityJSON.splice(Listing(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON), depth: 2))
+        #expect(same(String(decoding: bytes, as: UTF8.self), LakeJSON.string(Listing(objects: objects), pretty: true)))
         struct Decoded: Decodable { var objects: [LakeObject] }
         #expect(try LakeJSON.decoder().decode(Decoded.self, from: Data(bytes)).objects == objects)
     }
@@ -84,21 +73,21 @@ import Testing
         let printed = EntityJSON.pretty(objects, depth: 2) { Impostor(first: [["provisions": []]], objects: $0) }
         #expect(same(printed, LakeJSON.string(Impostor(first: [["provisions": []]], objects: objects), pretty: true)))
         // Too few or too many texts, or a damaged one: nothing laid out.
-        #expect(EntityJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.dropLast().map(\.provisionsJSON), depth: 2) == nil)
-        #expect(EntityJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON) + ["[]"], depth: 2) == nil)
-        #expect(EntityJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map { _ in "[{]" }, depth: 2) == nil)
+        #expect(EntityJSON.splice(Listing(objects: stored.map(\.object)), provisions: stored.dropLast().map(\.provisionsJSON), depth: 2) == nil)
+        #expect(EntityJSON.splice(Listing(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON) + ["[]"], depth: 2) == nil)
+        #expect(EntityJSON.splice(Listing(objects: stored.map(\.object)), provisions: stored.map { _ in "[{]" }, depth: 2) == nil)
         // The wrong depth finds nothing.
-        #expect(EntityJSON.splice(Page(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON), depth: 1) == nil)
+        #expect(EntityJSON.splice(Listing(objects: stored.map(\.object)), provisions: stored.map(\.provisionsJSON), depth: 1) == nil)
     }
 }
 
 extension EntityJSONTests {
     @Test func theTextHandedOverInPiecesIsTheWholeText() {
         let objects = Self.objects + Self.objects
-        let whole = LakeJSON.string(Page(objects: objects), pretty: true)
+        let whole = LakeJSON.string(Listing(objects: objects), pretty: true)
         for piece in [1, 100, 5000, 1 << 20] {
             var pieces: [[UInt8]] = []
-            EntityJSON.write(objects, depth: 2, piece: piece, { Page(objects: $0) }) { pieces.append(Array($0)) }
+            EntityJSON.write(objects, depth: 2, piece: piece, { Listing(objects: $0) }) { pieces.append(Array($0)) }
             #expect(same(String(decoding: pieces.joined(), as: UTF8.self), whole), "pieces of \(piece)")
             #expect(pieces.count == (piece == 1 ? objects.count + 1 : piece == 1 << 20 ? 1 : pieces.count), "\(piece): \(pieces.count)")
             #expect(pieces.dropLast().allSatisfy { $0.count >= piece }, "only the last piece is short")

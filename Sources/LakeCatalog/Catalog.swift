@@ -112,7 +112,7 @@ public protocol Catalog: Sendable {
     /// Claims the oldest object waiting for processing in one of `formats` (or whose lease
     /// expired), with a lease for `owner`. Objects whose lease expired `maxAttempts` times are
     /// failed instead. `among` restricts the claim to some objects.
-    func claimForProcessing(formats: Set<FileFormat>, among: [LakeID]?, owner: String, leaseSeconds: Double,
+    func claimForProcessing(formats: Set<FileFormat>, among: ClaimScope?, owner: String, leaseSeconds: Double,
                             maxAttempts: Int, now: Timestamp) throws -> ProcessingClaim?
     /// Extends a lease; false when the lease was lost.
     func renewLease(_ id: LakeID, owner: String, leaseSeconds: Double, now: Timestamp) throws -> Bool

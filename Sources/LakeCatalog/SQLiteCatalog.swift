@@ -490,10 +490,10 @@ public final class SQLiteCatalog: Catalog {
     static let claims: [SQLDialect: [String]] = [.sqlite: [oldestUploaded(.sqlite), oldestExpired(.sqlite)],
                                                   .postgres: [oldestUploaded(.postgres), oldestExpired(.postgres)]]
 
-    public func claimForProcessing(formats: Set<FileFormat>, among: [LakeID]?, owner: String, leaseSeconds: Double,
+    public func claimForProcessing(formats: Set<FileFormat>, among: ClaimScope?, owner: String, leaseSeconds: Double,
                                    maxAttempts: Int, now: Timestamp) throws -> ProcessingClaim? {
         guard !formats.isEmpty else { return nil }
-        if let among, among.isEmpty { return nil }
+        if let among, among.ids.isEmpty { return nil }
         return try writeLight { db in
             let exhausted = try db.values(String.self, sql: """
                 UPDATE objects SET status = 'FAILED', processed_at = ?, lease_owner = NULL, lease_expires_at = NULL,
@@ -508,7 +508,7 @@ public final class SQLiteCatalog: Catalog {
             }
             // A manifest waits until every child it references has finished processing.
             let arguments: SQLArguments = [ObjectRow.json(formats.map(\.rawValue).sorted()),
-                                                 among.map { ObjectRow.json($0.map(\.rawValue)) }, now.microseconds]
+                                                 among?.json, now.microseconds]
             let candidates = try Self.claims[db.dialect]!.compactMap { sql in
                 try db.row(sql: sql, arguments: arguments)
             }

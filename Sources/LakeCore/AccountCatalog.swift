@@ -302,7 +302,7 @@ public struct AccountCatalog: Catalog {
     public func recordAudit(_ action: String, id: LakeID?, details: [String: JSONValue], by actor: Actor?, at time: Timestamp) throws {
         try base.recordAudit(action, id: id, details: details, by: actor ?? account.actor, at: time)
     }
-    public func claimForProcessing(formats: Set<FileFormat>, among: [LakeID]?, owner: String, leaseSeconds: Double,
+    public func claimForProcessing(formats: Set<FileFormat>, among: ClaimScope?, owner: String, leaseSeconds: Double,
                                    maxAttempts: Int, now: Timestamp) throws -> ProcessingClaim? {
         try base.claimForProcessing(formats: formats, among: among, owner: owner, leaseSeconds: leaseSeconds, maxAttempts: maxAttempts, now: now)
     }

@@ -39,12 +39,12 @@ public struct ProcessingWorker: Sendable {
     /// Claims and processes one object (restricted to `among` when given); nil when nothing
     /// is waiting that this worker can process.
     public func processNext(among: [LakeID]? = nil) throws -> LakeObject? {
-        guard let id = try processOne(among: among) else { return nil }
+        guard let id = try processOne(among: among.map(ClaimScope.init)) else { return nil }
         return try store.catalog.object(id)
     }
 
     /// `processNext` without reading the object back: the id of the object processed.
-    public func processOne(among: [LakeID]? = nil) throws -> LakeID? {
+    public func processOne(among: ClaimScope? = nil) throws -> LakeID? {
         guard let claim = try store.catalog.claimForProcessing(
             formats: processors.formats, among: among, owner: owner, leaseSeconds: leaseSeconds,
             maxAttempts: maxAttempts, now: .now)
@@ -72,8 +72,9 @@ public struct ProcessingWorker: Sendable {
 
     /// `drain` without reading the objects back.
     public func drainIDs(among: [LakeID]? = nil) throws -> [LakeID] {
+        let scope = among.map(ClaimScope.init)
         var done: [LakeID] = []
-        while let id = try processOne(among: among) { done.append(id) }
+        while let id = try processOne(among: scope) { done.append(id) }
         return done
     }
 

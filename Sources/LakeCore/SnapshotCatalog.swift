@@ -82,7 +82,7 @@ public final class SnapshotCatalog: Catalog {
     public func usage(uid: UInt32) throws -> (objects: Int64, bytes: Int64) { throw Self.readOnly }
     public func usageByOwner() throws -> [UInt32: (objects: Int64, bytes: Int64)] { throw Self.readOnly }
     public func annotateObject(_ id: LakeID, at time: Timestamp, _ change: (LakeObject) throws -> (annotations: [FieldAnnotation], provisions: [Provision], warnings: [String])) throws -> LakeObject { throw Self.readOnly }
-    public func claimForProcessing(formats: Set<FileFormat>, among: [LakeID]?, owner: String, leaseSeconds: Double, maxAttempts: Int, now: Timestamp) throws -> ProcessingClaim? { throw Self.readOnly }
+    public func claimForProcessing(formats: Set<FileFormat>, among: ClaimScope?, owner: String, leaseSeconds: Double, maxAttempts: Int, now: Timestamp) throws -> ProcessingClaim? { throw Self.readOnly }
     public func renewLease(_ id: LakeID, owner: String, leaseSeconds: Double, now: Timestamp) throws -> Bool { throw Self.readOnly }
     public func finishProcessing(_ id: LakeID, owner: String, outcome: ProcessingOutcome, at time: Timestamp) throws -> Bool { throw Self.readOnly }
     public func finishProcessing(_ id: LakeID, owner: String, outcome: ProcessingOutcome, md5: (blob: String, digest: String)?, at time: Timestamp) throws -> Bool { throw Self.readOnly }

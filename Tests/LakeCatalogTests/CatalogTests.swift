@@ -323,12 +323,36 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         }
     }
 
+    /// `lake upload` and `lake wait` process their own objects, oldest first, and leave the rest
+    /// of the queue to others; the ids are written once for all the claims of a wait.
+    @Test(arguments: CatalogEngine.allCases) func aClaimAmongSomeObjectsTakesOnlyThose(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
+        var ids: [LakeID] = []
+        for name in ["a", "b", "c", "d"] as [Character] {
+            let object = draft("\(name).stl")
+            try catalog.createPendingObject(object)
+            try catalog.completeUpload(object.id, blob: blob(name), at: .now)
+            ids.append(object.id)
+        }
+        let stranger = LakeID.make(.object, at: 1)   // never uploaded
+        let scope = ClaimScope([ids[3], stranger, ids[0], ids[2]])
+        var claimed: [LakeID] = []
+        while let claim = try catalog.claimForProcessing(formats: [.stl], among: scope, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now) {
+            claimed.append(claim.object.id)
+            #expect(try catalog.finishProcessing(claim.object.id, owner: "w", outcome: .failed(reason: "x"), at: .now))
+        }
+        #expect(claimed == [ids[0], ids[2], ids[3]])
+        #expect(try catalog.object(ids[1])?.status == .uploaded, "not in the scope: left to others")
+        #expect(try catalog.claimForProcessing(formats: [.stl], among: ClaimScope([]), owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now) == nil)
+        #expect(try catalog.claimForProcessing(formats: [.stl], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now)?.object.id == ids[1])
+    }
+
     @Test(arguments: CatalogEngine.allCases) func finishingRecordsProvisionsAndWarnings(engine: CatalogEngine) throws {
         let catalog = try open(engine)
         let object = draft("e.stl")
         try catalog.createPendingObject(object)
         try catalog.completeUpload(object.id, blob: blob("e"), at: .now)
-        _ = try #require(try catalog.claimForProcessing(formats: [.stl], among: [object.id], owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now))
+        _ = try #require(try catalog.claimForProcessing(formats: [.stl], among: ClaimScope([object.id]), owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now))
         #expect(try catalog.renewLease(object.id, owner: "w", leaseSeconds: 10, now: .now))
         #expect(try !catalog.renewLease(object.id, owner: "other", leaseSeconds: 10, now: .now))
         let provisions = [Provision.geometry(Geometry(units: "m", triangleCount: 3, bounds: nil))]
@@ -344,7 +368,7 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         let object = draft("many.vtp", format: .vtp)
         try catalog.createPendingObject(object)
         try catalog.completeUpload(object.id, blob: blob("m"), at: .now)
-        _ = try #require(try catalog.claimForProcessing(formats: [.vtp], among: [object.id], owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now))
+        _ = try #require(try catalog.claimForProcessing(formats: [.vtp], among: ClaimScope([object.id]), owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now))
         let provisions = (0..<1234).map { index in
             let stats = FieldStats(count: 1, nanCount: 0, min: Double(index), max: Double(index), mean: Double(index), stdev: 0, hist128: [])
             return Provision.field(Field(label: "f\(index)", elementAssoc: index % 2 == 0 ? .point : .cell, numComponents: 1, numTuples: 1,

@@ -83,6 +83,9 @@ public protocol Catalog: Sendable {
     func trashObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject]
     /// Takes objects out of the trash (a manifest only with its trashed blocks).
     func restoreObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject]
+    /// Puts FAILED objects back in the processing queue (UPLOADED), all or none; the cases they
+    /// made INVALID become UNSETTLED.
+    func reprocessObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject]
     /// Which of `ids` are objects in the lake (not trashed, not purged), in one query per 500.
     func liveObjectIDs(among ids: [LakeID]) throws -> Set<LakeID>
     /// Objects in the trash, oldest first.

@@ -134,6 +134,11 @@ public struct AccountCatalog: Catalog {
         return try base.restoreObjects(ids, at: time)
     }
 
+    public func reprocessObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] {
+        for id in ids { try changeable(id) }
+        return try base.reprocessObjects(ids, at: time)
+    }
+
     /// Only what the account may change: the trash of others is theirs.
     public func trashedObjects() throws -> [LakeObject] {
         try base.trashedObjects().filter { $0.owner.allowsChanging(by: account) }

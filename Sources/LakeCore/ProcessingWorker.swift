@@ -89,7 +89,7 @@ public struct ProcessingWorker: Sendable {
         let file: ReadableFile
         do { file = try store.blobs.open(blob.id) } catch {
             if Self.isOutOfDescriptors(error) { return (.failed(reason: Self.outOfDescriptors(object)), nil) }
-            return (.failed(reason: "the stored bytes could not be opened (\(error)); run `lake verify`"), nil)
+            return (.failed(reason: "the stored bytes could not be opened (\(error)); run `lake verify`, and if it finds them intact, `lake object reprocess \(object.id)`"), nil)
         }
         let progress = watch.map { _ in ProcessingProgress() }
         let budget = ProcessingBudget(limitSeconds: store.config.processingTimeLimitSeconds, progress: progress)
@@ -114,7 +114,7 @@ public struct ProcessingWorker: Sendable {
         } catch where Self.isOutOfDescriptors(error) {
             return (.failed(reason: Self.outOfDescriptors(object)), md5)
         } catch {
-            return (.failed(reason: "the stored bytes could not be read (\(error)); run `lake verify`"), md5)
+            return (.failed(reason: "the stored bytes could not be read (\(error)); run `lake verify`, and if it finds them intact, `lake object reprocess \(object.id)`"), md5)
         }
     }
 
@@ -132,7 +132,7 @@ public struct ProcessingWorker: Sendable {
     static func outOfDescriptors(_ object: LakeObject) -> String {
         let blocks = object.contentReferences.isEmpty ? "" : " (it has \(object.contentReferences.count) blocks, each held open)"
         return "processing needed more open files than this process may hold\(blocks): its limit is "
-            + "\(Syscall.descriptorLimit()) (`ulimit -n`; LimitNOFILE= for lake.service); raise it and upload the file again"
+            + "\(Syscall.descriptorLimit()) (`ulimit -n`; LimitNOFILE= for lake.service); raise it, then `lake object reprocess \(object.id)`"
     }
 
     /// A manifest's children with their bytes, nested manifests flattened into their blocks.

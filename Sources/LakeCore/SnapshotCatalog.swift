@@ -67,6 +67,7 @@ public final class SnapshotCatalog: Catalog {
     }
     public func trashObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] { throw Self.readOnly }
     public func restoreObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] { throw Self.readOnly }
+    public func reprocessObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] { throw Self.readOnly }
     public func trashedObjects() throws -> [LakeObject] { [] }
     public func liveObjectIDs(among ids: [LakeID]) throws -> Set<LakeID> { Set(ids.filter { objectsByID[$0] != nil }) }
     public func purgeObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] { throw Self.readOnly }

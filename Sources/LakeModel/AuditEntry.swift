@@ -17,7 +17,8 @@ public struct AuditEntry: Hashable, Sendable, Codable {
     public var user: String
     /// `object.create`, `object.update`, `object.annotate`, `object.chmod`, `case.create`,
     /// `case.update`, `case.delete`, `case.chmod`, `dataset.create`, `dataset.update`,
-    /// `dataset.add`, `dataset.remove`, `dataset.freeze`, `dataset.delete`, `dataset.chmod`, `mount`.
+    /// `dataset.add`, `dataset.remove`, `dataset.freeze`, `dataset.delete`, `dataset.chmod`, `mount`, `object.reprocess`
+    /// (and the trash's `object.trash`, `object.restore`, `object.purge`).
     public var action: String
     public var id: LakeID?
     /// What changed, as JSON (the new values; names of what was added or removed).

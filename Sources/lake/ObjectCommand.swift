@@ -3,8 +3,8 @@ import LakeModel
 
 struct ObjectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "object", abstract: "List, show, update, download and remove objects.",
-        subcommands: [ObjectList.self, ObjectShow.self, ObjectUpdateCommand.self, ObjectAnnotate.self, ObjectGet.self, ObjectRemove.self,
+        commandName: "object", abstract: "List, show, update, reprocess, download and remove objects.",
+        subcommands: [ObjectList.self, ObjectShow.self, ObjectUpdateCommand.self, ObjectAnnotate.self, ObjectReprocess.self, ObjectGet.self, ObjectRemove.self,
                       AccessChmod<ObjectAccess>.self, AccessChgrp<ObjectAccess>.self])
 }
 

@@ -44,19 +44,7 @@ import Testing
     @Test func aManifestOfMoreBlocksThanTheSoftLimitIsProcessed() throws {
         let lake = LakeBinary()
         try lake.initStore()
-        let manifest = lake.directory.file("run.vtm")
-        _ = try Process.output("/usr/bin/env", ["python3", "-c", #"""
-            import sys, numpy as np, vtk
-            from vtk.util import numpy_support as ns
-            blocks = vtk.vtkMultiBlockDataSet()
-            for i in range(300):
-                data = vtk.vtkPolyData(); points = vtk.vtkPoints()
-                points.SetData(ns.numpy_to_vtk(np.full((4, 3), i, np.float32), deep=True)); data.SetPoints(points)
-                p = ns.numpy_to_vtk(np.full(4, i, np.float32), deep=True); p.SetName("p"); data.GetPointData().AddArray(p)
-                blocks.SetBlock(i, data)
-            writer = vtk.vtkXMLMultiBlockDataWriter(); writer.SetFileName(sys.argv[1]); writer.SetInputData(blocks)
-            assert writer.Write() == 1
-            """#, manifest])
+        let manifest = try Self.writeManifest(blocks: 300, into: lake.directory)
         let command = "'\(LakeBinary.executable)' upload '\(manifest)' --no-wait --store '\(lake.store)' > /dev/null && "
             + "'\(LakeBinary.executable)' process --store '\(lake.store)' 2>&1"
         let vtm = { () throws -> [String: Any] in
@@ -79,6 +67,25 @@ import Testing
         let failed = try #require((listed["objects"] as? [[String: Any]])?.first)
         #expect(failed["status"] as? String == "FAILED")
         let reason = failed["failure_reason"] as? String ?? ""
-        #expect(reason.contains("limit is 128") && reason.contains("300 blocks") && !reason.contains("lake verify"), "\(reason)")
+        #expect(reason.contains("limit is 128") && reason.contains("300 blocks") && !reason.contains("lake verify")
+                && reason.contains("lake object reprocess \(failed["id"] as? String ?? "?")"), "\(reason)")
+    }
+
+    /// A VTM of `blocks` PolyData blocks of four points, block i's field `p` all i, written by VTK.
+    static func writeManifest(blocks: Int, into directory: TemporaryDirectory) throws -> String {
+        let manifest = directory.file("run.vtm")
+        _ = try Process.output("/usr/bin/env", ["python3", "-c", #"""
+            import sys, numpy as np, vtk
+            from vtk.util import numpy_support as ns
+            blocks = vtk.vtkMultiBlockDataSet()
+            for i in range(int(sys.argv[2])):
+                data = vtk.vtkPolyData(); points = vtk.vtkPoints()
+                points.SetData(ns.numpy_to_vtk(np.full((4, 3), i, np.float32), deep=True)); data.SetPoints(points)
+                p = ns.numpy_to_vtk(np.full(4, i, np.float32), deep=True); p.SetName("p"); data.GetPointData().AddArray(p)
+                blocks.SetBlock(i, data)
+            writer = vtk.vtkXMLMultiBlockDataWriter(); writer.SetFileName(sys.argv[1]); writer.SetInputData(blocks)
+            assert writer.Write() == 1
+            """#, manifest, String(blocks)])
+        return manifest
     }
 }

@@ -347,6 +347,60 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         #expect(try catalog.claimForProcessing(formats: [.stl], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now)?.object.id == ids[1])
     }
 
+    /// `lake object reprocess`: a FAILED object back in the queue, all or none, and the case it
+    /// made INVALID waiting again; READY, queued, trashed and unknown objects refused.
+    @Test(arguments: CatalogEngine.allCases) func aFailedObjectIsQueuedAgainWithTheCasesItInvalidated(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
+        var ids: [LakeID] = []
+        for (index, name) in (["f", "r", "q", "t"] as [Character]).enumerated() {
+            let object = draft("\(name).stl", at: 1_800_000_000_000 + UInt64(index))
+            try catalog.createPendingObject(object)
+            try catalog.completeUpload(object.id, blob: blob(name), at: .now)
+            ids.append(object.id)
+        }
+        let (failed, ready, queued, trashed) = (ids[0], ids[1], ids[2], ids[3])
+        let geometry = [Provision.geometry(Geometry(units: "m", triangleCount: 3, bounds: nil))]
+        for (id, outcome) in [(failed, ProcessingOutcome.failed(reason: "processing needed more open files")),
+                              (ready, .ready(provisions: EncodedProvisions(geometry), warnings: [])),
+                              (trashed, .failed(reason: "x"))] {
+            let claim = try #require(try catalog.claimForProcessing(formats: [.stl], among: ClaimScope([id]), owner: "w", leaseSeconds: 10,
+                                                                    maxAttempts: 3, now: .now))
+            #expect(try catalog.finishProcessing(claim.object.id, owner: "w", outcome: outcome, at: .now))
+        }
+        _ = try catalog.trashObjects([trashed], at: .now)
+        func makeCase(_ name: String, _ members: [LakeID], at millis: UInt64) throws -> LakeID {
+            try catalog.createCase(LakeCase(id: LakeID.make(.case, at: millis), name: name, status: .unsettled,
+                                            members: members.enumerated().map { CaseMember(objectId: $0.element, label: "m\($0.offset)") },
+                                            params: [:], createdAt: .now, createdBy: "tester")).id
+        }
+        let both = try makeCase("both", [failed, ready], at: 1_800_000_000_100)
+        let alone = try makeCase("ready", [ready], at: 1_800_000_000_101)
+        #expect(try catalog.case(both)?.status == .invalid && catalog.case(alone)?.status == .ready)
+
+        for refused in [[ready], [failed, ready], [queued], [trashed], [failed, LakeID.make(.object, at: 7)]] {
+            #expect(throws: (any Error).self, "\(refused)") { try catalog.reprocessObjects(refused, at: .now) }
+        }
+        #expect(try catalog.object(failed)?.status == .failed, "all or none")
+        #expect(try catalog.case(both)?.status == .invalid)
+
+        let again = try catalog.reprocessObjects([failed, failed], at: .now)
+        #expect(again.map(\.id) == [failed] && again.first?.status == .uploaded && again.first?.failureReason == nil)
+        let stored = try #require(try catalog.object(failed))
+        #expect(stored.status == .uploaded && stored.failureReason == nil && stored.processedAt == nil)
+        let waiting = try #require(try catalog.case(both))
+        #expect(waiting.status == .unsettled && waiting.failureReason == nil && waiting.provisions.isEmpty)
+        #expect(try catalog.case(alone)?.status == .ready, "a case without the object is left alone")
+        let audit = try #require(try catalog.auditLog(id: failed, uid: nil, limit: 1, before: nil).first)
+        #expect(audit.action == "object.reprocess" && audit.details["failure_reason"] == .string("processing needed more open files"))
+
+        // Claimed as a first attempt, processed, and the case settles with it.
+        let claim = try #require(try catalog.claimForProcessing(formats: [.stl], among: nil, owner: "w2", leaseSeconds: 10, maxAttempts: 3, now: .now))
+        #expect(claim.object.id == failed && claim.attempt == 1)
+        #expect(try catalog.finishProcessing(failed, owner: "w2", outcome: .ready(provisions: EncodedProvisions(geometry), warnings: []), at: .now))
+        let settled = try #require(try catalog.case(both))
+        #expect(settled.status == .ready && !settled.provisions.isEmpty, "\(settled.status) \(settled.failureReason ?? "")")
+    }
+
     @Test(arguments: CatalogEngine.allCases) func finishingRecordsProvisionsAndWarnings(engine: CatalogEngine) throws {
         let catalog = try open(engine)
         let object = draft("e.stl")

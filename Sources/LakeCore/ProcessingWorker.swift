@@ -110,7 +110,10 @@ public struct ProcessingWorker: Sendable {
             return (.ready(provisions: EncodedProvisions(derived.provisions), warnings: object.warnings + derived.warnings,
                            mesh: derived.mesh), md5)
         } catch let error as FormatError {
-            return (.failed(reason: error.message), md5)
+            // Out of time is this store's limit, not the file's fault: say which and what then.
+            let reason = budget.isSpent ? error.message + " (processing_time_limit_seconds in the store's lake.json; raise it, "
+                + "then `lake object reprocess \(object.id)`)" : error.message
+            return (.failed(reason: reason), md5)
         } catch where Self.isOutOfDescriptors(error) {
             return (.failed(reason: Self.outOfDescriptors(object)), md5)
         } catch {

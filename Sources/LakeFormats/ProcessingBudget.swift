@@ -19,8 +19,15 @@ public struct ProcessingBudget: Sendable {
 
     public static let unlimited = ProcessingBudget(limitSeconds: nil)
 
+    /// Whether the deadline has passed (a reader stopped by `check()` failed for time, not for
+    /// what the file holds).
+    public var isSpent: Bool {
+        guard let deadline else { return false }
+        return ProcessingBudget.monotonicNow() > deadline
+    }
+
     public func check() throws(FormatError) {
-        guard let deadline, ProcessingBudget.monotonicNow() > deadline else { return }
+        guard isSpent else { return }
         throw FormatError("processing took longer than the limit of \(Int(limitSeconds ?? 0)) s and was stopped")
     }
 

@@ -35,8 +35,8 @@ public enum EntityJSON {
             let bytes = raw.bindMemory(to: UInt8.self)
             let slots = Slots(depth: depth)
             guard let places = slots.places(in: bytes, count: entities.count) else { return false }
+            // Grown as needed: one small case.json should not cost a MiB's allocation.
             var buffer: [UInt8] = []
-            buffer.reserveCapacity(piece + piece / 4)
             var copied = 0
             for (place, entity) in zip(places, entities) {
                 buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<place]))

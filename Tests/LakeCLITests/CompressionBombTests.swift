@@ -194,6 +194,8 @@ import Testing
         #expect(try lake.run(["process"]).succeeded)
         let object = try object(lake, named: "bomb.vtp")
         #expect(object["status"] as? String == "FAILED")
-        #expect((object["failure_reason"] as? String ?? "").contains("longer than the limit of 1 s"), "\(object["failure_reason"] ?? "")")
+        let reason = object["failure_reason"] as? String ?? ""
+        #expect(reason.contains("longer than the limit of 1 s") && reason.contains("processing_time_limit_seconds")
+                && reason.contains("lake object reprocess \(object["id"] as? String ?? "?")"), "\(reason)")
     }
 }

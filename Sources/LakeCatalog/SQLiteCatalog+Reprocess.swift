@@ -3,12 +3,15 @@ import LakeModel
 /// `lake object reprocess`: a FAILED object goes back to the processing queue. A failure can be
 /// the machine's rather than the file's (too few descriptors, a time limit set too low, a bucket
 /// away while its blob was opened); the stored bytes are unchanged, so processing them again is
-/// all it takes. The cases it made INVALID become UNSETTLED again and settle when it finishes.
+/// all it takes. A manifest's FAILED blocks go with it (a manifest fails when a block did, and
+/// would only fail again over them). The cases each made INVALID become UNSETTLED again and
+/// settle when it finishes.
 extension SQLiteCatalog {
     public func reprocessObjects(_ ids: [LakeID], at time: Timestamp) throws -> [LakeObject] {
-        let ids = Self.unique(ids)
+        let named = Self.unique(ids)
         return try write { db in
             var queued: [LakeObject] = []
+            let ids = Self.unique(try named.flatMap { id in try Self.failedBlocks(db, under: id) + [id] })
             for id in ids {
                 guard var object = try ObjectRow.fetch(db, id: id.rawValue, blobURI: blobURI) else { throw CatalogError.notFound(id) }
                 try Self.refuseTrashed(object)
@@ -47,5 +50,15 @@ extension SQLiteCatalog {
             }
             return queued
         }
+    }
+
+    /// The FAILED blocks of a manifest, and theirs (manifests nest at most 8 deep), deepest first.
+    static func failedBlocks(_ db: any SQLDatabase, under id: LakeID, depth: Int = 0) throws -> [LakeID] {
+        guard depth < 8 else { return [] }
+        let children = try db.values(String.self, sql: """
+            SELECT o.id FROM object_refs r JOIN objects o ON o.id = r.child_id
+            WHERE r.object_id = ? AND o.status = 'FAILED' AND o.trashed_at IS NULL ORDER BY r.position
+            """, arguments: [id.rawValue]).map(LakeID.init(unchecked:))
+        return try children.flatMap { child in try failedBlocks(db, under: child, depth: depth + 1) + [child] }
     }
 }

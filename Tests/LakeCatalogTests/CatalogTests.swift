@@ -401,6 +401,41 @@ enum CatalogEngine: String, CaseIterable, Sendable {
         #expect(settled.status == .ready && !settled.provisions.isEmpty, "\(settled.status) \(settled.failureReason ?? "")")
     }
 
+    /// A manifest failed over a block that failed: reprocessing the manifest takes its FAILED
+    /// blocks along (not its READY ones), and the manifest waits for them as on its first run.
+    @Test(arguments: CatalogEngine.allCases) func aManifestIsReprocessedWithItsFailedBlocks(engine: CatalogEngine) throws {
+        let catalog = try open(engine)
+        var blocks: [LakeID] = []
+        for (index, name) in (["x", "y"] as [Character]).enumerated() {
+            let block = draft("\(name).vtu", format: .vtu, at: 1_800_000_000_000 + UInt64(index))
+            try catalog.createPendingObject(block)
+            try catalog.completeUpload(block.id, blob: blob(name), at: .now)
+            blocks.append(block.id)
+        }
+        let manifest = draft("m.vtm", format: .vtm, at: 1_800_000_000_010)
+        try catalog.createPendingObject(manifest)
+        let links = ManifestLinks(references: [FileRef(path: "run/x.vtu", objectId: blocks[0]), FileRef(path: "run/y.vtu", objectId: blocks[1])],
+                                  warnings: [], waitUntil: nil)
+        try catalog.completeUpload(manifest.id, blob: blob("m"), at: .now, links: links)
+        for (id, outcome) in [(blocks[0], ProcessingOutcome.failed(reason: "out of time")),
+                              (blocks[1], .ready(provisions: EncodedProvisions([]), warnings: [])),
+                              (manifest.id, .failed(reason: "block 'run/x.vtu' failed"))] {
+            let claim = try #require(try catalog.claimForProcessing(formats: [.vtu, .vtm], among: nil, owner: "w", leaseSeconds: 10,
+                                                                    maxAttempts: 3, now: .now))
+            #expect(claim.object.id == id)
+            #expect(try catalog.finishProcessing(id, owner: "w", outcome: outcome, at: .now))
+        }
+        let queued = try catalog.reprocessObjects([manifest.id], at: .now)
+        #expect(queued.map(\.id) == [blocks[0], manifest.id])
+        #expect(try catalog.object(blocks[1])?.status == .ready)
+        let first = try #require(try catalog.claimForProcessing(formats: [.vtu, .vtm], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now))
+        #expect(first.object.id == blocks[0])
+        #expect(try catalog.claimForProcessing(formats: [.vtu, .vtm], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now) == nil,
+                "the manifest waits for its block")
+        #expect(try catalog.finishProcessing(blocks[0], owner: "w", outcome: .ready(provisions: EncodedProvisions([]), warnings: []), at: .now))
+        #expect(try catalog.claimForProcessing(formats: [.vtu, .vtm], among: nil, owner: "w", leaseSeconds: 10, maxAttempts: 3, now: .now)?.object.id == manifest.id)
+    }
+
     @Test(arguments: CatalogEngine.allCases) func finishingRecordsProvisionsAndWarnings(engine: CatalogEngine) throws {
         let catalog = try open(engine)
         let object = draft("e.stl")

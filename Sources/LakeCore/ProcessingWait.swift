@@ -27,7 +27,12 @@ public struct ProcessingWait: Sendable {
         var waiting = ids
         var settled: [LakeID: LakeObject] = [:]
         while !waiting.isEmpty {
-            _ = try worker.drainIDs(among: waiting)
+            // A window at a time: each claim's query reads the ids it may take, so claiming among
+            // all of thousands of uploads grew with their square (manifests skipped because a block
+            // is in a later window are taken on the next pass).
+            for start in stride(from: 0, to: waiting.count, by: Self.window) {
+                _ = try worker.drainIDs(among: Array(waiting[start..<min(waiting.count, start + Self.window)]))
+            }
             var stillWaiting: [LakeID] = []
             for id in waiting {
                 guard let object = try worker.store.catalog.object(id) else {
@@ -49,6 +54,8 @@ public struct ProcessingWait: Sendable {
         }
         return (ids.compactMap { settled[$0] }, waiting)
     }
+
+    static let window = 64
 
     public func canProcess(_ object: LakeObject) -> Bool {
         worker.processors.formats.contains(object.format)

@@ -86,6 +86,10 @@ public struct ProcessingWorker: Sendable {
         guard let blob = object.file.blob else {
             return (.failed(reason: "the object has no stored bytes; upload the file again"), nil)
         }
+        if let damage = blob.damage {
+            // Found by the scrubber, a read or `lake verify` since it was stored: never statistics of damaged bytes.
+            return (.failed(reason: "the stored bytes are damaged (\(damage.reason)); upload the file again"), nil)
+        }
         let file: ReadableFile
         do { file = try store.blobs.open(blob.id) } catch {
             if Self.isOutOfDescriptors(error) { return (.failed(reason: Self.outOfDescriptors(object)), nil) }

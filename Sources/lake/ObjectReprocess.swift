@@ -20,7 +20,7 @@ struct ObjectReprocess: ParsableCommand {
         let ids = try ids.map(objectID)
         let objects = try reportingErrors { () throws -> [LakeObject] in
             let store = try options.openStore()
-            let queued = try store.catalog.reprocessObjects(ids, at: .now)
+            let queued = try Reprocessing(store: store).requeue(ids)
             if noWait { return queued }
             let display = ProcessingDisplay(sizes: queued.map(\.size))
             defer { display.stop() }

@@ -123,9 +123,22 @@ final class LocalBlobUpload: BlobUpload {
     }
 
     func write(contentsOf file: ReadableFile, progress: (Int64) -> Void) throws {
+        // A small file is copied in place: starting the writer's thread and its buffers cost
+        // more than the copy (a thread per file when `lake upload` is given thousands).
+        if file.size < Self.inlineBytes, writer == nil, bytesWritten == 0 {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(file.size) + 1, alignment: 16)
+            defer { buffer.deallocate() }
+            // One byte more than its size, so that a file that grew since it was opened is told
+            // by a full read: the rest then goes through the writer as for a large file.
+            let count: Int
+            do { count = try file.read(into: buffer, at: 0) } catch { throw BlobStoreError.wrap(error) }
+            try write(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            progress(bytesWritten)
+            if count <= Int(file.size) { return }
+        }
         do {
             let writer = try activeWriter
-            var offset: Int64 = 0
+            var offset = bytesWritten
             while true {
                 let buffer = try writer.acquire()
                 let count: Int

@@ -36,11 +36,17 @@ public final class BlobSettler: Sendable {
         self.logger = logger
     }
 
-    /// Starts the threads. The first also takes over the catalog's checkpoints (copying its log
-    /// into the database, about once a second), so that no upload's close waits for one, and so
-    /// that the log is written over from its start rather than grown (a sync of a file that grows
-    /// must also write its size).
-    public func start() {
+    /// Whether `start` took over the catalog's checkpoints.
+    private let checkpointing = Mutex(false)
+
+    /// Starts the threads. With `checkpoints` (the mount daemon), the first also takes over the
+    /// catalog's checkpoints (copying its log into the database, about once a second), so that no
+    /// upload's close waits for one, and so that the log is written over from its start rather
+    /// than grown (a sync of a file that grows must also write its size). `lake upload` leaves
+    /// them to its commits: a command that ends soon would only add a checkpoint of its own
+    /// beside the daemon's.
+    public func start(checkpoints: Bool = true) {
+        checkpointing.withLock { $0 = checkpoints }
         released.withLock { $0 = [] }
         releaser.start { [self] thread in
             // Woken by the first upload of a burst, it lets the burst gather for 50 ms and then
@@ -48,8 +54,10 @@ public final class BlobSettler: Sendable {
             while thread.pause(1), thread.pause(0.05, wakeable: false) { finishReleased() }
             finishReleased()
         }
-        do { try store.catalog.deferCheckpoints() } catch {
-            logger.warning("the catalog keeps checkpointing in commits: \(error)")
+        if checkpoints {
+            do { try store.catalog.deferCheckpoints() } catch {
+                logger.warning("the catalog keeps checkpointing in commits: \(error)")
+            }
         }
         thread.start { [self] thread in
             var lastCheckpoint = Date(), lastForget = Date()
@@ -68,7 +76,7 @@ public final class BlobSettler: Sendable {
                     forgetSynced()
                     lastForget = Date()
                 }
-                if Date().timeIntervalSince(lastCheckpoint) >= 1 {
+                if checkpoints, Date().timeIntervalSince(lastCheckpoint) >= 1 {
                     checkpoint(truncating: false)
                     lastCheckpoint = Date()
                 }
@@ -129,7 +137,7 @@ public final class BlobSettler: Sendable {
         settleNow()
         forgetSynced()
         // A burst may have grown the log: its space goes back to the disk (which a full one needs).
-        checkpoint(truncating: true)
+        if checkpointing.withLock({ $0 }) { checkpoint(truncating: true) }
     }
 
     /// One sync for every small blob committed so far.

@@ -7,17 +7,29 @@ import LakeModel
 import LakeSystem
 import Logging
 
-/// Turns a file into an object: a `PENDING_UPLOAD` row, the bytes streamed into the blob store
-/// (hashed as they pass, never held whole in memory), then one catalog transaction that records
-/// the blob and moves the object to `UPLOADED`; processing takes it on from there.
+/// Turns a file into an object: a `PENDING_UPLOAD` row (not for a small file of a batch), the
+/// bytes streamed into the blob store (hashed as they pass, never held whole in memory), then one
+/// catalog transaction that records the blob and moves the object to `UPLOADED` (or inserts it
+/// so); processing takes it on from there.
 /// A failure at any point leaves no object and no partial blob.
 public struct Uploader: Sendable {
     public let store: Store
     /// The caller's use, when lake.json sets quotas: read from the catalog once for all the
     /// files of one `lake upload`, and kept up to date with each stored.
     let quotas: QuotaLedger?
-    public init(store: Store) {
+    /// Given by a command that stores many files (`lake upload`): their blobs are committed as
+    /// the mount commits files written into incoming/ (`commitUnsynced`: a small one's bytes
+    /// recorded in the catalog and its file synced with a batch, a larger one's syncs overlapped
+    /// with its transaction), and a file of at most `recordedAtCommitBytes` gets its row with the
+    /// commit. The caller stops the settler before it reports the objects stored.
+    let settler: BlobSettler?
+    /// Files up to this size have no `PENDING_UPLOAD` row while their bytes are copied (one
+    /// transaction less each); a larger one is listed while it is being uploaded.
+    public static let recordedAtCommitBytes: Int64 = 1 << 20
+
+    public init(store: Store, settler: BlobSettler? = nil) {
         self.store = store
+        self.settler = settler
         quotas = store.config.quotas == nil ? nil : QuotaLedger(store: store)
     }
 
@@ -35,7 +47,7 @@ public struct Uploader: Sendable {
         let path = request.path
         let source: ReadableFile
         do { source = try UserFiles.openForReading(path) } catch {
-            throw UploadError(path: path, reason: Self.describeSourceError(error), isNoSpace: false)
+            throw UploadError(path: path, reason: Self.describeSourceError(error, path: path), isNoSpace: false)
         }
         let uid = Account.current.uid
         if let quotas {
@@ -60,14 +72,15 @@ public struct Uploader: Sendable {
 
         var upload: StreamingUpload?
         do {
-            let started = try StreamingUpload(store: store, draft: draft)
+            let started = try StreamingUpload(store: store, draft: draft,
+                                              recordedAtCommit: settler != nil && source.size <= Self.recordedAtCommitBytes)
             upload = started
             try started.write(contentsOf: source) { progress($0, source.size) }
             guard started.size == source.size else {
                 throw UploadError(path: path, reason: "the file changed size while it was read (\(source.size) bytes "
                     + "at the start, \(started.size) read); upload it again once nothing writes to it", isNoSpace: false)
             }
-            try started.commit()
+            try started.commit(settler: settler)
             quotas?.stored(uid: uid, bytes: source.size)
         } catch {
             upload?.abort()
@@ -87,9 +100,13 @@ public struct Uploader: Sendable {
         StoreFailure.kind(of: error) == .noSpace
     }
 
-    static func describeSourceError(_ error: any Error) -> String {
+    static func describeSourceError(_ error: any Error, path: String) -> String {
         guard let system = error as? SystemError else { return "\(error)" }
         switch system.errno {
+        // Arguments and lists are text: a name's bytes that are not UTF-8 arrived as U+FFFD.
+        case ENOENT where path.contains("\u{FFFD}"):
+            return "no such file (if its name holds bytes that are not UTF-8, they cannot be given to lake upload as text: "
+                + "copy the file into the mount's incoming/, where names are bytes, or rename it)"
         case ENOENT: return "no such file"
         case EISDIR: return "is a directory; upload the files in it (for example `lake upload DIR/*`)"
         case EACCES, EPERM: return "permission denied: this user cannot read the file"

@@ -12,7 +12,12 @@ struct UploadCommand: ParsableCommand {
     @OptionGroup var options: StoreOptions
 
     @Argument(help: "Files to upload.")
-    var files: [String]
+    var files: [String] = []
+
+    @Option(name: .customLong("files-from"), help: ArgumentHelp(
+        "Also upload the files named in FILE, one per line, or NUL-separated when it holds a NUL byte (find -print0); - reads standard input.",
+        valueName: "FILE"))
+    var filesFrom: String?
 
     @Option(help: "The object's name (default: the file name). Only with one file.")
     var name: String?
@@ -39,7 +44,7 @@ struct UploadCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if files.isEmpty { throw ValidationError("give at least one file to upload") }
+        if files.isEmpty && filesFrom == nil { throw ValidationError("give at least one file to upload (or --files-from LIST)") }
         if name != nil && files.count > 1 { throw ValidationError("--name names one object; it cannot be used with \(files.count) files") }
     }
 
@@ -72,13 +77,35 @@ struct UploadCommand: ParsableCommand {
     }
 
     func run() throws {
-        let requests = try files.map(request(for:))
+        var paths = files
+        var unnameable: [UploadOutcome.Failure] = []
+        if let filesFrom {
+            let list = try reportingErrors { try FileList.read(filesFrom) }
+            paths += list.paths
+            unnameable = list.undecodable.map {
+                .init(path: $0, reason: "its name holds bytes that are not UTF-8, which a list of names as text cannot carry: "
+                    + "copy the file into the mount's incoming/, where names are bytes, or rename it")
+            }
+            if paths.isEmpty && unnameable.isEmpty { throw usageFailure("--files-from \(filesFrom) names no file") }
+            if name != nil && paths.count + unnameable.count > 1 {
+                throw usageFailure("--name names one object; it cannot be used with \(paths.count + unnameable.count) files")
+            }
+        }
+        let requests = try paths.map(request(for:))
         let outcome = try reportingErrors { () throws -> UploadOutcome in
             let store = try options.openStore()
             _ = try Recovery(store: store).run()
-            let uploader = Uploader(store: store)
-            var outcome = UploadOutcome()
+            // Many files' blobs are synced together, in batches, as the mount's are; everything
+            // is durable once the settler has stopped, before anything is reported or processed.
+            // One file alone is synced by itself: a batch would only add a sync of the whole
+            // filesystem (`syncfs`), which also waits for whatever else is being written to it.
+            let batched = requests.count > 1 || requests.contains { FileFormat(inferredFrom: $0.path) == .vtm }
+            let settler = batched ? BlobSettler(store: store, logger: store.logger) : nil
+            settler?.start(checkpoints: false)
+            let uploader = Uploader(store: store, settler: settler)
+            var outcome = UploadOutcome(failures: unnameable)
             var trees: [UploadedTree] = []
+            defer { settler?.stop() }
             for request in requests {
                 var bar: ProgressBar?
                 let progress = { (path: String, done: Int64, total: Int64) in
@@ -96,6 +123,7 @@ struct UploadCommand: ParsableCommand {
                     outcome.failures.append(.init(path: request.path, reason: error.reason))
                 }
             }
+            settler?.stop()
             var settled: [LakeID: LakeObject] = [:]
             for tree in trees {
                 for object in tree.descendants + [tree.root] { settled[object.id] = object }

@@ -65,6 +65,34 @@ import Testing
         }
     }
 
+    /// Small files are copied without the pipelined writer; a file that grew after it was opened
+    /// (its size read then) is copied whole all the same, and one that shrank gives what it holds.
+    @Test(arguments: [0, 1, 4096, 32 * 1024 + 1, (1 << 20) - 1, 1 << 20])
+    func smallWholeFilesAndFilesThatChangedSize(size: Int) throws {
+        for (directory, store, _) in try Self.makeStores() {
+            let path = directory.path + "/source-\(size)"
+            for change in [0, 3_000_000, -1] where size + change >= 0 {
+                let bytes = randomBytes(size)
+                FileManager.default.createFile(atPath: path, contents: Data(bytes))
+                let source = try ReadableFile(path: path)
+                let expected = change > 0 ? bytes + randomBytes(change) : Array(bytes.prefix(size + change))
+                let handle = try #require(FileHandle(forUpdatingAtPath: path))
+                try handle.truncate(atOffset: 0)
+                try handle.write(contentsOf: Data(expected))
+                try handle.close()
+                let upload = try store.beginUpload(session: "whole-\(size)-\(change)")
+                var reported: [Int64] = []
+                try upload.write(contentsOf: source) { reported.append($0) }
+                let stored = try store.withCommitGuard { try upload.commit() }
+                upload.release()
+                #expect(stored.size == Int64(expected.count), "size \(size), changed by \(change)")
+                #expect(reported.last == Int64(expected.count))
+                #expect(stored.id == SHA256.hash(data: expected).map { String(format: "%02x", $0) }.joined())
+                #expect(try store.open(stored.id).bytes(at: 0, count: expected.count) == expected)
+            }
+        }
+    }
+
     @Test func abortLeavesNothing() throws {
         for (_, store, _) in try Self.makeStores() {
             let upload = try store.beginUpload(session: "gone")

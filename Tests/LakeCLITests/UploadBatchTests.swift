@@ -1,0 +1,93 @@
+import Foundation
+import LakeTestSupport
+import Testing
+
+/// `lake upload` of many files commits their blobs as the mount does: a small file's bytes go
+/// into the catalog with its object and its blob file is synced with a batch; a larger file's
+/// syncs overlap its transaction. Whatever the command reported stored is durable when it
+/// returns, and a `kill -9` (with the unsynced files lost, as a power failure would lose them)
+/// loses no object the catalog recorded.
+@Suite(.disabled(if: ClusterStores.isOn, "looks into the embedded store's catalog and blob files"))
+struct UploadBatchTests {
+    /// Rows of a query of the store's catalog, read-only beside a running `lake`, `|` between columns.
+    func query(_ lake: LakeBinary, _ sql: String) throws -> [String] {
+        let script = "import sqlite3, sys\nfor row in sqlite3.connect('file:' + sys.argv[1] + '/catalog.sqlite?mode=ro', uri=True)"
+            + ".execute(sys.argv[2]): print('|'.join(str(v) for v in row))"
+        return try Process.output("/usr/bin/python3", ["-c", script, lake.store, sql]).split(separator: "\n").map(String.init)
+    }
+
+    func configure(_ lake: LakeBinary, _ settings: [String: Any]) throws {
+        let config = lake.store + "/lake.json"
+        var current = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as! [String: Any]
+        current.merge(settings) { $1 }
+        try JSONSerialization.data(withJSONObject: current).write(to: URL(fileURLWithPath: config))
+    }
+
+    /// Files of every size class at once, small ones (their bytes kept in the catalog until
+    /// synced) among ones synced while recorded, and one large enough to be listed while it is
+    /// uploaded: when the command returns, nothing waits to be synced and every blob holds its bytes.
+    @Test func everythingIsSettledWhenTheCommandReturns() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        try configure(lake, ["settle_seconds": 3600])
+        let sizes = [0, 1, 100, 4_096, 32 * 1024, 32 * 1024 + 1, 200_000, (1 << 20) + 5, 3 << 20] + (0..<120).map { 500 + $0 * 97 }
+        try FileManager.default.createDirectory(atPath: lake.directory.file("in"), withIntermediateDirectories: true)
+        let files = sizes.enumerated().map { index, size in lake.directory.writeRandom("in/f\(index).bin", size: size, seed: UInt64(300 + 2 * index)) }
+        let run = try lake.run(["upload", "--no-wait", "--json"] + files)
+        #expect(run.succeeded, "\(run.stderr)")
+        let objects = try #require(try lake.json(run)["succeeded"] as? [[String: Any]])
+        #expect(objects.count == files.count)
+        for (object, file) in zip(objects, files) {
+            let blob = (object["file"] as? [String: Any])?["blob"] as? [String: Any]
+            #expect(blob?["id"] as? String == (try Shell.sha256(file)), "\(file)")
+            #expect(object["status"] as? String == "UPLOADED")
+        }
+        #expect(try query(lake, "SELECT COUNT(*) FROM unsettled_blobs") == ["0"])
+        #expect(try query(lake, "SELECT COUNT(*) FROM unsynced_blobs") == ["0"])
+        #expect(try query(lake, "SELECT COUNT(*) FROM objects WHERE status = 'PENDING_UPLOAD'") == ["0"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: lake.store + "/spool").filter { $0.hasSuffix(".part") }.isEmpty)
+        let verify = try lake.run(["verify"])
+        #expect(verify.succeeded, "\(verify.stdout)")
+    }
+
+    /// `kill -9` in the middle of many small files, then every blob file whose sync had not come
+    /// yet removed (a power failure loses them): the next command writes them back from the
+    /// catalog, and every object the catalog recorded is there with its bytes.
+    @Test func aKilledUploadOfManyFilesLosesNothingItRecorded() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        try configure(lake, ["settle_seconds": 3600])
+        try FileManager.default.createDirectory(atPath: lake.directory.file("many"), withIntermediateDirectories: true)
+        let files = (0..<1_500).map { lake.directory.writeRandom("many/f\($0).bin", size: 200 + $0 % 3_000, seed: UInt64(1_000 + 2 * $0)) }
+        let upload = Process()
+        upload.executableURL = URL(fileURLWithPath: LakeBinary.executable)
+        upload.arguments = ["upload", "--no-wait", "--store", lake.store] + files
+        upload.standardOutput = FileHandle.nullDevice
+        upload.standardError = FileHandle.nullDevice
+        try upload.run()
+        let started = eventually(120) { (Int((try? query(lake, "SELECT COUNT(*) FROM objects").first) ?? "") ?? 0) >= 40 }
+        kill(upload.processIdentifier, SIGKILL)
+        upload.waitUntilExit()
+        #expect(started, "no object was recorded")
+        let waiting = try query(lake, "SELECT blob_id FROM unsettled_blobs")
+        #expect(!waiting.isEmpty, "the kill came after everything was synced; the test proved nothing")
+        for id in waiting { try? FileManager.default.removeItem(atPath: BlobFiles.path(store: lake.store, id: id)) }
+
+        let verify = try lake.run(["verify", "--json"])
+        let report = try lake.json(verify)
+        #expect(Set(report["restored_blobs"] as? [String] ?? []) == Set(waiting), "\(report)")
+        #expect((report["missing"] as? [Any])?.isEmpty == true, "\(report)")
+        #expect((report["corrupt"] as? [Any])?.isEmpty == true, "\(report)")
+        let recorded = try query(lake, "SELECT o.name, o.blob_id FROM objects o")
+        #expect(recorded.count >= 40)
+        for row in recorded {
+            let parts = row.split(separator: "|").map(String.init)
+            try #require(parts.count == 2, "\(row)")
+            #expect(try Shell.sha256(lake.directory.file("many/" + parts[0])) == parts[1], "\(row)")
+        }
+        #expect(try query(lake, "SELECT COUNT(*) FROM unsettled_blobs") == ["0"])
+        #expect(try lake.run(["process"]).succeeded)
+        let after = try lake.run(["verify"])
+        #expect(after.succeeded, "\(after.stdout)")
+    }
+}

@@ -16,13 +16,17 @@ public final class DaemonServices: Sendable {
     private let sessions: SessionServer
     private let logger: Logger
     private let readsOnly: Bool
-    /// This daemon's session in the catalog (every mount, a dataset's too: `lake status` lists them).
-    private let heartbeat: NodeHeartbeat
+    /// This daemon's session in a PostgreSQL catalog (every mount, a dataset's too: `lake status`
+    /// lists them on every machine). None on the embedded SQLite catalog, one machine's, where
+    /// `lake status` finds the mounts on the machine itself (`MountDaemons`): its renewal every
+    /// 5 s was the only write of an idle daemon, three `fdatasync`s each time, for a week if it
+    /// ran a week.
+    private let heartbeat: NodeHeartbeat?
 
     /// Recovers what a crash left (interrupted uploads, unsettled blobs) before anything is served.
     public init(store: Store, logger: Logger, readsOnly: Bool, mountpoint: String) throws {
         self.store = store
-        heartbeat = NodeHeartbeat(store: store, mountpoint: mountpoint)
+        heartbeat = store.config.catalog == nil ? nil : NodeHeartbeat(store: store, mountpoint: mountpoint)
         self.readsOnly = readsOnly
         settler = BlobSettler(store: store, logger: logger)
         scrubber = BlobScrubber(store: store, logger: logger)
@@ -34,7 +38,7 @@ public final class DaemonServices: Sendable {
     }
 
     public func start() {
-        heartbeat.start()
+        heartbeat?.start()
         guard !readsOnly else { return }
         processing.start()
         scrubber.start()
@@ -55,7 +59,7 @@ public final class DaemonServices: Sendable {
         // daemon whose mount is gone (on a PostgreSQL catalog, ending the node's session there
         // took long enough for another account's `lake` to slip in after `lake unmount`).
         if !readsOnly { sessions.stop() }
-        heartbeat.stop()
+        heartbeat?.stop()
         guard !readsOnly else { return }
         scrubber.stop()
         trash.stop()

@@ -22,7 +22,8 @@ public struct StoreStatus: Sendable {
     public var daemons: [MountDaemons.Daemon]
     /// The PostgreSQL catalog's URL (nil: catalog.sqlite in the folder).
     public var catalogURL: String?
-    /// The mount daemons alive on every machine of the store (by their sessions in the catalog).
+    /// The mount daemons alive on every machine of a store whose catalog is PostgreSQL (by their
+    /// sessions in it); empty on the embedded catalog, whose mounts are `daemons`.
     public var nodes: [NodeSession]
 
     public static func gather(_ store: Store) throws -> StoreStatus {
@@ -36,6 +37,8 @@ public struct StoreStatus: Sendable {
             diskFree: Int64(disk.f_bavail) * Int64(disk.f_frsize), diskTotal: Int64(disk.f_blocks) * Int64(disk.f_frsize),
             objects: try store.catalog.statusCounts(), trash: try store.catalog.trashTotals(), queue: queue,
             oldest: try queue.first.flatMap { try store.catalog.object($0.id) },
-            daemons: MountDaemons.of(store: store.root), catalogURL: store.config.catalog, nodes: try store.catalog.nodeSessions())
+            daemons: MountDaemons.of(store: store.root), catalogURL: store.config.catalog,
+            // Sessions left in an embedded catalog by older versions are no one's (none are kept there now).
+            nodes: store.config.catalog == nil ? [] : try store.catalog.nodeSessions())
     }
 }

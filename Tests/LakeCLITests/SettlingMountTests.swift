@@ -35,6 +35,42 @@ struct SettlingMountTests {
         #expect(try Shell.run("pkill -9 -f '[l]ake mount \(mounted.mountpoint) ' ; fusermount3 -uz '\(mounted.mountpoint)'").status == 0)
     }
 
+    /// A daemon with nothing to do writes nothing: once what a copy started is done (processing,
+    /// the batched sync, the checkpoint), the catalog's files stay as they are. Its session's
+    /// renewal, written every 5 s with three syncs, is kept for a PostgreSQL catalog, whose
+    /// other machines have no other way to know it is alive.
+    @Test func anIdleDaemonWritesNothing() throws {
+        let mounted = try MountedLake()
+        let source = mounted.lake.directory.writeRandom("small.bin", size: 2_000, seed: 97)
+        #expect(try Shell.run("cp '\(source)' '\(mounted.path("incoming/"))'").status == 0)
+        // Stored, processed, synced, and its blob checked by the scrubber (a write, once a week).
+        #expect(mounted.eventually(60) {
+            (try? unsynced(mounted)) == 0 && (try? unsettled(mounted)) == 0
+                && ((try? mounted.lake.json(try mounted.lake.run(["status", "--json"])))?["objects"] as? [String: Int])
+                    .map { $0["READY"] == 1 && $0.values.reduce(0, +) == 1 } == true
+                && (try? count(mounted, "blobs WHERE checked_at IS NULL")) == 0
+        })
+        let files = ["catalog.sqlite", "catalog.sqlite-wal"].map { mounted.store + "/" + $0 }
+        func stamp() -> [String] {
+            files.map { path in
+                let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+                return "\((attributes?[.size] as? NSNumber)?.int64Value ?? -1) \((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1)"
+            }
+        }
+        // What the copy started ends: the files hold still for 3 s.
+        var last = stamp(), since = Date()
+        #expect(mounted.eventually(60) {
+            let now = stamp()
+            if now != last { (last, since) = (now, Date()) }
+            return Date().timeIntervalSince(since) >= 3
+        })
+        let quiet = stamp()
+        let changed = mounted.eventually(12) { stamp() != quiet }
+        #expect(!changed, "an idle daemon wrote to its catalog: \(quiet) → \(stamp())")
+        let status = try mounted.lake.json(try mounted.lake.run(["status", "--json"]))
+        #expect((status["mounts"] as? [[String: Any]])?.count == 1, "\(status)")
+    }
+
     @Test func theMountSettlesSmallUploadsAndForgetsMarksInBatches() throws {
         let mounted = try MountedLake()
         try FileManager.default.createDirectory(atPath: mounted.lake.directory.file("many"), withIntermediateDirectories: true)

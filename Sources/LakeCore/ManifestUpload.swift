@@ -22,8 +22,9 @@ extension Uploader {
             return UploadedTree(root: object, descendants: [])
         }
         // A manifest that cannot be parsed is still stored; its processing reports why.
-        let references = (try? VTKManifest.references(of: UserFiles.openForReading(request.path))) ?? []
+        let references = (try? VTKManifest.references(of: request.open())) ?? []
         let folder = Path.parent(of: request.path)
+        let folderBytes = request.pathBytes.map(PathBytes.parent(of:))
         var descendants: [LakeObject] = []
         var refs: [FileRef] = []
         var problems: [String] = []
@@ -38,8 +39,9 @@ extension Uploader {
                     refs.append(FileRef(path: reference, objectId: existing))
                     continue
                 }
-                let childPath = Path.join(folder, relative)
-                let childRequest = UploadRequest(path: childPath, name: relative, createdBy: request.createdBy)
+                let childBytes = folderBytes.map { PathBytes.join($0, relative) }
+                let childPath = childBytes.map(PathBytes.text) ?? Path.join(folder, relative)
+                let childRequest = UploadRequest(path: childPath, name: relative, createdBy: request.createdBy, pathBytes: childBytes)
                 do {
                     let child = try uploadTree(childRequest, progress: progress, depth: depth + 1)
                     descendants += child.descendants + [child.root]

@@ -58,9 +58,25 @@ public enum SessionProtocol {
     public struct Run: Codable, Sendable {
         public var arguments: [String]
         public var environment: [String: String]
-        public init(arguments: [String], environment: [String: String]) {
+        /// Each argument's bytes, for those that are not UTF-8 (a file name of other bytes):
+        /// the child is started with them wherever they decode to the argument given.
+        public var argumentBytes: [[UInt8]]?
+        public init(arguments: [String], environment: [String: String], argumentBytes: [[UInt8]]? = nil) {
             self.arguments = arguments
             self.environment = environment
+            self.argumentBytes = argumentBytes
+        }
+
+        /// The child's argument `index` as bytes: the given bytes when they decode, byte for byte,
+        /// to the argument the daemon checked — they differ from its text only where that has
+        /// U+FFFD — else its text. Never for the store (`--store`), which the daemon compares
+        /// with the store it serves: the child opens exactly the folder that was checked.
+        public func bytes(ofArgument index: Int) -> [UInt8] {
+            let text = Array(arguments[index].utf8)
+            guard let given = argumentBytes, index < given.count, !given[index].contains(0),
+                  Array(String(decoding: given[index], as: UTF8.self).utf8) == text,
+                  !arguments[index].hasPrefix("--store"), index == 0 || arguments[index - 1] != "--store" else { return text }
+            return given[index]
         }
     }
 
@@ -72,12 +88,17 @@ public enum SessionProtocol {
         public var target: String?
         public var flags: Int32?
         public var mode: UInt32?
-        public init(operation: Operation, path: String, target: String? = nil, flags: Int32? = nil, mode: UInt32? = nil) {
+        /// The path's bytes when they are not UTF-8 (`path` is then their lossless text); a
+        /// client that does not know this member opens `path`, which names no file.
+        public var pathBytes: [UInt8]?
+        public init(operation: Operation, path: String, target: String? = nil, flags: Int32? = nil, mode: UInt32? = nil,
+                    pathBytes: [UInt8]? = nil) {
             self.operation = operation
             self.path = path
             self.target = target
             self.flags = flags
             self.mode = mode
+            self.pathBytes = pathBytes
         }
     }
 

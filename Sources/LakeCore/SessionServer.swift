@@ -193,7 +193,7 @@ public final class SessionServer: Sendable {
             let pid: pid_t
             do {
                 pid = try serving.withLock { serving in
-                    let pid = try spawn(arguments: run.arguments, environment: environment,
+                    let pid = try spawn(arguments: run.arguments.indices.map(run.bytes(ofArgument:)), environment: environment,
                                         descriptors: [descriptors[0], descriptors[1], descriptors[2], connection, ended.1])
                     if SessionProtocol.servesDatasetMount(run.arguments) { serving.insert(pid) }
                     return pid
@@ -213,7 +213,7 @@ public final class SessionServer: Sendable {
     }
 
     /// Starts `lake ARGUMENTS` with `descriptors` as its 0, 1, 2, 3… and nothing else open.
-    private func spawn(arguments: [String], environment: [String: String], descriptors: [Int32]) throws -> pid_t {
+    private func spawn(arguments: [[UInt8]], environment: [String: String], descriptors: [Int32]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -226,7 +226,7 @@ public final class SessionServer: Sendable {
         if !SpawnDescriptors.closeFrom(Int32(descriptors.count), &actions) {
             for index in descriptors.indices { posix_spawn_file_actions_addclose(&actions, Int32(100 + index)) }
         }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let argv = ([Array(executable.utf8)] + arguments).map { bytes in FileName(bytes: bytes).withCString { strdup($0) } } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         // Default signal handling and nothing blocked (the daemon's threads block or ignore

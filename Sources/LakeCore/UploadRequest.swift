@@ -1,8 +1,13 @@
 import LakeModel
+import LakeSystem
 
 /// What a user says about a file they upload.
 public struct UploadRequest: Sendable {
+    /// The file's path as text; for a name that is not UTF-8, the lossless text of `pathBytes`
+    /// (`PathBytes.text`), for messages only.
     public var path: String
+    /// The path's bytes when they are not UTF-8 (an argument or a `--files-from` list gave them).
+    public var pathBytes: [UInt8]?
     public var name: String?
     public var description: String
     public var params: [String: Param]
@@ -17,8 +22,9 @@ public struct UploadRequest: Sendable {
 
     public init(path: String, name: String? = nil, description: String = "", params: [String: Param] = [:],
                 tags: [String: JSONValue] = [:], geometryUnits: String? = nil, annotations: [FieldAnnotation] = [],
-                createdBy: String) {
+                createdBy: String, pathBytes: [UInt8]? = nil) {
         self.path = path
+        self.pathBytes = pathBytes
         self.name = name
         self.description = description
         self.params = params
@@ -26,6 +32,14 @@ public struct UploadRequest: Sendable {
         self.geometryUnits = geometryUnits
         self.annotations = annotations
         self.createdBy = createdBy
+    }
+}
+
+extension UploadRequest {
+    /// Opens the file through the account's own rights, by its bytes when its name is not UTF-8.
+    func open() throws -> ReadableFile {
+        guard let pathBytes else { return try UserFiles.openForReading(path) }
+        return try UserFiles.openForReading(bytes: pathBytes, display: path)
     }
 }
 

@@ -46,7 +46,7 @@ public struct Uploader: Sendable {
     public func upload(_ request: UploadRequest, progress: (Int64, Int64) -> Void = { _, _ in }) throws(UploadError) -> LakeObject {
         let path = request.path
         let source: ReadableFile
-        do { source = try UserFiles.openForReading(path) } catch {
+        do { source = try request.open() } catch {
             throw UploadError(path: path, reason: Self.describeSourceError(error, path: path), isNoSpace: false)
         }
         let uid = Account.current.uid
@@ -58,7 +58,8 @@ public struct Uploader: Sendable {
                 throw UploadError(path: path, reason: "\(error)", isNoSpace: false)
             }
         }
-        let fileName = Path.lastComponent(of: path)
+        // A name that is not UTF-8 is kept as the mount keeps it: bytes that are not UTF-8 as `\xHH`.
+        let fileName = request.pathBytes.map { PathBytes.text(PathBytes.lastComponent(of: $0)) } ?? Path.lastComponent(of: path)
         let format = FileFormat(inferredFrom: fileName)
         let now = Timestamp.now
         let id = LakeID.make(.object, at: now.milliseconds)
@@ -103,10 +104,10 @@ public struct Uploader: Sendable {
     static func describeSourceError(_ error: any Error, path: String) -> String {
         guard let system = error as? SystemError else { return "\(error)" }
         switch system.errno {
-        // Arguments and lists are text: a name's bytes that are not UTF-8 arrived as U+FFFD.
+        // Bytes that are not UTF-8 are kept (`RawArguments`) unless they were lost on the way.
         case ENOENT where path.contains("\u{FFFD}"):
-            return "no such file (if its name holds bytes that are not UTF-8, they cannot be given to lake upload as text: "
-                + "copy the file into the mount's incoming/, where names are bytes, or rename it)"
+            return "no such file (if its name holds bytes that are not UTF-8 and another argument differs from it only in "
+                + "such bytes, which was meant cannot be told: upload it alone, or copy it into the mount's incoming/, where names are bytes)"
         case ENOENT: return "no such file"
         case EISDIR: return "is a directory; upload the files in it (for example `lake upload DIR/*`)"
         case EACCES, EPERM: return "permission denied: this user cannot read the file"

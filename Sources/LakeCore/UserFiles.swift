@@ -27,6 +27,19 @@ public enum UserFiles {
         guard let fd = try ask(.init(operation: .open, path: path, flags: O_RDONLY)).descriptor else {
             return try ReadableFile(path: path)
         }
+        return try readable(fd, path: path)
+    }
+
+    /// The same for a path given as bytes, a name that is not UTF-8; `display` names it in
+    /// errors (`PathBytes.text`).
+    public static func openForReading(bytes path: [UInt8], display: String) throws -> ReadableFile {
+        let fd = try ask(.init(operation: .open, path: display, flags: O_RDONLY, pathBytes: path)).descriptor
+            ?? Syscall.open(bytes: path, display: display, O_RDONLY)
+        return try readable(fd, path: display)
+    }
+
+    /// A file read through (a duplicate of) `fd`, which is closed; a folder is refused.
+    private static func readable(_ fd: Int32, path: String) throws -> ReadableFile {
         defer { Syscall.close(fd) }
         let file = try ReadableFile(duplicating: fd, path: path)
         var info = stat()
@@ -89,7 +102,9 @@ public enum UserFiles {
             guard flags == O_RDONLY || flags == O_WRONLY | O_CREAT | O_TRUNC else {
                 return (SessionProtocol.Reply(errno: EPERM), nil)
             }
-            let fd = Glibc.open(request.path, flags | O_CLOEXEC, mode_t(request.mode ?? 0o644))
+            // A name that is not UTF-8 comes as bytes beside its text.
+            let fd = request.pathBytes.map { bytes in FileName(bytes: bytes).withCString { Glibc.open($0, flags | O_CLOEXEC, mode_t(request.mode ?? 0o644)) } }
+                ?? Glibc.open(request.path, flags | O_CLOEXEC, mode_t(request.mode ?? 0o644))
             return fd < 0 ? (SessionProtocol.Reply(errno: errno), nil) : (SessionProtocol.Reply(), fd)
         case .exists:
             var info = stat()

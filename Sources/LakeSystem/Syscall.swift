@@ -22,6 +22,13 @@ public enum Syscall {
         try retrying("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
     }
 
+    /// `open` of a path given as bytes (a name that is not UTF-8); `display` names it in errors.
+    public static func open(bytes path: [UInt8], display: String, _ flags: Int32, _ mode: mode_t = 0o644) throws -> Int32 {
+        try FileName(bytes: path).withCString { cPath in
+            try retrying("open", display) { Glibc.open(cPath, flags | O_CLOEXEC, mode) }
+        }
+    }
+
     /// A new file without a name in `folder` (O_TMPFILE), open for reading and writing: it
     /// disappears with its last descriptor, so a crash leaves nothing behind.
     public static func openUnnamed(in folder: String) throws -> Int32 {

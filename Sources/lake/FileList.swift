@@ -2,19 +2,35 @@ import Foundation
 import LakeCore
 import LakeSystem
 
+/// A file `lake upload` was given: its path as text, and its bytes when they are not UTF-8
+/// (the text is then their lossless form, `\xHH` for each such byte).
+struct GivenPath {
+    var text: String
+    var bytes: [UInt8]?
+
+    /// An argument: its bytes are found among the process's own (`RawArguments`).
+    init(argument: String) {
+        bytes = RawArguments.undecodedBytes(of: argument)
+        text = bytes.map(PathBytes.text) ?? argument
+    }
+
+    init(bytes raw: [UInt8]) {
+        if let text = String(validating: raw, as: UTF8.self) {
+            self.text = text
+        } else {
+            text = PathBytes.text(raw)
+            bytes = raw
+        }
+    }
+}
+
 /// The paths `lake upload --files-from` reads: one per line, or separated by NUL bytes when the
 /// list holds any (`find -print0`, whose names may contain line breaks). For more files than a
 /// command line holds, and without the argument parser's cost per argument (which grows with
 /// their number: 20,000 arguments took 2.7 s to parse).
 enum FileList {
-    struct Entries {
-        var paths: [String] = []
-        /// Names whose bytes are not UTF-8, written losslessly (`\xHH`): text cannot carry them.
-        var undecodable: [String] = []
-    }
-
     /// Reads the list at `source` (`-`: standard input), through the account's own rights.
-    static func read(_ source: String) throws -> Entries {
+    static func read(_ source: String) throws -> [GivenPath] {
         let bytes: [UInt8]
         if source == "-" {
             bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
@@ -25,16 +41,8 @@ enum FileList {
         return parse(bytes)
     }
 
-    static func parse(_ bytes: [UInt8]) -> Entries {
+    static func parse(_ bytes: [UInt8]) -> [GivenPath] {
         let separator: UInt8 = bytes.contains(0) ? 0 : UInt8(ascii: "\n")
-        var entries = Entries()
-        for entry in bytes.split(separator: separator, omittingEmptySubsequences: true) {
-            if let path = String(validating: entry, as: UTF8.self) {
-                entries.paths.append(path)
-            } else {
-                entries.undecodable.append(FileName(bytes: Array(entry)).lossless)
-            }
-        }
-        return entries
+        return bytes.split(separator: separator, omittingEmptySubsequences: true).map { GivenPath(bytes: Array($0)) }
     }
 }

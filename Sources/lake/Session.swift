@@ -65,7 +65,14 @@ enum Session {
         }
         do {
             do {
-                try UnixSocket.send(connection, SessionProtocol.encode(SessionProtocol.Run(arguments: forwarded, environment: environment)),
+                // Arguments whose bytes are not UTF-8 (file names) go as bytes too.
+                let raw = Array(RawArguments.all.dropFirst())
+                let bytes = forwarded.indices.map { index in
+                    index < raw.count && Array(String(decoding: raw[index], as: UTF8.self).utf8) == Array(forwarded[index].utf8)
+                        ? raw[index] : Array(forwarded[index].utf8)
+                }
+                let run = SessionProtocol.Run(arguments: forwarded, environment: environment, argumentBytes: bytes)
+                try UnixSocket.send(connection, SessionProtocol.encode(run),
                                     descriptors: [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO])
             } catch {
                 // A daemon that refuses at once (too many sessions) may close before the request is

@@ -49,7 +49,7 @@ struct UploadCommand: ParsableCommand {
     }
 
     /// Parses every option before anything is stored, so a typo changes nothing.
-    func request(for path: String) throws -> UploadRequest {
+    func request(for path: String, bytes: [UInt8]?) throws -> UploadRequest {
         var parsedParams: [String: Param] = [:]
         for text in params {
             let (key, param) = try parsing { () throws(InputError) in try Param.parse(assignment: text) }
@@ -73,25 +73,17 @@ struct UploadCommand: ParsableCommand {
         }
         let units = try geometryUnits.map { text in try parsing { () throws(InputError) in try GeometryUnits.parse(text) } }
         return UploadRequest(path: path, name: name, description: description, params: parsedParams, tags: parsedTags,
-                             geometryUnits: units, annotations: parsedAnnotations, createdBy: Account.current.name)
+                             geometryUnits: units, annotations: parsedAnnotations, createdBy: Account.current.name, pathBytes: bytes)
     }
 
     func run() throws {
-        var paths = files
-        var unnameable: [UploadOutcome.Failure] = []
+        var paths = files.map(GivenPath.init(argument:))
         if let filesFrom {
-            let list = try reportingErrors { try FileList.read(filesFrom) }
-            paths += list.paths
-            unnameable = list.undecodable.map {
-                .init(path: $0, reason: "its name holds bytes that are not UTF-8, which a list of names as text cannot carry: "
-                    + "copy the file into the mount's incoming/, where names are bytes, or rename it")
-            }
-            if paths.isEmpty && unnameable.isEmpty { throw usageFailure("--files-from \(filesFrom) names no file") }
-            if name != nil && paths.count + unnameable.count > 1 {
-                throw usageFailure("--name names one object; it cannot be used with \(paths.count + unnameable.count) files")
-            }
+            paths += try reportingErrors { try FileList.read(filesFrom) }
+            if paths.isEmpty { throw usageFailure("--files-from \(filesFrom) names no file") }
+            if name != nil && paths.count > 1 { throw usageFailure("--name names one object; it cannot be used with \(paths.count) files") }
         }
-        let requests = try paths.map(request(for:))
+        let requests = try paths.map { try request(for: $0.text, bytes: $0.bytes) }
         let outcome = try reportingErrors { () throws -> UploadOutcome in
             let store = try options.openStore()
             _ = try Recovery(store: store).run()
@@ -103,7 +95,7 @@ struct UploadCommand: ParsableCommand {
             let settler = batched ? BlobSettler(store: store, logger: store.logger) : nil
             settler?.start(checkpoints: false)
             let uploader = Uploader(store: store, settler: settler)
-            var outcome = UploadOutcome(failures: unnameable)
+            var outcome = UploadOutcome()
             var trees: [UploadedTree] = []
             defer { settler?.stop() }
             for request in requests {

@@ -144,6 +144,36 @@ import Testing
         #expect(quota.status == 0 && quota.output.contains("lakeprobe2") && !quota.output.contains("lakeprobe1"), "\(quota.output)")
     }
 
+    /// Names that are not UTF-8 reach the daemon's child as bytes, given as arguments or in a
+    /// list, and are opened with the account's own rights: hers are stored under the names the
+    /// mount would give them; root's file of such a name in a folder she cannot enter is not.
+    @Test func namesThatAreNotUTF8GoThroughTheDaemon() throws {
+        guard getuid() == 0 else { return }
+        let shared = try SharedLake()
+        let alice = shared.alice
+        #expect(try alice.run("cd '\(shared.home)' && printf one > \"$(printf 'a\\377.bin')\" && printf two > \"$(printf 'b\\376.bin')\" "
+            + "&& printf 'b\\376.bin\\n' > list").status == 0)
+        let byArgument = try shared.lake(alice, "upload --no-wait \"$(printf 'a\\377.bin')\"", cwd: shared.home)
+        #expect(byArgument.status == 0, "\(byArgument.output)")
+        let byList = try shared.lake(alice, "upload --no-wait --files-from list", cwd: shared.home)
+        #expect(byList.status == 0, "\(byList.output)")
+        for (output, name, bytes) in [(byArgument.output, "a\\xff.bin", "one"), (byList.output, "b\\xfe.bin", "two")] {
+            let object = try shared.object(try #require(id(in: output), "\(output)"))
+            #expect(object["name"] as? String == name)
+            #expect((object["owner"] as? [String: Any])?["uid"] as? Int == Int(alice.uid), "\(object)")
+            let blob = ((object["file"] as? [String: Any])?["blob"] as? [String: Any])?["id"] as? String
+            #expect(blob == String(try Shell.run("printf \(bytes) | sha256sum").output.prefix(64)))
+        }
+        // Root's file of such a name, where she may not look: not read for her.
+        let secret = shared.mounted.lake.directory.file("root-only")
+        #expect(try Shell.run("mkdir -m 700 '\(secret)' && printf secret > \"\(secret)/$(printf 's\\377.bin')\" "
+            + "&& printf '\(secret)/s\\377.bin\\n' > '\(shared.home)/theirs' && chown \(alice.uid) '\(shared.home)/theirs'").status == 0)
+        let count = try shared.objectCount()
+        let refused = try shared.lake(alice, "upload --no-wait --files-from theirs", cwd: shared.home)
+        #expect(refused.status != 0 && refused.output.contains("permission denied"), "\(refused.output)")
+        #expect(try shared.objectCount() == count)
+    }
+
     @Test func whatOnlyTheStoreMayDoIsRefused() throws {
         guard getuid() == 0 else { return }
         let shared = try SharedLake()

@@ -50,6 +50,43 @@ struct UploadBatchTests {
         #expect(verify.succeeded, "\(verify.stdout)")
     }
 
+    /// Many files onto a store whose disk fills up part way: the files that did not fit fail with
+    /// the reason, every object reported holds its file's bytes, nothing is left half stored, and
+    /// once space is back `lake gc` and `lake verify` find the store sound.
+    @Test func manyFilesOntoAStoreThatFillsUp() throws {
+        guard getuid() == 0 else { return }
+        let lake = LakeBinary()
+        let disk = lake.directory.file("small")
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        try #require(try Shell.run("mount -t tmpfs -o size=24m tmpfs '\(disk)'").status == 0)
+        defer { _ = try? Shell.run("umount -l '\(disk)'") }
+        let store = disk + "/store"
+        try #require(try lake.run(["init", "--store", store], store: false).succeeded)
+        try Shell.run("head -c 12000000 /dev/zero > '\(disk)/filler'")
+        try FileManager.default.createDirectory(atPath: lake.directory.file("many"), withIntermediateDirectories: true)
+        let files = (0..<400).map { index in
+            lake.directory.writeRandom("many/f\(index).bin", size: index % 4 == 0 ? 100_000 + index : 1_000 + index * 70, seed: UInt64(5_000 + 2 * index))
+        }
+        let run = try lake.run(["upload", "--no-wait", "--json", "--store", store] + files, store: false)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("no space left"), "\(run.stderr.prefix(400))")
+        let report = try lake.json(run)
+        let stored = try #require(report["succeeded"] as? [[String: Any]])
+        let failed = try #require(report["failed"] as? [[String: Any]])
+        #expect(!stored.isEmpty && !failed.isEmpty && stored.count + failed.count == files.count, "\(stored.count) stored, \(failed.count) failed")
+        for object in stored {
+            let name = object["name"] as? String ?? ""
+            let blob = (object["file"] as? [String: Any])?["blob"] as? [String: Any]
+            #expect(blob?["id"] as? String == (try Shell.sha256(lake.directory.file("many/" + name))), "\(name)")
+        }
+        try FileManager.default.removeItem(atPath: disk + "/filler")
+        let listed = try lake.json(try lake.run(["object", "ls", "--json", "--limit", "1000", "--store", store], store: false))
+        #expect((listed["objects"] as? [[String: Any]])?.count == stored.count)
+        #expect(try lake.run(["gc", "--store", store], store: false).succeeded)
+        let verify = try lake.run(["verify", "--store", store], store: false)
+        #expect(verify.succeeded, "\(verify.stdout)")
+    }
+
     /// `kill -9` in the middle of many small files, then every blob file whose sync had not come
     /// yet removed (a power failure loses them): the next command writes them back from the
     /// catalog, and every object the catalog recorded is there with its bytes.

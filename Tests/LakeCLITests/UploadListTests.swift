@@ -3,8 +3,9 @@ import LakeTestSupport
 import Testing
 
 /// `lake upload --files-from LIST`: names read from a file or standard input, one per line or
-/// NUL-separated, beside the arguments. Names that text cannot carry (bytes that are not UTF-8)
-/// are reported, with what to do instead, and the others are uploaded.
+/// NUL-separated, beside the arguments. And names that are not UTF-8, given either way: stored
+/// under the name the mount gives them (`\xHH` for each such byte), or, when their bytes were
+/// lost on the way, reported with what to do instead.
 @Suite struct UploadListTests {
     func names(_ lake: LakeBinary) throws -> [String] {
         let listed = try lake.json(try lake.run(["object", "ls", "--json", "--limit", "1000"]))
@@ -37,9 +38,12 @@ import Testing
         let list = lake.directory.file("list0")
         #expect(try Shell.run("cd '\(folder)' && find . -name '*.bin' ! -name 'a.bin' ! -name 'b c.bin' -print0 > '\(list)'").status == 0)
         let run = try lake.run(["upload", "--no-wait", "--files-from", list, lake.directory.file("data/a.bin")], cwd: folder)
-        #expect(run.status == 1, "\(run.stderr)")
-        #expect(run.stderr.contains("./x\\xff.bin: its name holds bytes that are not UTF-8"), "\(run.stderr)")
-        #expect(try names(lake) == ["a.bin", "a.bin", "b c.bin", "line\nbreak.bin", "x\u{FF}.bin", "é.bin"].sorted())
+        #expect(run.succeeded, "\(run.stderr)")
+        #expect(try names(lake) == ["a.bin", "a.bin", "b c.bin", "line\nbreak.bin", "x\u{FF}.bin", "x\\xff.bin", "é.bin"].sorted())
+        let listed = try lake.json(try lake.run(["object", "ls", "--json", "--limit", "1000"]))
+        let raw = try #require((listed["objects"] as? [[String: Any]])?.first { $0["name"] as? String == "x\\xff.bin" })
+        #expect(((raw["file"] as? [String: Any])?["blob"] as? [String: Any])?["id"] as? String
+                == "\(try Shell.run("printf raw | sha256sum").output.prefix(64))")
     }
 
     @Test func refusalsChangeNothing() throws {
@@ -57,16 +61,36 @@ import Testing
         #expect(try names(lake).isEmpty)
     }
 
-    /// An argument's bytes that are not UTF-8 reach the command as U+FFFD: the error says so.
-    @Test func anArgumentThatIsNotUTF8IsExplained() throws {
+    /// An argument whose bytes are not UTF-8 is stored under the name the mount would give it;
+    /// two that differ only in such bytes cannot be told apart once decoded, and are refused.
+    @Test func argumentsThatAreNotUTF8() throws {
         let lake = LakeBinary()
         try lake.initStore()
         let folder = lake.directory.file("raw")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let run = try Shell.run("cd '\(folder)' && printf 'x' > \"$(printf 'r\\377.bin')\" && "
-            + "'\(LakeBinary.executable)' upload --store '\(lake.store)' \"$(printf 'r\\377.bin')\" 2>&1")
-        #expect(run.status == 1)
-        #expect(run.output.contains("bytes that are not UTF-8") && run.output.contains("incoming/"), "\(run.output)")
-        #expect(try names(lake).isEmpty)
+        let lakeCommand = "'\(LakeBinary.executable)' upload --no-wait --store '\(lake.store)'"
+        let one = try Shell.run("cd '\(folder)' && printf 'one' > \"$(printf 'r\\377.bin')\" && printf 'two' > \"$(printf 'r\\376.bin')\" && "
+            + "\(lakeCommand) \"$(printf 'r\\377.bin')\" 2>&1")
+        #expect(one.status == 0, "\(one.output)")
+        #expect(try names(lake) == ["r\\xff.bin"])
+        let both = try Shell.run("cd '\(folder)' && printf 'x' > plain.bin && \(lakeCommand) \"$(printf 'r\\377.bin')\" \"$(printf 'r\\376.bin')\" plain.bin 2>&1")
+        #expect(both.status == 1)
+        #expect(both.output.contains("which was meant cannot be told") && both.output.contains("incoming/"), "\(both.output)")
+        #expect(try names(lake) == ["plain.bin", "r\\xff.bin"])
+    }
+
+    /// A manifest in a folder whose name is not UTF-8 brings its blocks, opened by their bytes.
+    @Test func aManifestInAFolderThatIsNotUTF8() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let source = try Fixtures.copyRunManifest(into: lake.directory.file("plain"))
+        let parent = (source as NSString).deletingLastPathComponent
+        let moved = try Shell.run("cd '\(lake.directory.path)' && mv '\(parent)' \"$(printf 'case\\351')\" && "
+            + "'\(LakeBinary.executable)' upload --json --store '\(lake.store)' \"$(printf 'case\\351')/run.vtm\" 2>/dev/null")
+        #expect(moved.status == 0, "\(moved.output)")
+        let report = try JSONSerialization.jsonObject(with: Data(moved.output.utf8)) as? [String: Any]
+        let manifest = try #require((report?["succeeded"] as? [[String: Any]])?.first)
+        #expect(manifest["status"] as? String == "READY", "\(manifest)")
+        #expect(try names(lake) == ["run.vtm", "run/run_0.vtu", "run/run_1.vtu"])
     }
 }

@@ -12,15 +12,33 @@ public enum RawArguments {
         }
     }
 
-    /// The bytes of the argument that `text` was decoded from, when they are not UTF-8 (nil for
-    /// text that is its own bytes). Nil too when arguments of different bytes decode to the same
-    /// `text`: which of them was meant cannot be told, and a wrong guess would read another file.
-    public static func undecodedBytes(of text: String, among arguments: [[UInt8]] = all) -> [UInt8]? {
-        guard text.unicodeScalars.contains("\u{FFFD}") else { return nil }
-        // Compared as bytes: strings compare by canonical equivalence (NFC equals NFD).
-        let textBytes = Array(text.utf8)
-        let candidates = Set(arguments.filter { Array(String(decoding: $0, as: UTF8.self).utf8) == textBytes })
-        guard candidates.count == 1, let bytes = candidates.first, String(validating: bytes, as: UTF8.self) == nil else { return nil }
-        return bytes
+    /// The arguments that are not UTF-8, by the text they decode to (as bytes: strings compare
+    /// by canonical equivalence, and NFC is not NFD), made once: `lake upload` of 20,000 such
+    /// names looks each up.
+    public struct Index: Sendable {
+        private var byText: [[UInt8]: Set<[UInt8]>] = [:]
+
+        public init(_ arguments: [[UInt8]]) {
+            // With the arguments that hold U+FFFD themselves: one of those and one that decodes
+            // to it are two files that cannot be told apart.
+            let replacement = Array("\u{FFFD}".utf8)
+            for bytes in arguments {
+                let text = Array(String(decoding: bytes, as: UTF8.self).utf8)
+                if text != bytes || bytes.firstRange(of: replacement) != nil { byText[text, default: []].insert(bytes) }
+            }
+        }
+
+        /// The bytes of the argument that `text` was decoded from, when they are not UTF-8 (nil
+        /// for text that is its own bytes). Nil too when arguments of different bytes decode to
+        /// the same `text`: which of them was meant cannot be told, and a wrong guess would read
+        /// another file.
+        public func undecodedBytes(of text: String) -> [UInt8]? {
+            guard text.unicodeScalars.contains("\u{FFFD}"), let candidates = byText[Array(text.utf8)], candidates.count == 1,
+                  let bytes = candidates.first, String(validating: bytes, as: UTF8.self) == nil else { return nil }
+            return bytes
+        }
     }
+
+    /// This process's.
+    public static let index = Index(all)
 }

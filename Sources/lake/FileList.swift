@@ -10,7 +10,7 @@ struct GivenPath {
 
     /// An argument: its bytes are found among the process's own (`RawArguments`).
     init(argument: String) {
-        bytes = RawArguments.undecodedBytes(of: argument)
+        bytes = RawArguments.index.undecodedBytes(of: argument)
         text = bytes.map(PathBytes.text) ?? argument
     }
 
@@ -26,8 +26,7 @@ struct GivenPath {
 
 /// The paths `lake upload --files-from` reads: one per line, or separated by NUL bytes when the
 /// list holds any (`find -print0`, whose names may contain line breaks). For more files than a
-/// command line holds, and without the argument parser's cost per argument (which grows with
-/// their number: 20,000 arguments took 2.7 s to parse).
+/// command line holds.
 enum FileList {
     /// Reads the list at `source` (`-`: standard input), through the account's own rights.
     static func read(_ source: String) throws -> [GivenPath] {

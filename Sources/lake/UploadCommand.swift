@@ -77,12 +77,12 @@ struct UploadCommand: ParsableCommand {
     }
 
     func run() throws {
-        var paths = files.map(GivenPath.init(argument:))
+        var paths = (files + UploadArguments.rest()).map(GivenPath.init(argument:))
         if let filesFrom {
             paths += try reportingErrors { try FileList.read(filesFrom) }
             if paths.isEmpty { throw usageFailure("--files-from \(filesFrom) names no file") }
-            if name != nil && paths.count > 1 { throw usageFailure("--name names one object; it cannot be used with \(paths.count) files") }
         }
+        if name != nil && paths.count > 1 { throw usageFailure("--name names one object; it cannot be used with \(paths.count) files") }
         let requests = try paths.map { try request(for: $0.text, bytes: $0.bytes) }
         let outcome = try reportingErrors { () throws -> UploadOutcome in
             let store = try options.openStore()

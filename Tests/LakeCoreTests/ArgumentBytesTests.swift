@@ -10,20 +10,22 @@ import Testing
     @Test func theArgumentsBytesAreFoundWhenOnlyOneMatches() {
         let decoded = String(decoding: latin1, as: UTF8.self)
         #expect(decoded == "r\u{FFFD}sultat.vtu")
-        #expect(RawArguments.undecodedBytes(of: decoded, among: [Array("upload".utf8), latin1]) == latin1)
+        #expect(RawArguments.Index([Array("upload".utf8), latin1]).undecodedBytes(of: decoded) == latin1)
         // Text that is its own bytes needs none, even with a U+FFFD of its own.
-        #expect(RawArguments.undecodedBytes(of: "plain.vtu", among: [Array("plain.vtu".utf8)]) == nil)
+        #expect(RawArguments.Index([Array("plain.vtu".utf8)]).undecodedBytes(of: "plain.vtu") == nil)
         let replacement = Array("r\u{FFFD}sultat.vtu".utf8)
-        #expect(RawArguments.undecodedBytes(of: decoded, among: [replacement]) == nil)
+        #expect(RawArguments.Index([replacement]).undecodedBytes(of: decoded) == nil)
+        // A name that holds U+FFFD itself beside one that decodes to it: two files, which is which unknown.
+        #expect(RawArguments.Index([replacement, latin1]).undecodedBytes(of: decoded) == nil)
         // Two arguments that decode alike: which was meant cannot be told.
         var other = latin1
         other[1] = 0xE8
-        #expect(RawArguments.undecodedBytes(of: decoded, among: [latin1, other]) == nil)
-        #expect(RawArguments.undecodedBytes(of: decoded, among: [latin1, latin1]) == latin1)
-        #expect(RawArguments.undecodedBytes(of: decoded, among: []) == nil)
+        #expect(RawArguments.Index([latin1, other]).undecodedBytes(of: decoded) == nil)
+        #expect(RawArguments.Index([latin1, latin1]).undecodedBytes(of: decoded) == latin1)
+        #expect(RawArguments.Index([]).undecodedBytes(of: decoded) == nil)
         // Compared as bytes, not as canonically equivalent strings: NFD is not NFC.
         let nfc = Array("caf\u{E9}".utf8) + [0xFF], nfd = Array("cafe\u{301}".utf8) + [0xFF]
-        #expect(RawArguments.undecodedBytes(of: String(decoding: nfc, as: UTF8.self), among: [nfc, nfd]) == nfc)
+        #expect(RawArguments.Index([nfc, nfd]).undecodedBytes(of: String(decoding: nfc, as: UTF8.self)) == nfc)
     }
 
     @Test func aSessionsChildGetsTheBytesOnlyWhereTheyDecodeToWhatWasChecked() {

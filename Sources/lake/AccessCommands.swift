@@ -119,7 +119,7 @@ struct AccessChmod<Kind: AccessKind>: ParsableCommand {
     @Argument(help: "The ids.") var ids: [String]
     @Flag(help: "Print one line of JSON per id.") var json = false
     func run() throws {
-        try AccessChange.apply(try ids.map(Kind.id), options: options, json: json, mode: try AccessChange.mode(mode), gid: nil)
+        try AccessChange.apply(try (ids + LongCommandLines.rest()).map(Kind.id), options: options, json: json, mode: try AccessChange.mode(mode), gid: nil)
     }
 }
 
@@ -132,6 +132,6 @@ struct AccessChgrp<Kind: AccessKind>: ParsableCommand {
     @Argument(help: "The ids.") var ids: [String]
     @Flag(help: "Print one line of JSON per id.") var json = false
     func run() throws {
-        try AccessChange.apply(try ids.map(Kind.id), options: options, json: json, mode: nil, gid: try AccessChange.group(group))
+        try AccessChange.apply(try (ids + LongCommandLines.rest()).map(Kind.id), options: options, json: json, mode: nil, gid: try AccessChange.group(group))
     }
 }

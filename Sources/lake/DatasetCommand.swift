@@ -69,7 +69,7 @@ struct DatasetAdd: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let id = try datasetID(id), cases = try cases.map(caseID)
+        let id = try datasetID(id), cases = try (cases + LongCommandLines.rest()).map(caseID)
         try reportingErrors { try printing(try options.openStore().catalog.addCases(cases, to: id, at: .now), json: json, done: "Added \(cases.count) case\(cases.count == 1 ? "" : "s") to") }
     }
 }
@@ -82,7 +82,7 @@ struct DatasetRemoveCases: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let id = try datasetID(id), cases = try cases.map(caseID)
+        let id = try datasetID(id), cases = try (cases + LongCommandLines.rest()).map(caseID)
         try reportingErrors { try printing(try options.openStore().catalog.removeCases(cases, from: id, at: .now), json: json, done: "Removed \(cases.count) case\(cases.count == 1 ? "" : "s") from") }
     }
 }

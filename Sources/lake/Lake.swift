@@ -24,6 +24,6 @@ struct Lake: ParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         Session.enterIfSpawned(arguments)
         if let status = Session.forwardIfNeeded(arguments) { Glibc.exit(status) }
-        main(UploadArguments.lighten(arguments))
+        main(LongCommandLines.lighten(arguments))
     }
 }

@@ -17,7 +17,7 @@ struct ObjectReprocess: ParsableCommand {
 
     func run() throws {
         guard !ids.isEmpty else { throw usageFailure("name the objects to process again: lake object reprocess ID…") }
-        let ids = try ids.map(objectID)
+        let ids = try (ids + LongCommandLines.rest()).map(objectID)
         let objects = try reportingErrors { () throws -> [LakeObject] in
             let store = try options.openStore()
             let queued = try Reprocessing(store: store).requeue(ids)

@@ -17,7 +17,7 @@ struct ObjectRemove: ParsableCommand {
 
     func run() throws {
         guard !ids.isEmpty else { throw usageFailure("name the objects to remove: lake object rm ID…") }
-        let ids = try ids.map(objectID)
+        let ids = try (ids + LongCommandLines.rest()).map(objectID)
         try reportingErrors {
             let store = try options.openStore()
             let removed = try store.catalog.trashObjects(ids, at: .now)
@@ -66,7 +66,7 @@ struct TrashRestore: ParsableCommand {
 
     func run() throws {
         guard !ids.isEmpty else { throw usageFailure("name the objects to restore: lake trash restore ID… (lake trash ls lists them)") }
-        let ids = try ids.map(objectID)
+        let ids = try (ids + LongCommandLines.rest()).map(objectID)
         try reportingErrors {
             let restored = try options.openStore().catalog.restoreObjects(ids, at: .now)
             if json { return try printEntityJSON(restored, depth: 1) { $0 } }
@@ -88,7 +88,7 @@ struct TrashPurge: ParsableCommand {
         guard [!ids.isEmpty, expired, all].filter({ $0 }).count == 1 else {
             throw usageFailure("name what to purge: object ids, --expired or --all (lake trash ls lists the trash)")
         }
-        let ids = try ids.map(objectID)
+        let ids = try (ids + LongCommandLines.rest()).map(objectID)
         try reportingErrors {
             let store = try options.openStore()
             let trash = Trash(store: store)

@@ -77,7 +77,7 @@ struct UploadCommand: ParsableCommand {
     }
 
     func run() throws {
-        var paths = (files + UploadArguments.rest()).map(GivenPath.init(argument:))
+        var paths = (files + LongCommandLines.rest()).map(GivenPath.init(argument:))
         if let filesFrom {
             paths += try reportingErrors { try FileList.read(filesFrom) }
             if paths.isEmpty { throw usageFailure("--files-from \(filesFrom) names no file") }

@@ -28,7 +28,7 @@ struct WaitCommand: ParsableCommand {
     }
 
     func run() throws {
-        let ids = try self.ids.map { try objectID($0) }
+        let ids = try (self.ids + LongCommandLines.rest()).map { try objectID($0) }
         let (settled, waiting) = try reportingErrors {
             let store = try options.openStore()
             for id in ids where try store.catalog.object(id) == nil { throw CatalogError.notFound(id) }

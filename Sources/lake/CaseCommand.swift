@@ -60,7 +60,7 @@ struct CaseCreate: ParsableCommand {
         let now = Timestamp.now
         let draft = try parsing { () throws(InputError) -> LakeCase in
             var members: [CaseMember] = []
-            for text in object {
+            for text in object + LongCommandLines.rest(of: "--object") {
                 let parts = text.split(separator: ":", maxSplits: 1)
                 let id = try LakeID(validating: String(parts[0]), kind: .object)
                 let label = parts.count > 1 ? String(parts[1]) : nil
@@ -69,7 +69,8 @@ struct CaseCreate: ParsableCommand {
                 }
                 members.append(CaseMember(objectId: id, label: label))
             }
-            for (option, entries) in [("--param-map", paramMap), ("--field-map", fieldMap)] {
+            for (option, entries) in [("--param-map", paramMap + LongCommandLines.rest(of: "--param-map")),
+                                      ("--field-map", fieldMap + LongCommandLines.rest(of: "--field-map"))] {
                 for text in entries {
                     let (id, from, to) = try mappingEntry(text, option: option)
                     guard let index = members.firstIndex(where: { $0.objectId == id }) else {

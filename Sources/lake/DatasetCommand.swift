@@ -37,7 +37,7 @@ struct DatasetCreate: ParsableCommand {
 
     func run() throws {
         let owner = try AccessChange.creator(mode: mode)
-        var ids = try self.case.map(caseID)
+        var ids = try (self.case + LongCommandLines.rest(of: "--case")).map(caseID)
         if let casesFrom {
             // Opened with the caller's rights (through the client, in a session of the mount daemon).
             let text = try reportingErrors { () throws -> String in

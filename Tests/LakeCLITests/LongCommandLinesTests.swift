@@ -18,6 +18,8 @@ import Testing
         (["case", "chmod"], [], ["--json"]), (["case", "chgrp"], [], ["--json"]),
         (["dataset", "chmod"], [], ["--json"]), (["dataset", "chgrp"], [], ["--json"]),
         (["dataset", "add"], [], ["--json"]), (["dataset", "remove"], [], ["--json"]),
+        (["case", "create"], ["--object", "--param-map", "--field-map", "--param", "--tag", "--name", "--mode"], ["--json"]),
+        (["dataset", "create"], ["--name", "--description", "--case", "--cases-from", "--tag", "--mode"], ["--json"]),
     ]
 
     /// The options and flags the command lines are split by are each command's own, as the
@@ -96,6 +98,18 @@ import Testing
         let cases = try ids.indices.map { index in
             try #require(try lake.json(try lake.run(["case", "create", "--name", "c\(index)", "--object", ids[0], "--json"]))["id"] as? String)
         }
+        // A case of all seventy, in the order given, a label among them.
+        let members = ids.enumerated().flatMap { index, id in ["--object", index == 1 ? "\(id):second" : id] }
+        let big = try lake.run(["case", "create", "--name", "all", "--json"] + members)
+        #expect(big.succeeded, "\(big.stderr.prefix(300))")
+        let made = try lake.json(big)
+        let listedMembers = (made["objects"] as? [[String: Any]]) ?? []
+        #expect(listedMembers.compactMap { $0["object_id"] as? String } == ids)
+        #expect(listedMembers.count == 70 && listedMembers[1]["label"] as? String == "second", "\(listedMembers.prefix(2))")
+        #expect(try lake.run(["case", "rm", try #require(made["id"] as? String)]).succeeded)
+        let fromOptions = try lake.run(["dataset", "create", "--name", "from-options", "--json"] + cases.flatMap { ["--case", $0] })
+        #expect(fromOptions.succeeded, "\(fromOptions.stderr.prefix(300))")
+        #expect(try lake.json(fromOptions)["case_ids"] as? [String] == cases)
         let dataset = try #require(try lake.json(try lake.run(["dataset", "create", "--name", "d", "--json"]))["id"] as? String)
         let added = try lake.run(["dataset", "add", dataset, "--json"] + cases)
         #expect(added.succeeded, "\(added.stderr.prefix(300))")

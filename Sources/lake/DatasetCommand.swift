@@ -40,10 +40,7 @@ struct DatasetCreate: ParsableCommand {
         var ids = try (self.case + LongCommandLines.rest(of: "--case")).map(caseID)
         if let casesFrom {
             // Opened with the caller's rights (through the client, in a session of the mount daemon).
-            let text = try reportingErrors { () throws -> String in
-                let file = try UserFiles.openForReading(casesFrom)
-                return String(decoding: try file.bytes(at: 0, count: Int(file.size)), as: UTF8.self)
-            }
+            let text = try reportingErrors { String(decoding: try FileList.contents(of: casesFrom), as: UTF8.self) }
             ids += try text.split(whereSeparator: \.isNewline).map { try caseID(String($0).trimmingCharacters(in: .whitespaces)) }
         }
         let tags = try parsing { () throws(InputError) -> [String: JSONValue] in

@@ -30,14 +30,17 @@ struct GivenPath {
 enum FileList {
     /// Reads the list at `source` (`-`: standard input), through the account's own rights.
     static func read(_ source: String) throws -> [GivenPath] {
-        let bytes: [UInt8]
-        if source == "-" {
-            bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
-        } else {
-            let file = try UserFiles.openForReading(source)
-            bytes = try file.bytes(at: 0, count: Int(file.size))
+        parse(try contents(of: source))
+    }
+
+    /// The bytes of a list given by name (`-`: standard input), opened with the account's own
+    /// rights, read to its end: a pipe (`--files-from <(find …)`) has no size to go by.
+    static func contents(of source: String) throws -> [UInt8] {
+        if source == "-" { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
+        let file = try UserFiles.openForReading(source)
+        return withExtendedLifetime(file) {
+            Array(FileHandle(fileDescriptor: file.descriptor, closeOnDealloc: false).readDataToEndOfFile())
         }
-        return parse(bytes)
     }
 
     static func parse(_ bytes: [UInt8]) -> [GivenPath] {

@@ -46,6 +46,30 @@ import Testing
                 == "\(try Shell.run("printf raw | sha256sum").output.prefix(64))")
     }
 
+    /// Lists that are pipes, as bash's `<(…)` makes them: they have no size, and are read to their end.
+    @Test func listsFromPipes() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let folder = lake.directory.file("piped")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for index in 0..<3 { lake.directory.writeRandom("piped/p\(index).bin", size: 10 + index, seed: UInt64(60 + 2 * index)) }
+        let lakeCommand = "'\(LakeBinary.executable)'"
+        let upload = try Shell.run("cd '\(folder)' && bash -c \"\(lakeCommand) upload --no-wait --json --store '\(lake.store)' "
+            + "--files-from <(ls p*.bin)\" 2>/dev/null")
+        #expect(upload.status == 0, "\(upload.output.prefix(300))")
+        let ids = ((try JSONSerialization.jsonObject(with: Data(upload.output.utf8)) as? [String: Any])?["succeeded"] as? [[String: Any]])?
+            .compactMap { $0["id"] as? String } ?? []
+        #expect(try names(lake) == ["p0.bin", "p1.bin", "p2.bin"])
+        let cases = try ids.map { id in
+            try #require(try lake.json(try lake.run(["case", "create", "--name", id, "--object", id, "--json"]))["id"] as? String)
+        }
+        let dataset = try Shell.run("bash -c \"\(lakeCommand) dataset create --name piped --json --store '\(lake.store)' "
+            + "--cases-from <(printf '\(cases.joined(separator: "\\\\n"))')\" 2>/dev/null")
+        #expect(dataset.status == 0, "\(dataset.output.prefix(300))")
+        let made = try JSONSerialization.jsonObject(with: Data(dataset.output.utf8)) as? [String: Any]
+        #expect(made?["case_ids"] as? [String] == cases)
+    }
+
     @Test func refusalsChangeNothing() throws {
         let lake = LakeBinary()
         try lake.initStore()

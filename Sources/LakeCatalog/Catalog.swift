@@ -68,6 +68,10 @@ public protocol Catalog: Sendable {
     func storedObject(_ id: LakeID) throws -> StoredObject?
     /// Objects, newest first, after the cursor (an id) when given.
     func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject]
+    /// The same page — or `objects(matching:…)`'s, with a filter — with each object's provisions
+    /// left as the JSON they were stored as: a page printed as JSON lays that text out instead of
+    /// decoding every histogram to write it again.
+    func storedObjects(matching filter: ObjectFilter?, limit: Int, after cursor: LakeID?) throws -> [StoredObject]
     func pendingUploadIDs() throws -> [LakeID]
     func updateObject(_ id: LakeID, _ update: ObjectUpdate, at time: Timestamp) throws -> LakeObject
     /// Adds metadata given after the object was stored (incoming/'s sidecars and xattrs), with
@@ -364,6 +368,11 @@ public struct EncodedProvisions: Sendable, Equatable {
 extension Catalog {
     /// From the whole object, for catalogs that hold objects in memory anyway.
     public func storedObject(_ id: LakeID) throws -> StoredObject? { try object(id).map(StoredObject.init) }
+
+    /// From the whole objects, likewise.
+    public func storedObjects(matching filter: ObjectFilter?, limit: Int, after cursor: LakeID?) throws -> [StoredObject] {
+        try (filter.map { try objects(matching: $0, limit: limit, after: cursor) } ?? objects(limit: limit, after: cursor)).map(StoredObject.init)
+    }
 
     public func objectOutline(seq: Int64) throws -> ObjectOutline? { try object(seq: seq).map(ObjectOutline.init) }
 

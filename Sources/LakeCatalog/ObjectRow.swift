@@ -16,15 +16,30 @@ enum ObjectRow {
 
     static func fetch(_ db: any SQLDatabase, where clause: String, arguments: SQLArguments,
                       blobURI: (String) -> String) throws -> [LakeObject] {
+        let (rows, params, refs) = try fetchRows(db, where: clause, arguments: arguments)
+        return try objects(rows, params: params, refs: refs, blobURI: blobURI)
+    }
+
+    /// The same objects with their provisions left as their stored JSON (see `StoredObject`).
+    static func fetchStored(_ db: any SQLDatabase, where clause: String, arguments: SQLArguments,
+                            blobURI: (String) -> String) throws -> [StoredObject] {
+        let (rows, params, refs) = try fetchRows(db, where: clause, arguments: arguments)
+        let objects = try objects(rows, params: params, refs: refs, blobURI: blobURI, decodingProvisions: false)
+        return zip(objects, rows).map { object, row in StoredObject(object: object, provisionsJSON: row["provisions"]) }
+    }
+
+    /// The objects' rows, and their params' and references' rows.
+    private static func fetchRows(_ db: any SQLDatabase, where clause: String,
+                                  arguments: SQLArguments) throws -> (rows: [SQLRow], params: [SQLRow], refs: [SQLRow]) {
         let rows = try db.fetchAll(sql: "SELECT \(columns) FROM objects WHERE \(clause)", arguments: arguments)
-        if rows.isEmpty { return [] }
+        if rows.isEmpty { return ([], [], []) }
         let ids: [String] = rows.map { $0["id"] }
         let placeholders = sqlMarks(ids.count)
         let params = try db.fetchAll(sql: "SELECT object_id, key, value, units FROM object_params WHERE object_id IN (\(placeholders))",
                                       arguments: SQLArguments(ids))
         let refs = try db.fetchAll(sql: "SELECT object_id, path, child_id FROM object_refs WHERE object_id IN (\(placeholders)) ORDER BY object_id, position",
                                     arguments: SQLArguments(ids))
-        return try objects(rows, params: params, refs: refs, blobURI: blobURI)
+        return (rows, params, refs)
     }
 
     static let byID = "SELECT \(columns) FROM objects WHERE id = ?"

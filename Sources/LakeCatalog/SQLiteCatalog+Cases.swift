@@ -154,52 +154,58 @@ extension SQLiteCatalog {
 
     public func objects(matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
         try read { db in
-            let sql = FilterSQL(filter, dialect: db.dialect)
-            var clause = sql.whereClause + " AND o.trashed_at IS NULL"
-            var arguments = sql.arguments
-            if let cursor {
-                clause += " AND o.seq < (SELECT seq FROM objects WHERE id = ?)"
-                arguments += [cursor.rawValue]
-            }
-            var driver: (arm: FilterSQL.Arm, count: Int)?
-            for arm in sql.arms {
-                let probe = arm.estimate ?? arm.select
-                let probeArguments = arm.estimate == nil ? arm.arguments : arm.estimateArguments
-                let count: Int
-                switch db.dialect {
-                case .sqlite:
-                    count = try db.fetchValue(Int.self, sql: "SELECT count(*) FROM (\(probe) LIMIT \(smallArm + 1)) AS bounded",
-                                              arguments: probeArguments) ?? 0
-                case .postgres:
-                    // The planner's estimate from its statistics: counting up to 50,001 index
-                    // entries per axis took most of a query's 70 ms at 1,000,000 objects.
-                    count = min(smallArm + 1, try Self.plannedRows(db, probe, probeArguments))
-                }
-                if driver == nil || count < driver!.count { driver = (arm, count) }
-            }
-            let seqs: String
-            // SQLite's CROSS JOIN keeps the driving axis first; PostgreSQL's planner orders joins itself.
-            let join = db.dialect == .sqlite ? "CROSS JOIN" : "JOIN"
-            if let (arm, count) = driver, count <= smallArm || arm.ordered {
-                if arm.ordered {
-                    seqs = """
-                        SELECT o.seq FROM object_tags d \(join) objects o ON o.seq = d.object_seq
-                        WHERE \(arm.orderedWhere) AND \(clause) ORDER BY d.object_seq DESC LIMIT ?
-                        """
-                } else {
-                    seqs = "SELECT o.seq FROM (SELECT DISTINCT object_seq FROM (\(arm.select)) AS a) d \(join) objects o ON o.seq = d.object_seq WHERE \(clause) ORDER BY o.seq DESC LIMIT ?"
-                }
-                arguments = arm.arguments + arguments
-            } else {
-                seqs = "SELECT o.seq FROM objects o WHERE \(clause) ORDER BY o.seq DESC LIMIT ?"
-            }
-            // The page's seqs first, then their rows: asked in one statement, SQLite may walk
-            // the whole objects table to keep the order instead of looking the page up.
-            let page = try db.fetchValues(Int64.self, sql: seqs, arguments: arguments + [limit])
+            let page = try objectPage(db, matching: filter, limit: limit, after: cursor)
             guard !page.isEmpty else { return [] }
             return try fetchObjects(db, where: "seq IN (\(sqlMarks(page.count))) ORDER BY seq DESC",
                                     SQLArguments(page))
         }
+    }
+
+    /// The seqs of a page of objects matching `filter`, newest first (`objects(matching:…)`,
+    /// `storedObjects`).
+    func objectPage(_ db: any SQLDatabase, matching filter: ObjectFilter, limit: Int, after cursor: LakeID?) throws -> [Int64] {
+        let sql = FilterSQL(filter, dialect: db.dialect)
+        var clause = sql.whereClause + " AND o.trashed_at IS NULL"
+        var arguments = sql.arguments
+        if let cursor {
+            clause += " AND o.seq < (SELECT seq FROM objects WHERE id = ?)"
+            arguments += [cursor.rawValue]
+        }
+        var driver: (arm: FilterSQL.Arm, count: Int)?
+        for arm in sql.arms {
+            let probe = arm.estimate ?? arm.select
+            let probeArguments = arm.estimate == nil ? arm.arguments : arm.estimateArguments
+            let count: Int
+            switch db.dialect {
+            case .sqlite:
+                count = try db.fetchValue(Int.self, sql: "SELECT count(*) FROM (\(probe) LIMIT \(smallArm + 1)) AS bounded",
+                                          arguments: probeArguments) ?? 0
+            case .postgres:
+                // The planner's estimate from its statistics: counting up to 50,001 index
+                // entries per axis took most of a query's 70 ms at 1,000,000 objects.
+                count = min(smallArm + 1, try Self.plannedRows(db, probe, probeArguments))
+            }
+            if driver == nil || count < driver!.count { driver = (arm, count) }
+        }
+        let seqs: String
+        // SQLite's CROSS JOIN keeps the driving axis first; PostgreSQL's planner orders joins itself.
+        let join = db.dialect == .sqlite ? "CROSS JOIN" : "JOIN"
+        if let (arm, count) = driver, count <= smallArm || arm.ordered {
+            if arm.ordered {
+                seqs = """
+                    SELECT o.seq FROM object_tags d \(join) objects o ON o.seq = d.object_seq
+                    WHERE \(arm.orderedWhere) AND \(clause) ORDER BY d.object_seq DESC LIMIT ?
+                    """
+            } else {
+                seqs = "SELECT o.seq FROM (SELECT DISTINCT object_seq FROM (\(arm.select)) AS a) d \(join) objects o ON o.seq = d.object_seq WHERE \(clause) ORDER BY o.seq DESC LIMIT ?"
+            }
+            arguments = arm.arguments + arguments
+        } else {
+            seqs = "SELECT o.seq FROM objects o WHERE \(clause) ORDER BY o.seq DESC LIMIT ?"
+        }
+        // The page's seqs first, then their rows: asked in one statement, SQLite may walk
+        // the whole objects table to keep the order instead of looking the page up.
+        return try db.fetchValues(Int64.self, sql: seqs, arguments: arguments + [limit])
     }
 
 }

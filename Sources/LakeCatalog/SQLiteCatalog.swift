@@ -302,12 +302,29 @@ public final class SQLiteCatalog: Catalog {
 
     public func objects(limit: Int, after cursor: LakeID?) throws -> [LakeObject] {
         try read { db in
-            if let cursor {
-                return try fetchObjects(db, where: "seq < (SELECT seq FROM objects WHERE id = ?) AND trashed_at IS NULL ORDER BY seq DESC LIMIT ?",
-                                        [cursor.rawValue, limit])
-            }
-            return try fetchObjects(db, where: "trashed_at IS NULL ORDER BY seq DESC LIMIT ?", [limit])
+            let (clause, arguments) = Self.newestFirst(after: cursor, limit: limit)
+            return try fetchObjects(db, where: clause, arguments)
         }
+    }
+
+    public func storedObjects(matching filter: ObjectFilter?, limit: Int, after cursor: LakeID?) throws -> [StoredObject] {
+        try read { db in
+            let (clause, arguments): (String, SQLArguments)
+            if let filter {
+                let page = try objectPage(db, matching: filter, limit: limit, after: cursor)
+                guard !page.isEmpty else { return [] }
+                (clause, arguments) = ("seq IN (\(sqlMarks(page.count))) ORDER BY seq DESC", SQLArguments(page))
+            } else {
+                (clause, arguments) = Self.newestFirst(after: cursor, limit: limit)
+            }
+            return try ObjectRow.fetchStored(db, where: clause, arguments: arguments, blobURI: blobURI)
+        }
+    }
+
+    /// The objects outside the trash, newest first, after the cursor.
+    private static func newestFirst(after cursor: LakeID?, limit: Int) -> (String, SQLArguments) {
+        guard let cursor else { return ("trashed_at IS NULL ORDER BY seq DESC LIMIT ?", [limit]) }
+        return ("seq < (SELECT seq FROM objects WHERE id = ?) AND trashed_at IS NULL ORDER BY seq DESC LIMIT ?", [cursor.rawValue, limit])
     }
 
     /// The pending uploads this machine may judge: its own (it can see whether their writers

@@ -102,6 +102,12 @@ public struct AccountCatalog: Catalog {
         try readablePage(limit: limit, after: cursor, id: \.id, owner: \.owner) { try base.objects(matching: filter, limit: $0, after: $1) }
     }
 
+    public func storedObjects(matching filter: ObjectFilter?, limit: Int, after cursor: LakeID?) throws -> [StoredObject] {
+        try readablePage(limit: limit, after: cursor, id: \.object.id, owner: \.object.owner) {
+            try base.storedObjects(matching: filter, limit: $0, after: $1)
+        }
+    }
+
     public func objects(ids: [LakeID]) throws -> [(seq: Int64, object: LakeObject)] {
         try base.objects(ids: ids).filter { mayRead($0.object.owner) }
     }

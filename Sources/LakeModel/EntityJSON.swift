@@ -3,6 +3,13 @@ import Foundation
 /// What has provisions: objects, and cases and datasets (their members' pooled).
 public protocol HoldsProvisions {
     var provisions: [Provision] { get set }
+    /// The provisions as compact JSON (`ProvisionJSON`'s): written from `provisions`, or the
+    /// text they were stored as (`StoredObject`).
+    var provisionsText: String { get }
+}
+
+extension HoldsProvisions {
+    public var provisionsText: String { ProvisionJSON.compactArray(provisions) }
 }
 
 extension LakeObject: HoldsProvisions {}
@@ -41,7 +48,7 @@ public enum EntityJSON {
             for (place, entity) in zip(places, entities) {
                 buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<place]))
                 let mark = buffer.count
-                if !PrettyJSON.append(ProvisionJSON.compactArray(entity.provisions), depth: depth + 1, to: &buffer) {
+                if !PrettyJSON.append(entity.provisionsText, depth: depth + 1, to: &buffer) {
                     // Not expected of the writer's own text; Foundation's compact text lays out alike.
                     buffer.removeSubrange(mark...)
                     _ = PrettyJSON.append(LakeJSON.compactString(entity.provisions), depth: depth + 1, to: &buffer)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An object as the catalog holds it, its provisions still the compact JSON text they were
 /// stored as. A processed file's provisions (every field's statistics and 128-bin histograms)
 /// are most of its `object.json`; decoding them only to encode them again cost about a
@@ -27,5 +29,30 @@ public struct StoredObject: Sendable {
         guard var bytes = EntityJSON.splice(object, provisions: [provisionsJSON], depth: 0) else { return nil }
         bytes.append(UInt8(ascii: "\n"))
         return bytes
+    }
+}
+
+/// A page of stored objects printed as JSON (`lake object ls --json`): `EntityJSON` lays each
+/// stored text out where the object's empty provisions are encoded. The provisions are decoded
+/// only where the whole object is asked of the encoder (`EntityJSON`'s fallback), and set
+/// provisions replace the stored text.
+extension StoredObject: HoldsProvisions, Encodable {
+    public var provisions: [Provision] {
+        get {
+            ProvisionJSON.fields(from: provisionsJSON)
+                ?? (try? LakeJSON.decoder().decode([Provision].self, from: Data(provisionsJSON.utf8))) ?? []
+        }
+        set {
+            object.provisions = []
+            provisionsJSON = ProvisionJSON.compactArray(newValue)
+        }
+    }
+
+    public var provisionsText: String { provisionsJSON }
+
+    public func encode(to encoder: any Encoder) throws {
+        var whole = object
+        whole.provisions = provisions
+        try whole.encode(to: encoder)
     }
 }

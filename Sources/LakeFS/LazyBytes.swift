@@ -53,7 +53,8 @@ extension Lazy where Value == [UInt8] {
     /// from compact text (`EntityJSON`): through Foundation's encoder, sizing every `case.json`
     /// (`find -size`, `ls -l`) cost 10 ms a case of 50 fields.
     static func entityJSONLine<E: HoldsProvisions & Encodable>(_ entity: E) -> [UInt8] {
-        var bytes = EntityJSON.bytes([entity], depth: 0) { $0[0] }
+        // Cases and datasets hold their provisions decoded: nothing here can be unreadable.
+        var bytes = (try? EntityJSON.bytes([entity], depth: 0) { $0[0] }) ?? Array(LakeJSON.data(entity, pretty: true))
         bytes.append(UInt8(ascii: "\n"))
         return bytes
     }

@@ -6,10 +6,13 @@ public protocol HoldsProvisions {
     /// The provisions as compact JSON (`ProvisionJSON`'s): written from `provisions`, or the
     /// text they were stored as (`StoredObject`).
     var provisionsText: String { get }
+    /// The provisions, or why the text they were stored as cannot be read (a damaged catalog row).
+    func readProvisions() throws -> [Provision]
 }
 
 extension HoldsProvisions {
     public var provisionsText: String { ProvisionJSON.compactArray(provisions) }
+    public func readProvisions() throws -> [Provision] { provisions }
 }
 
 extension LakeObject: HoldsProvisions {}
@@ -29,16 +32,18 @@ public enum EntityJSON {
     /// entity once, in the order given, as members of containers nested `depth` deep (0 for the
     /// value itself, 1 for the elements of a top-level array, 2 for the elements of an array that
     /// is a member of it); when its output has not exactly one entity's `provisions` there for
-    /// each entity, the value is encoded whole by Foundation's encoder instead.
+    /// each entity, the value is encoded whole by Foundation's encoder instead. Throws, before
+    /// that entity's text is handed over, when an entity's stored provisions can be neither laid
+    /// out nor read: a damaged catalog row is an error, never an object printed without them.
     public static func write<E: HoldsProvisions, T: Encodable>(_ entities: [E], depth: Int, piece: Int = 1 << 20, _ make: ([E]) -> T,
-                                                               to sink: (UnsafeBufferPointer<UInt8>) -> Void) {
+                                                               to sink: (UnsafeBufferPointer<UInt8>) -> Void) throws {
         let emptied = entities.map { entity in
             var copy = entity
             copy.provisions = []
             return copy
         }
         let skeleton = LakeJSON.data(make(emptied), pretty: true)
-        let written: Bool = skeleton.withUnsafeBytes { raw in
+        let written: Bool = try skeleton.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
             let slots = Slots(depth: depth)
             guard let places = slots.places(in: bytes, count: entities.count) else { return false }
@@ -51,7 +56,7 @@ public enum EntityJSON {
                 if !PrettyJSON.append(entity.provisionsText, depth: depth + 1, to: &buffer) {
                     // Not expected of the writer's own text; Foundation's compact text lays out alike.
                     buffer.removeSubrange(mark...)
-                    _ = PrettyJSON.append(LakeJSON.compactString(entity.provisions), depth: depth + 1, to: &buffer)
+                    _ = PrettyJSON.append(LakeJSON.compactString(try entity.readProvisions()), depth: depth + 1, to: &buffer)
                 }
                 copied = place + slots.emptyArray.count
                 if buffer.count >= piece {
@@ -64,20 +69,22 @@ public enum EntityJSON {
             return true
         }
         if !written {
+            // The encoder reads each entity's provisions: any that cannot be read are an error first.
+            for entity in entities { _ = try entity.readProvisions() }
             LakeJSON.data(make(entities), pretty: true).withUnsafeBytes { sink($0.bindMemory(to: UInt8.self)) }
         }
     }
 
     /// The whole text `write` hands over.
-    public static func bytes<E: HoldsProvisions, T: Encodable>(_ entities: [E], depth: Int, _ make: ([E]) -> T) -> [UInt8] {
+    public static func bytes<E: HoldsProvisions, T: Encodable>(_ entities: [E], depth: Int, _ make: ([E]) -> T) throws -> [UInt8] {
         var bytes: [UInt8] = []
-        write(entities, depth: depth, make) { bytes.append(contentsOf: $0) }
+        try write(entities, depth: depth, make) { bytes.append(contentsOf: $0) }
         return bytes
     }
 
     /// The same as a string.
-    public static func pretty<E: HoldsProvisions, T: Encodable>(_ entities: [E], depth: Int, _ make: ([E]) -> T) -> String {
-        String(decoding: bytes(entities, depth: depth, make), as: UTF8.self)
+    public static func pretty<E: HoldsProvisions, T: Encodable>(_ entities: [E], depth: Int, _ make: ([E]) -> T) throws -> String {
+        String(decoding: try bytes(entities, depth: depth, make), as: UTF8.self)
     }
 
     /// `value` encoded pretty with the entities' provisions empty, each `"provisions"` member of

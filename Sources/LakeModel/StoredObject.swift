@@ -34,14 +34,11 @@ public struct StoredObject: Sendable {
 
 /// A page of stored objects printed as JSON (`lake object ls --json`): `EntityJSON` lays each
 /// stored text out where the object's empty provisions are encoded. The provisions are decoded
-/// only where the whole object is asked of the encoder (`EntityJSON`'s fallback), and set
+/// only where the text cannot be laid out (`readProvisions`, which then says why), and set
 /// provisions replace the stored text.
 extension StoredObject: HoldsProvisions, Encodable {
     public var provisions: [Provision] {
-        get {
-            ProvisionJSON.fields(from: provisionsJSON)
-                ?? (try? LakeJSON.decoder().decode([Provision].self, from: Data(provisionsJSON.utf8))) ?? []
-        }
+        get { (try? readProvisions()) ?? [] }
         set {
             object.provisions = []
             provisionsJSON = ProvisionJSON.compactArray(newValue)
@@ -50,9 +47,24 @@ extension StoredObject: HoldsProvisions, Encodable {
 
     public var provisionsText: String { provisionsJSON }
 
+    public func readProvisions() throws -> [Provision] {
+        if let fields = ProvisionJSON.fields(from: provisionsJSON) { return fields }
+        do { return try LakeJSON.decode([Provision].self, from: provisionsJSON) } catch {
+            throw UnreadableProvisions(object: object.id, reason: "\(error)")
+        }
+    }
+
+    /// Only through `EntityJSON`, which reads the provisions first.
     public func encode(to encoder: any Encoder) throws {
         var whole = object
-        whole.provisions = provisions
+        whole.provisions = try readProvisions()
         try whole.encode(to: encoder)
     }
+}
+
+/// The text a stored object's provisions were stored as is not JSON they can be read from.
+public struct UnreadableProvisions: Error, CustomStringConvertible {
+    public let object: LakeID
+    public let reason: String
+    public var description: String { "the catalog's record of object \(object)'s provisions is damaged (unreadable JSON: \(reason))" }
 }

@@ -11,7 +11,7 @@ import LakeSystem
 func printEntityJSON<E: HoldsProvisions, T: Encodable>(_ entities: [E], depth: Int, _ make: ([E]) -> T) throws {
     fflush(nil)   // whatever `print` buffered goes first
     var failure: (any Error)?
-    EntityJSON.write(entities, depth: depth, make) { bytes in
+    try EntityJSON.write(entities, depth: depth, make) { bytes in
         guard failure == nil, !bytes.isEmpty else { return }
         do { try Syscall.writeAll(STDOUT_FILENO, UnsafeRawBufferPointer(bytes), path: "stdout") } catch { failure = error }
     }

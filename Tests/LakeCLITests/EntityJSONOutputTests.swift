@@ -27,6 +27,25 @@ import Testing
         return again == text
     }
 
+    /// A catalog row whose provisions are damaged (cut short): `object ls --json` and `object
+    /// show --json` fail and say which object, rather than print it without its provisions.
+    @Test(.disabled(if: ClusterStores.isOn, "writes into the embedded catalog"))
+    func aDamagedCatalogRowIsAnErrorNotAnEmptyList() throws {
+        let lake = LakeBinary()
+        try lake.initStore()
+        let uploaded = try lake.run(["upload", "--json", Fixtures.vtkDirectory + "/run/run_0.vtu"])
+        let id = try #require((try lake.json(uploaded)["succeeded"] as? [[String: Any]])?.first?["id"] as? String)
+        let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
+            + "c.execute(\"UPDATE objects SET provisions = substr(provisions, 1, 40)\")\nc.commit()"
+        _ = try Process.output("/usr/bin/python3", ["-c", script, lake.store + "/catalog.sqlite"])
+        for command in [["object", "ls", "--json"], ["object", "show", "--json", id]] {
+            let run = try lake.run(command)
+            #expect(run.status == 1, "\(command): \(run.stdout.prefix(200))")
+            #expect(run.stderr.contains(id) || run.stderr.contains("unreadable JSON"), "\(command): \(run.stderr)")
+            #expect(!run.stdout.contains("\"provisions\" : [\n\n"), "\(command) printed the object without its provisions")
+        }
+    }
+
     @Test func everyCommandPrintsObjectsAsTheEncoderWould() throws {
         let lake = LakeBinary()
         try lake.initStore()

@@ -103,8 +103,9 @@ public enum UserFiles {
                 return (SessionProtocol.Reply(errno: EPERM), nil)
             }
             // A name that is not UTF-8 comes as bytes beside its text.
-            let fd = request.pathBytes.map { bytes in FileName(bytes: bytes).withCString { Glibc.open($0, flags | O_CLOEXEC, mode_t(request.mode ?? 0o644)) } }
-                ?? Glibc.open(request.path, flags | O_CLOEXEC, mode_t(request.mode ?? 0o644))
+            let fd = FileName(bytes: request.pathBytes ?? Array(request.path.utf8)).withCString {
+                Glibc.open($0, flags | O_CLOEXEC, mode_t(request.mode ?? 0o644))
+            }
             return fd < 0 ? (SessionProtocol.Reply(errno: errno), nil) : (SessionProtocol.Reply(), fd)
         case .exists:
             var info = stat()

@@ -8,7 +8,7 @@ import Glibc
 public enum RawArguments {
     public static var all: [[UInt8]] {
         (0..<Int(CommandLine.argc)).compactMap { index in
-            CommandLine.unsafeArgv[index].map { Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) }
+            CommandLine.unsafeArgv[index].map { FileName(cString: $0).bytes }
         }
     }
 

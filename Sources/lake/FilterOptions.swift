@@ -87,17 +87,20 @@ struct Page<Item: Encodable & HoldsProvisions>: Encodable {
 }
 
 extension Page {
+    /// Prints the page as JSON, the items' provisions laid out from compact text (`EntityJSON`).
+    func printJSON() throws {
+        try printEntityJSON(items, depth: 2) { entities in
+            var page = self
+            page.items = entities
+            return page
+        }
+    }
+
     /// Prints the page: JSON with `--json` (the items' provisions laid out from compact text by
     /// `EntityJSON`: the encoder's bytes, without its cost per histogram), else `none` or the
     /// table, and how to get the next page.
     func show(json: Bool, none: String, command: String, table: ([Item]) -> String) throws {
-        if json {
-            return try printEntityJSON(items, depth: 2) { entities in
-                var page = self
-                page.items = entities
-                return page
-            }
-        }
+        if json { return try printJSON() }
         guard !items.isEmpty else { return print(none) }
         print(table(items))
         if let next = nextCursor { print("… more: lake \(command) --after \(next)") }

@@ -21,8 +21,7 @@ struct ObjectList: ParsableCommand {
                 // The stored provisions laid out as they are: decoding them to write them again
                 // was half the time of a page of many fields.
                 let fetched = try store.catalog.storedObjects(matching: filter.isEmpty ? nil : filter, limit: filtering.limit + 1, after: cursor)
-                return try Page(key: "objects", fetched: fetched, limit: filtering.limit, id: \.object.id)
-                    .show(json: true, none: "", command: "object ls", table: { _ in "" })
+                return try Page(key: "objects", fetched: fetched, limit: filtering.limit, id: \.object.id).printJSON()
             }
             let fetched = try filter.isEmpty ? store.catalog.objects(limit: filtering.limit + 1, after: cursor)
                 : store.catalog.objects(matching: filter, limit: filtering.limit + 1, after: cursor)

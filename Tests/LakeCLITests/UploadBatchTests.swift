@@ -50,6 +50,39 @@ struct UploadBatchTests {
         #expect(verify.succeeded, "\(verify.stdout)")
     }
 
+    /// `lake upload` of many files while the store is mounted and files are copied into its
+    /// `incoming/`: two settlers (the command's, the daemon's) sync and forget the same table's
+    /// rows. Every file of both arrives whole, nothing is left waiting, and the mount reads the
+    /// uploaded files' bytes.
+    @Test func aBatchBesideAMountThatSettlesToo() throws {
+        let mounted = try MountedLake(mount: false)
+        try configure(mounted.lake, ["settle_seconds": 0.05])
+        try mounted.mount()
+        let lake = mounted.lake
+        for folder in ["cli", "copied"] {
+            try FileManager.default.createDirectory(atPath: lake.directory.file(folder), withIntermediateDirectories: true)
+        }
+        let files = (0..<300).map { lake.directory.writeRandom("cli/c\($0).bin", size: 100 + $0 * 37, seed: UInt64(7_000 + 2 * $0)) }
+        for index in 0..<300 { lake.directory.writeRandom("copied/m\(index).bin", size: 150 + index * 41, seed: UInt64(9_000 + 2 * index)) }
+        let statuses = try Shell.parallel([
+            "'\(LakeBinary.executable)' upload --no-wait --store '\(lake.store)' \(files.map { "'\($0)'" }.joined(separator: " ")) > /dev/null",
+            "cp -r '\(lake.directory.file("copied"))' '\(mounted.path("incoming/"))'",
+        ])
+        #expect(statuses == [0, 0])
+        #expect(mounted.eventually(30) { (try? query(lake, "SELECT COUNT(*) FROM unsettled_blobs")) == ["0"] })
+        let stored = try query(lake, "SELECT name, blob_id FROM objects")
+        #expect(stored.count == 600)
+        for row in stored {
+            let parts = row.split(separator: "|").map(String.init)
+            try #require(parts.count == 2, "\(row)")
+            let source = lake.directory.file((parts[0].hasPrefix("c") ? "cli/" : "copied/") + parts[0])
+            #expect(try Shell.sha256(source) == parts[1], "\(row)")
+        }
+        let id = try #require(try query(lake, "SELECT id FROM objects WHERE name = 'c299.bin'").first)
+        #expect(mounted.eventually(10) { (try? Shell.sha256(mounted.path("objects/\(id)/file"))) == (try? Shell.sha256(files[299])) })
+        #expect(try lake.run(["verify"]).succeeded)
+    }
+
     /// Many files onto a store whose disk fills up part way: the files that did not fit fail with
     /// the reason, every object reported holds its file's bytes, nothing is left half stored, and
     /// once space is back `lake gc` and `lake verify` find the store sound.

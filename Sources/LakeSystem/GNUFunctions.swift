@@ -10,6 +10,8 @@ enum GNUFunctions {
     static let accept4: (@convention(c) (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, Int32) -> Int32)? = lookUp("accept4")
     static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)?
         = lookUp("posix_spawn_file_actions_addclosefrom_np")
+    static let addChangeDirectory: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32)?
+        = lookUp("posix_spawn_file_actions_addchdir_np")
 
     private static func lookUp<F>(_ name: String) -> F? {
         // A null handle is RTLD_DEFAULT: every loaded library is searched.

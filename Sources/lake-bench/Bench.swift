@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 
 /// Runs commands and measures them: wall time and the peak resident memory of the process tree
 /// (from wait4's rusage).
@@ -35,15 +36,8 @@ enum Bench {
 
     /// Runs `argv` and returns its standard output.
     static func capture(_ argv: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchError("\(argv.joined(separator: " ")) failed") }
+        let (ended, data, _) = try ChildProcess.run("/usr/bin/env", argv, input: .inherit, errors: .inherit)
+        guard ended.status == 0 else { throw BenchError("\(argv.joined(separator: " ")) failed") }
         return String(decoding: data, as: UTF8.self)
     }
 

@@ -20,16 +20,12 @@ enum MountPoint {
 
     /// Unmounts, lazily when `force` (for a dead mount whose daemon is gone).
     static func unmount(_ path: String, lazy: Bool) -> (Bool, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["fusermount3", lazy ? "-uz" : "-u", path]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        do { try process.run() } catch { return (false, "cannot run fusermount3: \(error)") }
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus == 0, message.trimmingCharacters(in: .whitespacesAndNewlines))
+        do {
+            let (ended, _, errors) = try ChildProcess.run("/usr/bin/env", ["fusermount3", lazy ? "-uz" : "-u", path])
+            return (ended.status == 0, String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        } catch {
+            return (false, "cannot run fusermount3: \(error)")
+        }
     }
 
     /// The daemons serving `path`: processes whose command line is `lake mount … PATH …` (how

@@ -162,9 +162,9 @@ import Testing
         let folder = TemporaryDirectory("s3-full")
         let disk = folder.file("disk")
         try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
-        _ = try Process.output("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "lake-test-cache", disk])
-        defer { _ = try? Process.output("/bin/umount", ["-l", disk]) }
-        #expect(try Process.output("/bin/findmnt", ["-n", "-o", "FSTYPE", disk]).hasPrefix("tmpfs"))
+        _ = try Command.output("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "lake-test-cache", disk])
+        defer { _ = try? Command.output("/bin/umount", ["-l", disk]) }
+        #expect(try Command.output("/bin/findmnt", ["-n", "-o", "FSTYPE", disk]).hasPrefix("tmpfs"))
         let a = try server.blobStore(cache: folder.file("a"))
         let b = try server.blobStore(cache: disk + "/cache")
         let big = try put(a, randomBytes(6 << 20), session: "big")

@@ -163,17 +163,11 @@ import Testing
             print(server.server_address[1], flush=True)
             server.serve_forever()
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, String(headStatus)]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        // The test runner blocks SIGTERM for its children: SIGKILL, then reap.
-        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        let process = try ChildProcess("/usr/bin/env", ["python3", "-c", script, String(headStatus)], output: .pipe)
+        defer { process.send(SIGKILL); process.wait() }
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            let byte = process.output!.readData(ofLength: 1)
             guard !byte.isEmpty else { Issue.record("the responder did not start"); return }
             line.append(byte)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeS3
 import LakeTestSupport
 import Testing
@@ -165,18 +166,13 @@ import Testing
         defer { unmount() }
         let file = "\(mountpoint)/objects/\(id)/mid.bin", copy = lake.directory.file("copy.bin")
 
-        let reader = Process()
-        reader.executableURL = URL(fileURLWithPath: "/bin/sh")
-        reader.arguments = ["-c", "cat '\(file)' > '\(copy)'"]
-        let errors = Pipe()
-        reader.standardError = errors
-        try reader.run()
+        let reader = try ChildProcess("/bin/sh", ["-c", "cat '\(file)' > '\(copy)'"], errors: .pipe)
         #expect(eventually(60) { proxy.cutsMade() == 1 }, "the fetch never reached the proxy's hold")
         server.stop()
         proxy.release()
-        reader.waitUntilExit()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(reader.terminationStatus != 0 && message.contains("Input/output error"), "\(reader.terminationStatus): \(message)")
+        let message = String(decoding: ChildProcess.readToEnd(reader.errors!), as: UTF8.self)
+        let ended = reader.wait()
+        #expect(ended.status != 0 && message.contains("Input/output error"), "\(ended): \(message)")
         let got = (try? Data(contentsOf: URL(fileURLWithPath: copy))) ?? Data()
         #expect(try Data(contentsOf: URL(fileURLWithPath: source)).starts(with: got), "bytes that are not the file's were served")
         #expect(try FileManager.default.contentsOfDirectory(atPath: lake.store + "/cache/fetching").isEmpty)

@@ -131,7 +131,7 @@ import Testing
                 for _ in range(n // 65536): f.write(chunk)
                 f.write(b"\n</AppendedData>\n</VTKFile>\n")
             """#
-        _ = try Process.output("/usr/bin/env", ["python3", "-c", script, path, String(values)])
+        _ = try Command.output("/usr/bin/env", ["python3", "-c", script, path, String(values)])
     }
 
     /// Node A's daemon is killed (SIGKILL) while it processes an object; once A's lease has run
@@ -236,13 +236,13 @@ import Testing
         let script = "import os, sys; d = sys.argv[1].encode() + b'/incoming/'; "
             + "open(d + b'caf\\xe9-\\xff.bin', 'wb').write(b'latin-1 name'); "
             + "print(sorted(n.hex() for n in os.listdir(d)))"
-        let named = try Process.output("/usr/bin/env", ["python3", "-c", script, mountpoint])
+        let named = try Command.output("/usr/bin/env", ["python3", "-c", script, mountpoint])
         #expect(named.contains("636166e92dff2e62696e"), "\(named)")
         #expect(try lake.run(["unmount", mountpoint], store: false).succeeded)
         #expect(try lake.run(["mount", mountpoint], environment: env).succeeded)
         let listing = "import os, sys; d = sys.argv[1].encode() + b'/incoming/'; "
             + "print(sorted(n.hex() for n in os.listdir(d)), open(d + b'caf\\xe9-\\xff.bin', 'rb').read())"
-        let remounted = try Process.output("/usr/bin/env", ["python3", "-c", listing, mountpoint])
+        let remounted = try Command.output("/usr/bin/env", ["python3", "-c", listing, mountpoint])
         #expect(remounted.contains("636166e92dff2e62696e") && remounted.contains("latin-1 name"), "\(remounted)")
     }
 

@@ -27,7 +27,7 @@ import Testing
         let lake = LakeBinary()
         try lake.initStore()
         let bomb = lake.directory.file("bomb.vtu")
-        _ = try Process.output("/usr/bin/env", ["python3", "-c", Self.writer, bomb])
+        _ = try Command.output("/usr/bin/env", ["python3", "-c", Self.writer, bomb])
         let size = try FileManager.default.attributesOfItem(atPath: bomb)[.size] as! Int
         #expect(size < 2_000_000, "the bomb should be small on disk, is \(size) bytes")
         #expect(try lake.run(["upload", bomb, "--no-wait"]).succeeded)
@@ -54,7 +54,7 @@ import Testing
         let writer = Self.writer.replacingOccurrences(of: "n = 99_999_744", with: "n = 2_097_152")
         var blocks = ""
         for i in 0..<16 {
-            _ = try Process.output("/usr/bin/env", ["python3", "-c", writer, "\(folder)/b\(i).vtu"])
+            _ = try Command.output("/usr/bin/env", ["python3", "-c", writer, "\(folder)/b\(i).vtu"])
             blocks += "<DataSet index=\"\(i)\" file=\"run/b\(i).vtu\"/>\n"
         }
         let manifest = lake.directory.write("run.vtm", """
@@ -125,7 +125,7 @@ import Testing
         let lake = LakeBinary()
         try lake.initStore()
         for (name, kind, block) in [("huge.vtp", compressor, 96 << 20), ("raw.vtp", "None", 0)] {
-            _ = try Process.output("/usr/bin/env", ["python3", "-c", Self.blockWriter, lake.directory.file(name), kind, "\(block)", "500000"])
+            _ = try Command.output("/usr/bin/env", ["python3", "-c", Self.blockWriter, lake.directory.file(name), kind, "\(block)", "500000"])
             #expect(try lake.run(["upload", lake.directory.file(name), "--no-wait"]).succeeded)
         }
         #expect(try lake.run(["process"]).succeeded)
@@ -158,7 +158,7 @@ import Testing
             writer.SetCompressorTypeToLZ4(); writer.SetBlockSize(256 << 20)
             assert writer.Write() == 1
             """#
-        _ = try Process.output("/usr/bin/env", ["python3", "-c", writer, file])
+        _ = try Command.output("/usr/bin/env", ["python3", "-c", writer, file])
         #expect(try lake.run(["upload", file, "--no-wait"]).succeeded)
         let (status, peakKiB) = try measure(["process", "--store", lake.store])
         #expect(status == 0)
@@ -177,7 +177,7 @@ import Testing
         settings["processing_time_limit_seconds"] = 1
         try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: config))
         let bomb = lake.directory.file("bomb.vtp")
-        _ = try Process.output("/usr/bin/env", ["python3", "-c", #"""
+        _ = try Command.output("/usr/bin/env", ["python3", "-c", #"""
             import struct, sys, zlib
             piece = 1 << 20; pieces = 8192; n = piece * pieces
             z = zlib.compressobj(9)

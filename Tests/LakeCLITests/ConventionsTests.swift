@@ -12,7 +12,7 @@ import Testing
         // "unknown" outside a git checkout.
         let pattern = #/^lake \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}(\+changes)?|unknown)\)$/#
         #expect(text.wholeMatch(of: pattern) != nil, "\(text)")
-        if let head = try? Process.output("/usr/bin/env", ["git", "-C", LakeBinary.repository, "rev-parse", "--short=12", "HEAD"]) {
+        if let head = try? Command.output("/usr/bin/env", ["git", "-C", LakeBinary.repository, "rev-parse", "--short=12", "HEAD"]) {
             #expect(text.contains(head.trimmingCharacters(in: .whitespacesAndNewlines)) || text.contains("unknown"), "\(text) vs HEAD \(head)")
         }
     }

@@ -1,17 +1,12 @@
 import Foundation
+import LakeSystem
 import LakeTestSupport
 import Testing
 
 @Suite(.serialized) struct CrashAndConcurrencyTests {
     /// Starts `lake` without waiting for it.
-    func start(_ lake: LakeBinary, _ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LakeBinary.executable)
-        process.arguments = arguments + ["--store", lake.store]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+    func start(_ lake: LakeBinary, _ arguments: [String]) throws -> ChildProcess {
+        try ChildProcess(LakeBinary.executable, arguments + ["--store", lake.store], output: .null, errors: .null)
     }
 
     @Test func killedUploadsLeaveARecoverableStore() throws {
@@ -26,8 +21,8 @@ import Testing
             let upload = try start(lake, ["upload", big])
             usleep(UInt32.random(in: 10_000...250_000, using: &generator))
             if upload.isRunning { killedWhileRunning += 1 }
-            kill(upload.processIdentifier, SIGKILL)
-            upload.waitUntilExit()
+            upload.send(SIGKILL)
+            upload.wait()
         }
         #expect(killedWhileRunning > 0, "every upload finished before it could be killed; the test proved nothing")
 
@@ -46,7 +41,7 @@ import Testing
         let object = try #require((try lake.json(again)["succeeded"] as? [[String: Any]])?.first)
         #expect(object["status"] as? String == "READY")
         let hash = ((object["file"] as! [String: Any])["blob"] as! [String: Any])["id"] as! String
-        #expect(hash == String(try Process.output("/usr/bin/sha256sum", [big]).prefix(64)))
+        #expect(hash == String(try Command.output("/usr/bin/sha256sum", [big]).prefix(64)))
         let after = try lake.run(["verify"])
         #expect(after.succeeded, "\(after.stdout)")
     }
@@ -60,8 +55,8 @@ import Testing
         }
         let uploads = try files.map { try start(lake, ["upload", "--geometry-units", "m"] + $0) }
         let reader = try start(lake, ["object", "ls"])
-        for process in uploads + [reader] { process.waitUntilExit() }
-        #expect(uploads.allSatisfy { $0.terminationStatus == 0 })
+        for process in uploads + [reader] { process.wait() }
+        #expect(uploads.allSatisfy { $0.wait().status == 0 })
         let listed = try lake.json(try lake.run(["object", "ls", "--json", "--limit", "100"]))
         let objects = listed["objects"] as! [[String: Any]]
         #expect(objects.count == 30)

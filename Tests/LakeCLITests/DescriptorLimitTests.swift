@@ -74,7 +74,7 @@ import Testing
     /// A VTM of `blocks` PolyData blocks of four points, block i's field `p` all i, written by VTK.
     static func writeManifest(blocks: Int, into directory: TemporaryDirectory) throws -> String {
         let manifest = directory.file("run.vtm")
-        _ = try Process.output("/usr/bin/env", ["python3", "-c", #"""
+        _ = try Command.output("/usr/bin/env", ["python3", "-c", #"""
             import sys, numpy as np, vtk
             from vtk.util import numpy_support as ns
             blocks = vtk.vtkMultiBlockDataSet()

@@ -37,7 +37,7 @@ import Testing
         let id = try #require((try lake.json(uploaded)["succeeded"] as? [[String: Any]])?.first?["id"] as? String)
         let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
             + "c.execute(\"UPDATE objects SET provisions = substr(provisions, 1, 40)\")\nc.commit()"
-        _ = try Process.output("/usr/bin/python3", ["-c", script, lake.store + "/catalog.sqlite"])
+        _ = try Command.output("/usr/bin/python3", ["-c", script, lake.store + "/catalog.sqlite"])
         for command in [["object", "ls", "--json"], ["object", "show", "--json", id]] {
             let run = try lake.run(command)
             #expect(run.status == 1, "\(command): \(run.stdout.prefix(200))")

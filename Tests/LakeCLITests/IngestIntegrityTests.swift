@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeTestSupport
 import Testing
 
@@ -163,13 +164,10 @@ import Testing
         let target = mounted.path("incoming/killed.bin")
         let marker = mounted.lake.directory.file("written")
         // Writes 3 MiB, says so, then holds the file open until killed.
-        let writer = Process()
-        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
-        writer.arguments = ["-c", "exec python3 -c \"import os,signal\nf=open('\(target)','wb')\nfor i in range(3): f.write(os.urandom(1048576)); f.flush()\nopen('\(marker)','w').close()\nsignal.pause()\""]
-        try writer.run()
+        let writer = try ChildProcess("/bin/sh", ["-c", "exec python3 -c \"import os,signal\nf=open('\(target)','wb')\nfor i in range(3): f.write(os.urandom(1048576)); f.flush()\nopen('\(marker)','w').close()\nsignal.pause()\""])
         #expect(mounted.eventually(60) { FileManager.default.fileExists(atPath: marker) })
-        kill(writer.processIdentifier, SIGKILL)
-        writer.waitUntilExit()
+        writer.send(SIGKILL)
+        writer.wait()
         #expect(mounted.eventually(10) { !FileManager.default.fileExists(atPath: target) })
         #expect(try objects(mounted).isEmpty)
         #expect(try mounted.lake.run(["verify"]).succeeded)

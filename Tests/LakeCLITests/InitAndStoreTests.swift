@@ -36,8 +36,8 @@ import Testing
         let lake = LakeBinary()
         try lake.initStore()
         let catalog = lake.store + "/catalog.sqlite"
-        _ = try Process.output("/usr/bin/env", ["sqlite3", catalog, "INSERT INTO grdb_migrations VALUES ('2099-01-01-future')"])
-        let before = try Process.output("/usr/bin/env", ["sqlite3", catalog, "SELECT identifier FROM grdb_migrations ORDER BY 1"])
+        _ = try Command.output("/usr/bin/env", ["sqlite3", catalog, "INSERT INTO grdb_migrations VALUES ('2099-01-01-future')"])
+        let before = try Command.output("/usr/bin/env", ["sqlite3", catalog, "SELECT identifier FROM grdb_migrations ORDER BY 1"])
         #expect(before.contains("2099-01-01-future"), "sqlite3 is needed for this test")
         let result = try lake.run(["object", "ls"])
         #expect(result.status == 1)
@@ -45,9 +45,9 @@ import Testing
         #expect(result.stderr.contains("2099-01-01-future"))
         let upload = try lake.run(["upload", lake.directory.write("a.txt", "a")])
         #expect(upload.status == 1)
-        let after = try Process.output("/usr/bin/env", ["sqlite3", catalog, "SELECT identifier FROM grdb_migrations ORDER BY 1"])
+        let after = try Command.output("/usr/bin/env", ["sqlite3", catalog, "SELECT identifier FROM grdb_migrations ORDER BY 1"])
         #expect(after == before)
-        let objects = try Process.output("/usr/bin/env", ["sqlite3", catalog, "SELECT COUNT(*) FROM objects"])
+        let objects = try Command.output("/usr/bin/env", ["sqlite3", catalog, "SELECT COUNT(*) FROM objects"])
         #expect(objects.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeTestSupport
 
 /// Runs the built `lake` binary against a temporary store, as a user would.
@@ -37,28 +38,14 @@ struct LakeBinary {
     @discardableResult
     func run(_ arguments: [String], store useStore: Bool = true, environment: [String: String] = [:],
              cwd: String? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = arguments + (useStore ? ["--store", store] : [])
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "LAKE_STORE")
         for (key, value) in ClusterStores.environment { env[key] = value }
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes concurrently so neither fills up and blocks the child.
-        nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readAllRetrying() }
-        reader.start()
-        let outData = out.fileHandleForReading.readAllRetrying()
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        let (ended, output, errors) = try ChildProcess.run(Self.executable, arguments + (useStore ? ["--store", store] : []),
+                                                           environment: env, directory: cwd)
+        return Result(status: ended.status, stdout: String(decoding: output, as: UTF8.self),
+                      stderr: String(decoding: errors, as: UTF8.self))
     }
 
     /// Makes the store: embedded, or with LAKE_TEST_STORE=cluster a node of a cluster (its

@@ -47,7 +47,7 @@ import Testing
         try lake.initStore()
         let file = lake.directory.file("large.vtu")
         let expected = try JSONSerialization.jsonObject(with: Data(
-            try Process.output("/usr/bin/env", ["python3", "-c", Self.writer, file]).utf8)) as! [String: Any]
+            try Command.output("/usr/bin/env", ["python3", "-c", Self.writer, file]).utf8)) as! [String: Any]
         #expect(try lake.run(["upload", file]).succeeded)
         let listed = try lake.json(try lake.run(["object", "ls", "--json"]))
         let object = try #require((listed["objects"] as? [[String: Any]])?.first)

@@ -14,7 +14,7 @@ import Testing
         #expect(try lake.run(["verify"]).succeeded)
 
         let path = BlobFiles.path(store: lake.store, id: blob)
-        _ = try Process.output("/bin/chmod", ["u+w", path])
+        _ = try Command.output("/bin/chmod", ["u+w", path])
         try "damaged bytes!".write(toFile: path, atomically: false, encoding: .utf8)
         let verify = try lake.run(["verify", "--json"])
         #expect(verify.status == 1)

@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeTestSupport
 import Testing
 
@@ -95,19 +96,15 @@ import Testing
     /// mount (several mounts of a store share one log).
     @Test func aBusyUnmountSaysWhoHoldsTheMount() throws {
         let mounted = try MountedLake()
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
-        holder.arguments = ["-c", "cd '\(mounted.path("objects"))' && exec sleep 600"]
-        try holder.run()
-        // SIGKILL: the test runner blocks SIGTERM, and its children inherit that.
-        defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
-        #expect(mounted.eventually(30) { MountUsersProbe.cwd(of: holder.processIdentifier)?.hasPrefix(mounted.mountpoint) == true })
+        let holder = try ChildProcess("/bin/sh", ["-c", "cd '\(mounted.path("objects"))' && exec sleep 600"])
+        defer { holder.send(SIGKILL); holder.wait() }
+        #expect(mounted.eventually(30) { MountUsersProbe.cwd(of: holder.pid)?.hasPrefix(mounted.mountpoint) == true })
         let busy = try mounted.lake.run(["unmount", mounted.mountpoint], store: false)
         #expect(busy.status == 1, "\(busy.stderr)")
-        #expect(busy.stderr.contains("in use by") && busy.stderr.contains("sleep (pid \(holder.processIdentifier)): working directory"),
+        #expect(busy.stderr.contains("in use by") && busy.stderr.contains("sleep (pid \(holder.pid)): working directory"),
                 "\(busy.stderr)")
-        kill(holder.processIdentifier, SIGKILL)
-        holder.waitUntilExit()
+        holder.send(SIGKILL)
+        holder.wait()
         let log = try String(contentsOfFile: mounted.store + "/logs/mount.log", encoding: .utf8)
         let lines = log.split(separator: "\n").filter { $0.contains(" info ") }
         #expect(!lines.isEmpty && lines.allSatisfy { $0.contains("mount=\(mounted.mountpoint)") }, "\(lines.prefix(3))")

@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeTestSupport
 
 /// A real mount of a temporary store, made with `lake mount` and always taken down when the
@@ -78,32 +79,14 @@ enum Shell {
 
     @discardableResult
     static func run(_ command: String) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readAllRetrying()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let (ended, output, _) = try ChildProcess.run("/bin/sh", ["-c", command], errors: .output)
+        return Result(status: ended.status, output: String(decoding: output, as: UTF8.self))
     }
 
     /// Runs commands at the same time, each in its own process, and returns their statuses.
-    /// (A shell's `&` and `wait` can hang here: the test process's signal mask reaches the shell.)
     static func parallel(_ commands: [String]) throws -> [Int32] {
-        let processes = try commands.map { command -> Process in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", command]
-            try process.run()
-            return process
-        }
-        return processes.map { process in
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
+        let processes = try commands.map { try ChildProcess("/bin/sh", ["-c", $0]) }
+        return processes.map { $0.wait().status }
     }
 
     static func sha256(_ path: String) throws -> String {

@@ -87,7 +87,7 @@ import Testing
         let stdout = try lake.run(["object", "get", id, "-o", "-"])
         #expect(Data(stdout.stdout.utf8).count > 0)
         let piped = lake.directory.file("piped.bin")
-        _ = try Process.output("/bin/sh", ["-c", "\(LakeBinary.executable) object get \(id) -o - --store \(lake.store) > \(piped)"])
+        _ = try Command.output("/bin/sh", ["-c", "\(LakeBinary.executable) object get \(id) -o - --store \(lake.store) > \(piped)"])
         #expect(FileManager.default.contentsEqual(atPath: source, andPath: piped))
         // Default destination: the object's file name in the working directory.
         let cwd = lake.directory.file("cwd")

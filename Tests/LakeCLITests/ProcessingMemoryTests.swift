@@ -25,7 +25,7 @@ import Testing
         let lake = LakeBinary()
         try lake.initStore()
         let file = lake.directory.file("shape.vtp")
-        _ = try Process.output("/usr/bin/env", ["python3", "-c", Self.writer, file, "\(tuples)", "\(fields)", "\(components)"])
+        _ = try Command.output("/usr/bin/env", ["python3", "-c", Self.writer, file, "\(tuples)", "\(fields)", "\(components)"])
         #expect(try lake.run(["upload", file, "--no-wait"]).succeeded)
         let (status, peakKiB) = try PeakMemory.measure(["process", "--store", lake.store])
         #expect(status == 0)

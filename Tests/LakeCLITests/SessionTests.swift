@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeTestSupport
 import Testing
 
@@ -287,20 +288,15 @@ import Testing
             print("holding", len(held), flush=True)
             sys.stdin.read()
             """)
-        let holding = Process()
-        holding.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        holding.arguments = ["--reuid=\(shared.alice.uid)", "--regid=\(shared.alice.gid)", "--clear-groups", "/usr/bin/python3", holder] + socket
-        let input = Pipe(), output = Pipe()
-        holding.standardInput = input
-        holding.standardOutput = output
-        try holding.run()
-        _ = output.fileHandleForReading.availableData   // "holding N": the connections are made
+        let holding = try ChildProcess("/usr/bin/setpriv", ["--reuid=\(shared.alice.uid)", "--regid=\(shared.alice.gid)", "--clear-groups",
+                                                             "/usr/bin/python3", holder] + socket, input: .pipe, output: .pipe)
+        _ = holding.output!.availableData   // "holding N": the connections are made
         let refused = try shared.lake(shared.alice, "object ls")
         #expect(refused.status != 0 && refused.output.contains("as many sessions"), "\(refused.output)")
         let other = try shared.lake(shared.bob, "object ls")
         #expect(other.status == 0, "\(other.output)")
-        try input.fileHandleForWriting.close()
-        holding.waitUntilExit()
+        try holding.input!.close()
+        holding.wait()
         #expect(shared.mounted.eventually { (try? shared.lake(shared.alice, "object ls").status) == 0 })
     }
 
@@ -313,18 +309,14 @@ import Testing
         // open(2), the child waits for its answer.
         let fifo = shared.mounted.lake.directory.file("never-written")
         #expect(try Shell.run("mkfifo '\(fifo)' && chmod 666 '\(fifo)'").status == 0)
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        client.arguments = ["--reuid=\(shared.alice.uid)", "--regid=\(shared.alice.gid)", "--clear-groups", LakeBinary.executable,
-                            "upload", fifo, "--no-wait", "--store", shared.mounted.store]
-        client.standardOutput = FileHandle.nullDevice
-        client.standardError = FileHandle.nullDevice
-        try client.run()
+        let client = try ChildProcess("/usr/bin/setpriv", ["--reuid=\(shared.alice.uid)", "--regid=\(shared.alice.gid)", "--clear-groups",
+                                                           LakeBinary.executable, "upload", fifo, "--no-wait", "--store", shared.mounted.store],
+                                      output: .null, errors: .null)
         let sessions = "pgrep -f '[l]ake upload \(fifo)'"
         #expect(shared.mounted.eventually { (try? Shell.run(sessions).output.split(separator: "\n").count) == 2 },
                 "the session's child did not start")
-        kill(client.processIdentifier, SIGKILL)
-        client.waitUntilExit()
+        client.send(SIGKILL)
+        client.wait()
         #expect(shared.mounted.eventually { (try? Shell.run(sessions).status) == 1 }, "the session's child outlived its client")
         #expect(try shared.objectCount() == 0)
     }

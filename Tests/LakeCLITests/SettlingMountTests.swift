@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeTestSupport
 import Testing
 
@@ -178,15 +179,11 @@ struct SettlingMountTests {
         try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
         // Small files and, every tenth, one above BlobSettling's threshold: both ways of committing.
         for i in 0..<400 { mounted.lake.directory.writeRandom("tree/f\(i).bin", size: i % 10 == 0 ? 40_000 + i : 2_000 + i * 13, seed: UInt64(500 + i)) }
-        let copy = Process()
-        copy.executableURL = URL(fileURLWithPath: "/bin/cp")
-        copy.arguments = ["-r", tree, mounted.path("incoming/")]
-        copy.standardError = FileHandle.nullDevice
-        try copy.run()
+        let copy = try ChildProcess("/bin/cp", ["-r", tree, mounted.path("incoming/")], errors: .null)
         let copied = mounted.path("incoming/tree")
         #expect(mounted.eventually(60) { ((try? FileManager.default.contentsOfDirectory(atPath: copied))?.count ?? 0) >= 60 })
         #expect(try Shell.run("pkill -9 -f '[l]ake mount \(mounted.mountpoint) '").status == 0)
-        copy.waitUntilExit()
+        copy.wait()
         _ = try Shell.run("fusermount3 -uz '\(mounted.mountpoint)'")
         try mounted.mount()
         let names = try FileManager.default.contentsOfDirectory(atPath: copied)

@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeTestSupport
 import Testing
 
@@ -66,12 +67,8 @@ import Testing
     }
 
     /// Two seconds of xattr requests on the mount's root, in the background.
-    func burst(_ mounted: MountedLake) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", "import os,time\nend=time.time()+2\nwhile time.time()<end: os.listxattr(\"\(mounted.mountpoint)/objects\")"]
-        try process.run()
-        return process
+    func burst(_ mounted: MountedLake) throws -> ChildProcess {
+        try ChildProcess("/usr/bin/python3", ["-c", "import os,time\nend=time.time()+2\nwhile time.time()<end: os.listxattr(\"\(mounted.mountpoint)/objects\")"])
     }
 
     @Test(.enabled(if: FileManager.default.isWritableFile(atPath: "/dev/cpu_dma_latency"), "PM QoS is open to root"))
@@ -80,12 +77,12 @@ import Testing
         #expect(try mounted.eventually(5) { try !holdsLatencyRequest(mounted) })
         let requests = try burst(mounted)
         #expect(try mounted.eventually(2) { try holdsLatencyRequest(mounted) }, "no PM QoS request while requests flow")
-        requests.waitUntilExit()
+        requests.wait()
         #expect(try mounted.eventually(3) { try !holdsLatencyRequest(mounted) }, "the PM QoS request outlived the requests")
 
         let quiet = try MountedLake(options: ["no_busy_poll"])
         let more = try burst(quiet)
         #expect(try !quiet.eventually(1.5) { try holdsLatencyRequest(quiet) })
-        more.waitUntilExit()
+        more.wait()
     }
 }

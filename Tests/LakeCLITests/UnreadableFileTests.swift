@@ -8,14 +8,14 @@ import Testing
         guard getuid() == 0 else { return }
         let lake = LakeBinary()
         try lake.initStore()
-        _ = try Process.output("/bin/chown", ["-R", "65534:65534", lake.store])
-        _ = try Process.output("/bin/chmod", ["755", lake.directory.path])
+        _ = try Command.output("/bin/chown", ["-R", "65534:65534", lake.store])
+        _ = try Command.output("/bin/chmod", ["755", lake.directory.path])
         let secret = lake.directory.write("secret.stl", Fixtures.asciiSTL())
         let open = lake.directory.write("open.stl", Fixtures.asciiSTL())
-        _ = try Process.output("/bin/chmod", ["600", secret])
-        _ = try Process.output("/bin/chmod", ["644", open])
+        _ = try Command.output("/bin/chmod", ["600", secret])
+        _ = try Command.output("/bin/chmod", ["644", open])
         let script = "\(LakeBinary.executable) upload \(secret) \(open) --store \(lake.store) --geometry-units mm 2>&1; echo \"status=$?\""
-        let output = try Process.output("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+        let output = try Command.output("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
                                                              "/bin/sh", "-c", script])
         #expect(output.contains("secret.stl: permission denied"), "\(output)")
         #expect(output.contains("status=1"))

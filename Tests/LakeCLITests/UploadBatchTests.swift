@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeTestSupport
 import Testing
 
@@ -13,7 +14,7 @@ struct UploadBatchTests {
     func query(_ lake: LakeBinary, _ sql: String) throws -> [String] {
         let script = "import sqlite3, sys\nfor row in sqlite3.connect('file:' + sys.argv[1] + '/catalog.sqlite?mode=ro', uri=True)"
             + ".execute(sys.argv[2]): print('|'.join(str(v) for v in row))"
-        return try Process.output("/usr/bin/python3", ["-c", script, lake.store, sql]).split(separator: "\n").map(String.init)
+        return try Command.output("/usr/bin/python3", ["-c", script, lake.store, sql]).split(separator: "\n").map(String.init)
     }
 
     func configure(_ lake: LakeBinary, _ settings: [String: Any]) throws {
@@ -129,15 +130,11 @@ struct UploadBatchTests {
         try configure(lake, ["settle_seconds": 3600])
         try FileManager.default.createDirectory(atPath: lake.directory.file("many"), withIntermediateDirectories: true)
         let files = (0..<1_500).map { lake.directory.writeRandom("many/f\($0).bin", size: 200 + $0 % 3_000, seed: UInt64(1_000 + 2 * $0)) }
-        let upload = Process()
-        upload.executableURL = URL(fileURLWithPath: LakeBinary.executable)
-        upload.arguments = ["upload", "--no-wait", "--store", lake.store] + files
-        upload.standardOutput = FileHandle.nullDevice
-        upload.standardError = FileHandle.nullDevice
-        try upload.run()
+        let upload = try ChildProcess(LakeBinary.executable, ["upload", "--no-wait", "--store", lake.store] + files,
+                                      output: .null, errors: .null)
         let started = eventually(120) { (Int((try? query(lake, "SELECT COUNT(*) FROM objects").first) ?? "") ?? 0) >= 40 }
-        kill(upload.processIdentifier, SIGKILL)
-        upload.waitUntilExit()
+        upload.send(SIGKILL)
+        upload.wait()
         #expect(started, "no object was recorded")
         let waiting = try query(lake, "SELECT blob_id FROM unsettled_blobs")
         #expect(!waiting.isEmpty, "the kill came after everything was synced; the test proved nothing")

@@ -29,9 +29,9 @@ import Testing
         let annotations = try #require(first["annotations"] as? [[String: Any]])
         #expect(annotations.first?["quantity_type"] as? String == "PRESSURE" && annotations.first?["units"] as? String == "Pa")
         let hash = try #require(((first["file"] as? [String: Any])?["blob"] as? [String: Any])?["content_hash"] as? [String: Any])
-        let md5 = try Process.output("/usr/bin/md5sum", [stl]).prefix(32)
+        let md5 = try Command.output("/usr/bin/md5sum", [stl]).prefix(32)
         #expect(hash["md5"] as? String == String(md5))
-        let sha = try Process.output("/usr/bin/sha256sum", [stl]).prefix(64)
+        let sha = try Command.output("/usr/bin/sha256sum", [stl]).prefix(64)
         #expect(hash["sha256"] as? String == String(sha))
     }
 
@@ -139,7 +139,7 @@ import Testing
         let big = lake.directory.writeRandom("big.bin", size: 48 << 20)
         let log = lake.directory.file("tty.log")
         let command = "\(LakeBinary.executable) upload \(big) --store \(lake.store) --no-wait"
-        _ = try Process.output("/usr/bin/script", ["-q", "-e", "-c", command, log])
+        _ = try Command.output("/usr/bin/script", ["-q", "-e", "-c", command, log])
         let screen = try String(contentsOfFile: log, encoding: .utf8)
         #expect(screen.contains("big.bin ["), "\(screen)")
         #expect(screen.contains("MiB/s"))
@@ -166,14 +166,14 @@ import Testing
         let lake = LakeBinary()
         try lake.initStore()
         let file = lake.directory.file("big.vtu")
-        _ = try Process.output("/usr/bin/env", ["python3", "-c", Self.writer, file])
+        _ = try Command.output("/usr/bin/env", ["python3", "-c", Self.writer, file])
         let command = "'\(LakeBinary.executable)' upload '\(file)' --store '\(lake.store)'"
         let shown = try Shell.run("script -qfec \"\(command)\" /dev/null")
         #expect(shown.status == 0, "\(shown.output)")
         #expect(shown.output.contains("Processing big.vtu [") && shown.output.contains(" %"), "\(shown.output)")
         #expect(shown.output.contains("READY"), "\(shown.output)")
         let second = lake.directory.file("again.vtu")
-        _ = try Process.output("/usr/bin/env", ["python3", "-c", Self.writer, second])
+        _ = try Command.output("/usr/bin/env", ["python3", "-c", Self.writer, second])
         let piped = try lake.run(["upload", second])
         #expect(piped.succeeded && !piped.stderr.contains("Processing"), "\(piped.stderr)")
     }

@@ -34,7 +34,7 @@ import Testing
 
     /// What another process (the sqlite3 shell, which knows nothing of this layer) reads.
     func shell(_ sql: String) throws -> String {
-        try Process.output("/usr/bin/env", ["sqlite3", path, sql]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try Command.output("/usr/bin/env", ["sqlite3", path, sql]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test func aCommitReachesTheLogInOneWrite() throws {
@@ -86,15 +86,15 @@ import Testing
         guard getuid() == 0 else { return }
         let disk = directory.file("small")
         try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
-        #expect(try Process.output("/usr/bin/env", ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", disk]).isEmpty)
-        defer { _ = try? Process.output("/usr/bin/env", ["umount", "-l", disk]) }
+        #expect(try Command.output("/usr/bin/env", ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", disk]).isEmpty)
+        defer { _ = try? Command.output("/usr/bin/env", ["umount", "-l", disk]) }
         let path = disk + "/catalog.sqlite"
         let catalog = try SQLiteCatalog(path: path, logger: TestLogger.make(), blobURI: { "file:///blobs/\($0)" })
         let before = draft("before.stl", at: 1_800_000_200_000)
         try catalog.createPendingObject(before)
         // Fill the disk, leaving less than one commit's frames.
         let filler = disk + "/filler"
-        _ = try? Process.output("/usr/bin/env", ["dd", "if=/dev/zero", "of=\(filler)", "bs=4096", "status=none"])
+        _ = try? Command.output("/usr/bin/env", ["dd", "if=/dev/zero", "of=\(filler)", "bs=4096", "status=none"])
         var big = draft("big.stl", at: 1_800_000_200_001)
         big.description = String(repeating: "d", count: 300_000)
         #expect(throws: CatalogError.self) { try catalog.createPendingObject(big) }
@@ -102,7 +102,7 @@ import Testing
         try catalog.createPendingObject(big)
         #expect(try catalog.object(big.id)?.description.count == 300_000)
         #expect(try catalog.object(before.id)?.name == "before.stl")
-        let check = try Process.output("/usr/bin/env", ["sqlite3", path, "PRAGMA integrity_check; SELECT COUNT(*) FROM objects"])
+        let check = try Command.output("/usr/bin/env", ["sqlite3", path, "PRAGMA integrity_check; SELECT COUNT(*) FROM objects"])
         #expect(check == "ok\n2\n", "\(check)")
     }
 

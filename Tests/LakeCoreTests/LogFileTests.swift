@@ -11,12 +11,7 @@ import Testing
     }
 
     func run(_ executable: String, _ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        (try? Command.status(executable, arguments)) ?? -1
     }
 
     func write(_ log: LogFile, _ key: String) {

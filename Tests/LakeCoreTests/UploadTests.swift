@@ -21,7 +21,7 @@ import Testing
         let object = try ProcessingWait(worker: ProcessingWorker(store: test.store)).untilSettled([uploaded.id])[0]
         #expect(object.status == .ready && object.provisions.isEmpty)
         #expect(object.format == .unknown)
-        let md5 = try Process.output("/usr/bin/md5sum", [path]).prefix(32)
+        let md5 = try Command.output("/usr/bin/md5sum", [path]).prefix(32)
         #expect(object.file.blob?.contentHash.md5 == String(md5))
         #expect(object.file.blob?.contentHash.etag == String(md5))
         #expect(object.size == 3_000_000)
@@ -67,19 +67,9 @@ import Testing
         let directory = TemporaryDirectory("fulldisk")
         let mountpoint = directory.file("small")
         try Syscall.makeDirectories(mountpoint)
-        let mount = Process()
-        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
-        mount.arguments = ["-t", "tmpfs", "-o", "size=6m", "tmpfs", mountpoint]
-        try mount.run()
-        mount.waitUntilExit()
-        try #require(mount.terminationStatus == 0, "cannot mount a tmpfs for the full-disk test")
-        defer {
-            let unmount = Process()
-            unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
-            unmount.arguments = [mountpoint]
-            try? unmount.run()
-            unmount.waitUntilExit()
-        }
+        try #require(try Command.status("/bin/mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", mountpoint]) == 0,
+                     "cannot mount a tmpfs for the full-disk test")
+        defer { _ = try? Command.status("/bin/umount", [mountpoint]) }
         guard case .created(let store) = try Store.create(at: mountpoint + "/store", logger: TestLogger.make()) else { return }
         let big = directory.writeRandom("big.bin", size: 16 << 20)
         do {

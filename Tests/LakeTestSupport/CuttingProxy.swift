@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 
 /// A TCP proxy on loopback in front of a server that cuts connections: the first `cuts`
 /// connections whose replies pass `after` bytes have the reply cut there and both sides closed,
@@ -7,22 +8,17 @@ import Foundation
 /// the tests run on: the S3 server comes from pip).
 public final class CuttingProxy: @unchecked Sendable {
     public private(set) var port = 0
-    private let process = Process()
-    private let output = Pipe()
+    private let process: ChildProcess
 
     /// With `holding`, a reply is not cut at once at `after` bytes: it stops there until
     /// `release()` (the transfer is in flight, stalled, for as long as a test needs), then is cut.
     public init(to targetPort: Int, after: Int, cuts: Int, holding: Bool = false) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, String(targetPort), String(after), String(cuts), cutLog,
-                             holding ? "hold" : "cut"]
-        process.standardOutput = output
-        process.standardInput = input
-        try process.run()
+        process = try ChildProcess("/usr/bin/env", ["python3", "-c", Self.script, String(targetPort), String(after), String(cuts),
+                                                   cutLog, holding ? "hold" : "cut"], input: .pipe, output: .pipe)
         // The first line is the port it listens on.
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            let byte = process.output!.readData(ofLength: 1)
             guard !byte.isEmpty else { throw CocoaError(.fileReadUnknown) }
             line.append(byte)
         }
@@ -37,17 +33,16 @@ public final class CuttingProxy: @unchecked Sendable {
         return text.split(separator: "\n").count
     }
     private let cutLog = NSTemporaryDirectory() + "lake-proxy-cuts-\(UUID().uuidString)"
-    /// Its stdin: a line there ends the holds.
-    private let input = Pipe()
 
     /// Ends the holds: a held reply is cut now, and later ones pass `after` without stopping.
     public func release() {
-        input.fileHandleForWriting.write(Data("release\n".utf8))
+        // Its standard input: a line there ends the holds.
+        process.input!.write(Data("release\n".utf8))
     }
 
     public func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.send(SIGKILL)
+        process.wait()
         try? FileManager.default.removeItem(atPath: cutLog)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import LakePostgres
+import LakeSystem
 
 /// A throwaway PostgreSQL cluster on loopback for the tests (docs: ../shared/design/scale-out.md):
 /// `initdb` as the `postgres` account into a temporary folder, the server started as a child of
@@ -89,16 +90,17 @@ public final class PostgresServer: @unchecked Sendable {
                          "-c", "full_page_writes=off", "-c", "max_connections=300"]
         let log = folder + "/log"
         let thread = Thread {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = arguments
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-            process.standardOutput = FileHandle(forWritingAtPath: log)
-            process.standardError = FileHandle(forWritingAtPath: log)
-            do { try process.run(); pid = process.processIdentifier } catch { failure = error }
-            started.signal()
-            // This thread ends when the server does (killed by `stop`, or with this process).
-            if failure == nil { process.waitUntilExit() }
+            do {
+                let server = try ChildProcess("/usr/bin/setpriv", arguments, output: .file(log), errors: .file(log))
+                pid = server.pid
+                started.signal()
+                // This thread ends when the server does (killed by `stop`, or with this process),
+                // and reaps it: a killed server is no zombie answering kill(pid, 0).
+                server.wait()
+            } catch {
+                failure = error
+                started.signal()
+            }
         }
         thread.start()
         started.wait()
@@ -120,7 +122,7 @@ public final class PostgresServer: @unchecked Sendable {
         stop()
         // The killed postmaster's children notice and exit; until then the port and shared
         // memory may still be held.
-        _ = eventually(30) { (try? Process.output("/usr/bin/pgrep", ["-f", "\(folder)/data"]))?.isEmpty ?? true }
+        _ = eventually(30) { (try? Command.output("/usr/bin/pgrep", ["-f", "\(folder)/data"]))?.isEmpty ?? true }
         try start()
         guard eventually(30, { (try? PostgresConnection(adminURL(superPassword))) != nil }) else {
             throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "postgres did not restart; see \(folder)/log"])
@@ -148,20 +150,17 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     private static func reaped(_ pid: pid_t) -> Bool {
-        // A killed child stays a zombie until Foundation's Process reaps it.
+        // A killed child stays a zombie until the thread waiting for it reaps it.
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
         return status.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") == true
     }
 
     private static func asPostgres(_ executable: String, _ arguments: [String], root: Bool = false) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: root ? executable : "/usr/bin/setpriv")
-        process.arguments = root ? arguments : ["--reuid=postgres", "--regid=postgres", "--init-groups", executable] + arguments
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "\(executable) failed (\(process.terminationStatus))"])
+        let status = try Command.status(root ? executable : "/usr/bin/setpriv",
+                                        root ? arguments : ["--reuid=postgres", "--regid=postgres", "--init-groups", executable] + arguments,
+                                        output: .null)
+        guard status == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "\(executable) failed (\(status))"])
         }
     }
 }

@@ -10,8 +10,7 @@ public final class SeaweedS3: @unchecked Sendable {
     public let secretKey = "lake-test-secret/+="
     public let folder = TemporaryDirectory("seaweed")
     public private(set) var port = 0
-    private var process = Process()
-    private var launched = false
+    private var process: ChildProcess?
 
     public struct Response {
         public var status: Int
@@ -33,24 +32,20 @@ public final class SeaweedS3: @unchecked Sendable {
 
     /// Starts the server on `port` and its folder; false (and stopped) when it did not come up.
     private func launch() throws -> Bool {
-        let weed = try Process.output("/bin/sh", ["-c", "command -v weed"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let weed = try Command.output("/bin/sh", ["-c", "command -v weed"]).trimmingCharacters(in: .whitespacesAndNewlines)
         let signer = S3Signer(accessKey: accessKey, secretKey: secretKey)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: weed)
-        process.arguments = ["mini", "-dir=\(folder.path)", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.port=\(port)",
-                             "-master.port=\(port + 1)", "-volume.port=\(port + 2)", "-filer.port=\(port + 3)", "-admin.port=\(port + 4)",
-                             "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.config=\(folder.path)/s3.json",
-                             "-filer.localSocket=\(folder.path)/filer.sock", "-s3.localSocket=\(folder.path)/s3.sock"]
+        let arguments = ["mini", "-dir=\(folder.path)", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.port=\(port)",
+                         "-master.port=\(port + 1)", "-volume.port=\(port + 2)", "-filer.port=\(port + 3)", "-admin.port=\(port + 4)",
+                         "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.config=\(folder.path)/s3.json",
+                         "-filer.localSocket=\(folder.path)/filer.sock", "-s3.localSocket=\(folder.path)/s3.sock"]
         // Its logs and the sockets it lets us place go to the temporary folder; the gRPC sockets
         // it always puts in /tmp are removed by `stop()` (killed, it never removes them: hundreds
         // piled up over a day of test runs).
-        process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": folder.path]) { $1 }
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        launched = true
+        let environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": folder.path]) { $1 }
+        let server = try ChildProcess(weed, arguments, environment: environment, output: .null, errors: .null)
+        process = server
         // Ready when a signed listing of buckets succeeds (the filer is up behind the S3 port).
-        if eventually(30, { !self.process.isRunning || (try? self.send(signer, "GET", "/"))?.status == 200 }), process.isRunning { return true }
+        if eventually(30, { !server.isRunning || (try? self.send(signer, "GET", "/"))?.status == 200 }), server.isRunning { return true }
         stop()
         return false
     }
@@ -80,10 +75,10 @@ public final class SeaweedS3: @unchecked Sendable {
     public var credentials: [String: String] { ["AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey] }
 
     public func stop() {
-        // The test runner blocks SIGTERM for its children: SIGKILL, then reap.
-        guard launched else { return }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        // At once, as a crash would; then reaped.
+        guard let process else { return }
+        process.send(SIGKILL)
+        process.wait()
         for grpcPort in (port + 10_000)...(port + 10_004) {
             for name in ["admin", "filer", "master", "s3", "volume"] { unlink("/tmp/seaweedfs-\(name)-grpc-\(grpcPort).sock") }
         }

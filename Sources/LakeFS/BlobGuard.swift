@@ -11,12 +11,15 @@ import Synchronization
 final class BlobGuard: Sendable {
     let store: Store
     let logger: Logger
+    /// Blob descriptors kept between opens: a dropped copy's goes with it.
+    let keptFiles: OpenFiles
     /// Blobs recorded as damaged, refreshed whenever the catalog changes.
     private let damaged: Mutex<Set<String>>
 
-    init(store: Store, logger: Logger) {
+    init(store: Store, logger: Logger, keptFiles: OpenFiles) {
         self.store = store
         self.logger = logger
+        self.keptFiles = keptFiles
         damaged = Mutex((try? store.damagedBlobIDs()) ?? [])
     }
 
@@ -30,6 +33,7 @@ final class BlobGuard: Sendable {
     func record(_ blob: String, _ check: BlobCheck, foundBy: String) {
         let recorded = (try? BlobIntegrity(store: store).recordServed(blob, check, foundBy: foundBy)) ?? true
         guard recorded else {
+            keptFiles.forgetKept(blob)
             logger.warning("this node's copy of blob \(blob) was damaged (\(check)) and is dropped; the next open fetches it again")
             return
         }

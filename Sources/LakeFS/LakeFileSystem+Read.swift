@@ -58,10 +58,10 @@ extension LakeFileSystem {
         } catch {
             if case .damaged = error {
                 damagedPages.add(node)
-                // A copy dropped after it read damaged (a bucket's cached copy, one a store's
-                // daemon handed over): the inode's next read opens the blob again, fetched
-                // anew, instead of finding the dropped copy in its kept handle.
-                if kept, openFiles.readsRemovedFile(handle), let dropped = nodeHandles.forget(node) { openFiles.remove(dropped) }
+                // The inode's kept handle read a damaged copy: its next read opens the blob
+                // again — fetched anew if the copy was dropped (a bucket's cached copy, one a
+                // store's daemon handed over), refused if the damage was recorded.
+                if kept, let dropped = nodeHandles.forget(node) { openFiles.remove(dropped) }
             }
             throw error
         }

@@ -61,7 +61,7 @@ public final class LakeFileSystem: Sendable {
         viewSource = Self.viewSource(store, made: madeValues)
         let files = OpenFiles()
         openFiles = files
-        let guarded = BlobGuard(store: store, logger: logger)
+        let guarded = BlobGuard(store: store, logger: logger, keptFiles: files)
         blobGuard = guarded
         let verified = VerifiedBlobs()
         verifiedBlobs = verified

@@ -143,6 +143,18 @@ public final class OpenFiles: Sendable {
         }
     }
 
+    /// Forgets the descriptor kept for blob `id`: its copy was found damaged and dropped. The
+    /// removed file's link count cannot tell, for a blob uploaded on this node the upload's
+    /// spool file is a second link until the upload is released, and the next open would be
+    /// handed the damaged copy again (as a passthrough backing file, read unchecked).
+    func forgetKept(_ id: String) {
+        state.withLock { state in
+            guard let gone = state.recent.removeValue(forKey: id) else { return }
+            state.recentBytes -= gone.size
+            state.recentOrder.remove(id)
+        }
+    }
+
     /// Lets go of kept descriptors whose files have been removed since (`lake gc`, a node cache
     /// making room): a descriptor held open keeps a removed file's space in use, and a daemon
     /// that no one asks for those blobs again would keep it for good. Returns how many went.

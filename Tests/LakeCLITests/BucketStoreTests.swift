@@ -94,6 +94,10 @@ import Testing
         let cached = lake.store + "/cache/blobs/\(sha.prefix(2))/\(sha)"
         #expect(FileManager.default.fileExists(atPath: cached))
         try flipByte(cached, at: 1_500_000)
+        // Another name for the damaged file, as the upload's spool name is until the upload is
+        // released (a hard-linked backup of the store would be one too): dropping the cache's
+        // name leaves it linked, and the descriptor kept from the first open must go anyway.
+        #expect(link(cached, lake.store + "/another-link") == 0)
 
         #expect(try Shell.run("cat '\(mountpoint)/incoming/r.bin' > /dev/null").status != 0, "damaged bytes were served whole")
         #expect(!FileManager.default.fileExists(atPath: cached), "the damaged copy stayed in the cache")

@@ -113,7 +113,13 @@ public final class S3BlobStore: BlobStore {
         guard let file = cache.open(id) else {
             throw BlobStoreError.damaged(id: id, reason: "the bucket lost it to a concurrent gc and this node's copy is gone too")
         }
-        try client.put(key(id), file: file)
+        do {
+            try client.put(key(id), file: file, sha256: id)
+        } catch BlobStoreError.corruptBlob(let id, let actual) {
+            cache.drop(id)
+            throw BlobStoreError.damaged(id: id, reason: "the bucket lost it to a concurrent gc and this node's copy "
+                                         + "hashes to \(actual): no copy is left")
+        }
     }
 
     public func warm(_ id: String, progress: (Int64) -> Void) throws -> Bool {
@@ -278,7 +284,7 @@ public final class S3BlobStore: BlobStore {
         guard let id = cache.local.blobStored(byAbandoned: session) else { return nil }
         if contains(id) { return id }
         // Put it now: its bytes are whole (`blobStored` hashed them), and the catalog may record them.
-        guard let file = cache.open(id), (try? client.put(key(id), file: file)) != nil else { return nil }
+        guard let file = cache.open(id), (try? client.put(key(id), file: file, sha256: id)) != nil else { return nil }
         return id
     }
 
@@ -319,7 +325,7 @@ public final class S3BlobStore: BlobStore {
     public func restore(_ id: String, bytes: [UInt8]) throws -> Bool {
         let id = try validated(id)
         if try client.head(key(id)) == Int64(bytes.count) { return false }
-        return try client.put(key(id), data: Data(bytes))
+        return try client.put(key(id), data: Data(bytes), sha256: id)
     }
 
     public func syncStored(_ id: String) throws {}

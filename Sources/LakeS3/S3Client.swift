@@ -64,21 +64,25 @@ public final class S3Client: Sendable {
     }
 
     /// Stores `data` at `key` unless something is there already: false then (content-addressed
-    /// keys never change, so what is there is the same).
+    /// keys never change, so what is there is the same). With `sha256` (a blob's name), the
+    /// bytes must hash to it or nothing is sent (`verified`).
     @discardableResult
-    public func put(_ key: String, data: Data) throws -> Bool {
-        let response = try request("PUT", path: path(key), body: data, headers: ["If-None-Match": "*"])
+    public func put(_ key: String, data: Data, sha256 expected: String? = nil) throws -> Bool {
+        let digest = Digest.hex(SHA256.hash(data: data))
+        try verified(digest, expected)
+        let response = try request("PUT", path: path(key), body: data, headers: ["If-None-Match": "*"], payloadHash: digest)
         if response.status == 412 { return false }
         guard response.status == 200 else { throw failure(response, "PUT", key) }
         return true
     }
 
     /// Stores a file at `key` (in parts of `partSize` above `multipartThreshold`), unless
-    /// something is there already: false then.
+    /// something is there already: false then. With `sha256`, the bytes read must hash to it or
+    /// the upload is not completed (`verified`).
     @discardableResult
-    public func put(_ key: String, file: ReadableFile) throws -> Bool {
+    public func put(_ key: String, file: ReadableFile, sha256 expected: String? = nil) throws -> Bool {
         if file.size <= Self.multipartThreshold {
-            return try put(key, data: Data(try file.bytes(at: 0, count: Int(file.size))))
+            return try put(key, data: Data(try file.bytes(at: 0, count: Int(file.size))), sha256: expected)
         }
         if try head(key) != nil { return false }
         let created = try request("POST", path: path(key), query: [("uploads", "")])
@@ -88,14 +92,17 @@ public final class S3Client: Sendable {
         do {
             var etags: [String] = []
             var offset: Int64 = 0
+            var whole = SHA256()
             while offset < file.size {
                 let count = Int(min(Int64(Self.partSize), file.size - offset))
                 let part = Data(try file.bytes(at: offset, count: count))
+                whole.update(data: part)
                 let response = try request("PUT", path: path(key), query: [("partNumber", String(etags.count + 1)), ("uploadId", upload)], body: part)
                 guard response.status == 200, let etag = response.headers["etag"] else { throw failure(response, "PUT part", key) }
                 etags.append(etag)
                 offset += Int64(count)
             }
+            try verified(Digest.hex(whole.finalize()), expected)
             let parts = etags.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>" }.joined()
             let done = try request("POST", path: path(key), query: [("uploadId", upload)],
                                    body: Data("<CompleteMultipartUpload>\(parts)</CompleteMultipartUpload>".utf8))
@@ -106,6 +113,15 @@ public final class S3Client: Sendable {
             _ = try? request("DELETE", path: path(key), query: [("uploadId", upload)])
             throw error
         }
+    }
+
+    /// The bytes about to become a blob's in the bucket are the blob's. They were hashed as they
+    /// were spooled, then read back from the node's copy to be sent: a copy damaged in between
+    /// (the disk, another writer) would otherwise become the bucket's — the copy every node
+    /// trusts — under the blob's name, and the file would be lost everywhere.
+    private func verified(_ digest: String, _ expected: String?) throws {
+        guard let expected, digest != expected else { return }
+        throw BlobStoreError.corruptBlob(id: expected, actual: digest)
     }
 
     /// The object's bytes (those in `range` when given), or nil when there is none.
@@ -174,12 +190,12 @@ public final class S3Client: Sendable {
 
     /// One signed request, retried with backoff on what may pass (5xx, 429, a transport error).
     public func request(_ method: String, path: String, query: [(String, String)] = [], body: Data = Data(),
-                        headers: [String: String] = [:]) throws -> Response {
+                        headers: [String: String] = [:], payloadHash: String? = nil) throws -> Response {
         var delay = 0.1
         var lastError: (any Error)?
         for attempt in 1...attempts {
             do {
-                let response = try once(method, path: path, query: query, body: body, headers: headers)
+                let response = try once(method, path: path, query: query, body: body, headers: headers, payloadHash: payloadHash)
                 if failure(response, method, path).mayPass, attempt < attempts {
                     lastError = failure(response, method, path)
                 } else {
@@ -196,9 +212,10 @@ public final class S3Client: Sendable {
     }
 
     private func once(_ method: String, path: String, query: [(String, String)], body: Data, headers: [String: String],
-                      timeoutSeconds: Int = 60, sink: HTTPTransport.Sink? = nil, sinkStatus: Int = 0) throws -> Response {
+                      payloadHash: String? = nil, timeoutSeconds: Int = 60, sink: HTTPTransport.Sink? = nil,
+                      sinkStatus: Int = 0) throws -> Response {
         let signed = signer.sign(method: method, path: path, query: query, headers: headers.merging(["host": host]) { $1 },
-                                 payloadHash: Digest.hex(SHA256.hash(data: body)))
+                                 payloadHash: payloadHash ?? Digest.hex(SHA256.hash(data: body)))
         let fields = signed.headers.filter { $0.key != "host" }.map { "\($0.key): \($0.value)" }
         do {
             return try HTTPTransport.perform(method: method, url: endpoint + signed.target, headers: fields, body: body, timeoutSeconds: timeoutSeconds,

@@ -116,6 +116,56 @@ import Testing
         }
     }
 
+    /// Bytes sent to the bucket under a blob's name are the blob's: a node's copy changed after it
+    /// was hashed (the disk, another writer) is refused before the PUT (or before a multipart
+    /// upload is completed) and dropped, never made the copy every node trusts. By the client's
+    /// PUT, by `confirmStored` putting a node's copy again, and by `restore`.
+    @Test(arguments: [70_000, 20 << 20 + 5])
+    func theBucketIsNeverGivenBytesThatAreNotTheBlobs(size: Int) throws {
+        let server = try SeaweedS3()
+        let folder = TemporaryDirectory("s3-verified-put")
+        let a = try server.blobStore(cache: folder.file("a")), b = try server.blobStore(cache: folder.file("b"))
+        let bytes = randomBytes(size)
+        let id = Digest.hex(SHA256.hash(data: bytes))
+        var damaged = bytes
+        damaged[size / 2] ^= 0x20
+        let file = folder.write("damaged.bin", Data(damaged))
+        #expect(throws: BlobStoreError.self) { try a.client.put(a.key(id), file: try ReadableFile(path: file), sha256: id) }
+        #expect(try !a.contains(id), "damaged bytes were put under the blob's name")
+        #expect(throws: BlobStoreError.self) { try a.restore(id, bytes: damaged) }
+        #expect(try !a.contains(id))
+        // An upload whose spool file changes between its hashing and its PUT (a small one is
+        // written in place, so the change is not overwritten): refused, and its copy dropped.
+        if size <= 1 << 20 {
+            let upload = try a.beginUpload(session: "changed")
+            try bytes.withUnsafeBytes { try upload.write($0) }
+            try flipByte(a.cache.local.partPath("changed", owner: try a.cache.local.ownerName()), at: UInt64(size / 4))
+            #expect(throws: BlobStoreError.self) { try a.withCommitGuard { try upload.commit() } }
+            upload.release()
+            #expect(try !a.contains(id), "damaged bytes were put under the blob's name")
+            #expect(!a.cache.contains(id), "the damaged copy stayed in the node's cache")
+        }
+
+        // Node B stores bytes the bucket has (deduplicated), the bucket then loses them to a gc
+        // elsewhere, and B's own copy is damaged by the time it puts it again.
+        let first = try put(a, bytes, session: "first")
+        let again = try put(b, bytes, session: "again")
+        #expect(first.id == id && again.id == id)
+        try a.delete(id)
+        try flipByte(try b.cache.local.filePath(of: id), at: UInt64(size / 3))
+        do {
+            try b.confirmStored(id)
+            Issue.record("a damaged copy was put again")
+        } catch {
+            #expect("\(error)".contains("no copy is left"), "\(error)")
+        }
+        #expect(try !b.contains(id), "damaged bytes were put under the blob's name")
+        #expect(!b.cache.contains(id), "the damaged copy stayed in the node's cache")
+        // Good bytes still go in.
+        #expect(try a.client.put(a.key(id), file: try ReadableFile(path: folder.write("whole.bin", Data(bytes))), sha256: id))
+        #expect(try b.open(id).bytes(at: 0, count: size) == bytes)
+    }
+
     /// A cache file damaged on disk is found by `checkCached`, dropped, and fetched again whole.
     @Test func aDamagedCacheFileIsDroppedAndFetchedAgain() throws {
         let server = try SeaweedS3()

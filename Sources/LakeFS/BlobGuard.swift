@@ -23,8 +23,16 @@ final class BlobGuard: Sendable {
         damaged = Mutex((try? store.damagedBlobIDs()) ?? [])
     }
 
+    /// A blob newly recorded damaged (by this daemon, the scrubber, `lake verify` or another
+    /// node) has its kept descriptor let go of too: were the record cleared once a good copy is
+    /// back under its name, the next open must open that copy, not the damaged file kept open.
     func refresh() {
-        if let fresh = try? store.damagedBlobIDs() { damaged.withLock { $0 = fresh } }
+        guard let fresh = try? store.damagedBlobIDs() else { return }
+        let added = damaged.withLock { known in
+            defer { known = fresh }
+            return fresh.subtracting(known)
+        }
+        for blob in added { keptFiles.forgetKept(blob) }
     }
 
     /// Records damage found while serving a read or an open; every later open of the blob fails
@@ -39,6 +47,7 @@ final class BlobGuard: Sendable {
         }
         logger.error("blob \(blob) is damaged (\(check)); its objects are no longer served")
         damaged.withLock { _ = $0.insert(blob) }
+        keptFiles.forgetKept(blob)
     }
 
     /// A re-hash found the blob's bytes hash to `actual`, not to its name.

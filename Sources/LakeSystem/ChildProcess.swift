@@ -56,8 +56,9 @@ public final class ChildProcess: @unchecked Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        // Ends the child gets are closed here once it started; ends the parent keeps, on failure.
-        var childEnds: [Int32] = [], parentEnds: [Int32] = []
+        // The child's ends of its pipes are closed here once it has started (or failed to); the
+        // parent's are owned by their handles from the start, which close them if this throws.
+        var childEnds: [Int32] = []
         defer { childEnds.forEach { _ = close($0) } }
         func route(_ stream: Stream, to target: Int32) throws -> FileHandle? {
             switch stream {
@@ -75,20 +76,14 @@ public final class ChildProcess: @unchecked Sendable {
             case .pipe:
                 let (readEnd, writeEnd) = try Self.highPipe()
                 let (mine, theirs) = target == 0 ? (writeEnd, readEnd) : (readEnd, writeEnd)
-                parentEnds.append(mine)
                 childEnds.append(theirs)
                 posix_spawn_file_actions_adddup2(&actions, theirs, target)
                 return FileHandle(fileDescriptor: mine, closeOnDealloc: true)
             }
         }
-        do {
-            self.input = try route(input, to: 0)
-            self.output = try route(output, to: 1)
-            self.errors = try route(errors, to: 2)
-        } catch {
-            parentEnds.forEach { _ = close($0) }
-            throw error
-        }
+        self.input = try route(input, to: 0)
+        self.output = try route(output, to: 1)
+        self.errors = try route(errors, to: 2)
         if let directory {
             guard let addChangeDirectory = GNUFunctions.addChangeDirectory else {
                 throw SystemError("posix_spawn_file_actions_addchdir_np", path: directory, errno: ENOSYS)
@@ -110,10 +105,7 @@ public final class ChildProcess: @unchecked Sendable {
         var pid: pid_t = 0
         let status = envp.map { posix_spawn(&pid, executable, &actions, &attributes, argv, $0) }
             ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard status == 0 else {
-            // The handles made above own the parent's ends and close them as they go.
-            throw SystemError("posix_spawn", path: executable, errno: status)
-        }
+        guard status == 0 else { throw SystemError("posix_spawn", path: executable, errno: status) }
         self.pid = pid
     }
 

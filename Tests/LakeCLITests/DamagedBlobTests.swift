@@ -57,6 +57,29 @@ import Testing
         #expect(mounted.eventually(10) { (try? Shell.sha256(file)) == (try? Shell.sha256(source)) })
     }
 
+    /// Restored as a new file under the blob's name (`mv`, `rsync` without `--inplace`) while the
+    /// damaged file keeps another name (a hard-linked backup of the store: `cp -al`, rsnapshot):
+    /// once verified intact, the mount serves the restored file — never the damaged one it had
+    /// kept open from the read before the damage, whose link count no longer says it was replaced.
+    @Test(arguments: [[], ["no_passthrough"], ["ro"]])
+    func aBlobRestoredAsANewFileIsServedNotTheDamagedOneKeptOpen(options: [String]) throws {
+        let mounted = try MountedLake(options: options)
+        let (id, blob, source) = try upload(mounted)
+        let file = mounted.path("objects/\(id)/file")
+        #expect(try Shell.sha256(file) == Shell.sha256(source))
+        let pristine = mounted.lake.directory.file("pristine")
+        try Shell.run("cp '\(blob)' '\(pristine)' && chmod 444 '\(pristine)' && ln '\(blob)' '\(mounted.store)/backup-link'")
+        try flipByte(blob)
+        #expect(try !mounted.lake.run(["verify"]).succeeded)
+        #expect(try damage(mounted, id) != nil)
+        #expect(mounted.eventually(10) { (try? catFails(file)) == true })
+        #expect(try Shell.run("mv -f '\(pristine)' '\(blob)'").status == 0)
+        #expect(try mounted.lake.run(["verify"]).succeeded)
+        #expect(try damage(mounted, id) == nil)
+        #expect(mounted.eventually(10) { (try? Shell.sha256(file)) == (try? Shell.sha256(source)) },
+                "the damaged file kept open was served after the restore")
+    }
+
     @Test func theScrubberFindsAFlippedByteOnItsOwn() throws {
         let mounted = try MountedLake(mount: false)
         // Every blob is re-checked about a third of a second after its last check, at full speed.

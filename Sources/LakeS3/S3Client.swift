@@ -18,6 +18,8 @@ public final class S3Client: Sendable {
     let attempts = 4
     public static let partSize = 8 << 20
     public static let multipartThreshold: Int64 = 16 << 20
+    /// Parts of one multipart upload sent at once (`PartSenders`).
+    static let partsInFlight = 4
 
     public struct Failure: Error, CustomStringConvertible {
         public var status: Int
@@ -90,18 +92,27 @@ public final class S3Client: Sendable {
             throw failure(created, "POST ?uploads", key)
         }
         do {
-            var etags: [String] = []
+            let senders = PartSenders(workers: Self.partsInFlight) { [self] number, body in
+                let response = try request("PUT", path: path(key), query: [("partNumber", String(number)), ("uploadId", upload)], body: body)
+                guard response.status == 200, let etag = response.headers["etag"] else { throw failure(response, "PUT part", key) }
+                return etag
+            }
             var offset: Int64 = 0
+            var number = 1
             var whole = SHA256()
+            var readFailure: (any Error)?
             while offset < file.size {
                 let count = Int(min(Int64(Self.partSize), file.size - offset))
-                let part = Data(try file.bytes(at: offset, count: count))
+                let part: Data
+                do { part = Data(try file.bytes(at: offset, count: count)) } catch { readFailure = error; break }
                 whole.update(data: part)
-                let response = try request("PUT", path: path(key), query: [("partNumber", String(etags.count + 1)), ("uploadId", upload)], body: part)
-                guard response.status == 200, let etag = response.headers["etag"] else { throw failure(response, "PUT part", key) }
-                etags.append(etag)
+                guard senders.add(number, part) else { break }
                 offset += Int64(count)
+                number += 1
             }
+            // Every send has ended before anything is thrown: the abort below must come last.
+            let etags = try senders.finish()
+            if let readFailure { throw readFailure }
             try verified(Digest.hex(whole.finalize()), expected)
             let parts = etags.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>" }.joined()
             let done = try request("POST", path: path(key), query: [("uploadId", upload)],

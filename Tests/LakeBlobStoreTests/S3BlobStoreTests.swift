@@ -166,6 +166,27 @@ import Testing
         #expect(try b.open(id).bytes(at: 0, count: size) == bytes)
     }
 
+    /// A daemon running for weeks puts many large blobs: each multipart upload's sending threads
+    /// end with it and take their connections along (libcurl's handle per thread goes with the
+    /// thread), so descriptors do not pile up upload after upload. Other tests run beside this
+    /// one and open their own, so a leak is told by growth far beyond theirs (four sockets an upload).
+    @Test func manyMultipartUploadsLeaveNoConnectionBehind() throws {
+        let server = try SeaweedS3()
+        let folder = TemporaryDirectory("s3-many-parts")
+        let store = try server.blobStore(cache: folder.file("a"))
+        let descriptors = { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+        let bytes = randomBytes(Int(S3Client.multipartThreshold) + 1)
+        let path = folder.write("big.bin", Data(bytes))
+        _ = try store.client.put("warm-up", file: try ReadableFile(path: path))
+        let before = descriptors()
+        for round in 0..<12 {
+            #expect(try store.client.put("many/\(round)", file: try ReadableFile(path: path),
+                                         sha256: Digest.hex(SHA256.hash(data: bytes))))
+        }
+        #expect(descriptors() < before + 24, "\(before) descriptors before 12 uploads, \(descriptors()) after")
+        #expect(try store.client.get("many/11") == Data(bytes))
+    }
+
     /// A cache file damaged on disk is found by `checkCached`, dropped, and fetched again whole.
     @Test func aDamagedCacheFileIsDroppedAndFetchedAgain() throws {
         let server = try SeaweedS3()

@@ -148,11 +148,7 @@ public final class OpenFiles: Sendable {
     /// spool file is a second link until the upload is released, and the next open would be
     /// handed the damaged copy again (as a passthrough backing file, read unchecked).
     func forgetKept(_ id: String) {
-        state.withLock { state in
-            guard let gone = state.recent.removeValue(forKey: id) else { return }
-            state.recentBytes -= gone.size
-            state.recentOrder.remove(id)
-        }
+        if let kept = state.withLock({ $0.recent[id] }) { drop(id, kept) }
     }
 
     /// Lets go of kept descriptors whose files have been removed since (`lake gc`, a node cache

@@ -101,6 +101,19 @@ public final class S3BlobStore: BlobStore {
         return true
     }
 
+    /// Puts this node's copy of blob `id` (false: the bucket had it). Bytes that are not the
+    /// blob's are never put (`S3Client.put` checks them on the way), and such a copy is dropped:
+    /// it changed after it was hashed, and is no copy of the blob.
+    @discardableResult
+    func putNodeCopy(_ id: String, _ file: ReadableFile) throws -> Bool {
+        do {
+            return try client.put(key(id), file: file, sha256: id)
+        } catch BlobStoreError.corruptBlob(let id, let actual) {
+            cache.drop(id)
+            throw BlobStoreError.corruptBlob(id: id, actual: actual)
+        }
+    }
+
     func noteDeduplicated(_ id: String) { deduplicated.withLock { _ = $0.insert(id) } }
 
     /// After the catalog recorded an upload whose PUT found the blob in the bucket already: the
@@ -114,9 +127,8 @@ public final class S3BlobStore: BlobStore {
             throw BlobStoreError.damaged(id: id, reason: "the bucket lost it to a concurrent gc and this node's copy is gone too")
         }
         do {
-            try client.put(key(id), file: file, sha256: id)
+            try putNodeCopy(id, file)
         } catch BlobStoreError.corruptBlob(let id, let actual) {
-            cache.drop(id)
             throw BlobStoreError.damaged(id: id, reason: "the bucket lost it to a concurrent gc and this node's copy "
                                          + "hashes to \(actual): no copy is left")
         }
@@ -284,7 +296,7 @@ public final class S3BlobStore: BlobStore {
         guard let id = cache.local.blobStored(byAbandoned: session) else { return nil }
         if contains(id) { return id }
         // Put it now: its bytes are whole (`blobStored` hashed them), and the catalog may record them.
-        guard let file = cache.open(id), (try? client.put(key(id), file: file, sha256: id)) != nil else { return nil }
+        guard let file = cache.open(id), (try? putNodeCopy(id, file)) != nil else { return nil }
         return id
     }
 

@@ -27,13 +27,7 @@ final class S3BlobUpload: BlobUpload {
         store.cache.noteAdmitted(local.id, size: local.size)
         // Already there: these bytes rest on the bucket's copy, which gc on another machine may
         // be removing right now (`confirmStored`, after the commit, makes sure).
-        do {
-            if try !store.client.put(store.key(local.id), file: file, sha256: local.id) { store.noteDeduplicated(local.id) }
-        } catch BlobStoreError.corruptBlob(let id, let actual) {
-            // The node's copy changed after it was hashed: it is no copy of the blob, and goes.
-            store.cache.drop(id)
-            throw BlobStoreError.corruptBlob(id: id, actual: actual)
-        }
+        if try !store.putNodeCopy(local.id, file) { store.noteDeduplicated(local.id) }
         return StoredBlob(id: local.id, size: local.size)
     }
 

@@ -1,16 +1,22 @@
-import Dispatch
+import Foundation
 import LakeBlobStore
+import LakeSystem
 
-/// A blob's MD5 computed on a thread of its own; `wait()` returns it (or its error).
+/// A blob's MD5 computed on a thread of its own; `wait()` returns it (or its error). The thread
+/// holds a core in `CoreShare` while it hashes — the MD5 cannot be split, so the statistics'
+/// helpers wait for it rather than share its core — and, started by the processing thread, it
+/// runs at that thread's priority (the daemon's processing yields to the mount's requests).
 final class BackgroundDigest: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var outcome: Result<String, any Error> = .failure(CancellationError())
 
     init(blobs: any BlobStore, id: String) {
-        DispatchQueue.global().async {
-            self.outcome = Result { try blobs.md5(of: id) }
+        let thread = Thread {
+            self.outcome = Result { try CoreShare.shared.occupy { try blobs.md5(of: id) } }
             self.done.signal()
         }
+        thread.name = "lake-md5"
+        thread.start()
     }
 
     func wait() throws -> String {

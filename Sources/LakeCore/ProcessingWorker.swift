@@ -106,7 +106,8 @@ public struct ProcessingWorker: Sendable {
             let needsMD5 = blob.contentHash.md5 == nil
             let background = needsMD5 && blob.size > 1 << 20 ? BackgroundDigest(blobs: store.blobs, id: blob.id) : nil
             let input = ProcessingInput(object: object, file: file, budget: budget, children: try children(of: object))
-            let result = Result { try processor(input) }
+            // The processor holds a core: helpers of its statistics start only on a free one.
+            let result = Result { try CoreShare.shared.occupy { try processor(input) } }
             if needsMD5 { md5 = (blob.id, try background?.wait() ?? store.blobs.md5(of: blob.id)) }
             let derived = try result.get()
             // Encoded here, on this worker's thread and before the catalog's write lock: a file of

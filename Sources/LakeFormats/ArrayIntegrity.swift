@@ -40,6 +40,19 @@ struct ArrayIntegrity {
         try checkOverlaps(extents)
     }
 
+    /// Whether every array `check` decodes is read in small pieces (raw, base64 or ascii, or
+    /// blocks decoded whole), so checking beside the statistics adds little memory; false too
+    /// when an array cannot be located (the check then says why, on its own).
+    var streamsInSmallPieces: Bool {
+        let checked = document.fieldData + document.pieces.flatMap { piece in
+            (piece.pointData + piece.cellData).filter { $0.values != .numbers } + piece.structural
+        }
+        return checked.allSatisfy { array in
+            guard let payload = try? locator.payload(array) else { return false }
+            return payload.randomAccess || payload is AsciiPayload
+        }
+    }
+
     /// Values a geometry or topology array must hold, where the file says: three per point;
     /// one cell type per cell; one offset per cell (a leading zero tolerated). Connectivity's
     /// length is its last offset, which only a decoder of the cells would know.
@@ -84,10 +97,14 @@ struct ArrayIntegrity {
                 var seen: Int64 = 0
                 feeding?.begin(array, swap: array.format != .ascii && document.bigEndian)
                 defer { feeding?.end() }
-                try payload.read(0..<(bytes >= 0 ? bytes : Int64.max), budget: budget) { chunk in
-                    seen += Int64(chunk.count)
-                    if array.values == .strings { zeros += Int64(chunk.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }) }
-                    feeding?.consume(chunk)
+                if let inPieces = try decodeInPieces(array, payload, feeding: feeding) {
+                    seen = inPieces
+                } else {
+                    try payload.read(0..<(bytes >= 0 ? bytes : Int64.max), budget: budget) { chunk in
+                        seen += Int64(chunk.count)
+                        if array.values == .strings { zeros += Int64(chunk.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }) }
+                        feeding?.consume(chunk)
+                    }
                 }
                 if bytes >= 0 && seen != bytes {
                     throw FormatError("its data decodes to \(seen) bytes, not the \(bytes) its header declares")
@@ -123,6 +140,39 @@ struct ArrayIntegrity {
             }
             throw FormatError("\(what): \(message)")
         }
+    }
+
+    /// Decodes a large array of numbers that allows random access in pieces on the cores free,
+    /// each piece feeding a piece of the mesh summary (a compressed file's points, decoded on one
+    /// core, took as long as all its fields' statistics on two); the bytes decoded, or nil where
+    /// it is read in one go (small, streamed, not whole values, or a VTP's offsets). The first
+    /// failure in the array's order is thrown, as reading it in one go would.
+    func decodeInPieces(_ array: VTKDocument.DataArray, _ payload: any ArrayPayload, feeding: MeshAccumulator?) throws -> Int64? {
+        let bytes = payload.byteCount
+        // Points start each piece at a point; other arrays at a value.
+        let unit = Int64(array.type.size * (array.section == "Points" ? max(array.components, 1) : 1))
+        guard array.values == .numbers, payload.randomAccess, bytes >= ArrayStatistics.parallelThreshold, bytes % unit == 0 else {
+            return nil
+        }
+        let ranges = ArrayStatistics.pieces(of: bytes, tupleBytes: unit, decodeUnit: payload.decodeUnit)
+        var parts: [MeshAccumulator?] = []
+        for _ in ranges {
+            guard let feeding else { parts.append(nil); continue }
+            guard let part = feeding.piece() else { return nil }
+            parts.append(part)
+        }
+        // Each piece feeds only its own part.
+        nonisolated(unsafe) let unsafeParts = parts
+        let seen = try ArrayStatistics.runConcurrently(Array(ranges.indices)) { [budget] index in
+            var count: Int64 = 0
+            try payload.read(ranges[index], budget: budget) { chunk in
+                count += Int64(chunk.count)
+                unsafeParts[index]?.consume(chunk)
+            }
+            return count
+        }
+        for part in parts { if let part { feeding?.merge(part) } }
+        return seen.reduce(0, +)
     }
 
     /// Offsets may carry the leading zero of newer cell-array layouts.

@@ -9,6 +9,12 @@ protocol ArrayPayload: Sendable {
     var encodedEnd: Int64? { get }
     /// Calls `body` with consecutive pieces of the decoded bytes in `range`.
     func read(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws
+    /// Decoded bytes decoded together: a range starting inside such a unit decodes it again.
+    var decodeUnit: Int64 { get }
+}
+
+extension ArrayPayload {
+    var decodeUnit: Int64 { 1 }
 }
 
 /// Uncompressed bytes stored directly in the file.
@@ -18,10 +24,12 @@ struct RawPayload: ArrayPayload {
     let byteCount: Int64
     var randomAccess: Bool { true }
     var encodedEnd: Int64? { start + byteCount }
-    static let chunk = 4 << 20
+    /// Read and processed a chunk at a time: small enough to stay in a core's cache between the
+    /// copy out of the page cache and the statistics.
+    static let chunk = 512 << 10
 
     func read(_ range: Range<Int64>, budget: ProcessingBudget, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunk, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(Int64(Self.chunk), max(range.upperBound - range.lowerBound, 1))), alignment: 16)
         defer { buffer.deallocate() }
         var position = range.lowerBound
         while position < range.upperBound {
@@ -98,6 +106,7 @@ struct BlockPayload: ArrayPayload {
     /// Streamed blocks are read in order by one thread: a range starting inside one would
     /// decode its start again, and two LZMA streams would each fill a dictionary of up to 64 MiB.
     var randomAccess: Bool { blockSize <= Self.wholeBlockLimit }
+    var decodeUnit: Int64 { blockSize }
 
     static let wholeBlockLimit: Int64 = 4 << 20
 

@@ -1,9 +1,9 @@
-import Dispatch
 import LakeModel
+import LakeSystem
 
 /// The statistics of one DataArray (every component and the magnitude) as stats.md defines
 /// them, in two passes over its decoded bytes: min/max/sum, then hist128 and Σ(v−mean)².
-/// Random-access payloads are split into tuple-aligned ranges processed on both cores.
+/// Random-access payloads are split into tuple-aligned pieces processed on the cores free.
 struct ArrayStatistics {
     let name: String
     let components: Int
@@ -39,7 +39,7 @@ struct ArrayStatistics {
         for segment in try decodedOnce(segments) {
             work += split(segment).map { (segment, $0) }
         }
-        let firsts = try runConcurrently(work) { try firstPass($0.0, $0.1) }
+        let firsts = try Self.runConcurrently(work) { try firstPass($0.0, $0.1) }
         var first = FirstState(series: Array(repeating: FirstPass(), count: components + 1))
         for (index, other) in firsts.enumerated() {
             for j in first.series.indices { first.series[j].merge(other.series[j]) }
@@ -56,7 +56,7 @@ struct ArrayStatistics {
         let binnings = first.series.map { Binning(min: $0.min, max: $0.max) }
         let means = first.series.map { $0.mean ?? 0 }
         let nans = first.series.map { $0.nanCount > 0 }
-        let seconds = try runConcurrently(work) { try secondPass($0.0, $0.1, binnings, means, nans) }
+        let seconds = try Self.runConcurrently(work) { try secondPass($0.0, $0.1, binnings, means, nans) }
         var second = seconds[0]
         for other in seconds.dropFirst() {
             for j in second.indices { second[j].merge(other[j]) }
@@ -70,8 +70,8 @@ struct ArrayStatistics {
     /// (a manifest's field unites the arrays of all its blocks).
     static let decodedOnceLimit: Int64 = 48 << 20
 
-    /// Compressed (or base64) arrays are decoded once while they fit in `decodedOnceLimit`, their
-    /// halves on both cores (one thread for streamed blocks), and both passes read the decoded
+    /// Compressed (or base64) arrays are decoded once while they fit in `decodedOnceLimit`, in
+    /// pieces on the cores free (one thread for streamed blocks), and both passes read the decoded
     /// bytes: decompressing costs more than a pass. The rest are decoded again in each pass.
     func decodedOnce(_ segments: [Segment]) throws -> [Segment] {
         var result = segments
@@ -89,7 +89,7 @@ struct ArrayStatistics {
         }
         guard !jobs.isEmpty else { return segments }
         // Each job writes only its own range of its own storage.
-        _ = try runConcurrently(jobs) { [budget] job in
+        _ = try Self.runConcurrently(jobs) { [budget] job in
             var offset = Int(job.range.lowerBound)
             try job.segment.payload.read(job.range, budget: budget) { piece in
                 UnsafeMutableRawBufferPointer(rebasing: job.storage.bytes[offset..<(offset + piece.count)]).copyMemory(from: piece)
@@ -103,24 +103,40 @@ struct ArrayStatistics {
     /// interleaved histograms and the edges), 20 MiB at 4,096 components.
     static let widestSplit = 512
 
+    /// Pieces of about this many decoded bytes, processed by whichever thread is free: enough
+    /// of them that a core freed midway (a file's MD5 done) still finds work, each large enough
+    /// that its kernels and buffers cost nothing beside it.
+    static let pieceBytes: Int64 = 4 << 20
+
     func split(_ segment: Segment) -> [Range<Int64>] {
         let total = segment.payload.byteCount
         guard segment.payload.randomAccess, total >= Self.parallelThreshold, components <= Self.widestSplit else {
             return [0..<max(total, 0)]
         }
-        let half = (segment.tuples / 2) * Int64(components * segment.type.size)
-        return [0..<half, half..<total]
+        return Self.pieces(of: total, tupleBytes: Int64(components * segment.type.size), decodeUnit: segment.payload.decodeUnit)
     }
 
-    /// `work` on each item, the items spread over the cores.
-    func runConcurrently<Item, T>(_ items: [Item], _ work: @escaping (Item) throws -> T) throws -> [T] {
+    /// `total` decoded bytes (a whole number of tuples) cut at tuples into pieces: at least four
+    /// per core, so that no core is left with the last one alone; but a piece that starts inside
+    /// a compressed block decodes that block again, so a piece spans four blocks or more.
+    static func pieces(of total: Int64, tupleBytes: Int64, decodeUnit: Int64) -> [Range<Int64>] {
+        let wanted = max(Int64(4 * CoreShare.shared.cores), total / pieceBytes)
+        let count = min(wanted, max(2, total / (4 * decodeUnit)))
+        let tuples = total / tupleBytes
+        return (0..<count).map { i in
+            (tuples * i / count * tupleBytes)..<(i == count - 1 ? total : tuples * (i + 1) / count * tupleBytes)
+        }
+    }
+
+    /// `work` on each item, on the cores `CoreShare` finds free (the caller's thread among them).
+    static func runConcurrently<Item, T>(_ items: [Item], _ work: @escaping (Item) throws -> T) throws -> [T] {
         if items.count == 1 { return [try work(items[0])] }
-        // Each iteration writes only its own slot, so the slots need no lock.
+        // Each call writes only its own slot, so the slots need no lock.
         let slots = UnsafeMutableBufferPointer<Result2<T>?>.allocate(capacity: items.count)
         slots.initialize(repeating: nil)
         defer { slots.deinitialize(); slots.deallocate() }
         nonisolated(unsafe) let (unsafeSlots, unsafeWork, unsafeItems) = (slots, work, items)
-        DispatchQueue.concurrentPerform(iterations: items.count) { i in
+        CoreShare.shared.perform(items.count) { i in
             do { unsafeSlots[i] = .success(try unsafeWork(unsafeItems[i])) } catch { unsafeSlots[i] = .failure(error) }
         }
         return try slots.map { try $0!.get() }

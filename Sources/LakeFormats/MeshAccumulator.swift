@@ -62,6 +62,32 @@ final class MeshAccumulator {
 
     func end() { kind = nil }
 
+    /// A fresh accumulator for a piece of the array begun last that starts at a whole value (at
+    /// a point's first coordinate, for points), to be `merge`d back; nil for a VTP's offsets,
+    /// whose cells each need the value before them.
+    func piece() -> MeshAccumulator? {
+        let piece = MeshAccumulator()
+        switch kind {
+        case .offsets?: return nil
+        case .points?, .cellTypes?, nil: break
+        }
+        piece.kind = kind
+        piece.type = type
+        piece.swap = swap
+        return piece
+    }
+
+    /// Adds what a `piece` gathered (its pieces in any order: bounds and counts do not depend on it).
+    func merge(_ piece: MeshAccumulator) {
+        for axis in 0..<3 {
+            low[axis] = min(low[axis], piece.low[axis])
+            high[axis] = max(high[axis], piece.high[axis])
+        }
+        for (number, count) in piece.types { types[number, default: 0] += count }
+        for number in smallTypes.indices { smallTypes[number] += piece.smallTypes[number] }
+        index += piece.index
+    }
+
     private func values(_ bytes: UnsafeRawBufferPointer) {
         let size = type.size
         let whole = bytes.count / size * size

@@ -32,36 +32,75 @@ public enum VTKDatasetReader {
     }
 
     /// Several datasets' pooled fields (as `fields(of:)`) and their pooled mesh summary.
+    ///
+    /// Each block's geometry and topology are checked (`ArrayIntegrity`, which also gathers the
+    /// mesh summary) while the fields' statistics are computed, on whichever cores are free:
+    /// decoding a compressed file's points alone took a core for as long as all its fields'
+    /// statistics on two. Errors are reported as if one ran after the other — a block's damaged
+    /// geometry before anything found later — so a file fails with the same reason either way.
     public static func read(_ blocks: [Block], budget: ProcessingBudget = .unlimited) throws -> (fields: [Field], mesh: MeshSummary) {
         var order: [String] = []
         var groups: [String: [Entry]] = [:]
-        var meshes: [MeshSummary] = []
-        for block in blocks {
-            let document = try VTKDocument.read(block.file, budget: budget)
-            let expected = block.format == .vtp ? "PolyData" : "UnstructuredGrid"
-            guard document.type == expected else {
-                throw FormatError("a .\(block.format.rawValue) file must hold \(expected), but \(block.name) holds \(document.type)")
-            }
-            let locator = PayloadLocator(file: block.file, document: document)
-            let mesh = MeshAccumulator()
-            try ArrayIntegrity(document: document, locator: locator, budget: budget, mesh: mesh).check()
-            meshes.append(mesh.summary)
-            for assoc in [ElementAssoc.point, .cell] {
-                for entry in try entries(document, locator, assoc, block: block.name) {
-                    let key = "\(assoc.rawValue)\u{0}\(entry.array.name)"
-                    if groups[key] == nil { order.append(key) }
-                    groups[key, default: []].append(entry)
-                }
+        var checks: [(integrity: ArrayIntegrity, mesh: MeshAccumulator)] = []
+        /// The checks not yet run, in order; the first failure is the file's reason.
+        func runChecks() throws -> [MeshSummary] {
+            try checks.map { check in
+                try check.integrity.check()
+                return check.mesh.summary
             }
         }
-        // Blocks' fields are pooled, so a manifest's union may pass the limit where none of its blocks does.
-        let series = groups.values.reduce(0) { $0 + FieldLimits.series(components: $1[0].array.components) }
-        if series > FieldLimits.series { throw FieldLimits.exceeded(series: series) }
+        let fields: [Field]
+        do {
+            for block in blocks {
+                let document = try VTKDocument.read(block.file, budget: budget)
+                let expected = block.format == .vtp ? "PolyData" : "UnstructuredGrid"
+                guard document.type == expected else {
+                    throw FormatError("a .\(block.format.rawValue) file must hold \(expected), but \(block.name) holds \(document.type)")
+                }
+                let locator = PayloadLocator(file: block.file, document: document)
+                let mesh = MeshAccumulator()
+                checks.append((ArrayIntegrity(document: document, locator: locator, budget: budget, mesh: mesh), mesh))
+                for assoc in [ElementAssoc.point, .cell] {
+                    for entry in try entries(document, locator, assoc, block: block.name) {
+                        let key = "\(assoc.rawValue)\u{0}\(entry.array.name)"
+                        if groups[key] == nil { order.append(key) }
+                        groups[key, default: []].append(entry)
+                    }
+                }
+            }
+            // Blocks' fields are pooled, so a manifest's union may pass the limit where none of its blocks does.
+            let series = groups.values.reduce(0) { $0 + FieldLimits.series(components: $1[0].array.components) }
+            if series > FieldLimits.series { throw FieldLimits.exceeded(series: series) }
+        } catch {
+            _ = try runChecks()
+            throw error
+        }
+        // Saturating: a hostile file declares any count (its arrays are refused when read).
+        let fieldBytes = groups.values.joined().reduce(Int64(0)) { total, entry in
+            let (bytes, overflow) = entry.tuples.multipliedReportingOverflow(by: Int64(entry.array.components * entry.array.type.size))
+            let (sum, past) = total.addingReportingOverflow(bytes)
+            return overflow || past || sum > Int64.max / 2 ? Int64.max / 2 : sum
+        }
         // Both passes read every field's decoded bytes.
-        budget.progress?.expect(groups.values.joined().reduce(Int64(0)) { total, entry in
-            total + 2 * entry.tuples * Int64(entry.array.components * entry.array.type.size)
-        })
-        let fields = try order.map { try field(groups[$0]!, budget: budget) }
+        budget.progress?.expect(2 * fieldBytes)
+        let computeFields = { try order.map { try field(groups[$0]!, budget: budget) } }
+        // Beside the statistics only checks that stream in small pieces: a streamed block (an
+        // LZMA one fills a dictionary of up to 64 MiB) is checked on its own, as before. A small
+        // file is not worth a thread.
+        guard fieldBytes >= ArrayStatistics.parallelThreshold, checks.allSatisfy({ $0.integrity.streamsInSmallPieces }) else {
+            let meshes = try runChecks()
+            fields = try computeFields()
+            return (fields, MeshSummary.pooled(meshes) ?? MeshSummary(points: 0, cells: 0, bounds: nil, cellTypes: [:]))
+        }
+        nonisolated(unsafe) var checked: Result<[MeshSummary], any Error> = .success([])
+        nonisolated(unsafe) var computed: Result<[Field], any Error> = .success([])
+        nonisolated(unsafe) let (unsafeRunChecks, unsafeComputeFields) = (runChecks, computeFields)
+        // Each piece writes only its own result.
+        CoreShare.shared.perform(2) { piece in
+            if piece == 0 { computed = Result { try unsafeComputeFields() } } else { checked = Result { try unsafeRunChecks() } }
+        }
+        let meshes = try checked.get()
+        fields = try computed.get()
         return (fields, MeshSummary.pooled(meshes) ?? MeshSummary(points: 0, cells: 0, bounds: nil, cellTypes: [:]))
     }
 
@@ -108,7 +147,15 @@ public enum VTKDatasetReader {
                 + "\(first.block) but \(entry.array.components) in \(entry.block)")
         }
         let statistics = ArrayStatistics(name: first.array.name, components: first.array.components, budget: budget)
-        let result = try statistics.compute(group.map(\.segment))
+        let result: ArrayStatistics.Result
+        do {
+            result = try statistics.compute(group.map(\.segment))
+        } catch let error as FormatError where !budget.isSpent && !error.message.contains("'\(first.array.name)'") {
+            // A decoder's message ("a compressed block cannot be decoded") says what, not where.
+            let section = first.assoc == .point ? "PointData" : "CellData"
+            let blocks = group.count > 1 ? " (in one of \(Set(group.map(\.block)).count > 1 ? "its blocks" : "its pieces"))" : ""
+            throw FormatError("\(section) array '\(first.array.name)'\(blocks): \(error.message)")
+        }
         let types = Set(group.map(\.array.type.rawValue)).sorted()
         return Field(label: first.array.name, elementAssoc: first.assoc, numComponents: first.array.components,
                      numTuples: group.reduce(Int64(0)) { $0 + $1.tuples }, dataType: types.joined(separator: "|"),

@@ -13,6 +13,9 @@ enum GNUFunctions {
     static let addChangeDirectory: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32)?
         = lookUp("posix_spawn_file_actions_addchdir_np")
 
+    /// `sched_getaffinity(pid, size, mask)`, the mask as raw bytes.
+    static let schedGetAffinity: (@convention(c) (Int32, Int, UnsafeMutableRawPointer) -> Int32)? = lookUp("sched_getaffinity")
+
     private static func lookUp<F>(_ name: String) -> F? {
         // A null handle is RTLD_DEFAULT: every loaded library is searched.
         dlsym(nil, name).map { unsafeBitCast($0, to: F.self) }

@@ -71,6 +71,21 @@ public final class CoreShare: @unchecked Sendable {
         return try body()
     }
 
+    /// Runs `body` with every `perform` it makes done by this thread alone, in order: the
+    /// reference that tests compare the pieces' results with, whichever thread took which.
+    public static func alone<T>(_ body: () throws -> T) rethrows -> T {
+        let was = aloneOnThisThread
+        aloneOnThisThread = true
+        defer { aloneOnThisThread = was }
+        return try body()
+    }
+
+    private static var aloneOnThisThread: Bool {
+        get { Thread.current.threadDictionary[aloneKey] as? Bool ?? false }
+        set { Thread.current.threadDictionary[aloneKey] = newValue }
+    }
+    private static let aloneKey = "lake.CoreShare.alone"
+
     /// Cores this thread marked taken (`occupy`, or as a helper), so that `perform` lends them
     /// while it only waits.
     private static var heldByThisThread: Int {
@@ -96,7 +111,7 @@ public final class CoreShare: @unchecked Sendable {
     /// threads: the caller's, and up to `cores - 1` helpers, each starting only while a core is
     /// free. Returns once every call has returned. `work` must be safe to call concurrently.
     public func perform(_ count: Int, _ work: @escaping (Int) -> Void) {
-        let helpers = min(cores - 1, count - 1)
+        let helpers = Self.aloneOnThisThread ? 0 : min(cores - 1, count - 1)
         guard helpers > 0 else {
             for index in 0..<max(count, 0) { work(index) }
             return

@@ -11,12 +11,15 @@ final class BackgroundDigest: @unchecked Sendable {
     private var outcome: Result<String, any Error> = .failure(CancellationError())
 
     init(blobs: any BlobStore, id: String) {
-        let thread = Thread {
+        let started = CoreShare.detachedThread {
             self.outcome = Result { try CoreShare.shared.occupy { try blobs.md5(of: id) } }
             self.done.signal()
         }
-        thread.name = "lake-md5"
-        thread.start()
+        if !started {
+            // No thread to be had: the MD5 is computed here, before the processor runs.
+            outcome = Result { try blobs.md5(of: id) }
+            done.signal()
+        }
     }
 
     func wait() throws -> String {

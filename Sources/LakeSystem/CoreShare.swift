@@ -22,12 +22,36 @@ public final class CoreShare: @unchecked Sendable {
     public static let shared = CoreShare(cores: CoreShare.usableCores())
 
     public let cores: Int
+    /// Starts a helper thread; false when the system makes none (a thread limit, no memory).
+    private let startThread: @Sendable (@escaping @Sendable () -> Void) -> Bool
     private let condition = NSCondition()
     /// Cores marked taken; read and written with `condition` locked.
     private var taken = 0
 
-    public init(cores: Int) {
+    public init(cores: Int, startThread: @escaping @Sendable (@escaping @Sendable () -> Void) -> Bool = CoreShare.detachedThread) {
         self.cores = max(1, cores)
+        self.startThread = startThread
+    }
+
+    /// Runs `body` on a new detached thread, started by (so at the priority of) the calling
+    /// one; false when none can be made. (Foundation's `Thread` cannot say so, and a helper that
+    /// never started would leave `perform` waiting for it for ever.)
+    public static func detachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+        final class Start { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+        let start = Unmanaged.passRetained(Start(body)).toOpaque()
+        var thread = pthread_t()
+        let made = pthread_create(&thread, nil, { raw in
+            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+            _ = GNUFunctions.setThreadName.map { $0(pthread_self(), "lake-helper") }
+            start.body()
+            return nil
+        }, start)
+        guard made == 0 else {
+            Unmanaged<Start>.fromOpaque(start).release()
+            return false
+        }
+        pthread_detach(thread)
+        return true
     }
 
     /// The cores this process may run on (its affinity: `taskset`, a cgroup's cpuset).
@@ -117,10 +141,9 @@ public final class CoreShare: @unchecked Sendable {
             return
         }
         let pieces = Pieces(count: count, work: work, helpers: helpers)
-        for _ in 0..<helpers {
-            let thread = Thread { [self] in help(pieces) }
-            thread.name = "lake-helper"
-            thread.start()
+        for _ in 0..<helpers where !startThread({ [self] in help(pieces) }) {
+            // The caller does the pieces this helper would have taken.
+            pieces.helperEnded()
         }
         pieces.run()
         // Nothing is left to hand out: helpers still waiting for a core stop, and while this

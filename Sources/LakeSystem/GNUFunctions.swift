@@ -16,6 +16,8 @@ enum GNUFunctions {
     /// `sched_getaffinity(pid, size, mask)`, the mask as raw bytes.
     static let schedGetAffinity: (@convention(c) (Int32, Int, UnsafeMutableRawPointer) -> Int32)? = lookUp("sched_getaffinity")
 
+    static let setThreadName: (@convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32)? = lookUp("pthread_setname_np")
+
     private static func lookUp<F>(_ name: String) -> F? {
         // A null handle is RTLD_DEFAULT: every loaded library is searched.
         dlsym(nil, name).map { unsafeBitCast($0, to: F.self) }

@@ -130,4 +130,24 @@ import Testing
         #expect(both, "the inner pieces ran on one thread: the waiting caller kept its core")
         #expect(share.takenCores == 0)
     }
+
+    /// No thread to be had (a thread limit): the caller does every piece and returns.
+    @Test func withoutHelperThreadsTheCallerDoesEveryPiece() {
+        let share = CoreShare(cores: 4) { _ in false }
+        let runs = Mutex([Int](repeating: 0, count: 64))
+        let others = Atomic<Int>(0)
+        // On a thread of its own: a perform waiting for helpers that never started would hang.
+        let returned = onThread {
+            let caller = pthread_self()
+            share.perform(64) { index in
+                runs.withLock { $0[index] += 1 }
+                if pthread_equal(pthread_self(), caller) == 0 { others.add(1, ordering: .relaxed) }
+            }
+        }
+        #expect(returned)
+        let counts = runs.withLock { $0 }, elsewhere = others.load(ordering: .relaxed)
+        #expect(counts.allSatisfy { $0 == 1 })
+        #expect(elsewhere == 0)
+        #expect(share.takenCores == 0)
+    }
 }

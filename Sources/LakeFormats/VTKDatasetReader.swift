@@ -49,7 +49,6 @@ public enum VTKDatasetReader {
                 return check.mesh.summary
             }
         }
-        let fields: [Field]
         do {
             for block in blocks {
                 let document = try VTKDocument.read(block.file, budget: budget)
@@ -79,23 +78,24 @@ public enum VTKDatasetReader {
         // Both passes read every field's decoded bytes.
         budget.progress?.expect(2 * fieldBytes)
         let computeFields = { try VTKDatasetReader.fields(order.map { groups[$0]! }, budget: budget) }
+        let meshes: [MeshSummary], fields: [Field]
         // Beside the statistics only checks that stream in small pieces: a streamed block (an
         // LZMA one fills a dictionary of up to 64 MiB) is checked on its own, as before. A small
         // file is not worth a thread.
-        guard fieldBytes >= ArrayStatistics.parallelThreshold, checks.allSatisfy({ $0.integrity.streamsInSmallPieces }) else {
-            let meshes = try runChecks()
+        if fieldBytes >= ArrayStatistics.parallelThreshold, checks.allSatisfy({ $0.integrity.streamsInSmallPieces }) {
+            nonisolated(unsafe) var checked: Result<[MeshSummary], any Error> = .success([])
+            nonisolated(unsafe) var computed: Result<[Field], any Error> = .success([])
+            nonisolated(unsafe) let (unsafeRunChecks, unsafeComputeFields) = (runChecks, computeFields)
+            // Each piece writes only its own result.
+            CoreShare.shared.perform(2) { piece in
+                if piece == 0 { computed = Result { try unsafeComputeFields() } } else { checked = Result { try unsafeRunChecks() } }
+            }
+            meshes = try checked.get()
+            fields = try computed.get()
+        } else {
+            meshes = try runChecks()
             fields = try computeFields()
-            return (fields, MeshSummary.pooled(meshes) ?? MeshSummary(points: 0, cells: 0, bounds: nil, cellTypes: [:]))
         }
-        nonisolated(unsafe) var checked: Result<[MeshSummary], any Error> = .success([])
-        nonisolated(unsafe) var computed: Result<[Field], any Error> = .success([])
-        nonisolated(unsafe) let (unsafeRunChecks, unsafeComputeFields) = (runChecks, computeFields)
-        // Each piece writes only its own result.
-        CoreShare.shared.perform(2) { piece in
-            if piece == 0 { computed = Result { try unsafeComputeFields() } } else { checked = Result { try unsafeRunChecks() } }
-        }
-        let meshes = try checked.get()
-        fields = try computed.get()
         return (fields, MeshSummary.pooled(meshes) ?? MeshSummary(points: 0, cells: 0, bounds: nil, cellTypes: [:]))
     }
 

@@ -150,4 +150,38 @@ import Testing
         #expect(elsewhere == 0)
         #expect(share.takenCores == 0)
     }
+
+    /// A daemon runs for weeks: a helper that never got a core (both held the whole time) must
+    /// still end once the pieces are gone, or each `perform` would leave a thread waiting for ever.
+    @Test func helpersThatNeverGotACoreEndWithTheirPerform() {
+        let live = Atomic<Int>(0), started = Atomic<Int>(0)
+        let share = CoreShare(cores: 2) { body in
+            CoreShare.detachedThread {
+                started.add(1, ordering: .relaxed)
+                live.add(1, ordering: .relaxed)
+                body()
+                live.subtract(1, ordering: .relaxed)
+            }
+        }
+        // Both cores held by others, the caller holding none (so it has none to lend either).
+        let release = DispatchSemaphore(value: 0), holding = DispatchSemaphore(value: 0)
+        for _ in 0..<2 {
+            Thread { share.occupy { holding.signal(); _ = release.wait(timeout: .now() + 120) } }.start()
+            #expect(holding.wait(timeout: .now() + 60) == .success)
+        }
+        let done = onThread {
+            for _ in 0..<100 {
+                // The helper is waiting for a core before the pieces run out.
+                share.perform(3) { index in if index == 0 { _ = eventually(10) { share.waitingHelpers == 1 } } }
+            }
+        }
+        release.signal()
+        release.signal()
+        #expect(done)
+        let ended = eventually { live.load(ordering: .relaxed) == 0 }
+        let made = started.load(ordering: .relaxed)
+        #expect(made > 0 && ended, "\(live.load(ordering: .relaxed)) of \(made) helpers still running")
+        // The other core's holder lets go once released.
+        #expect(share.waitingHelpers == 0 && eventually { share.takenCores == 0 })
+    }
 }

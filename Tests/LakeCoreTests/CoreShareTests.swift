@@ -111,13 +111,15 @@ import Testing
         let innerThreads = Mutex(Set<UInt>())
         let innerBoth = Atomic<Bool>(false)
         share.occupy {
-            share.perform(2) { index in
-                if index == 0 {
-                    // Keep piece 1 for the helper.
+            share.perform(2) { _ in
+                // Roles go by thread, not by index: a helper that starts before the caller takes
+                // its first piece takes piece 0 (CI, on a loaded machine, saw exactly that).
+                if pthread_equal(pthread_self(), caller) != 0 {
+                    // Keep the other piece for the helper.
                     _ = eventually { outerHelperStarted.load(ordering: .relaxed) }
                     return
                 }
-                if pthread_equal(pthread_self(), caller) == 0 { outerHelperStarted.store(true, ordering: .relaxed) }
+                outerHelperStarted.store(true, ordering: .relaxed)
                 share.perform(2) { _ in
                     innerThreads.withLock { _ = $0.insert(UInt(bitPattern: Int(bitPattern: pthread_self()))) }
                     let both = eventually(10) { innerThreads.withLock { $0.count } == 2 }

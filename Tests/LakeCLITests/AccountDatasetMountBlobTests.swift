@@ -348,6 +348,6 @@ import Testing
         let damage = ((shown["file"] as? [String: Any])?["blob"] as? [String: Any])?["damage"] as? [String: Any]
         #expect((damage?["reason"] as? String)?.contains("hashes to") == true, "\(shown["file"] ?? "")")
         // Root's own mount stops serving it once it sees the catalog's change.
-        #expect(mounted.eventually(10) { (try? Shell.run("cat '\(mounted.path("objects/\(granted.ids[0])/file"))' > /dev/null 2>&1").status) ?? 0 != 0 })
+        #expect(mounted.eventually(30) { (try? Shell.run("cat '\(mounted.path("objects/\(granted.ids[0])/file"))' > /dev/null 2>&1").status) ?? 0 != 0 })
     }
 }

@@ -18,7 +18,7 @@ import Testing
         try flipByte(BlobFiles.path(store: mounted.store, id: sha), at: 50_000)
         _ = try lake.run(["verify"])
         let file = mounted.path("objects/\(id)/file")
-        #expect(mounted.eventually(10) { (try? Shell.run("cat '\(file)' > /dev/null 2>&1").status) ?? 0 != 0 })
+        #expect(mounted.eventually(30) { (try? Shell.run("cat '\(file)' > /dev/null 2>&1").status) ?? 0 != 0 })
 
         let log = mounted.store + "/logs/mount.log"
         let before = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").count

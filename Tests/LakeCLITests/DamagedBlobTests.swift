@@ -44,7 +44,7 @@ import Testing
         #expect(!verify.succeeded && verify.stdout.contains("CORRUPT") && verify.stdout.contains(id), "\(verify.stdout)")
         #expect(try damage(mounted, id)?["found_by"] as? String == "verify")
         // The mount learns of it through the change sequence: every open fails from then on.
-        #expect(mounted.eventually(10) { (try? catFails(file)) == true })
+        #expect(mounted.eventually(30) { (try? catFails(file)) == true })
         #expect(try catFails(mounted.path("objects/\(id)/data-\(3 << 20).bin")))
         #expect(try mounted.xattr("objects/\(id)/file", "user.lake.damage").contains("hashes to"))
         #expect(try mounted.lake.run(["object", "show", id]).stdout.contains("DAMAGED"))
@@ -54,7 +54,7 @@ import Testing
         try Shell.run("chmod u+w '\(blob)'; cp '\(pristine)' '\(blob)'; chmod 444 '\(blob)'")
         #expect(try mounted.lake.run(["verify"]).succeeded)
         #expect(try damage(mounted, id) == nil)
-        #expect(mounted.eventually(10) { (try? Shell.sha256(file)) == (try? Shell.sha256(source)) })
+        #expect(mounted.eventually(30) { (try? Shell.sha256(file)) == (try? Shell.sha256(source)) })
     }
 
     /// Restored as a new file under the blob's name (`mv`, `rsync` without `--inplace`) while the
@@ -72,11 +72,11 @@ import Testing
         try flipByte(blob)
         #expect(try !mounted.lake.run(["verify"]).succeeded)
         #expect(try damage(mounted, id) != nil)
-        #expect(mounted.eventually(10) { (try? catFails(file)) == true })
+        #expect(mounted.eventually(30) { (try? catFails(file)) == true })
         #expect(try Shell.run("mv -f '\(pristine)' '\(blob)'").status == 0)
         #expect(try mounted.lake.run(["verify"]).succeeded)
         #expect(try damage(mounted, id) == nil)
-        #expect(mounted.eventually(10) { (try? Shell.sha256(file)) == (try? Shell.sha256(source)) },
+        #expect(mounted.eventually(30) { (try? Shell.sha256(file)) == (try? Shell.sha256(source)) },
                 "the damaged file kept open was served after the restore")
     }
 
@@ -88,7 +88,7 @@ import Testing
         let (id, blob, _) = try upload(mounted)
         try flipByte(blob)
         #expect(mounted.eventually(30) { (try? damage(mounted, id))?["found_by"] as? String == "scrub" })
-        #expect(mounted.eventually(10) { (try? catFails(mounted.path("objects/\(id)/file"))) == true })
+        #expect(mounted.eventually(30) { (try? catFails(mounted.path("objects/\(id)/file"))) == true })
         let verify = try mounted.lake.run(["verify", "--json"])
         #expect(((try mounted.lake.json(verify))["corrupt"] as? [[String: Any]])?.first?["blob"] as? String == URL(fileURLWithPath: blob).lastPathComponent)
     }
@@ -138,8 +138,8 @@ import Testing
         let blob = BlobFiles.path(store: mounted.store, id: sha)
         try flipByte(blob, at: 100)
         #expect(!(try mounted.lake.run(["verify"]).succeeded))
-        #expect(mounted.eventually(10) { (try? catFails(mounted.path("incoming/drop.bin"))) == true })
-        #expect(mounted.eventually(10) { (try? mounted.xattr("incoming/drop.bin", "user.lake.damage"))?.contains("hashes to") == true })
+        #expect(mounted.eventually(30) { (try? catFails(mounted.path("incoming/drop.bin"))) == true })
+        #expect(mounted.eventually(30) { (try? mounted.xattr("incoming/drop.bin", "user.lake.damage"))?.contains("hashes to") == true })
         #expect(try damage(mounted, id) != nil)
     }
 
@@ -156,7 +156,7 @@ import Testing
         try flipByte(BlobFiles.path(store: mounted.store, id: sha), at: 2_000_000)
         #expect(try catFails(mounted.path("incoming/r.bin")))
         #expect(try damage(mounted, receipt)?["found_by"] as? String == "read")
-        #expect(mounted.eventually(10) { (try? catFails(mounted.path("objects/\(receipt)/file"))) == true })
+        #expect(mounted.eventually(30) { (try? catFails(mounted.path("objects/\(receipt)/file"))) == true })
     }
 
     /// A stored file read from the start through a mount whose reads the daemon serves (`-o ro`,

@@ -47,10 +47,10 @@ import Testing
 
         // A new version appears (the kernel asks again within about a second) and becomes latest.
         let third = try freeze(lake, name: "wing", triangles: 5)
-        #expect(mounted.eventually(10) {
+        #expect(mounted.eventually(30) {
             (try? fm.destinationOfSymbolicLink(atPath: mounted.path("datasets/by-name/wing/latest"))) == "../../\(third)"
         })
-        #expect(mounted.eventually(10) { (try? fm.destinationOfSymbolicLink(atPath: mounted.path("datasets/by-name/wing/3"))) == "../../\(third)" })
+        #expect(mounted.eventually(30) { (try? fm.destinationOfSymbolicLink(atPath: mounted.path("datasets/by-name/wing/3"))) == "../../\(third)" })
         #expect(try lake.json(try lake.run(["dataset", "show", "wing@3", "--json"]))["id"] as? String == third)
     }
 }

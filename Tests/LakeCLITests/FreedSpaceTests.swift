@@ -37,7 +37,7 @@ import Testing
         // kernel keeps each inode's passthrough backing file).
         for _ in 0..<2 {
             for id in ids {
-                #expect(mounted.eventually(10) { FileManager.default.fileExists(atPath: mounted.path("objects/\(id)/file")) })
+                #expect(mounted.eventually(30) { FileManager.default.fileExists(atPath: mounted.path("objects/\(id)/file")) })
                 #expect(try Shell.run("cat '\(mounted.path("objects/\(id)/file"))' > /dev/null").status == 0)
             }
         }
@@ -54,7 +54,7 @@ import Testing
         let again = lake.directory.writeRandom("again.bin", size: 1 << 20, seed: 99)
         let next = try lake.run(["upload", again, "--json", "--store", store], store: false)
         let id = try #require((try lake.json(next)["succeeded"] as? [[String: Any]])?.first?["id"] as? String, "\(next.stderr)")
-        #expect(mounted.eventually(10) { (try? Shell.sha256(mounted.path("objects/\(id)/file"))) == (try? Shell.sha256(again)) })
+        #expect(mounted.eventually(30) { (try? Shell.sha256(mounted.path("objects/\(id)/file"))) == (try? Shell.sha256(again)) })
     }
 
     /// A bucket store's node cache drops blobs to make room (here: removed by hand, as a cache
@@ -88,7 +88,7 @@ import Testing
         #expect(ids.count == 3)
         for _ in 0..<2 {
             for id in ids {
-                #expect(LakeTestSupport.eventually(10) { FileManager.default.fileExists(atPath: "\(mountpoint)/objects/\(id)/file") })
+                #expect(LakeTestSupport.eventually(30) { FileManager.default.fileExists(atPath: "\(mountpoint)/objects/\(id)/file") })
                 #expect(try Shell.run("cat '\(mountpoint)/objects/\(id)/file' > /dev/null").status == 0)
             }
         }

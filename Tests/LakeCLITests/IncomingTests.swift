@@ -76,10 +76,10 @@ import Testing
         let id = (try mounted.lake.json(result)["succeeded"] as! [[String: Any]])[0]["id"] as! String
         // The objects/ listing is cached until the change watcher sees the catalog change (every
         // 250 ms); without it the new object would never appear. Latency is not timed here.
-        #expect(mounted.eventually(10) { (try? FileManager.default.contentsOfDirectory(atPath: mounted.path("objects")))?.contains(id) == true })
+        #expect(mounted.eventually(30) { (try? FileManager.default.contentsOfDirectory(atPath: mounted.path("objects")))?.contains(id) == true })
         // Tags changed by the CLI show in the mounted JSON and xattrs too.
         _ = try mounted.lake.run(["object", "update", id, "--tags", #"{"k":"v"}"#])
-        #expect(mounted.eventually(10) { (try? mounted.xattr("objects/\(id)/file", "user.lake.tags")) == #"{"k":"v"}"# })
+        #expect(mounted.eventually(30) { (try? mounted.xattr("objects/\(id)/file", "user.lake.tags")) == #"{"k":"v"}"# })
     }
 
     @Test func parallelWritersAndReadersLoseNothing() throws {
@@ -189,7 +189,7 @@ import Testing
         let copy = try Shell.run("cp '\(big)' '\(mounted.path("incoming/"))' 2>&1")
         #expect(copy.status != 0)
         #expect(copy.output.contains("No space left on device"), "\(copy.output)")
-        #expect(mounted.eventually(3) { (try? FileManager.default.contentsOfDirectory(atPath: mounted.path("objects")))?.isEmpty == true })
+        #expect(mounted.eventually(30) { (try? FileManager.default.contentsOfDirectory(atPath: mounted.path("objects")))?.isEmpty == true })
         _ = try mounted.lake.run(["unmount", mounted.mountpoint], store: false)
     }
 }

@@ -168,7 +168,7 @@ import Testing
         #expect(mounted.eventually(60) { FileManager.default.fileExists(atPath: marker) })
         writer.send(SIGKILL)
         writer.wait()
-        #expect(mounted.eventually(10) { !FileManager.default.fileExists(atPath: target) })
+        #expect(mounted.eventually(30) { !FileManager.default.fileExists(atPath: target) })
         #expect(try objects(mounted).isEmpty)
         #expect(try mounted.lake.run(["verify"]).succeeded)
     }

@@ -22,7 +22,7 @@ import Testing
         let unmount = try mounted.lake.run(["unmount", mounted.mountpoint], store: false)
         #expect(unmount.succeeded, "\(unmount.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.mountpoint).isEmpty)
-        #expect(mounted.eventually(5) { (try? Shell.run("pgrep -f '[l]ake mount \(mounted.mountpoint) '").status) == 1 })
+        #expect(mounted.eventually(30) { (try? Shell.run("pgrep -f '[l]ake mount \(mounted.mountpoint) '").status) == 1 })
         #expect(FileManager.default.fileExists(atPath: mounted.store + "/logs/mount.log"))
     }
 
@@ -44,7 +44,7 @@ import Testing
     @Test func aKilledDaemonsDeadMountIsClearedByTheNextMount() throws {
         let mounted = try MountedLake()
         try Shell.run("pkill -9 -f '[l]ake mount \(mounted.mountpoint) '")
-        #expect(try mounted.eventually(5) { try Shell.run("ls '\(mounted.mountpoint)' 2>&1").output.contains("Transport endpoint is not connected") })
+        #expect(try mounted.eventually(30) { try Shell.run("ls '\(mounted.mountpoint)' 2>&1").output.contains("Transport endpoint is not connected") })
         try mounted.mount()
         #expect(try FileManager.default.contentsOfDirectory(atPath: mounted.mountpoint).contains("objects"))
     }

@@ -49,7 +49,7 @@ final class MountedLake: @unchecked Sendable {
         let unmount = try lake.run(["unmount", mountpoint], store: false)
         guard unmount.succeeded else { throw MountFailure(message: unmount.stderr) }
         var log = DaemonLog(lines: [])
-        _ = eventually(5) {
+        _ = eventually(30) {
             let text = (try? String(contentsOfFile: store + "/logs/mount.log", encoding: .utf8)) ?? ""
             log = DaemonLog(lines: text.split(separator: "\n"))
             return log.lines.contains { $0.contains("read ahead across files: ") }

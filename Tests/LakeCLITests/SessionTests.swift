@@ -332,7 +332,7 @@ import Testing
         #expect(try lake.lake(lake.alice, "object ls").status == 0)
         #expect(try lake.mounted.lake.run(["unmount", readOnly], store: false).succeeded)
         var last = ""
-        let served = eventually(15) {
+        let served = eventually(60) {
             let ls = (try? lake.lake(lake.alice, "object ls")) ?? Shell.Result(status: 1, output: "")
             last = ls.output
             return ls.status == 0
@@ -341,7 +341,7 @@ import Testing
         // Killed, its socket left behind: no daemon answers there, and the other takes it back.
         #expect(try lake.mounted.lake.run(["mount", "-o", "ro", readOnly]).succeeded)
         _ = try Shell.run("pkill -KILL -f '[l]ake mount .*\(readOnly)'; fusermount3 -uz '\(readOnly)' 2>/dev/null; true")
-        let servedAgain = eventually(15) {
+        let servedAgain = eventually(60) {
             let ls = (try? lake.lake(lake.alice, "object ls")) ?? Shell.Result(status: 1, output: "")
             last = ls.output
             return ls.status == 0

@@ -167,7 +167,7 @@ struct SettlingMountTests {
         #expect(try unsynced(mounted) == 1)
         #expect(try unsettled(mounted) == 1)
         #expect(try mounted.lake.run(["unmount", mounted.mountpoint], store: false).succeeded)
-        #expect(mounted.eventually(10) { (try? unsynced(mounted)) == 0 && (try? unsettled(mounted)) == 0 })
+        #expect(mounted.eventually(30) { (try? unsynced(mounted)) == 0 && (try? unsettled(mounted)) == 0 })
     }
 
     /// `kill -9` of the daemon in the middle of `cp -r`: after a remount, every receipt that

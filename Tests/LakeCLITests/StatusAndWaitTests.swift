@@ -69,7 +69,7 @@ import Testing
         #expect(try Shell.run("cp -r '\(folder)/run' '\(mounted.path("incoming/"))'").status == 0)
         let done = try lake.run(["wait", vtm, "--timeout", "120"])
         #expect(done.status == 0 && done.stdout.hasPrefix("READY"), "\(done.stdout)\(done.stderr)")
-        #expect(mounted.eventually(10) { (try? mounted.xattr("objects/\(vtm)", "user.lake.awaiting_blocks"))?.contains("No such attribute") == true })
+        #expect(mounted.eventually(30) { (try? mounted.xattr("objects/\(vtm)", "user.lake.awaiting_blocks"))?.contains("No such attribute") == true })
         let text = try lake.run(["status"])
         #expect(text.succeeded && text.stdout.contains("Queue     empty") && text.stdout.contains("Mount     \(mounted.mountpoint)"), "\(text.stdout)")
     }

@@ -80,7 +80,7 @@ struct UploadBatchTests {
             #expect(try Shell.sha256(source) == parts[1], "\(row)")
         }
         let id = try #require(try query(lake, "SELECT id FROM objects WHERE name = 'c299.bin'").first)
-        #expect(mounted.eventually(10) { (try? Shell.sha256(mounted.path("objects/\(id)/file"))) == (try? Shell.sha256(files[299])) })
+        #expect(mounted.eventually(30) { (try? Shell.sha256(mounted.path("objects/\(id)/file"))) == (try? Shell.sha256(files[299])) })
         #expect(try lake.run(["verify"]).succeeded)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 
 /// Buffers filled by one thread and consumed in order by another (writing them, hashing them):
 /// the filling thread goes on with the next buffer while the last one is consumed. Buffers come
@@ -6,8 +7,12 @@ import Foundation
 /// gets ahead waits for one.
 ///
 /// The worker thread's closure holds only the queue, and `finish()` waits until the thread has
-/// returned and then frees the buffers itself: Foundation keeps a Thread's closure for the
-/// Thread's lifetime, and a pipeline that closure held once leaked every upload's buffers.
+/// returned and then frees the buffers itself: a thread's closure lives as long as the thread
+/// (Foundation's did), and a pipeline that closure held once leaked every upload's buffers.
+///
+/// Without a thread to be had (an account or cgroup at its process limit) the filler consumes
+/// each buffer itself as it submits it: slower, but the upload ends — Foundation's `Thread`
+/// failed silently there, and the filler waited for a free buffer for ever.
 public final class BufferPipeline: Sendable {
     private let queue: Queue
 
@@ -16,9 +21,7 @@ public final class BufferPipeline: Sendable {
     /// consumed and the error comes back from `acquire` and `finish`.
     public init(buffers count: Int, size: Int, name: String, consume: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) {
         queue = Queue(count: count, size: size, consume: consume)
-        let thread = Thread { [queue] in queue.drain() }
-        thread.name = name
-        thread.start()
+        if !DetachedThread.start(name, { [queue] in queue.drain() }) { queue.consumeOnSubmit() }
     }
 
     deinit {
@@ -52,6 +55,8 @@ public final class BufferPipeline: Sendable {
         private var failure: (any Error)?
         private var closing = false
         private var exited = false
+        /// No worker thread: `submit` consumes on the filler's thread.
+        private var inline = false
 
         init(count: Int, size: Int, consume: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) {
             self.consume = consume
@@ -73,8 +78,20 @@ public final class BufferPipeline: Sendable {
             return free.removeLast()
         }
 
+        func consumeOnSubmit() {
+            condition.lock()
+            inline = true
+            exited = true
+            condition.unlock()
+        }
+
         func submit(_ buffer: UnsafeMutableRawBufferPointer, count: Int) {
             condition.lock()
+            guard !inline else {
+                condition.unlock()
+                consumeOne(buffer, count: count)
+                return
+            }
             queued.append((buffer, count))
             condition.broadcast()
             condition.unlock()
@@ -113,18 +130,25 @@ public final class BufferPipeline: Sendable {
                     return
                 }
                 let (buffer, count) = queued.removeFirst()
-                let failed = failure != nil
                 condition.unlock()
-                var error: (any Error)?
-                if !failed {
-                    do { try consume(UnsafeRawBufferPointer(rebasing: buffer[..<count])) } catch let e { error = e }
-                }
-                condition.lock()
-                if let error, failure == nil { failure = error }
-                free.append(buffer)
-                condition.broadcast()
-                condition.unlock()
+                consumeOne(buffer, count: count)
             }
+        }
+
+        /// Consumes one buffer unless an earlier one failed, and frees it; called unlocked.
+        private func consumeOne(_ buffer: UnsafeMutableRawBufferPointer, count: Int) {
+            condition.lock()
+            let failed = failure != nil
+            condition.unlock()
+            var error: (any Error)?
+            if !failed {
+                do { try consume(UnsafeRawBufferPointer(rebasing: buffer[..<count])) } catch let e { error = e }
+            }
+            condition.lock()
+            if let error, failure == nil { failure = error }
+            free.append(buffer)
+            condition.broadcast()
+            condition.unlock()
         }
     }
 }

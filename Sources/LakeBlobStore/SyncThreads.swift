@@ -1,9 +1,11 @@
 import Foundation
+import LakeSystem
 
 /// Threads that run blocking syncs beside the caller (`BlobSync`). A sync blocks its thread for
 /// as long as the disk takes, so the pool grows whenever every thread is busy (Dispatch's
 /// global queues keep about one thread per core and add more only after a delay, which would
-/// queue one writer's syncs behind another's), and a thread idle for a minute ends.
+/// queue one writer's syncs behind another's), and a thread idle for a minute ends. Without a
+/// thread to be had (a process limit), the caller runs the sync itself.
 final class SyncThreads: Sendable {
     static let shared = SyncThreads()
 
@@ -18,13 +20,19 @@ final class SyncThreads: Sendable {
         queue.append(task)
         if idle > queue.count - 1 {
             state.signal()
-        } else {
-            threads += 1
-            let thread = Thread { [self] in work() }
-            thread.name = "lake-sync"
-            thread.start()
+            state.unlock()
+            return
         }
+        threads += 1
         state.unlock()
+        guard !DetachedThread.start("lake-sync", { [self] in work() }) else { return }
+        // No thread: this caller runs a task itself (its own, or one queued before it that
+        // another caller's missing thread left); each task still runs once.
+        state.lock()
+        threads -= 1
+        let next = queue.isEmpty ? nil : queue.removeFirst()
+        state.unlock()
+        next?()
     }
 
     private func work() {

@@ -11,7 +11,7 @@ final class BackgroundDigest: @unchecked Sendable {
     private var outcome: Result<String, any Error> = .failure(CancellationError())
 
     init(blobs: any BlobStore, id: String) {
-        let started = CoreShare.detachedThread {
+        let started = DetachedThread.start("lake-md5") {
             self.outcome = Result { try CoreShare.shared.occupy { try blobs.md5(of: id) } }
             self.done.signal()
         }

@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 
 /// A thread of the mount daemon that works, pauses, and is woken or stopped: `stop()` returns
 /// only once the thread has ended, so nothing it uses is torn down under it.
@@ -18,22 +19,28 @@ public final class BackgroundThread: Sendable {
         self.name = name
     }
 
-    /// Runs `body` on a new thread; `body` returns when `pause` says to stop.
-    public func start(_ body: @escaping @Sendable (BackgroundThread) -> Void) {
+    /// Runs `body` on a new thread; `body` returns when `pause` says to stop. Throws when no
+    /// thread can be made (a process limit): a service that silently never ran — a settler
+    /// never syncing, a scrubber never checking — would be worse than a daemon that says so.
+    public func start(_ body: @escaping @Sendable (BackgroundThread) -> Void) throws(ThreadStartError) {
         state.lock()
         running = true
         state.unlock()
-        let thread = Thread { [self] in
-            defer {
-                state.lock()
-                running = false
-                state.broadcast()
-                state.unlock()
-            }
-            body(self)
+        let ended: @Sendable () -> Void = { [self] in
+            state.lock()
+            running = false
+            state.broadcast()
+            state.unlock()
         }
-        thread.name = name
-        thread.start()
+        do {
+            try DetachedThread.startOrThrow(name) { [self] in
+                defer { ended() }
+                body(self)
+            }
+        } catch {
+            ended()
+            throw error
+        }
     }
 
     /// Asks the thread to end and waits until it has.

@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeBlobStore
 import LakeCatalog
 import LakeModel
@@ -23,9 +24,9 @@ public final class BlobScrubber: Sendable {
         self.logger = logger
     }
 
-    public func start() {
+    public func start() throws(ThreadStartError) {
         guard store.config.scrubBytesPerSecond > 0 else { return }
-        thread.start { [self] thread in run(thread) }
+        try thread.start { [self] thread in run(thread) }
     }
 
     /// Asks the thread to end and waits until it has.

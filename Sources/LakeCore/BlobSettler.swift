@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeBlobStore
 import LakeCatalog
 import LakeModel
@@ -45,10 +46,10 @@ public final class BlobSettler: Sendable {
     /// than grown (a sync of a file that grows must also write its size). `lake upload` leaves
     /// them to its commits: a command that ends soon would only add a checkpoint of its own
     /// beside the daemon's.
-    public func start(checkpoints: Bool = true) {
+    public func start(checkpoints: Bool = true) throws(ThreadStartError) {
         checkpointing.withLock { $0 = checkpoints }
         released.withLock { $0 = [] }
-        releaser.start { [self] thread in
+        try releaser.start { [self] thread in
             // Woken by the first upload of a burst, it lets the burst gather for 50 ms and then
             // finishes all of it: one wake per batch instead of a thread switch per closed file.
             while thread.pause(1), thread.pause(0.05, wakeable: false) { finishReleased() }
@@ -59,7 +60,14 @@ public final class BlobSettler: Sendable {
                 logger.warning("the catalog keeps checkpointing in commits: \(error)")
             }
         }
-        thread.start { [self] thread in
+        do { try startSyncing(checkpoints: checkpoints) } catch {
+            releaser.stop()
+            throw error
+        }
+    }
+
+    private func startSyncing(checkpoints: Bool) throws(ThreadStartError) {
+        try thread.start { [self] thread in
             var lastCheckpoint = Date(), lastForget = Date()
             /// When the oldest small blob waiting for the next sync was committed.
             var batchStarted: Date?

@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import Logging
 
 /// What the mount daemon runs beside the filesystem: recovery before it serves, then the
@@ -37,13 +38,20 @@ public final class DaemonServices: Sendable {
         _ = try Recovery(store: store).run()
     }
 
-    public func start() {
-        heartbeat?.start()
-        guard !readsOnly else { return }
-        processing.start()
-        scrubber.start()
-        settler.start()
-        trash.start()
+    /// Starts every service's thread; throws, with those started stopped again, when one cannot
+    /// be made (a process limit): a daemon without its settler would never make uploads durable.
+    public func start() throws(ThreadStartError) {
+        do {
+            try heartbeat?.start()
+            guard !readsOnly else { return }
+            try processing.start()
+            try scrubber.start()
+            try settler.start()
+            try trash.start()
+        } catch {
+            stop()
+            throw error
+        }
         if getuid() == 0 {
             do { try sessions.start() } catch {
                 logger.warning("other accounts cannot run lake commands through this mount: \(error)")

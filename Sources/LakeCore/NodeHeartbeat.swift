@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeCatalog
 import LakeModel
 
@@ -22,8 +23,8 @@ final class NodeHeartbeat: Sendable {
                               startedAt: now, heartbeatAt: now)
     }
 
-    func start() {
-        thread.start { [store, session] thread in
+    func start() throws(ThreadStartError) {
+        try thread.start { [store, session] thread in
             repeat {
                 var beat = session
                 beat.heartbeatAt = .now

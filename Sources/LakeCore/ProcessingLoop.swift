@@ -34,8 +34,8 @@ public final class ProcessingLoop: Sendable {
         self.yielding = yielding
     }
 
-    public func start() {
-        thread.start { [self] thread in
+    public func start() throws(ThreadStartError) {
+        try thread.start { [self] thread in
             // Processing is background work: uploads and reads through the mount come first
             // (on two cores, a worker at full priority halves the speed of `cp -r` of small files).
             ThreadPriority.lowerCurrent(to: 10)

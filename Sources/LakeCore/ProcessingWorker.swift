@@ -169,23 +169,27 @@ public struct ProcessingWorker: Sendable {
 }
 
 /// Renews the processing leases of a worker's objects every third of the lease's length, on one
-/// timer for the worker's lifetime. An object is renewed at most a third of a lease after it
-/// was claimed, so no lease runs out while its object is processed.
+/// thread for the worker's lifetime, started when its first object is. An object is renewed at
+/// most a third of a lease after it was claimed, so no lease runs out while it is processed.
+///
+/// A thread of its own, not a Dispatch timer: Dispatch retries a thread it cannot make for ever,
+/// so at a process limit (`ulimit -u`, a cgroup's `pids.max`) the timer's `resume()` never
+/// returned and `lake upload` hung. Without a thread the worker goes on without renewals: a
+/// claim's lease still covers an object for its length, and one processed for longer may be
+/// taken over and processed again by another worker (work done twice, nothing lost).
 final class LeaseRenewer: Sendable {
     private let active = Mutex<Set<LakeID>>([])
-    // Dispatch sources are safe to use from any thread (this one is only cancelled, once), but
-    // are not marked Sendable.
-    nonisolated(unsafe) private let timer: any DispatchSourceTimer
+    private let thread = BackgroundThread(name: "lake-lease")
+    private let started = Mutex(false)
+    private let renew: @Sendable (Set<LakeID>) -> Void
+    private let interval: Double
+    private let logger: Logger
 
     init(catalog: any Catalog, owner: String, leaseSeconds: Double, logger: Logger) {
-        // A queue of its own: a queue made here may start a thread when the shared pool's are
-        // all busy (hashing, statistics on both cores), so a renewal never waits behind them.
-        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "lake.lease-renewal"))
-        let interval = leaseSeconds / 3
-        timer.schedule(deadline: .now() + interval, repeating: interval)
-        timer.setEventHandler { [weak self] in
-            guard let self else { return }
-            for id in active.withLock({ $0 }) {
+        interval = leaseSeconds / 3
+        self.logger = logger
+        renew = { ids in
+            for id in ids {
                 do {
                     if try !catalog.renewLease(id, owner: owner, leaseSeconds: leaseSeconds, now: .now) {
                         logger.warning("processing lease lost", metadata: ["object": "\(id)"])
@@ -195,14 +199,37 @@ final class LeaseRenewer: Sendable {
                 }
             }
         }
-        timer.resume()
     }
 
-    deinit { timer.cancel() }
+    deinit { thread.stop() }
 
     func renewing<T>(_ id: LakeID, _ body: () -> T) -> T {
+        startOnce()
         active.withLock { _ = $0.insert(id) }
         defer { active.withLock { _ = $0.remove(id) } }
         return body()
+    }
+
+    private func startOnce() {
+        started.withLock { started in
+            guard !started else { return }
+            started = true
+            // The thread holds what it renews with, not the renewer, whose deinit stops it.
+            let (renew, interval, active) = (renew, interval, Renewing(self))
+            do {
+                try thread.start { thread in
+                    while thread.pause(interval, wakeable: false) { renew(active.ids) }
+                }
+            } catch {
+                logger.warning("processing leases are not renewed: \(error)")
+            }
+        }
+    }
+
+    /// The renewer's objects, read by its thread without keeping the renewer alive.
+    private final class Renewing: Sendable {
+        private weak let renewer: LeaseRenewer?
+        init(_ renewer: LeaseRenewer) { self.renewer = renewer }
+        var ids: Set<LakeID> { renewer?.active.withLock { $0 } ?? [] }
     }
 }

@@ -51,7 +51,15 @@ public final class SessionServer: Sendable {
             throw SystemError("mkdir", path: SessionProtocol.socketFolder, errno: errno)
         }
         try bindSocket()
-        thread.start { [self] thread in
+        do { try serve() } catch {
+            // Nothing would accept on the socket: take it down, and say why.
+            stop()
+            throw error
+        }
+    }
+
+    private func serve() throws(ThreadStartError) {
+        try thread.start { [self] thread in
             var fd = listener.load(ordering: .acquiring)
             while fd >= 0 {
                 let accepted: Int32?
@@ -75,7 +83,7 @@ public final class SessionServer: Sendable {
                 admit(connection)
             }
         }
-        socketWatch.start { [self] thread in
+        try socketWatch.start { [self] thread in
             while thread.pause(5, wakeable: false) { keepSocket() }
         }
         logger.info("sessions for other accounts at \(socketPath)")
@@ -129,12 +137,22 @@ public final class SessionServer: Sendable {
             close(connection)
             return
         }
-        Thread.detachNewThread { [self] in
-            serve(connection, peer: peer)
+        let ended: @Sendable () -> Void = { [self] in
             running.withLock { running in
                 running[peer.uid, default: 1] -= 1
                 if running[peer.uid] == 0 { running[peer.uid] = nil }
             }
+        }
+        do {
+            try DetachedThread.startOrThrow("lake-session") { [self] in
+                serve(connection, peer: peer)
+                ended()
+            }
+        } catch {
+            // Foundation's detached thread failed silently here, and the client waited for ever.
+            ended()
+            refuse(connection, "the lake's mount daemon \(error)")
+            close(connection)
         }
     }
 

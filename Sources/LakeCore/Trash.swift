@@ -1,3 +1,4 @@
+import LakeSystem
 import LakeCatalog
 import LakeModel
 
@@ -88,8 +89,8 @@ final class TrashPurger: Sendable {
 
     init(store: Store) { trash = Trash(store: store) }
 
-    func start() {
-        thread.start { [trash] thread in
+    func start() throws(ThreadStartError) {
+        try thread.start { [trash] thread in
             repeat {
                 do { try trash.purgeExpired() } catch {
                     trash.store.logger.error("cannot purge the trash's expired objects: \(error)")

@@ -1,4 +1,5 @@
 import Foundation
+import LakeSystem
 import LakeCore
 import LakeModel
 import Logging
@@ -20,10 +21,10 @@ public final class ChangeWatcher: Sendable {
     /// With a change signal (a PostgreSQL catalog: LISTEN/NOTIFY), the catalog is read when a
     /// change is signalled, and every second in case a signal was missed; without one, every
     /// `interval`.
-    public func start() {
+    public func start() throws(ThreadStartError) {
         let start = (try? fs.store.changeSequence()) ?? 0
         let signal = fs.store.changeSignal()
-        thread.start { [self] thread in
+        try thread.start { [self] thread in
             var sequence = start
             var lastRead = 0.0
             repeat {

@@ -1,3 +1,4 @@
+import LakeSystem
 import LakeCore
 import Synchronization
 
@@ -42,15 +43,20 @@ public final class DamagedPages: Sendable {
 
     /// Starts the thread that has `drop` (the kernel's invalidation of an inode's pages) run for
     /// each newly marked inode.
-    public func start(drop: @escaping @Sendable (UInt64) -> Void) {
+    public func start(drop: @escaping @Sendable (UInt64) -> Void) throws(ThreadStartError) {
         started.store(true, ordering: .releasing)
-        thread.start { [self] thread in
-            repeat {
-                for node in nodes.withLock({ $0.filter { !$0.value }.map(\.key) }) {
-                    drop(node)
-                    nodes.withLock { if $0[node] != nil { $0[node] = true } }
-                }
-            } while thread.pause(3600)
+        do {
+            try thread.start { [self] thread in
+                repeat {
+                    for node in nodes.withLock({ $0.filter { !$0.value }.map(\.key) }) {
+                        drop(node)
+                        nodes.withLock { if $0[node] != nil { $0[node] = true } }
+                    }
+                } while thread.pause(3600)
+            }
+        } catch {
+            started.store(false, ordering: .releasing)
+            throw error
         }
     }
 

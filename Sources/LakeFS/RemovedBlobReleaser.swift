@@ -1,3 +1,4 @@
+import LakeSystem
 import LakeCore
 import Logging
 
@@ -18,8 +19,8 @@ public final class RemovedBlobReleaser: Sendable {
         self.alsoRelease = alsoRelease
     }
 
-    public func start() {
-        thread.start { [fs, interval, alsoRelease] thread in
+    public func start() throws(ThreadStartError) {
+        try thread.start { [fs, interval, alsoRelease] thread in
             while thread.pause(interval, wakeable: false) {
                 let released = fs.releaseRemovedBlobs() + alsoRelease()
                 if released > 0 { fs.logger.debug("let go of \(released) removed blob files") }

@@ -2,6 +2,7 @@ import CFuse3
 import CFuseRing
 import Glibc
 import LakeFS
+import LakeSystem
 import Logging
 import Synchronization
 
@@ -92,12 +93,18 @@ public final class FuseMount: @unchecked Sendable {
         // From here a signal ends the session instead of the process, so a daemon signalled as
         // soon as it reports itself ready (before `run()`) still takes its mount down.
         if lake_set_signal_handlers(session) != 0 { logger.warning("cannot install the exit signals' handlers: \(String(cString: strerror(errno)))") }
-        releaser = RemovedBlobReleaser(fs: fs) { [passthrough] in passthrough.releaseRemoved() }
-        releaser?.start()
-        fs.damagedPages.start { [weak self] node in self?.invalidate([.node(node)]) }
-        guard watchesChanges else { return }
-        watcher = ChangeWatcher(fs: fs) { [weak self] invalidations in self?.invalidate(invalidations) }
-        watcher?.start()
+        do throws(ThreadStartError) {
+            releaser = RemovedBlobReleaser(fs: fs) { [passthrough] in passthrough.releaseRemoved() }
+            try releaser?.start()
+            try fs.damagedPages.start { [weak self] node in self?.invalidate([.node(node)]) }
+            guard watchesChanges else { return }
+            watcher = ChangeWatcher(fs: fs) { [weak self] invalidations in self?.invalidate(invalidations) }
+            try watcher?.start()
+        } catch {
+            // A mount whose threads could not all start (a process limit) is taken down again.
+            unmount()
+            throw .io("\(error)")
+        }
     }
 
     /// Serves requests until unmounted or signalled (SIGTERM, SIGINT, SIGHUP, also before it was
@@ -110,6 +117,13 @@ public final class FuseMount: @unchecked Sendable {
         logger.info("FUSE passthrough served: \(passthrough.opens) opens; the daemon answered \(storedFileReads.load(ordering: .relaxed)) reads of stored files")
         logger.info("FUSE passthrough backing files registered: \(passthrough.registrations)")
         logger.info("read ahead across files: \(fs.blobsReadAhead) blobs, \(fs.readsServedAsReadAhead) files served as read ahead and checked, \(fs.blobsCheckedButNotKept) checked but not kept")
+        unmount()
+    }
+
+    /// Stops the mount's threads and takes the mount down (after `run`, or instead of it: a
+    /// daemon whose services could not start).
+    public func unmount() {
+        guard let session else { return }
         watcher?.stop()
         releaser?.stop()
         fs.damagedPages.stop()

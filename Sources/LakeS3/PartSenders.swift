@@ -1,10 +1,12 @@
 import Foundation
+import LakeSystem
 
 /// The parts of one multipart upload, sent by a few threads at once while the caller reads and
 /// hashes the next: one PUT at a time left a node's upload to a bucket at about two thirds of a
 /// plain multipart client's speed (boto3 sends ten). Each thread keeps its own connection
 /// (libcurl's, per thread) for all the parts it sends. At most `workers` parts are in flight
-/// and one more waits, so memory stays at a few parts whatever the file's size.
+/// and one more waits, so memory stays at a few parts whatever the file's size. Without a thread
+/// to be had (a process limit), the caller sends each part itself as it hands it over.
 final class PartSenders: @unchecked Sendable {
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -17,18 +19,33 @@ final class PartSenders: @unchecked Sendable {
     /// Starts `workers` threads that send each part with `send` (which returns its ETag).
     init(workers: Int, send: @escaping @Sendable (Int, Data) throws -> String) {
         running = workers
-        for _ in 0..<workers {
-            let thread = Thread { [self] in work(send) }
-            thread.name = "lake-s3-parts"
-            thread.start()
+        self.send = send
+        for _ in 0..<workers where !DetachedThread.start("lake-s3-parts", { [self] in work(send) }) {
+            condition.lock()
+            running -= 1
+            condition.unlock()
         }
     }
+
+    private let send: @Sendable (Int, Data) throws -> String
 
     /// Hands over part `number`, waiting while one is already waiting; false once a part has
     /// failed (the caller stops reading).
     func add(_ number: Int, _ body: Data) -> Bool {
         condition.lock()
         defer { condition.unlock() }
+        if running == 0 && !closed {
+            // No sender thread was made: this one sends.
+            guard failure == nil else { return false }
+            condition.unlock()
+            let outcome = Result { try send(number, body) }
+            condition.lock()
+            switch outcome {
+            case .success(let etag): etags[number] = etag
+            case .failure(let error): failure = error
+            }
+            return failure == nil
+        }
         while !waiting.isEmpty && failure == nil { condition.wait() }
         guard failure == nil else { return false }
         waiting.append((number, body))

@@ -116,13 +116,40 @@ public final class ChildProcess: @unchecked Sendable {
                            errors: Stream = .pipe) throws -> (Termination, output: Data, errors: Data) {
         let child = try ChildProcess(executable, arguments, environment: environment, directory: directory,
                                      input: input, output: .pipe, errors: errors)
-        let errorData = child.errors.map { handle in
-            let reading = ReadToEnd(handle)
-            return { reading.wait() }
+        guard let errors = child.errors, let output = child.output else {
+            let outputData = child.output.map(Self.readToEnd) ?? Data()
+            return (child.wait(), outputData, Data())
         }
-        let outputData = child.output.map(Self.readToEnd) ?? Data()
-        let ended = child.wait()
-        return (ended, outputData, errorData?() ?? Data())
+        let outputData: Data, errorData: Data
+        if let reading = ReadToEnd(errors) {
+            outputData = Self.readToEnd(output)
+            errorData = reading.wait()
+        } else {
+            // No thread to be had (a process limit): both pipes read here, as each has bytes.
+            (outputData, errorData) = Self.readBothToEnd(output, errors)
+        }
+        return (child.wait(), outputData, errorData)
+    }
+
+    /// Reads two pipes to their ends on this thread, whichever has bytes first.
+    static func readBothToEnd(_ first: FileHandle, _ second: FileHandle) -> (Data, Data) {
+        var data = [Data(), Data()]
+        var open = [true, true]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while open.contains(true) {
+            var fds = [first, second].enumerated().map { index, handle in
+                pollfd(fd: open[index] ? handle.fileDescriptor : -1, events: Int16(POLLIN), revents: 0)
+            }
+            if poll(&fds, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            for index in 0..<2 where open[index] && fds[index].revents != 0 {
+                let count = buffer.withUnsafeMutableBytes { read(fds[index].fd, $0.baseAddress, $0.count) }
+                if count > 0 { data[index].append(contentsOf: buffer[..<count]) } else if count == 0 || errno != EINTR { open[index] = false }
+            }
+        }
+        return (data[0], data[1])
     }
 
     /// Whether the child has not ended yet (it is not reaped: `pid` stays its own).
@@ -191,16 +218,17 @@ public final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// A thread reading a pipe to its end.
+/// A thread reading a pipe to its end; nil when no thread can be made.
 private final class ReadToEnd: @unchecked Sendable {
     private var data = Data()
     private let done = DispatchSemaphore(value: 0)
 
-    init(_ handle: FileHandle) {
-        Thread { [self] in
+    init?(_ handle: FileHandle) {
+        let started = DetachedThread.start("lake-read-pipe") { [self] in
             data = ChildProcess.readToEnd(handle)
             done.signal()
-        }.start()
+        }
+        if !started { return nil }
     }
 
     func wait() -> Data {

@@ -33,25 +33,10 @@ public final class CoreShare: @unchecked Sendable {
         self.startThread = startThread
     }
 
-    /// Runs `body` on a new detached thread, started by (so at the priority of) the calling
-    /// one; false when none can be made. (Foundation's `Thread` cannot say so, and a helper that
-    /// never started would leave `perform` waiting for it for ever.)
+    /// A helper thread (`DetachedThread`: a thread that cannot be made is seen, and its
+    /// pieces are done by the caller).
     public static func detachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
-        final class Start { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
-        let start = Unmanaged.passRetained(Start(body)).toOpaque()
-        var thread = pthread_t()
-        let made = pthread_create(&thread, nil, { raw in
-            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-            _ = GNUFunctions.setThreadName.map { $0(pthread_self(), "lake-helper") }
-            start.body()
-            return nil
-        }, start)
-        guard made == 0 else {
-            Unmanaged<Start>.fromOpaque(start).release()
-            return false
-        }
-        pthread_detach(thread)
-        return true
+        DetachedThread.start("lake-helper", body)
     }
 
     /// The cores this process may run on (its affinity: `taskset`, a cgroup's cpuset).

@@ -135,7 +135,12 @@ struct MountCommand: ParsableCommand {
         } catch {
             logger.warning("the mount could not be recorded in the audit log: \(error)")
         }
-        services.start()
+        do { try services.start() } catch {
+            Daemon.report(readyFd, "lake: error: \(error)")
+            printError("\(error)")
+            mount.unmount()
+            throw ExitCode.failure
+        }
         Daemon.report(readyFd, "ready")
         mount.run()
         services.stop()

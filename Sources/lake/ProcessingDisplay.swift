@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import LakeCore
 import LakeModel
+import LakeSystem
 import Synchronization
 
 /// `lake upload` on a terminal, while it waits for large files to be processed: one line on
@@ -24,15 +25,15 @@ final class ProcessingDisplay: Sendable {
         watch = ProcessingWatch { current in display?.draw(current) }
         display = self
         guard enabled else { return }
-        let thread = Thread { [self] in
+        let drawing = DetachedThread.start("lake-progress") { [self] in
             while !stopping.withLock({ $0 }) {
                 if let current = watch.now { draw(current) }
                 usleep(200_000)
             }
             done.signal()
         }
-        thread.name = "lake-progress"
-        thread.start()
+        // No thread to be had: files are drawn only as each starts, and `stop` waits for nothing.
+        if !drawing { done.signal() }
     }
 
     func draw(_ current: ProcessingWatch.Current) {

@@ -93,7 +93,7 @@ struct UploadCommand: ParsableCommand {
             // filesystem (`syncfs`), which also waits for whatever else is being written to it.
             let batched = requests.count > 1 || requests.contains { FileFormat(inferredFrom: $0.path) == .vtm }
             let settler = batched ? BlobSettler(store: store, logger: store.logger) : nil
-            settler?.start(checkpoints: false)
+            try settler?.start(checkpoints: false)
             let uploader = Uploader(store: store, settler: settler)
             var outcome = UploadOutcome()
             var trees: [UploadedTree] = []

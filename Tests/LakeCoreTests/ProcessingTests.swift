@@ -132,7 +132,7 @@ import Testing
         let started = Date()
         let loop = ProcessingLoop(store: test.store, logger: test.store.logger,
                                   yielding: .init(quiet: 1, atMost: 3, turn: 0.5))
-        loop.start()
+        try loop.start()
         defer { loop.stop() }
         let status = { (id: LakeID) in try test.store.catalog.object(id)?.status }
         #expect(try eventually(60) { try status(first.id) == .ready }, "never processed while uploads kept arriving")

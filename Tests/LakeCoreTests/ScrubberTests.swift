@@ -17,7 +17,7 @@ import Testing
         // Uploads "arrive" for two more seconds (the scrubber waits for one quiet second after).
         test.store.uploads.noteStored(at: .now() + .seconds(2))
         let scrubber = BlobScrubber(store: test.store, logger: TestLogger.make())
-        scrubber.start()
+        try scrubber.start()
         defer { scrubber.stop() }
         #expect(try eventually(30) { try test.store.catalog.blobsToScrub(checkedBefore: started, limit: 10).isEmpty },
                 "the blob is checked once uploads have stopped")
@@ -36,7 +36,7 @@ import Testing
         let started = Timestamp.now
         test.store.uploads.noteStored(at: .now() + .seconds(120))
         let scrubber = BlobScrubber(store: test.store, logger: TestLogger.make())
-        scrubber.start()
+        try scrubber.start()
         defer { scrubber.stop() }
         #expect(try eventually(60) { try test.store.catalog.blobsToScrub(checkedBefore: started, limit: 10).isEmpty },
                 "checked while uploads never stopped")

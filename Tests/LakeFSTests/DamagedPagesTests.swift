@@ -15,7 +15,7 @@ import Testing
 
         let dropping = Mutex(false)
         let dropped = Mutex<[UInt64]>([])
-        pages.start { node in
+        try pages.start { node in
             // The kernel's invalidation, held back until the test lets it run.
             while dropping.withLock({ !$0 }) { usleep(1000) }
             dropped.withLock { $0.append(node) }

@@ -178,7 +178,7 @@ public struct ProcessingWorker: Sendable {
 /// claim's lease still covers an object for its length, and one processed for longer may be
 /// taken over and processed again by another worker (work done twice, nothing lost).
 final class LeaseRenewer: Sendable {
-    private let active = Mutex<Set<LakeID>>([])
+    private let active = Active()
     private let thread = BackgroundThread(name: "lake-lease")
     private let started = Mutex(false)
     private let renew: @Sendable (Set<LakeID>) -> Void
@@ -205,8 +205,8 @@ final class LeaseRenewer: Sendable {
 
     func renewing<T>(_ id: LakeID, _ body: () -> T) -> T {
         startOnce()
-        active.withLock { _ = $0.insert(id) }
-        defer { active.withLock { _ = $0.remove(id) } }
+        active.ids.withLock { _ = $0.insert(id) }
+        defer { active.ids.withLock { _ = $0.remove(id) } }
         return body()
     }
 
@@ -214,11 +214,12 @@ final class LeaseRenewer: Sendable {
         started.withLock { started in
             guard !started else { return }
             started = true
-            // The thread holds what it renews with, not the renewer, whose deinit stops it.
-            let (renew, interval, active) = (renew, interval, Renewing(self))
+            // The thread holds what it renews, not the renewer: the renewer's deinit stops the
+            // thread and waits for it, which it could not do on that thread itself.
+            let (renew, interval, active) = (renew, interval, active)
             do {
                 try thread.start { thread in
-                    while thread.pause(interval, wakeable: false) { renew(active.ids) }
+                    while thread.pause(interval, wakeable: false) { renew(active.ids.withLock { $0 }) }
                 }
             } catch {
                 logger.warning("processing leases are not renewed: \(error)")
@@ -226,10 +227,8 @@ final class LeaseRenewer: Sendable {
         }
     }
 
-    /// The renewer's objects, read by its thread without keeping the renewer alive.
-    private final class Renewing: Sendable {
-        private weak let renewer: LeaseRenewer?
-        init(_ renewer: LeaseRenewer) { self.renewer = renewer }
-        var ids: Set<LakeID> { renewer?.active.withLock { $0 } ?? [] }
+    /// The objects being processed, shared by the renewer and its thread.
+    private final class Active: Sendable {
+        let ids = Mutex<Set<LakeID>>([])
     }
 }

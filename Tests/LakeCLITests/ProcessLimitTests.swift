@@ -120,7 +120,9 @@ import Testing
         #expect(write(group + "/pids.max", current))
         defer {
             _ = write(group + "/pids.max", "max")
-            _ = try? mounted.lake.run(["unmount", mounted.mountpoint], store: false)
+            // Ended rather than unmounted: a daemon that stopped answering would keep `lake
+            // unmount` waiting in the kernel for ever.
+            _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mounted.mountpoint) '; fusermount3 -uz '\(mounted.mountpoint)' 2>/dev/null; true")
             _ = eventually(60) { rmdir(group) == 0 }
         }
         let copy = try ChildProcess("/bin/cp", [file, mounted.path("incoming/")])
@@ -135,5 +137,37 @@ import Testing
         #expect(ready, "\((try? mounted.xattr("incoming/copied.vtu", "user.lake.failure_reason")) ?? "")")
         #expect(refusals(group) > 0, "the limit never refused a thread: the test proves nothing")
         #expect(try Shell.sha256(mounted.path("incoming/copied.vtu")) == Shell.sha256(file))
+    }
+
+    /// A daemon started at the limit cannot start its services (the settler, the blob releaser…):
+    /// it says so and leaves nothing mounted. Before, their threads silently never ran, and the
+    /// mount served without them.
+    @Test(.enabled(if: available, "needs root and a writable cgroup v1 pids hierarchy"))
+    func aMountThatCannotStartItsServicesSaysSoAndLeavesNothingMounted() throws {
+        let mounted = try MountedLake(mount: false)
+        let group = Self.pids + "/lake-test-\(getpid())-\(UUID().uuidString.prefix(8))"
+        #expect(mkdir(group, 0o755) == 0)
+        #expect(write(group + "/pids.max", "8"))
+        defer {
+            _ = write(group + "/pids.max", "max")
+            // A daemon that mounted anyway may not answer: `lake unmount` would wait on it in the
+            // kernel for ever. Ended first, its mount goes lazily.
+            _ = try? Shell.run("pkill -9 -f '[l]ake mount \(mounted.mountpoint) '; fusermount3 -uz '\(mounted.mountpoint)' 2>/dev/null; true")
+            _ = eventually(60) { rmdir(group) == 0 }
+        }
+        let errors = mounted.lake.directory.file("mount.err")
+        let mount = try ChildProcess("/bin/sh", ["-c", "echo $$ > '\(group)/cgroup.procs' && exec '\(LakeBinary.executable)' mount "
+                                                 + "'\(mounted.mountpoint)' --store '\(mounted.store)' 2> '\(errors)'"])
+        let returned = eventually(120) { !mount.isRunning }
+        if !returned { mount.send(SIGKILL) }
+        let ended = mount.wait()
+        let said = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+        #expect(returned && ended.status == 1, "\(ended): \(said)")
+        #expect(said.contains("cannot start a thread") && said.contains("pids.max"), "\(said)")
+        #expect(refusals(group) > 0)
+        let mounts = try String(contentsOfFile: "/proc/mounts", encoding: .utf8)
+        #expect(!mounts.contains(" \(mounted.mountpoint) "), "left mounted")
+        // Nothing of the daemon is left running in the group.
+        #expect(eventually(60) { ((try? String(contentsOfFile: group + "/cgroup.procs", encoding: .utf8)) ?? "x").isEmpty })
     }
 }

@@ -28,15 +28,9 @@ public final class CoreShare: @unchecked Sendable {
     /// Cores marked taken; read and written with `condition` locked.
     private var taken = 0
 
-    public init(cores: Int, startThread: @escaping @Sendable (@escaping @Sendable () -> Void) -> Bool = CoreShare.detachedThread) {
+    public init(cores: Int, startThread: @escaping @Sendable (@escaping @Sendable () -> Void) -> Bool = { DetachedThread.start("lake-helper", $0) }) {
         self.cores = max(1, cores)
         self.startThread = startThread
-    }
-
-    /// A helper thread (`DetachedThread`: a thread that cannot be made is seen, and its
-    /// pieces are done by the caller).
-    public static func detachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
-        DetachedThread.start("lake-helper", body)
     }
 
     /// The cores this process may run on (its affinity: `taskset`, a cgroup's cpuset).

@@ -26,7 +26,10 @@ public enum DetachedThread {
         var thread = pthread_t()
         let made = pthread_create(&thread, nil, { raw in
             let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-            _ = GNUFunctions.setThreadName.map { $0(pthread_self(), String(start.name.utf8.prefix(15))!) }
+            // The kernel keeps 15 bytes of a name; cut at a character, never inside one.
+            var name = start.name
+            while name.utf8.count > 15 { name.removeLast() }
+            _ = GNUFunctions.setThreadName.map { $0(pthread_self(), name) }
             start.body()
             return nil
         }, start)

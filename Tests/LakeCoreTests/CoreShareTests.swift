@@ -158,7 +158,7 @@ import Testing
     @Test func helpersThatNeverGotACoreEndWithTheirPerform() {
         let live = Atomic<Int>(0), started = Atomic<Int>(0)
         let share = CoreShare(cores: 2) { body in
-            CoreShare.detachedThread {
+            DetachedThread.start("lake-helper") {
                 started.add(1, ordering: .relaxed)
                 live.add(1, ordering: .relaxed)
                 body()
